@@ -1,0 +1,4124 @@
+/* lazybk.h — lazy tensor computation over pluggable backends, in one C header.
+
+   QUICK START
+   -----------
+       // in exactly one .c file of your program:
+       #define LAZYBK_IMPLEMENTATION
+       #include "lazybk.h"
+
+       lbk_ctx *ctx = lbk_ctx_create(NULL);                 // backend from $LAZYBK_BACKEND, else "cpu"
+       int64_t dims[2] = {2, 3};
+       float x[6] = {1, 2, 3, 4, 5, 6}, y[6];
+       lbk_tensor a = lbk_from_host(ctx, LBK_F32, 2, dims, x);
+       lbk_tensor b = lbk_exp(ctx, lbk_mul(ctx, a, lbk_scalar(ctx, LBK_F32, 0.5)));  // recorded, not run
+       if (lbk_read(ctx, b, y, sizeof y) != LBK_OK)          // sync: compile once per graph shape, execute
+           fprintf(stderr, "%s\n", lbk_ctx_error(ctx));      // op, shapes and source line of the first error
+       lbk_ctx_destroy(ctx);
+
+   Build: cc -O2 $(pkg-config --cflags stb) app.c -lm -lpthread    (stb_ds.h from Debian's libstb-dev)
+
+   CONTENTS
+   --------
+     1. Configuration macros          5. Threads
+     2. Backends                      6. The backend interface (for backend authors)
+     3. Errors                        7. Implementation sections (grep for "// >>")
+     4. Memory and ownership          License: at the end of the file
+
+   1. CONFIGURATION MACROS
+   -----------------------
+   Set globally (every file that includes lazybk.h must agree):
+     LAZYBK_STATIC               every public function is `static`: a private copy per translation unit.
+     LAZYBK_MAX_DIMS             largest rank, default 8, at most 32.
+     LAZYBK_NO_LOCATION_MACROS   ops are plain functions; no __FILE__/__LINE__ is recorded.
+   Set only in the file that defines LAZYBK_IMPLEMENTATION:
+     LAZYBK_MALLOC(sz) / LAZYBK_REALLOC(p,sz) / LAZYBK_FREE(p)
+                                 host allocator, all three or none; stb_ds uses them too.
+     LAZYBK_ASSERT(x)            internal invariants only (default: assert). User input never asserts.
+     LAZYBK_NO_STB_DS_IMPLEMENTATION
+                                 you compile stb_ds's implementation yourself elsewhere
+                                 (then STBDS_REALLOC is yours, not LAZYBK_REALLOC).
+     LAZYBK_NO_CPU_BACKEND       leave the built-in cpu backend out.
+
+   2. BACKENDS
+   -----------
+   "cpu" is always registered (unless LAZYBK_NO_CPU_BACKEND). It executes one node at a
+   time in a reference interpreter: every op for every dtype, accumulating in double or
+   int64, float sums pairwise. It is the oracle other backends are checked against.
+   User backends fill an lbk_backend_i and call lbk_backend_register (or use
+   LBK_BACKEND_REGISTER, which runs before main where the compiler has constructors).
+   Built-ins register themselves on the first lazybk call; no init call is needed.
+
+   3. ERRORS
+   ---------
+   Calls that can fail return lbk_result. Ops return a tensor handle, {0} on failure, and
+   record the first error on the context (sticky until lbk_ctx_clear_error) with the op,
+   the shapes and the source location: "lbk_add: cannot broadcast f32[2,3] with f32[4]
+   (at app.c:12)". An op given {0} returns {0}. Calls with no context (lbk_ctx_create,
+   registry calls) also set a thread-local lbk_last_result()/lbk_last_error(). Nothing
+   in lazybk calls abort() or exit() on user input.
+
+   4. MEMORY AND OWNERSHIP
+   -----------------------
+   The context owns every tensor, node and buffer it makes; lbk_ctx_destroy frees them.
+   Tensor handles are values ({uint64_t id}: index, generation, context tag), so a released
+   handle or one from another context is detected (LBK_ERR_STALE), never dereferenced.
+   Release handles you no longer need (lbk_release) or wrap loop bodies in
+   lbk_scope_begin/lbk_scope_end. Inputs are copied during the call unless a comment says
+   otherwise; returned strings belong to lazybk and stay valid until the next call on the
+   same object.
+
+   5. THREADS
+   ----------
+   A context belongs to one thread at a time; different contexts may be used from
+   different threads at once. The registry and the debug-handle table are guarded by
+   a mutex. The cpu backend's buffer pool is guarded by its own mutex.
+
+   6. THE BACKEND INTERFACE
+   ------------------------
+   A backend is a vtable (lbk_backend_i) and a `self` pointer. At a sync the executor
+   collects the pending graph, hashes it (ops, attributes, dtypes, shapes, parameter
+   pattern, outputs; never data), and on a miss of the per-context LRU cache calls the
+   backend's compile with a read-only lbk_graph; then execute_computation with one data
+   handle per parameter. Device data and scalars are parameters, so new data or a new
+   scalar value reuses the compiled computation. A graph's outputs are never its
+   parameters. Required members: data_from_host, data_to_host, data_free, compile,
+   computation_free, execute_computation; everything else may be NULL.
+*/
+#ifndef LAZYBK_H_INCLUDED
+#define LAZYBK_H_INCLUDED
+
+#define LAZYBK_VERSION_MAJOR 0
+#define LAZYBK_VERSION_MINOR 1
+#define LAZYBK_VERSION_PATCH 0
+#define LAZYBK_VERSION_STRING "0.1.0"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifndef LAZYBK_API
+#  ifdef LAZYBK_STATIC
+#    define LAZYBK_API static
+#  else
+#    define LAZYBK_API extern
+#  endif
+#endif
+
+#ifndef LAZYBK_MAX_DIMS
+#  define LAZYBK_MAX_DIMS 8
+#endif
+#if LAZYBK_MAX_DIMS < 1 || LAZYBK_MAX_DIMS > 32
+#  error "LAZYBK_MAX_DIMS must be between 1 and 32"
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- results ---------------------------------------------------------------------- */
+#define LBK_RESULT_LIST(X)                                                            \
+    X(LBK_OK,              "ok")                                                      \
+    X(LBK_ERR_ARG,         "invalid argument")                                        \
+    X(LBK_ERR_SHAPE,       "incompatible shapes")                                     \
+    X(LBK_ERR_DTYPE,       "unsupported or mismatched dtype")                         \
+    X(LBK_ERR_NOT_FOUND,   "not found")                                               \
+    X(LBK_ERR_EXISTS,      "already registered")                                      \
+    X(LBK_ERR_UNAVAILABLE, "backend not available")                                   \
+    X(LBK_ERR_UNSUPPORTED, "unsupported")                                             \
+    X(LBK_ERR_OOM,         "out of memory")                                           \
+    X(LBK_ERR_BACKEND,     "backend call failed")                                     \
+    X(LBK_ERR_STALE,       "stale or foreign tensor handle")                          \
+    X(LBK_ERR_IO,          "i/o error")                                               \
+    X(LBK_ERR_FORMAT,      "malformed file or blob")                                  \
+    X(LBK_ERR_BUSY,        "in use")
+
+typedef enum lbk_result {
+#define LBK__RESULT_ENUM(name, msg) name,
+    LBK_RESULT_LIST(LBK__RESULT_ENUM)
+#undef LBK__RESULT_ENUM
+    LBK_RESULT_COUNT
+} lbk_result;
+
+/* Thread-safe. The string is static. */
+LAZYBK_API const char *lbk_result_str(lbk_result r);
+/* Thread-local: the last failure of a call that had no context to record it on. */
+LAZYBK_API lbk_result  lbk_last_result(void);
+LAZYBK_API const char *lbk_last_error(void);
+/* "0.1.0" */
+LAZYBK_API const char *lbk_version(void);
+
+/* ---- dtypes, devices, handles ---------------------------------------------------- */
+typedef enum lbk_dtype { LBK_F32 = 1, LBK_F64, LBK_I32, LBK_I64, LBK_BOOL, LBK_DTYPE_COUNT } lbk_dtype; /* 0 invalid */
+LAZYBK_API const char *lbk_dtype_name(lbk_dtype dt);   /* "f32"...; "invalid" out of range */
+LAZYBK_API size_t      lbk_dtype_size(lbk_dtype dt);   /* bytes per element (bool: 1); 0 if invalid */
+
+/* Device types. A backend may use any int >= LBK_DEVICE_USER for its own. */
+enum { LBK_DEVICE_CPU = 1, LBK_DEVICE_CUDA = 2, LBK_DEVICE_USER = 16 };
+typedef struct lbk_device { int type; int ordinal; } lbk_device;
+
+typedef struct lbk_ctx lbk_ctx;
+typedef struct lbk_tensor { uint64_t id; } lbk_tensor;  /* {0} invalid */
+typedef struct lbk_scope { uint64_t mark; } lbk_scope;
+
+/* ---- logging ----------------------------------------------------------------------- */
+typedef enum lbk_log_level { LBK_LOG_ERROR = 1, LBK_LOG_WARN, LBK_LOG_INFO, LBK_LOG_DEBUG } lbk_log_level;
+typedef void (*lbk_log_fn)(void *user, lbk_log_level level, const char *msg);
+/* A ready logger: writes "lazybk: <level>: <msg>" to stderr. */
+LAZYBK_API void lbk_log_stderr(void *user, lbk_log_level level, const char *msg);
+
+/* ---- context ----------------------------------------------------------------------- */
+typedef struct lbk_ctx_desc {
+    const char *backend;      /* "name" or "name:ordinal"; NULL: $LAZYBK_BACKEND, else "cpu" */
+    int         cache_capacity; /* compiled graphs kept (LRU); 0: 1024 */
+    int         n_threads;    /* cpu threads; 0: OMP_NUM_THREADS or all cores */
+    lbk_log_fn  logger;       /* NULL: silent. Receives every recorded error and warnings */
+    void       *logger_user;
+} lbk_ctx_desc;
+
+/* desc may be NULL. Returns NULL on failure: lbk_last_result() is LBK_ERR_NOT_FOUND for an
+   unknown backend, LBK_ERR_UNAVAILABLE (with the reason) for one whose is_available is false,
+   LBK_ERR_ARG for a bad ordinal. Thread-safe. */
+LAZYBK_API lbk_ctx    *lbk_ctx_create(const lbk_ctx_desc *desc);
+LAZYBK_API void        lbk_ctx_destroy(lbk_ctx *ctx);        /* NULL is a no-op */
+LAZYBK_API lbk_result  lbk_ctx_result(const lbk_ctx *ctx);   /* the sticky first error; LBK_OK if none */
+LAZYBK_API const char *lbk_ctx_error(const lbk_ctx *ctx);    /* its message; "" if none */
+LAZYBK_API void        lbk_ctx_clear_error(lbk_ctx *ctx);
+LAZYBK_API void        lbk_set_seed(lbk_ctx *ctx, uint64_t seed); /* random ops traced after this; reaches set_rng_seed */
+LAZYBK_API lbk_device  lbk_ctx_device(const lbk_ctx *ctx);   /* {0,0} for NULL */
+LAZYBK_API const char *lbk_ctx_backend(const lbk_ctx *ctx);  /* the backend's name; NULL for NULL */
+
+/* ---- tensors ----------------------------------------------------------------------- */
+/* Every function returning lbk_tensor is an "op": it returns {0} on failure and records the
+   error on ctx. Each op lbk_X is also a macro that records the caller's file and line
+   (unless LAZYBK_NO_LOCATION_MACROS); (lbk_X)(...) calls the function, recording none. */
+LAZYBK_API lbk_tensor lbk_from_host(lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims, const void *data); /* copies */
+LAZYBK_API lbk_tensor lbk_scalar(lbk_ctx *ctx, lbk_dtype dt, double value); /* 0-d; a parameter, not a constant */
+LAZYBK_API lbk_tensor lbk_full(lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims, double value);
+LAZYBK_API lbk_tensor lbk_empty(lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims); /* device data, contents unspecified */
+LAZYBK_API lbk_tensor lbk_arange(lbk_ctx *ctx, lbk_dtype dt, double start, double stop, double step);
+LAZYBK_API lbk_tensor lbk_rand(lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims);  /* U[0,1), float dtypes */
+LAZYBK_API lbk_tensor lbk_randn(lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims); /* N(0,1), float dtypes */
+
+/* Materialises the pending ones among ts (n == 0: every live pending tensor). */
+LAZYBK_API lbk_result lbk_sync(lbk_ctx *ctx, const lbk_tensor *ts, int n);
+/* Syncs t if pending and copies it out. dst_bytes must be at least the tensor's size. */
+LAZYBK_API lbk_result lbk_read(lbk_ctx *ctx, lbk_tensor t, void *dst, size_t dst_bytes);
+/* Same, converting to dt on the way (float->int truncates toward zero, saturating; nan->0). */
+LAZYBK_API lbk_result lbk_read_as(lbk_ctx *ctx, lbk_tensor t, lbk_dtype dt, void *dst, size_t dst_bytes);
+/* The handle goes stale. {0}, stale and foreign handles are ignored. */
+LAZYBK_API void       lbk_release(lbk_ctx *ctx, lbk_tensor t);
+LAZYBK_API lbk_scope  lbk_scope_begin(lbk_ctx *ctx);
+/* Releases every tensor made since s except those in keep (which join the enclosing scope). */
+LAZYBK_API void       lbk_scope_end(lbk_ctx *ctx, lbk_scope s, const lbk_tensor *keep, int n_keep);
+
+LAZYBK_API int        lbk_ndim(lbk_ctx *ctx, lbk_tensor t);            /* -1 for an invalid handle */
+LAZYBK_API int64_t    lbk_dim(lbk_ctx *ctx, lbk_tensor t, int axis);   /* axis may be negative; -1 if invalid */
+LAZYBK_API int64_t    lbk_numel(lbk_ctx *ctx, lbk_tensor t);           /* -1 for an invalid handle */
+LAZYBK_API lbk_dtype  lbk_type(lbk_ctx *ctx, lbk_tensor t);            /* 0 for an invalid handle */
+LAZYBK_API bool       lbk_is_pending(lbk_ctx *ctx, lbk_tensor t);
+LAZYBK_API int64_t    lbk_live_tensors(lbk_ctx *ctx);                  /* handles not yet released */
+
+/* ---- ops -------------------------------------------------------------------------- */
+/* NumPy broadcasting. Promotion bool < i32 < i64 < f32 < f64; a 0-d tensor made by
+   lbk_scalar counts only by its kind (bool, integer, float): f32 tensor * f64 scalar is
+   f32, i32 tensor * f64 scalar is f32, bool tensor + int scalar is i64. */
+#define LBK__UNARY_OPS(X) X(neg) X(abs) X(exp) X(log) X(sqrt) X(rsqrt) X(sin) X(cos) X(tanh) \
+    X(sigmoid) X(relu) X(erf) X(floor) X(ceil) X(reciprocal) X(logical_not)
+#define LBK__BINARY_OPS(X) X(add) X(sub) X(mul) X(div) X(pow) X(maximum) X(minimum) \
+    X(eq) X(ne) X(lt) X(le) X(gt) X(ge) X(logical_and) X(logical_or)
+#define LBK__DECL_UNARY(name) \
+    LAZYBK_API lbk_tensor lbk_##name(lbk_ctx *ctx, lbk_tensor t); \
+    LAZYBK_API lbk_tensor lbk_##name##_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t);
+#define LBK__DECL_BINARY(name) \
+    LAZYBK_API lbk_tensor lbk_##name(lbk_ctx *ctx, lbk_tensor a, lbk_tensor b); \
+    LAZYBK_API lbk_tensor lbk_##name##_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor a, lbk_tensor b);
+LBK__UNARY_OPS(LBK__DECL_UNARY)   /* int inputs of exp..erf, reciprocal become f32; floor/ceil of ints are identity */
+LBK__BINARY_OPS(LBK__DECL_BINARY) /* div is true division (ints give f32); comparisons give bool;
+                                     logical ops take any dtype (nonzero is true) and give bool */
+LAZYBK_API lbk_tensor lbk_where(lbk_ctx *ctx, lbk_tensor cond, lbk_tensor a, lbk_tensor b); /* cond must be bool */
+LAZYBK_API lbk_tensor lbk_cast(lbk_ctx *ctx, lbk_tensor t, lbk_dtype dt); /* float->int truncates toward zero,
+                                     saturating at the int's range; nan -> 0 */
+/* Reductions; n_axes == 0 reduces every axis (axes may then be NULL). sum of bool/int gives
+   i64; mean of bool/int gives f32; amax/amin keep the dtype and propagate nan; reducing a
+   zero-size axis is 0 for sum, nan for mean, an error for amax/amin/argmax. */
+LAZYBK_API lbk_tensor lbk_sum(lbk_ctx *ctx, lbk_tensor t, int n_axes, const int *axes, bool keepdim);
+LAZYBK_API lbk_tensor lbk_mean(lbk_ctx *ctx, lbk_tensor t, int n_axes, const int *axes, bool keepdim);
+LAZYBK_API lbk_tensor lbk_amax(lbk_ctx *ctx, lbk_tensor t, int n_axes, const int *axes, bool keepdim);
+LAZYBK_API lbk_tensor lbk_amin(lbk_ctx *ctx, lbk_tensor t, int n_axes, const int *axes, bool keepdim);
+LAZYBK_API lbk_tensor lbk_argmax(lbk_ctx *ctx, lbk_tensor t, int axis, bool keepdim); /* i64; first max; nan is max */
+LAZYBK_API lbk_tensor lbk_matmul(lbk_ctx *ctx, lbk_tensor a, lbk_tensor b); /* torch.matmul, batch broadcast */
+LAZYBK_API lbk_tensor lbk_reshape(lbk_ctx *ctx, lbk_tensor t, int n_dims, const int64_t *dims); /* one -1 allowed */
+LAZYBK_API lbk_tensor lbk_permute(lbk_ctx *ctx, lbk_tensor t, const int *perm);       /* perm has ndim entries */
+LAZYBK_API lbk_tensor lbk_transpose(lbk_ctx *ctx, lbk_tensor t, int axis0, int axis1);
+LAZYBK_API lbk_tensor lbk_expand(lbk_ctx *ctx, lbk_tensor t, int n_dims, const int64_t *dims); /* -1 keeps a dim */
+/* Python slicing: negative start/stop count from the end and are clamped; step > 0. */
+LAZYBK_API lbk_tensor lbk_slice(lbk_ctx *ctx, lbk_tensor t, int axis, int64_t start, int64_t stop, int64_t step);
+LAZYBK_API lbk_tensor lbk_concat(lbk_ctx *ctx, const lbk_tensor *ts, int n, int axis); /* dtypes promote */
+
+LAZYBK_API lbk_tensor lbk_from_host_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims, const void *data);
+LAZYBK_API lbk_tensor lbk_scalar_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, double value);
+LAZYBK_API lbk_tensor lbk_full_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims, double value);
+LAZYBK_API lbk_tensor lbk_empty_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims);
+LAZYBK_API lbk_tensor lbk_arange_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, double start, double stop, double step);
+LAZYBK_API lbk_tensor lbk_rand_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims);
+LAZYBK_API lbk_tensor lbk_randn_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims);
+LAZYBK_API lbk_tensor lbk_where_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor cond, lbk_tensor a, lbk_tensor b);
+LAZYBK_API lbk_tensor lbk_cast_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, lbk_dtype dt);
+LAZYBK_API lbk_tensor lbk_sum_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_axes, const int *axes, bool keepdim);
+LAZYBK_API lbk_tensor lbk_mean_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_axes, const int *axes, bool keepdim);
+LAZYBK_API lbk_tensor lbk_amax_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_axes, const int *axes, bool keepdim);
+LAZYBK_API lbk_tensor lbk_amin_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_axes, const int *axes, bool keepdim);
+LAZYBK_API lbk_tensor lbk_argmax_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, bool keepdim);
+LAZYBK_API lbk_tensor lbk_matmul_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor a, lbk_tensor b);
+LAZYBK_API lbk_tensor lbk_reshape_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_dims, const int64_t *dims);
+LAZYBK_API lbk_tensor lbk_permute_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, const int *perm);
+LAZYBK_API lbk_tensor lbk_transpose_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis0, int axis1);
+LAZYBK_API lbk_tensor lbk_expand_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_dims, const int64_t *dims);
+LAZYBK_API lbk_tensor lbk_slice_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, int64_t start, int64_t stop, int64_t step);
+LAZYBK_API lbk_tensor lbk_concat_at(const char *file, int line, lbk_ctx *ctx, const lbk_tensor *ts, int n, int axis);
+
+#ifndef LAZYBK_NO_LOCATION_MACROS
+#define lbk_from_host(...)  lbk_from_host_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_scalar(...)     lbk_scalar_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_full(...)       lbk_full_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_empty(...)      lbk_empty_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_arange(...)     lbk_arange_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_rand(...)       lbk_rand_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_randn(...)      lbk_randn_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_neg(...)        lbk_neg_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_abs(...)        lbk_abs_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_exp(...)        lbk_exp_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_log(...)        lbk_log_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_sqrt(...)       lbk_sqrt_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_rsqrt(...)      lbk_rsqrt_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_sin(...)        lbk_sin_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_cos(...)        lbk_cos_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_tanh(...)       lbk_tanh_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_sigmoid(...)    lbk_sigmoid_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_relu(...)       lbk_relu_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_erf(...)        lbk_erf_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_floor(...)      lbk_floor_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_ceil(...)       lbk_ceil_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_reciprocal(...) lbk_reciprocal_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_logical_not(...) lbk_logical_not_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_add(...)        lbk_add_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_sub(...)        lbk_sub_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_mul(...)        lbk_mul_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_div(...)        lbk_div_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_pow(...)        lbk_pow_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_maximum(...)    lbk_maximum_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_minimum(...)    lbk_minimum_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_eq(...)         lbk_eq_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_ne(...)         lbk_ne_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_lt(...)         lbk_lt_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_le(...)         lbk_le_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_gt(...)         lbk_gt_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_ge(...)         lbk_ge_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_logical_and(...) lbk_logical_and_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_logical_or(...) lbk_logical_or_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_where(...)      lbk_where_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_cast(...)       lbk_cast_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_sum(...)        lbk_sum_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_mean(...)       lbk_mean_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_amax(...)       lbk_amax_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_amin(...)       lbk_amin_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_argmax(...)     lbk_argmax_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_matmul(...)     lbk_matmul_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_reshape(...)    lbk_reshape_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_permute(...)    lbk_permute_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_transpose(...)  lbk_transpose_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_expand(...)     lbk_expand_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_slice(...)      lbk_slice_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_concat(...)     lbk_concat_at(__FILE__, __LINE__, __VA_ARGS__)
+#endif
+
+/* ---- debugging and metrics ------------------------------------------------------- */
+/* Text of the graph reachable from ts (n == 0: every live tensor), one node a line:
+   "%3 = f32[2,3] add(%1, %2)  # app.c:12". Valid until the next text call on ctx. */
+LAZYBK_API const char *lbk_ir_text(lbk_ctx *ctx, const lbk_tensor *ts, int n);
+LAZYBK_API const char *lbk_ir_dot(lbk_ctx *ctx, const lbk_tensor *ts, int n);       /* Graphviz DOT */
+/* The backend's computation_text for the pending graph of ts (compiled, or taken from the
+   cache); "" when nothing is pending. */
+LAZYBK_API const char *lbk_backend_text(lbk_ctx *ctx, const lbk_tensor *ts, int n);
+LAZYBK_API const char *lbk_metrics_report(lbk_ctx *ctx);   /* "name: value" lines, then the backend's report */
+LAZYBK_API int64_t     lbk_counter(lbk_ctx *ctx, const char *name); /* 0 for unknown or NULL names */
+typedef struct lbk_debug_info { const char *op; const char *file; int line; const char *module_path; } lbk_debug_info;
+/* Process-wide, thread-safe. LBK_ERR_NOT_FOUND for an unknown handle (-1 is never valid). */
+LAZYBK_API lbk_result  lbk_debug_lookup(int64_t debug_handle, lbk_debug_info *out);
+
+/* ---- the IR, read-only, for backend authors -------------------------------------- */
+#define LBK_OP_LIST(X) \
+    X(PARAM, "param")   /* a graph input: device data or a scalar */                     \
+    X(ADD, "add") X(SUB, "sub") X(MUL, "mul") X(DIV, "div") X(POW, "pow")                 \
+    X(MAXIMUM, "maximum") X(MINIMUM, "minimum")                                            \
+    X(EQ, "eq") X(NE, "ne") X(LT, "lt") X(LE, "le") X(GT, "gt") X(GE, "ge")               \
+    X(LOGICAL_AND, "logical_and") X(LOGICAL_OR, "logical_or") X(LOGICAL_NOT, "logical_not") \
+    X(WHERE, "where")                                                                      \
+    X(NEG, "neg") X(ABS, "abs") X(EXP, "exp") X(LOG, "log") X(SQRT, "sqrt")               \
+    X(RSQRT, "rsqrt") X(SIN, "sin") X(COS, "cos") X(TANH, "tanh") X(SIGMOID, "sigmoid")   \
+    X(RELU, "relu") X(ERF, "erf") X(FLOOR, "floor") X(CEIL, "ceil")                        \
+    X(RECIPROCAL, "reciprocal") X(CAST, "cast")                                            \
+    X(SUM, "sum") X(MEAN, "mean") X(AMAX, "amax") X(AMIN, "amin") X(ARGMAX, "argmax")     \
+    X(MATMUL, "matmul")                                                                    \
+    X(RESHAPE, "reshape") X(PERMUTE, "permute") X(EXPAND, "expand") X(SLICE, "slice")     \
+    X(CONCAT, "concat")                                                                    \
+    X(ARANGE, "arange") X(RAND, "rand") X(RANDN, "randn")                                  \
+    X(SOFTMAX, "softmax") X(LOG_SOFTMAX, "log_softmax") X(LOGSUMEXP, "logsumexp")          \
+    X(GELU, "gelu") X(SILU, "silu") X(VAR, "var") X(LAYER_NORM, "layer_norm")              \
+    X(RMS_NORM, "rms_norm") X(LINEAR, "linear")
+
+typedef enum lbk_op {
+    LBK_OP_INVALID = 0,
+#define LBK__OP_ENUM(id, str) LBK_OP_##id,
+    LBK_OP_LIST(LBK__OP_ENUM)
+#undef LBK__OP_ENUM
+    LBK_OP_COUNT
+} lbk_op;
+/* Elementwise ops see their inputs already cast to one dtype (comparisons: the promoted
+   dtype, result bool; logical ops: bool). Inputs broadcast NumPy-style to the node's shape.
+   matmul inputs are at least 2-d and share a dtype; batch dims broadcast. transpose is
+   a permute; full is an expand of a scalar parameter. rand/randn take one input: an i64
+   scalar parameter that seeds them (a counter-based generator per element). */
+LAZYBK_API const char *lbk_op_name(lbk_op op);   /* "add"...; "invalid" out of range */
+
+typedef struct lbk_graph lbk_graph;   /* nodes in topological order; valid during the call it is passed to */
+typedef struct lbk_node {
+    lbk_op op; lbk_dtype dtype; int n_dims; const int64_t *dims;
+    int n_inputs; const uint32_t *inputs;   /* indices of earlier nodes in the same graph */
+    const void *attrs;                      /* op-specific; read through the accessors below */
+    int64_t debug_handle;
+} lbk_node;
+LAZYBK_API uint32_t lbk_graph_size(const lbk_graph *g);
+LAZYBK_API lbk_node lbk_graph_node(const lbk_graph *g, uint32_t i);  /* op LBK_OP_INVALID out of range */
+LAZYBK_API uint32_t lbk_graph_n_params(const lbk_graph *g);
+LAZYBK_API uint32_t lbk_graph_param(const lbk_graph *g, uint32_t k);          /* node index of parameter k */
+LAZYBK_API bool     lbk_graph_param_is_scalar(const lbk_graph *g, uint32_t k); /* made by lbk_scalar/lbk_full */
+LAZYBK_API int      lbk_graph_param_index(const lbk_graph *g, uint32_t node);  /* k, or -1 if not a parameter */
+LAZYBK_API uint32_t lbk_graph_n_outputs(const lbk_graph *g);
+LAZYBK_API uint32_t lbk_graph_output(const lbk_graph *g, uint32_t k);          /* node index of output k */
+LAZYBK_API int64_t  lbk_node_numel(const lbk_graph *g, uint32_t i);
+/* Attribute accessors; each returns 0/false for a node of another op. */
+LAZYBK_API int      lbk_node_axes(const lbk_graph *g, uint32_t i, int *out_axes); /* sum/mean/amax/amin: sorted
+                        reduced axes (>= 0) of the input; out_axes holds LAZYBK_MAX_DIMS; returns the count */
+LAZYBK_API bool     lbk_node_keepdim(const lbk_graph *g, uint32_t i);   /* reductions, argmax */
+LAZYBK_API int      lbk_node_axis(const lbk_graph *g, uint32_t i);      /* argmax, concat, slice: axis >= 0 */
+LAZYBK_API bool     lbk_node_perm(const lbk_graph *g, uint32_t i, int *out_perm); /* permute: ndim entries */
+LAZYBK_API bool     lbk_node_slice(const lbk_graph *g, uint32_t i, int *out_axis, int64_t *out_start,
+                                   int64_t *out_step); /* normalised: 0 <= start, step > 0; the length is dims[axis] */
+LAZYBK_API bool     lbk_node_arange(const lbk_graph *g, uint32_t i, double *out_start, double *out_step);
+
+/* ---- backends and the registry --------------------------------------------------- */
+typedef struct lbk_data lbk_data;               /* a backend's data handle; each backend defines its own */
+typedef struct lbk_computation lbk_computation; /* a backend's compiled graph */
+#define LBK_BACKEND_ABI 1
+
+/* The vtable. Grows only at the end: struct_size tells lazybk which members a backend
+   built against an older header has. Members marked optional may be NULL. All calls for
+   one context come from the thread using that context. */
+typedef struct lbk_backend_i {
+    uint32_t    struct_size;   /* sizeof(lbk_backend_i) as the backend was built */
+    uint32_t    abi_version;   /* LBK_BACKEND_ABI */
+    const char *name;          /* registry key, copied on registration */
+    /* optional. NULL: always available. */
+    bool        (*is_available)(void *self);
+    /* optional. Why is_available is false, for the error message. */
+    const char *(*unavailable_reason)(void *self);
+    /* optional. Run once, at lbk_backend_unregister, lbk_shutdown or process exit. */
+    void        (*prepare_to_exit)(void *self);
+    /* optional. Run once at registration (InitializeAtenBindings); an error refuses it. */
+    lbk_result  (*init)(void *self);
+    /* optional. lbk_set_seed. Random ops also carry their own seed as a parameter. */
+    void        (*set_rng_seed)(void *self, lbk_device dev, uint64_t seed);
+
+    /* -- data transfer -- */
+    /* required. Copies src (C order, dims[] of n_dims, numel * dtype size bytes; src is
+       NULL only when numel is 0) into new device data. */
+    lbk_result  (*data_from_host)(void *self, lbk_device dev, lbk_dtype dt, int n_dims, const int64_t *dims,
+                                  const void *src, lbk_data **out_data);
+    /* optional. A 0-d tensor holding *value (one element of dt). NULL: data_from_host. */
+    lbk_result  (*data_from_scalar)(void *self, lbk_device dev, lbk_dtype dt, const void *value, lbk_data **out_data);
+    /* optional. Data of that shape whose contents are unspecified (lbk_empty). NULL:
+       data_from_host of zeros. */
+    lbk_result  (*data_placeholder)(void *self, lbk_device dev, lbk_dtype dt, int n_dims, const int64_t *dims,
+                                    lbk_data **out_data);
+    /* optional. The data a device-data parameter node stands for (GetComputationDataFromNode);
+       node describes the parameter (op LBK_OP_PARAM, dtype, dims, debug handle), bound is the
+       data lazybk holds for it. NULL: bound. */
+    lbk_data   *(*data_of_node)(void *self, const lbk_node *node, lbk_data *bound);
+    /* required. Copies the data to host memory in C order; dst_bytes is exactly its size. */
+    lbk_result  (*data_to_host)(void *self, lbk_data *data, void *dst, size_t dst_bytes);
+    /* required. Frees data (never NULL). */
+    void        (*data_free)(void *self, lbk_data *data);
+
+    /* -- computations -- */
+    /* required. Lowers and compiles n graphs (the CreateLoweringContext step happens in
+       here); out[i] receives graph i's computation. On failure nothing is kept. */
+    lbk_result  (*compile)(void *self, lbk_device dev, const lbk_graph *const *graphs, int n, lbk_computation **out);
+    /* required. */
+    void        (*computation_free)(void *self, lbk_computation *c);
+    /* required. args[k] is parameter k's data (borrowed). Writes one new data handle per
+       graph output into out (capacity out_cap) and their number into *out_n; lazybk checks
+       that the number is the graph's and frees extra ones. */
+    lbk_result  (*execute_computation)(void *self, lbk_computation *c, lbk_data *const *args, int n_args,
+                                       lbk_device dev, lbk_data **out, int out_cap, int *out_n);
+    /* optional. Text of the compiled computation (kernel plan, generated source...). Owned by c. */
+    const char *(*computation_text)(void *self, const lbk_computation *c);
+
+    /* -- devices -- */
+    /* optional. The devices a graph for dev compiles for; returns the count. NULL: just dev. */
+    int         (*compilation_devices)(void *self, lbk_device dev, lbk_device *out, int cap);
+    int         (*default_device_type)(void *self);            /* optional. NULL: LBK_DEVICE_USER */
+    void        (*set_default_device_type)(void *self, int type);     /* optional */
+    int         (*default_device_ordinal)(void *self);         /* optional. NULL: 0 */
+    void        (*set_default_device_ordinal)(void *self, int ordinal); /* optional */
+    int         (*fallback_device_type)(void *self);           /* optional. NULL: LBK_DEVICE_CPU */
+    /* optional. Writes up to cap devices, returns how many there are. NULL: one, ordinal 0. */
+    int         (*devices)(void *self, lbk_device *out, int cap);
+    /* optional. The backend device for an ordinal; LBK_ERR_ARG if none. NULL: a listed ordinal. */
+    lbk_result  (*map_device)(void *self, int ordinal, lbk_device *out);
+
+    /* -- introspection -- */
+    const char *(*metric_report)(void *self);                  /* optional; owned by the backend */
+    /* optional (GetMemoryInfo). */
+    lbk_result  (*memory_info)(void *self, lbk_device dev, size_t *out_free, size_t *out_total);
+    /* Later issues append here (op support, module delegation). */
+} lbk_backend_i;
+
+/* Registry: thread-safe (one mutex). Names are copied. */
+LAZYBK_API lbk_result           lbk_backend_register(const lbk_backend_i *iface, void *self); /* LBK_ERR_EXISTS on a taken name */
+LAZYBK_API lbk_result           lbk_backend_unregister(const char *name); /* LBK_ERR_BUSY while a context uses it */
+LAZYBK_API bool                 lbk_backend_has(const char *name);
+LAZYBK_API const lbk_backend_i *lbk_backend_get(const char *name, void **out_self); /* NULL if absent */
+LAZYBK_API int                  lbk_backend_count(void);
+LAZYBK_API const char          *lbk_backend_name(int i);   /* NULL out of range; order of registration */
+LAZYBK_API bool                 lbk_backend_available(const char *name);
+LAZYBK_API const char          *lbk_backend_default(void); /* $LAZYBK_BACKEND, else "cpu" */
+LAZYBK_API lbk_result           lbk_shutdown(void);        /* prepare_to_exit for every backend; also at exit */
+/* For backends: describe a failure (thread-local; the executor copies it into the context's
+   error, with the node's op and source location when debug_handle >= 0). Returns r. */
+LAZYBK_API lbk_result           lbk_backend_error(lbk_result r, int64_t debug_handle, const char *fmt, ...);
+
+/* LBK_BACKEND_REGISTER(ident, iface_ptr, self): registers before main where the compiler
+   supports constructors (gcc, clang, MSVC, any C++); elsewhere call lbk_backend_register. */
+#if defined(__cplusplus)
+#  define LBK_BACKEND_REGISTER(ident, iface_ptr, self) \
+     static const lbk_result lbk__reg_result_##ident = lbk_backend_register((iface_ptr), (self));
+#elif defined(__GNUC__) || defined(__clang__)
+#  define LBK_BACKEND_REGISTER(ident, iface_ptr, self) \
+     __attribute__((constructor)) static void lbk__reg_##ident(void) { (void)lbk_backend_register((iface_ptr), (self)); }
+#elif defined(_MSC_VER)
+#  pragma section(".CRT$XCU", read)
+#  define LBK_BACKEND_REGISTER(ident, iface_ptr, self) \
+     static void lbk__reg_##ident(void) { (void)lbk_backend_register((iface_ptr), (self)); } \
+     __declspec(allocate(".CRT$XCU")) void (*lbk__reg_ptr_##ident)(void) = lbk__reg_##ident;
+#else
+#  define LBK_BACKEND_REGISTER(ident, iface_ptr, self) /* no constructors: call lbk_backend_register */
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LAZYBK_H_INCLUDED */
+
+/* ================================================================================== */
+/*                                 IMPLEMENTATION                                     */
+/* ================================================================================== */
+#if defined(LAZYBK_IMPLEMENTATION) && !defined(LAZYBK_IMPL_INCLUDED)
+#define LAZYBK_IMPL_INCLUDED
+
+#include <errno.h>
+#include <float.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(LAZYBK_MALLOC) && defined(LAZYBK_REALLOC) && defined(LAZYBK_FREE)
+#elif !defined(LAZYBK_MALLOC) && !defined(LAZYBK_REALLOC) && !defined(LAZYBK_FREE)
+#  define LAZYBK_MALLOC(sz)    malloc(sz)
+#  define LAZYBK_REALLOC(p,sz) realloc(p, sz)
+#  define LAZYBK_FREE(p)       free(p)
+#else
+#  error "lazybk: define all of LAZYBK_MALLOC, LAZYBK_REALLOC and LAZYBK_FREE, or none"
+#endif
+#ifndef LAZYBK_ASSERT
+#  include <assert.h>
+#  define LAZYBK_ASSERT(x) assert(x)
+#endif
+
+#if defined(_WIN32)
+#  define WIN32_LEAN_AND_MEAN
+#  include <windows.h>
+#else
+#  include <pthread.h>
+#endif
+
+#if defined(__cplusplus) && __cplusplus >= 201103L
+#  define LBK__TLS thread_local
+#elif defined(_MSC_VER)
+#  define LBK__TLS __declspec(thread)
+#elif defined(__GNUC__) || defined(__clang__)
+#  define LBK__TLS __thread
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(__STDC_NO_THREADS__)
+#  define LBK__TLS _Thread_local
+#else
+#  define LBK__TLS /* no thread-local storage: lbk_last_error is shared */
+#endif
+
+/* stb_ds goes through lbk__stbds_realloc, which reaches LAZYBK_REALLOC/FREE. It lives
+   outside any extern "C": it defines C++ templates. */
+static void *lbk__stbds_realloc(void *p, size_t sz);
+static void  lbk__stbds_free(void *p);
+#ifndef LAZYBK_NO_STB_DS_IMPLEMENTATION
+#  define STBDS_REALLOC(c, p, s) lbk__stbds_realloc(p, s)
+#  define STBDS_FREE(c, p)       lbk__stbds_free(p)
+#  ifdef LAZYBK_STATIC
+     /* Two static copies of lazybk in one program each get a private stb_ds: these prior
+        static declarations give stb_ds's own (extern) declarations internal linkage. */
+     static void   stbds_rand_seed(size_t seed);
+     static size_t stbds_hash_bytes(void *p, size_t len, size_t seed);
+     static size_t stbds_hash_string(char *str, size_t seed);
+     static void  *stbds_arrgrowf(void *a, size_t elemsize, size_t addlen, size_t min_cap);
+     static void   stbds_arrfreef(void *a);
+     static void   stbds_hmfree_func(void *p, size_t elemsize);
+     static void  *stbds_hmget_key(void *a, size_t elemsize, void *key, size_t keysize, int mode);
+     static void  *stbds_hmget_key_ts(void *a, size_t elemsize, void *key, size_t keysize, ptrdiff_t *temp, int mode);
+     static void  *stbds_hmput_default(void *a, size_t elemsize);
+     static void  *stbds_hmput_key(void *a, size_t elemsize, void *key, size_t keysize, int mode);
+     static void  *stbds_hmdel_key(void *a, size_t elemsize, void *key, size_t keysize, size_t keyoffset, int mode);
+     static void  *stbds_shmode_func(size_t elemsize, int mode);
+     typedef struct stbds_string_arena stbds_string_arena;
+     static char  *stbds_stralloc(stbds_string_arena *a, char *str);
+     static void   stbds_strreset(stbds_string_arena *a);
+     static void   stbds_unit_tests(void);
+#  endif
+#  define STB_DS_IMPLEMENTATION
+#endif
+#include "stb_ds.h"
+/* stb_ds takes keys' addresses through typeof and compound literals on gcc, which
+   -std=c99 lacks; lazybk only ever passes lvalues, so the plain form serves every mode. */
+#undef STBDS_ADDRESSOF
+#define STBDS_ADDRESSOF(typevar, value) &(value)
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LBK__MIN(a, b) ((a) < (b) ? (a) : (b))
+#define LBK__MAX(a, b) ((a) > (b) ? (a) : (b))
+#define LBK__COUNTOF(a) (sizeof(a) / sizeof((a)[0]))
+#if defined(__GNUC__) || defined(__clang__)
+#  define LBK__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#  define LBK__UNUSED __attribute__((unused))
+#else
+#  define LBK__PRINTF(f, a)
+#  define LBK__UNUSED
+#endif
+
+// >>memory -----------------------------------------------------------------------------
+/* Host bookkeeping memory, mutexes, growable arrays and a string builder. */
+
+static void *lbk__stbds_realloc(void *p, size_t sz) { return LAZYBK_REALLOC(p, sz); }
+static void  lbk__stbds_free(void *p) { LAZYBK_FREE(p); }
+
+static void *lbk__malloc(size_t sz) { return LAZYBK_MALLOC(sz ? sz : 1); }
+static void *lbk__calloc(size_t n, size_t sz) {
+    void *p;
+    if (sz && n > SIZE_MAX / sz) return NULL;
+    p = LAZYBK_MALLOC((n * sz) != 0 ? n * sz : 1);
+    if (p) memset(p, 0, n * sz);
+    return p;
+}
+static void lbk__free(void *p) { if (p) LAZYBK_FREE(p); }
+static char *lbk__strdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = (char *)lbk__malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+/* Grows *p (elements of esz) to hold at least need; false on overflow or OOM (the old
+   block is kept intact). */
+static bool lbk__grow(void **p, size_t *cap, size_t need, size_t esz) {
+    size_t ncap;
+    void *np;
+    if (need <= *cap) return true;
+    ncap = *cap ? *cap : 16;
+    while (ncap < need) {
+        if (ncap > SIZE_MAX / 2) return false;
+        ncap *= 2;
+    }
+    if (ncap > SIZE_MAX / esz) return false;
+    np = LAZYBK_REALLOC(*p, ncap * esz);
+    if (!np) return false;
+    *p = np;
+    *cap = ncap;
+    return true;
+}
+#define LBK__GROW(arr, cap, need) lbk__grow((void **)&(arr), &(cap), (need), sizeof(*(arr)))
+
+#if defined(_WIN32)
+typedef SRWLOCK lbk__mutex;
+#  define LBK__MUTEX_INIT SRWLOCK_INIT
+static void lbk__lock(lbk__mutex *m) { AcquireSRWLockExclusive(m); }
+static void lbk__unlock(lbk__mutex *m) { ReleaseSRWLockExclusive(m); }
+#else
+typedef pthread_mutex_t lbk__mutex;
+#  define LBK__MUTEX_INIT PTHREAD_MUTEX_INITIALIZER
+static void lbk__lock(lbk__mutex *m) { pthread_mutex_lock(m); }
+static void lbk__unlock(lbk__mutex *m) { pthread_mutex_unlock(m); }
+#endif
+
+/* stb_ds seeds each new hash table from one global it then updates; creation of every
+   table (the first put into an empty map) happens under this lock. */
+static lbk__mutex lbk__stbds_seed_lock = LBK__MUTEX_INIT;
+
+/* Growable text buffer, for messages and the debugging texts. */
+typedef struct lbk__str { char *p; size_t len, cap; bool oom; } lbk__str;
+static void lbk__str_vappend(lbk__str *s, const char *fmt, va_list ap) {
+    va_list ap2;
+    int n;
+    if (s->oom) return;
+    va_copy(ap2, ap);
+    n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0) return;
+    if (!LBK__GROW(s->p, s->cap, s->len + (size_t)n + 1)) { s->oom = true; return; }
+    vsnprintf(s->p + s->len, (size_t)n + 1, fmt, ap);
+    s->len += (size_t)n;
+}
+static void lbk__str_append(lbk__str *s, const char *fmt, ...) LBK__PRINTF(2, 3);
+static void lbk__str_append(lbk__str *s, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    lbk__str_vappend(s, fmt, ap);
+    va_end(ap);
+}
+static void lbk__str_reset(lbk__str *s) { s->len = 0; s->oom = false; if (s->p) s->p[0] = 0; }
+static const char *lbk__str_get(lbk__str *s) { return (s->p && !s->oom) ? s->p : ""; }
+static void lbk__str_free(lbk__str *s) { lbk__free(s->p); s->p = NULL; s->len = s->cap = 0; }
+
+static uint64_t lbk__mix64(uint64_t x) {   /* splitmix64's finaliser */
+    x ^= x >> 30; x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27; x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x;
+}
+#define LBK__HASH(h, v) ((h) = ((h) ^ (uint64_t)(v)) * 0x100000001b3ULL + 0x9e3779b97f4a7c15ULL)
+
+// >>errors -----------------------------------------------------------------------------
+/* Result strings, the thread-local last error, and the message a backend leaves. */
+
+static const char *const lbk__result_strs[] = {
+#define LBK__RESULT_STR(name, msg) msg,
+    LBK_RESULT_LIST(LBK__RESULT_STR)
+#undef LBK__RESULT_STR
+};
+LAZYBK_API const char *lbk_result_str(lbk_result r) {
+    if ((int)r < 0 || (int)r >= (int)LBK_RESULT_COUNT) return "unknown result";
+    return lbk__result_strs[r];
+}
+LAZYBK_API const char *lbk_version(void) { return LAZYBK_VERSION_STRING; }
+
+static LBK__TLS lbk_result lbk__tls_result;
+static LBK__TLS char lbk__tls_msg[512];
+static LBK__TLS lbk_result lbk__tls_be_result;       /* from lbk_backend_error */
+static LBK__TLS int64_t lbk__tls_be_handle;
+static LBK__TLS char lbk__tls_be_msg[512];
+
+static lbk_result lbk__set_last(lbk_result r, const char *fmt, ...) LBK__PRINTF(2, 3);
+static lbk_result lbk__set_last(lbk_result r, const char *fmt, ...) {
+    va_list ap;
+    lbk__tls_result = r;
+    va_start(ap, fmt);
+    vsnprintf(lbk__tls_msg, sizeof lbk__tls_msg, fmt, ap);
+    va_end(ap);
+    return r;
+}
+static void lbk__clear_last(void) { lbk__tls_result = LBK_OK; lbk__tls_msg[0] = 0; }
+LAZYBK_API lbk_result  lbk_last_result(void) { return lbk__tls_result; }
+LAZYBK_API const char *lbk_last_error(void) { return lbk__tls_msg; }
+
+LAZYBK_API lbk_result lbk_backend_error(lbk_result r, int64_t debug_handle, const char *fmt, ...) {
+    va_list ap;
+    lbk__tls_be_result = r;
+    lbk__tls_be_handle = debug_handle;
+    if (fmt) {
+        va_start(ap, fmt);
+        vsnprintf(lbk__tls_be_msg, sizeof lbk__tls_be_msg, fmt, ap);
+        va_end(ap);
+    } else {
+        lbk__tls_be_msg[0] = 0;
+    }
+    return r;
+}
+static void lbk__clear_backend_error(void) {
+    lbk__tls_be_result = LBK_OK; lbk__tls_be_handle = -1; lbk__tls_be_msg[0] = 0;
+}
+
+LAZYBK_API void lbk_log_stderr(void *user, lbk_log_level level, const char *msg) {
+    static const char *const names[] = {"?", "error", "warning", "info", "debug"};
+    (void)user;
+    fprintf(stderr, "lazybk: %s: %s\n", names[(level >= LBK_LOG_ERROR && level <= LBK_LOG_DEBUG) ? level : 0], msg);
+}
+
+// >>dtype ------------------------------------------------------------------------------
+/* Dtype facts and the element conversion every part of lazybk shares. */
+
+static bool lbk__dtype_ok(lbk_dtype dt) { return (int)dt >= LBK_F32 && (int)dt < LBK_DTYPE_COUNT; }
+LAZYBK_API const char *lbk_dtype_name(lbk_dtype dt) {
+    static const char *const names[] = {"invalid", "f32", "f64", "i32", "i64", "bool"};
+    return lbk__dtype_ok(dt) ? names[dt] : "invalid";
+}
+LAZYBK_API size_t lbk_dtype_size(lbk_dtype dt) {
+    static const size_t sizes[] = {0, 4, 8, 4, 8, 1};
+    return lbk__dtype_ok(dt) ? sizes[dt] : 0;
+}
+static bool lbk__is_float(lbk_dtype dt) { return dt == LBK_F32 || dt == LBK_F64; }
+static int lbk__kind(lbk_dtype dt) { return dt == LBK_BOOL ? 0 : lbk__is_float(dt) ? 2 : 1; }
+static int lbk__rank(lbk_dtype dt) {
+    static const int r[] = {-1, 3, 4, 1, 2, 0};
+    return r[dt];
+}
+
+/* float -> integer: truncation toward zero, saturating, nan -> 0 (no undefined behaviour). */
+static int64_t lbk__f2i64(double v) {
+    if (v != v) return 0;
+    if (v >= 9223372036854775807.0) return INT64_MAX;
+    if (v <= -9223372036854775808.0) return INT64_MIN;
+    return (int64_t)v;
+}
+static int32_t lbk__f2i32(double v) {
+    if (v != v) return 0;
+    if (v >= 2147483647.0) return INT32_MAX;
+    if (v <= -2147483648.0) return INT32_MIN;
+    return (int32_t)v;
+}
+/* Two's-complement wrap of an int64 into int32 without implementation-defined conversion. */
+static int32_t lbk__wrap32(uint64_t v) {
+    uint32_t u = (uint32_t)v;
+    return u <= (uint32_t)INT32_MAX ? (int32_t)u : (int32_t)(int64_t)((int64_t)u - 4294967296LL);
+}
+static int64_t lbk__wrap64(uint64_t u) {
+    return u <= (uint64_t)INT64_MAX ? (int64_t)u : -(int64_t)(~u) - 1;
+}
+
+/* Converts n elements, src read with a stride (in elements), dst contiguous. */
+static void lbk__convert(void *dst, lbk_dtype ddt, const void *src, lbk_dtype sdt, int64_t n, int64_t sst) {
+    int64_t i;
+#define LBK__CONV_FROM(ST, LOADF, LOADI)                                                      \
+    {                                                                                         \
+        const ST *s = (const ST *)src;                                                        \
+        switch (ddt) {                                                                        \
+        case LBK_F32: for (i = 0; i < n; i++) ((float *)dst)[i] = (float)(LOADF); break;      \
+        case LBK_F64: for (i = 0; i < n; i++) ((double *)dst)[i] = (double)(LOADF); break;    \
+        case LBK_I32: for (i = 0; i < n; i++) ((int32_t *)dst)[i] = LOADI##32; break;         \
+        case LBK_I64: for (i = 0; i < n; i++) ((int64_t *)dst)[i] = LOADI##64; break;         \
+        case LBK_BOOL: for (i = 0; i < n; i++) ((uint8_t *)dst)[i] = s[i * sst] != 0; break;  \
+        default: break;                                                                       \
+        }                                                                                     \
+    }
+#define LBK__FI32 lbk__f2i32((double)s[i * sst])
+#define LBK__FI64 lbk__f2i64((double)s[i * sst])
+#define LBK__II32 lbk__wrap32((uint64_t)(int64_t)s[i * sst])
+#define LBK__II64 (int64_t)s[i * sst]
+    switch (sdt) {
+    case LBK_F32: LBK__CONV_FROM(float, s[i * sst], LBK__FI) break;
+    case LBK_F64: LBK__CONV_FROM(double, s[i * sst], LBK__FI) break;
+    case LBK_I32: LBK__CONV_FROM(int32_t, s[i * sst], LBK__II) break;
+    case LBK_I64: LBK__CONV_FROM(int64_t, s[i * sst], LBK__II) break;
+    case LBK_BOOL: LBK__CONV_FROM(uint8_t, s[i * sst] != 0, LBK__II) break;
+    default: break;
+    }
+#undef LBK__FI32
+#undef LBK__FI64
+#undef LBK__II32
+#undef LBK__II64
+#undef LBK__CONV_FROM
+}
+
+/* Shape helpers. */
+static int64_t lbk__numel(int n_dims, const int64_t *dims) {
+    int64_t n = 1;
+    int i;
+    for (i = 0; i < n_dims; i++) n *= dims[i];
+    return n;
+}
+/* false if a dim is negative or the element count or byte size overflows. */
+static bool lbk__dims_valid(int n_dims, const int64_t *dims, lbk_dtype dt) {
+    int64_t n = 1;
+    int i;
+    bool zero = false;
+    for (i = 0; i < n_dims; i++) {
+        if (dims[i] < 0) return false;
+        if (dims[i] == 0) zero = true;
+    }
+    if (zero) return true;
+    for (i = 0; i < n_dims; i++) {
+        if (n > INT64_MAX / dims[i]) return false;
+        n *= dims[i];
+    }
+    return (uint64_t)n <= (uint64_t)(SIZE_MAX / 8) / (lbk__dtype_ok(dt) ? lbk_dtype_size(dt) : 8);
+}
+static void lbk__shape_str(char *buf, size_t cap, lbk_dtype dt, int n_dims, const int64_t *dims) {
+    size_t len;
+    int i;
+    snprintf(buf, cap, "%s[", lbk_dtype_name(dt));
+    for (i = 0; i < n_dims; i++) {
+        len = strlen(buf);
+        snprintf(buf + len, cap - len, i ? ",%lld" : "%lld", (long long)dims[i]);
+    }
+    len = strlen(buf);
+    snprintf(buf + len, cap - len, "]");
+}
+
+// >>registry ---------------------------------------------------------------------------
+/* Backends by name (stb_ds string map, names copied) behind one mutex. Built-ins are
+   registered by the first registry call or context creation. */
+
+typedef struct lbk__backend {
+    lbk_backend_i iface;   /* lazybk's layout; members an older backend lacks stay NULL */
+    void *self;
+    char *name;
+    int users;             /* live contexts on it */
+    bool exited;           /* prepare_to_exit has run */
+} lbk__backend;
+typedef struct lbk__reg_kv { char *key; lbk__backend *value; } lbk__reg_kv;
+
+static lbk__mutex lbk__reg_lock = LBK__MUTEX_INIT;
+static lbk__reg_kv *lbk__reg_map;
+static lbk__backend **lbk__reg_list;   /* stb_ds array, registration order */
+static bool lbk__builtins_done;
+static bool lbk__atexit_done;
+
+static void lbk__register_builtins_locked(void);   /* at the end of the file */
+static void lbk__atexit(void) { (void)lbk_shutdown(); }
+
+static void lbk__ensure_builtins_locked(void) {
+    if (lbk__builtins_done) return;
+    lbk__builtins_done = true;
+    if (!lbk__atexit_done) { lbk__atexit_done = true; atexit(lbk__atexit); }
+    lbk__register_builtins_locked();
+}
+
+static lbk__backend *lbk__find_locked(const char *name) {
+    ptrdiff_t i;
+    if (!lbk__reg_map) return NULL;
+    i = shgeti(lbk__reg_map, name);
+    return i < 0 ? NULL : lbk__reg_map[i].value;
+}
+
+static lbk_result lbk__register_locked(const lbk_backend_i *iface, void *self) {
+    lbk__backend *b;
+    size_t n;
+    lbk_result r;
+    if (!iface || !iface->name || !iface->name[0])
+        return lbk__set_last(LBK_ERR_ARG, "lbk_backend_register: NULL interface or empty name");
+    if (iface->abi_version != LBK_BACKEND_ABI)
+        return lbk__set_last(LBK_ERR_ARG, "lbk_backend_register: backend '%s' has ABI version %u, lazybk has %u",
+                             iface->name, (unsigned)iface->abi_version, (unsigned)LBK_BACKEND_ABI);
+    if (iface->struct_size < offsetof(lbk_backend_i, computation_text))
+        return lbk__set_last(LBK_ERR_ARG, "lbk_backend_register: backend '%s' has struct_size %u, too small",
+                             iface->name, (unsigned)iface->struct_size);
+    if (lbk__find_locked(iface->name))
+        return lbk__set_last(LBK_ERR_EXISTS, "lbk_backend_register: a backend named '%s' is already registered",
+                             iface->name);
+    n = LBK__MIN((size_t)iface->struct_size, sizeof(lbk_backend_i));
+    b = (lbk__backend *)lbk__calloc(1, sizeof *b);
+    if (!b) return lbk__set_last(LBK_ERR_OOM, "lbk_backend_register: out of memory");
+    memcpy(&b->iface, iface, n);
+    b->iface.struct_size = (uint32_t)sizeof(lbk_backend_i);
+    b->self = self;
+    b->name = lbk__strdup(iface->name);
+    if (!b->name) { lbk__free(b); return lbk__set_last(LBK_ERR_OOM, "lbk_backend_register: out of memory"); }
+    b->iface.name = b->name;
+    if (!b->iface.data_from_host || !b->iface.data_to_host || !b->iface.data_free || !b->iface.compile ||
+        !b->iface.computation_free || !b->iface.execute_computation) {
+        lbk__free(b->name); lbk__free(b);
+        return lbk__set_last(LBK_ERR_ARG, "lbk_backend_register: backend '%s' lacks a required member "
+                             "(data_from_host, data_to_host, data_free, compile, computation_free, "
+                             "execute_computation)", iface->name);
+    }
+    if (b->iface.init && (r = b->iface.init(self)) != LBK_OK) {
+        lbk__free(b->name); lbk__free(b);
+        return lbk__set_last(r, "lbk_backend_register: init of backend '%s' failed: %s", iface->name, lbk_result_str(r));
+    }
+    lbk__lock(&lbk__stbds_seed_lock);
+    if (!lbk__reg_map) sh_new_strdup(lbk__reg_map);
+    shput(lbk__reg_map, b->name, b);
+    arrput(lbk__reg_list, b);
+    lbk__unlock(&lbk__stbds_seed_lock);
+    return LBK_OK;
+}
+
+LAZYBK_API lbk_result lbk_backend_register(const lbk_backend_i *iface, void *self) {
+    lbk_result r;
+    lbk__lock(&lbk__reg_lock);
+    lbk__ensure_builtins_locked();
+    r = lbk__register_locked(iface, self);
+    lbk__unlock(&lbk__reg_lock);
+    if (r == LBK_OK) lbk__clear_last();
+    return r;
+}
+
+LAZYBK_API lbk_result lbk_backend_unregister(const char *name) {
+    lbk__backend *b;
+    ptrdiff_t i;
+    if (!name) return lbk__set_last(LBK_ERR_ARG, "lbk_backend_unregister: NULL name");
+    lbk__lock(&lbk__reg_lock);
+    lbk__ensure_builtins_locked();
+    b = lbk__find_locked(name);
+    if (!b) {
+        lbk__unlock(&lbk__reg_lock);
+        return lbk__set_last(LBK_ERR_NOT_FOUND, "lbk_backend_unregister: no backend named '%s'", name);
+    }
+    if (b->users > 0) {
+        int users = b->users;
+        lbk__unlock(&lbk__reg_lock);
+        return lbk__set_last(LBK_ERR_BUSY, "lbk_backend_unregister: backend '%s' is used by %d live context(s)",
+                             name, users);
+    }
+    (void)shdel(lbk__reg_map, name);
+    for (i = 0; i < arrlen(lbk__reg_list); i++)
+        if (lbk__reg_list[i] == b) { arrdel(lbk__reg_list, i); break; }
+    lbk__unlock(&lbk__reg_lock);
+    if (!b->exited && b->iface.prepare_to_exit) b->iface.prepare_to_exit(b->self);
+    lbk__free(b->name);
+    lbk__free(b);
+    return LBK_OK;
+}
+
+LAZYBK_API bool lbk_backend_has(const char *name) {
+    bool has;
+    if (!name) return false;
+    lbk__lock(&lbk__reg_lock);
+    lbk__ensure_builtins_locked();
+    has = lbk__find_locked(name) != NULL;
+    lbk__unlock(&lbk__reg_lock);
+    return has;
+}
+
+LAZYBK_API const lbk_backend_i *lbk_backend_get(const char *name, void **out_self) {
+    lbk__backend *b;
+    if (out_self) *out_self = NULL;
+    if (!name) { lbk__set_last(LBK_ERR_ARG, "lbk_backend_get: NULL name"); return NULL; }
+    lbk__lock(&lbk__reg_lock);
+    lbk__ensure_builtins_locked();
+    b = lbk__find_locked(name);
+    lbk__unlock(&lbk__reg_lock);
+    if (!b) { lbk__set_last(LBK_ERR_NOT_FOUND, "lbk_backend_get: no backend named '%s'", name); return NULL; }
+    if (out_self) *out_self = b->self;
+    return &b->iface;
+}
+
+LAZYBK_API int lbk_backend_count(void) {
+    int n;
+    lbk__lock(&lbk__reg_lock);
+    lbk__ensure_builtins_locked();
+    n = (int)arrlen(lbk__reg_list);
+    lbk__unlock(&lbk__reg_lock);
+    return n;
+}
+
+LAZYBK_API const char *lbk_backend_name(int i) {
+    const char *s = NULL;
+    lbk__lock(&lbk__reg_lock);
+    lbk__ensure_builtins_locked();
+    if (i >= 0 && i < (int)arrlen(lbk__reg_list)) s = lbk__reg_list[i]->name;
+    lbk__unlock(&lbk__reg_lock);
+    return s;
+}
+
+LAZYBK_API bool lbk_backend_available(const char *name) {
+    void *self;
+    const lbk_backend_i *b = lbk_backend_get(name, &self);
+    if (!b) return false;
+    return !b->is_available || b->is_available(self);
+}
+
+LAZYBK_API const char *lbk_backend_default(void) {
+    const char *e = getenv("LAZYBK_BACKEND");
+    return (e && e[0]) ? e : "cpu";
+}
+
+LAZYBK_API lbk_result lbk_shutdown(void) {
+    ptrdiff_t i, n;
+    lbk__backend **todo = NULL;
+    lbk__lock(&lbk__reg_lock);
+    n = arrlen(lbk__reg_list);
+    if (n > 0) todo = (lbk__backend **)lbk__calloc((size_t)n, sizeof *todo);
+    for (i = 0; i < n && todo; i++) {
+        todo[i] = lbk__reg_list[i]->exited ? NULL : lbk__reg_list[i];
+        lbk__reg_list[i]->exited = true;
+    }
+    lbk__unlock(&lbk__reg_lock);
+    if (n > 0 && !todo) return lbk__set_last(LBK_ERR_OOM, "lbk_shutdown: out of memory");
+    /* outside the lock: a backend's prepare_to_exit may call into lazybk */
+    for (i = 0; i < n; i++)
+        if (todo[i] && todo[i]->iface.prepare_to_exit) todo[i]->iface.prepare_to_exit(todo[i]->self);
+    lbk__free(todo);
+    return LBK_OK;
+}
+
+/* Takes a reference on the backend for a context; NULL with the thread-local error set. */
+static lbk__backend *lbk__backend_acquire(const char *name) {
+    lbk__backend *b;
+    lbk__lock(&lbk__reg_lock);
+    lbk__ensure_builtins_locked();
+    b = lbk__find_locked(name);
+    if (b) b->users++;
+    lbk__unlock(&lbk__reg_lock);
+    return b;
+}
+static void lbk__backend_release(lbk__backend *b) {
+    lbk__lock(&lbk__reg_lock);
+    b->users--;
+    lbk__unlock(&lbk__reg_lock);
+}
+
+// >>debug ------------------------------------------------------------------------------
+/* Process-wide debug handles. A handle names an (op, file, line, module path) site, so the
+   table grows with the number of distinct call sites, not with the nodes traced. */
+
+typedef struct lbk__site { int op; int line; const char *file_key; const char *module_key;
+                           char *file; char *module_path; } lbk__site;
+typedef struct lbk__site_kv { uint64_t key; int64_t value; } lbk__site_kv;
+static lbk__mutex lbk__debug_lock = LBK__MUTEX_INIT;
+static lbk__site *lbk__sites;
+static size_t lbk__n_sites, lbk__cap_sites;
+static lbk__site_kv *lbk__site_map;
+
+static uint64_t lbk__site_key(int op, const char *file, int line, const char *module) {
+    uint64_t h = 0x12345;
+    LBK__HASH(h, op); LBK__HASH(h, (uintptr_t)file); LBK__HASH(h, line); LBK__HASH(h, (uintptr_t)module);
+    return lbk__mix64(h);
+}
+
+/* Returns the handle of the site, creating it; -1 on OOM. file and module are interned by
+   address (string literals such as __FILE__); their text is copied. */
+static int64_t lbk__site_handle(int op, const char *file, int line, const char *module) {
+    uint64_t key = lbk__site_key(op, file, line, module);
+    int64_t h = -1;
+    ptrdiff_t i;
+    lbk__site *s;
+    lbk__lock(&lbk__debug_lock);
+    i = lbk__site_map ? hmgeti(lbk__site_map, key) : -1;
+    if (i >= 0) {
+        s = &lbk__sites[lbk__site_map[i].value];
+        if (s->op == op && s->line == line && s->file_key == file && s->module_key == module) {
+            h = lbk__site_map[i].value;
+            lbk__unlock(&lbk__debug_lock);
+            return h;
+        }
+    }
+    if (LBK__GROW(lbk__sites, lbk__cap_sites, lbk__n_sites + 1)) {
+        s = &lbk__sites[lbk__n_sites];
+        memset(s, 0, sizeof *s);
+        s->op = op; s->line = line; s->file_key = file; s->module_key = module;
+        s->file = file ? lbk__strdup(file) : NULL;
+        s->module_path = module ? lbk__strdup(module) : NULL;
+        if ((!file || s->file) && (!module || s->module_path)) {
+            h = (int64_t)lbk__n_sites++;
+            if (i < 0) {   /* a colliding key keeps its first site; the newcomer is still valid */
+                lbk__lock(&lbk__stbds_seed_lock);
+                hmput(lbk__site_map, key, h);
+                lbk__unlock(&lbk__stbds_seed_lock);
+            }
+        } else {
+            lbk__free(s->file); lbk__free(s->module_path);
+        }
+    }
+    lbk__unlock(&lbk__debug_lock);
+    return h;
+}
+
+LAZYBK_API lbk_result lbk_debug_lookup(int64_t debug_handle, lbk_debug_info *out) {
+    lbk_result r = LBK_OK;
+    if (!out) return LBK_ERR_ARG;
+    memset(out, 0, sizeof *out);
+    lbk__lock(&lbk__debug_lock);
+    if (debug_handle < 0 || (uint64_t)debug_handle >= (uint64_t)lbk__n_sites) {
+        r = LBK_ERR_NOT_FOUND;
+    } else {
+        const lbk__site *s = &lbk__sites[debug_handle];
+        out->op = lbk_op_name((lbk_op)s->op);
+        out->file = s->file;
+        out->line = s->line;
+        out->module_path = s->module_path;
+    }
+    lbk__unlock(&lbk__debug_lock);
+    return r;
+}
+
+/* "file:line", or "" when the node has no recorded location. */
+static void lbk__site_str(int64_t handle, char *buf, size_t cap) {
+    lbk_debug_info di;
+    buf[0] = 0;
+    if (lbk_debug_lookup(handle, &di) == LBK_OK && di.file)
+        snprintf(buf, cap, "%s:%d", di.file, di.line);
+}
+
+// >>ir ---------------------------------------------------------------------------------
+/* The context, its nodes (flat array, 32-bit ids, hash-consed) and its tensor handles. */
+
+static const char *const lbk__op_names[] = {
+    "invalid",
+#define LBK__OP_STR(id, str) str,
+    LBK_OP_LIST(LBK__OP_STR)
+#undef LBK__OP_STR
+};
+LAZYBK_API const char *lbk_op_name(lbk_op op) {
+    return ((int)op > 0 && (int)op < (int)LBK_OP_COUNT) ? lbk__op_names[op] : "invalid";
+}
+
+/* Attributes live inline in the node; the union is zeroed before it is filled, so its
+   bytes can be hashed and compared. */
+typedef union lbk__attrs {
+    struct { uint32_t mask; int32_t axis; uint8_t keepdim; } red;   /* reductions, argmax */
+    struct { int8_t p[LAZYBK_MAX_DIMS]; } perm;
+    struct { int64_t start, step; int32_t axis; } slice;            /* concat uses axis too */
+    struct { double start, step; } ar;
+    struct { union { double f; int64_t i; } v; } sc;               /* scalar parameter's value */
+    uint64_t words[(LAZYBK_MAX_DIMS + 7) / 8 + 3];
+} lbk__attrs;
+
+enum {
+    LBK__NF_SIDE = 1,      /* inputs in ctx->side at in[0] */
+    LBK__NF_SCALAR = 2,    /* parameter holding attrs.sc */
+    LBK__NF_WRAPPED = 4,   /* made by lbk_scalar: promotes by kind only */
+    LBK__NF_CONSED = 8     /* present in the hash-consing map */
+};
+#define LBK__NONE UINT32_MAX
+
+typedef struct lbk__node {
+    uint64_t hash;
+    int64_t debug;
+    lbk_data *data;          /* device data of a parameter node */
+    uint32_t refs;           /* tensor handles + consuming nodes; 0: free */
+    uint32_t n_in;
+    uint32_t in[4];          /* or in[0] = offset into ctx->side */
+    uint32_t mark, local;    /* sync scratch: visit epoch, index in the collected graph */
+    uint16_t op;
+    uint8_t dtype, n_dims, flags;
+    int64_t dims[LAZYBK_MAX_DIMS];
+    lbk__attrs attrs;
+} lbk__node;
+
+typedef struct lbk__slot { uint32_t node; uint16_t gen; uint8_t live; uint8_t retired; } lbk__slot;
+typedef struct lbk__logent { uint64_t id, serial; } lbk__logent;
+typedef struct lbk__cons_kv { uint64_t key; uint32_t value; } lbk__cons_kv;
+typedef struct lbk__cache_kv { uint64_t key; int value; } lbk__cache_kv;
+typedef struct lbk__centry { uint64_t hash; lbk_computation *comp; uint64_t used; uint32_t n_params, n_outputs; } lbk__centry;
+
+#define LBK__COUNTER_LIST(X) X(nodes_traced) X(sync) X(compile) X(cache_hit) X(cache_evict) X(execute) \
+    X(bytes_to_device) X(bytes_to_host) X(decompositions) X(fallback_nodes) X(nodes_executed)
+enum {
+#define LBK__COUNTER_ENUM(n) LBK__C_##n,
+    LBK__COUNTER_LIST(LBK__COUNTER_ENUM)
+#undef LBK__COUNTER_ENUM
+    LBK__C_COUNT
+};
+static const char *const lbk__counter_names[] = {
+#define LBK__COUNTER_STR(n) #n,
+    LBK__COUNTER_LIST(LBK__COUNTER_STR)
+#undef LBK__COUNTER_STR
+};
+
+typedef struct lbk__dcache { const char *file; int line; int op; int64_t handle; } lbk__dcache;
+
+struct lbk_graph {
+    uint32_t n, n_params, n_outputs;
+    lbk_node *nodes;
+    uint32_t *inputs;       /* every node's inputs, concatenated */
+    int64_t *dims;          /* every node's dims, concatenated */
+    lbk__attrs *attrs;
+    uint32_t *params, *outputs;
+    int32_t *param_of;      /* node -> parameter index or -1 */
+    uint8_t *param_scalar;
+};
+
+struct lbk_ctx {
+    uint16_t tag;
+    lbk__backend *be;
+    const lbk_backend_i *iface;
+    void *self;
+    lbk_device device;
+    lbk_result err;
+    lbk__str errmsg;
+    lbk_log_fn logger;
+    void *logger_user;
+    int n_threads, cache_capacity;
+
+    lbk__node *nodes;        /* node 0 is never used, so 0 is never a valid id */
+    size_t n_nodes, cap_nodes;
+    uint32_t free_nodes;     /* free list through in[0] */
+    uint32_t *side;
+    size_t n_side, cap_side, side_dead;
+    lbk__cons_kv *cons;
+    uint64_t unique;
+
+    lbk__slot *slots;
+    size_t n_slots, cap_slots;
+    uint32_t free_slots;     /* free list through node */
+    int64_t live;
+    lbk__logent *tlog;
+    size_t n_tlog, cap_tlog;
+    uint64_t serial;
+
+    uint32_t epoch;
+    uint64_t *stack;
+    uint32_t *order, *roots, *ustack;
+    size_t cap_stack, cap_order, cap_roots, cap_ustack, n_order, n_roots;
+    lbk_graph graph;         /* built on a cache miss, reused */
+    size_t cap_g[8];         /* capacities of graph's arrays */
+    lbk_data **args, **outs;
+    uint8_t *arg_tmp;
+    size_t cap_args, cap_outs, cap_arg_tmp;
+
+    lbk__cache_kv *cache_map;
+    lbk__centry *centries;
+    int n_centries;
+    uint64_t use_clock;
+
+    int64_t counters[LBK__C_COUNT];
+    uint64_t seed, rng_counter;
+    lbk__str text;
+    lbk__dcache dcache[256];
+};
+
+/* ---- errors recorded on the context ---- */
+static void lbk__ctx_vfail(lbk_ctx *ctx, lbk_result r, const char *where, int64_t dh, const char *fmt, va_list ap) {
+    lbk__str msg = {NULL, 0, 0, false};
+    char loc[300];
+    lbk__site_str(dh, loc, sizeof loc);
+    lbk__str_append(&msg, "%s: ", where);
+    lbk__str_vappend(&msg, fmt, ap);
+    if (loc[0]) lbk__str_append(&msg, " (at %s)", loc);
+    if (ctx->logger) ctx->logger(ctx->logger_user, LBK_LOG_ERROR, lbk__str_get(&msg));
+    if (ctx->err == LBK_OK) {
+        ctx->err = r;
+        lbk__str_reset(&ctx->errmsg);
+        lbk__str_append(&ctx->errmsg, "%s", msg.oom ? lbk_result_str(r) : lbk__str_get(&msg));
+    }
+    lbk__str_free(&msg);
+}
+static lbk_result lbk__ctx_fail(lbk_ctx *ctx, lbk_result r, const char *where, int64_t dh, const char *fmt, ...) LBK__PRINTF(5, 6);
+static lbk_result lbk__ctx_fail(lbk_ctx *ctx, lbk_result r, const char *where, int64_t dh, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    lbk__ctx_vfail(ctx, r, where, dh, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+/* Debug handle for a call site, through a small per-context cache before the global table. */
+static int64_t lbk__debug_handle(lbk_ctx *ctx, int op, const char *file, int line) {
+    size_t slot = (size_t)((((uintptr_t)file >> 3) ^ (uintptr_t)line * 31u ^ (uintptr_t)op * 131u) & 255u);
+    lbk__dcache *d = &ctx->dcache[slot];
+    if (d->handle >= 0 && d->file == file && d->line == line && d->op == op) return d->handle;
+    d->handle = lbk__site_handle(op, file, line, NULL);
+    d->file = file; d->line = line; d->op = op;
+    return d->handle;
+}
+
+/* An op's failure: "lbk_<op>: <detail> (at file:line)". */
+typedef struct lbk__opctx { lbk_ctx *ctx; const char *name; const char *file; int line; int op; } lbk__opctx;
+static lbk_tensor lbk__op_fail(const lbk__opctx *oc, lbk_result r, const char *fmt, ...) LBK__PRINTF(3, 4);
+static lbk_tensor lbk__op_fail(const lbk__opctx *oc, lbk_result r, const char *fmt, ...) {
+    va_list ap;
+    lbk_tensor none = {0};
+    char where[64];
+    snprintf(where, sizeof where, "lbk_%s", oc->name);
+    va_start(ap, fmt);
+    lbk__ctx_vfail(oc->ctx, r, where, lbk__debug_handle(oc->ctx, oc->op, oc->file, oc->line), fmt, ap);
+    va_end(ap);
+    return none;
+}
+
+/* ---- nodes ---- */
+static const uint32_t *lbk__inputs(const lbk_ctx *ctx, const lbk__node *n) {
+    return (n->flags & LBK__NF_SIDE) ? ctx->side + n->in[0] : n->in;
+}
+
+static uint64_t lbk__node_hash(const lbk_ctx *ctx, const lbk__node *p, const uint32_t *in) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    size_t i;
+    LBK__HASH(h, p->op); LBK__HASH(h, p->dtype); LBK__HASH(h, p->n_dims); LBK__HASH(h, p->flags & LBK__NF_WRAPPED);
+    for (i = 0; i < p->n_dims; i++) LBK__HASH(h, p->dims[i]);
+    for (i = 0; i < LBK__COUNTOF(p->attrs.words); i++) LBK__HASH(h, p->attrs.words[i]);
+    for (i = 0; i < p->n_in; i++) LBK__HASH(h, ctx->nodes[in[i]].hash);
+    return lbk__mix64(h);
+}
+
+static bool lbk__node_same(const lbk_ctx *ctx, const lbk__node *a, const lbk__node *p, const uint32_t *in) {
+    if (a->op != p->op || a->dtype != p->dtype || a->n_dims != p->n_dims || a->n_in != p->n_in ||
+        (a->flags & LBK__NF_WRAPPED) != (p->flags & LBK__NF_WRAPPED))
+        return false;
+    if (memcmp(a->dims, p->dims, sizeof(int64_t) * p->n_dims) != 0) return false;
+    if (memcmp(&a->attrs, &p->attrs, sizeof a->attrs) != 0) return false;
+    return memcmp(lbk__inputs(ctx, a), in, sizeof(uint32_t) * p->n_in) == 0;
+}
+
+static void lbk__side_compact(lbk_ctx *ctx) {
+    size_t i, w = 0, k;
+    uint32_t *fresh = NULL;
+    size_t cap = 0;
+    if (!LBK__GROW(fresh, cap, ctx->n_side - ctx->side_dead + 1)) return;
+    for (i = 1; i < ctx->n_nodes; i++) {
+        lbk__node *n = &ctx->nodes[i];
+        if (n->refs == 0 || !(n->flags & LBK__NF_SIDE)) continue;
+        for (k = 0; k < n->n_in; k++) fresh[w + k] = ctx->side[n->in[0] + k];
+        n->in[0] = (uint32_t)w;
+        w += n->n_in;
+    }
+    lbk__free(ctx->side);
+    ctx->side = fresh; ctx->cap_side = cap; ctx->n_side = w; ctx->side_dead = 0;
+}
+
+/* Drops one reference; frees nodes whose count reaches zero, iteratively (no recursion:
+   a 100,000-deep chain must not overflow the stack). */
+static void lbk__unref(lbk_ctx *ctx, uint32_t id) {
+    size_t top = 0;
+    if (!LBK__GROW(ctx->ustack, ctx->cap_ustack, 16)) return;
+    ctx->ustack[top++] = id;
+    while (top) {
+        uint32_t x = ctx->ustack[--top], k;
+        lbk__node *n = &ctx->nodes[x];
+        const uint32_t *in;
+        LAZYBK_ASSERT(n->refs > 0);
+        if (--n->refs > 0) continue;
+        if (n->data) { ctx->iface->data_free(ctx->self, n->data); n->data = NULL; }
+        if (n->flags & LBK__NF_CONSED) {
+            ptrdiff_t i = hmgeti(ctx->cons, n->hash);
+            if (i >= 0 && ctx->cons[i].value == x) (void)hmdel(ctx->cons, n->hash);
+        }
+        in = lbk__inputs(ctx, n);
+        if (!LBK__GROW(ctx->ustack, ctx->cap_ustack, top + n->n_in)) {
+            n->n_in = 0;   /* OOM: leak the inputs rather than recurse */
+        }
+        for (k = 0; k < n->n_in; k++) ctx->ustack[top++] = in[k];
+        if (n->flags & LBK__NF_SIDE) ctx->side_dead += n->n_in;
+        n->flags = 0;
+        n->op = LBK_OP_INVALID;
+        n->in[0] = ctx->free_nodes;
+        ctx->free_nodes = x;
+    }
+    if (ctx->side_dead > 4096 && ctx->side_dead * 2 > ctx->n_side) lbk__side_compact(ctx);
+}
+
+/* Makes (or finds, by hash-consing) the node p with inputs in; LBK__NONE on OOM.
+   unique: never shared (parameters, random ops). The new node has refs 0; the caller
+   wraps it in a tensor or feeds it to another node. */
+static uint32_t lbk__mk(lbk_ctx *ctx, lbk__node *p, const uint32_t *in, uint32_t n_in, bool unique,
+                        const char *file, int line) {
+    uint32_t id, k;
+    lbk__node *n;
+    p->n_in = n_in;
+    if (unique) {
+        p->hash = lbk__mix64(++ctx->unique ^ 0x5555555555555555ULL);
+    } else {
+        ptrdiff_t i;
+        p->hash = lbk__node_hash(ctx, p, in);
+        i = ctx->cons ? hmgeti(ctx->cons, p->hash) : -1;
+        if (i >= 0 && lbk__node_same(ctx, &ctx->nodes[ctx->cons[i].value], p, in)) return ctx->cons[i].value;
+    }
+    if (n_in > 4) {
+        if (ctx->n_side + n_in > UINT32_MAX || !LBK__GROW(ctx->side, ctx->cap_side, ctx->n_side + n_in))
+            return LBK__NONE;
+    }
+    if (ctx->free_nodes != 0) {
+        id = ctx->free_nodes;
+        ctx->free_nodes = ctx->nodes[id].in[0];
+    } else {
+        if (ctx->n_nodes >= UINT32_MAX - 1 || !LBK__GROW(ctx->nodes, ctx->cap_nodes, ctx->n_nodes + 1))
+            return LBK__NONE;
+        id = (uint32_t)ctx->n_nodes++;
+        ctx->nodes[id].mark = 0;
+    }
+    n = &ctx->nodes[id];
+    {
+        uint32_t mark = n->mark;
+        *n = *p;
+        n->mark = mark;
+    }
+    n->refs = 0;
+    n->data = p->data;
+    n->debug = lbk__debug_handle(ctx, p->op, file, line);
+    if (n_in > 4) {
+        n->flags |= LBK__NF_SIDE;
+        n->in[0] = (uint32_t)ctx->n_side;
+        memcpy(ctx->side + ctx->n_side, in, sizeof(uint32_t) * n_in);
+        ctx->n_side += n_in;
+    } else {
+        for (k = 0; k < n_in; k++) n->in[k] = in[k];
+    }
+    for (k = 0; k < n_in; k++) ctx->nodes[in[k]].refs++;
+    if (!unique) {
+        lbk__lock(&lbk__stbds_seed_lock);   /* the first put creates the table */
+        hmput(ctx->cons, n->hash, id);
+        lbk__unlock(&lbk__stbds_seed_lock);
+        n->flags |= LBK__NF_CONSED;
+    }
+    ctx->counters[LBK__C_nodes_traced]++;
+    return id;
+}
+
+/* Frees a node that nothing references (an op that failed half-way). */
+static void lbk__drop_orphan(lbk_ctx *ctx, uint32_t id) {
+    if (id != LBK__NONE && id != 0 && ctx->nodes[id].refs == 0) {
+        ctx->nodes[id].refs = 1;
+        lbk__unref(ctx, id);
+    }
+}
+
+/* ---- tensor handles: [tag:16][generation:16][slot index + 1:32] ---- */
+static lbk_tensor lbk__wrap(lbk_ctx *ctx, uint32_t node, const lbk__opctx *oc) {
+    lbk_tensor t = {0};
+    uint32_t s;
+    lbk__slot *sl;
+    if (node == LBK__NONE) { lbk__op_fail(oc, LBK_ERR_OOM, "out of memory"); return t; }
+    if (ctx->n_tlog >= ctx->cap_tlog && ctx->n_tlog > (size_t)ctx->live * 2 + 64) {
+        size_t i, w = 0;   /* forget log entries of released handles */
+        for (i = 0; i < ctx->n_tlog; i++) {
+            uint64_t id = ctx->tlog[i].id;
+            lbk__slot *x = &ctx->slots[(uint32_t)id - 1];
+            if (x->live && x->gen == (uint16_t)(id >> 32)) ctx->tlog[w++] = ctx->tlog[i];
+        }
+        ctx->n_tlog = w;
+    }
+    if (!LBK__GROW(ctx->tlog, ctx->cap_tlog, ctx->n_tlog + 1)) goto oom;
+    if (ctx->free_slots != 0) {
+        s = ctx->free_slots - 1;
+        ctx->free_slots = ctx->slots[s].node;
+    } else {
+        if (ctx->n_slots >= UINT32_MAX - 1 || !LBK__GROW(ctx->slots, ctx->cap_slots, ctx->n_slots + 1)) goto oom;
+        s = (uint32_t)ctx->n_slots++;
+        ctx->slots[s].gen = 1;
+        ctx->slots[s].retired = 0;
+    }
+    sl = &ctx->slots[s];
+    sl->node = node;
+    sl->live = 1;
+    ctx->nodes[node].refs++;
+    ctx->live++;
+    t.id = ((uint64_t)ctx->tag << 48) | ((uint64_t)sl->gen << 32) | (uint64_t)(s + 1);
+    ctx->tlog[ctx->n_tlog].id = t.id;
+    ctx->tlog[ctx->n_tlog].serial = ctx->serial++;
+    ctx->n_tlog++;
+    return t;
+oom:
+    lbk__drop_orphan(ctx, node);
+    lbk__op_fail(oc, LBK_ERR_OOM, "out of memory");
+    return t;
+}
+
+/* Resolves a handle without recording anything: LBK_OK, LBK_ERR_ARG ({0}) or LBK_ERR_STALE. */
+static lbk_result lbk__resolve(const lbk_ctx *ctx, lbk_tensor t, uint32_t *out_node, const char **out_why) {
+    uint32_t s;
+    const lbk__slot *sl;
+    if (t.id == 0) { *out_why = "invalid tensor handle {0}"; return LBK_ERR_ARG; }
+    if ((uint16_t)(t.id >> 48) != ctx->tag) { *out_why = "tensor handle belongs to another context"; return LBK_ERR_STALE; }
+    s = (uint32_t)t.id;
+    if (s == 0 || s > ctx->n_slots) { *out_why = "tensor handle was never issued"; return LBK_ERR_STALE; }
+    sl = &ctx->slots[s - 1];
+    if (!sl->live || sl->gen != (uint16_t)(t.id >> 32)) { *out_why = "tensor handle was released"; return LBK_ERR_STALE; }
+    *out_node = sl->node;
+    return LBK_OK;
+}
+
+/* An op's tensor argument; records the error (index is the argument's position). */
+static bool lbk__arg(const lbk__opctx *oc, lbk_tensor t, int index, uint32_t *out_node) {
+    const char *why = "";
+    lbk_result r = lbk__resolve(oc->ctx, t, out_node, &why);
+    if (r == LBK_OK) return true;
+    if (r == LBK_ERR_ARG && oc->ctx->err != LBK_OK) return false;   /* {0} propagates quietly */
+    lbk__op_fail(oc, r, "argument %d: %s", index, why);
+    return false;
+}
+
+static void lbk__release_slot(lbk_ctx *ctx, uint32_t s) {
+    lbk__slot *sl = &ctx->slots[s];
+    uint32_t node = sl->node;
+    sl->live = 0;
+    ctx->live--;
+    if (sl->gen == UINT16_MAX) {
+        sl->retired = 1;   /* never reused: a wrapped generation could revive stale handles */
+    } else {
+        sl->gen++;
+        sl->node = ctx->free_slots;
+        ctx->free_slots = s + 1;
+    }
+    lbk__unref(ctx, node);
+}
+
+static void lbk__shape_of(const lbk_ctx *ctx, uint32_t id, char *buf, size_t cap) {
+    const lbk__node *n = &ctx->nodes[id];
+    lbk__shape_str(buf, cap, (lbk_dtype)n->dtype, n->n_dims, n->dims);
+}
+
+// >>ops --------------------------------------------------------------------------------
+/* Graph-building calls: check arguments, infer shape and dtype, insert the casts that
+   promotion needs, and make the node. Nothing is computed here. */
+
+#define LBK__OPCTX(oc, opname, opid) \
+    lbk__opctx oc; oc.ctx = ctx; oc.name = opname; oc.file = file; oc.line = line; oc.op = (int)(opid)
+#define LBK__NULL_TENSOR_IF(cond) do { if (cond) { lbk_tensor z_ = {0}; return z_; } } while (0)
+
+static void lbk__proto(lbk__node *p, lbk_op op, lbk_dtype dt, int n_dims, const int64_t *dims) {
+    memset(p, 0, sizeof *p);
+    p->op = (uint16_t)op;
+    p->dtype = (uint8_t)dt;
+    p->n_dims = (uint8_t)n_dims;
+    if (n_dims) memcpy(p->dims, dims, sizeof(int64_t) * (size_t)n_dims);
+}
+
+/* Result dtype of two operands under the promotion rules (wrapped scalars by kind). */
+static lbk_dtype lbk__promote(const lbk_ctx *ctx, uint32_t a, uint32_t b) {
+    const lbk__node *na = &ctx->nodes[a], *nb = &ctx->nodes[b];
+    lbk_dtype da = (lbk_dtype)na->dtype, db = (lbk_dtype)nb->dtype;
+    bool wa = (na->flags & LBK__NF_WRAPPED) != 0, wb = (nb->flags & LBK__NF_WRAPPED) != 0;
+    if (wa != wb) {
+        lbk_dtype ds = wa ? da : db, dtn = wa ? db : da;   /* scalar, tensor */
+        if (lbk__kind(ds) > lbk__kind(dtn)) return lbk__kind(ds) == 2 ? LBK_F32 : LBK_I64;
+        return dtn;
+    }
+    return lbk__rank(da) >= lbk__rank(db) ? da : db;
+}
+
+static bool lbk__broadcast(int na, const int64_t *da, int nb, const int64_t *db, int *out_n, int64_t *out) {
+    int n = LBK__MAX(na, nb), i;
+    for (i = 0; i < n; i++) {
+        int64_t x = i < n - na ? 1 : da[i - (n - na)];
+        int64_t y = i < n - nb ? 1 : db[i - (n - nb)];
+        if (x != y && x != 1 && y != 1) return false;
+        out[i] = x == 1 ? y : x;
+    }
+    *out_n = n;
+    return true;
+}
+
+/* The node id cast to dt (itself if already dt); LBK__NONE on OOM. */
+static uint32_t lbk__cast_node(lbk_ctx *ctx, uint32_t id, lbk_dtype dt, const lbk__opctx *oc) {
+    lbk__node p;
+    const lbk__node *n = &ctx->nodes[id];
+    if (n->dtype == (uint8_t)dt) return id;
+    lbk__proto(&p, LBK_OP_CAST, dt, n->n_dims, n->dims);
+    return lbk__mk(ctx, &p, &id, 1, false, oc->file, oc->line);
+}
+
+/* Wraps a new handle around an existing node (ops that are the identity). */
+static lbk_tensor lbk__same(const lbk__opctx *oc, uint32_t id) { return lbk__wrap(oc->ctx, id, oc); }
+
+/* Makes node p over the given inputs, each first cast to its dtype in in_dt (0: as is). */
+static lbk_tensor lbk__emit(const lbk__opctx *oc, lbk__node *p, const uint32_t *in, const lbk_dtype *in_dt, uint32_t n_in, bool unique) {
+    uint32_t tmp[4] = {0, 0, 0, 0}, *cin = tmp, k, id;
+    lbk_ctx *ctx = oc->ctx;
+    if (n_in > 4) {
+        cin = (uint32_t *)lbk__malloc(sizeof(uint32_t) * n_in);
+        if (!cin) return lbk__op_fail(oc, LBK_ERR_OOM, "out of memory");
+    }
+    uint32_t made;
+    for (made = 0; made < n_in; made++) {
+        cin[made] = in_dt && in_dt[made] ? lbk__cast_node(ctx, in[made], in_dt[made], oc) : in[made];
+        if (cin[made] == LBK__NONE) break;
+    }
+    id = made == n_in ? lbk__mk(ctx, p, cin, n_in, unique, oc->file, oc->line) : LBK__NONE;
+    if (id == LBK__NONE) for (k = 0; k < made; k++) lbk__drop_orphan(ctx, cin[k]);
+    if (cin != tmp) lbk__free(cin);
+    return lbk__wrap(ctx, id, oc);
+}
+
+static bool lbk__check_dims(const lbk__opctx *oc, lbk_dtype dt, int n_dims, const int64_t *dims) {
+    int i;
+    if (n_dims < 0 || n_dims > LAZYBK_MAX_DIMS) {
+        lbk__op_fail(oc, LBK_ERR_ARG, "n_dims %d is outside 0..%d", n_dims, LAZYBK_MAX_DIMS);
+        return false;
+    }
+    if (n_dims > 0 && !dims) { lbk__op_fail(oc, LBK_ERR_ARG, "dims is NULL with n_dims %d", n_dims); return false; }
+    if (!lbk__dims_valid(n_dims, dims, dt)) {
+        char buf[256];
+        lbk__shape_str(buf, sizeof buf, dt, n_dims, dims);
+        for (i = 0; i < n_dims; i++)
+            if (dims[i] < 0) { lbk__op_fail(oc, LBK_ERR_SHAPE, "negative dim in %s", buf); return false; }
+        lbk__op_fail(oc, LBK_ERR_SHAPE, "shape %s is too large (size overflows)", buf);
+        return false;
+    }
+    return true;
+}
+static bool lbk__check_dtype(const lbk__opctx *oc, lbk_dtype dt) {
+    if (lbk__dtype_ok(dt)) return true;
+    lbk__op_fail(oc, LBK_ERR_DTYPE, "unknown dtype %d", (int)dt);
+    return false;
+}
+static bool lbk__norm_axis(const lbk__opctx *oc, int axis, int nd, int *out, const char *what) {
+    int lo = nd ? -nd : -1, hi = nd ? nd - 1 : 0;
+    char buf[256];
+    if (axis < lo || axis > hi) {
+        lbk__op_fail(oc, LBK_ERR_ARG, "%s %d is out of range [%d, %d]", what, axis, lo, hi);
+        return false;
+    }
+    (void)buf;
+    *out = axis < 0 ? axis + (nd ? nd : 1) : axis;
+    return true;
+}
+
+/* ---- creation ---- */
+static uint32_t lbk__param_node(lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims, lbk_data *d,
+                                const lbk__opctx *oc) {
+    lbk__node p;
+    lbk__proto(&p, LBK_OP_PARAM, dt, n_dims, dims);
+    p.data = d;
+    return lbk__mk(ctx, &p, NULL, 0, true, oc->file, oc->line);
+}
+/* A node over fresh device data; frees the data if the node cannot be made. */
+static lbk_tensor lbk__data_tensor(const lbk__opctx *oc, lbk_dtype dt, int n_dims, const int64_t *dims, lbk_data *d) {
+    lbk_ctx *ctx = oc->ctx;
+    uint32_t id = lbk__param_node(ctx, dt, n_dims, dims, d, oc);
+    if (id == LBK__NONE) { ctx->iface->data_free(ctx->self, d); return lbk__op_fail(oc, LBK_ERR_OOM, "out of memory"); }
+    return lbk__wrap(ctx, id, oc);
+}
+static lbk_tensor lbk__backend_fail(const lbk__opctx *oc, lbk_result r, const char *member) {
+    if (lbk__tls_be_result != LBK_OK && lbk__tls_be_msg[0])
+        return lbk__op_fail(oc, r, "backend '%s' %s failed: %s", oc->ctx->be->name, member, lbk__tls_be_msg);
+    return lbk__op_fail(oc, r, "backend '%s' %s failed: %s", oc->ctx->be->name, member, lbk_result_str(r));
+}
+
+LAZYBK_API lbk_tensor lbk_from_host_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, int n_dims,
+                                       const int64_t *dims, const void *data) {
+    lbk_data *d = NULL;
+    lbk_result r;
+    int64_t n;
+    LBK__NULL_TENSOR_IF(!ctx);
+    {
+        LBK__OPCTX(oc, "from_host", LBK_OP_PARAM);
+        if (!lbk__check_dtype(&oc, dt) || !lbk__check_dims(&oc, dt, n_dims, dims)) { lbk_tensor z = {0}; return z; }
+        n = lbk__numel(n_dims, dims);
+        if (n > 0 && !data) return lbk__op_fail(&oc, LBK_ERR_ARG, "data is NULL for %lld elements", (long long)n);
+        lbk__clear_backend_error();
+        r = ctx->iface->data_from_host(ctx->self, ctx->device, dt, n_dims, dims, n > 0 ? data : NULL, &d);
+        if (r != LBK_OK || !d) return lbk__backend_fail(&oc, r != LBK_OK ? r : LBK_ERR_BACKEND, "data_from_host");
+        ctx->counters[LBK__C_bytes_to_device] += n * (int64_t)lbk_dtype_size(dt);
+        return lbk__data_tensor(&oc, dt, n_dims, dims, d);
+    }
+}
+LAZYBK_API lbk_tensor (lbk_from_host)(lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims, const void *data) {
+    return lbk_from_host_at(NULL, 0, ctx, dt, n_dims, dims, data);
+}
+
+LAZYBK_API lbk_tensor lbk_empty_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims) {
+    lbk_data *d = NULL;
+    lbk_result r;
+    LBK__NULL_TENSOR_IF(!ctx);
+    {
+        LBK__OPCTX(oc, "empty", LBK_OP_PARAM);
+        if (!lbk__check_dtype(&oc, dt) || !lbk__check_dims(&oc, dt, n_dims, dims)) { lbk_tensor z = {0}; return z; }
+        lbk__clear_backend_error();
+        if (ctx->iface->data_placeholder) {
+            r = ctx->iface->data_placeholder(ctx->self, ctx->device, dt, n_dims, dims, &d);
+        } else {
+            size_t bytes = (size_t)lbk__numel(n_dims, dims) * lbk_dtype_size(dt);
+            void *zeros = bytes ? lbk__calloc(1, bytes) : NULL;
+            if (bytes && !zeros) return lbk__op_fail(&oc, LBK_ERR_OOM, "out of memory");
+            r = ctx->iface->data_from_host(ctx->self, ctx->device, dt, n_dims, dims, zeros, &d);
+            lbk__free(zeros);
+        }
+        if (r != LBK_OK || !d) return lbk__backend_fail(&oc, r != LBK_OK ? r : LBK_ERR_BACKEND, "data_placeholder");
+        return lbk__data_tensor(&oc, dt, n_dims, dims, d);
+    }
+}
+LAZYBK_API lbk_tensor (lbk_empty)(lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims) {
+    return lbk_empty_at(NULL, 0, ctx, dt, n_dims, dims);
+}
+
+static uint32_t lbk__scalar_node(lbk_ctx *ctx, lbk_dtype dt, double fv, int64_t iv, bool use_int, bool wrapped,
+                                 const lbk__opctx *oc) {
+    lbk__node p;
+    lbk__proto(&p, LBK_OP_PARAM, dt, 0, NULL);
+    p.flags = (uint8_t)(LBK__NF_SCALAR | (wrapped ? LBK__NF_WRAPPED : 0));
+    if (lbk__is_float(dt)) p.attrs.sc.v.f = use_int ? (double)iv : fv;
+    else if (dt == LBK_BOOL) p.attrs.sc.v.i = use_int ? iv != 0 : fv != 0;
+    else if (dt == LBK_I32) p.attrs.sc.v.i = use_int ? (int64_t)lbk__wrap32((uint64_t)iv) : lbk__f2i32(fv);
+    else p.attrs.sc.v.i = use_int ? iv : lbk__f2i64(fv);
+    return lbk__mk(ctx, &p, NULL, 0, true, oc->file, oc->line);
+}
+
+LAZYBK_API lbk_tensor lbk_scalar_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, double value) {
+    LBK__NULL_TENSOR_IF(!ctx);
+    {
+        LBK__OPCTX(oc, "scalar", LBK_OP_PARAM);
+        if (!lbk__check_dtype(&oc, dt)) { lbk_tensor z = {0}; return z; }
+        return lbk__wrap(ctx, lbk__scalar_node(ctx, dt, value, 0, false, true, &oc), &oc);
+    }
+}
+LAZYBK_API lbk_tensor (lbk_scalar)(lbk_ctx *ctx, lbk_dtype dt, double value) { return lbk_scalar_at(NULL, 0, ctx, dt, value); }
+
+LAZYBK_API lbk_tensor lbk_full_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims, double value) {
+    uint32_t s;
+    lbk__node p;
+    LBK__NULL_TENSOR_IF(!ctx);
+    {
+        LBK__OPCTX(oc, "full", LBK_OP_EXPAND);
+        if (!lbk__check_dtype(&oc, dt) || !lbk__check_dims(&oc, dt, n_dims, dims)) { lbk_tensor z = {0}; return z; }
+        s = lbk__scalar_node(ctx, dt, value, 0, false, false, &oc);
+        if (s == LBK__NONE) return lbk__op_fail(&oc, LBK_ERR_OOM, "out of memory");
+        if (n_dims == 0) return lbk__wrap(ctx, s, &oc);
+        lbk__proto(&p, LBK_OP_EXPAND, dt, n_dims, dims);
+        return lbk__emit(&oc, &p, &s, NULL, 1, false);
+    }
+}
+LAZYBK_API lbk_tensor (lbk_full)(lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims, double value) {
+    return lbk_full_at(NULL, 0, ctx, dt, n_dims, dims, value);
+}
+
+LAZYBK_API lbk_tensor lbk_arange_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, double start, double stop, double step) {
+    lbk__node p;
+    double count;
+    int64_t n;
+    LBK__NULL_TENSOR_IF(!ctx);
+    {
+        LBK__OPCTX(oc, "arange", LBK_OP_ARANGE);
+        if (!lbk__check_dtype(&oc, dt)) { lbk_tensor z = {0}; return z; }
+        if (dt == LBK_BOOL) return lbk__op_fail(&oc, LBK_ERR_DTYPE, "arange does not make bool tensors");
+        if (!(step == step) || step == 0 || !isfinite(start) || !isfinite(stop) || !isfinite(step))
+            return lbk__op_fail(&oc, LBK_ERR_ARG, "start %g, stop %g, step %g: step must be nonzero and all finite",
+                                start, stop, step);
+        count = ceil((stop - start) / step);
+        if (count < 0) count = 0;
+        if (count > 9.0e15) return lbk__op_fail(&oc, LBK_ERR_SHAPE, "arange of %g elements is too large", count);
+        n = (int64_t)count;
+        if (!lbk__check_dims(&oc, dt, 1, &n)) { lbk_tensor z = {0}; return z; }
+        lbk__proto(&p, LBK_OP_ARANGE, dt, 1, &n);
+        p.attrs.ar.start = start;
+        p.attrs.ar.step = step;
+        return lbk__emit(&oc, &p, NULL, NULL, 0, false);
+    }
+}
+LAZYBK_API lbk_tensor (lbk_arange)(lbk_ctx *ctx, lbk_dtype dt, double start, double stop, double step) {
+    return lbk_arange_at(NULL, 0, ctx, dt, start, stop, step);
+}
+
+static lbk_tensor lbk__random(const lbk__opctx *oc, lbk_op op, lbk_dtype dt, int n_dims, const int64_t *dims) {
+    lbk_ctx *ctx = oc->ctx;
+    lbk__node p;
+    uint32_t s;
+    int64_t seed;
+    if (!lbk__check_dtype(oc, dt) || !lbk__check_dims(oc, dt, n_dims, dims)) { lbk_tensor z = {0}; return z; }
+    if (!lbk__is_float(dt)) return lbk__op_fail(oc, LBK_ERR_DTYPE, "random values need f32 or f64, not %s", lbk_dtype_name(dt));
+    seed = (int64_t)(lbk__mix64(ctx->seed * 0x9e3779b97f4a7c15ULL + ++ctx->rng_counter) >> 1);
+    s = lbk__scalar_node(ctx, LBK_I64, 0, seed, true, false, oc);
+    if (s == LBK__NONE) return lbk__op_fail(oc, LBK_ERR_OOM, "out of memory");
+    lbk__proto(&p, op, dt, n_dims, dims);
+    return lbk__emit(oc, &p, &s, NULL, 1, true);
+}
+LAZYBK_API lbk_tensor lbk_rand_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims) {
+    LBK__NULL_TENSOR_IF(!ctx);
+    { LBK__OPCTX(oc, "rand", LBK_OP_RAND); return lbk__random(&oc, LBK_OP_RAND, dt, n_dims, dims); }
+}
+LAZYBK_API lbk_tensor (lbk_rand)(lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims) {
+    return lbk_rand_at(NULL, 0, ctx, dt, n_dims, dims);
+}
+LAZYBK_API lbk_tensor lbk_randn_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims) {
+    LBK__NULL_TENSOR_IF(!ctx);
+    { LBK__OPCTX(oc, "randn", LBK_OP_RANDN); return lbk__random(&oc, LBK_OP_RANDN, dt, n_dims, dims); }
+}
+LAZYBK_API lbk_tensor (lbk_randn)(lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims) {
+    return lbk_randn_at(NULL, 0, ctx, dt, n_dims, dims);
+}
+
+/* ---- elementwise ---- */
+static lbk_tensor lbk__unary(lbk_ctx *ctx, lbk_op op, const char *name, lbk_tensor t, const char *file, int line) {
+    uint32_t a;
+    lbk_dtype dt, in_dt;
+    lbk__node p;
+    const lbk__node *n;
+    LBK__NULL_TENSOR_IF(!ctx);
+    {
+        LBK__OPCTX(oc, name, op);
+        if (!lbk__arg(&oc, t, 0, &a)) { lbk_tensor z = {0}; return z; }
+        n = &ctx->nodes[a];
+        dt = (lbk_dtype)n->dtype;
+        switch (op) {
+        case LBK_OP_LOGICAL_NOT: in_dt = LBK_BOOL; dt = LBK_BOOL; break;
+        case LBK_OP_NEG: case LBK_OP_ABS: case LBK_OP_RELU:
+            if (dt == LBK_BOOL) return lbk__op_fail(&oc, LBK_ERR_DTYPE, "not defined for bool tensors");
+            in_dt = dt; break;
+        case LBK_OP_FLOOR: case LBK_OP_CEIL:
+            if (!lbk__is_float(dt)) return lbk__same(&oc, a);
+            in_dt = dt; break;
+        default:
+            if (!lbk__is_float(dt)) dt = LBK_F32;
+            in_dt = dt; break;
+        }
+        lbk__proto(&p, op, dt, n->n_dims, n->dims);
+        return lbk__emit(&oc, &p, &a, &in_dt, 1, false);
+    }
+}
+
+static lbk_tensor lbk__binary(lbk_ctx *ctx, lbk_op op, const char *name, lbk_tensor ta, lbk_tensor tb,
+                              const char *file, int line) {
+    uint32_t in[2];
+    lbk_dtype dt, out_dt, in_dt[2];
+    int nd;
+    int64_t dims[LAZYBK_MAX_DIMS];
+    lbk__node p;
+    LBK__NULL_TENSOR_IF(!ctx);
+    {
+        LBK__OPCTX(oc, name, op);
+        if (!lbk__arg(&oc, ta, 0, &in[0]) | !lbk__arg(&oc, tb, 1, &in[1])) { lbk_tensor z = {0}; return z; }
+        {
+            const lbk__node *a = &ctx->nodes[in[0]], *b = &ctx->nodes[in[1]];
+            if (!lbk__broadcast(a->n_dims, a->dims, b->n_dims, b->dims, &nd, dims)) {
+                char sa[256], sb[256];
+                lbk__shape_of(ctx, in[0], sa, sizeof sa);
+                lbk__shape_of(ctx, in[1], sb, sizeof sb);
+                return lbk__op_fail(&oc, LBK_ERR_SHAPE, "cannot broadcast %s with %s", sa, sb);
+            }
+        }
+        dt = lbk__promote(ctx, in[0], in[1]);
+        out_dt = dt;
+        switch (op) {
+        case LBK_OP_LOGICAL_AND: case LBK_OP_LOGICAL_OR: dt = LBK_BOOL; out_dt = LBK_BOOL; break;
+        case LBK_OP_EQ: case LBK_OP_NE: case LBK_OP_LT: case LBK_OP_LE: case LBK_OP_GT: case LBK_OP_GE:
+            out_dt = LBK_BOOL; break;
+        case LBK_OP_DIV: if (!lbk__is_float(dt)) dt = out_dt = LBK_F32; break;
+        case LBK_OP_SUB: case LBK_OP_POW:
+            if (dt == LBK_BOOL) return lbk__op_fail(&oc, LBK_ERR_DTYPE, "not defined for two bool operands");
+            break;
+        default: break;
+        }
+        in_dt[0] = in_dt[1] = dt;
+        lbk__proto(&p, op, out_dt, nd, dims);
+        return lbk__emit(&oc, &p, in, in_dt, 2, false);
+    }
+}
+
+#define LBK__DEF_UNARY(name)                                                                           \
+    LAZYBK_API lbk_tensor lbk_##name##_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t) {    \
+        return lbk__unary(ctx, (lbk_op)lbk__opid_##name, #name, t, file, line);                               \
+    }                                                                                                  \
+    LAZYBK_API lbk_tensor (lbk_##name)(lbk_ctx *ctx, lbk_tensor t) { return lbk__unary(ctx, (lbk_op)lbk__opid_##name, #name, t, NULL, 0); }
+#define LBK__DEF_BINARY(name)                                                                                     \
+    LAZYBK_API lbk_tensor lbk_##name##_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor a, lbk_tensor b) {  \
+        return lbk__binary(ctx, (lbk_op)lbk__opid_##name, #name, a, b, file, line);                                      \
+    }                                                                                                             \
+    LAZYBK_API lbk_tensor (lbk_##name)(lbk_ctx *ctx, lbk_tensor a, lbk_tensor b) {                               \
+        return lbk__binary(ctx, (lbk_op)lbk__opid_##name, #name, a, b, NULL, 0);                                         \
+    }
+enum {
+    lbk__opid_neg = LBK_OP_NEG, lbk__opid_abs = LBK_OP_ABS, lbk__opid_exp = LBK_OP_EXP, lbk__opid_log = LBK_OP_LOG,
+    lbk__opid_sqrt = LBK_OP_SQRT, lbk__opid_rsqrt = LBK_OP_RSQRT, lbk__opid_sin = LBK_OP_SIN, lbk__opid_cos = LBK_OP_COS,
+    lbk__opid_tanh = LBK_OP_TANH, lbk__opid_sigmoid = LBK_OP_SIGMOID, lbk__opid_relu = LBK_OP_RELU,
+    lbk__opid_erf = LBK_OP_ERF, lbk__opid_floor = LBK_OP_FLOOR, lbk__opid_ceil = LBK_OP_CEIL,
+    lbk__opid_reciprocal = LBK_OP_RECIPROCAL, lbk__opid_logical_not = LBK_OP_LOGICAL_NOT,
+    lbk__opid_add = LBK_OP_ADD, lbk__opid_sub = LBK_OP_SUB, lbk__opid_mul = LBK_OP_MUL, lbk__opid_div = LBK_OP_DIV,
+    lbk__opid_pow = LBK_OP_POW, lbk__opid_maximum = LBK_OP_MAXIMUM, lbk__opid_minimum = LBK_OP_MINIMUM,
+    lbk__opid_eq = LBK_OP_EQ, lbk__opid_ne = LBK_OP_NE, lbk__opid_lt = LBK_OP_LT, lbk__opid_le = LBK_OP_LE,
+    lbk__opid_gt = LBK_OP_GT, lbk__opid_ge = LBK_OP_GE, lbk__opid_logical_and = LBK_OP_LOGICAL_AND,
+    lbk__opid_logical_or = LBK_OP_LOGICAL_OR
+};
+LBK__UNARY_OPS(LBK__DEF_UNARY)
+LBK__BINARY_OPS(LBK__DEF_BINARY)
+
+LAZYBK_API lbk_tensor lbk_where_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor cond, lbk_tensor ta, lbk_tensor tb) {
+    uint32_t in[3];
+    lbk_dtype dt, in_dt[3];
+    int nd, i;
+    int64_t dims[LAZYBK_MAX_DIMS];
+    lbk__node p;
+    LBK__NULL_TENSOR_IF(!ctx);
+    {
+        LBK__OPCTX(oc, "where", LBK_OP_WHERE);
+        if (!lbk__arg(&oc, cond, 0, &in[0]) | !lbk__arg(&oc, ta, 1, &in[1]) | !lbk__arg(&oc, tb, 2, &in[2])) {
+            lbk_tensor z = {0};
+            return z;
+        }
+        if (ctx->nodes[in[0]].dtype != LBK_BOOL) {
+            char s[256];
+            lbk__shape_of(ctx, in[0], s, sizeof s);
+            return lbk__op_fail(&oc, LBK_ERR_DTYPE, "condition %s must be bool", s);
+        }
+        nd = ctx->nodes[in[0]].n_dims;
+        memcpy(dims, ctx->nodes[in[0]].dims, sizeof(int64_t) * (size_t)nd);
+        for (i = 1; i < 3; i++) {
+            const lbk__node *x = &ctx->nodes[in[i]];
+            int64_t tmp[LAZYBK_MAX_DIMS];
+            int tn;
+            if (!lbk__broadcast(nd, dims, x->n_dims, x->dims, &tn, tmp)) {
+                char s0[256], s1[256], s2[256];
+                lbk__shape_of(ctx, in[0], s0, sizeof s0);
+                lbk__shape_of(ctx, in[1], s1, sizeof s1);
+                lbk__shape_of(ctx, in[2], s2, sizeof s2);
+                return lbk__op_fail(&oc, LBK_ERR_SHAPE, "cannot broadcast %s, %s and %s", s0, s1, s2);
+            }
+            nd = tn;
+            memcpy(dims, tmp, sizeof(int64_t) * (size_t)nd);
+        }
+        dt = lbk__promote(ctx, in[1], in[2]);
+        in_dt[0] = LBK_BOOL; in_dt[1] = in_dt[2] = dt;
+        lbk__proto(&p, LBK_OP_WHERE, dt, nd, dims);
+        return lbk__emit(&oc, &p, in, in_dt, 3, false);
+    }
+}
+LAZYBK_API lbk_tensor (lbk_where)(lbk_ctx *ctx, lbk_tensor cond, lbk_tensor a, lbk_tensor b) {
+    return lbk_where_at(NULL, 0, ctx, cond, a, b);
+}
+
+LAZYBK_API lbk_tensor lbk_cast_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, lbk_dtype dt) {
+    uint32_t a, c;
+    LBK__NULL_TENSOR_IF(!ctx);
+    {
+        LBK__OPCTX(oc, "cast", LBK_OP_CAST);
+        if (!lbk__arg(&oc, t, 0, &a) || !lbk__check_dtype(&oc, dt)) { lbk_tensor z = {0}; return z; }
+        c = lbk__cast_node(ctx, a, dt, &oc);
+        return lbk__wrap(ctx, c, &oc);
+    }
+}
+LAZYBK_API lbk_tensor (lbk_cast)(lbk_ctx *ctx, lbk_tensor t, lbk_dtype dt) { return lbk_cast_at(NULL, 0, ctx, t, dt); }
+
+/* ---- reductions ---- */
+static lbk_tensor lbk__reduce(lbk_ctx *ctx, lbk_op op, const char *name, lbk_tensor t, int n_axes, const int *axes,
+                              bool keepdim, const char *file, int line) {
+    uint32_t a;
+    uint32_t mask = 0;
+    int i, nd, on = 0;
+    int64_t odims[LAZYBK_MAX_DIMS];
+    lbk_dtype dt, in_dt;
+    lbk__node p;
+    const lbk__node *n;
+    LBK__NULL_TENSOR_IF(!ctx);
+    {
+        LBK__OPCTX(oc, name, op);
+        if (!lbk__arg(&oc, t, 0, &a)) { lbk_tensor z = {0}; return z; }
+        n = &ctx->nodes[a];
+        nd = n->n_dims;
+        if (n_axes < 0 || n_axes > LAZYBK_MAX_DIMS) return lbk__op_fail(&oc, LBK_ERR_ARG, "n_axes %d is invalid", n_axes);
+        if (n_axes > 0 && !axes) return lbk__op_fail(&oc, LBK_ERR_ARG, "axes is NULL with n_axes %d", n_axes);
+        for (i = 0; i < n_axes; i++) {
+            int ax;
+            if (!lbk__norm_axis(&oc, axes[i], nd, &ax, "axis")) { lbk_tensor z = {0}; return z; }
+            if (nd == 0) continue;
+            if (mask & (1u << ax)) return lbk__op_fail(&oc, LBK_ERR_ARG, "axis %d appears twice", axes[i]);
+            mask |= 1u << ax;
+        }
+        if (n_axes == 0) mask = nd ? (uint32_t)((1ull << nd) - 1) : 0;
+        for (i = 0; i < nd; i++) {
+            if (mask & (1u << i)) {
+                if (n->dims[i] == 0 && (op == LBK_OP_AMAX || op == LBK_OP_AMIN)) {
+                    char s[256];
+                    lbk__shape_of(ctx, a, s, sizeof s);
+                    return lbk__op_fail(&oc, LBK_ERR_SHAPE, "cannot reduce %s over zero-size axis %d", s, i);
+                }
+                if (keepdim) odims[on++] = 1;
+            } else {
+                odims[on++] = n->dims[i];
+            }
+        }
+        dt = in_dt = (lbk_dtype)n->dtype;
+        if (op == LBK_OP_SUM && !lbk__is_float(dt)) dt = in_dt = LBK_I64;
+        if (op == LBK_OP_MEAN && !lbk__is_float(dt)) dt = in_dt = LBK_F32;
+        lbk__proto(&p, op, dt, on, odims);
+        p.attrs.red.mask = mask;
+        p.attrs.red.keepdim = keepdim;
+        return lbk__emit(&oc, &p, &a, &in_dt, 1, false);
+    }
+}
+#define LBK__DEF_REDUCE(name, OP)                                                                                 \
+    LAZYBK_API lbk_tensor lbk_##name##_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_axes,     \
+                                          const int *axes, bool keepdim) {                                       \
+        return lbk__reduce(ctx, OP, #name, t, n_axes, axes, keepdim, file, line);                                 \
+    }                                                                                                             \
+    LAZYBK_API lbk_tensor (lbk_##name)(lbk_ctx *ctx, lbk_tensor t, int n_axes, const int *axes, bool keepdim) {   \
+        return lbk__reduce(ctx, OP, #name, t, n_axes, axes, keepdim, NULL, 0);                                    \
+    }
+LBK__DEF_REDUCE(sum, LBK_OP_SUM)
+LBK__DEF_REDUCE(mean, LBK_OP_MEAN)
+LBK__DEF_REDUCE(amax, LBK_OP_AMAX)
+LBK__DEF_REDUCE(amin, LBK_OP_AMIN)
+
+LAZYBK_API lbk_tensor lbk_argmax_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, bool keepdim) {
+    uint32_t a;
+    int ax, i, on = 0;
+    int64_t odims[LAZYBK_MAX_DIMS];
+    lbk__node p;
+    const lbk__node *n;
+    LBK__NULL_TENSOR_IF(!ctx);
+    {
+        LBK__OPCTX(oc, "argmax", LBK_OP_ARGMAX);
+        if (!lbk__arg(&oc, t, 0, &a)) { lbk_tensor z = {0}; return z; }
+        n = &ctx->nodes[a];
+        if (!lbk__norm_axis(&oc, axis, n->n_dims, &ax, "axis")) { lbk_tensor z = {0}; return z; }
+        if (n->n_dims && n->dims[ax] == 0) {
+            char s[256];
+            lbk__shape_of(ctx, a, s, sizeof s);
+            return lbk__op_fail(&oc, LBK_ERR_SHAPE, "cannot take argmax of %s over zero-size axis %d", s, ax);
+        }
+        for (i = 0; i < n->n_dims; i++) {
+            if (i != ax) odims[on++] = n->dims[i];
+            else if (keepdim) odims[on++] = 1;
+        }
+        lbk__proto(&p, LBK_OP_ARGMAX, LBK_I64, on, odims);
+        p.attrs.red.mask = n->n_dims ? 1u << ax : 0;
+        p.attrs.red.axis = n->n_dims ? ax : 0;
+        p.attrs.red.keepdim = keepdim;
+        return lbk__emit(&oc, &p, &a, NULL, 1, false);
+    }
+}
+LAZYBK_API lbk_tensor (lbk_argmax)(lbk_ctx *ctx, lbk_tensor t, int axis, bool keepdim) {
+    return lbk_argmax_at(NULL, 0, ctx, t, axis, keepdim);
+}
+
+/* ---- matmul ---- */
+LAZYBK_API lbk_tensor lbk_matmul_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor ta, lbk_tensor tb) {
+    uint32_t in[2], id[2];
+    lbk_dtype dt, in_dt[2];
+    int i, na, nb, nbatch = 0, ond = 0;
+    int64_t da[LAZYBK_MAX_DIMS + 1], db[LAZYBK_MAX_DIMS + 1], bd[LAZYBK_MAX_DIMS], od[LAZYBK_MAX_DIMS + 1];
+    lbk__node p;
+    lbk_tensor r;
+    LBK__NULL_TENSOR_IF(!ctx);
+    {
+        LBK__OPCTX(oc, "matmul", LBK_OP_MATMUL);
+        const lbk__node *a, *b;
+        char sa[256], sb[256];
+        if (!lbk__arg(&oc, ta, 0, &in[0]) | !lbk__arg(&oc, tb, 1, &in[1])) { lbk_tensor z = {0}; return z; }
+        a = &ctx->nodes[in[0]]; b = &ctx->nodes[in[1]];
+        lbk__shape_of(ctx, in[0], sa, sizeof sa);
+        lbk__shape_of(ctx, in[1], sb, sizeof sb);
+        if (a->n_dims == 0 || b->n_dims == 0)
+            return lbk__op_fail(&oc, LBK_ERR_SHAPE, "needs tensors of at least 1 dim, got %s and %s", sa, sb);
+        dt = lbk__promote(ctx, in[0], in[1]);
+        if (dt == LBK_BOOL) return lbk__op_fail(&oc, LBK_ERR_DTYPE, "not defined for bool tensors %s and %s", sa, sb);
+        /* 1-d operands become [1,K] and [K,1]; the extra dim is dropped from the result. */
+        na = a->n_dims; nb = b->n_dims;
+        if (na == 1) { da[0] = 1; da[1] = a->dims[0]; na = 2; } else memcpy(da, a->dims, sizeof(int64_t) * (size_t)na);
+        if (nb == 1) { db[0] = b->dims[0]; db[1] = 1; nb = 2; } else memcpy(db, b->dims, sizeof(int64_t) * (size_t)nb);
+        if (da[na - 1] != db[nb - 2])
+            return lbk__op_fail(&oc, LBK_ERR_SHAPE, "inner dimensions differ: %s @ %s", sa, sb);
+        if (!lbk__broadcast(na - 2, da, nb - 2, db, &nbatch, bd))
+            return lbk__op_fail(&oc, LBK_ERR_SHAPE, "batch dimensions of %s and %s cannot be broadcast", sa, sb);
+        for (i = 0; i < nbatch; i++) od[ond++] = bd[i];
+        od[ond++] = da[na - 2];
+        od[ond++] = db[nb - 1];
+        if (ond > LAZYBK_MAX_DIMS) return lbk__op_fail(&oc, LBK_ERR_SHAPE, "result of %s @ %s has too many dims", sa, sb);
+        id[0] = in[0]; id[1] = in[1];
+        for (i = 0; i < 2; i++) {
+            const lbk__node *x = &ctx->nodes[in[i]];
+            if (x->n_dims == 1) {
+                int64_t rd[2];
+                if (i == 0) { rd[0] = 1; rd[1] = x->dims[0]; } else { rd[0] = x->dims[0]; rd[1] = 1; }
+                lbk__proto(&p, LBK_OP_RESHAPE, (lbk_dtype)x->dtype, 2, rd);
+                id[i] = lbk__mk(ctx, &p, &in[i], 1, false, file, line);
+                if (id[i] == LBK__NONE) { if (i) lbk__drop_orphan(ctx, id[0]); return lbk__op_fail(&oc, LBK_ERR_OOM, "out of memory"); }
+            }
+        }
+        in_dt[0] = in_dt[1] = dt;
+        lbk__proto(&p, LBK_OP_MATMUL, dt, ond, od);
+        if (ctx->nodes[in[0]].n_dims > 1 && ctx->nodes[in[1]].n_dims > 1) return lbk__emit(&oc, &p, id, in_dt, 2, false);
+        /* drop the dims the 1-d operands added */
+        {
+            uint32_t mm;
+            int64_t fd[LAZYBK_MAX_DIMS];
+            int fn = 0;
+            r = lbk__emit(&oc, &p, id, in_dt, 2, false);
+            if (!r.id) return r;
+            mm = ctx->slots[(uint32_t)r.id - 1].node;
+            for (i = 0; i < nbatch; i++) fd[fn++] = bd[i];
+            if (ctx->nodes[in[0]].n_dims > 1) fd[fn++] = od[nbatch];
+            if (ctx->nodes[in[1]].n_dims > 1) fd[fn++] = od[nbatch + 1];
+            lbk__proto(&p, LBK_OP_RESHAPE, dt, fn, fd);
+            {
+                lbk_tensor out = lbk__emit(&oc, &p, &mm, NULL, 1, false);
+                lbk_release(ctx, r);
+                return out;
+            }
+        }
+    }
+}
+LAZYBK_API lbk_tensor (lbk_matmul)(lbk_ctx *ctx, lbk_tensor a, lbk_tensor b) { return lbk_matmul_at(NULL, 0, ctx, a, b); }
+
+/* ---- shape ops ---- */
+LAZYBK_API lbk_tensor lbk_reshape_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_dims, const int64_t *dims) {
+    uint32_t a;
+    int i, infer = -1;
+    int64_t nd[LAZYBK_MAX_DIMS], known = 1, total;
+    lbk__node p;
+    const lbk__node *n;
+    LBK__NULL_TENSOR_IF(!ctx);
+    {
+        LBK__OPCTX(oc, "reshape", LBK_OP_RESHAPE);
+        char s[256];
+        if (!lbk__arg(&oc, t, 0, &a)) { lbk_tensor z = {0}; return z; }
+        n = &ctx->nodes[a];
+        lbk__shape_of(ctx, a, s, sizeof s);
+        if (n_dims < 0 || n_dims > LAZYBK_MAX_DIMS)
+            return lbk__op_fail(&oc, LBK_ERR_ARG, "n_dims %d is outside 0..%d", n_dims, LAZYBK_MAX_DIMS);
+        if (n_dims > 0 && !dims) return lbk__op_fail(&oc, LBK_ERR_ARG, "dims is NULL with n_dims %d", n_dims);
+        total = lbk__numel(n->n_dims, n->dims);
+        for (i = 0; i < n_dims; i++) {
+            nd[i] = dims[i];
+            if (dims[i] == -1) {
+                if (infer >= 0) return lbk__op_fail(&oc, LBK_ERR_SHAPE, "of %s: more than one -1 in the new shape", s);
+                infer = i;
+            } else if (dims[i] < 0) {
+                return lbk__op_fail(&oc, LBK_ERR_SHAPE, "of %s: negative dim %lld", s, (long long)dims[i]);
+            } else {
+                if (dims[i] != 0 && known > INT64_MAX / dims[i])
+                    return lbk__op_fail(&oc, LBK_ERR_SHAPE, "of %s: new shape overflows", s);
+                known *= dims[i];
+            }
+        }
+        if (infer >= 0) {
+            if (known == 0) return lbk__op_fail(&oc, LBK_ERR_SHAPE, "of %s: cannot infer -1 next to a zero dim", s);
+            nd[infer] = total / known;
+            known *= nd[infer];
+        }
+        if (known != total) {
+            char s2[256];
+            lbk__shape_str(s2, sizeof s2, (lbk_dtype)n->dtype, n_dims, dims);
+            return lbk__op_fail(&oc, LBK_ERR_SHAPE, "cannot reshape %s (%lld elements) to %s", s, (long long)total, s2);
+        }
+        if (n_dims == n->n_dims && memcmp(nd, n->dims, sizeof(int64_t) * (size_t)n_dims) == 0) return lbk__same(&oc, a);
+        lbk__proto(&p, LBK_OP_RESHAPE, (lbk_dtype)n->dtype, n_dims, nd);
+        return lbk__emit(&oc, &p, &a, NULL, 1, false);
+    }
+}
+LAZYBK_API lbk_tensor (lbk_reshape)(lbk_ctx *ctx, lbk_tensor t, int n_dims, const int64_t *dims) {
+    return lbk_reshape_at(NULL, 0, ctx, t, n_dims, dims);
+}
+
+static lbk_tensor lbk__permute(const lbk__opctx *oc, uint32_t a, const int *perm) {
+    lbk_ctx *ctx = oc->ctx;
+    const lbk__node *n = &ctx->nodes[a];
+    int i, nd = n->n_dims, p2[LAZYBK_MAX_DIMS];
+    uint32_t seen = 0;
+    bool ident = true;
+    int64_t od[LAZYBK_MAX_DIMS];
+    lbk__node p;
+    if (nd > 0 && !perm) return lbk__op_fail(oc, LBK_ERR_ARG, "perm is NULL");
+    for (i = 0; i < nd; i++) {
+        int ax;
+        if (!lbk__norm_axis(oc, perm[i], nd, &ax, "perm entry")) { lbk_tensor z = {0}; return z; }
+        if (seen & (1u << ax)) {
+            char s[256];
+            lbk__shape_of(ctx, a, s, sizeof s);
+            return lbk__op_fail(oc, LBK_ERR_ARG, "perm of %s names axis %d twice", s, ax);
+        }
+        seen |= 1u << ax;
+        p2[i] = ax;
+        od[i] = n->dims[ax];
+        if (ax != i) ident = false;
+    }
+    if (ident) return lbk__same(oc, a);
+    lbk__proto(&p, LBK_OP_PERMUTE, (lbk_dtype)n->dtype, nd, od);
+    for (i = 0; i < nd; i++) p.attrs.perm.p[i] = (int8_t)p2[i];
+    return lbk__emit(oc, &p, &a, NULL, 1, false);
+}
+LAZYBK_API lbk_tensor lbk_permute_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, const int *perm) {
+    uint32_t a;
+    LBK__NULL_TENSOR_IF(!ctx);
+    {
+        LBK__OPCTX(oc, "permute", LBK_OP_PERMUTE);
+        if (!lbk__arg(&oc, t, 0, &a)) { lbk_tensor z = {0}; return z; }
+        return lbk__permute(&oc, a, perm);
+    }
+}
+LAZYBK_API lbk_tensor (lbk_permute)(lbk_ctx *ctx, lbk_tensor t, const int *perm) { return lbk_permute_at(NULL, 0, ctx, t, perm); }
+
+LAZYBK_API lbk_tensor lbk_transpose_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis0, int axis1) {
+    uint32_t a;
+    int perm[LAZYBK_MAX_DIMS], i, x0, x1, nd;
+    LBK__NULL_TENSOR_IF(!ctx);
+    {
+        LBK__OPCTX(oc, "transpose", LBK_OP_PERMUTE);
+        if (!lbk__arg(&oc, t, 0, &a)) { lbk_tensor z = {0}; return z; }
+        nd = ctx->nodes[a].n_dims;
+        if (!lbk__norm_axis(&oc, axis0, nd, &x0, "axis0") || !lbk__norm_axis(&oc, axis1, nd, &x1, "axis1")) {
+            lbk_tensor z = {0};
+            return z;
+        }
+        for (i = 0; i < nd; i++) perm[i] = i;
+        if (nd) { perm[x0] = x1; perm[x1] = x0; }
+        return lbk__permute(&oc, a, perm);
+    }
+}
+LAZYBK_API lbk_tensor (lbk_transpose)(lbk_ctx *ctx, lbk_tensor t, int axis0, int axis1) {
+    return lbk_transpose_at(NULL, 0, ctx, t, axis0, axis1);
+}
+
+LAZYBK_API lbk_tensor lbk_expand_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_dims, const int64_t *dims) {
+    uint32_t a;
+    int i;
+    int64_t od[LAZYBK_MAX_DIMS];
+    lbk__node p;
+    const lbk__node *n;
+    LBK__NULL_TENSOR_IF(!ctx);
+    {
+        LBK__OPCTX(oc, "expand", LBK_OP_EXPAND);
+        char s[256], s2[256];
+        if (!lbk__arg(&oc, t, 0, &a)) { lbk_tensor z = {0}; return z; }
+        n = &ctx->nodes[a];
+        lbk__shape_of(ctx, a, s, sizeof s);
+        if (n_dims < n->n_dims || n_dims > LAZYBK_MAX_DIMS)
+            return lbk__op_fail(&oc, LBK_ERR_SHAPE, "of %s to %d dims: need %d..%d dims", s, n_dims, n->n_dims, LAZYBK_MAX_DIMS);
+        if (n_dims > 0 && !dims) return lbk__op_fail(&oc, LBK_ERR_ARG, "dims is NULL with n_dims %d", n_dims);
+        lbk__shape_str(s2, sizeof s2, (lbk_dtype)n->dtype, n_dims, dims);
+        for (i = 0; i < n_dims; i++) {
+            int j = i - (n_dims - n->n_dims);
+            int64_t src = j >= 0 ? n->dims[j] : 1;
+            od[i] = dims[i];
+            if (dims[i] == -1) {
+                if (j < 0) return lbk__op_fail(&oc, LBK_ERR_SHAPE, "of %s to %s: -1 in a new leading dim", s, s2);
+                od[i] = src;
+            } else if (dims[i] < 0 || (src != 1 && src != dims[i])) {
+                return lbk__op_fail(&oc, LBK_ERR_SHAPE, "cannot expand %s to %s", s, s2);
+            }
+        }
+        if (!lbk__check_dims(&oc, (lbk_dtype)n->dtype, n_dims, od)) { lbk_tensor z = {0}; return z; }
+        if (n_dims == n->n_dims && memcmp(od, n->dims, sizeof(int64_t) * (size_t)n_dims) == 0) return lbk__same(&oc, a);
+        lbk__proto(&p, LBK_OP_EXPAND, (lbk_dtype)n->dtype, n_dims, od);
+        return lbk__emit(&oc, &p, &a, NULL, 1, false);
+    }
+}
+LAZYBK_API lbk_tensor (lbk_expand)(lbk_ctx *ctx, lbk_tensor t, int n_dims, const int64_t *dims) {
+    return lbk_expand_at(NULL, 0, ctx, t, n_dims, dims);
+}
+
+LAZYBK_API lbk_tensor lbk_slice_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, int64_t start,
+                                   int64_t stop, int64_t step) {
+    uint32_t a;
+    int ax;
+    int64_t len, cnt, od[LAZYBK_MAX_DIMS];
+    lbk__node p;
+    const lbk__node *n;
+    LBK__NULL_TENSOR_IF(!ctx);
+    {
+        LBK__OPCTX(oc, "slice", LBK_OP_SLICE);
+        if (!lbk__arg(&oc, t, 0, &a)) { lbk_tensor z = {0}; return z; }
+        n = &ctx->nodes[a];
+        if (n->n_dims == 0) {
+            char s[256];
+            lbk__shape_of(ctx, a, s, sizeof s);
+            return lbk__op_fail(&oc, LBK_ERR_SHAPE, "cannot slice 0-d tensor %s", s);
+        }
+        if (!lbk__norm_axis(&oc, axis, n->n_dims, &ax, "axis")) { lbk_tensor z = {0}; return z; }
+        if (step <= 0) return lbk__op_fail(&oc, LBK_ERR_ARG, "step %lld must be positive", (long long)step);
+        len = n->dims[ax];
+        if (start < 0) start = start < -len ? 0 : start + len;
+        if (stop < 0) stop = stop < -len ? 0 : stop + len;
+        if (start > len) start = len;
+        if (stop > len) stop = len;
+        cnt = stop > start ? (stop - start - 1) / step + 1 : 0;
+        if (start == 0 && cnt == len && (step == 1 || len <= 1)) return lbk__same(&oc, a);
+        memcpy(od, n->dims, sizeof(int64_t) * n->n_dims);
+        od[ax] = cnt;
+        lbk__proto(&p, LBK_OP_SLICE, (lbk_dtype)n->dtype, n->n_dims, od);
+        p.attrs.slice.axis = ax;
+        p.attrs.slice.start = cnt ? start : 0;
+        p.attrs.slice.step = step;
+        return lbk__emit(&oc, &p, &a, NULL, 1, false);
+    }
+}
+LAZYBK_API lbk_tensor (lbk_slice)(lbk_ctx *ctx, lbk_tensor t, int axis, int64_t start, int64_t stop, int64_t step) {
+    return lbk_slice_at(NULL, 0, ctx, t, axis, start, stop, step);
+}
+
+LAZYBK_API lbk_tensor lbk_concat_at(const char *file, int line, lbk_ctx *ctx, const lbk_tensor *ts, int n, int axis) {
+    uint32_t *in;
+    lbk_dtype *in_dt, dt;
+    int i, j, ax, nd;
+    int64_t od[LAZYBK_MAX_DIMS];
+    lbk__node p;
+    lbk_tensor r = {0};
+    LBK__NULL_TENSOR_IF(!ctx);
+    {
+        LBK__OPCTX(oc, "concat", LBK_OP_CONCAT);
+        if (!ts || n <= 0) return lbk__op_fail(&oc, LBK_ERR_ARG, "needs at least one tensor (ts %s, n %d)", ts ? "set" : "NULL", n);
+        in = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (size_t)n);
+        in_dt = (lbk_dtype *)lbk__malloc(sizeof(lbk_dtype) * (size_t)n);
+        if (!in || !in_dt) { lbk__free(in); lbk__free(in_dt); return lbk__op_fail(&oc, LBK_ERR_OOM, "out of memory"); }
+        for (i = 0; i < n; i++)
+            if (!lbk__arg(&oc, ts[i], i, &in[i])) goto done;
+        nd = ctx->nodes[in[0]].n_dims;
+        if (nd == 0) { lbk__op_fail(&oc, LBK_ERR_SHAPE, "cannot concatenate 0-d tensors"); goto done; }
+        if (!lbk__norm_axis(&oc, axis, nd, &ax, "axis")) goto done;
+        memcpy(od, ctx->nodes[in[0]].dims, sizeof(int64_t) * (size_t)nd);
+        dt = (lbk_dtype)ctx->nodes[in[0]].dtype;
+        for (i = 1; i < n; i++) {
+            const lbk__node *x = &ctx->nodes[in[i]];
+            bool ok = x->n_dims == nd;
+            for (j = 0; ok && j < nd; j++) ok = j == ax || x->dims[j] == od[j];
+            if (!ok) {
+                char s0[256], s1[256];
+                lbk__shape_of(ctx, in[0], s0, sizeof s0);
+                lbk__shape_of(ctx, in[i], s1, sizeof s1);
+                lbk__op_fail(&oc, LBK_ERR_SHAPE, "tensor %d %s does not match tensor 0 %s outside axis %d", i, s1, s0, ax);
+                goto done;
+            }
+            if (od[ax] > INT64_MAX - x->dims[ax]) { lbk__op_fail(&oc, LBK_ERR_SHAPE, "result is too large"); goto done; }
+            od[ax] += x->dims[ax];
+            if (lbk__rank((lbk_dtype)x->dtype) > lbk__rank(dt)) dt = (lbk_dtype)x->dtype;
+        }
+        if (!lbk__check_dims(&oc, dt, nd, od)) goto done;
+        if (n == 1) { r = lbk__same(&oc, in[0]); goto done; }
+        for (i = 0; i < n; i++) in_dt[i] = dt;
+        lbk__proto(&p, LBK_OP_CONCAT, dt, nd, od);
+        p.attrs.slice.axis = ax;
+        r = lbk__emit(&oc, &p, in, in_dt, (uint32_t)n, false);
+    done:
+        lbk__free(in);
+        lbk__free(in_dt);
+        return r;
+    }
+}
+LAZYBK_API lbk_tensor (lbk_concat)(lbk_ctx *ctx, const lbk_tensor *ts, int n, int axis) {
+    return lbk_concat_at(NULL, 0, ctx, ts, n, axis);
+}
+
+// >>graph ------------------------------------------------------------------------------
+/* The read-only view backends compile from. */
+
+LAZYBK_API uint32_t lbk_graph_size(const lbk_graph *g) { return g ? g->n : 0; }
+LAZYBK_API lbk_node lbk_graph_node(const lbk_graph *g, uint32_t i) {
+    lbk_node n;
+    if (g && i < g->n) return g->nodes[i];
+    memset(&n, 0, sizeof n);
+    n.debug_handle = -1;
+    return n;
+}
+LAZYBK_API uint32_t lbk_graph_n_params(const lbk_graph *g) { return g ? g->n_params : 0; }
+LAZYBK_API uint32_t lbk_graph_param(const lbk_graph *g, uint32_t k) { return (g && k < g->n_params) ? g->params[k] : 0; }
+LAZYBK_API bool lbk_graph_param_is_scalar(const lbk_graph *g, uint32_t k) {
+    return g && k < g->n_params && g->param_scalar[k];
+}
+LAZYBK_API int lbk_graph_param_index(const lbk_graph *g, uint32_t node) { return (g && node < g->n) ? g->param_of[node] : -1; }
+LAZYBK_API uint32_t lbk_graph_n_outputs(const lbk_graph *g) { return g ? g->n_outputs : 0; }
+LAZYBK_API uint32_t lbk_graph_output(const lbk_graph *g, uint32_t k) { return (g && k < g->n_outputs) ? g->outputs[k] : 0; }
+LAZYBK_API int64_t lbk_node_numel(const lbk_graph *g, uint32_t i) {
+    return (g && i < g->n) ? lbk__numel(g->nodes[i].n_dims, g->nodes[i].dims) : 0;
+}
+static const lbk__attrs *lbk__gattrs(const lbk_graph *g, uint32_t i, lbk_op a, lbk_op b, lbk_op c, lbk_op d) {
+    lbk_op op;
+    if (!g || i >= g->n) return NULL;
+    op = g->nodes[i].op;
+    return (op == a || op == b || op == c || op == d) ? &g->attrs[i] : NULL;
+}
+LAZYBK_API int lbk_node_axes(const lbk_graph *g, uint32_t i, int *out_axes) {
+    const lbk__attrs *at = lbk__gattrs(g, i, LBK_OP_SUM, LBK_OP_MEAN, LBK_OP_AMAX, LBK_OP_AMIN);
+    int k, n = 0;
+    if (!at) return 0;
+    for (k = 0; k < LAZYBK_MAX_DIMS; k++)
+        if (at->red.mask & (1u << k)) { if (out_axes) out_axes[n] = k; n++; }
+    return n;
+}
+LAZYBK_API bool lbk_node_keepdim(const lbk_graph *g, uint32_t i) {
+    const lbk__attrs *at = lbk__gattrs(g, i, LBK_OP_SUM, LBK_OP_MEAN, LBK_OP_AMAX, LBK_OP_AMIN);
+    if (!at) at = lbk__gattrs(g, i, LBK_OP_ARGMAX, LBK_OP_ARGMAX, LBK_OP_ARGMAX, LBK_OP_ARGMAX);
+    return at && at->red.keepdim;
+}
+LAZYBK_API int lbk_node_axis(const lbk_graph *g, uint32_t i) {
+    const lbk__attrs *at = lbk__gattrs(g, i, LBK_OP_ARGMAX, LBK_OP_ARGMAX, LBK_OP_ARGMAX, LBK_OP_ARGMAX);
+    if (at) return at->red.axis;
+    at = lbk__gattrs(g, i, LBK_OP_CONCAT, LBK_OP_SLICE, LBK_OP_SLICE, LBK_OP_SLICE);
+    return at ? at->slice.axis : 0;
+}
+LAZYBK_API bool lbk_node_perm(const lbk_graph *g, uint32_t i, int *out_perm) {
+    const lbk__attrs *at = lbk__gattrs(g, i, LBK_OP_PERMUTE, LBK_OP_PERMUTE, LBK_OP_PERMUTE, LBK_OP_PERMUTE);
+    int k;
+    if (!at || !out_perm) return false;
+    for (k = 0; k < g->nodes[i].n_dims; k++) out_perm[k] = at->perm.p[k];
+    return true;
+}
+LAZYBK_API bool lbk_node_slice(const lbk_graph *g, uint32_t i, int *out_axis, int64_t *out_start, int64_t *out_step) {
+    const lbk__attrs *at = lbk__gattrs(g, i, LBK_OP_SLICE, LBK_OP_SLICE, LBK_OP_SLICE, LBK_OP_SLICE);
+    if (!at) return false;
+    if (out_axis) *out_axis = at->slice.axis;
+    if (out_start) *out_start = at->slice.start;
+    if (out_step) *out_step = at->slice.step;
+    return true;
+}
+LAZYBK_API bool lbk_node_arange(const lbk_graph *g, uint32_t i, double *out_start, double *out_step) {
+    const lbk__attrs *at = lbk__gattrs(g, i, LBK_OP_ARANGE, LBK_OP_ARANGE, LBK_OP_ARANGE, LBK_OP_ARANGE);
+    if (!at) return false;
+    if (out_start) *out_start = at->ar.start;
+    if (out_step) *out_step = at->ar.step;
+    return true;
+}
+
+// >>exec -------------------------------------------------------------------------------
+/* Sync: collect the pending graph, hash it, find or compile its computation, execute,
+   bind the results. The cached path only hashes, looks up and executes. */
+
+static bool lbk__is_pending_node(const lbk__node *n) { return n->op != LBK_OP_PARAM || (n->flags & LBK__NF_SCALAR); }
+
+static uint32_t lbk__next_epoch(lbk_ctx *ctx) {
+    if (++ctx->epoch == 0) {
+        size_t i;
+        for (i = 0; i < ctx->n_nodes; i++) ctx->nodes[i].mark = 0;
+        ctx->epoch = 1;
+    }
+    return ctx->epoch;
+}
+
+/* Post-order of everything reachable from roots into ctx->order; node->local is its
+   position. Iterative. Returns the graph hash (0 on OOM, with *ok false). */
+static uint64_t lbk__collect(lbk_ctx *ctx, const uint32_t *roots, size_t n_roots, bool *ok) {
+    uint32_t ep = lbk__next_epoch(ctx);
+    size_t top = 0, r, k;
+    uint64_t h = 0x84222325cbf29ce4ULL;
+    ctx->n_order = 0;
+    *ok = false;
+    for (r = 0; r < n_roots; r++) {
+        if (ctx->nodes[roots[r]].mark == ep) continue;
+        if (!LBK__GROW(ctx->stack, ctx->cap_stack, 1)) return 0;
+        ctx->stack[top++] = (uint64_t)roots[r] << 1;
+        while (top) {
+            uint64_t e = ctx->stack[--top];
+            uint32_t x = (uint32_t)(e >> 1);
+            lbk__node *n = &ctx->nodes[x];
+            if (e & 1) {   /* all inputs done */
+                if (!LBK__GROW(ctx->order, ctx->cap_order, ctx->n_order + 1)) return 0;
+                n->local = (uint32_t)ctx->n_order;
+                ctx->order[ctx->n_order++] = x;
+                continue;
+            }
+            if (n->mark == ep) continue;
+            n->mark = ep;
+            if (!LBK__GROW(ctx->stack, ctx->cap_stack, top + 1 + n->n_in)) return 0;
+            ctx->stack[top++] = ((uint64_t)x << 1) | 1;
+            {
+                const uint32_t *in = lbk__inputs(ctx, n);
+                for (k = n->n_in; k-- > 0;)
+                    if (ctx->nodes[in[k]].mark != ep) ctx->stack[top++] = (uint64_t)in[k] << 1;
+            }
+        }
+    }
+    for (k = 0; k < ctx->n_order; k++) {
+        const lbk__node *n = &ctx->nodes[ctx->order[k]];
+        const uint32_t *in = lbk__inputs(ctx, n);
+        size_t j;
+        LBK__HASH(h, n->op); LBK__HASH(h, n->dtype); LBK__HASH(h, n->n_dims);
+        for (j = 0; j < n->n_dims; j++) LBK__HASH(h, n->dims[j]);
+        if (n->op == LBK_OP_PARAM) {
+            LBK__HASH(h, (n->flags & LBK__NF_SCALAR) ? 2 : 1);   /* values never enter the hash */
+        } else {
+            for (j = 0; j < LBK__COUNTOF(n->attrs.words); j++) LBK__HASH(h, n->attrs.words[j]);
+            LBK__HASH(h, n->n_in);
+            for (j = 0; j < n->n_in; j++) LBK__HASH(h, ctx->nodes[in[j]].local);
+        }
+    }
+    LBK__HASH(h, n_roots);
+    for (r = 0; r < n_roots; r++) LBK__HASH(h, ctx->nodes[roots[r]].local);
+    *ok = true;
+    return lbk__mix64(h);
+}
+
+/* Builds ctx->graph (the backend's view) from ctx->order; false on OOM. */
+static bool lbk__build_graph(lbk_ctx *ctx, const uint32_t *roots, size_t n_roots) {
+    lbk_graph *g = &ctx->graph;
+    size_t n = ctx->n_order, k, n_in = 0, n_dims = 0, n_params = 0, pi = 0, ii = 0, di = 0;
+    for (k = 0; k < n; k++) {
+        const lbk__node *x = &ctx->nodes[ctx->order[k]];
+        n_in += x->n_in;
+        n_dims += x->n_dims;
+        if (x->op == LBK_OP_PARAM) n_params++;
+    }
+    if (!LBK__GROW(g->nodes, ctx->cap_g[0], n + 1) || !LBK__GROW(g->param_of, ctx->cap_g[1], n + 1) ||
+        !LBK__GROW(g->attrs, ctx->cap_g[2], n + 1) || !LBK__GROW(g->inputs, ctx->cap_g[3], n_in + 1) ||
+        !LBK__GROW(g->dims, ctx->cap_g[4], n_dims + 1) || !LBK__GROW(g->outputs, ctx->cap_g[5], n_roots + 1) ||
+        !LBK__GROW(g->params, ctx->cap_g[6], n_params + 1) || !LBK__GROW(g->param_scalar, ctx->cap_g[7], n_params + 1))
+        return false;
+    for (k = 0; k < n; k++) {
+        const lbk__node *x = &ctx->nodes[ctx->order[k]];
+        const uint32_t *in = lbk__inputs(ctx, x);
+        lbk_node *o = &g->nodes[k];
+        size_t j;
+        o->op = (lbk_op)x->op;
+        o->dtype = (lbk_dtype)x->dtype;
+        o->n_dims = x->n_dims;
+        o->dims = g->dims + di;
+        memcpy(g->dims + di, x->dims, sizeof(int64_t) * x->n_dims);
+        di += x->n_dims;
+        o->n_inputs = (int)x->n_in;
+        o->inputs = g->inputs + ii;
+        for (j = 0; j < x->n_in; j++) g->inputs[ii++] = ctx->nodes[in[j]].local;
+        g->attrs[k] = x->attrs;
+        o->attrs = &g->attrs[k];
+        o->debug_handle = x->debug;
+        g->param_of[k] = -1;
+        if (x->op == LBK_OP_PARAM) {
+            g->param_of[k] = (int32_t)pi;
+            g->param_scalar[pi] = (x->flags & LBK__NF_SCALAR) != 0;
+            g->params[pi++] = (uint32_t)k;
+            memset(&g->attrs[k], 0, sizeof g->attrs[k]);   /* a parameter's value is not compile-time */
+        }
+    }
+    g->n = (uint32_t)n;
+    g->n_params = (uint32_t)pi;
+    for (k = 0; k < n_roots; k++) g->outputs[k] = ctx->nodes[roots[k]].local;
+    g->n_outputs = (uint32_t)n_roots;
+    return true;
+}
+
+static void lbk__graph_free(lbk_graph *g) {
+    lbk__free(g->nodes); lbk__free(g->inputs); lbk__free(g->dims); lbk__free(g->attrs);
+    lbk__free(g->params); lbk__free(g->outputs); lbk__free(g->param_of); lbk__free(g->param_scalar);
+    memset(g, 0, sizeof *g);
+}
+
+/* Copies the backend's thread-local failure into the context's error. */
+static lbk_result lbk__backend_failed(lbk_ctx *ctx, lbk_result r, const char *where, const char *member) {
+    int64_t dh = lbk__tls_be_result != LBK_OK ? lbk__tls_be_handle : -1;
+    lbk_debug_info di;
+    if (r == LBK_OK) r = LBK_ERR_BACKEND;
+    if (dh >= 0 && lbk_debug_lookup(dh, &di) == LBK_OK)
+        return lbk__ctx_fail(ctx, r, where, dh, "backend '%s' %s failed at %s: %s", ctx->be->name, member, di.op,
+                             lbk__tls_be_msg[0] ? lbk__tls_be_msg : lbk_result_str(r));
+    return lbk__ctx_fail(ctx, r, where, -1, "backend '%s' %s failed: %s", ctx->be->name, member,
+                         (lbk__tls_be_result != LBK_OK && lbk__tls_be_msg[0]) ? lbk__tls_be_msg : lbk_result_str(r));
+}
+
+/* ---- compile cache (LRU) ---- */
+static int lbk__cache_find(lbk_ctx *ctx, uint64_t h) {
+    ptrdiff_t i = ctx->cache_map ? hmgeti(ctx->cache_map, h) : -1;
+    if (i < 0) return -1;
+    ctx->centries[ctx->cache_map[i].value].used = ++ctx->use_clock;
+    return ctx->cache_map[i].value;
+}
+static int lbk__cache_insert(lbk_ctx *ctx, uint64_t h, lbk_computation *c) {
+    int e, k;
+    if (ctx->n_centries < ctx->cache_capacity) {
+        if (!ctx->centries) {
+            ctx->centries = (lbk__centry *)lbk__calloc((size_t)ctx->cache_capacity, sizeof(lbk__centry));
+            if (!ctx->centries) return -1;
+        }
+        e = ctx->n_centries++;
+    } else {
+        e = 0;
+        for (k = 1; k < ctx->n_centries; k++)
+            if (ctx->centries[k].used < ctx->centries[e].used) e = k;
+        ctx->iface->computation_free(ctx->self, ctx->centries[e].comp);
+        (void)hmdel(ctx->cache_map, ctx->centries[e].hash);
+        ctx->counters[LBK__C_cache_evict]++;
+    }
+    ctx->centries[e].hash = h;
+    ctx->centries[e].comp = c;
+    ctx->centries[e].used = ++ctx->use_clock;
+    lbk__lock(&lbk__stbds_seed_lock);
+    hmput(ctx->cache_map, h, e);
+    lbk__unlock(&lbk__stbds_seed_lock);
+    return e;
+}
+
+/* The computation for the collected graph: from the cache, or compiled now. */
+static lbk_result lbk__computation(lbk_ctx *ctx, uint64_t h, const uint32_t *roots, size_t n_roots, const char *where,
+                                   lbk_computation **out) {
+    int e = lbk__cache_find(ctx, h);
+    lbk_computation *c = NULL;
+    const lbk_graph *gp;
+    lbk_result r;
+    if (e >= 0) {
+        ctx->counters[LBK__C_cache_hit]++;
+        *out = ctx->centries[e].comp;
+        return LBK_OK;
+    }
+    if (!lbk__build_graph(ctx, roots, n_roots)) return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
+    gp = &ctx->graph;
+    lbk__clear_backend_error();
+    r = ctx->iface->compile(ctx->self, ctx->device, &gp, 1, &c);
+    if (r != LBK_OK || !c) return lbk__backend_failed(ctx, r, where, "compile");
+    ctx->counters[LBK__C_compile]++;
+    if (lbk__cache_insert(ctx, h, c) < 0) {
+        ctx->iface->computation_free(ctx->self, c);
+        return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
+    }
+    *out = c;
+    return LBK_OK;
+}
+
+/* Node x, computed, becomes device data d: its inputs are let go. */
+static void lbk__materialize(lbk_ctx *ctx, uint32_t x, lbk_data *d) {
+    lbk__node *n = &ctx->nodes[x];
+    uint32_t tmp[4], *in = tmp, k, n_in = n->n_in;
+    if (n->flags & LBK__NF_CONSED) {
+        ptrdiff_t i = hmgeti(ctx->cons, n->hash);
+        if (i >= 0 && ctx->cons[i].value == x) (void)hmdel(ctx->cons, n->hash);
+    }
+    if (n_in > 4) {
+        in = (uint32_t *)lbk__malloc(sizeof(uint32_t) * n_in);
+        if (!in) { in = tmp; n_in = 0; }   /* OOM: the inputs leak until the context dies */
+    }
+    if (n_in) memcpy(in, lbk__inputs(ctx, n), sizeof(uint32_t) * n_in);
+    if (n->flags & LBK__NF_SIDE) ctx->side_dead += n->n_in;
+    n->op = LBK_OP_PARAM;
+    n->flags = 0;
+    n->n_in = 0;
+    n->data = d;
+    memset(&n->attrs, 0, sizeof n->attrs);
+    n->hash = lbk__mix64(++ctx->unique ^ 0x5555555555555555ULL);
+    for (k = 0; k < n_in; k++) lbk__unref(ctx, in[k]);
+    if (in != tmp) lbk__free(in);
+}
+
+static lbk_result lbk__scalar_data(lbk_ctx *ctx, const lbk__node *n, lbk_data **out) {
+    union { float f; double d; int32_t i; int64_t l; uint8_t b; } v;
+    lbk_dtype dt = (lbk_dtype)n->dtype;
+    memset(&v, 0, sizeof v);
+    switch (dt) {
+    case LBK_F32: v.f = (float)n->attrs.sc.v.f; break;
+    case LBK_F64: v.d = n->attrs.sc.v.f; break;
+    case LBK_I32: v.i = (int32_t)n->attrs.sc.v.i; break;
+    case LBK_I64: v.l = n->attrs.sc.v.i; break;
+    default: v.b = (uint8_t)(n->attrs.sc.v.i != 0); break;
+    }
+    *out = NULL;
+    if (ctx->iface->data_from_scalar) return ctx->iface->data_from_scalar(ctx->self, ctx->device, dt, &v, out);
+    return ctx->iface->data_from_host(ctx->self, ctx->device, dt, 0, NULL, &v, out);
+}
+
+/* Syncs the given nodes (any mix of pending and materialised). */
+static lbk_result lbk__sync_nodes(lbk_ctx *ctx, const uint32_t *nodes, size_t n, const char *where) {
+    size_t k, n_roots = 0;
+    uint32_t ep;
+    uint64_t h;
+    bool ok;
+    lbk_computation *c = NULL;
+    lbk_result r;
+    int out_n = 0;
+    uint32_t n_params = 0, i;
+    ctx->counters[LBK__C_sync]++;
+    if (!LBK__GROW(ctx->roots, ctx->cap_roots, n + 1)) return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
+    ep = lbk__next_epoch(ctx);
+    for (k = 0; k < n; k++) {
+        lbk__node *x = &ctx->nodes[nodes[k]];
+        if (!lbk__is_pending_node(x) || x->mark == ep) continue;
+        x->mark = ep;
+        if (x->op == LBK_OP_PARAM) {   /* a scalar: no graph needed */
+            lbk_data *d = NULL;
+            lbk__clear_backend_error();
+            r = lbk__scalar_data(ctx, x, &d);
+            if (r != LBK_OK || !d) return lbk__backend_failed(ctx, r, where, "data_from_scalar");
+            x->flags &= (uint8_t)~(LBK__NF_SCALAR | LBK__NF_WRAPPED);
+            x->data = d;
+            continue;
+        }
+        ctx->roots[n_roots++] = nodes[k];
+    }
+    if (n_roots == 0) return LBK_OK;
+    h = lbk__collect(ctx, ctx->roots, n_roots, &ok);
+    if (!ok) return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
+    if ((r = lbk__computation(ctx, h, ctx->roots, n_roots, where, &c)) != LBK_OK) return r;
+    for (k = 0; k < ctx->n_order; k++) n_params += ctx->nodes[ctx->order[k]].op == LBK_OP_PARAM;
+    if (!LBK__GROW(ctx->args, ctx->cap_args, n_params + 1) || !LBK__GROW(ctx->arg_tmp, ctx->cap_arg_tmp, n_params + 1) ||
+        !LBK__GROW(ctx->outs, ctx->cap_outs, n_roots + 1))
+        return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
+    i = 0;
+    r = LBK_OK;
+    for (k = 0; k < ctx->n_order; k++) {
+        const lbk__node *x = &ctx->nodes[ctx->order[k]];
+        if (x->op != LBK_OP_PARAM) continue;
+        ctx->arg_tmp[i] = 0;
+        if (x->flags & LBK__NF_SCALAR) {
+            lbk__clear_backend_error();
+            r = lbk__scalar_data(ctx, x, &ctx->args[i]);
+            if (r != LBK_OK || !ctx->args[i]) { r = lbk__backend_failed(ctx, r, where, "data_from_scalar"); break; }
+            ctx->arg_tmp[i] = 1;
+        } else {
+            ctx->args[i] = x->data;
+            if (ctx->iface->data_of_node) {
+                lbk_node pn;
+                memset(&pn, 0, sizeof pn);
+                pn.op = LBK_OP_PARAM; pn.dtype = (lbk_dtype)x->dtype; pn.n_dims = x->n_dims; pn.dims = x->dims;
+                pn.debug_handle = x->debug;
+                ctx->args[i] = ctx->iface->data_of_node(ctx->self, &pn, x->data);
+                if (!ctx->args[i]) {
+                    r = lbk__ctx_fail(ctx, LBK_ERR_BACKEND, where, x->debug, "backend '%s' data_of_node returned NULL",
+                                      ctx->be->name);
+                    break;
+                }
+            }
+        }
+        i++;
+    }
+    if (r == LBK_OK) {
+        memset(ctx->outs, 0, sizeof(lbk_data *) * (n_roots + 1));
+        lbk__clear_backend_error();
+        r = ctx->iface->execute_computation(ctx->self, c, ctx->args, (int)n_params, ctx->device, ctx->outs,
+                                            (int)n_roots, &out_n);
+        ctx->counters[LBK__C_execute]++;
+        if (r != LBK_OK) {
+            r = lbk__backend_failed(ctx, r, where, "execute_computation");
+        } else if (out_n != (int)n_roots) {
+            r = lbk__ctx_fail(ctx, LBK_ERR_BACKEND, where, -1, "backend '%s' execute_computation returned %d outputs, expected %d",
+                              ctx->be->name, out_n, (int)n_roots);
+        } else {
+            for (k = 0; k < n_roots; k++)
+                if (!ctx->outs[k]) {
+                    r = lbk__ctx_fail(ctx, LBK_ERR_BACKEND, where, -1, "backend '%s' execute_computation returned no data for output %d",
+                                      ctx->be->name, (int)k);
+                    break;
+                }
+        }
+    }
+    while (i-- > 0)
+        if (ctx->arg_tmp[i]) ctx->iface->data_free(ctx->self, ctx->args[i]);
+    if (r != LBK_OK) {
+        for (k = 0; k < n_roots; k++)
+            if (ctx->outs[k]) ctx->iface->data_free(ctx->self, ctx->outs[k]);
+        return r;
+    }
+    ctx->counters[LBK__C_nodes_executed] += (int64_t)(ctx->n_order - n_params);
+    for (k = 0; k < n_roots; k++) lbk__materialize(ctx, ctx->roots[k], ctx->outs[k]);
+    return LBK_OK;
+}
+
+// >>public -----------------------------------------------------------------------------
+/* Contexts, handles, reads, scopes, getters and the debugging texts. */
+
+static lbk__mutex lbk__tag_lock = LBK__MUTEX_INIT;
+static uint8_t lbk__tags_used[65536 / 8];
+static uint32_t lbk__tag_next;
+
+/* A tag no live context has, so a foreign handle is always told apart; 0 if none is free. */
+static uint16_t lbk__tag_take(void) {
+    uint32_t k;
+    uint16_t tag = 0;
+    lbk__lock(&lbk__tag_lock);
+    for (k = 0; k < 65535; k++) {
+        uint32_t t = (lbk__tag_next + k) % 65535 + 1;
+        if (!(lbk__tags_used[t >> 3] & (1u << (t & 7)))) {
+            lbk__tags_used[t >> 3] |= (uint8_t)(1u << (t & 7));
+            tag = (uint16_t)t;
+            lbk__tag_next = t;
+            break;
+        }
+    }
+    lbk__unlock(&lbk__tag_lock);
+    return tag;
+}
+static void lbk__tag_give(uint16_t t) {
+    lbk__lock(&lbk__tag_lock);
+    lbk__tags_used[t >> 3] &= (uint8_t)~(1u << (t & 7));
+    lbk__unlock(&lbk__tag_lock);
+}
+
+LAZYBK_API lbk_ctx *lbk_ctx_create(const lbk_ctx_desc *desc) {
+    lbk_ctx_desc d;
+    char name[128];
+    const char *spec, *colon;
+    int ordinal = -1;
+    lbk__backend *be;
+    lbk_ctx *ctx;
+    lbk_device dev;
+    const lbk_backend_i *bi;
+    if (desc) d = *desc; else memset(&d, 0, sizeof d);
+    spec = d.backend ? d.backend : lbk_backend_default();
+    colon = strchr(spec, ':');
+    if (strlen(spec) >= sizeof name || (colon ? (size_t)(colon - spec) : strlen(spec)) == 0) {
+        lbk__set_last(LBK_ERR_ARG, "lbk_ctx_create: bad backend name '%s'", spec);
+        return NULL;
+    }
+    memcpy(name, spec, colon ? (size_t)(colon - spec) : strlen(spec) + 1);
+    if (colon) {
+        char *end = NULL;
+        long v;
+        name[colon - spec] = 0;
+        errno = 0;
+        v = strtol(colon + 1, &end, 10);
+        if (errno || !end || *end || end == colon + 1 || v < 0 || v > INT_MAX) {
+            lbk__set_last(LBK_ERR_ARG, "lbk_ctx_create: bad device ordinal in '%s'", spec);
+            return NULL;
+        }
+        ordinal = (int)v;
+    }
+    if (d.cache_capacity < 0 || d.n_threads < 0) {
+        lbk__set_last(LBK_ERR_ARG, "lbk_ctx_create: negative cache_capacity (%d) or n_threads (%d)", d.cache_capacity, d.n_threads);
+        return NULL;
+    }
+    be = lbk__backend_acquire(name);
+    if (!be) {
+        lbk__str known = {NULL, 0, 0, false};
+        int i, n = lbk_backend_count();
+        for (i = 0; i < n; i++) {
+            const char *bn = lbk_backend_name(i);
+            if (bn) lbk__str_append(&known, "%s%s", i ? ", " : "", bn);
+        }
+        lbk__set_last(LBK_ERR_NOT_FOUND, "lbk_ctx_create: no backend named '%s' (registered: %s)", name, lbk__str_get(&known));
+        lbk__str_free(&known);
+        return NULL;
+    }
+    bi = &be->iface;
+    if (bi->is_available && !bi->is_available(be->self)) {
+        const char *why = bi->unavailable_reason ? bi->unavailable_reason(be->self) : NULL;
+        lbk__backend_release(be);
+        lbk__set_last(LBK_ERR_UNAVAILABLE, "lbk_ctx_create: backend '%s' is not available: %s", name,
+                      why && why[0] ? why : "its is_available returned false");
+        return NULL;
+    }
+    dev.type = bi->default_device_type ? bi->default_device_type(be->self) : LBK_DEVICE_USER;
+    dev.ordinal = ordinal >= 0 ? ordinal : bi->default_device_ordinal ? bi->default_device_ordinal(be->self) : 0;
+    if (bi->map_device) {
+        lbk_device md;
+        if (bi->map_device(be->self, dev.ordinal, &md) != LBK_OK) {
+            lbk__backend_release(be);
+            lbk__set_last(LBK_ERR_ARG, "lbk_ctx_create: backend '%s' has no device %d", name, dev.ordinal);
+            return NULL;
+        }
+        dev = md;
+    } else {
+        int count = bi->devices ? bi->devices(be->self, NULL, 0) : 1;
+        if (dev.ordinal >= count) {
+            lbk__backend_release(be);
+            lbk__set_last(LBK_ERR_ARG, "lbk_ctx_create: backend '%s' has no device %d (it has %d)", name, dev.ordinal, count);
+            return NULL;
+        }
+    }
+    ctx = (lbk_ctx *)lbk__calloc(1, sizeof *ctx);
+    if (!ctx || !LBK__GROW(ctx->nodes, ctx->cap_nodes, 64)) {
+        if (ctx) lbk__free(ctx);
+        lbk__backend_release(be);
+        lbk__set_last(LBK_ERR_OOM, "lbk_ctx_create: out of memory");
+        return NULL;
+    }
+    ctx->tag = lbk__tag_take();
+    if (!ctx->tag) {
+        lbk__free(ctx->nodes);
+        lbk__free(ctx);
+        lbk__backend_release(be);
+        lbk__set_last(LBK_ERR_OOM, "lbk_ctx_create: 65535 contexts are alive already");
+        return NULL;
+    }
+    memset(&ctx->nodes[0], 0, sizeof ctx->nodes[0]);
+    ctx->n_nodes = 1;
+    ctx->be = be;
+    ctx->iface = bi;
+    ctx->self = be->self;
+    ctx->device = dev;
+    ctx->logger = d.logger;
+    ctx->logger_user = d.logger_user;
+    ctx->cache_capacity = d.cache_capacity ? d.cache_capacity : 1024;
+    ctx->n_threads = d.n_threads;
+    if (!ctx->n_threads) {
+        const char *e = getenv("OMP_NUM_THREADS");
+        ctx->n_threads = e ? atoi(e) : 0;
+        if (ctx->n_threads <= 0) ctx->n_threads = 0;   /* 0: all cores */
+    }
+    ctx->seed = 0x2545f4914f6cdd1dULL;
+    {
+        size_t i;
+        for (i = 0; i < LBK__COUNTOF(ctx->dcache); i++) ctx->dcache[i].handle = -1;
+    }
+    lbk__clear_last();
+    return ctx;
+}
+
+LAZYBK_API void lbk_ctx_destroy(lbk_ctx *ctx) {
+    size_t i;
+    int e;
+    if (!ctx) return;
+    for (i = 1; i < ctx->n_nodes; i++)
+        if (ctx->nodes[i].refs > 0 && ctx->nodes[i].data) ctx->iface->data_free(ctx->self, ctx->nodes[i].data);
+    for (e = 0; e < ctx->n_centries; e++) ctx->iface->computation_free(ctx->self, ctx->centries[e].comp);
+    hmfree(ctx->cons);
+    hmfree(ctx->cache_map);
+    lbk__free(ctx->centries);
+    lbk__free(ctx->nodes); lbk__free(ctx->side); lbk__free(ctx->slots); lbk__free(ctx->tlog);
+    lbk__free(ctx->stack); lbk__free(ctx->order); lbk__free(ctx->roots); lbk__free(ctx->ustack);
+    lbk__free(ctx->args); lbk__free(ctx->outs); lbk__free(ctx->arg_tmp);
+    lbk__graph_free(&ctx->graph);
+    lbk__str_free(&ctx->errmsg);
+    lbk__str_free(&ctx->text);
+    lbk__tag_give(ctx->tag);
+    lbk__backend_release(ctx->be);
+    lbk__free(ctx);
+}
+
+LAZYBK_API lbk_result lbk_ctx_result(const lbk_ctx *ctx) { return ctx ? ctx->err : LBK_ERR_ARG; }
+LAZYBK_API const char *lbk_ctx_error(const lbk_ctx *ctx) {
+    if (!ctx) return "NULL context";
+    return ctx->err == LBK_OK ? "" : ctx->errmsg.p ? ctx->errmsg.p : lbk_result_str(ctx->err);
+}
+LAZYBK_API void lbk_ctx_clear_error(lbk_ctx *ctx) {
+    if (!ctx) return;
+    ctx->err = LBK_OK;
+    lbk__str_reset(&ctx->errmsg);
+}
+LAZYBK_API void lbk_set_seed(lbk_ctx *ctx, uint64_t seed) {
+    if (!ctx) return;
+    ctx->seed = seed;
+    ctx->rng_counter = 0;
+    if (ctx->iface->set_rng_seed) ctx->iface->set_rng_seed(ctx->self, ctx->device, seed);
+}
+LAZYBK_API lbk_device lbk_ctx_device(const lbk_ctx *ctx) {
+    lbk_device d = {0, 0};
+    return ctx ? ctx->device : d;
+}
+LAZYBK_API const char *lbk_ctx_backend(const lbk_ctx *ctx) { return ctx ? ctx->be->name : NULL; }
+
+/* Resolves a handle for a run-time call, recording the error under `where`. */
+static lbk_result lbk__handle(lbk_ctx *ctx, lbk_tensor t, uint32_t *out, const char *where) {
+    const char *why = "";
+    lbk_result r = lbk__resolve(ctx, t, out, &why);
+    if (r != LBK_OK) lbk__ctx_fail(ctx, r, where, -1, "%s", why);
+    return r;
+}
+
+LAZYBK_API lbk_result lbk_sync(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
+    uint32_t *nodes;
+    size_t k, m = 0;
+    lbk_result r;
+    if (!ctx) return LBK_ERR_ARG;
+    if (n < 0 || (n > 0 && !ts)) return lbk__ctx_fail(ctx, LBK_ERR_ARG, "lbk_sync", -1, "bad tensor list (ts %p, n %d)", (const void *)ts, n);
+    nodes = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (n > 0 ? (size_t)n : ctx->n_slots + 1));
+    if (!nodes) return lbk__ctx_fail(ctx, LBK_ERR_OOM, "lbk_sync", -1, "out of memory");
+    if (n > 0) {
+        for (k = 0; k < (size_t)n; k++) {
+            if ((r = lbk__handle(ctx, ts[k], &nodes[m], "lbk_sync")) != LBK_OK) { lbk__free(nodes); return r; }
+            m++;
+        }
+    } else {
+        for (k = 0; k < ctx->n_slots; k++)
+            if (ctx->slots[k].live) nodes[m++] = ctx->slots[k].node;
+    }
+    r = lbk__sync_nodes(ctx, nodes, m, "lbk_sync");
+    lbk__free(nodes);
+    return r;
+}
+
+/* Syncs t and returns its node, which then holds device data. */
+static lbk_result lbk__ready(lbk_ctx *ctx, lbk_tensor t, size_t dst_bytes, lbk_dtype as, const void *dst,
+                             uint32_t *out, const char *where) {
+    lbk_result r;
+    const lbk__node *n;
+    size_t need;
+    if ((r = lbk__handle(ctx, t, out, where)) != LBK_OK) return r;
+    n = &ctx->nodes[*out];
+    need = (size_t)lbk__numel(n->n_dims, n->dims) * lbk_dtype_size(as ? as : (lbk_dtype)n->dtype);
+    if (dst_bytes < need) {
+        char s[256];
+        lbk__shape_of(ctx, *out, s, sizeof s);
+        return lbk__ctx_fail(ctx, LBK_ERR_ARG, where, n->debug, "buffer of %zu bytes is too small for %s%s%s (%zu bytes)",
+                             dst_bytes, s, as ? " read as " : "", as ? lbk_dtype_name(as) : "", need);
+    }
+    if (need > 0 && !dst) return lbk__ctx_fail(ctx, LBK_ERR_ARG, where, -1, "dst is NULL");
+    if (lbk__is_pending_node(n) && (r = lbk__sync_nodes(ctx, out, 1, where)) != LBK_OK) return r;
+    return LBK_OK;
+}
+
+LAZYBK_API lbk_result lbk_read(lbk_ctx *ctx, lbk_tensor t, void *dst, size_t dst_bytes) {
+    uint32_t id;
+    lbk_result r;
+    size_t bytes;
+    const lbk__node *n;
+    if (!ctx) return LBK_ERR_ARG;
+    if ((r = lbk__ready(ctx, t, dst_bytes, (lbk_dtype)0, dst, &id, "lbk_read")) != LBK_OK) return r;
+    n = &ctx->nodes[id];
+    bytes = (size_t)lbk__numel(n->n_dims, n->dims) * lbk_dtype_size((lbk_dtype)n->dtype);
+    if (bytes == 0) return LBK_OK;
+    lbk__clear_backend_error();
+    r = ctx->iface->data_to_host(ctx->self, n->data, dst, bytes);
+    if (r != LBK_OK) return lbk__backend_failed(ctx, r, "lbk_read", "data_to_host");
+    ctx->counters[LBK__C_bytes_to_host] += (int64_t)bytes;
+    return LBK_OK;
+}
+
+LAZYBK_API lbk_result lbk_read_as(lbk_ctx *ctx, lbk_tensor t, lbk_dtype dt, void *dst, size_t dst_bytes) {
+    uint32_t id;
+    lbk_result r;
+    size_t bytes;
+    int64_t numel;
+    void *tmp;
+    const lbk__node *n;
+    if (!ctx) return LBK_ERR_ARG;
+    if (!lbk__dtype_ok(dt)) return lbk__ctx_fail(ctx, LBK_ERR_DTYPE, "lbk_read_as", -1, "unknown dtype %d", (int)dt);
+    if ((r = lbk__ready(ctx, t, dst_bytes, dt, dst, &id, "lbk_read_as")) != LBK_OK) return r;
+    n = &ctx->nodes[id];
+    numel = lbk__numel(n->n_dims, n->dims);
+    bytes = (size_t)numel * lbk_dtype_size((lbk_dtype)n->dtype);
+    if (bytes == 0) return LBK_OK;
+    if (n->dtype == (uint8_t)dt) return lbk_read(ctx, t, dst, dst_bytes);
+    tmp = lbk__malloc(bytes);
+    if (!tmp) return lbk__ctx_fail(ctx, LBK_ERR_OOM, "lbk_read_as", -1, "out of memory");
+    lbk__clear_backend_error();
+    r = ctx->iface->data_to_host(ctx->self, n->data, tmp, bytes);
+    if (r == LBK_OK) {
+        lbk__convert(dst, dt, tmp, (lbk_dtype)n->dtype, numel, 1);
+        ctx->counters[LBK__C_bytes_to_host] += (int64_t)bytes;
+    } else {
+        r = lbk__backend_failed(ctx, r, "lbk_read_as", "data_to_host");
+    }
+    lbk__free(tmp);
+    return r;
+}
+
+LAZYBK_API void lbk_release(lbk_ctx *ctx, lbk_tensor t) {
+    uint32_t id;
+    const char *why;
+    if (!ctx || lbk__resolve(ctx, t, &id, &why) != LBK_OK) return;
+    lbk__release_slot(ctx, (uint32_t)t.id - 1);
+}
+
+LAZYBK_API lbk_scope lbk_scope_begin(lbk_ctx *ctx) {
+    lbk_scope s;
+    s.mark = ctx ? ctx->serial : 0;
+    return s;
+}
+
+LAZYBK_API void lbk_scope_end(lbk_ctx *ctx, lbk_scope s, const lbk_tensor *keep, int n_keep) {
+    size_t first, k, w;
+    int j;
+    if (!ctx) return;
+    if (n_keep < 0 || (n_keep > 0 && !keep)) n_keep = 0;
+    first = ctx->n_tlog;
+    while (first > 0 && ctx->tlog[first - 1].serial >= s.mark) first--;
+    /* entries from `first` on belong to the scope; kept ones stay, in order */
+    w = first;
+    for (k = first; k < ctx->n_tlog; k++) {
+        lbk__logent e = ctx->tlog[k];
+        uint32_t id;
+        const char *why;
+        lbk_tensor t;
+        bool kept = false;
+        t.id = e.id;
+        if (lbk__resolve(ctx, t, &id, &why) != LBK_OK) continue;
+        for (j = 0; j < n_keep && !kept; j++) kept = keep[j].id == e.id;
+        if (kept) ctx->tlog[w++] = e;
+        else lbk__release_slot(ctx, (uint32_t)e.id - 1);
+    }
+    ctx->n_tlog = w;
+}
+
+static const lbk__node *lbk__peek(lbk_ctx *ctx, lbk_tensor t) {
+    uint32_t id;
+    const char *why;
+    if (!ctx || lbk__resolve(ctx, t, &id, &why) != LBK_OK) return NULL;
+    return &ctx->nodes[id];
+}
+LAZYBK_API int lbk_ndim(lbk_ctx *ctx, lbk_tensor t) { const lbk__node *n = lbk__peek(ctx, t); return n ? n->n_dims : -1; }
+LAZYBK_API int64_t lbk_dim(lbk_ctx *ctx, lbk_tensor t, int axis) {
+    const lbk__node *n = lbk__peek(ctx, t);
+    if (!n) return -1;
+    if (axis < 0) axis += n->n_dims;
+    return (axis >= 0 && axis < n->n_dims) ? n->dims[axis] : -1;
+}
+LAZYBK_API int64_t lbk_numel(lbk_ctx *ctx, lbk_tensor t) {
+    const lbk__node *n = lbk__peek(ctx, t);
+    return n ? lbk__numel(n->n_dims, n->dims) : -1;
+}
+LAZYBK_API lbk_dtype lbk_type(lbk_ctx *ctx, lbk_tensor t) {
+    const lbk__node *n = lbk__peek(ctx, t);
+    return n ? (lbk_dtype)n->dtype : (lbk_dtype)0;
+}
+LAZYBK_API bool lbk_is_pending(lbk_ctx *ctx, lbk_tensor t) {
+    const lbk__node *n = lbk__peek(ctx, t);
+    return n && lbk__is_pending_node(n);
+}
+LAZYBK_API int64_t lbk_live_tensors(lbk_ctx *ctx) { return ctx ? ctx->live : 0; }
+
+/* ---- debugging texts ---- */
+/* Collects the graph of ts (n == 0: all live tensors) for a text; NULL with the error recorded. */
+static bool lbk__text_roots(lbk_ctx *ctx, const lbk_tensor *ts, int n, const char *where, size_t *out_n) {
+    size_t k, m = 0;
+    if (n < 0 || (n > 0 && !ts)) { lbk__ctx_fail(ctx, LBK_ERR_ARG, where, -1, "bad tensor list"); return false; }
+    if (!LBK__GROW(ctx->roots, ctx->cap_roots, (n > 0 ? (size_t)n : ctx->n_slots) + 1)) {
+        lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
+        return false;
+    }
+    if (n > 0) {
+        for (k = 0; k < (size_t)n; k++)
+            if (lbk__handle(ctx, ts[k], &ctx->roots[m++], where) != LBK_OK) return false;
+    } else {
+        for (k = 0; k < ctx->n_slots; k++)
+            if (ctx->slots[k].live) ctx->roots[m++] = ctx->slots[k].node;
+    }
+    *out_n = m;
+    return true;
+}
+
+static void lbk__attr_text(lbk__str *s, const lbk__node *n) {
+    int k;
+    switch ((lbk_op)n->op) {
+    case LBK_OP_SUM: case LBK_OP_MEAN: case LBK_OP_AMAX: case LBK_OP_AMIN:
+        lbk__str_append(s, " axes=[");
+        for (k = 0; k < LAZYBK_MAX_DIMS; k++)
+            if (n->attrs.red.mask & (1u << k)) lbk__str_append(s, "%s%d", (n->attrs.red.mask & ((1u << k) - 1)) ? "," : "", k);
+        lbk__str_append(s, "]%s", n->attrs.red.keepdim ? " keepdim" : "");
+        break;
+    case LBK_OP_ARGMAX: lbk__str_append(s, " axis=%d%s", n->attrs.red.axis, n->attrs.red.keepdim ? " keepdim" : ""); break;
+    case LBK_OP_PERMUTE:
+        lbk__str_append(s, " perm=[");
+        for (k = 0; k < n->n_dims; k++) lbk__str_append(s, "%s%d", k ? "," : "", n->attrs.perm.p[k]);
+        lbk__str_append(s, "]");
+        break;
+    case LBK_OP_SLICE:
+        lbk__str_append(s, " axis=%d start=%lld step=%lld", n->attrs.slice.axis, (long long)n->attrs.slice.start,
+                        (long long)n->attrs.slice.step);
+        break;
+    case LBK_OP_CONCAT: lbk__str_append(s, " axis=%d", n->attrs.slice.axis); break;
+    case LBK_OP_ARANGE: lbk__str_append(s, " start=%g step=%g", n->attrs.ar.start, n->attrs.ar.step); break;
+    default: break;
+    }
+}
+
+LAZYBK_API const char *lbk_ir_text(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
+    size_t m, k, j;
+    bool ok;
+    if (!ctx) return NULL;
+    lbk__str_reset(&ctx->text);
+    if (!lbk__text_roots(ctx, ts, n, "lbk_ir_text", &m)) return lbk__str_get(&ctx->text);
+    (void)lbk__collect(ctx, ctx->roots, m, &ok);
+    if (!ok) { lbk__ctx_fail(ctx, LBK_ERR_OOM, "lbk_ir_text", -1, "out of memory"); return lbk__str_get(&ctx->text); }
+    for (k = 0; k < ctx->n_order; k++) {
+        const lbk__node *x = &ctx->nodes[ctx->order[k]];
+        const uint32_t *in = lbk__inputs(ctx, x);
+        char shape[256], loc[300];
+        lbk__shape_str(shape, sizeof shape, (lbk_dtype)x->dtype, x->n_dims, x->dims);
+        lbk__str_append(&ctx->text, "%%%zu = %s ", k, shape);
+        if (x->op == LBK_OP_PARAM) {
+            if (x->flags & LBK__NF_SCALAR)
+                lbk__str_append(&ctx->text, "scalar(%.17g)", lbk__is_float((lbk_dtype)x->dtype) ? x->attrs.sc.v.f : (double)x->attrs.sc.v.i);
+            else
+                lbk__str_append(&ctx->text, "data");
+        } else {
+            lbk__str_append(&ctx->text, "%s(", lbk_op_name((lbk_op)x->op));
+            for (j = 0; j < x->n_in; j++) lbk__str_append(&ctx->text, "%s%%%u", j ? ", " : "", ctx->nodes[in[j]].local);
+            lbk__str_append(&ctx->text, ")");
+            lbk__attr_text(&ctx->text, x);
+        }
+        lbk__site_str(x->debug, loc, sizeof loc);
+        lbk__str_append(&ctx->text, loc[0] ? "  # %s\n" : "%s\n", loc);
+    }
+    for (k = 0; k < m; k++) lbk__str_append(&ctx->text, "%s%%%u", k ? ", " : "outputs: ", ctx->nodes[ctx->roots[k]].local);
+    if (m) lbk__str_append(&ctx->text, "\n");
+    return lbk__str_get(&ctx->text);
+}
+
+LAZYBK_API const char *lbk_ir_dot(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
+    size_t m, k, j;
+    bool ok;
+    if (!ctx) return NULL;
+    lbk__str_reset(&ctx->text);
+    if (!lbk__text_roots(ctx, ts, n, "lbk_ir_dot", &m)) return lbk__str_get(&ctx->text);
+    (void)lbk__collect(ctx, ctx->roots, m, &ok);
+    if (!ok) { lbk__ctx_fail(ctx, LBK_ERR_OOM, "lbk_ir_dot", -1, "out of memory"); return lbk__str_get(&ctx->text); }
+    lbk__str_append(&ctx->text, "digraph lazybk {\n  rankdir=TB;\n  node [shape=box, fontname=\"monospace\", fontsize=10];\n");
+    for (k = 0; k < ctx->n_order; k++) {
+        const lbk__node *x = &ctx->nodes[ctx->order[k]];
+        char shape[256];
+        const char *label = x->op != LBK_OP_PARAM ? lbk_op_name((lbk_op)x->op) : (x->flags & LBK__NF_SCALAR) ? "scalar" : "data";
+        lbk__shape_str(shape, sizeof shape, (lbk_dtype)x->dtype, x->n_dims, x->dims);
+        lbk__str_append(&ctx->text, "  n%zu [label=\"%%%zu %s\\n%s\"%s];\n", k, k, label, shape,
+                        x->op == LBK_OP_PARAM ? ", shape=ellipse" : "");
+    }
+    for (k = 0; k < ctx->n_order; k++) {
+        const lbk__node *x = &ctx->nodes[ctx->order[k]];
+        const uint32_t *in = lbk__inputs(ctx, x);
+        for (j = 0; j < x->n_in; j++) lbk__str_append(&ctx->text, "  n%u -> n%zu;\n", ctx->nodes[in[j]].local, k);
+    }
+    for (k = 0; k < m; k++)
+        lbk__str_append(&ctx->text, "  out%zu [label=\"out %zu\", shape=plaintext];\n  n%u -> out%zu;\n", k, k,
+                        ctx->nodes[ctx->roots[k]].local, k);
+    lbk__str_append(&ctx->text, "}\n");
+    return lbk__str_get(&ctx->text);
+}
+
+LAZYBK_API const char *lbk_backend_text(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
+    size_t m, k, w = 0;
+    bool ok;
+    uint64_t h;
+    lbk_computation *c = NULL;
+    const char *txt;
+    if (!ctx) return NULL;
+    lbk__str_reset(&ctx->text);
+    if (!lbk__text_roots(ctx, ts, n, "lbk_backend_text", &m)) return lbk__str_get(&ctx->text);
+    for (k = 0; k < m; k++)   /* only pending, non-scalar roots form the graph a sync would compile */
+        if (lbk__is_pending_node(&ctx->nodes[ctx->roots[k]]) && ctx->nodes[ctx->roots[k]].op != LBK_OP_PARAM)
+            ctx->roots[w++] = ctx->roots[k];
+    if (w == 0) return lbk__str_get(&ctx->text);
+    h = lbk__collect(ctx, ctx->roots, w, &ok);
+    if (!ok) { lbk__ctx_fail(ctx, LBK_ERR_OOM, "lbk_backend_text", -1, "out of memory"); return lbk__str_get(&ctx->text); }
+    if (lbk__computation(ctx, h, ctx->roots, w, "lbk_backend_text", &c) != LBK_OK) return lbk__str_get(&ctx->text);
+    txt = ctx->iface->computation_text ? ctx->iface->computation_text(ctx->self, c) : NULL;
+    lbk__str_append(&ctx->text, "%s", txt ? txt : "(this backend has no computation text)\n");
+    return lbk__str_get(&ctx->text);
+}
+
+LAZYBK_API const char *lbk_metrics_report(lbk_ctx *ctx) {
+    int k;
+    const char *rep;
+    if (!ctx) return NULL;
+    lbk__str_reset(&ctx->text);
+    for (k = 0; k < LBK__C_COUNT; k++) lbk__str_append(&ctx->text, "%s: %lld\n", lbk__counter_names[k], (long long)ctx->counters[k]);
+    {
+        int64_t live_nodes = 0;
+        size_t i;
+        for (i = 1; i < ctx->n_nodes; i++) live_nodes += ctx->nodes[i].refs > 0;
+        lbk__str_append(&ctx->text, "cached_computations: %d\nlive_tensors: %lld\nlive_nodes: %lld\n", ctx->n_centries,
+                        (long long)ctx->live, (long long)live_nodes);
+    }
+    rep = ctx->iface->metric_report ? ctx->iface->metric_report(ctx->self) : NULL;
+    if (rep && rep[0]) lbk__str_append(&ctx->text, "backend %s:\n%s", ctx->be->name, rep);
+    return lbk__str_get(&ctx->text);
+}
+
+LAZYBK_API int64_t lbk_counter(lbk_ctx *ctx, const char *name) {
+    int k;
+    if (!ctx || !name) return 0;
+    for (k = 0; k < LBK__C_COUNT; k++)
+        if (strcmp(name, lbk__counter_names[k]) == 0) return ctx->counters[k];
+    return 0;
+}
+
+// >>backend-cpu ------------------------------------------------------------------------
+/* The reference interpreter: one node at a time, every op and dtype, accumulating in
+   double or int64 (floats summed pairwise). Built only on the public backend interface
+   and the read-only graph view, as an outside backend would be. */
+#ifndef LAZYBK_NO_CPU_BACKEND
+
+typedef struct lbk__cpu_buf {
+    lbk_dtype dtype;
+    int n_dims;
+    int64_t dims[LAZYBK_MAX_DIMS];
+    size_t bytes;
+    void *ptr;     /* 64-byte aligned, inside raw */
+    void *raw;
+} lbk__cpu_buf;
+
+#define LBK__CPU_POOL_MAX 64
+#define LBK__CPU_POOL_BYTES ((size_t)256 << 20)
+typedef struct lbk__cpu {
+    lbk__mutex lock;                       /* guards the pool and the counters */
+    lbk__cpu_buf *pool[LBK__CPU_POOL_MAX]; /* freed buffers kept for reuse, by exact size */
+    int n_pool;
+    size_t pool_bytes;
+    int64_t allocs, pool_hits, executions, compiles;
+    int default_ordinal;
+    uint64_t seed;
+    char report[512];
+} lbk__cpu;
+static lbk__cpu lbk__cpu_self = {LBK__MUTEX_INIT, {NULL}, 0, 0, 0, 0, 0, 0, 0, 0, {0}};
+
+static lbk__cpu_buf *lbk__cpu_alloc(lbk__cpu *cpu, lbk_dtype dt, int n_dims, const int64_t *dims) {
+    size_t bytes = (size_t)lbk__numel(n_dims, dims) * lbk_dtype_size(dt);
+    lbk__cpu_buf *b = NULL;
+    int i;
+    lbk__lock(&cpu->lock);
+    for (i = cpu->n_pool - 1; i >= 0; i--)
+        if (cpu->pool[i]->bytes == bytes) {
+            b = cpu->pool[i];
+            cpu->pool[i] = cpu->pool[--cpu->n_pool];
+            cpu->pool_bytes -= bytes;
+            cpu->pool_hits++;
+            break;
+        }
+    if (!b) cpu->allocs++;
+    lbk__unlock(&cpu->lock);
+    if (!b) {
+        b = (lbk__cpu_buf *)lbk__malloc(sizeof *b);
+        if (!b) return NULL;
+        if (bytes > SIZE_MAX - 64 || !(b->raw = lbk__malloc(bytes + 64))) { lbk__free(b); return NULL; }
+        b->ptr = (void *)(((uintptr_t)b->raw + 63) & ~(uintptr_t)63);
+        b->bytes = bytes;
+    }
+    b->dtype = dt;
+    b->n_dims = n_dims;
+    if (n_dims) memcpy(b->dims, dims, sizeof(int64_t) * (size_t)n_dims);
+    return b;
+}
+static void lbk__cpu_buf_free(lbk__cpu *cpu, lbk__cpu_buf *b) {
+    lbk__cpu_buf *evict = NULL;
+    lbk__lock(&cpu->lock);
+    if (b->bytes <= LBK__CPU_POOL_BYTES) {
+        if (cpu->n_pool == LBK__CPU_POOL_MAX || cpu->pool_bytes + b->bytes > LBK__CPU_POOL_BYTES) {
+            if (cpu->n_pool > 0) {   /* make room: drop the oldest */
+                evict = cpu->pool[0];
+                cpu->pool_bytes -= evict->bytes;
+                memmove(cpu->pool, cpu->pool + 1, sizeof(cpu->pool[0]) * (size_t)(cpu->n_pool - 1));
+                cpu->n_pool--;
+            }
+        }
+        if (cpu->n_pool < LBK__CPU_POOL_MAX && cpu->pool_bytes + b->bytes <= LBK__CPU_POOL_BYTES) {
+            cpu->pool[cpu->n_pool++] = b;
+            cpu->pool_bytes += b->bytes;
+            b = NULL;
+        }
+    }
+    lbk__unlock(&cpu->lock);
+    if (evict) { lbk__free(evict->raw); lbk__free(evict); }
+    if (b) { lbk__free(b->raw); lbk__free(b); }
+}
+
+static lbk_result lbk__cpu_from_host(void *self, lbk_device dev, lbk_dtype dt, int n_dims, const int64_t *dims,
+                                     const void *src, lbk_data **out) {
+    lbk__cpu_buf *b = lbk__cpu_alloc((lbk__cpu *)self, dt, n_dims, dims);
+    (void)dev;
+    if (!b) return lbk_backend_error(LBK_ERR_OOM, -1, "cannot allocate %zu bytes",
+                                     (size_t)lbk__numel(n_dims, dims) * lbk_dtype_size(dt));
+    if (b->bytes) memcpy(b->ptr, src, b->bytes);
+    *out = (lbk_data *)b;
+    return LBK_OK;
+}
+static lbk_result lbk__cpu_from_scalar(void *self, lbk_device dev, lbk_dtype dt, const void *value, lbk_data **out) {
+    return lbk__cpu_from_host(self, dev, dt, 0, NULL, value, out);
+}
+static lbk_result lbk__cpu_placeholder(void *self, lbk_device dev, lbk_dtype dt, int n_dims, const int64_t *dims, lbk_data **out) {
+    lbk__cpu_buf *b = lbk__cpu_alloc((lbk__cpu *)self, dt, n_dims, dims);
+    (void)dev;
+    if (!b) return lbk_backend_error(LBK_ERR_OOM, -1, "out of memory");
+    if (b->bytes) memset(b->ptr, 0, b->bytes);
+    *out = (lbk_data *)b;
+    return LBK_OK;
+}
+static lbk_result lbk__cpu_to_host(void *self, lbk_data *data, void *dst, size_t dst_bytes) {
+    const lbk__cpu_buf *b = (const lbk__cpu_buf *)data;
+    (void)self;
+    if (dst_bytes != b->bytes) return lbk_backend_error(LBK_ERR_ARG, -1, "asked for %zu bytes of %zu", dst_bytes, b->bytes);
+    if (b->bytes) memcpy(dst, b->ptr, b->bytes);
+    return LBK_OK;
+}
+static void lbk__cpu_data_free(void *self, lbk_data *data) { lbk__cpu_buf_free((lbk__cpu *)self, (lbk__cpu_buf *)data); }
+
+/* ---- the compiled program ---- */
+typedef struct lbk__cpu_inst {
+    lbk_op op;
+    lbk_dtype dt;
+    int n_dims;
+    int64_t dims[LAZYBK_MAX_DIMS];
+    int64_t numel;
+    size_t bytes;
+    uint32_t first_in, n_in;      /* into prog->ins */
+    int param, out, slot;         /* parameter index, output index, scratch slot (-1: none) */
+    uint32_t last_use;
+    uint32_t mask;                /* reduced axes (argmax: its axis) */
+    bool keepdim;
+    int axis;
+    int perm[LAZYBK_MAX_DIMS];
+    int64_t start, step;
+    double ar_start, ar_step;
+    int64_t debug;
+} lbk__cpu_inst;
+
+typedef struct lbk__cpu_prog {
+    lbk__cpu_inst *inst;
+    uint32_t n, n_params, n_outputs;
+    uint32_t *ins;
+    int n_slots;
+    size_t *slot_bytes;
+    lbk__cpu_buf **slot_buf;      /* scratch kept across executions */
+    void **vals;                  /* per node, during execution */
+    lbk__str text;
+} lbk__cpu_prog;
+
+static void lbk__cpu_prog_free(void *self, lbk_computation *c) {
+    lbk__cpu_prog *p = (lbk__cpu_prog *)c;
+    int s;
+    if (!p) return;
+    for (s = 0; s < p->n_slots; s++)
+        if (p->slot_buf && p->slot_buf[s]) lbk__cpu_buf_free((lbk__cpu *)self, p->slot_buf[s]);
+    lbk__free(p->inst); lbk__free(p->ins); lbk__free(p->slot_bytes); lbk__free(p->slot_buf); lbk__free(p->vals);
+    lbk__str_free(&p->text);
+    lbk__free(p);
+}
+
+static void lbk__cpu_plan_text(lbk__cpu_prog *p) {
+    uint32_t i, k;
+    lbk__str_append(&p->text, "cpu reference plan: %u nodes, %u parameters, %u outputs, %d scratch buffers\n",
+                    p->n, p->n_params, p->n_outputs, p->n_slots);
+    for (i = 0; i < p->n; i++) {
+        const lbk__cpu_inst *x = &p->inst[i];
+        char shape[256];
+        lbk__shape_str(shape, sizeof shape, x->dt, x->n_dims, x->dims);
+        lbk__str_append(&p->text, "  %%%u = %s %s(", i, shape, lbk_op_name(x->op));
+        for (k = 0; k < x->n_in; k++) lbk__str_append(&p->text, "%s%%%u", k ? ", " : "", p->ins[x->first_in + k]);
+        if (x->param >= 0) lbk__str_append(&p->text, "param %d", x->param);
+        lbk__str_append(&p->text, ")");
+        if (x->out >= 0) lbk__str_append(&p->text, " -> output %d", x->out);
+        else if (x->slot >= 0) lbk__str_append(&p->text, " -> scratch %d", x->slot);
+        lbk__str_append(&p->text, "\n");
+    }
+}
+
+static lbk_result lbk__cpu_compile_one(lbk__cpu *cpu, const lbk_graph *g, lbk__cpu_prog **out) {
+    uint32_t n = lbk_graph_size(g), i, k, n_ins = 0;
+    int *free_slots = NULL;
+    size_t n_free = 0, cap_free = 0, cap_slots = 0, cap_sb = 0;
+    lbk__cpu_prog *p = (lbk__cpu_prog *)lbk__calloc(1, sizeof *p);
+    (void)cpu;
+    if (!p) goto oom;
+    for (i = 0; i < n; i++) n_ins += (uint32_t)lbk_graph_node(g, i).n_inputs;
+    p->inst = (lbk__cpu_inst *)lbk__calloc(n ? n : 1, sizeof *p->inst);
+    p->ins = (uint32_t *)lbk__calloc(n_ins ? n_ins : 1, sizeof *p->ins);
+    p->vals = (void **)lbk__calloc(n ? n : 1, sizeof *p->vals);
+    if (!p->inst || !p->ins || !p->vals) goto oom;
+    p->n = n;
+    p->n_params = lbk_graph_n_params(g);
+    p->n_outputs = lbk_graph_n_outputs(g);
+    n_ins = 0;
+    for (i = 0; i < n; i++) {
+        lbk_node nd = lbk_graph_node(g, i);
+        lbk__cpu_inst *x = &p->inst[i];
+        int axes[LAZYBK_MAX_DIMS], na;
+        x->op = nd.op;
+        x->dt = nd.dtype;
+        x->n_dims = nd.n_dims;
+        if (nd.n_dims) memcpy(x->dims, nd.dims, sizeof(int64_t) * (size_t)nd.n_dims);
+        x->numel = lbk__numel(nd.n_dims, nd.dims);
+        x->bytes = (size_t)x->numel * lbk_dtype_size(nd.dtype);
+        x->first_in = n_ins;
+        x->n_in = (uint32_t)nd.n_inputs;
+        for (k = 0; k < x->n_in; k++) {
+            p->ins[n_ins++] = nd.inputs[k];
+            p->inst[nd.inputs[k]].last_use = i;
+        }
+        x->param = lbk_graph_param_index(g, i);
+        x->out = -1;
+        x->slot = -1;
+        x->last_use = i;
+        x->debug = nd.debug_handle;
+        na = lbk_node_axes(g, i, axes);
+        for (k = 0; k < (uint32_t)na; k++) x->mask |= 1u << axes[k];
+        x->keepdim = lbk_node_keepdim(g, i);
+        x->axis = lbk_node_axis(g, i);
+        if (nd.op == LBK_OP_ARGMAX && p->inst[nd.inputs[0]].n_dims > 0) x->mask = 1u << x->axis;
+        (void)lbk_node_perm(g, i, x->perm);
+        (void)lbk_node_slice(g, i, &x->axis, &x->start, &x->step);
+        (void)lbk_node_arange(g, i, &x->ar_start, &x->ar_step);
+    }
+    for (k = 0; k < p->n_outputs; k++) p->inst[lbk_graph_output(g, k)].out = (int)k;
+    /* scratch slots by liveness: a slot is free again after its node's last reader */
+    for (i = 0; i < n; i++) {
+        lbk__cpu_inst *x = &p->inst[i];
+        if (x->param < 0 && x->out < 0) {
+            size_t f;
+            for (f = 0; f < n_free; f++)
+                if (p->slot_bytes[free_slots[f]] == x->bytes) break;
+            if (f < n_free) {
+                x->slot = free_slots[f];
+                free_slots[f] = free_slots[--n_free];
+            } else {
+                if (!LBK__GROW(p->slot_bytes, cap_slots, (size_t)p->n_slots + 1)) goto oom;
+                x->slot = p->n_slots;
+                p->slot_bytes[p->n_slots++] = x->bytes;
+            }
+        }
+        for (k = 0; k < x->n_in; k++) {
+            lbk__cpu_inst *y = &p->inst[p->ins[x->first_in + k]];
+            if (y->slot >= 0 && y->last_use == i) {
+                if (!LBK__GROW(free_slots, cap_free, n_free + 1)) goto oom;
+                free_slots[n_free++] = y->slot;
+                y->last_use = UINT32_MAX;   /* freed once even if read twice */
+            }
+        }
+    }
+    /* restore last_use (only used above) */
+    if (!LBK__GROW(p->slot_buf, cap_sb, (size_t)p->n_slots + 1)) goto oom;
+    memset(p->slot_buf, 0, sizeof(*p->slot_buf) * ((size_t)p->n_slots + 1));
+    lbk__free(free_slots);
+    lbk__cpu_plan_text(p);
+    *out = p;
+    return LBK_OK;
+oom:
+    lbk__free(free_slots);
+    lbk__cpu_prog_free(cpu, (lbk_computation *)p);
+    return lbk_backend_error(LBK_ERR_OOM, -1, "out of memory while compiling");
+}
+
+static lbk_result lbk__cpu_compile(void *self, lbk_device dev, const lbk_graph *const *graphs, int n, lbk_computation **out) {
+    int i, j;
+    lbk_result r;
+    (void)dev;
+    for (i = 0; i < n; i++) {
+        lbk__cpu_prog *p = NULL;
+        if ((r = lbk__cpu_compile_one((lbk__cpu *)self, graphs[i], &p)) != LBK_OK) {
+            for (j = 0; j < i; j++) lbk__cpu_prog_free(self, out[j]);
+            return r;
+        }
+        out[i] = (lbk_computation *)p;
+    }
+    lbk__lock(&((lbk__cpu *)self)->lock);
+    ((lbk__cpu *)self)->compiles += n;
+    lbk__unlock(&((lbk__cpu *)self)->lock);
+    return LBK_OK;
+}
+static const char *lbk__cpu_text(void *self, const lbk_computation *c) {
+    (void)self;
+    return lbk__str_get(&((lbk__cpu_prog *)c)->text);
+}
+
+/* ---- kernels ---- */
+static void lbk__cpu_strides(int n_dims, const int64_t *dims, int64_t *st) {
+    int64_t s = 1;
+    int d;
+    for (d = n_dims - 1; d >= 0; d--) { st[d] = s; s *= dims[d]; }
+}
+/* Strides of in, broadcast against out's shape (0 along broadcast dims). */
+static void lbk__cpu_bstrides(const lbk__cpu_inst *out, const lbk__cpu_inst *in, int64_t *st) {
+    int64_t s = 1;
+    int d;
+    for (d = out->n_dims - 1; d >= 0; d--) {
+        int j = d - (out->n_dims - in->n_dims);
+        if (j < 0) { st[d] = 0; continue; }
+        st[d] = in->dims[j] == 1 ? 0 : s;
+        s *= in->dims[j];
+    }
+}
+
+/* dst[idx . dst_st] = src[idx . src_st] over dims; element size esz. */
+static void lbk__cpu_copy(char *dst, const char *src, size_t esz, int nd, const int64_t *dims, const int64_t *dst_st,
+                          const int64_t *src_st) {
+    int64_t idx[LAZYBK_MAX_DIMS], L, rows, r, i, so = 0, dof = 0, ss, ds;
+    int d;
+    if (lbk__numel(nd, dims) == 0) return;
+    L = nd ? dims[nd - 1] : 1;
+    ss = nd ? src_st[nd - 1] : 0;
+    ds = nd ? dst_st[nd - 1] : 0;
+    rows = lbk__numel(nd, dims) / L;
+    memset(idx, 0, sizeof idx);
+    for (r = 0; r < rows; r++) {
+        switch (esz) {
+        case 1: for (i = 0; i < L; i++) dst[(dof + i * ds)] = src[(so + i * ss)]; break;
+        case 4: for (i = 0; i < L; i++) ((uint32_t *)dst)[dof + i * ds] = ((const uint32_t *)src)[so + i * ss]; break;
+        default: for (i = 0; i < L; i++) ((uint64_t *)dst)[dof + i * ds] = ((const uint64_t *)src)[so + i * ss]; break;
+        }
+        for (d = nd - 2; d >= 0; d--) {
+            so += src_st[d]; dof += dst_st[d];
+            if (++idx[d] < dims[d]) break;
+            so -= src_st[d] * dims[d]; dof -= dst_st[d] * dims[d];
+            idx[d] = 0;
+        }
+    }
+}
+
+static uint64_t lbk__ipow(int64_t b, int64_t e) {
+    uint64_t r = 1, x = (uint64_t)b;
+    if (e < 0) return b == 1 ? 1 : b == -1 ? ((e & 1) ? ~(uint64_t)0 : 1) : 0;
+    while (e) { if (e & 1) r *= x; x *= x; e >>= 1; }
+    return r;
+}
+static double lbk__fmax(double x, double y) { return x != x ? x : y != y ? y : x > y ? x : y; }
+static double lbk__fmin(double x, double y) { return x != x ? x : y != y ? y : x < y ? x : y; }
+
+/* One row of an elementwise node: n outputs, inputs read with strides sa, sb, sc. */
+static void lbk__cpu_row(const lbk__cpu_inst *x, lbk_dtype dt, int64_t n, void *o, const void *a, int64_t sa,
+                         const void *b, int64_t sb, const void *c, int64_t sc) {
+    int64_t i;
+#define LBK__UNF(EXPR)                                                                                              \
+    if (dt == LBK_F32) { float *O = (float *)o; const float *A = (const float *)a;                                  \
+        for (i = 0; i < n; i++) { double x_ = A[i * sa]; O[i] = (float)(EXPR); } }                                  \
+    else { double *O = (double *)o; const double *A = (const double *)a;                                            \
+        for (i = 0; i < n; i++) { double x_ = A[i * sa]; O[i] = (EXPR); } }
+#define LBK__BINF(EXPR)                                                                                             \
+    if (dt == LBK_F32) { float *O = (float *)o; const float *A = (const float *)a, *B = (const float *)b;           \
+        for (i = 0; i < n; i++) { double x_ = A[i * sa], y_ = B[i * sb]; O[i] = (float)(EXPR); } }                  \
+    else { double *O = (double *)o; const double *A = (const double *)a, *B = (const double *)b;                    \
+        for (i = 0; i < n; i++) { double x_ = A[i * sa], y_ = B[i * sb]; O[i] = (EXPR); } }
+#define LBK__INT_T(T, WRAP, EXPR)                                                                                   \
+    { T *O = (T *)o; const T *A = (const T *)a, *B = (const T *)b;                                                  \
+      for (i = 0; i < n; i++) { int64_t x_ = A[i * sa], y_ = B ? (int64_t)B[i * sb] : 0; (void)y_;                  \
+                                O[i] = (T)WRAP((uint64_t)(EXPR)); } }
+#define LBK__BOOLV(v) ((v) != 0)
+#define LBK__INT(EXPR)                                                                                              \
+    switch (dt) {                                                                                                   \
+    case LBK_I32: LBK__INT_T(int32_t, lbk__wrap32, EXPR) break;                                                     \
+    case LBK_I64: LBK__INT_T(int64_t, lbk__wrap64, EXPR) break;                                                     \
+    default: LBK__INT_T(uint8_t, LBK__BOOLV, EXPR) break;                                                           \
+    }
+#define LBK__CMP_T(T, OPR)                                                                                          \
+    { uint8_t *O = (uint8_t *)o; const T *A = (const T *)a, *B = (const T *)b;                                      \
+      for (i = 0; i < n; i++) O[i] = A[i * sa] OPR B[i * sb]; }
+#define LBK__CMP(OPR)                                                                                               \
+    switch (dt) {                                                                                                   \
+    case LBK_F32: LBK__CMP_T(float, OPR) break;                                                                     \
+    case LBK_F64: LBK__CMP_T(double, OPR) break;                                                                    \
+    case LBK_I32: LBK__CMP_T(int32_t, OPR) break;                                                                   \
+    case LBK_I64: LBK__CMP_T(int64_t, OPR) break;                                                                   \
+    default: LBK__CMP_T(uint8_t, OPR) break;                                                                        \
+    }
+    bool fl = lbk__is_float(dt);
+    switch (x->op) {
+    case LBK_OP_EXP: LBK__UNF(exp(x_)) break;
+    case LBK_OP_LOG: LBK__UNF(log(x_)) break;
+    case LBK_OP_SQRT: LBK__UNF(sqrt(x_)) break;
+    case LBK_OP_RSQRT: LBK__UNF(1.0 / sqrt(x_)) break;
+    case LBK_OP_SIN: LBK__UNF(sin(x_)) break;
+    case LBK_OP_COS: LBK__UNF(cos(x_)) break;
+    case LBK_OP_TANH: LBK__UNF(tanh(x_)) break;
+    case LBK_OP_SIGMOID: LBK__UNF(1.0 / (1.0 + exp(-x_))) break;
+    case LBK_OP_ERF: LBK__UNF(erf(x_)) break;
+    case LBK_OP_FLOOR: LBK__UNF(floor(x_)) break;
+    case LBK_OP_CEIL: LBK__UNF(ceil(x_)) break;
+    case LBK_OP_RECIPROCAL: LBK__UNF(1.0 / x_) break;
+    case LBK_OP_NEG: if (fl) { LBK__UNF(-x_) } else { b = NULL; LBK__INT(0 - (uint64_t)x_) } break;
+    case LBK_OP_ABS: if (fl) { LBK__UNF(fabs(x_)) } else { b = NULL; LBK__INT(x_ < 0 ? 0 - (uint64_t)x_ : (uint64_t)x_) } break;
+    case LBK_OP_RELU: if (fl) { LBK__UNF(x_ < 0 ? 0.0 : x_) } else { b = NULL; LBK__INT(x_ > 0 ? (uint64_t)x_ : 0) } break;
+    case LBK_OP_ADD: if (fl) { LBK__BINF(x_ + y_) } else { LBK__INT((uint64_t)x_ + (uint64_t)y_) } break;
+    case LBK_OP_SUB: if (fl) { LBK__BINF(x_ - y_) } else { LBK__INT((uint64_t)x_ - (uint64_t)y_) } break;
+    case LBK_OP_MUL: if (fl) { LBK__BINF(x_ * y_) } else { LBK__INT((uint64_t)x_ * (uint64_t)y_) } break;
+    case LBK_OP_DIV: LBK__BINF(x_ / y_) break;
+    case LBK_OP_POW: if (fl) { LBK__BINF(pow(x_, y_)) } else { LBK__INT(lbk__ipow(x_, y_)) } break;
+    case LBK_OP_MAXIMUM: if (fl) { LBK__BINF(lbk__fmax(x_, y_)) } else { LBK__INT(x_ > y_ ? x_ : y_) } break;
+    case LBK_OP_MINIMUM: if (fl) { LBK__BINF(lbk__fmin(x_, y_)) } else { LBK__INT(x_ < y_ ? x_ : y_) } break;
+    case LBK_OP_EQ: LBK__CMP(==) break;
+    case LBK_OP_NE: LBK__CMP(!=) break;
+    case LBK_OP_LT: LBK__CMP(<) break;
+    case LBK_OP_LE: LBK__CMP(<=) break;
+    case LBK_OP_GT: LBK__CMP(>) break;
+    case LBK_OP_GE: LBK__CMP(>=) break;
+    case LBK_OP_LOGICAL_AND: { uint8_t *O = (uint8_t *)o; const uint8_t *A = (const uint8_t *)a, *B = (const uint8_t *)b;
+        for (i = 0; i < n; i++) O[i] = A[i * sa] && B[i * sb]; } break;
+    case LBK_OP_LOGICAL_OR: { uint8_t *O = (uint8_t *)o; const uint8_t *A = (const uint8_t *)a, *B = (const uint8_t *)b;
+        for (i = 0; i < n; i++) O[i] = A[i * sa] || B[i * sb]; } break;
+    case LBK_OP_LOGICAL_NOT: { uint8_t *O = (uint8_t *)o; const uint8_t *A = (const uint8_t *)a;
+        for (i = 0; i < n; i++) O[i] = !A[i * sa]; } break;
+    case LBK_OP_WHERE: {
+        const uint8_t *C = (const uint8_t *)a;
+        size_t esz = lbk_dtype_size(x->dt);
+        for (i = 0; i < n; i++)
+            memcpy((char *)o + i * esz, C[i * sa] ? (const char *)b + i * sb * esz : (const char *)c + i * sc * esz, esz);
+    } break;
+    default: break;
+    }
+#undef LBK__UNF
+#undef LBK__BINF
+#undef LBK__INT_T
+#undef LBK__BOOLV
+#undef LBK__INT
+#undef LBK__CMP_T
+#undef LBK__CMP
+}
+
+/* Elementwise node over broadcast inputs, a row (innermost dim) at a time. */
+static void lbk__cpu_ew(const lbk__cpu_prog *p, const lbk__cpu_inst *x, void *o) {
+    int64_t st[3][LAZYBK_MAX_DIMS], off[3] = {0, 0, 0}, idx[LAZYBK_MAX_DIMS], L, rows, r;
+    const char *in[3] = {NULL, NULL, NULL};
+    size_t isz[3] = {0, 0, 0}, osz = lbk_dtype_size(x->dt);
+    lbk_dtype dt = x->dt;
+    uint32_t k;
+    int nd = x->n_dims, d;
+    if (x->numel == 0) return;
+    for (k = 0; k < x->n_in && k < 3; k++) {
+        const lbk__cpu_inst *y = &p->inst[p->ins[x->first_in + k]];
+        lbk__cpu_bstrides(x, y, st[k]);
+        in[k] = (const char *)p->vals[p->ins[x->first_in + k]];
+        isz[k] = lbk_dtype_size(y->dt);
+    }
+    if (x->n_in) {   /* the compute dtype: inputs' (comparisons, where take their data operands') */
+        const lbk__cpu_inst *y = &p->inst[p->ins[x->first_in + (x->op == LBK_OP_WHERE ? 1 : 0)]];
+        dt = y->dt;
+    }
+    L = nd ? x->dims[nd - 1] : 1;
+    rows = x->numel / L;
+    memset(idx, 0, sizeof idx);
+    for (r = 0; r < rows; r++) {
+        char *orow = (char *)o + (size_t)(r * L) * osz;
+        if (x->op == LBK_OP_CAST) {
+            lbk__convert(orow, x->dt, in[0] + off[0] * (int64_t)isz[0], dt, L, nd ? st[0][nd - 1] : 0);
+        } else {
+            lbk__cpu_row(x, dt, L, orow, in[0] + off[0] * (int64_t)isz[0], nd ? st[0][nd - 1] : 0,
+                         in[1] ? in[1] + off[1] * (int64_t)isz[1] : NULL, nd ? st[1][nd - 1] : 0,
+                         in[2] ? in[2] + off[2] * (int64_t)isz[2] : NULL, nd ? st[2][nd - 1] : 0);
+        }
+        for (d = nd - 2; d >= 0; d--) {
+            for (k = 0; k < 3; k++) off[k] += st[k][d];
+            if (++idx[d] < x->dims[d]) break;
+            for (k = 0; k < 3; k++) off[k] -= st[k][d] * x->dims[d];
+            idx[d] = 0;
+        }
+    }
+}
+
+static double lbk__ld(const void *p, lbk_dtype dt, int64_t i) {
+    switch (dt) {
+    case LBK_F32: return ((const float *)p)[i];
+    case LBK_F64: return ((const double *)p)[i];
+    case LBK_I32: return ((const int32_t *)p)[i];
+    case LBK_I64: return (double)((const int64_t *)p)[i];
+    default: return ((const uint8_t *)p)[i];
+    }
+}
+static int64_t lbk__ldi(const void *p, lbk_dtype dt, int64_t i) {
+    switch (dt) {
+    case LBK_I32: return ((const int32_t *)p)[i];
+    case LBK_I64: return ((const int64_t *)p)[i];
+    case LBK_BOOL: return ((const uint8_t *)p)[i];
+    default: return lbk__f2i64(lbk__ld(p, dt, i));
+    }
+}
+static void lbk__st(void *p, lbk_dtype dt, int64_t i, double f, int64_t v) {
+    switch (dt) {
+    case LBK_F32: ((float *)p)[i] = (float)f; break;
+    case LBK_F64: ((double *)p)[i] = f; break;
+    case LBK_I32: ((int32_t *)p)[i] = lbk__wrap32((uint64_t)v); break;
+    case LBK_I64: ((int64_t *)p)[i] = v; break;
+    default: ((uint8_t *)p)[i] = v != 0; break;
+    }
+}
+
+/* Pairwise summation without recursion: blocks of 32 summed in order, blocks merged
+   like a binary counter, so the error grows with log(n). */
+typedef struct lbk__pairwise { double s[64]; int64_t w[64]; int top; double blk; int nb; } lbk__pairwise;
+static void lbk__pw_push_block(lbk__pairwise *pw, double v) {
+    int64_t w = 1;
+    while (pw->top > 0 && pw->w[pw->top - 1] == w) { v += pw->s[--pw->top]; w *= 2; }
+    pw->s[pw->top] = v;
+    pw->w[pw->top++] = w;
+}
+static void lbk__pw_add(lbk__pairwise *pw, double v) {
+    pw->blk += v;
+    if (++pw->nb == 32) { lbk__pw_push_block(pw, pw->blk); pw->blk = 0; pw->nb = 0; }
+}
+static double lbk__pw_total(const lbk__pairwise *pw) {
+    double t = pw->blk;
+    int k;
+    for (k = pw->top - 1; k >= 0; k--) t += pw->s[k];
+    return t;
+}
+
+static void lbk__cpu_reduce(const lbk__cpu_prog *p, const lbk__cpu_inst *x, void *o) {
+    const lbk__cpu_inst *in = &p->inst[p->ins[x->first_in]];
+    const void *a = p->vals[p->ins[x->first_in]];
+    lbk_dtype idt = in->dt;
+    int64_t ist[LAZYBK_MAX_DIMS], kd[LAZYBK_MAX_DIMS], kst[LAZYBK_MAX_DIMS], rd[LAZYBK_MAX_DIMS], rst[LAZYBK_MAX_DIMS];
+    int64_t kidx[LAZYBK_MAX_DIMS], ridx[LAZYBK_MAX_DIMS], R = 1, out_n = 1, oi, base = 0;
+    int nk = 0, nr = 0, d;
+    bool fl = lbk__is_float(idt);
+    lbk__cpu_strides(in->n_dims, in->dims, ist);
+    for (d = 0; d < in->n_dims; d++) {
+        if (x->mask & (1u << d)) { rd[nr] = in->dims[d]; rst[nr++] = ist[d]; R *= in->dims[d]; }
+        else { kd[nk] = in->dims[d]; kst[nk++] = ist[d]; out_n *= in->dims[d]; }
+    }
+    memset(kidx, 0, sizeof kidx);
+    for (oi = 0; oi < out_n; oi++) {
+        lbk__pairwise pw;
+        uint64_t isum = 0;
+        double best = 0;
+        int64_t ibest = 0, besti = 0, j, off = base;
+        bool first = true;
+        memset(&pw, 0, sizeof pw);
+        memset(ridx, 0, sizeof ridx);
+        for (j = 0; j < R; j++) {
+            if (x->op == LBK_OP_SUM || x->op == LBK_OP_MEAN) {
+                if (fl) lbk__pw_add(&pw, lbk__ld(a, idt, off));
+                else isum += (uint64_t)lbk__ldi(a, idt, off);
+            } else if (fl) {
+                double v = lbk__ld(a, idt, off);
+                bool take = first || (best == best && (v != v || (x->op == LBK_OP_AMIN ? v < best : v > best)));
+                if (take) { best = v; besti = j; }
+            } else {
+                int64_t v = lbk__ldi(a, idt, off);
+                if (first || (x->op == LBK_OP_AMIN ? v < ibest : v > ibest)) { ibest = v; besti = j; }
+            }
+            first = false;
+            for (d = nr - 1; d >= 0; d--) {
+                off += rst[d];
+                if (++ridx[d] < rd[d]) break;
+                off -= rst[d] * rd[d];
+                ridx[d] = 0;
+            }
+        }
+        switch (x->op) {
+        case LBK_OP_SUM: lbk__st(o, x->dt, oi, lbk__pw_total(&pw), lbk__wrap64(isum)); break;
+        case LBK_OP_MEAN: lbk__st(o, x->dt, oi, lbk__pw_total(&pw) / (double)R, 0); break;
+        case LBK_OP_ARGMAX: ((int64_t *)o)[oi] = besti; break;
+        default: lbk__st(o, x->dt, oi, best, ibest); break;
+        }
+        for (d = nk - 1; d >= 0; d--) {
+            base += kst[d];
+            if (++kidx[d] < kd[d]) break;
+            base -= kst[d] * kd[d];
+            kidx[d] = 0;
+        }
+    }
+}
+
+static lbk_result lbk__cpu_matmul(const lbk__cpu_prog *p, const lbk__cpu_inst *x, void *o) {
+    const lbk__cpu_inst *ia = &p->inst[p->ins[x->first_in]], *ib = &p->inst[p->ins[x->first_in + 1]];
+    const void *A = p->vals[p->ins[x->first_in]], *B = p->vals[p->ins[x->first_in + 1]];
+    int nd = x->n_dims, nb = nd - 2, d;
+    int64_t M = x->dims[nd - 2], N = x->dims[nd - 1], K = ia->dims[ia->n_dims - 1];
+    int64_t ast[LAZYBK_MAX_DIMS], bst[LAZYBK_MAX_DIMS], idx[LAZYBK_MAX_DIMS], batches = 1, bi, i, j, k, aoff = 0, boff = 0;
+    bool fl = lbk__is_float(x->dt);
+    double *acc;
+    uint64_t *iacc;
+    if (x->numel == 0) return LBK_OK;
+    for (d = 0; d < nb; d++) batches *= x->dims[d];
+    {   /* batch strides of a and b (in matrices), 0 where broadcast */
+        int64_t sa = M * K, sb = K * N;
+        for (d = nb - 1; d >= 0; d--) {
+            int ja = d - (nb - (ia->n_dims - 2)), jb = d - (nb - (ib->n_dims - 2));
+            ast[d] = (ja < 0 || ia->dims[ja] == 1) ? 0 : sa;
+            bst[d] = (jb < 0 || ib->dims[jb] == 1) ? 0 : sb;
+            if (ja >= 0) sa *= ia->dims[ja];
+            if (jb >= 0) sb *= ib->dims[jb];
+        }
+    }
+    acc = (double *)lbk__malloc(sizeof(double) * (size_t)(N ? N : 1));
+    iacc = (uint64_t *)acc;
+    if (!acc) return lbk_backend_error(LBK_ERR_OOM, x->debug, "out of memory");
+    memset(idx, 0, sizeof idx);
+    for (bi = 0; bi < batches; bi++) {
+        for (i = 0; i < M; i++) {
+            memset(acc, 0, sizeof(double) * (size_t)N);
+            for (k = 0; k < K; k++) {
+                int64_t ar = aoff + i * K + k, br = boff + k * N;
+                if (fl) {
+                    double av = lbk__ld(A, ia->dt, ar);
+                    for (j = 0; j < N; j++) acc[j] += av * lbk__ld(B, ib->dt, br + j);
+                } else {
+                    uint64_t av = (uint64_t)lbk__ldi(A, ia->dt, ar);
+                    for (j = 0; j < N; j++) iacc[j] += av * (uint64_t)lbk__ldi(B, ib->dt, br + j);
+                }
+            }
+            for (j = 0; j < N; j++)
+                lbk__st(o, x->dt, bi * M * N + i * N + j, fl ? acc[j] : 0, fl ? 0 : lbk__wrap64(iacc[j]));
+        }
+        for (d = nb - 1; d >= 0; d--) {
+            aoff += ast[d]; boff += bst[d];
+            if (++idx[d] < x->dims[d]) break;
+            aoff -= ast[d] * x->dims[d]; boff -= bst[d] * x->dims[d];
+            idx[d] = 0;
+        }
+    }
+    lbk__free(acc);
+    return LBK_OK;
+}
+
+static uint64_t lbk__rng_bits(uint64_t seed, uint64_t i) { return lbk__mix64(seed ^ lbk__mix64(i * 0x9e3779b97f4a7c15ULL + 1)); }
+static double lbk__rng_unit(uint64_t seed, uint64_t i) { return (double)(lbk__rng_bits(seed, i) >> 11) * (1.0 / 9007199254740992.0); }
+
+/* Runs node i of the program into o. */
+static lbk_result lbk__cpu_run_node(const lbk__cpu_prog *p, uint32_t i, void *o) {
+    const lbk__cpu_inst *x = &p->inst[i];
+    const lbk__cpu_inst *in0 = x->n_in ? &p->inst[p->ins[x->first_in]] : NULL;
+    const char *a = x->n_in ? (const char *)p->vals[p->ins[x->first_in]] : NULL;
+    size_t esz = lbk_dtype_size(x->dt);
+    int64_t dst[LAZYBK_MAX_DIMS], src[LAZYBK_MAX_DIMS], j;
+    int d;
+    switch (x->op) {
+    case LBK_OP_SUM: case LBK_OP_MEAN: case LBK_OP_AMAX: case LBK_OP_AMIN: case LBK_OP_ARGMAX:
+        lbk__cpu_reduce(p, x, o);
+        return LBK_OK;
+    case LBK_OP_MATMUL: return lbk__cpu_matmul(p, x, o);
+    case LBK_OP_RESHAPE:
+        if (x->bytes) memcpy(o, a, x->bytes);
+        return LBK_OK;
+    case LBK_OP_EXPAND:
+        lbk__cpu_strides(x->n_dims, x->dims, dst);
+        lbk__cpu_bstrides(x, in0, src);
+        lbk__cpu_copy((char *)o, a, esz, x->n_dims, x->dims, dst, src);
+        return LBK_OK;
+    case LBK_OP_PERMUTE: {
+        int64_t ist[LAZYBK_MAX_DIMS];
+        lbk__cpu_strides(in0->n_dims, in0->dims, ist);
+        lbk__cpu_strides(x->n_dims, x->dims, dst);
+        for (d = 0; d < x->n_dims; d++) src[d] = ist[x->perm[d]];
+        lbk__cpu_copy((char *)o, a, esz, x->n_dims, x->dims, dst, src);
+        return LBK_OK;
+    }
+    case LBK_OP_SLICE:
+        lbk__cpu_strides(in0->n_dims, in0->dims, src);
+        lbk__cpu_strides(x->n_dims, x->dims, dst);
+        if (x->numel) a += (size_t)(x->start * src[x->axis]) * esz;
+        src[x->axis] *= x->step;
+        lbk__cpu_copy((char *)o, a, esz, x->n_dims, x->dims, dst, src);
+        return LBK_OK;
+    case LBK_OP_CONCAT: {
+        int64_t at = 0;
+        uint32_t k;
+        lbk__cpu_strides(x->n_dims, x->dims, dst);
+        for (k = 0; k < x->n_in; k++) {
+            const lbk__cpu_inst *y = &p->inst[p->ins[x->first_in + k]];
+            lbk__cpu_strides(y->n_dims, y->dims, src);
+            lbk__cpu_copy((char *)o + (size_t)(at * dst[x->axis]) * esz, (const char *)p->vals[p->ins[x->first_in + k]],
+                          esz, y->n_dims, y->dims, dst, src);
+            at += y->dims[x->axis];
+        }
+        return LBK_OK;
+    }
+    case LBK_OP_ARANGE: {
+        bool exact = x->ar_start == floor(x->ar_start) && x->ar_step == floor(x->ar_step) &&
+                     fabs(x->ar_start) < 9e15 && fabs(x->ar_step) < 9e15;
+        for (j = 0; j < x->numel; j++) {
+            double f = x->ar_start + (double)j * x->ar_step;
+            int64_t v = exact ? (int64_t)x->ar_start + j * (int64_t)x->ar_step : lbk__f2i64(f);
+            lbk__st(o, x->dt, j, f, v);
+        }
+        return LBK_OK;
+    }
+    case LBK_OP_RAND: case LBK_OP_RANDN: {
+        uint64_t seed = (uint64_t)((const int64_t *)a)[0];
+        for (j = 0; j < x->numel; j++) {
+            double v;
+            if (x->op == LBK_OP_RAND) {
+                v = lbk__rng_unit(seed, (uint64_t)j);
+                if (x->dt == LBK_F32 && (float)v >= 1.0f) v = 0.99999994f;   /* keep [0,1) after rounding */
+            } else {   /* Box-Muller over the pair (2k, 2k+1) */
+                uint64_t pair = (uint64_t)j >> 1;
+                double u1 = 1.0 - lbk__rng_unit(seed, 2 * pair), u2 = lbk__rng_unit(seed, 2 * pair + 1);
+                double rr = sqrt(-2.0 * log(u1)), th = 6.283185307179586 * u2;
+                v = (j & 1) ? rr * sin(th) : rr * cos(th);
+            }
+            lbk__st(o, x->dt, j, v, 0);
+        }
+        return LBK_OK;
+    }
+    default:
+        if (x->op >= LBK_OP_ADD && x->op <= LBK_OP_CAST) { lbk__cpu_ew(p, x, o); return LBK_OK; }
+        return lbk_backend_error(LBK_ERR_UNSUPPORTED, x->debug, "the cpu reference path has no kernel for '%s'",
+                                 lbk_op_name(x->op));
+    }
+}
+
+static lbk_result lbk__cpu_execute(void *self, lbk_computation *c, lbk_data *const *args, int n_args, lbk_device dev,
+                                   lbk_data **out, int out_cap, int *out_n) {
+    lbk__cpu *cpu = (lbk__cpu *)self;
+    lbk__cpu_prog *p = (lbk__cpu_prog *)c;
+    uint32_t i;
+    int k;
+    lbk_result r = LBK_OK;
+    (void)dev;
+    *out_n = 0;
+    if ((uint32_t)n_args != p->n_params || out_cap < (int)p->n_outputs)
+        return lbk_backend_error(LBK_ERR_ARG, -1, "got %d arguments and room for %d outputs; the graph has %u and %u",
+                                 n_args, out_cap, p->n_params, p->n_outputs);
+    for (i = 0; i < p->n && r == LBK_OK; i++) {
+        lbk__cpu_inst *x = &p->inst[i];
+        if (x->param >= 0) {
+            p->vals[i] = ((lbk__cpu_buf *)args[x->param])->ptr;
+            continue;
+        }
+        if (x->out >= 0) {
+            lbk__cpu_buf *b = lbk__cpu_alloc(cpu, x->dt, x->n_dims, x->dims);
+            if (!b) { r = lbk_backend_error(LBK_ERR_OOM, x->debug, "cannot allocate %zu bytes", x->bytes); break; }
+            out[x->out] = (lbk_data *)b;
+            p->vals[i] = b->ptr;
+        } else {
+            if (!p->slot_buf[x->slot]) {
+                int64_t n1 = (int64_t)p->slot_bytes[x->slot];
+                p->slot_buf[x->slot] = lbk__cpu_alloc(cpu, LBK_BOOL, 1, &n1);
+                if (!p->slot_buf[x->slot]) { r = lbk_backend_error(LBK_ERR_OOM, x->debug, "cannot allocate %zu bytes", x->bytes); break; }
+            }
+            p->vals[i] = p->slot_buf[x->slot]->ptr;
+        }
+        r = lbk__cpu_run_node(p, i, p->vals[i]);
+    }
+    if (r != LBK_OK) {
+        for (i = 0; i < p->n; i++)
+            if (p->inst[i].out >= 0 && out[p->inst[i].out]) {
+                lbk__cpu_buf_free(cpu, (lbk__cpu_buf *)out[p->inst[i].out]);
+                out[p->inst[i].out] = NULL;
+            }
+        return r;
+    }
+    for (k = 0; k < (int)p->n_outputs; k++) (void)k;
+    *out_n = (int)p->n_outputs;
+    lbk__lock(&cpu->lock);
+    cpu->executions++;
+    lbk__unlock(&cpu->lock);
+    return LBK_OK;
+}
+
+static int lbk__cpu_device_type(void *self) { (void)self; return LBK_DEVICE_CPU; }
+static int lbk__cpu_ordinal(void *self) { return ((lbk__cpu *)self)->default_ordinal; }
+static void lbk__cpu_set_ordinal(void *self, int ordinal) { if (ordinal == 0) ((lbk__cpu *)self)->default_ordinal = 0; }
+static int lbk__cpu_devices(void *self, lbk_device *out, int cap) {
+    (void)self;
+    if (out && cap > 0) { out[0].type = LBK_DEVICE_CPU; out[0].ordinal = 0; }
+    return 1;
+}
+static lbk_result lbk__cpu_map_device(void *self, int ordinal, lbk_device *out) {
+    (void)self;
+    if (ordinal != 0) return LBK_ERR_ARG;
+    out->type = LBK_DEVICE_CPU;
+    out->ordinal = 0;
+    return LBK_OK;
+}
+static void lbk__cpu_set_seed(void *self, lbk_device dev, uint64_t seed) { (void)dev; ((lbk__cpu *)self)->seed = seed; }
+static const char *lbk__cpu_report(void *self) {
+    lbk__cpu *cpu = (lbk__cpu *)self;
+    lbk__lock(&cpu->lock);
+    snprintf(cpu->report, sizeof cpu->report,
+             "  path: reference\n  compiles: %lld\n  executions: %lld\n  buffer_allocations: %lld\n  pool_hits: %lld\n"
+             "  pool_buffers: %d\n  pool_bytes: %zu\n",
+             (long long)cpu->compiles, (long long)cpu->executions, (long long)cpu->allocs, (long long)cpu->pool_hits,
+             cpu->n_pool, cpu->pool_bytes);
+    lbk__unlock(&cpu->lock);
+    return cpu->report;
+}
+static void lbk__cpu_exit(void *self) {
+    lbk__cpu *cpu = (lbk__cpu *)self;
+    int i;
+    lbk__lock(&cpu->lock);
+    for (i = 0; i < cpu->n_pool; i++) { lbk__free(cpu->pool[i]->raw); lbk__free(cpu->pool[i]); }
+    cpu->n_pool = 0;
+    cpu->pool_bytes = 0;
+    lbk__unlock(&cpu->lock);
+}
+
+static lbk_backend_i lbk__cpu_iface(void) {
+    lbk_backend_i b;
+    memset(&b, 0, sizeof b);
+    b.struct_size = sizeof b;
+    b.abi_version = LBK_BACKEND_ABI;
+    b.name = "cpu";
+    b.prepare_to_exit = lbk__cpu_exit;
+    b.set_rng_seed = lbk__cpu_set_seed;
+    b.data_from_host = lbk__cpu_from_host;
+    b.data_from_scalar = lbk__cpu_from_scalar;
+    b.data_placeholder = lbk__cpu_placeholder;
+    b.data_to_host = lbk__cpu_to_host;
+    b.data_free = lbk__cpu_data_free;
+    b.compile = lbk__cpu_compile;
+    b.computation_free = lbk__cpu_prog_free;
+    b.execute_computation = lbk__cpu_execute;
+    b.computation_text = lbk__cpu_text;
+    b.default_device_type = lbk__cpu_device_type;
+    b.default_device_ordinal = lbk__cpu_ordinal;
+    b.set_default_device_ordinal = lbk__cpu_set_ordinal;
+    b.fallback_device_type = lbk__cpu_device_type;
+    b.devices = lbk__cpu_devices;
+    b.map_device = lbk__cpu_map_device;
+    b.metric_report = lbk__cpu_report;
+    return b;
+}
+#endif /* LAZYBK_NO_CPU_BACKEND */
+
+// >>builtins ---------------------------------------------------------------------------
+static void lbk__register_builtins_locked(void) {
+#ifndef LAZYBK_NO_CPU_BACKEND
+    lbk_backend_i cpu = lbk__cpu_iface();
+    (void)lbk__register_locked(&cpu, &lbk__cpu_self);
+#endif
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LAZYBK_IMPLEMENTATION */
+
+/*
+------------------------------------------------------------------------------
+MIT License
+
+Copyright (c) 2026 the lazybk authors
+
+Permission is hereby granted, free of charge, to any person obtaining a copy of
+this software and associated documentation files (the "Software"), to deal in
+the Software without restriction, including without limitation the rights to
+use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies
+of the Software, and to permit persons to whom the Software is furnished to do
+so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+------------------------------------------------------------------------------
+*/
