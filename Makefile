@@ -1,0 +1,76 @@
+# lazybk — build, test and check. `make demo` and `make test` are the whole set-up.
+CC       ?= cc
+CXX      ?= c++
+CFLAGS   ?= -O2 -g
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-function
+STB      := $(shell pkg-config --cflags stb 2>/dev/null || echo -I/usr/include/stb)
+CPPFLAGS := -I. $(STB)
+LIBS     := -lm -lpthread
+BUILD    := build
+HDR      := lazybk.h
+
+TEST_SRC := $(wildcard tests/test_*.c) tests/main.c
+TEST_HDR := tests/common.h
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
+BENCHES  := $(patsubst benchmarks/%.c,$(BUILD)/bench/%,$(wildcard benchmarks/*.c))
+
+.PHONY: all deps demo test sanitize check-std examples bench clean
+
+all: $(BUILD)/tests $(EXAMPLES)
+
+deps:
+	@sh tools/deps.sh
+
+demo: deps $(BUILD)/examples/01_quickstart
+	./$(BUILD)/examples/01_quickstart
+
+test: deps $(BUILD)/tests
+	./$(BUILD)/tests
+
+$(BUILD)/tests: $(TEST_SRC) $(TEST_HDR) $(HDR) | deps
+	@mkdir -p $(BUILD)
+	$(CC) -std=c99 $(CFLAGS) $(WARN) $(CPPFLAGS) $(TEST_SRC) -o $@ -lcmocka $(LIBS)
+
+# ASan + UBSan (no recovery: the first report fails the run) + LSan.
+sanitize: deps
+	@mkdir -p $(BUILD)
+	$(CC) -std=c99 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
+	    $(WARN) $(CPPFLAGS) $(TEST_SRC) -o $(BUILD)/tests-sanitize -lcmocka $(LIBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(BUILD)/tests-sanitize
+
+# gcc and clang in C99 and C11 with -Werror; C++11 and C++17; the header included twice;
+# LAZYBK_STATIC in two units of one program.
+check-std: deps
+	@mkdir -p $(BUILD)/std
+	@set -e; for cc in gcc clang; do for std in c99 c11; do \
+	    echo "check-std: $$cc -std=$$std"; \
+	    $$cc -std=$$std -O1 $(WARN) -Werror -pedantic $(CPPFLAGS) $(TEST_SRC) -o $(BUILD)/std/tests-$$cc-$$std -lcmocka $(LIBS); \
+	done; done
+	@set -e; for cxx in g++ clang++; do for std in c++11 c++17; do \
+	    echo "check-std: $$cxx -std=$$std"; \
+	    $$cxx -std=$$std -O1 -Wall -Wextra -Werror $(CPPFLAGS) -x c++ tests/std/cpp_unit.cpp -o $(BUILD)/std/cpp-$$cxx-$$std $(LIBS); \
+	    ./$(BUILD)/std/cpp-$$cxx-$$std; \
+	done; done
+	@echo "check-std: header included twice"
+	$(CC) -std=c99 -O1 $(WARN) -Werror $(CPPFLAGS) tests/std/twice.c -o $(BUILD)/std/twice $(LIBS)
+	./$(BUILD)/std/twice
+	@echo "check-std: LAZYBK_STATIC in two units"
+	$(CC) -std=c99 -O1 $(WARN) -Werror $(CPPFLAGS) tests/std/static_a.c tests/std/static_b.c -o $(BUILD)/std/static $(LIBS)
+	./$(BUILD)/std/static
+
+examples: deps $(EXAMPLES)
+
+$(BUILD)/examples/%: examples/%.c $(HDR) | deps
+	@mkdir -p $(BUILD)/examples
+	$(CC) -std=c99 $(CFLAGS) $(WARN) $(CPPFLAGS) $< -o $@ $(LIBS)
+
+# Benchmarks are built the way users build: plain -O2, no -march.
+bench: deps $(BENCHES)
+	@set -e; for b in $(BENCHES); do ./$$b; done
+
+$(BUILD)/bench/%: benchmarks/%.c $(HDR) | deps
+	@mkdir -p $(BUILD)/bench
+	$(CC) -std=c99 -O2 $(WARN) $(CPPFLAGS) $< -o $@ $(LIBS)
+
+clean:
+	rm -rf $(BUILD)
