@@ -2,7 +2,7 @@
 CC       ?= cc
 CXX      ?= c++
 CFLAGS   ?= -O2 -g
-WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-function
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes
 STB      := $(shell pkg-config --cflags stb 2>/dev/null || echo -I/usr/include/stb)
 CPPFLAGS := -I. $(STB)
 LIBS     := -lm -lpthread

@@ -98,7 +98,9 @@
 #include <stdio.h>
 
 #ifndef LAZYBK_API
-#  ifdef LAZYBK_STATIC
+#  if defined(LAZYBK_STATIC) && (defined(__GNUC__) || defined(__clang__))
+#    define LAZYBK_API static __attribute__((unused))
+#  elif defined(LAZYBK_STATIC)
 #    define LAZYBK_API static
 #  else
 #    define LAZYBK_API extern
@@ -569,8 +571,8 @@ LAZYBK_API lbk_result           lbk_backend_error(lbk_result r, int64_t debug_ha
 
 /* stb_ds goes through lbk__stbds_realloc, which reaches LAZYBK_REALLOC/FREE. It lives
    outside any extern "C": it defines C++ templates. */
-static void *lbk__stbds_realloc(void *p, size_t sz);
-static void  lbk__stbds_free(void *p);
+static void *lbk__stbds_realloc(void *p, size_t sz) { return LAZYBK_REALLOC(p, sz); }
+static void  lbk__stbds_free(void *p) { LAZYBK_FREE(p); }
 #ifndef LAZYBK_NO_STB_DS_IMPLEMENTATION
 #  define STBDS_REALLOC(c, p, s) lbk__stbds_realloc(p, s)
 #  define STBDS_FREE(c, p)       lbk__stbds_free(p)
@@ -592,11 +594,19 @@ static void  lbk__stbds_free(void *p);
      typedef struct stbds_string_arena stbds_string_arena;
      static char  *stbds_stralloc(stbds_string_arena *a, char *str);
      static void   stbds_strreset(stbds_string_arena *a);
-     static void   stbds_unit_tests(void);
 #  endif
 #  define STB_DS_IMPLEMENTATION
 #endif
+#if defined(__GNUC__) || defined(__clang__)
+#  pragma GCC diagnostic push
+#  pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#  pragma GCC diagnostic ignored "-Wunused-function"
+#  pragma GCC diagnostic ignored "-Wsign-compare"
+#endif
 #include "stb_ds.h"
+#if defined(__GNUC__) || defined(__clang__)
+#  pragma GCC diagnostic pop
+#endif
 /* stb_ds takes keys' addresses through typeof and compound literals on gcc, which
    -std=c99 lacks; lazybk only ever passes lvalues, so the plain form serves every mode. */
 #undef STBDS_ADDRESSOF
@@ -619,9 +629,6 @@ extern "C" {
 
 // >>memory -----------------------------------------------------------------------------
 /* Host bookkeeping memory, mutexes, growable arrays and a string builder. */
-
-static void *lbk__stbds_realloc(void *p, size_t sz) { return LAZYBK_REALLOC(p, sz); }
-static void  lbk__stbds_free(void *p) { LAZYBK_FREE(p); }
 
 static void *lbk__malloc(size_t sz) { return LAZYBK_MALLOC(sz ? sz : 1); }
 static void *lbk__calloc(size_t n, size_t sz) {
@@ -706,6 +713,9 @@ static uint64_t lbk__mix64(uint64_t x) {   /* splitmix64's finaliser */
     x ^= x >> 31;
     return x;
 }
+/* Keys of stb_ds hash maps keep every byte below 0x80: stb_ds's fast 4- and 8-byte
+   hashes shift bytes as int, which is undefined behaviour for a byte >= 0x80. */
+#define LBK__KEY(h) ((h) & 0x7f7f7f7f7f7f7f7fULL)
 #define LBK__HASH(h, v) ((h) = ((h) ^ (uint64_t)(v)) * 0x100000001b3ULL + 0x9e3779b97f4a7c15ULL)
 
 // >>errors -----------------------------------------------------------------------------
@@ -1093,7 +1103,7 @@ static lbk__site_kv *lbk__site_map;
 static uint64_t lbk__site_key(int op, const char *file, int line, const char *module) {
     uint64_t h = 0x12345;
     LBK__HASH(h, op); LBK__HASH(h, (uintptr_t)file); LBK__HASH(h, line); LBK__HASH(h, (uintptr_t)module);
-    return lbk__mix64(h);
+    return LBK__KEY(lbk__mix64(h));
 }
 
 /* Returns the handle of the site, creating it; -1 on OOM. file and module are interned by
@@ -1349,7 +1359,7 @@ static uint64_t lbk__node_hash(const lbk_ctx *ctx, const lbk__node *p, const uin
     for (i = 0; i < p->n_dims; i++) LBK__HASH(h, p->dims[i]);
     for (i = 0; i < LBK__COUNTOF(p->attrs.words); i++) LBK__HASH(h, p->attrs.words[i]);
     for (i = 0; i < p->n_in; i++) LBK__HASH(h, ctx->nodes[in[i]].hash);
-    return lbk__mix64(h);
+    return LBK__KEY(lbk__mix64(h));
 }
 
 static bool lbk__node_same(const lbk_ctx *ctx, const lbk__node *a, const lbk__node *p, const uint32_t *in) {
@@ -1417,7 +1427,7 @@ static uint32_t lbk__mk(lbk_ctx *ctx, lbk__node *p, const uint32_t *in, uint32_t
     lbk__node *n;
     p->n_in = n_in;
     if (unique) {
-        p->hash = lbk__mix64(++ctx->unique ^ 0x5555555555555555ULL);
+        p->hash = LBK__KEY(lbk__mix64(++ctx->unique ^ 0x5555555555555555ULL));
     } else {
         ptrdiff_t i;
         p->hash = lbk__node_hash(ctx, p, in);
@@ -1866,7 +1876,7 @@ static lbk_tensor lbk__binary(lbk_ctx *ctx, lbk_op op, const char *name, lbk_ten
     LBK__NULL_TENSOR_IF(!ctx);
     {
         LBK__OPCTX(oc, name, op);
-        if (!lbk__arg(&oc, ta, 0, &in[0]) | !lbk__arg(&oc, tb, 1, &in[1])) { lbk_tensor z = {0}; return z; }
+        if (!lbk__arg(&oc, ta, 0, &in[0]) || !lbk__arg(&oc, tb, 1, &in[1])) { lbk_tensor z = {0}; return z; }
         {
             const lbk__node *a = &ctx->nodes[in[0]], *b = &ctx->nodes[in[1]];
             if (!lbk__broadcast(a->n_dims, a->dims, b->n_dims, b->dims, &nd, dims)) {
@@ -1930,7 +1940,7 @@ LAZYBK_API lbk_tensor lbk_where_at(const char *file, int line, lbk_ctx *ctx, lbk
     LBK__NULL_TENSOR_IF(!ctx);
     {
         LBK__OPCTX(oc, "where", LBK_OP_WHERE);
-        if (!lbk__arg(&oc, cond, 0, &in[0]) | !lbk__arg(&oc, ta, 1, &in[1]) | !lbk__arg(&oc, tb, 2, &in[2])) {
+        if (!lbk__arg(&oc, cond, 0, &in[0]) || !lbk__arg(&oc, ta, 1, &in[1]) || !lbk__arg(&oc, tb, 2, &in[2])) {
             lbk_tensor z = {0};
             return z;
         }
@@ -2082,7 +2092,7 @@ LAZYBK_API lbk_tensor lbk_matmul_at(const char *file, int line, lbk_ctx *ctx, lb
         LBK__OPCTX(oc, "matmul", LBK_OP_MATMUL);
         const lbk__node *a, *b;
         char sa[256], sb[256];
-        if (!lbk__arg(&oc, ta, 0, &in[0]) | !lbk__arg(&oc, tb, 1, &in[1])) { lbk_tensor z = {0}; return z; }
+        if (!lbk__arg(&oc, ta, 0, &in[0]) || !lbk__arg(&oc, tb, 1, &in[1])) { lbk_tensor z = {0}; return z; }
         a = &ctx->nodes[in[0]]; b = &ctx->nodes[in[1]];
         lbk__shape_of(ctx, in[0], sa, sizeof sa);
         lbk__shape_of(ctx, in[1], sb, sizeof sb);
@@ -2511,7 +2521,7 @@ static uint64_t lbk__collect(lbk_ctx *ctx, const uint32_t *roots, size_t n_roots
     LBK__HASH(h, n_roots);
     for (r = 0; r < n_roots; r++) LBK__HASH(h, ctx->nodes[roots[r]].local);
     *ok = true;
-    return lbk__mix64(h);
+    return LBK__KEY(lbk__mix64(h));
 }
 
 /* Builds ctx->graph (the backend's view) from ctx->order; false on OOM. */
@@ -2656,7 +2666,7 @@ static void lbk__materialize(lbk_ctx *ctx, uint32_t x, lbk_data *d) {
     n->n_in = 0;
     n->data = d;
     memset(&n->attrs, 0, sizeof n->attrs);
-    n->hash = lbk__mix64(++ctx->unique ^ 0x5555555555555555ULL);
+    n->hash = LBK__KEY(lbk__mix64(++ctx->unique ^ 0x5555555555555555ULL));
     for (k = 0; k < n_in; k++) lbk__unref(ctx, in[k]);
     if (in != tmp) lbk__free(in);
 }
