@@ -3439,10 +3439,13 @@ static void lbk__cpu_plan_text(lbk__cpu_prog *p) {
         const lbk__cpu_inst *x = &p->inst[i];
         char shape[256];
         lbk__shape_str(shape, sizeof shape, x->dt, x->n_dims, x->dims);
-        lbk__str_append(&p->text, "  %%%u = %s %s(", i, shape, lbk_op_name(x->op));
-        for (k = 0; k < x->n_in; k++) lbk__str_append(&p->text, "%s%%%u", k ? ", " : "", p->ins[x->first_in + k]);
-        if (x->param >= 0) lbk__str_append(&p->text, "param %d", x->param);
-        lbk__str_append(&p->text, ")");
+        if (x->param >= 0) {
+            lbk__str_append(&p->text, "  %%%u = %s parameter %d", i, shape, x->param);
+        } else {
+            lbk__str_append(&p->text, "  %%%u = %s %s(", i, shape, lbk_op_name(x->op));
+            for (k = 0; k < x->n_in; k++) lbk__str_append(&p->text, "%s%%%u", k ? ", " : "", p->ins[x->first_in + k]);
+            lbk__str_append(&p->text, ")");
+        }
         if (x->out >= 0) lbk__str_append(&p->text, " -> output %d", x->out);
         else if (x->slot >= 0) lbk__str_append(&p->text, " -> scratch %d", x->slot);
         lbk__str_append(&p->text, "\n");
@@ -3521,11 +3524,9 @@ static lbk_result lbk__cpu_compile_one(lbk__cpu *cpu, const lbk_graph *g, lbk__c
             }
         }
     }
-    /* restore last_use (only used above) */
     if (!LBK__GROW(p->slot_buf, cap_sb, (size_t)p->n_slots + 1)) goto oom;
     memset(p->slot_buf, 0, sizeof(*p->slot_buf) * ((size_t)p->n_slots + 1));
     lbk__free(free_slots);
-    lbk__cpu_plan_text(p);
     *out = p;
     return LBK_OK;
 oom:
@@ -3552,8 +3553,10 @@ static lbk_result lbk__cpu_compile(void *self, lbk_device dev, const lbk_graph *
     return LBK_OK;
 }
 static const char *lbk__cpu_text(void *self, const lbk_computation *c) {
+    lbk__cpu_prog *p = (lbk__cpu_prog *)c;   /* written on first request: compiles stay cheap */
     (void)self;
-    return lbk__str_get(&((lbk__cpu_prog *)c)->text);
+    if (!p->text.len) lbk__cpu_plan_text(p);
+    return lbk__str_get(&p->text);
 }
 
 /* ---- kernels ---- */
