@@ -24,18 +24,26 @@ deps:
 demo: deps $(BUILD)/examples/01_quickstart
 	./$(BUILD)/examples/01_quickstart
 
-test: deps $(BUILD)/tests
+test: deps $(BUILD)/tests $(BUILD)/alloc_sweep
+	./$(BUILD)/alloc_sweep
 	./$(BUILD)/tests
 
 $(BUILD)/tests: $(TEST_SRC) $(TEST_HDR) $(HDR) | deps
 	@mkdir -p $(BUILD)
 	$(CC) -std=c99 $(CFLAGS) $(WARN) $(CPPFLAGS) $(TEST_SRC) -o $@ -lcmocka $(LIBS)
 
+$(BUILD)/alloc_sweep: tests/alloc_sweep.c $(HDR) | deps
+	@mkdir -p $(BUILD)
+	$(CC) -std=c99 $(CFLAGS) $(WARN) $(CPPFLAGS) $< -o $@ $(LIBS)
+
 # ASan + UBSan (no recovery: the first report fails the run) + LSan.
 sanitize: deps
 	@mkdir -p $(BUILD)
 	$(CC) -std=c99 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
 	    $(WARN) $(CPPFLAGS) $(TEST_SRC) -o $(BUILD)/tests-sanitize -lcmocka $(LIBS)
+	$(CC) -std=c99 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
+	    $(WARN) $(CPPFLAGS) tests/alloc_sweep.c -o $(BUILD)/alloc_sweep-sanitize $(LIBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(BUILD)/alloc_sweep-sanitize
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(BUILD)/tests-sanitize
 
 # gcc and clang in C99 and C11 with -Werror; C++11 and C++17; the header included twice;

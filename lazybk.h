@@ -569,9 +569,21 @@ LAZYBK_API lbk_result           lbk_backend_error(lbk_result r, int64_t debug_ha
 #  define LBK__TLS /* no thread-local storage: lbk_last_error is shared */
 #endif
 
-/* stb_ds goes through lbk__stbds_realloc, which reaches LAZYBK_REALLOC/FREE. It lives
-   outside any extern "C": it defines C++ templates. */
-static void *lbk__stbds_realloc(void *p, size_t sz) { return LAZYBK_REALLOC(p, sz); }
+/* stb_ds and allocation failure. stb_ds does not check realloc's result, so its
+   allocations go through lbk__stbds_realloc, which never hands NULL back: on failure it
+   longjmps to the guard (LBK__STBDS_GUARD) that every stb_ds call able to allocate runs
+   under. At that point the container still holds its old, valid block (stb_ds allocates a
+   new block or index before it lets go of the old one); the guard reports OOM and the
+   caller unwinds. stb_ds itself is included outside any extern "C": it defines C++
+   templates. */
+#include <setjmp.h>
+static LBK__TLS jmp_buf *lbk__stbds_jmp;
+static void *lbk__stbds_realloc(void *p, size_t sz) {
+    void *q = LAZYBK_REALLOC(p, sz);
+    if (!q && lbk__stbds_jmp) longjmp(*lbk__stbds_jmp, 1);
+    LAZYBK_ASSERT(q != NULL);   /* every allocating stb_ds call is guarded */
+    return q;
+}
 static void  lbk__stbds_free(void *p) { LAZYBK_FREE(p); }
 #ifndef LAZYBK_NO_STB_DS_IMPLEMENTATION
 #  define STBDS_REALLOC(c, p, s) lbk__stbds_realloc(p, s)
@@ -678,9 +690,73 @@ static void lbk__lock(lbk__mutex *m) { pthread_mutex_lock(m); }
 static void lbk__unlock(lbk__mutex *m) { pthread_mutex_unlock(m); }
 #endif
 
-/* stb_ds seeds each new hash table from one global it then updates; creation of every
-   table (the first put into an empty map) happens under this lock. */
+/* Runs stmt (an stb_ds call that may allocate); ok becomes false if an allocation failed,
+   in which case the container is unchanged (a put) or already updated (a delete whose
+   shrink failed). stmt must not leave anything half-done of lazybk's own. */
+#define LBK__STBDS_GUARD(ok, stmt)                                             \
+    do {                                                                       \
+        jmp_buf lbk_jb_;                                                       \
+        jmp_buf *volatile lbk_prev_ = lbk__stbds_jmp;                          \
+        if (setjmp(lbk_jb_) == 0) {                                            \
+            lbk__stbds_jmp = &lbk_jb_;                                         \
+            stmt;                                                              \
+            (ok) = true;                                                       \
+        } else {                                                               \
+            (ok) = false;                                                      \
+        }                                                                      \
+        lbk__stbds_jmp = lbk_prev_;                                            \
+    } while (0)
+
+/* stb_ds seeds each new hash table from one global it then updates. Only the put that
+   creates a map's table reads that global, so only such puts take this lock.
+   A put into a NULL map makes two allocations (array, then table); if the second failed
+   the first would be lost, so a NULL map first gets its array alone (hmdefault). */
 static lbk__mutex lbk__stbds_seed_lock = LBK__MUTEX_INIT;
+#define LBK__HM_NO_TABLE(map) (!(map) || stbds_header((map) - 1)->hash_table == NULL)
+#define LBK__HMPUT(ok, map, k, v)                                              \
+    do {                                                                       \
+        if (LBK__HM_NO_TABLE(map)) {                                           \
+            (ok) = true;                                                       \
+            if (!(map)) LBK__STBDS_GUARD(ok, hmdefault(map, 0));               \
+            lbk__lock(&lbk__stbds_seed_lock);                                  \
+            if (ok) LBK__STBDS_GUARD(ok, hmput(map, k, v));                    \
+            lbk__unlock(&lbk__stbds_seed_lock);                                \
+        } else {                                                               \
+            LBK__STBDS_GUARD(ok, hmput(map, k, v));                            \
+        }                                                                      \
+    } while (0)
+/* The guarded calls live in small functions of their own that are never inlined, so no
+   caller's locals share a frame with setjmp. */
+#if defined(__GNUC__) || defined(__clang__)
+#  define LBK__NOINLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#  define LBK__NOINLINE __declspec(noinline)
+#else
+#  define LBK__NOINLINE
+#endif
+typedef struct lbk__u64_u32 { uint64_t key; uint32_t value; } lbk__u64_u32;   /* node hash -> node */
+typedef struct lbk__u64_i64 { uint64_t key; int64_t value; } lbk__u64_i64;    /* hash -> index */
+static LBK__NOINLINE bool lbk__put_u32(lbk__u64_u32 **map, uint64_t key, uint32_t v) {
+    volatile bool ok;
+    LBK__HMPUT(ok, *map, key, v);
+    return ok;
+}
+static LBK__NOINLINE bool lbk__put_i64(lbk__u64_i64 **map, uint64_t key, int64_t v) {
+    volatile bool ok;
+    LBK__HMPUT(ok, *map, key, v);
+    return ok;
+}
+/* A delete whose shrink failed has still deleted the entry. */
+static LBK__NOINLINE void lbk__del_u32(lbk__u64_u32 **map, uint64_t key) {
+    bool ok;
+    LBK__STBDS_GUARD(ok, (void)hmdel(*map, key));
+    (void)ok;
+}
+static LBK__NOINLINE void lbk__del_i64(lbk__u64_i64 **map, uint64_t key) {
+    bool ok;
+    LBK__STBDS_GUARD(ok, (void)hmdel(*map, key));
+    (void)ok;
+}
 
 /* Growable text buffer, for messages and the debugging texts. */
 typedef struct lbk__str { char *p; size_t len, cap; bool oom; } lbk__str;
@@ -903,14 +979,13 @@ static lbk__backend **lbk__reg_list;   /* stb_ds array, registration order */
 static bool lbk__builtins_done;
 static bool lbk__atexit_done;
 
-static void lbk__register_builtins_locked(void);   /* at the end of the file */
+static bool lbk__register_builtins_locked(void);   /* at the end of the file */
 static void lbk__atexit(void) { (void)lbk_shutdown(); }
 
 static void lbk__ensure_builtins_locked(void) {
     if (lbk__builtins_done) return;
-    lbk__builtins_done = true;
     if (!lbk__atexit_done) { lbk__atexit_done = true; atexit(lbk__atexit); }
-    lbk__register_builtins_locked();
+    lbk__builtins_done = lbk__register_builtins_locked();   /* retried by the next call if it failed */
 }
 
 static lbk__backend *lbk__find_locked(const char *name) {
@@ -918,6 +993,24 @@ static lbk__backend *lbk__find_locked(const char *name) {
     if (!lbk__reg_map) return NULL;
     i = shgeti(lbk__reg_map, name);
     return i < 0 ? NULL : lbk__reg_map[i].value;
+}
+
+/* Keys are b->name, lazybk's own copy, rather than stb_ds's strdup mode: a strdup that
+   failed inside shput would leave an entry without a key. */
+static LBK__NOINLINE bool lbk__reg_put(lbk__backend *b) {
+    volatile bool ok = true, ok2 = false;
+    if (!lbk__reg_map) LBK__STBDS_GUARD(ok, shdefault(lbk__reg_map, NULL));
+    lbk__lock(&lbk__stbds_seed_lock);
+    if (ok) LBK__STBDS_GUARD(ok, shput(lbk__reg_map, b->name, b));
+    lbk__unlock(&lbk__stbds_seed_lock);
+    if (ok) LBK__STBDS_GUARD(ok2, arrput(lbk__reg_list, b));
+    if (ok && !ok2) LBK__STBDS_GUARD(ok, (void)shdel(lbk__reg_map, b->name));
+    return ok2;
+}
+static LBK__NOINLINE void lbk__reg_del(const char *name) {
+    bool ok;
+    LBK__STBDS_GUARD(ok, (void)shdel(lbk__reg_map, name));
+    (void)ok;   /* a failed shrink still deleted the entry */
 }
 
 static lbk_result lbk__register_locked(const lbk_backend_i *iface, void *self) {
@@ -955,11 +1048,12 @@ static lbk_result lbk__register_locked(const lbk_backend_i *iface, void *self) {
         lbk__free(b->name); lbk__free(b);
         return lbk__set_last(r, "lbk_backend_register: init of backend '%s' failed: %s", iface->name, lbk_result_str(r));
     }
-    lbk__lock(&lbk__stbds_seed_lock);
-    if (!lbk__reg_map) sh_new_strdup(lbk__reg_map);
-    shput(lbk__reg_map, b->name, b);
-    arrput(lbk__reg_list, b);
-    lbk__unlock(&lbk__stbds_seed_lock);
+    if (!lbk__reg_put(b)) {
+        if (b->iface.prepare_to_exit) b->iface.prepare_to_exit(self);
+        lbk__free(b->name);
+        lbk__free(b);
+        return lbk__set_last(LBK_ERR_OOM, "lbk_backend_register: out of memory");
+    }
     return LBK_OK;
 }
 
@@ -990,7 +1084,7 @@ LAZYBK_API lbk_result lbk_backend_unregister(const char *name) {
         return lbk__set_last(LBK_ERR_BUSY, "lbk_backend_unregister: backend '%s' is used by %d live context(s)",
                              name, users);
     }
-    (void)shdel(lbk__reg_map, name);
+    lbk__reg_del(name);
     for (i = 0; i < arrlen(lbk__reg_list); i++)
         if (lbk__reg_list[i] == b) { arrdel(lbk__reg_list, i); break; }
     lbk__unlock(&lbk__reg_lock);
@@ -1078,7 +1172,7 @@ static lbk__backend *lbk__backend_acquire(const char *name) {
     lbk__lock(&lbk__reg_lock);
     lbk__ensure_builtins_locked();
     b = lbk__find_locked(name);
-    if (b) b->users++;
+    if (b) { b->users++; b->exited = false; }   /* used again: the next shutdown runs prepare_to_exit again */
     lbk__unlock(&lbk__reg_lock);
     return b;
 }
@@ -1094,11 +1188,10 @@ static void lbk__backend_release(lbk__backend *b) {
 
 typedef struct lbk__site { int op; int line; const char *file_key; const char *module_key;
                            char *file; char *module_path; } lbk__site;
-typedef struct lbk__site_kv { uint64_t key; int64_t value; } lbk__site_kv;
 static lbk__mutex lbk__debug_lock = LBK__MUTEX_INIT;
 static lbk__site *lbk__sites;
 static size_t lbk__n_sites, lbk__cap_sites;
-static lbk__site_kv *lbk__site_map;
+static lbk__u64_i64 *lbk__site_map;
 
 static uint64_t lbk__site_key(int op, const char *file, int line, const char *module) {
     uint64_t h = 0x12345;
@@ -1132,9 +1225,8 @@ static int64_t lbk__site_handle(int op, const char *file, int line, const char *
         if ((!file || s->file) && (!module || s->module_path)) {
             h = (int64_t)lbk__n_sites++;
             if (i < 0) {   /* a colliding key keeps its first site; the newcomer is still valid */
-                lbk__lock(&lbk__stbds_seed_lock);
-                hmput(lbk__site_map, key, h);
-                lbk__unlock(&lbk__stbds_seed_lock);
+                /* unmapped on OOM: a later lookup makes a second, equally valid handle */
+                (void)lbk__put_i64(&lbk__site_map, key, h);
             }
         } else {
             lbk__free(s->file); lbk__free(s->module_path);
@@ -1218,8 +1310,6 @@ typedef struct lbk__node {
 
 typedef struct lbk__slot { uint32_t node; uint16_t gen; uint8_t live; uint8_t retired; } lbk__slot;
 typedef struct lbk__logent { uint64_t id, serial; } lbk__logent;
-typedef struct lbk__cons_kv { uint64_t key; uint32_t value; } lbk__cons_kv;
-typedef struct lbk__cache_kv { uint64_t key; int value; } lbk__cache_kv;
 typedef struct lbk__centry { uint64_t hash; lbk_computation *comp; uint64_t used; uint32_t n_params, n_outputs; } lbk__centry;
 
 #define LBK__COUNTER_LIST(X) X(nodes_traced) X(sync) X(compile) X(cache_hit) X(cache_evict) X(execute) \
@@ -1266,7 +1356,7 @@ struct lbk_ctx {
     uint32_t free_nodes;     /* free list through in[0] */
     uint32_t *side;
     size_t n_side, cap_side, side_dead;
-    lbk__cons_kv *cons;
+    lbk__u64_u32 *cons;
     uint64_t unique;
 
     lbk__slot *slots;
@@ -1287,7 +1377,7 @@ struct lbk_ctx {
     uint8_t *arg_tmp;
     size_t cap_args, cap_outs, cap_arg_tmp;
 
-    lbk__cache_kv *cache_map;
+    lbk__u64_i64 *cache_map;
     lbk__centry *centries;
     int n_centries;
     uint64_t use_clock;
@@ -1402,7 +1492,7 @@ static void lbk__unref(lbk_ctx *ctx, uint32_t id) {
         if (n->data) { ctx->iface->data_free(ctx->self, n->data); n->data = NULL; }
         if (n->flags & LBK__NF_CONSED) {
             ptrdiff_t i = hmgeti(ctx->cons, n->hash);
-            if (i >= 0 && ctx->cons[i].value == x) (void)hmdel(ctx->cons, n->hash);
+            if (i >= 0 && ctx->cons[i].value == x) lbk__del_u32(&ctx->cons, n->hash);
         }
         in = lbk__inputs(ctx, n);
         if (!LBK__GROW(ctx->ustack, ctx->cap_ustack, top + n->n_in)) {
@@ -1466,10 +1556,7 @@ static uint32_t lbk__mk(lbk_ctx *ctx, lbk__node *p, const uint32_t *in, uint32_t
     }
     for (k = 0; k < n_in; k++) ctx->nodes[in[k]].refs++;
     if (!unique) {
-        lbk__lock(&lbk__stbds_seed_lock);   /* the first put creates the table */
-        hmput(ctx->cons, n->hash, id);
-        lbk__unlock(&lbk__stbds_seed_lock);
-        n->flags |= LBK__NF_CONSED;
+        if (lbk__put_u32(&ctx->cons, n->hash, id)) n->flags |= LBK__NF_CONSED;   /* unmapped on OOM: just not shared */
     }
     ctx->counters[LBK__C_nodes_traced]++;
     return id;
@@ -2608,16 +2695,22 @@ static int lbk__cache_insert(lbk_ctx *ctx, uint64_t h, lbk_computation *c) {
         e = 0;
         for (k = 1; k < ctx->n_centries; k++)
             if (ctx->centries[k].used < ctx->centries[e].used) e = k;
-        ctx->iface->computation_free(ctx->self, ctx->centries[e].comp);
-        (void)hmdel(ctx->cache_map, ctx->centries[e].hash);
+        if (ctx->centries[e].comp) {
+            ctx->iface->computation_free(ctx->self, ctx->centries[e].comp);
+            lbk__del_i64(&ctx->cache_map, ctx->centries[e].hash);
+        }
         ctx->counters[LBK__C_cache_evict]++;
+    }
+    {
+        if (!lbk__put_i64(&ctx->cache_map, h, e)) {   /* the slot stays free */
+            if (e == ctx->n_centries - 1) ctx->n_centries--;
+            else { ctx->centries[e].comp = NULL; ctx->centries[e].hash = 0; ctx->centries[e].used = 0; }
+            return -1;
+        }
     }
     ctx->centries[e].hash = h;
     ctx->centries[e].comp = c;
     ctx->centries[e].used = ++ctx->use_clock;
-    lbk__lock(&lbk__stbds_seed_lock);
-    hmput(ctx->cache_map, h, e);
-    lbk__unlock(&lbk__stbds_seed_lock);
     return e;
 }
 
@@ -2653,7 +2746,7 @@ static void lbk__materialize(lbk_ctx *ctx, uint32_t x, lbk_data *d) {
     uint32_t tmp[4], *in = tmp, k, n_in = n->n_in;
     if (n->flags & LBK__NF_CONSED) {
         ptrdiff_t i = hmgeti(ctx->cons, n->hash);
-        if (i >= 0 && ctx->cons[i].value == x) (void)hmdel(ctx->cons, n->hash);
+        if (i >= 0 && ctx->cons[i].value == x) lbk__del_u32(&ctx->cons, n->hash);
     }
     if (n_in > 4) {
         in = (uint32_t *)lbk__malloc(sizeof(uint32_t) * n_in);
@@ -2723,6 +2816,7 @@ static lbk_result lbk__sync_nodes(lbk_ctx *ctx, const uint32_t *nodes, size_t n,
     if (!LBK__GROW(ctx->args, ctx->cap_args, n_params + 1) || !LBK__GROW(ctx->arg_tmp, ctx->cap_arg_tmp, n_params + 1) ||
         !LBK__GROW(ctx->outs, ctx->cap_outs, n_roots + 1))
         return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
+    memset(ctx->outs, 0, sizeof(lbk_data *) * (n_roots + 1));
     i = 0;
     r = LBK_OK;
     for (k = 0; k < ctx->n_order; k++) {
@@ -2752,7 +2846,6 @@ static lbk_result lbk__sync_nodes(lbk_ctx *ctx, const uint32_t *nodes, size_t n,
         i++;
     }
     if (r == LBK_OK) {
-        memset(ctx->outs, 0, sizeof(lbk_data *) * (n_roots + 1));
         lbk__clear_backend_error();
         r = ctx->iface->execute_computation(ctx->self, c, ctx->args, (int)n_params, ctx->device, ctx->outs,
                                             (int)n_roots, &out_n);
@@ -2929,7 +3022,8 @@ LAZYBK_API void lbk_ctx_destroy(lbk_ctx *ctx) {
     if (!ctx) return;
     for (i = 1; i < ctx->n_nodes; i++)
         if (ctx->nodes[i].refs > 0 && ctx->nodes[i].data) ctx->iface->data_free(ctx->self, ctx->nodes[i].data);
-    for (e = 0; e < ctx->n_centries; e++) ctx->iface->computation_free(ctx->self, ctx->centries[e].comp);
+    for (e = 0; e < ctx->n_centries; e++)
+        if (ctx->centries[e].comp) ctx->iface->computation_free(ctx->self, ctx->centries[e].comp);
     hmfree(ctx->cons);
     hmfree(ctx->cache_map);
     lbk__free(ctx->centries);
@@ -4098,11 +4192,15 @@ static lbk_backend_i lbk__cpu_iface(void) {
 #endif /* LAZYBK_NO_CPU_BACKEND */
 
 // >>builtins ---------------------------------------------------------------------------
-static void lbk__register_builtins_locked(void) {
+static bool lbk__register_builtins_locked(void) {
+    bool ok = true;
 #ifndef LAZYBK_NO_CPU_BACKEND
-    lbk_backend_i cpu = lbk__cpu_iface();
-    (void)lbk__register_locked(&cpu, &lbk__cpu_self);
+    if (!lbk__find_locked("cpu")) {
+        lbk_backend_i cpu = lbk__cpu_iface();
+        ok = lbk__register_locked(&cpu, &lbk__cpu_self) == LBK_OK;
+    }
 #endif
+    return ok;
 }
 
 #ifdef __cplusplus

@@ -80,6 +80,6 @@ int main(int argc, char **argv) {
         failed += _cmocka_run_group_tests(groups[i]->name, groups[i]->tests, groups[i]->n, NULL, NULL);
         total += groups[i]->n;
     }
-    printf("\nlazybk tests: %zu passed, %d failed\n", total - (size_t)failed, failed);
+    printf("\nlazybk: %zu passed, %d failed\n", total - (size_t)failed, failed);
     return failed ? 1 : 0;
 }

@@ -1,0 +1,82 @@
+/* Allocation-failure sweep: a representative program (trace, sync, read, texts, scopes,
+   errors) is run once for every N, with the Nth host allocation failing. Every run must end
+   in success with the right numbers or in LBK_ERR_OOM, never crash; the sanitizer build
+   also checks that nothing leaks. Ends with "N passed, N failed". */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+
+static long g_count, g_fail_at = -1;
+static void *t_malloc(size_t n) { if (++g_count == g_fail_at) return NULL; return malloc(n); }
+static void *t_realloc(void *p, size_t n) { if (++g_count == g_fail_at) return NULL; return realloc(p, n); }
+#define LAZYBK_MALLOC(n) t_malloc(n)
+#define LAZYBK_REALLOC(p, n) t_realloc(p, n)
+#define LAZYBK_FREE(p) free(p)
+#define LAZYBK_IMPLEMENTATION
+#include "lazybk.h"
+
+/* 0: ok with correct values, 1: OOM reported, 2: wrong */
+static int program(void) {
+    lbk_ctx *ctx = lbk_ctx_create(NULL);
+    if (!ctx) return lbk_last_result() == LBK_ERR_OOM ? 1 : 2;
+    int64_t d[2] = {2, 3}, d3 = 3, r[2] = {3, 2};
+    float x[6] = {1, 2, 3, 4, 5, 6}, y[6], s = 0;
+    int rc = 0;
+    lbk_scope sc = lbk_scope_begin(ctx);
+    lbk_tensor a = lbk_from_host(ctx, LBK_F32, 2, d, x);
+    lbk_tensor b = lbk_add(ctx, lbk_mul(ctx, a, lbk_scalar(ctx, LBK_F32, 2)), lbk_full(ctx, LBK_F32, 1, &d3, 1));
+    lbk_tensor m = lbk_matmul(ctx, b, lbk_reshape(ctx, a, 2, r));
+    lbk_tensor parts[6];
+    for (int i = 0; i < 6; i++) parts[i] = lbk_exp(ctx, lbk_slice(ctx, b, 1, i % 3, i % 3 + 1, 1));
+    lbk_tensor c = lbk_concat(ctx, parts, 6, 1);
+    lbk_tensor t = lbk_sum(ctx, c, 0, NULL, false);
+    lbk_add(ctx, a, lbk_full(ctx, LBK_F32, 1, (int64_t[]){4}, 0));   /* an error on purpose */
+    (void)lbk_ir_text(ctx, &t, 1);
+    lbk_result r1 = lbk_sync(ctx, (lbk_tensor[]){b, m, t}, 3);
+    lbk_result r2 = lbk_read(ctx, b, y, sizeof y);
+    lbk_result r3 = lbk_read(ctx, t, &s, sizeof s);
+    (void)lbk_metrics_report(ctx);
+    lbk_scope_end(ctx, sc, NULL, 0);
+    lbk_result first = lbk_ctx_result(ctx);
+    if (first == LBK_ERR_SHAPE && r1 == LBK_OK && r2 == LBK_OK && r3 == LBK_OK) {
+        double want = 0;
+        for (int i = 0; i < 6; i++) {
+            if (y[i] != x[i] * 2 + 1) rc = 2;
+            want += 2 * exp(x[i] * 2 + 1);
+        }
+        if (fabs(s - want) > 1e-5 * want) rc = 2;
+    } else if (first == LBK_ERR_OOM || r1 == LBK_ERR_OOM || r2 == LBK_ERR_OOM || r3 == LBK_ERR_OOM) {
+        rc = 1;
+    } else {
+        fprintf(stderr, "unexpected: first %s (%s), sync %s, read %s/%s\n", lbk_result_str(first), lbk_ctx_error(ctx),
+                lbk_result_str(r1), lbk_result_str(r2), lbk_result_str(r3));
+        rc = 2;
+    }
+    lbk_ctx_destroy(ctx);
+    return rc;
+}
+
+int main(void) {
+    int passed = 0, failed = 0, oom = 0;
+    long total;
+    g_fail_at = -1;
+    g_count = 0;
+    if (program() != 0) { printf("clean run failed\n0 passed, 1 failed\n"); return 1; }
+    lbk_shutdown();
+    g_count = 0;
+    if (program() != 0) { printf("second clean run failed\n0 passed, 1 failed\n"); return 1; }
+    total = g_count;   /* a warm run: the registry and debug sites exist already */
+    for (long n = 1; n <= total + 5; n++) {
+        lbk_shutdown();   /* drains the cpu pool: each run allocates its buffers afresh */
+        g_count = 0;
+        g_fail_at = n;
+        int rc = program();
+        g_fail_at = -1;
+        if (rc == 2) { failed++; fprintf(stderr, "allocation %ld failing gave a wrong result\n", n); }
+        else { passed++; oom += rc == 1; }
+    }
+    printf("alloc-sweep: %ld allocation points, %d runs reported OOM\n", total, oom);
+    printf("alloc-sweep: %d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
