@@ -184,7 +184,7 @@ typedef struct lbk_ctx_desc {
 LAZYBK_API lbk_ctx    *lbk_ctx_create(const lbk_ctx_desc *desc);
 LAZYBK_API void        lbk_ctx_destroy(lbk_ctx *ctx);        /* NULL is a no-op */
 LAZYBK_API lbk_result  lbk_ctx_result(const lbk_ctx *ctx);   /* the sticky first error; LBK_OK if none */
-LAZYBK_API const char *lbk_ctx_error(const lbk_ctx *ctx);    /* its message; "" if none */
+LAZYBK_API const char *lbk_ctx_error(const lbk_ctx *ctx);    /* its message; "" if none; NULL for a NULL ctx */
 LAZYBK_API void        lbk_ctx_clear_error(lbk_ctx *ctx);
 LAZYBK_API void        lbk_set_seed(lbk_ctx *ctx, uint64_t seed); /* random ops traced after this; reaches set_rng_seed */
 LAZYBK_API lbk_device  lbk_ctx_device(const lbk_ctx *ctx);   /* {0,0} for NULL */
@@ -214,9 +214,10 @@ LAZYBK_API lbk_scope  lbk_scope_begin(lbk_ctx *ctx);
 /* Releases every tensor made since s except those in keep (which join the enclosing scope). */
 LAZYBK_API void       lbk_scope_end(lbk_ctx *ctx, lbk_scope s, const lbk_tensor *keep, int n_keep);
 
-LAZYBK_API int        lbk_ndim(lbk_ctx *ctx, lbk_tensor t);            /* -1 for an invalid handle */
-LAZYBK_API int64_t    lbk_dim(lbk_ctx *ctx, lbk_tensor t, int axis);   /* axis may be negative; -1 if invalid */
-LAZYBK_API int64_t    lbk_numel(lbk_ctx *ctx, lbk_tensor t);           /* -1 for an invalid handle */
+/* Getters: -1 for an invalid handle (or axis), 0 for a NULL context. */
+LAZYBK_API int        lbk_ndim(lbk_ctx *ctx, lbk_tensor t);
+LAZYBK_API int64_t    lbk_dim(lbk_ctx *ctx, lbk_tensor t, int axis);   /* axis may be negative */
+LAZYBK_API int64_t    lbk_numel(lbk_ctx *ctx, lbk_tensor t);
 LAZYBK_API lbk_dtype  lbk_type(lbk_ctx *ctx, lbk_tensor t);            /* 0 for an invalid handle */
 LAZYBK_API bool       lbk_is_pending(lbk_ctx *ctx, lbk_tensor t);
 LAZYBK_API int64_t    lbk_live_tensors(lbk_ctx *ctx);                  /* handles not yet released */
@@ -3040,7 +3041,7 @@ LAZYBK_API void lbk_ctx_destroy(lbk_ctx *ctx) {
 
 LAZYBK_API lbk_result lbk_ctx_result(const lbk_ctx *ctx) { return ctx ? ctx->err : LBK_ERR_ARG; }
 LAZYBK_API const char *lbk_ctx_error(const lbk_ctx *ctx) {
-    if (!ctx) return "NULL context";
+    if (!ctx) return NULL;
     return ctx->err == LBK_OK ? "" : ctx->errmsg.p ? ctx->errmsg.p : lbk_result_str(ctx->err);
 }
 LAZYBK_API void lbk_ctx_clear_error(lbk_ctx *ctx) {
@@ -3199,16 +3200,20 @@ static const lbk__node *lbk__peek(lbk_ctx *ctx, lbk_tensor t) {
     if (!ctx || lbk__resolve(ctx, t, &id, &why) != LBK_OK) return NULL;
     return &ctx->nodes[id];
 }
-LAZYBK_API int lbk_ndim(lbk_ctx *ctx, lbk_tensor t) { const lbk__node *n = lbk__peek(ctx, t); return n ? n->n_dims : -1; }
+/* A NULL context gives 0 (the general rule), an invalid handle -1. */
+LAZYBK_API int lbk_ndim(lbk_ctx *ctx, lbk_tensor t) {
+    const lbk__node *n = lbk__peek(ctx, t);
+    return n ? n->n_dims : ctx ? -1 : 0;
+}
 LAZYBK_API int64_t lbk_dim(lbk_ctx *ctx, lbk_tensor t, int axis) {
     const lbk__node *n = lbk__peek(ctx, t);
-    if (!n) return -1;
+    if (!n) return ctx ? -1 : 0;
     if (axis < 0) axis += n->n_dims;
     return (axis >= 0 && axis < n->n_dims) ? n->dims[axis] : -1;
 }
 LAZYBK_API int64_t lbk_numel(lbk_ctx *ctx, lbk_tensor t) {
     const lbk__node *n = lbk__peek(ctx, t);
-    return n ? lbk__numel(n->n_dims, n->dims) : -1;
+    return n ? lbk__numel(n->n_dims, n->dims) : ctx ? -1 : 0;
 }
 LAZYBK_API lbk_dtype lbk_type(lbk_ctx *ctx, lbk_tensor t) {
     const lbk__node *n = lbk__peek(ctx, t);

@@ -1,5 +1,6 @@
 /* The executor: deep graphs, the compile cache, scalars as parameters, buffer reuse. */
 #include "common.h"
+#include <pthread.h>
 
 static void test_deep_chain(void **state) {
     (void)state;
@@ -156,9 +157,54 @@ static void test_two_contexts(void **state) {
     lbk_ctx_destroy(b);
 }
 
+/* One context per thread, all tracing and syncing at once, while another thread
+   registers and unregisters backends. */
+typedef struct thread_job { int id; int ok; } thread_job;
+static void *thread_main(void *arg) {
+    thread_job *job = (thread_job *)arg;
+    lbk_ctx *ctx = lbk_ctx_create(NULL);
+    job->ok = ctx != NULL;
+    int64_t n = 64;
+    for (int step = 0; step < 40 && job->ok; step++) {
+        lbk_scope s = lbk_scope_begin(ctx);
+        lbk_tensor x = lbk_arange(ctx, LBK_F64, 0, 64, 1);
+        lbk_tensor y = lbk_sum(ctx, lbk_mul(ctx, x, lbk_scalar(ctx, LBK_F64, job->id + step)), 0, NULL, false);
+        double got = 0;
+        if (lbk_read(ctx, y, &got, sizeof got) != LBK_OK || got != 2016.0 * (job->id + step)) job->ok = 0;
+        lbk_scope_end(ctx, s, NULL, 0);
+        (void)n;
+    }
+    if (ctx && lbk_counter(ctx, "compile") != 1) job->ok = 0;
+    lbk_ctx_destroy(ctx);
+    return NULL;
+}
+static void *registrar_main(void *arg) {
+    thread_job *job = (thread_job *)arg;
+    char name[32];
+    job->ok = 1;
+    for (int i = 0; i < 40; i++) {
+        snprintf(name, sizeof name, "mock_thread_%d", i);
+        lbk_backend_i b = mock_iface(name);
+        if (lbk_backend_register(&b, &g_mock) != LBK_OK || !lbk_backend_has(name) ||
+            lbk_backend_unregister(name) != LBK_OK)
+            job->ok = 0;
+    }
+    return NULL;
+}
+static void test_threads(void **state) {
+    (void)state;
+    enum { N = 4 };
+    pthread_t th[N + 1];
+    thread_job jobs[N + 1];
+    for (int i = 0; i < N; i++) { jobs[i].id = i; pthread_create(&th[i], NULL, thread_main, &jobs[i]); }
+    pthread_create(&th[N], NULL, registrar_main, &jobs[N]);
+    for (int i = 0; i <= N; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i <= N; i++) assert_true(jobs[i].ok);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_deep_chain), cmocka_unit_test(test_scalars_are_parameters), cmocka_unit_test(test_cache_lru),
     cmocka_unit_test(test_sync_all_and_multi_output), cmocka_unit_test(test_buffer_reuse),
-    cmocka_unit_test(test_two_contexts),
+    cmocka_unit_test(test_two_contexts), cmocka_unit_test(test_threads),
 };
 TEST_GROUP(exec_tests, tests);
