@@ -753,6 +753,22 @@ static LBK__NOINLINE void lbk__del_u32(lbk__u64_u32 **map, uint64_t key) {
     LBK__STBDS_GUARD(ok, (void)hmdel(*map, key));
     (void)ok;
 }
+/* Finds key's entry, inserting it (value LBK__NONE) if absent, with one hash probe:
+   returns its index and whether it was inserted; -1 on OOM (map unchanged). */
+static LBK__NOINLINE ptrdiff_t lbk__slot_u32(lbk__u64_u32 **map, uint64_t key, bool *out_inserted) {
+    volatile bool ok = true;
+    volatile ptrdiff_t len0 = hmlen(*map), idx = -1;
+    volatile bool lock = LBK__HM_NO_TABLE(*map);
+    if (!*map) LBK__STBDS_GUARD(ok, hmdefault(*map, 0));
+    if (lock) lbk__lock(&lbk__stbds_seed_lock);
+    if (ok) LBK__STBDS_GUARD(ok, (*map = (lbk__u64_u32 *)stbds_hmput_key(*map, sizeof **map, &key, sizeof key, 0),
+                                  idx = stbds_temp(*map - 1)));
+    if (lock) lbk__unlock(&lbk__stbds_seed_lock);
+    if (!ok) return -1;
+    *out_inserted = hmlen(*map) > len0;
+    if (*out_inserted) { (*map)[idx].key = key; (*map)[idx].value = UINT32_MAX; }
+    return idx;
+}
 static LBK__NOINLINE void lbk__del_i64(lbk__u64_i64 **map, uint64_t key) {
     bool ok;
     LBK__STBDS_GUARD(ok, (void)hmdel(*map, key));
@@ -1358,6 +1374,7 @@ struct lbk_ctx {
     uint32_t *side;
     size_t n_side, cap_side, side_dead;
     lbk__u64_u32 *cons;
+    size_t n_consed;         /* live nodes flagged CONSED, each owning its map entry */
     uint64_t unique;
 
     lbk__slot *slots;
@@ -1491,10 +1508,7 @@ static void lbk__unref(lbk_ctx *ctx, uint32_t id) {
         LAZYBK_ASSERT(n->refs > 0);
         if (--n->refs > 0) continue;
         if (n->data) { ctx->iface->data_free(ctx->self, n->data); n->data = NULL; }
-        if (n->flags & LBK__NF_CONSED) {
-            ptrdiff_t i = hmgeti(ctx->cons, n->hash);
-            if (i >= 0 && ctx->cons[i].value == x) lbk__del_u32(&ctx->cons, n->hash);
-        }
+        if (n->flags & LBK__NF_CONSED) { ctx->n_consed--; lbk__del_u32(&ctx->cons, n->hash); }
         in = lbk__inputs(ctx, n);
         if (!LBK__GROW(ctx->ustack, ctx->cap_ustack, top + n->n_in)) {
             n->n_in = 0;   /* OOM: leak the inputs rather than recurse */
@@ -1512,18 +1526,37 @@ static void lbk__unref(lbk_ctx *ctx, uint32_t id) {
 /* Makes (or finds, by hash-consing) the node p with inputs in; LBK__NONE on OOM.
    unique: never shared (parameters, random ops). The new node has refs 0; the caller
    wraps it in a tensor or feeds it to another node. */
+/* The live node a cons entry names, or LBK__NONE if there is none yet (an entry just
+   inserted, or left by an allocation that failed). A CONSED node always owns the entry
+   of its hash: entries are deleted when their node is freed or materialised. */
+static uint32_t lbk__cons_live(const lbk_ctx *ctx, ptrdiff_t slot) {
+    uint32_t e = ctx->cons[slot].value;
+    const lbk__node *n;
+    if (e == 0 || e >= ctx->n_nodes) return LBK__NONE;
+    n = &ctx->nodes[e];
+    if (n->op == LBK_OP_INVALID || !(n->flags & LBK__NF_CONSED) || n->hash != ctx->cons[slot].key) return LBK__NONE;
+    return e;
+}
+
 static uint32_t lbk__mk(lbk_ctx *ctx, lbk__node *p, const uint32_t *in, uint32_t n_in, bool unique,
                         const char *file, int line) {
     uint32_t id, k;
     lbk__node *n;
+    ptrdiff_t slot = -1;   /* cons entry to point at the new node */
     p->n_in = n_in;
     if (unique) {
         p->hash = LBK__KEY(lbk__mix64(++ctx->unique ^ 0x5555555555555555ULL));
     } else {
-        ptrdiff_t i;
+        bool inserted = false;
         p->hash = lbk__node_hash(ctx, p, in);
-        i = ctx->cons ? hmgeti(ctx->cons, p->hash) : -1;
-        if (i >= 0 && lbk__node_same(ctx, &ctx->nodes[ctx->cons[i].value], p, in)) return ctx->cons[i].value;
+        slot = lbk__slot_u32(&ctx->cons, p->hash, &inserted);   /* -1 on OOM: the node is made, not shared */
+        if (slot >= 0 && !inserted) {
+            uint32_t e = lbk__cons_live(ctx, slot);
+            if (e != LBK__NONE) {
+                if (lbk__node_same(ctx, &ctx->nodes[e], p, in)) return e;
+                slot = -1;   /* a true collision: the entry keeps its node, the new one is not shared */
+            }
+        }
     }
     if (n_in > 4) {
         if (ctx->n_side + n_in > UINT32_MAX || !LBK__GROW(ctx->side, ctx->cap_side, ctx->n_side + n_in))
@@ -1556,8 +1589,10 @@ static uint32_t lbk__mk(lbk_ctx *ctx, lbk__node *p, const uint32_t *in, uint32_t
         for (k = 0; k < n_in; k++) n->in[k] = in[k];
     }
     for (k = 0; k < n_in; k++) ctx->nodes[in[k]].refs++;
-    if (!unique) {
-        if (lbk__put_u32(&ctx->cons, n->hash, id)) n->flags |= LBK__NF_CONSED;   /* unmapped on OOM: just not shared */
+    if (slot >= 0) {
+        ctx->cons[slot].value = id;
+        n->flags |= LBK__NF_CONSED;
+        ctx->n_consed++;
     }
     ctx->counters[LBK__C_nodes_traced]++;
     return id;
@@ -2745,10 +2780,7 @@ static lbk_result lbk__computation(lbk_ctx *ctx, uint64_t h, const uint32_t *roo
 static void lbk__materialize(lbk_ctx *ctx, uint32_t x, lbk_data *d) {
     lbk__node *n = &ctx->nodes[x];
     uint32_t tmp[4], *in = tmp, k, n_in = n->n_in;
-    if (n->flags & LBK__NF_CONSED) {
-        ptrdiff_t i = hmgeti(ctx->cons, n->hash);
-        if (i >= 0 && ctx->cons[i].value == x) lbk__del_u32(&ctx->cons, n->hash);
-    }
+    if (n->flags & LBK__NF_CONSED) { ctx->n_consed--; lbk__del_u32(&ctx->cons, n->hash); }
     if (n_in > 4) {
         in = (uint32_t *)lbk__malloc(sizeof(uint32_t) * n_in);
         if (!in) { in = tmp; n_in = 0; }   /* OOM: the inputs leak until the context dies */
@@ -3385,51 +3417,68 @@ LAZYBK_API int64_t lbk_counter(lbk_ctx *ctx, const char *name) {
    and the read-only graph view, as an outside backend would be. */
 #ifndef LAZYBK_NO_CPU_BACKEND
 
+#define LBK__CPU_SMALL 64   /* buffers up to this size live inside their header */
 typedef struct lbk__cpu_buf {
     lbk_dtype dtype;
     int n_dims;
     int64_t dims[LAZYBK_MAX_DIMS];
     size_t bytes;
-    void *ptr;     /* 64-byte aligned, inside raw */
-    void *raw;
+    void *ptr;     /* 64-byte aligned inside raw, or small */
+    void *raw;     /* NULL for a small buffer */
+    struct lbk__cpu_buf *next;   /* free list of small buffers */
+    double small[LBK__CPU_SMALL / sizeof(double)];
 } lbk__cpu_buf;
 
 #define LBK__CPU_POOL_MAX 64
 #define LBK__CPU_POOL_BYTES ((size_t)256 << 20)
+#define LBK__CPU_SMALL_MAX 4096
 typedef struct lbk__cpu {
-    lbk__mutex lock;                       /* guards the pool and the counters */
-    lbk__cpu_buf *pool[LBK__CPU_POOL_MAX]; /* freed buffers kept for reuse, by exact size */
+    lbk__mutex lock;                       /* guards the pools and the counters */
+    lbk__cpu_buf *pool[LBK__CPU_POOL_MAX]; /* freed large buffers kept for reuse, by exact size */
     int n_pool;
+    lbk__cpu_buf *small_free;              /* freed small buffers (scalars...), any size <= LBK__CPU_SMALL */
+    int n_small_free;
     size_t pool_bytes;
     int64_t allocs, pool_hits, executions, compiles;
     int default_ordinal;
     uint64_t seed;
     char report[512];
 } lbk__cpu;
-static lbk__cpu lbk__cpu_self = {LBK__MUTEX_INIT, {NULL}, 0, 0, 0, 0, 0, 0, 0, 0, {0}};
+static lbk__cpu lbk__cpu_self = {LBK__MUTEX_INIT, {NULL}, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0, {0}};
 
 static lbk__cpu_buf *lbk__cpu_alloc(lbk__cpu *cpu, lbk_dtype dt, int n_dims, const int64_t *dims) {
     size_t bytes = (size_t)lbk__numel(n_dims, dims) * lbk_dtype_size(dt);
     lbk__cpu_buf *b = NULL;
     int i;
     lbk__lock(&cpu->lock);
-    for (i = cpu->n_pool - 1; i >= 0; i--)
-        if (cpu->pool[i]->bytes == bytes) {
-            b = cpu->pool[i];
-            cpu->pool[i] = cpu->pool[--cpu->n_pool];
-            cpu->pool_bytes -= bytes;
-            cpu->pool_hits++;
-            break;
+    if (bytes <= LBK__CPU_SMALL) {
+        if ((b = cpu->small_free) != NULL) {
+            cpu->small_free = b->next;
+            cpu->n_small_free--;
         }
-    if (!b) cpu->allocs++;
+    } else {
+        for (i = cpu->n_pool - 1; i >= 0; i--)
+            if (cpu->pool[i]->bytes == bytes) {
+                b = cpu->pool[i];
+                cpu->pool[i] = cpu->pool[--cpu->n_pool];
+                cpu->pool_bytes -= bytes;
+                break;
+            }
+    }
+    if (b) cpu->pool_hits++;
+    else cpu->allocs++;
     lbk__unlock(&cpu->lock);
     if (!b) {
         b = (lbk__cpu_buf *)lbk__malloc(sizeof *b);
         if (!b) return NULL;
-        if (bytes > SIZE_MAX - 64 || !(b->raw = lbk__malloc(bytes + 64))) { lbk__free(b); return NULL; }
-        b->ptr = (void *)(((uintptr_t)b->raw + 63) & ~(uintptr_t)63);
-        b->bytes = bytes;
+        b->raw = NULL;
+        b->ptr = b->small;
+        if (bytes > LBK__CPU_SMALL) {
+            if (bytes > SIZE_MAX - 64 || !(b->raw = lbk__malloc(bytes + 64))) { lbk__free(b); return NULL; }
+            b->ptr = (void *)(((uintptr_t)b->raw + 63) & ~(uintptr_t)63);
+        }
     }
+    b->bytes = bytes;
     b->dtype = dt;
     b->n_dims = n_dims;
     if (n_dims) memcpy(b->dims, dims, sizeof(int64_t) * (size_t)n_dims);
@@ -3438,7 +3487,14 @@ static lbk__cpu_buf *lbk__cpu_alloc(lbk__cpu *cpu, lbk_dtype dt, int n_dims, con
 static void lbk__cpu_buf_free(lbk__cpu *cpu, lbk__cpu_buf *b) {
     lbk__cpu_buf *evict = NULL;
     lbk__lock(&cpu->lock);
-    if (b->bytes <= LBK__CPU_POOL_BYTES) {
+    if (!b->raw) {
+        if (cpu->n_small_free < LBK__CPU_SMALL_MAX) {
+            b->next = cpu->small_free;
+            cpu->small_free = b;
+            cpu->n_small_free++;
+            b = NULL;
+        }
+    } else if (b->bytes <= LBK__CPU_POOL_BYTES) {
         if (cpu->n_pool == LBK__CPU_POOL_MAX || cpu->pool_bytes + b->bytes > LBK__CPU_POOL_BYTES) {
             if (cpu->n_pool > 0) {   /* make room: drop the oldest */
                 evict = cpu->pool[0];
@@ -4152,9 +4208,9 @@ static const char *lbk__cpu_report(void *self) {
     lbk__lock(&cpu->lock);
     snprintf(cpu->report, sizeof cpu->report,
              "  path: reference\n  compiles: %lld\n  executions: %lld\n  buffer_allocations: %lld\n  pool_hits: %lld\n"
-             "  pool_buffers: %d\n  pool_bytes: %zu\n",
+             "  pool_buffers: %d\n  pool_bytes: %zu\n  small_buffers: %d\n",
              (long long)cpu->compiles, (long long)cpu->executions, (long long)cpu->allocs, (long long)cpu->pool_hits,
-             cpu->n_pool, cpu->pool_bytes);
+             cpu->n_pool, cpu->pool_bytes, cpu->n_small_free);
     lbk__unlock(&cpu->lock);
     return cpu->report;
 }
@@ -4165,6 +4221,12 @@ static void lbk__cpu_exit(void *self) {
     for (i = 0; i < cpu->n_pool; i++) { lbk__free(cpu->pool[i]->raw); lbk__free(cpu->pool[i]); }
     cpu->n_pool = 0;
     cpu->pool_bytes = 0;
+    while (cpu->small_free) {
+        lbk__cpu_buf *b = cpu->small_free;
+        cpu->small_free = b->next;
+        lbk__free(b);
+    }
+    cpu->n_small_free = 0;
     lbk__unlock(&cpu->lock);
 }
 
