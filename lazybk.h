@@ -737,11 +737,6 @@ static lbk__mutex lbk__stbds_seed_lock = LBK__MUTEX_INIT;
 #endif
 typedef struct lbk__u64_u32 { uint64_t key; uint32_t value; } lbk__u64_u32;   /* node hash -> node */
 typedef struct lbk__u64_i64 { uint64_t key; int64_t value; } lbk__u64_i64;    /* hash -> index */
-static LBK__NOINLINE bool lbk__put_u32(lbk__u64_u32 **map, uint64_t key, uint32_t v) {
-    volatile bool ok;
-    LBK__HMPUT(ok, *map, key, v);
-    return ok;
-}
 static LBK__NOINLINE bool lbk__put_i64(lbk__u64_i64 **map, uint64_t key, int64_t v) {
     volatile bool ok;
     LBK__HMPUT(ok, *map, key, v);
