@@ -3540,22 +3540,21 @@ static lbk_result lbk__cpu_to_host(void *self, lbk_data *data, void *dst, size_t
 static void lbk__cpu_data_free(void *self, lbk_data *data) { lbk__cpu_buf_free((lbk__cpu *)self, (lbk__cpu_buf *)data); }
 
 /* ---- the compiled program ---- */
-typedef struct lbk__cpu_inst {
+typedef struct lbk__cpu_inst {   /* kept small: a compile writes one per node */
     lbk_op op;
     lbk_dtype dt;
     int n_dims;
-    int64_t dims[LAZYBK_MAX_DIMS];
+    const int64_t *dims;          /* into prog->dims */
     int64_t numel;
     size_t bytes;
     uint32_t first_in, n_in;      /* into prog->ins */
     int param, out, slot;         /* parameter index, output index, scratch slot (-1: none) */
     uint32_t last_use;
     uint32_t mask;                /* reduced axes (argmax: its axis) */
-    bool keepdim;
     int axis;
-    int perm[LAZYBK_MAX_DIMS];
-    int64_t start, step;
-    double ar_start, ar_step;
+    bool keepdim;
+    int8_t perm[LAZYBK_MAX_DIMS];
+    union { struct { int64_t start, step; } sl; struct { double start, step; } ar; } u;
     int64_t debug;
 } lbk__cpu_inst;
 
@@ -3563,6 +3562,7 @@ typedef struct lbk__cpu_prog {
     lbk__cpu_inst *inst;
     uint32_t n, n_params, n_outputs;
     uint32_t *ins;
+    int64_t *dims;                /* every node's dims */
     int n_slots;
     size_t *slot_bytes;
     lbk__cpu_buf **slot_buf;      /* scratch kept across executions */
@@ -3576,7 +3576,7 @@ static void lbk__cpu_prog_free(void *self, lbk_computation *c) {
     if (!p) return;
     for (s = 0; s < p->n_slots; s++)
         if (p->slot_buf && p->slot_buf[s]) lbk__cpu_buf_free((lbk__cpu *)self, p->slot_buf[s]);
-    lbk__free(p->inst); lbk__free(p->ins); lbk__free(p->slot_bytes); lbk__free(p->slot_buf); lbk__free(p->vals);
+    lbk__free(p->inst); lbk__free(p->ins); lbk__free(p->dims); lbk__free(p->slot_bytes); lbk__free(p->slot_buf); lbk__free(p->vals);
     lbk__str_free(&p->text);
     lbk__free(p);
 }
@@ -3603,17 +3603,23 @@ static void lbk__cpu_plan_text(lbk__cpu_prog *p) {
 }
 
 static lbk_result lbk__cpu_compile_one(lbk__cpu *cpu, const lbk_graph *g, lbk__cpu_prog **out) {
-    uint32_t n = lbk_graph_size(g), i, k, n_ins = 0;
+    uint32_t n = lbk_graph_size(g), i, k, n_ins = 0, n_dims = 0;
     int *free_slots = NULL;
     size_t n_free = 0, cap_free = 0, cap_slots = 0, cap_sb = 0;
     lbk__cpu_prog *p = (lbk__cpu_prog *)lbk__calloc(1, sizeof *p);
     (void)cpu;
     if (!p) goto oom;
-    for (i = 0; i < n; i++) n_ins += (uint32_t)lbk_graph_node(g, i).n_inputs;
+    for (i = 0; i < n; i++) {
+        lbk_node nd = lbk_graph_node(g, i);
+        n_ins += (uint32_t)nd.n_inputs;
+        n_dims += (uint32_t)nd.n_dims;
+    }
     p->inst = (lbk__cpu_inst *)lbk__calloc(n ? n : 1, sizeof *p->inst);
-    p->ins = (uint32_t *)lbk__calloc(n_ins ? n_ins : 1, sizeof *p->ins);
+    p->ins = (uint32_t *)lbk__malloc(sizeof *p->ins * (n_ins ? n_ins : 1));
+    p->dims = (int64_t *)lbk__malloc(sizeof *p->dims * (n_dims ? n_dims : 1));
     p->vals = (void **)lbk__calloc(n ? n : 1, sizeof *p->vals);
-    if (!p->inst || !p->ins || !p->vals) goto oom;
+    if (!p->inst || !p->ins || !p->dims || !p->vals) goto oom;
+    n_dims = 0;
     p->n = n;
     p->n_params = lbk_graph_n_params(g);
     p->n_outputs = lbk_graph_n_outputs(g);
@@ -3621,11 +3627,13 @@ static lbk_result lbk__cpu_compile_one(lbk__cpu *cpu, const lbk_graph *g, lbk__c
     for (i = 0; i < n; i++) {
         lbk_node nd = lbk_graph_node(g, i);
         lbk__cpu_inst *x = &p->inst[i];
-        int axes[LAZYBK_MAX_DIMS], na;
+        int axes[LAZYBK_MAX_DIMS], perm[LAZYBK_MAX_DIMS], na;
         x->op = nd.op;
         x->dt = nd.dtype;
         x->n_dims = nd.n_dims;
-        if (nd.n_dims) memcpy(x->dims, nd.dims, sizeof(int64_t) * (size_t)nd.n_dims);
+        x->dims = p->dims + n_dims;
+        if (nd.n_dims) memcpy(p->dims + n_dims, nd.dims, sizeof(int64_t) * (size_t)nd.n_dims);
+        n_dims += (uint32_t)nd.n_dims;
         x->numel = lbk__numel(nd.n_dims, nd.dims);
         x->bytes = (size_t)x->numel * lbk_dtype_size(nd.dtype);
         x->first_in = n_ins;
@@ -3644,9 +3652,10 @@ static lbk_result lbk__cpu_compile_one(lbk__cpu *cpu, const lbk_graph *g, lbk__c
         x->keepdim = lbk_node_keepdim(g, i);
         x->axis = lbk_node_axis(g, i);
         if (nd.op == LBK_OP_ARGMAX && p->inst[nd.inputs[0]].n_dims > 0) x->mask = 1u << x->axis;
-        (void)lbk_node_perm(g, i, x->perm);
-        (void)lbk_node_slice(g, i, &x->axis, &x->start, &x->step);
-        (void)lbk_node_arange(g, i, &x->ar_start, &x->ar_step);
+        if (lbk_node_perm(g, i, perm))
+            for (k = 0; k < (uint32_t)nd.n_dims; k++) x->perm[k] = (int8_t)perm[k];
+        (void)lbk_node_slice(g, i, &x->axis, &x->u.sl.start, &x->u.sl.step);
+        (void)lbk_node_arange(g, i, &x->u.ar.start, &x->u.ar.step);
     }
     for (k = 0; k < p->n_outputs; k++) p->inst[lbk_graph_output(g, k)].out = (int)k;
     /* scratch slots by liveness: a slot is free again after its node's last reader */
@@ -4082,8 +4091,8 @@ static lbk_result lbk__cpu_run_node(const lbk__cpu_prog *p, uint32_t i, void *o)
     case LBK_OP_SLICE:
         lbk__cpu_strides(in0->n_dims, in0->dims, src);
         lbk__cpu_strides(x->n_dims, x->dims, dst);
-        if (x->numel) a += (size_t)(x->start * src[x->axis]) * esz;
-        src[x->axis] *= x->step;
+        if (x->numel) a += (size_t)(x->u.sl.start * src[x->axis]) * esz;
+        src[x->axis] *= x->u.sl.step;
         lbk__cpu_copy((char *)o, a, esz, x->n_dims, x->dims, dst, src);
         return LBK_OK;
     case LBK_OP_CONCAT: {
@@ -4100,11 +4109,11 @@ static lbk_result lbk__cpu_run_node(const lbk__cpu_prog *p, uint32_t i, void *o)
         return LBK_OK;
     }
     case LBK_OP_ARANGE: {
-        bool exact = x->ar_start == floor(x->ar_start) && x->ar_step == floor(x->ar_step) &&
-                     fabs(x->ar_start) < 9e15 && fabs(x->ar_step) < 9e15;
+        double st = x->u.ar.start, sp = x->u.ar.step;
+        bool exact = st == floor(st) && sp == floor(sp) && fabs(st) < 9e15 && fabs(sp) < 9e15;
         for (j = 0; j < x->numel; j++) {
-            double f = x->ar_start + (double)j * x->ar_step;
-            int64_t v = exact ? (int64_t)x->ar_start + j * (int64_t)x->ar_step : lbk__f2i64(f);
+            double f = st + (double)j * sp;
+            int64_t v = exact ? (int64_t)st + j * (int64_t)sp : lbk__f2i64(f);
             lbk__st(o, x->dt, j, f, v);
         }
         return LBK_OK;
