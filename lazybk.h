@@ -411,6 +411,44 @@ LAZYBK_API bool     lbk_node_slice(const lbk_graph *g, uint32_t i, int *out_axis
                                    int64_t *out_step); /* normalised: 0 <= start, step > 0; the length is dims[axis] */
 LAZYBK_API bool     lbk_node_arange(const lbk_graph *g, uint32_t i, double *out_start, double *out_step);
 
+/* ---- values (IValue) ------------------------------------------------------------- */
+/* A dynamic value: none, bool, int, double, string, tensor, list, dict (string keys,
+   insertion order kept). Containers own their items. A tensor value holds a handle, not
+   the tensor: the tensor belongs to its context. Accessors given the wrong kind (or NULL)
+   return false/0/0.0/NULL/{0} and set lbk_last_error; they never crash. Not thread-safe
+   per value; different values may be used from different threads. */
+typedef struct lbk_value lbk_value;
+typedef enum lbk_value_kind { LBK_VALUE_NONE, LBK_VALUE_BOOL, LBK_VALUE_INT, LBK_VALUE_DOUBLE,
+                              LBK_VALUE_STR, LBK_VALUE_TENSOR, LBK_VALUE_LIST, LBK_VALUE_DICT } lbk_value_kind;
+/* Constructors return NULL on OOM. */
+LAZYBK_API lbk_value     *lbk_value_none(void);
+LAZYBK_API lbk_value     *lbk_value_bool(bool v);
+LAZYBK_API lbk_value     *lbk_value_int(int64_t v);
+LAZYBK_API lbk_value     *lbk_value_double(double v);
+LAZYBK_API lbk_value     *lbk_value_str(const char *s);     /* copies; NULL s gives NULL */
+LAZYBK_API lbk_value     *lbk_value_tensor(lbk_tensor t);
+LAZYBK_API lbk_value     *lbk_value_list(void);
+LAZYBK_API lbk_value     *lbk_value_dict(void);
+LAZYBK_API lbk_value_kind lbk_value_kind_of(const lbk_value *v);   /* LBK_VALUE_NONE for NULL */
+LAZYBK_API const char    *lbk_value_kind_name(lbk_value_kind k);
+LAZYBK_API bool           lbk_value_as_bool(const lbk_value *v);
+LAZYBK_API int64_t        lbk_value_as_int(const lbk_value *v);     /* bool widens */
+LAZYBK_API double         lbk_value_as_double(const lbk_value *v);  /* int and bool widen */
+LAZYBK_API const char    *lbk_value_as_str(const lbk_value *v);     /* borrowed */
+LAZYBK_API lbk_tensor     lbk_value_as_tensor(const lbk_value *v);
+LAZYBK_API lbk_result     lbk_list_push(lbk_value *list, lbk_value *item);   /* takes ownership, even on failure */
+LAZYBK_API lbk_value     *lbk_list_pop(lbk_value *list);                     /* the last item, now the caller's; NULL if empty */
+LAZYBK_API int64_t        lbk_list_len(const lbk_value *list);               /* -1 if not a list */
+LAZYBK_API lbk_value     *lbk_list_get(const lbk_value *list, int64_t i);    /* borrowed; NULL out of range */
+LAZYBK_API lbk_result     lbk_dict_set(lbk_value *dict, const char *key, lbk_value *item); /* takes ownership, copies
+                                                                   key; replacing keeps the key's position */
+LAZYBK_API lbk_value     *lbk_dict_get(const lbk_value *dict, const char *key); /* borrowed; NULL if absent */
+LAZYBK_API bool           lbk_dict_has(const lbk_value *dict, const char *key);
+LAZYBK_API int64_t        lbk_dict_len(const lbk_value *dict);                  /* -1 if not a dict */
+LAZYBK_API const char    *lbk_dict_key(const lbk_value *dict, int64_t i);      /* i-th key in insertion order */
+LAZYBK_API lbk_value     *lbk_value_copy(const lbk_value *v);   /* deep; NULL on OOM */
+LAZYBK_API void           lbk_value_free(lbk_value *v);         /* frees the items too; NULL is a no-op */
+
 /* ---- backends and the registry --------------------------------------------------- */
 typedef struct lbk_data lbk_data;               /* a backend's data handle; each backend defines its own */
 typedef struct lbk_computation lbk_computation; /* a backend's compiled graph */
@@ -748,6 +786,16 @@ static LBK__NOINLINE void lbk__del_u32(lbk__u64_u32 **map, uint64_t key) {
     LBK__STBDS_GUARD(ok, (void)hmdel(*map, key));
     (void)ok;
 }
+typedef struct lbk__str_i64 { char *key; int64_t value; } lbk__str_i64;   /* string (not copied) -> index */
+static LBK__NOINLINE bool lbk__put_str(lbk__str_i64 **map, char *key, int64_t v) {
+    volatile bool ok = true;
+    volatile bool lock = LBK__HM_NO_TABLE(*map);
+    if (!*map) LBK__STBDS_GUARD(ok, shdefault(*map, 0));
+    if (lock) lbk__lock(&lbk__stbds_seed_lock);
+    if (ok) LBK__STBDS_GUARD(ok, shput(*map, key, v));
+    if (lock) lbk__unlock(&lbk__stbds_seed_lock);
+    return ok;
+}
 /* Finds key's entry, inserting it (value LBK__NONE) if absent, with one hash probe:
    returns its index and whether it was inserted; -1 on OOM (map unchanged). */
 static LBK__NOINLINE ptrdiff_t lbk__slot_u32(lbk__u64_u32 **map, uint64_t key, bool *out_inserted) {
@@ -970,6 +1018,214 @@ static void lbk__shape_str(char *buf, size_t cap, lbk_dtype dt, int n_dims, cons
     }
     len = strlen(buf);
     snprintf(buf + len, cap - len, "]");
+}
+
+// >>value ------------------------------------------------------------------------------
+/* lbk_value: a tagged union; lists are arrays, dicts are arrays in insertion order plus an
+   stb_ds string map from key to position (keys are the value's own copies). Freeing and
+   copying walk nested containers with an explicit stack, never recursion. */
+
+struct lbk_value {
+    lbk_value_kind kind;
+    union {
+        bool b;
+        int64_t i;
+        double d;
+        char *s;
+        lbk_tensor t;
+        struct { lbk_value **items; size_t n, cap; } list;
+        struct { lbk_value **items; char **keys; size_t n, cap, kcap; lbk__str_i64 *index; } dict;
+    } u;
+};
+
+static lbk_value *lbk__value_new(lbk_value_kind k) {
+    lbk_value *v = (lbk_value *)lbk__calloc(1, sizeof *v);
+    if (v) v->kind = k;
+    else lbk__set_last(LBK_ERR_OOM, "lbk_value: out of memory");
+    return v;
+}
+LAZYBK_API lbk_value *lbk_value_none(void) { return lbk__value_new(LBK_VALUE_NONE); }
+LAZYBK_API lbk_value *lbk_value_bool(bool b) { lbk_value *v = lbk__value_new(LBK_VALUE_BOOL); if (v) v->u.b = b; return v; }
+LAZYBK_API lbk_value *lbk_value_int(int64_t i) { lbk_value *v = lbk__value_new(LBK_VALUE_INT); if (v) v->u.i = i; return v; }
+LAZYBK_API lbk_value *lbk_value_double(double d) { lbk_value *v = lbk__value_new(LBK_VALUE_DOUBLE); if (v) v->u.d = d; return v; }
+LAZYBK_API lbk_value *lbk_value_str(const char *s) {
+    lbk_value *v;
+    if (!s) { lbk__set_last(LBK_ERR_ARG, "lbk_value_str: NULL string"); return NULL; }
+    v = lbk__value_new(LBK_VALUE_STR);
+    if (v && !(v->u.s = lbk__strdup(s))) { lbk__free(v); lbk__set_last(LBK_ERR_OOM, "lbk_value_str: out of memory"); return NULL; }
+    return v;
+}
+LAZYBK_API lbk_value *lbk_value_tensor(lbk_tensor t) { lbk_value *v = lbk__value_new(LBK_VALUE_TENSOR); if (v) v->u.t = t; return v; }
+LAZYBK_API lbk_value *lbk_value_list(void) { return lbk__value_new(LBK_VALUE_LIST); }
+LAZYBK_API lbk_value *lbk_value_dict(void) { return lbk__value_new(LBK_VALUE_DICT); }
+LAZYBK_API lbk_value_kind lbk_value_kind_of(const lbk_value *v) { return v ? v->kind : LBK_VALUE_NONE; }
+LAZYBK_API const char *lbk_value_kind_name(lbk_value_kind k) {
+    static const char *const names[] = {"none", "bool", "int", "double", "str", "tensor", "list", "dict"};
+    return ((int)k >= 0 && (int)k <= (int)LBK_VALUE_DICT) ? names[k] : "invalid";
+}
+
+static bool lbk__value_is(const lbk_value *v, lbk_value_kind k, const char *where) {
+    if (v && v->kind == k) return true;
+    lbk__set_last(LBK_ERR_ARG, "%s: value is %s, not %s", where, v ? lbk_value_kind_name(v->kind) : "NULL",
+                  lbk_value_kind_name(k));
+    return false;
+}
+LAZYBK_API bool lbk_value_as_bool(const lbk_value *v) { return lbk__value_is(v, LBK_VALUE_BOOL, "lbk_value_as_bool") && v->u.b; }
+LAZYBK_API int64_t lbk_value_as_int(const lbk_value *v) {
+    if (v && v->kind == LBK_VALUE_BOOL) return v->u.b;
+    return lbk__value_is(v, LBK_VALUE_INT, "lbk_value_as_int") ? v->u.i : 0;
+}
+LAZYBK_API double lbk_value_as_double(const lbk_value *v) {
+    if (v && v->kind == LBK_VALUE_INT) return (double)v->u.i;
+    if (v && v->kind == LBK_VALUE_BOOL) return v->u.b;
+    return lbk__value_is(v, LBK_VALUE_DOUBLE, "lbk_value_as_double") ? v->u.d : 0.0;
+}
+LAZYBK_API const char *lbk_value_as_str(const lbk_value *v) { return lbk__value_is(v, LBK_VALUE_STR, "lbk_value_as_str") ? v->u.s : NULL; }
+LAZYBK_API lbk_tensor lbk_value_as_tensor(const lbk_value *v) {
+    lbk_tensor z = {0};
+    return lbk__value_is(v, LBK_VALUE_TENSOR, "lbk_value_as_tensor") ? v->u.t : z;
+}
+
+/* Frees v and everything it holds, with an explicit stack. */
+LAZYBK_API void lbk_value_free(lbk_value *v) {
+    lbk_value **stack = NULL;
+    size_t top = 0, cap = 0, k;
+    if (!v) return;
+    if (!LBK__GROW(stack, cap, 16)) { stack = NULL; cap = 0; }
+    for (;;) {
+        if (v->kind == LBK_VALUE_STR) lbk__free(v->u.s);
+        if (v->kind == LBK_VALUE_LIST || v->kind == LBK_VALUE_DICT) {
+            lbk_value **items = v->kind == LBK_VALUE_LIST ? v->u.list.items : v->u.dict.items;
+            size_t n = v->kind == LBK_VALUE_LIST ? v->u.list.n : v->u.dict.n;
+            if (stack && LBK__GROW(stack, cap, top + n)) {
+                for (k = 0; k < n; k++) stack[top++] = items[k];
+            } else {
+                for (k = 0; k < n; k++) lbk_value_free(items[k]);   /* OOM only: fall back to recursion */
+            }
+            if (v->kind == LBK_VALUE_DICT) {
+                for (k = 0; k < v->u.dict.n; k++) lbk__free(v->u.dict.keys[k]);
+                lbk__free(v->u.dict.keys);
+                shfree(v->u.dict.index);
+            }
+            lbk__free(items);
+        }
+        lbk__free(v);
+        if (!top) break;
+        v = stack[--top];
+    }
+    lbk__free(stack);
+}
+
+LAZYBK_API lbk_result lbk_list_push(lbk_value *list, lbk_value *item) {
+    if (!item) return lbk__set_last(LBK_ERR_ARG, "lbk_list_push: NULL item");
+    if (!lbk__value_is(list, LBK_VALUE_LIST, "lbk_list_push")) { lbk_value_free(item); return LBK_ERR_ARG; }
+    if (!LBK__GROW(list->u.list.items, list->u.list.cap, list->u.list.n + 1)) {
+        lbk_value_free(item);
+        return lbk__set_last(LBK_ERR_OOM, "lbk_list_push: out of memory");
+    }
+    list->u.list.items[list->u.list.n++] = item;
+    return LBK_OK;
+}
+LAZYBK_API lbk_value *lbk_list_pop(lbk_value *list) {
+    if (!lbk__value_is(list, LBK_VALUE_LIST, "lbk_list_pop")) return NULL;
+    if (!list->u.list.n) { lbk__set_last(LBK_ERR_ARG, "lbk_list_pop: empty list"); return NULL; }
+    return list->u.list.items[--list->u.list.n];
+}
+LAZYBK_API int64_t lbk_list_len(const lbk_value *list) {
+    return lbk__value_is(list, LBK_VALUE_LIST, "lbk_list_len") ? (int64_t)list->u.list.n : -1;
+}
+LAZYBK_API lbk_value *lbk_list_get(const lbk_value *list, int64_t i) {
+    if (!lbk__value_is(list, LBK_VALUE_LIST, "lbk_list_get")) return NULL;
+    if (i < 0 || (uint64_t)i >= list->u.list.n) { lbk__set_last(LBK_ERR_ARG, "lbk_list_get: index %lld out of range", (long long)i); return NULL; }
+    return list->u.list.items[i];
+}
+
+static ptrdiff_t lbk__dict_find(const lbk_value *d, const char *key) {
+    lbk__str_i64 *idx = d->u.dict.index;
+    return idx ? shgeti(idx, key) : -1;
+}
+LAZYBK_API lbk_result lbk_dict_set(lbk_value *dict, const char *key, lbk_value *item) {
+    ptrdiff_t i;
+    char *kc;
+    if (!item) return lbk__set_last(LBK_ERR_ARG, "lbk_dict_set: NULL item");
+    if (!key || !lbk__value_is(dict, LBK_VALUE_DICT, "lbk_dict_set")) {
+        lbk_value_free(item);
+        return lbk__set_last(LBK_ERR_ARG, "lbk_dict_set: %s", key ? "not a dict" : "NULL key");
+    }
+    i = lbk__dict_find(dict, key);
+    if (i >= 0) {   /* replace in place: the key keeps its position */
+        int64_t pos = dict->u.dict.index[i].value;
+        lbk_value_free(dict->u.dict.items[pos]);
+        dict->u.dict.items[pos] = item;
+        return LBK_OK;
+    }
+    kc = lbk__strdup(key);
+    if (!kc) { lbk_value_free(item); return lbk__set_last(LBK_ERR_OOM, "lbk_dict_set: out of memory"); }
+    {
+        if (!LBK__GROW(dict->u.dict.keys, dict->u.dict.kcap, dict->u.dict.n + 1) ||
+            !LBK__GROW(dict->u.dict.items, dict->u.dict.cap, dict->u.dict.n + 1) ||
+            !lbk__put_str(&dict->u.dict.index, kc, (int64_t)dict->u.dict.n)) {
+            lbk__free(kc);
+            lbk_value_free(item);
+            return lbk__set_last(LBK_ERR_OOM, "lbk_dict_set: out of memory");
+        }
+    }
+    dict->u.dict.keys[dict->u.dict.n] = kc;
+    dict->u.dict.items[dict->u.dict.n++] = item;
+    return LBK_OK;
+}
+LAZYBK_API lbk_value *lbk_dict_get(const lbk_value *dict, const char *key) {
+    ptrdiff_t i;
+    if (!key || !lbk__value_is(dict, LBK_VALUE_DICT, "lbk_dict_get")) return NULL;
+    i = lbk__dict_find(dict, key);
+    return i < 0 ? NULL : dict->u.dict.items[dict->u.dict.index[i].value];
+}
+LAZYBK_API bool lbk_dict_has(const lbk_value *dict, const char *key) {
+    return key && lbk__value_is(dict, LBK_VALUE_DICT, "lbk_dict_has") && lbk__dict_find(dict, key) >= 0;
+}
+LAZYBK_API int64_t lbk_dict_len(const lbk_value *dict) {
+    return lbk__value_is(dict, LBK_VALUE_DICT, "lbk_dict_len") ? (int64_t)dict->u.dict.n : -1;
+}
+LAZYBK_API const char *lbk_dict_key(const lbk_value *dict, int64_t i) {
+    if (!lbk__value_is(dict, LBK_VALUE_DICT, "lbk_dict_key")) return NULL;
+    return (i >= 0 && (uint64_t)i < dict->u.dict.n) ? dict->u.dict.keys[i] : NULL;
+}
+
+/* Deep copy; containers are copied through an explicit work list of (source, copy) pairs. */
+LAZYBK_API lbk_value *lbk_value_copy(const lbk_value *v) {
+    typedef struct { const lbk_value *src; lbk_value *dst; } pair;
+    pair *work = NULL;
+    size_t top = 0, cap = 0, k;
+    lbk_value *root;
+    bool ok = true;
+    if (!v) return NULL;
+    root = lbk__value_new(v->kind);
+    if (!root) return NULL;
+    if (!LBK__GROW(work, cap, 16)) { lbk__free(root); return NULL; }
+    work[top].src = v; work[top].dst = root; top++;
+    while (top && ok) {
+        pair p = work[--top];
+        lbk_value *d = p.dst;
+        const lbk_value *s = p.src;
+        switch (s->kind) {
+        case LBK_VALUE_STR: ok = (d->u.s = lbk__strdup(s->u.s)) != NULL; break;
+        case LBK_VALUE_LIST: case LBK_VALUE_DICT:
+            for (k = 0; k < (s->kind == LBK_VALUE_LIST ? s->u.list.n : s->u.dict.n) && ok; k++) {
+                const lbk_value *it = s->kind == LBK_VALUE_LIST ? s->u.list.items[k] : s->u.dict.items[k];
+                lbk_value *c = lbk__value_new(it->kind);
+                if (!c) { ok = false; break; }
+                if (s->kind == LBK_VALUE_LIST) ok = lbk_list_push(d, c) == LBK_OK;
+                else ok = lbk_dict_set(d, s->u.dict.keys[k], c) == LBK_OK;
+                if (ok && !LBK__GROW(work, cap, top + 1)) ok = false;
+                if (ok) { work[top].src = it; work[top].dst = c; top++; }
+            }
+            break;
+        default: d->u = s->u; break;
+        }
+    }
+    lbk__free(work);
+    if (!ok) { lbk_value_free(root); lbk__set_last(LBK_ERR_OOM, "lbk_value_copy: out of memory"); return NULL; }
+    return root;
 }
 
 // >>registry ---------------------------------------------------------------------------
