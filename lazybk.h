@@ -258,6 +258,21 @@ LAZYBK_API lbk_tensor lbk_expand(lbk_ctx *ctx, lbk_tensor t, int n_dims, const i
 /* Python slicing: negative start/stop count from the end and are clamped; step > 0. */
 LAZYBK_API lbk_tensor lbk_slice(lbk_ctx *ctx, lbk_tensor t, int axis, int64_t start, int64_t stop, int64_t step);
 LAZYBK_API lbk_tensor lbk_concat(lbk_ctx *ctx, const lbk_tensor *ts, int n, int axis); /* dtypes promote */
+/* Composite ops: recorded as single nodes, so a backend can run them whole; for a backend
+   that declines one, the executor rewrites it through the decomposition implementation
+   (lbk_decomp_*) when it compiles the graph. Integer inputs compute in f32. */
+LAZYBK_API lbk_tensor lbk_softmax(lbk_ctx *ctx, lbk_tensor t, int axis);
+LAZYBK_API lbk_tensor lbk_log_softmax(lbk_ctx *ctx, lbk_tensor t, int axis);
+LAZYBK_API lbk_tensor lbk_logsumexp(lbk_ctx *ctx, lbk_tensor t, int axis, bool keepdim);
+LAZYBK_API lbk_tensor lbk_gelu(lbk_ctx *ctx, lbk_tensor t, bool tanh_approx);
+LAZYBK_API lbk_tensor lbk_silu(lbk_ctx *ctx, lbk_tensor t);
+/* correction 1 is the unbiased (sample) variance; the divisor is max(0, N - correction). */
+LAZYBK_API lbk_tensor lbk_var(lbk_ctx *ctx, lbk_tensor t, int n_axes, const int *axes, int correction, bool keepdim);
+/* Normalises over the last n_norm_dims dims; weight and bias ({0}: absent) have exactly those dims. */
+LAZYBK_API lbk_tensor lbk_layer_norm(lbk_ctx *ctx, lbk_tensor x, int n_norm_dims, lbk_tensor weight, lbk_tensor bias, double eps);
+LAZYBK_API lbk_tensor lbk_rms_norm(lbk_ctx *ctx, lbk_tensor x, int n_norm_dims, lbk_tensor weight, double eps);
+/* x @ w^T + b: x [..., in], w [out, in], b [out] or {0}. */
+LAZYBK_API lbk_tensor lbk_linear(lbk_ctx *ctx, lbk_tensor x, lbk_tensor w, lbk_tensor b);
 
 LAZYBK_API lbk_tensor lbk_from_host_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims, const void *data);
 LAZYBK_API lbk_tensor lbk_scalar_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, double value);
@@ -280,6 +295,15 @@ LAZYBK_API lbk_tensor lbk_transpose_at(const char *file, int line, lbk_ctx *ctx,
 LAZYBK_API lbk_tensor lbk_expand_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_dims, const int64_t *dims);
 LAZYBK_API lbk_tensor lbk_slice_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, int64_t start, int64_t stop, int64_t step);
 LAZYBK_API lbk_tensor lbk_concat_at(const char *file, int line, lbk_ctx *ctx, const lbk_tensor *ts, int n, int axis);
+LAZYBK_API lbk_tensor lbk_softmax_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis);
+LAZYBK_API lbk_tensor lbk_log_softmax_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis);
+LAZYBK_API lbk_tensor lbk_logsumexp_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, bool keepdim);
+LAZYBK_API lbk_tensor lbk_gelu_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, bool tanh_approx);
+LAZYBK_API lbk_tensor lbk_silu_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t);
+LAZYBK_API lbk_tensor lbk_var_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_axes, const int *axes, int correction, bool keepdim);
+LAZYBK_API lbk_tensor lbk_layer_norm_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, int n_norm_dims, lbk_tensor weight, lbk_tensor bias, double eps);
+LAZYBK_API lbk_tensor lbk_rms_norm_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, int n_norm_dims, lbk_tensor weight, double eps);
+LAZYBK_API lbk_tensor lbk_linear_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, lbk_tensor w, lbk_tensor b);
 
 #ifndef LAZYBK_NO_LOCATION_MACROS
 #define lbk_from_host(...)  lbk_from_host_at(__FILE__, __LINE__, __VA_ARGS__)
@@ -334,6 +358,15 @@ LAZYBK_API lbk_tensor lbk_concat_at(const char *file, int line, lbk_ctx *ctx, co
 #define lbk_expand(...)     lbk_expand_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_slice(...)      lbk_slice_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_concat(...)     lbk_concat_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_softmax(...)    lbk_softmax_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_log_softmax(...) lbk_log_softmax_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_logsumexp(...)  lbk_logsumexp_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_gelu(...)       lbk_gelu_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_silu(...)       lbk_silu_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_var(...)        lbk_var_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_layer_norm(...) lbk_layer_norm_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_rms_norm(...)   lbk_rms_norm_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_linear(...)     lbk_linear_at(__FILE__, __LINE__, __VA_ARGS__)
 #endif
 
 /* ---- debugging and metrics ------------------------------------------------------- */
@@ -410,6 +443,14 @@ LAZYBK_API bool     lbk_node_perm(const lbk_graph *g, uint32_t i, int *out_perm)
 LAZYBK_API bool     lbk_node_slice(const lbk_graph *g, uint32_t i, int *out_axis, int64_t *out_start,
                                    int64_t *out_step); /* normalised: 0 <= start, step > 0; the length is dims[axis] */
 LAZYBK_API bool     lbk_node_arange(const lbk_graph *g, uint32_t i, double *out_start, double *out_step);
+/* Composite ops. softmax, log_softmax, logsumexp: lbk_node_axis; logsumexp, var: lbk_node_keepdim;
+   var: lbk_node_axes and lbk_node_correction; gelu: lbk_node_gelu_tanh; layer_norm, rms_norm:
+   lbk_node_norm (inputs: x, then weight if present, then bias if present); linear: inputs
+   x, w and, if lbk_node_norm says so, b. */
+LAZYBK_API int      lbk_node_correction(const lbk_graph *g, uint32_t i);
+LAZYBK_API bool     lbk_node_gelu_tanh(const lbk_graph *g, uint32_t i);
+LAZYBK_API bool     lbk_node_norm(const lbk_graph *g, uint32_t i, int *out_n_norm_dims, double *out_eps,
+                                  bool *out_has_weight, bool *out_has_bias);
 
 /* ---- values (IValue) ------------------------------------------------------------- */
 /* A dynamic value: none, bool, int, double, string, tensor, list, dict (string keys,
@@ -1551,6 +1592,8 @@ typedef union lbk__attrs {
     struct { int64_t start, step; int32_t axis; } slice;            /* concat uses axis too */
     struct { double start, step; } ar;
     struct { union { double f; int64_t i; } v; } sc;               /* scalar parameter's value */
+    struct { double eps; uint32_t mask; int32_t axis, correction, n_norm;
+             uint8_t keepdim, approx, has_w, has_b; } comp;           /* composite ops */
     uint64_t words[(LAZYBK_MAX_DIMS + 7) / 8 + 3];
 } lbk__attrs;
 
@@ -2760,6 +2803,217 @@ LAZYBK_API lbk_tensor (lbk_concat)(lbk_ctx *ctx, const lbk_tensor *ts, int n, in
     return lbk_concat_at(NULL, 0, ctx, ts, n, axis);
 }
 
+/* ---- composite ops ---- */
+/* The float dtype a composite computes in for an input of dtype dt. */
+static lbk_dtype lbk__float_of(lbk_dtype dt) { return lbk__is_float(dt) ? dt : LBK_F32; }
+
+static lbk_tensor lbk__softmaxlike(lbk_ctx *ctx, lbk_op op, const char *name, lbk_tensor t, int axis, bool keepdim,
+                                   const char *file, int line) {
+    uint32_t a;
+    int ax, i, on = 0;
+    int64_t od[LAZYBK_MAX_DIMS];
+    lbk__node p;
+    lbk_dtype dt;
+    const lbk__node *n;
+    LBK__NULL_TENSOR_IF(!ctx);
+    {
+        LBK__OPCTX(oc, name, op);
+        if (!lbk__arg(&oc, t, 0, &a)) { lbk_tensor z = {0}; return z; }
+        n = &ctx->nodes[a];
+        if (!lbk__norm_axis(&oc, axis, n->n_dims, &ax, "axis")) { lbk_tensor z = {0}; return z; }
+        dt = lbk__float_of((lbk_dtype)n->dtype);
+        for (i = 0; i < n->n_dims; i++)
+            if (op != LBK_OP_LOGSUMEXP || i != ax || keepdim) od[on++] = (op == LBK_OP_LOGSUMEXP && i == ax) ? 1 : n->dims[i];
+        if (op != LBK_OP_LOGSUMEXP) on = n->n_dims;
+        lbk__proto(&p, op, dt, on, op == LBK_OP_LOGSUMEXP ? od : n->dims);
+        p.attrs.comp.axis = n->n_dims ? ax : 0;
+        p.attrs.comp.keepdim = op == LBK_OP_LOGSUMEXP && keepdim;
+        return lbk__emit(&oc, &p, &a, &dt, 1, false);
+    }
+}
+LAZYBK_API lbk_tensor lbk_softmax_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis) {
+    return lbk__softmaxlike(ctx, LBK_OP_SOFTMAX, "softmax", t, axis, false, file, line);
+}
+LAZYBK_API lbk_tensor (lbk_softmax)(lbk_ctx *ctx, lbk_tensor t, int axis) { return lbk_softmax_at(NULL, 0, ctx, t, axis); }
+LAZYBK_API lbk_tensor lbk_log_softmax_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis) {
+    return lbk__softmaxlike(ctx, LBK_OP_LOG_SOFTMAX, "log_softmax", t, axis, false, file, line);
+}
+LAZYBK_API lbk_tensor (lbk_log_softmax)(lbk_ctx *ctx, lbk_tensor t, int axis) { return lbk_log_softmax_at(NULL, 0, ctx, t, axis); }
+LAZYBK_API lbk_tensor lbk_logsumexp_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, bool keepdim) {
+    return lbk__softmaxlike(ctx, LBK_OP_LOGSUMEXP, "logsumexp", t, axis, keepdim, file, line);
+}
+LAZYBK_API lbk_tensor (lbk_logsumexp)(lbk_ctx *ctx, lbk_tensor t, int axis, bool keepdim) {
+    return lbk_logsumexp_at(NULL, 0, ctx, t, axis, keepdim);
+}
+
+static lbk_tensor lbk__activation(lbk_ctx *ctx, lbk_op op, const char *name, lbk_tensor t, bool approx, const char *file, int line) {
+    uint32_t a;
+    lbk__node p;
+    lbk_dtype dt;
+    LBK__NULL_TENSOR_IF(!ctx);
+    {
+        LBK__OPCTX(oc, name, op);
+        if (!lbk__arg(&oc, t, 0, &a)) { lbk_tensor z = {0}; return z; }
+        dt = lbk__float_of((lbk_dtype)ctx->nodes[a].dtype);
+        lbk__proto(&p, op, dt, ctx->nodes[a].n_dims, ctx->nodes[a].dims);
+        p.attrs.comp.approx = approx;
+        return lbk__emit(&oc, &p, &a, &dt, 1, false);
+    }
+}
+LAZYBK_API lbk_tensor lbk_gelu_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, bool tanh_approx) {
+    return lbk__activation(ctx, LBK_OP_GELU, "gelu", t, tanh_approx, file, line);
+}
+LAZYBK_API lbk_tensor (lbk_gelu)(lbk_ctx *ctx, lbk_tensor t, bool tanh_approx) { return lbk_gelu_at(NULL, 0, ctx, t, tanh_approx); }
+LAZYBK_API lbk_tensor lbk_silu_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t) {
+    return lbk__activation(ctx, LBK_OP_SILU, "silu", t, false, file, line);
+}
+LAZYBK_API lbk_tensor (lbk_silu)(lbk_ctx *ctx, lbk_tensor t) { return lbk_silu_at(NULL, 0, ctx, t); }
+
+LAZYBK_API lbk_tensor lbk_var_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_axes, const int *axes,
+                                 int correction, bool keepdim) {
+    uint32_t a, mask = 0;
+    int i, nd, on = 0;
+    int64_t od[LAZYBK_MAX_DIMS];
+    lbk__node p;
+    lbk_dtype dt;
+    const lbk__node *n;
+    LBK__NULL_TENSOR_IF(!ctx);
+    {
+        LBK__OPCTX(oc, "var", LBK_OP_VAR);
+        if (!lbk__arg(&oc, t, 0, &a)) { lbk_tensor z = {0}; return z; }
+        n = &ctx->nodes[a];
+        nd = n->n_dims;
+        if (n_axes < 0 || n_axes > LAZYBK_MAX_DIMS) return lbk__op_fail(&oc, LBK_ERR_ARG, "n_axes %d is invalid", n_axes);
+        if (n_axes > 0 && !axes) return lbk__op_fail(&oc, LBK_ERR_ARG, "axes is NULL with n_axes %d", n_axes);
+        if (correction < 0) return lbk__op_fail(&oc, LBK_ERR_ARG, "correction %d is negative", correction);
+        for (i = 0; i < n_axes; i++) {
+            int ax;
+            if (!lbk__norm_axis(&oc, axes[i], nd, &ax, "axis")) { lbk_tensor z = {0}; return z; }
+            if (nd == 0) continue;
+            if (mask & (1u << ax)) return lbk__op_fail(&oc, LBK_ERR_ARG, "axis %d appears twice", axes[i]);
+            mask |= 1u << ax;
+        }
+        if (n_axes == 0) mask = nd ? (uint32_t)((1ull << nd) - 1) : 0;
+        for (i = 0; i < nd; i++) {
+            if (!(mask & (1u << i))) od[on++] = n->dims[i];
+            else if (keepdim) od[on++] = 1;
+        }
+        dt = lbk__float_of((lbk_dtype)n->dtype);
+        lbk__proto(&p, LBK_OP_VAR, dt, on, od);
+        p.attrs.comp.mask = mask;
+        p.attrs.comp.correction = correction;
+        p.attrs.comp.keepdim = keepdim;
+        return lbk__emit(&oc, &p, &a, &dt, 1, false);
+    }
+}
+LAZYBK_API lbk_tensor (lbk_var)(lbk_ctx *ctx, lbk_tensor t, int n_axes, const int *axes, int correction, bool keepdim) {
+    return lbk_var_at(NULL, 0, ctx, t, n_axes, axes, correction, keepdim);
+}
+
+/* layer_norm (bias allowed) and rms_norm. */
+static lbk_tensor lbk__norm(lbk_ctx *ctx, lbk_op op, const char *name, lbk_tensor x, int n_norm, lbk_tensor w,
+                            lbk_tensor b, double eps, const char *file, int line) {
+    uint32_t in[3];
+    lbk_dtype dt, in_dt[3];
+    int k, n_in = 1, i;
+    lbk__node p;
+    const lbk__node *nx;
+    LBK__NULL_TENSOR_IF(!ctx);
+    {
+        LBK__OPCTX(oc, name, op);
+        lbk_tensor opt[2];
+        opt[0] = w; opt[1] = b;
+        if (!lbk__arg(&oc, x, 0, &in[0])) { lbk_tensor z = {0}; return z; }
+        nx = &ctx->nodes[in[0]];
+        if (n_norm < 1 || n_norm > nx->n_dims) {
+            char s[256];
+            lbk__shape_of(ctx, in[0], s, sizeof s);
+            return lbk__op_fail(&oc, LBK_ERR_ARG, "n_norm_dims %d is outside 1..%d for %s", n_norm, nx->n_dims, s);
+        }
+        if (!(eps >= 0) || !isfinite(eps)) return lbk__op_fail(&oc, LBK_ERR_ARG, "eps %g must be finite and >= 0", eps);
+        dt = lbk__float_of((lbk_dtype)nx->dtype);
+        for (k = 0; k < 2; k++) {
+            const lbk__node *nw;
+            if (!opt[k].id) continue;   /* optional: {0} is absent */
+            if (!lbk__arg(&oc, opt[k], k + 1, &in[n_in])) { lbk_tensor z = {0}; return z; }
+            nw = &ctx->nodes[in[n_in]];
+            if (nw->n_dims != n_norm || memcmp(nw->dims, nx->dims + (nx->n_dims - n_norm), sizeof(int64_t) * (size_t)n_norm) != 0) {
+                char sx[256], sw[256];
+                lbk__shape_of(ctx, in[0], sx, sizeof sx);
+                lbk__shape_of(ctx, in[n_in], sw, sizeof sw);
+                return lbk__op_fail(&oc, LBK_ERR_SHAPE, "%s %s must have the last %d dims of %s", k ? "bias" : "weight", sw, n_norm, sx);
+            }
+            if (nw->dtype == LBK_BOOL) return lbk__op_fail(&oc, LBK_ERR_DTYPE, "%s must not be bool", k ? "bias" : "weight");
+            if (lbk__rank((lbk_dtype)nw->dtype) > lbk__rank(dt)) dt = (lbk_dtype)nw->dtype;
+            n_in++;
+        }
+        for (i = 0; i < n_in; i++) in_dt[i] = dt;
+        lbk__proto(&p, op, dt, nx->n_dims, nx->dims);
+        p.attrs.comp.n_norm = n_norm;
+        p.attrs.comp.eps = eps;
+        p.attrs.comp.has_w = w.id != 0;
+        p.attrs.comp.has_b = b.id != 0;
+        return lbk__emit(&oc, &p, in, in_dt, (uint32_t)n_in, false);
+    }
+}
+LAZYBK_API lbk_tensor lbk_layer_norm_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, int n_norm_dims,
+                                        lbk_tensor weight, lbk_tensor bias, double eps) {
+    return lbk__norm(ctx, LBK_OP_LAYER_NORM, "layer_norm", x, n_norm_dims, weight, bias, eps, file, line);
+}
+LAZYBK_API lbk_tensor (lbk_layer_norm)(lbk_ctx *ctx, lbk_tensor x, int n_norm_dims, lbk_tensor weight, lbk_tensor bias, double eps) {
+    return lbk_layer_norm_at(NULL, 0, ctx, x, n_norm_dims, weight, bias, eps);
+}
+LAZYBK_API lbk_tensor lbk_rms_norm_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, int n_norm_dims,
+                                      lbk_tensor weight, double eps) {
+    lbk_tensor none = {0};
+    return lbk__norm(ctx, LBK_OP_RMS_NORM, "rms_norm", x, n_norm_dims, weight, none, eps, file, line);
+}
+LAZYBK_API lbk_tensor (lbk_rms_norm)(lbk_ctx *ctx, lbk_tensor x, int n_norm_dims, lbk_tensor weight, double eps) {
+    return lbk_rms_norm_at(NULL, 0, ctx, x, n_norm_dims, weight, eps);
+}
+
+LAZYBK_API lbk_tensor lbk_linear_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, lbk_tensor w, lbk_tensor b) {
+    uint32_t in[3];
+    lbk_dtype dt, in_dt[3];
+    int n_in = 2, i;
+    int64_t od[LAZYBK_MAX_DIMS];
+    lbk__node p;
+    const lbk__node *nx, *nw;
+    LBK__NULL_TENSOR_IF(!ctx);
+    {
+        LBK__OPCTX(oc, "linear", LBK_OP_LINEAR);
+        char sx[256], sw[256];
+        if (!lbk__arg(&oc, x, 0, &in[0]) || !lbk__arg(&oc, w, 1, &in[1])) { lbk_tensor z = {0}; return z; }
+        if (b.id && !lbk__arg(&oc, b, 2, &in[2])) { lbk_tensor z = {0}; return z; }
+        nx = &ctx->nodes[in[0]];
+        nw = &ctx->nodes[in[1]];
+        lbk__shape_of(ctx, in[0], sx, sizeof sx);
+        lbk__shape_of(ctx, in[1], sw, sizeof sw);
+        if (nx->n_dims < 1 || nw->n_dims != 2 || nw->dims[1] != nx->dims[nx->n_dims - 1])
+            return lbk__op_fail(&oc, LBK_ERR_SHAPE, "needs x [..., in] and w [out, in], got %s and %s", sx, sw);
+        dt = lbk__promote(ctx, in[0], in[1]);
+        if (b.id) {
+            const lbk__node *nb = &ctx->nodes[in[2]];
+            if (!(nb->n_dims == 1 && nb->dims[0] == nw->dims[0])) {
+                char sb[256];
+                lbk__shape_of(ctx, in[2], sb, sizeof sb);
+                return lbk__op_fail(&oc, LBK_ERR_SHAPE, "bias %s must be [%lld] for w %s", sb, (long long)nw->dims[0], sw);
+            }
+            if (lbk__rank((lbk_dtype)nb->dtype) > lbk__rank(dt)) dt = (lbk_dtype)nb->dtype;
+            n_in = 3;
+        }
+        if (dt == LBK_BOOL) return lbk__op_fail(&oc, LBK_ERR_DTYPE, "not defined for bool tensors %s and %s", sx, sw);
+        memcpy(od, nx->dims, sizeof(int64_t) * nx->n_dims);
+        od[nx->n_dims - 1] = nw->dims[0];
+        for (i = 0; i < n_in; i++) in_dt[i] = dt;
+        lbk__proto(&p, LBK_OP_LINEAR, dt, nx->n_dims, od);
+        p.attrs.comp.has_w = 1;
+        p.attrs.comp.has_b = b.id != 0;
+        return lbk__emit(&oc, &p, in, in_dt, (uint32_t)n_in, false);
+    }
+}
+LAZYBK_API lbk_tensor (lbk_linear)(lbk_ctx *ctx, lbk_tensor x, lbk_tensor w, lbk_tensor b) { return lbk_linear_at(NULL, 0, ctx, x, w, b); }
+
 // >>graph ------------------------------------------------------------------------------
 /* The read-only view backends compile from. */
 
@@ -2790,22 +3044,45 @@ static const lbk__attrs *lbk__gattrs(const lbk_graph *g, uint32_t i, lbk_op a, l
 }
 LAZYBK_API int lbk_node_axes(const lbk_graph *g, uint32_t i, int *out_axes) {
     const lbk__attrs *at = lbk__gattrs(g, i, LBK_OP_SUM, LBK_OP_MEAN, LBK_OP_AMAX, LBK_OP_AMIN);
+    const lbk__attrs *var = lbk__gattrs(g, i, LBK_OP_VAR, LBK_OP_VAR, LBK_OP_VAR, LBK_OP_VAR);
+    uint32_t mask = at ? at->red.mask : var ? var->comp.mask : 0;
     int k, n = 0;
-    if (!at) return 0;
     for (k = 0; k < LAZYBK_MAX_DIMS; k++)
-        if (at->red.mask & (1u << k)) { if (out_axes) out_axes[n] = k; n++; }
+        if (mask & (1u << k)) { if (out_axes) out_axes[n] = k; n++; }
     return n;
 }
 LAZYBK_API bool lbk_node_keepdim(const lbk_graph *g, uint32_t i) {
     const lbk__attrs *at = lbk__gattrs(g, i, LBK_OP_SUM, LBK_OP_MEAN, LBK_OP_AMAX, LBK_OP_AMIN);
     if (!at) at = lbk__gattrs(g, i, LBK_OP_ARGMAX, LBK_OP_ARGMAX, LBK_OP_ARGMAX, LBK_OP_ARGMAX);
-    return at && at->red.keepdim;
+    if (at) return at->red.keepdim;
+    at = lbk__gattrs(g, i, LBK_OP_LOGSUMEXP, LBK_OP_VAR, LBK_OP_VAR, LBK_OP_VAR);
+    return at && at->comp.keepdim;
 }
 LAZYBK_API int lbk_node_axis(const lbk_graph *g, uint32_t i) {
     const lbk__attrs *at = lbk__gattrs(g, i, LBK_OP_ARGMAX, LBK_OP_ARGMAX, LBK_OP_ARGMAX, LBK_OP_ARGMAX);
     if (at) return at->red.axis;
+    at = lbk__gattrs(g, i, LBK_OP_SOFTMAX, LBK_OP_LOG_SOFTMAX, LBK_OP_LOGSUMEXP, LBK_OP_LOGSUMEXP);
+    if (at) return at->comp.axis;
     at = lbk__gattrs(g, i, LBK_OP_CONCAT, LBK_OP_SLICE, LBK_OP_SLICE, LBK_OP_SLICE);
     return at ? at->slice.axis : 0;
+}
+LAZYBK_API int lbk_node_correction(const lbk_graph *g, uint32_t i) {
+    const lbk__attrs *at = lbk__gattrs(g, i, LBK_OP_VAR, LBK_OP_VAR, LBK_OP_VAR, LBK_OP_VAR);
+    return at ? at->comp.correction : 0;
+}
+LAZYBK_API bool lbk_node_gelu_tanh(const lbk_graph *g, uint32_t i) {
+    const lbk__attrs *at = lbk__gattrs(g, i, LBK_OP_GELU, LBK_OP_GELU, LBK_OP_GELU, LBK_OP_GELU);
+    return at && at->comp.approx;
+}
+LAZYBK_API bool lbk_node_norm(const lbk_graph *g, uint32_t i, int *out_n_norm_dims, double *out_eps,
+                              bool *out_has_weight, bool *out_has_bias) {
+    const lbk__attrs *at = lbk__gattrs(g, i, LBK_OP_LAYER_NORM, LBK_OP_RMS_NORM, LBK_OP_LINEAR, LBK_OP_LINEAR);
+    if (!at) return false;
+    if (out_n_norm_dims) *out_n_norm_dims = at->comp.n_norm;
+    if (out_eps) *out_eps = at->comp.eps;
+    if (out_has_weight) *out_has_weight = at->comp.has_w != 0;
+    if (out_has_bias) *out_has_bias = at->comp.has_b != 0;
+    return true;
 }
 LAZYBK_API bool lbk_node_perm(const lbk_graph *g, uint32_t i, int *out_perm) {
     const lbk__attrs *at = lbk__gattrs(g, i, LBK_OP_PERMUTE, LBK_OP_PERMUTE, LBK_OP_PERMUTE, LBK_OP_PERMUTE);
