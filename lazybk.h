@@ -490,6 +490,49 @@ LAZYBK_API const char    *lbk_dict_key(const lbk_value *dict, int64_t i);      /
 LAZYBK_API lbk_value     *lbk_value_copy(const lbk_value *v);   /* deep; NULL on OOM */
 LAZYBK_API void           lbk_value_free(lbk_value *v);         /* frees the items too; NULL is a no-op */
 
+/* ---- decompositions (JitDecompInterface) ----------------------------------------- */
+/* An implementation that rewrites composite ops into primitive ops. `run` pops the
+   schema's arguments from the stack (a list value; arguments were pushed in order:
+   Tensor as a tensor value, Tensor? as a tensor or none, int[] as a list of ints, float
+   as a double, str as a string), builds the replacement with ops on ctx, and pushes the
+   result (one tensor). The built-in implementation is installed by default; it is a
+   registry keyed by schema string in which user registrations override built-ins. */
+typedef struct lbk_decomp_i {
+    uint32_t struct_size;   /* sizeof(lbk_decomp_i) */
+    bool       (*has)(void *self, const char *schema);
+    lbk_result (*run)(void *self, lbk_ctx *ctx, const char *schema, lbk_value *stack);
+} lbk_decomp_i;
+/* The process-wide implementation; last set wins; NULL unsets (then a composite op that the
+   backend cannot run fails with LBK_ERR_UNSUPPORTED, "no decomposition for '<schema>'").
+   Set it before contexts compile graphs; self must outlive its use. */
+LAZYBK_API void                lbk_decomp_set_impl(const lbk_decomp_i *impl, void *self);
+LAZYBK_API const lbk_decomp_i *lbk_decomp_get_impl(void **out_self);
+LAZYBK_API const lbk_decomp_i *lbk_decomp_builtin(void);   /* the default implementation (self NULL) */
+typedef lbk_result (*lbk_decomp_fn)(lbk_ctx *ctx, lbk_value *stack);
+/* Registers fn for schema in the built-in implementation, replacing a built-in or an
+   earlier registration; fn NULL removes a user registration (the built-in returns).
+   Thread-safe. */
+LAZYBK_API lbk_result          lbk_decomp_register(const char *schema, lbk_decomp_fn fn);
+/* The schema of a composite op ("softmax(Tensor self, int dim) -> Tensor"...); NULL for others. */
+LAZYBK_API const char         *lbk_op_schema(lbk_op op);
+/* LBK_DECOMP_REGISTERER(impl_ptr, self): sets the implementation before main where the
+   compiler allows (gcc, clang, MSVC, C++); elsewhere call lbk_decomp_set_impl. */
+#define LBK__CAT2(a, b) a##b
+#define LBK__CAT(a, b) LBK__CAT2(a, b)
+#if defined(__cplusplus)
+#  define LBK_DECOMP_REGISTERER(impl_ptr, self) \
+     static const bool LBK__CAT(lbk__decomp_reg_, __LINE__) = (lbk_decomp_set_impl((impl_ptr), (self)), true);
+#elif defined(__GNUC__) || defined(__clang__)
+#  define LBK_DECOMP_REGISTERER(impl_ptr, self) \
+     __attribute__((constructor)) static void LBK__CAT(lbk__decomp_reg_, __LINE__)(void) { lbk_decomp_set_impl((impl_ptr), (self)); }
+#elif defined(_MSC_VER)
+#  define LBK_DECOMP_REGISTERER(impl_ptr, self) \
+     static void LBK__CAT(lbk__decomp_reg_, __LINE__)(void) { lbk_decomp_set_impl((impl_ptr), (self)); } \
+     __declspec(allocate(".CRT$XCU")) void (*LBK__CAT(lbk__decomp_reg_ptr_, __LINE__))(void) = LBK__CAT(lbk__decomp_reg_, __LINE__);
+#else
+#  define LBK_DECOMP_REGISTERER(impl_ptr, self) /* no constructors: call lbk_decomp_set_impl */
+#endif
+
 /* ---- backends and the registry --------------------------------------------------- */
 typedef struct lbk_data lbk_data;               /* a backend's data handle; each backend defines its own */
 typedef struct lbk_computation lbk_computation; /* a backend's compiled graph */
@@ -564,7 +607,12 @@ typedef struct lbk_backend_i {
     const char *(*metric_report)(void *self);                  /* optional; owned by the backend */
     /* optional (GetMemoryInfo). */
     lbk_result  (*memory_info)(void *self, lbk_device dev, size_t *out_free, size_t *out_total);
-    /* Later issues append here (op support, module delegation). */
+    /* -- op support -- */
+    /* optional. Whether this backend runs node i of g (any op, composites included). NULL:
+       every op. A declined composite is decomposed (lbk_decomp_*); any other declined node
+       runs on the eager-fallback backend (the cpu backend), with data moved through the host. */
+    bool        (*supports_op)(void *self, const lbk_graph *g, uint32_t i);
+    /* Later issues append here (module delegation). */
 } lbk_backend_i;
 
 /* Registry: thread-safe (one mutex). Names are copied. */
@@ -731,6 +779,8 @@ static void *lbk__calloc(size_t n, size_t sz) {
     return p;
 }
 static void lbk__free(void *p) { if (p) LAZYBK_FREE(p); }
+/* realloc that leaves p alone (and returns NULL) on failure */
+static void *lbk__realloc_or_null(void *p, size_t sz) { return LAZYBK_REALLOC(p, sz ? sz : 1); }
 static char *lbk__strdup(const char *s) {
     size_t n = strlen(s) + 1;
     char *d = (char *)lbk__malloc(n);
@@ -1613,6 +1663,7 @@ typedef struct lbk__node {
     uint32_t n_in;
     uint32_t in[4];          /* or in[0] = offset into ctx->side */
     uint32_t mark, local;    /* sync scratch: visit epoch, index in the collected graph */
+    uint32_t aux;            /* planning scratch: original parameter index + 1, or value id + 1 */
     uint16_t op;
     uint8_t dtype, n_dims, flags;
     int64_t dims[LAZYBK_MAX_DIMS];
@@ -1621,7 +1672,8 @@ typedef struct lbk__node {
 
 typedef struct lbk__slot { uint32_t node; uint16_t gen; uint8_t live; uint8_t retired; } lbk__slot;
 typedef struct lbk__logent { uint64_t id, serial; } lbk__logent;
-typedef struct lbk__centry { uint64_t hash; lbk_computation *comp; uint64_t used; uint32_t n_params, n_outputs; } lbk__centry;
+typedef struct lbk__plan lbk__plan;
+typedef struct lbk__centry { uint64_t hash; lbk__plan *plan; uint64_t used; } lbk__centry;
 
 #define LBK__COUNTER_LIST(X) X(nodes_traced) X(sync) X(compile) X(cache_hit) X(cache_evict) X(execute) \
     X(bytes_to_device) X(bytes_to_host) X(decompositions) X(fallback_nodes) X(nodes_executed)
@@ -1657,6 +1709,7 @@ struct lbk_ctx {
     void *self;
     lbk_device device;
     lbk_result err;
+    lbk_result recent;       /* the latest failure recorded (err keeps the first) */
     lbk__str errmsg;
     lbk_log_fn logger;
     void *logger_user;
@@ -1668,6 +1721,7 @@ struct lbk_ctx {
     uint32_t *side;
     size_t n_side, cap_side, side_dead;
     lbk__u64_u32 *cons;
+    int64_t inherit_debug;   /* >= 0 while decomposing: the debug handle new location-less nodes take */
     size_t n_consed;         /* live nodes flagged CONSED, each owning its map entry */
     uint64_t unique;
 
@@ -1708,6 +1762,7 @@ static void lbk__ctx_vfail(lbk_ctx *ctx, lbk_result r, const char *where, int64_
     lbk__str_append(&msg, "%s: ", where);
     lbk__str_vappend(&msg, fmt, ap);
     if (loc[0]) lbk__str_append(&msg, " (at %s)", loc);
+    ctx->recent = r;
     if (ctx->logger) ctx->logger(ctx->logger_user, LBK_LOG_ERROR, lbk__str_get(&msg));
     if (ctx->err == LBK_OK) {
         ctx->err = r;
@@ -1873,7 +1928,7 @@ static uint32_t lbk__mk(lbk_ctx *ctx, lbk__node *p, const uint32_t *in, uint32_t
     }
     n->refs = 0;
     n->data = p->data;
-    n->debug = lbk__debug_handle(ctx, p->op, file, line);
+    n->debug = (!file && ctx->inherit_debug >= 0) ? ctx->inherit_debug : lbk__debug_handle(ctx, p->op, file, line);
     if (n_in > 4) {
         n->flags |= LBK__NF_SIDE;
         n->in[0] = (uint32_t)ctx->n_side;
@@ -3014,6 +3069,298 @@ LAZYBK_API lbk_tensor lbk_linear_at(const char *file, int line, lbk_ctx *ctx, lb
 }
 LAZYBK_API lbk_tensor (lbk_linear)(lbk_ctx *ctx, lbk_tensor x, lbk_tensor w, lbk_tensor b) { return lbk_linear_at(NULL, 0, ctx, x, w, b); }
 
+// >>decomp -----------------------------------------------------------------------------
+/* The decomposition interface, its built-in implementation (a registry of functions keyed
+   by schema), and the built-in decompositions themselves, written with the public ops. */
+
+static const char *const lbk__schemas[] = {
+    "softmax(Tensor self, int dim) -> Tensor",
+    "log_softmax(Tensor self, int dim) -> Tensor",
+    "logsumexp(Tensor self, int dim, bool keepdim) -> Tensor",
+    "gelu(Tensor self, str approximate) -> Tensor",
+    "silu(Tensor self) -> Tensor",
+    "var(Tensor self, int[] dim, int correction, bool keepdim) -> Tensor",
+    "layer_norm(Tensor input, int[] normalized_shape, Tensor? weight, Tensor? bias, float eps) -> Tensor",
+    "rms_norm(Tensor input, int[] normalized_shape, Tensor? weight, float eps) -> Tensor",
+    "linear(Tensor input, Tensor weight, Tensor? bias) -> Tensor",
+};
+LAZYBK_API const char *lbk_op_schema(lbk_op op) {
+    if ((int)op < (int)LBK_OP_SOFTMAX || (int)op > (int)LBK_OP_LINEAR) return NULL;
+    return lbk__schemas[op - LBK_OP_SOFTMAX];
+}
+static bool lbk__is_composite(int op) { return op >= LBK_OP_SOFTMAX && op <= LBK_OP_LINEAR; }
+
+/* ---- popping typed arguments off a stack ---- */
+static lbk_result lbk__pop_fail(lbk_ctx *ctx, const char *what, lbk_value *v) {
+    lbk_result r = lbk__ctx_fail(ctx, LBK_ERR_ARG, "decomposition", -1, "expected %s on the stack, found %s", what,
+                                 v ? lbk_value_kind_name(v->kind) : "nothing");
+    lbk_value_free(v);
+    return r;
+}
+static lbk_result lbk__pop_tensor(lbk_ctx *ctx, lbk_value *stack, bool optional, lbk_tensor *out) {
+    lbk_value *v = lbk_list_pop(stack);
+    out->id = 0;
+    if (v && v->kind == LBK_VALUE_TENSOR) { *out = v->u.t; lbk_value_free(v); return LBK_OK; }
+    if (v && optional && v->kind == LBK_VALUE_NONE) { lbk_value_free(v); return LBK_OK; }
+    return lbk__pop_fail(ctx, optional ? "Tensor?" : "Tensor", v);
+}
+static lbk_result lbk__pop_num(lbk_ctx *ctx, lbk_value *stack, lbk_value_kind kind, double *out) {
+    lbk_value *v = lbk_list_pop(stack);
+    bool ok = v && (v->kind == kind || (kind == LBK_VALUE_DOUBLE && v->kind == LBK_VALUE_INT));
+    if (!ok) return lbk__pop_fail(ctx, lbk_value_kind_name(kind), v);
+    *out = kind == LBK_VALUE_BOOL ? (double)v->u.b : kind == LBK_VALUE_INT ? (double)v->u.i : lbk_value_as_double(v);
+    lbk_value_free(v);
+    return LBK_OK;
+}
+static lbk_result lbk__pop_ints(lbk_ctx *ctx, lbk_value *stack, int *out, int *out_n) {
+    lbk_value *v = lbk_list_pop(stack);
+    size_t k;
+    if (!v || v->kind != LBK_VALUE_LIST || v->u.list.n > LAZYBK_MAX_DIMS) return lbk__pop_fail(ctx, "int[]", v);
+    for (k = 0; k < v->u.list.n; k++) {
+        if (v->u.list.items[k]->kind != LBK_VALUE_INT) return lbk__pop_fail(ctx, "int[]", v);
+        out[k] = (int)v->u.list.items[k]->u.i;
+    }
+    *out_n = (int)v->u.list.n;
+    lbk_value_free(v);
+    return LBK_OK;
+}
+static lbk_result lbk__push_result(lbk_ctx *ctx, lbk_value *stack, lbk_tensor t) {
+    lbk_value *v;
+    if (!t.id) return ctx->recent != LBK_OK ? ctx->recent : LBK_ERR_ARG;   /* an op failed: its own result */
+    v = lbk_value_tensor(t);
+    if (!v) return lbk__ctx_fail(ctx, LBK_ERR_OOM, "decomposition", -1, "out of memory");
+    return lbk_list_push(stack, v);
+}
+#define LBK__TRY(x) do { lbk_result r_ = (x); if (r_ != LBK_OK) return r_; } while (0)
+
+/* A float constant for a decomposition (wrapped: it takes the tensor's float dtype). */
+static lbk_tensor lbk__c(lbk_ctx *ctx, double v) { return (lbk_scalar)(ctx, LBK_F64, v); }
+
+/* ---- the built-in decompositions: numerically careful (max subtracted, two-pass var) ---- */
+static lbk_result lbk__d_softmax(lbk_ctx *ctx, lbk_value *stack) {
+    lbk_tensor x, m, e;
+    double dim;
+    int ax;
+    LBK__TRY(lbk__pop_num(ctx, stack, LBK_VALUE_INT, &dim));
+    LBK__TRY(lbk__pop_tensor(ctx, stack, false, &x));
+    ax = (int)dim;
+    m = (lbk_amax)(ctx, x, 1, &ax, true);
+    e = (lbk_exp)(ctx, (lbk_sub)(ctx, x, m));
+    return lbk__push_result(ctx, stack, (lbk_div)(ctx, e, (lbk_sum)(ctx, e, 1, &ax, true)));
+}
+static lbk_result lbk__d_log_softmax(lbk_ctx *ctx, lbk_value *stack) {
+    lbk_tensor x, z;
+    double dim;
+    int ax;
+    LBK__TRY(lbk__pop_num(ctx, stack, LBK_VALUE_INT, &dim));
+    LBK__TRY(lbk__pop_tensor(ctx, stack, false, &x));
+    ax = (int)dim;
+    z = (lbk_sub)(ctx, x, (lbk_amax)(ctx, x, 1, &ax, true));
+    return lbk__push_result(ctx, stack, (lbk_sub)(ctx, z, (lbk_log)(ctx, (lbk_sum)(ctx, (lbk_exp)(ctx, z), 1, &ax, true))));
+}
+static lbk_result lbk__d_logsumexp(lbk_ctx *ctx, lbk_value *stack) {
+    lbk_tensor x, m, s, r;
+    double dim, keep;
+    int ax;
+    LBK__TRY(lbk__pop_num(ctx, stack, LBK_VALUE_BOOL, &keep));
+    LBK__TRY(lbk__pop_num(ctx, stack, LBK_VALUE_INT, &dim));
+    LBK__TRY(lbk__pop_tensor(ctx, stack, false, &x));
+    ax = (int)dim;
+    m = (lbk_amax)(ctx, x, 1, &ax, true);
+    /* rows of -inf (or +inf) would give inf - inf: shift by 0 there instead */
+    m = (lbk_where)(ctx, (lbk_eq)(ctx, (lbk_abs)(ctx, m), lbk__c(ctx, INFINITY)), lbk__c(ctx, 0), m);
+    s = (lbk_log)(ctx, (lbk_sum)(ctx, (lbk_exp)(ctx, (lbk_sub)(ctx, x, m)), 1, &ax, keep != 0));
+    r = (lbk_add)(ctx, s, keep != 0 ? m : (lbk_sum)(ctx, m, 1, &ax, false));
+    return lbk__push_result(ctx, stack, r);
+}
+static lbk_result lbk__d_gelu(lbk_ctx *ctx, lbk_value *stack) {
+    lbk_tensor x, inner, r;
+    lbk_value *v = lbk_list_pop(stack);
+    bool tanh_approx;
+    if (!v || v->kind != LBK_VALUE_STR || (strcmp(v->u.s, "none") != 0 && strcmp(v->u.s, "tanh") != 0))
+        return lbk__pop_fail(ctx, "str 'none' or 'tanh'", v);
+    tanh_approx = strcmp(v->u.s, "tanh") == 0;
+    lbk_value_free(v);
+    LBK__TRY(lbk__pop_tensor(ctx, stack, false, &x));
+    if (tanh_approx) {   /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+        lbk_tensor x3 = (lbk_mul)(ctx, (lbk_mul)(ctx, x, x), x);
+        inner = (lbk_mul)(ctx, lbk__c(ctx, 0.7978845608028654), (lbk_add)(ctx, x, (lbk_mul)(ctx, lbk__c(ctx, 0.044715), x3)));
+        r = (lbk_tanh)(ctx, inner);
+    } else {             /* 0.5 x (1 + erf(x / sqrt(2))) */
+        r = (lbk_erf)(ctx, (lbk_mul)(ctx, x, lbk__c(ctx, 0.7071067811865476)));
+    }
+    r = (lbk_mul)(ctx, (lbk_mul)(ctx, lbk__c(ctx, 0.5), x), (lbk_add)(ctx, lbk__c(ctx, 1), r));
+    return lbk__push_result(ctx, stack, r);
+}
+static lbk_result lbk__d_silu(lbk_ctx *ctx, lbk_value *stack) {
+    lbk_tensor x;
+    LBK__TRY(lbk__pop_tensor(ctx, stack, false, &x));
+    return lbk__push_result(ctx, stack, (lbk_mul)(ctx, x, (lbk_sigmoid)(ctx, x)));
+}
+/* The number of elements the axes of x span (all axes when n == 0). */
+static int64_t lbk__span(lbk_ctx *ctx, lbk_tensor x, int n, const int *axes) {
+    int64_t c = 1;
+    int k, nd = lbk_ndim(ctx, x);
+    if (n == 0) return lbk_numel(ctx, x);
+    for (k = 0; k < n; k++) c *= lbk_dim(ctx, x, axes[k] < 0 ? axes[k] + nd : axes[k]);
+    return c;
+}
+static lbk_result lbk__d_var(lbk_ctx *ctx, lbk_value *stack) {
+    lbk_tensor x, d, s;
+    double corr, keep;
+    int axes[LAZYBK_MAX_DIMS], n;
+    int64_t cnt;
+    LBK__TRY(lbk__pop_num(ctx, stack, LBK_VALUE_BOOL, &keep));
+    LBK__TRY(lbk__pop_num(ctx, stack, LBK_VALUE_INT, &corr));
+    LBK__TRY(lbk__pop_ints(ctx, stack, axes, &n));
+    LBK__TRY(lbk__pop_tensor(ctx, stack, false, &x));
+    /* two passes: the mean, then the squared deviations from it */
+    d = (lbk_sub)(ctx, x, (lbk_mean)(ctx, x, n, axes, true));
+    s = (lbk_sum)(ctx, (lbk_mul)(ctx, d, d), n, axes, keep != 0);
+    cnt = lbk__span(ctx, x, n, axes);
+    return lbk__push_result(ctx, stack, (lbk_div)(ctx, s, lbk__c(ctx, (double)LBK__MAX(cnt - (int64_t)corr, 0))));
+}
+/* The last-n axes of x, checked against normalized_shape. */
+static lbk_result lbk__norm_axes(lbk_ctx *ctx, lbk_tensor x, const int *shape, int n, int *axes) {
+    int k, nd = lbk_ndim(ctx, x);
+    if (n < 1 || n > nd) return lbk__ctx_fail(ctx, LBK_ERR_SHAPE, "decomposition", -1, "normalized_shape has %d dims, input %d", n, nd);
+    for (k = 0; k < n; k++) {
+        axes[k] = nd - n + k;
+        if (lbk_dim(ctx, x, axes[k]) != shape[k])
+            return lbk__ctx_fail(ctx, LBK_ERR_SHAPE, "decomposition", -1, "normalized_shape does not match the input's last dims");
+    }
+    return LBK_OK;
+}
+static lbk_result lbk__d_layer_norm(lbk_ctx *ctx, lbk_value *stack) {
+    lbk_tensor x, w, b, d, var, y;
+    double eps;
+    int shape[LAZYBK_MAX_DIMS], axes[LAZYBK_MAX_DIMS], n;
+    LBK__TRY(lbk__pop_num(ctx, stack, LBK_VALUE_DOUBLE, &eps));
+    LBK__TRY(lbk__pop_tensor(ctx, stack, true, &b));
+    LBK__TRY(lbk__pop_tensor(ctx, stack, true, &w));
+    LBK__TRY(lbk__pop_ints(ctx, stack, shape, &n));
+    LBK__TRY(lbk__pop_tensor(ctx, stack, false, &x));
+    LBK__TRY(lbk__norm_axes(ctx, x, shape, n, axes));
+    d = (lbk_sub)(ctx, x, (lbk_mean)(ctx, x, n, axes, true));
+    var = (lbk_mean)(ctx, (lbk_mul)(ctx, d, d), n, axes, true);
+    y = (lbk_mul)(ctx, d, (lbk_rsqrt)(ctx, (lbk_add)(ctx, var, lbk__c(ctx, eps))));
+    if (w.id) y = (lbk_mul)(ctx, y, w);
+    if (b.id) y = (lbk_add)(ctx, y, b);
+    return lbk__push_result(ctx, stack, y);
+}
+static lbk_result lbk__d_rms_norm(lbk_ctx *ctx, lbk_value *stack) {
+    lbk_tensor x, w, y;
+    double eps;
+    int shape[LAZYBK_MAX_DIMS], axes[LAZYBK_MAX_DIMS], n;
+    LBK__TRY(lbk__pop_num(ctx, stack, LBK_VALUE_DOUBLE, &eps));
+    LBK__TRY(lbk__pop_tensor(ctx, stack, true, &w));
+    LBK__TRY(lbk__pop_ints(ctx, stack, shape, &n));
+    LBK__TRY(lbk__pop_tensor(ctx, stack, false, &x));
+    LBK__TRY(lbk__norm_axes(ctx, x, shape, n, axes));
+    y = (lbk_mul)(ctx, x, (lbk_rsqrt)(ctx, (lbk_add)(ctx, (lbk_mean)(ctx, (lbk_mul)(ctx, x, x), n, axes, true), lbk__c(ctx, eps))));
+    if (w.id) y = (lbk_mul)(ctx, y, w);
+    return lbk__push_result(ctx, stack, y);
+}
+static lbk_result lbk__d_linear(lbk_ctx *ctx, lbk_value *stack) {
+    lbk_tensor x, w, b, y;
+    LBK__TRY(lbk__pop_tensor(ctx, stack, true, &b));
+    LBK__TRY(lbk__pop_tensor(ctx, stack, false, &w));
+    LBK__TRY(lbk__pop_tensor(ctx, stack, false, &x));
+    y = (lbk_matmul)(ctx, x, (lbk_transpose)(ctx, w, 0, 1));
+    if (b.id) y = (lbk_add)(ctx, y, b);
+    return lbk__push_result(ctx, stack, y);
+}
+static const lbk_decomp_fn lbk__builtin_fns[] = {
+    lbk__d_softmax, lbk__d_log_softmax, lbk__d_logsumexp, lbk__d_gelu, lbk__d_silu,
+    lbk__d_var, lbk__d_layer_norm, lbk__d_rms_norm, lbk__d_linear,
+};
+
+/* ---- the registry behind the built-in implementation ---- */
+typedef struct lbk__decomp_kv { char *key; lbk_decomp_fn value; } lbk__decomp_kv;
+static lbk__mutex lbk__decomp_lock = LBK__MUTEX_INIT;
+static lbk__decomp_kv *lbk__decomp_user;    /* schema (own copy) -> user function */
+
+static lbk_decomp_fn lbk__decomp_find(const char *schema) {
+    lbk_decomp_fn fn = NULL;
+    size_t k;
+    ptrdiff_t i;
+    if (!schema) return NULL;
+    lbk__lock(&lbk__decomp_lock);
+    i = lbk__decomp_user ? shgeti(lbk__decomp_user, schema) : -1;
+    if (i >= 0) fn = lbk__decomp_user[i].value;
+    lbk__unlock(&lbk__decomp_lock);
+    if (fn) return fn;
+    for (k = 0; k < LBK__COUNTOF(lbk__schemas); k++)
+        if (strcmp(schema, lbk__schemas[k]) == 0) return lbk__builtin_fns[k];
+    return NULL;
+}
+static bool lbk__decomp_has(void *self, const char *schema) { (void)self; return lbk__decomp_find(schema) != NULL; }
+static lbk_result lbk__decomp_run(void *self, lbk_ctx *ctx, const char *schema, lbk_value *stack) {
+    lbk_decomp_fn fn = lbk__decomp_find(schema);
+    (void)self;
+    if (!fn) return lbk__ctx_fail(ctx, LBK_ERR_UNSUPPORTED, "decomposition", -1, "no decomposition for '%s'", schema);
+    return fn(ctx, stack);
+}
+static const lbk_decomp_i lbk__decomp_builtin_i = {sizeof(lbk_decomp_i), lbk__decomp_has, lbk__decomp_run};
+static const lbk_decomp_i *lbk__decomp_impl = &lbk__decomp_builtin_i;
+static void *lbk__decomp_self;
+
+LAZYBK_API void lbk_decomp_set_impl(const lbk_decomp_i *impl, void *self) {
+    lbk__lock(&lbk__decomp_lock);
+    lbk__decomp_impl = impl;
+    lbk__decomp_self = self;
+    lbk__unlock(&lbk__decomp_lock);
+}
+LAZYBK_API const lbk_decomp_i *lbk_decomp_get_impl(void **out_self) {
+    const lbk_decomp_i *impl;
+    lbk__lock(&lbk__decomp_lock);
+    impl = lbk__decomp_impl;
+    if (out_self) *out_self = lbk__decomp_self;
+    lbk__unlock(&lbk__decomp_lock);
+    return impl;
+}
+LAZYBK_API const lbk_decomp_i *lbk_decomp_builtin(void) { return &lbk__decomp_builtin_i; }
+
+static LBK__NOINLINE bool lbk__decomp_put(char *key, lbk_decomp_fn fn) {
+    volatile bool ok = true;
+    volatile bool lock = LBK__HM_NO_TABLE(lbk__decomp_user);
+    if (!lbk__decomp_user) LBK__STBDS_GUARD(ok, shdefault(lbk__decomp_user, NULL));
+    if (lock) lbk__lock(&lbk__stbds_seed_lock);
+    if (ok) LBK__STBDS_GUARD(ok, shput(lbk__decomp_user, key, fn));
+    if (lock) lbk__unlock(&lbk__stbds_seed_lock);
+    return ok;
+}
+static LBK__NOINLINE void lbk__decomp_del(const char *key) {
+    bool ok;
+    LBK__STBDS_GUARD(ok, (void)shdel(lbk__decomp_user, key));
+    (void)ok;
+}
+
+LAZYBK_API lbk_result lbk_decomp_register(const char *schema, lbk_decomp_fn fn) {
+    ptrdiff_t i;
+    lbk_result r = LBK_OK;
+    if (!schema || !schema[0]) return lbk__set_last(LBK_ERR_ARG, "lbk_decomp_register: empty schema");
+    lbk__lock(&lbk__decomp_lock);
+    i = lbk__decomp_user ? shgeti(lbk__decomp_user, schema) : -1;
+    if (i >= 0) {
+        char *old = lbk__decomp_user[i].key;
+        if (fn) {
+            lbk__decomp_user[i].value = fn;
+        } else {
+            lbk__decomp_del(schema);
+            lbk__free(old);
+        }
+    } else if (fn) {
+        char *key = lbk__strdup(schema);
+        if (!key || !lbk__decomp_put(key, fn)) {
+            lbk__free(key);
+            r = lbk__set_last(LBK_ERR_OOM, "lbk_decomp_register: out of memory");
+        }
+    }
+    lbk__unlock(&lbk__decomp_lock);
+    return r;
+}
+
 // >>graph ------------------------------------------------------------------------------
 /* The read-only view backends compile from. */
 
@@ -3175,50 +3522,54 @@ static uint64_t lbk__collect(lbk_ctx *ctx, const uint32_t *roots, size_t n_roots
     return LBK__KEY(lbk__mix64(h));
 }
 
-/* Builds ctx->graph (the backend's view) from ctx->order; false on OOM. */
-static bool lbk__build_graph(lbk_ctx *ctx, const uint32_t *roots, size_t n_roots) {
+/* Builds ctx->graph (the backend's view) from list, in topological order: its first
+   n_forced nodes, and every parameter node, become parameters of the view; outs name
+   nodes of the list. Sets each listed node's `local`. False on OOM. */
+static bool lbk__build_view(lbk_ctx *ctx, const uint32_t *list, size_t n, size_t n_forced, const uint32_t *outs, size_t n_outs) {
     lbk_graph *g = &ctx->graph;
-    size_t n = ctx->n_order, k, n_in = 0, n_dims = 0, n_params = 0, pi = 0, ii = 0, di = 0;
+    size_t k, n_in = 0, n_dims = 0, pi = 0, ii = 0, di = 0;
     for (k = 0; k < n; k++) {
-        const lbk__node *x = &ctx->nodes[ctx->order[k]];
-        n_in += x->n_in;
+        const lbk__node *x = &ctx->nodes[list[k]];
+        if (k >= n_forced && x->op != LBK_OP_PARAM) n_in += x->n_in;
         n_dims += x->n_dims;
-        if (x->op == LBK_OP_PARAM) n_params++;
     }
     if (!LBK__GROW(g->nodes, ctx->cap_g[0], n + 1) || !LBK__GROW(g->param_of, ctx->cap_g[1], n + 1) ||
         !LBK__GROW(g->attrs, ctx->cap_g[2], n + 1) || !LBK__GROW(g->inputs, ctx->cap_g[3], n_in + 1) ||
-        !LBK__GROW(g->dims, ctx->cap_g[4], n_dims + 1) || !LBK__GROW(g->outputs, ctx->cap_g[5], n_roots + 1) ||
-        !LBK__GROW(g->params, ctx->cap_g[6], n_params + 1) || !LBK__GROW(g->param_scalar, ctx->cap_g[7], n_params + 1))
+        !LBK__GROW(g->dims, ctx->cap_g[4], n_dims + 1) || !LBK__GROW(g->outputs, ctx->cap_g[5], n_outs + 1) ||
+        !LBK__GROW(g->params, ctx->cap_g[6], n + 1) || !LBK__GROW(g->param_scalar, ctx->cap_g[7], n + 1))
         return false;
     for (k = 0; k < n; k++) {
-        const lbk__node *x = &ctx->nodes[ctx->order[k]];
+        lbk__node *x = &ctx->nodes[list[k]];
         const uint32_t *in = lbk__inputs(ctx, x);
         lbk_node *o = &g->nodes[k];
+        bool param = k < n_forced || x->op == LBK_OP_PARAM;
         size_t j;
-        o->op = (lbk_op)x->op;
+        x->local = (uint32_t)k;
+        o->op = param ? LBK_OP_PARAM : (lbk_op)x->op;
         o->dtype = (lbk_dtype)x->dtype;
         o->n_dims = x->n_dims;
         o->dims = g->dims + di;
         memcpy(g->dims + di, x->dims, sizeof(int64_t) * x->n_dims);
         di += x->n_dims;
-        o->n_inputs = (int)x->n_in;
+        o->n_inputs = param ? 0 : (int)x->n_in;
         o->inputs = g->inputs + ii;
-        for (j = 0; j < x->n_in; j++) g->inputs[ii++] = ctx->nodes[in[j]].local;
+        if (!param)
+            for (j = 0; j < x->n_in; j++) g->inputs[ii++] = ctx->nodes[in[j]].local;
         g->attrs[k] = x->attrs;
         o->attrs = &g->attrs[k];
         o->debug_handle = x->debug;
         g->param_of[k] = -1;
-        if (x->op == LBK_OP_PARAM) {
+        if (param) {
             g->param_of[k] = (int32_t)pi;
-            g->param_scalar[pi] = (x->flags & LBK__NF_SCALAR) != 0;
+            g->param_scalar[pi] = x->op == LBK_OP_PARAM && (x->flags & LBK__NF_SCALAR) != 0;
             g->params[pi++] = (uint32_t)k;
             memset(&g->attrs[k], 0, sizeof g->attrs[k]);   /* a parameter's value is not compile-time */
         }
     }
     g->n = (uint32_t)n;
     g->n_params = (uint32_t)pi;
-    for (k = 0; k < n_roots; k++) g->outputs[k] = ctx->nodes[roots[k]].local;
-    g->n_outputs = (uint32_t)n_roots;
+    for (k = 0; k < n_outs; k++) g->outputs[k] = ctx->nodes[outs[k]].local;
+    g->n_outputs = (uint32_t)n_outs;
     return true;
 }
 
@@ -3240,14 +3591,77 @@ static lbk_result lbk__backend_failed(lbk_ctx *ctx, lbk_result r, const char *wh
                          (lbk__tls_be_result != LBK_OK && lbk__tls_be_msg[0]) ? lbk__tls_be_msg : lbk_result_str(r));
 }
 
+/* Device data for a scalar parameter. */
+static lbk_result lbk__scalar_data(lbk_ctx *ctx, const lbk__node *n, lbk_data **out) {
+    union { float f; double d; int32_t i; int64_t l; uint8_t b; } v;
+    lbk_dtype dt = (lbk_dtype)n->dtype;
+    memset(&v, 0, sizeof v);
+    switch (dt) {
+    case LBK_F32: v.f = (float)n->attrs.sc.v.f; break;
+    case LBK_F64: v.d = n->attrs.sc.v.f; break;
+    case LBK_I32: v.i = (int32_t)n->attrs.sc.v.i; break;
+    case LBK_I64: v.l = n->attrs.sc.v.i; break;
+    default: v.b = (uint8_t)(n->attrs.sc.v.i != 0); break;
+    }
+    *out = NULL;
+    if (ctx->iface->data_from_scalar) return ctx->iface->data_from_scalar(ctx->self, ctx->device, dt, &v, out);
+    return ctx->iface->data_from_host(ctx->self, ctx->device, dt, 0, NULL, &v, out);
+}
+
+/* ---- execution plans ---- */
+/* What the compile cache keeps for a graph. Usually one computation on the context's
+   backend whose arguments are the graph's parameters in order (simple). A graph whose
+   composites were decomposed adds constants: the decomposition's scalars, made once and
+   kept here. A graph with nodes the backend declines is split into segments that
+   alternate between the backend and the fallback (cpu) backend; values crossing from one
+   to the other go through the host. Values: [0, n_params) the parameters, then the
+   constants, then segment outputs. */
+typedef struct lbk__seg {
+    uint8_t fallback;
+    lbk_computation *comp;
+    uint32_t n_args, n_outs;
+    uint32_t *args, *outs;     /* value ids */
+} lbk__seg;
+typedef struct lbk__val { lbk_dtype dtype; uint8_t fallback; int n_dims; int64_t dims[LAZYBK_MAX_DIMS]; } lbk__val;
+struct lbk__plan {
+    bool simple;
+    uint32_t n_params, n_consts, n_values, n_segs, n_roots, n_fallback_nodes, n_decomposed;
+    lbk_data **consts;
+    lbk__val *vals;
+    lbk__seg *segs;
+    uint32_t *root_vals;
+    lbk__backend *fb;          /* the fallback backend, referenced while the plan lives */
+    lbk__str text;
+};
+
+static void lbk__plan_free(lbk_ctx *ctx, lbk__plan *p) {
+    uint32_t k;
+    if (!p) return;
+    for (k = 0; k < p->n_segs; k++) {
+        lbk__seg *sg = &p->segs[k];
+        if (sg->comp) {
+            if (sg->fallback) p->fb->iface.computation_free(p->fb->self, sg->comp);
+            else ctx->iface->computation_free(ctx->self, sg->comp);
+        }
+        lbk__free(sg->args);
+        lbk__free(sg->outs);
+    }
+    for (k = 0; k < p->n_consts; k++)
+        if (p->consts[k]) ctx->iface->data_free(ctx->self, p->consts[k]);
+    if (p->fb) lbk__backend_release(p->fb);
+    lbk__free(p->consts); lbk__free(p->vals); lbk__free(p->segs); lbk__free(p->root_vals);
+    lbk__str_free(&p->text);
+    lbk__free(p);
+}
+
 /* ---- compile cache (LRU) ---- */
 static int lbk__cache_find(lbk_ctx *ctx, uint64_t h) {
     ptrdiff_t i = ctx->cache_map ? hmgeti(ctx->cache_map, h) : -1;
     if (i < 0) return -1;
     ctx->centries[ctx->cache_map[i].value].used = ++ctx->use_clock;
-    return ctx->cache_map[i].value;
+    return (int)ctx->cache_map[i].value;
 }
-static int lbk__cache_insert(lbk_ctx *ctx, uint64_t h, lbk_computation *c) {
+static int lbk__cache_insert(lbk_ctx *ctx, uint64_t h, lbk__plan *p) {
     int e, k;
     if (ctx->n_centries < ctx->cache_capacity) {
         if (!ctx->centries) {
@@ -3259,48 +3673,463 @@ static int lbk__cache_insert(lbk_ctx *ctx, uint64_t h, lbk_computation *c) {
         e = 0;
         for (k = 1; k < ctx->n_centries; k++)
             if (ctx->centries[k].used < ctx->centries[e].used) e = k;
-        if (ctx->centries[e].comp) {
-            ctx->iface->computation_free(ctx->self, ctx->centries[e].comp);
+        if (ctx->centries[e].plan) {
+            lbk__plan_free(ctx, ctx->centries[e].plan);
             lbk__del_i64(&ctx->cache_map, ctx->centries[e].hash);
         }
         ctx->counters[LBK__C_cache_evict]++;
     }
-    {
-        if (!lbk__put_i64(&ctx->cache_map, h, e)) {   /* the slot stays free */
-            if (e == ctx->n_centries - 1) ctx->n_centries--;
-            else { ctx->centries[e].comp = NULL; ctx->centries[e].hash = 0; ctx->centries[e].used = 0; }
-            return -1;
-        }
+    if (!lbk__put_i64(&ctx->cache_map, h, e)) {   /* the slot stays free */
+        if (e == ctx->n_centries - 1) ctx->n_centries--;
+        else { ctx->centries[e].plan = NULL; ctx->centries[e].hash = 0; ctx->centries[e].used = 0; }
+        return -1;
     }
     ctx->centries[e].hash = h;
-    ctx->centries[e].comp = c;
+    ctx->centries[e].plan = p;
     ctx->centries[e].used = ++ctx->use_clock;
     return e;
 }
 
-/* The computation for the collected graph: from the cache, or compiled now. */
-static lbk_result lbk__computation(lbk_ctx *ctx, uint64_t h, const uint32_t *roots, size_t n_roots, const char *where,
-                                   lbk_computation **out) {
+/* ---- planning: decomposition, partitioning, compilation ---- */
+typedef struct lbk__bk { const lbk_backend_i *iface; void *self; lbk_device dev; const char *name; } lbk__bk;
+static lbk__bk lbk__seg_backend(const lbk_ctx *ctx, const lbk__plan *p, bool fallback) {
+    lbk__bk b;
+    if (fallback) {
+        b.iface = &p->fb->iface; b.self = p->fb->self; b.name = p->fb->name;
+        b.dev.type = LBK_DEVICE_CPU; b.dev.ordinal = 0;
+    } else {
+        b.iface = ctx->iface; b.self = ctx->self; b.name = ctx->be->name; b.dev = ctx->device;
+    }
+    return b;
+}
+
+static lbk_result lbk__compile_view(lbk_ctx *ctx, const lbk__bk *b, const char *where, lbk_computation **out) {
+    const lbk_graph *gp = &ctx->graph;
+    lbk_result r;
+    *out = NULL;
+    lbk__clear_backend_error();
+    r = b->iface->compile(b->self, b->dev, &gp, 1, out);
+    if (r != LBK_OK || !*out) {
+        *out = NULL;
+        if (b->iface == ctx->iface) return lbk__backend_failed(ctx, r, where, "compile");
+        return lbk__ctx_fail(ctx, r != LBK_OK ? r : LBK_ERR_BACKEND, where, lbk__tls_be_handle,
+                             "fallback backend '%s' compile failed: %s", b->name, lbk__tls_be_msg[0] ? lbk__tls_be_msg : lbk_result_str(r));
+    }
+    ctx->counters[LBK__C_compile]++;
+    return LBK_OK;
+}
+
+/* A list value of n ints; NULL on OOM. */
+static lbk_value *lbk__int_list(const int64_t *v, int n) {
+    lbk_value *l = lbk_value_list();
+    int k;
+    for (k = 0; k < n && l; k++)
+        if (lbk_list_push(l, lbk_value_int(v[k])) != LBK_OK) { lbk_value_free(l); l = NULL; }
+    return l;
+}
+
+/* Pushes composite node x's arguments (with its inputs as handles in) for its schema. */
+static lbk_result lbk__decomp_args(const lbk__node *x, const lbk_tensor *in, lbk_value *st) {
+    lbk_result r = LBK_OK;
+    int k;
+#define LBK__PUSH(v) do { if (r == LBK_OK) r = lbk_list_push(st, (v)); } while (0)
+    LBK__PUSH(lbk_value_tensor(in[0]));
+    switch (x->op) {
+    case LBK_OP_SOFTMAX: case LBK_OP_LOG_SOFTMAX: LBK__PUSH(lbk_value_int(x->attrs.comp.axis)); break;
+    case LBK_OP_LOGSUMEXP:
+        LBK__PUSH(lbk_value_int(x->attrs.comp.axis));
+        LBK__PUSH(lbk_value_bool(x->attrs.comp.keepdim != 0));
+        break;
+    case LBK_OP_GELU: LBK__PUSH(lbk_value_str(x->attrs.comp.approx ? "tanh" : "none")); break;
+    case LBK_OP_VAR: {
+        int64_t ax[LAZYBK_MAX_DIMS];
+        int na = 0;
+        for (k = 0; k < LAZYBK_MAX_DIMS; k++)
+            if (x->attrs.comp.mask & (1u << k)) ax[na++] = k;
+        LBK__PUSH(lbk__int_list(ax, na));
+        LBK__PUSH(lbk_value_int(x->attrs.comp.correction));
+        LBK__PUSH(lbk_value_bool(x->attrs.comp.keepdim != 0));
+        break;
+    }
+    case LBK_OP_LAYER_NORM: case LBK_OP_RMS_NORM: {
+        int w = x->attrs.comp.has_w ? 1 : 0;
+        LBK__PUSH(lbk__int_list(x->dims + (x->n_dims - x->attrs.comp.n_norm), x->attrs.comp.n_norm));
+        LBK__PUSH(w ? lbk_value_tensor(in[1]) : lbk_value_none());
+        if (x->op == LBK_OP_LAYER_NORM) LBK__PUSH(x->attrs.comp.has_b ? lbk_value_tensor(in[1 + w]) : lbk_value_none());
+        LBK__PUSH(lbk_value_double(x->attrs.comp.eps));
+        break;
+    }
+    case LBK_OP_LINEAR:
+        LBK__PUSH(lbk_value_tensor(in[1]));
+        LBK__PUSH(x->attrs.comp.has_b ? lbk_value_tensor(in[2]) : lbk_value_none());
+        break;
+    default: break;
+    }
+#undef LBK__PUSH
+    return r;
+}
+
+/* Decomposes composite node x (whose inputs are now the nodes in[]) through the
+   decomposition implementation; *out is the replacement, held by a handle in the caller's
+   scope. Nodes the decomposition makes take x's debug handle. */
+static lbk_result lbk__decompose(lbk_ctx *ctx, uint32_t x, const uint32_t *in, uint32_t *out, const char *where) {
+    lbk__node xn = ctx->nodes[x];   /* a copy: ctx->nodes may move while ops run */
+    const char *schema = lbk_op_schema((lbk_op)xn.op);
+    void *self = NULL;
+    const lbk_decomp_i *impl = lbk_decomp_get_impl(&self);
+    lbk_tensor h[4];
+    lbk_value *stack, *res;
+    lbk_result r;
+    uint32_t k, id = 0;
+    lbk__opctx oc;
+    oc.ctx = ctx; oc.name = lbk_op_name((lbk_op)xn.op); oc.file = NULL; oc.line = 0; oc.op = xn.op;
+    if (!impl || !impl->has || !impl->run || !impl->has(self, schema))
+        return lbk__ctx_fail(ctx, LBK_ERR_UNSUPPORTED, where, xn.debug, "backend '%s' does not run %s and there is no decomposition for '%s'",
+                             ctx->be->name, lbk_op_name((lbk_op)xn.op), schema);
+    for (k = 0; k < xn.n_in && k < 4; k++) {
+        h[k] = lbk__wrap(ctx, in[k], &oc);
+        if (!h[k].id) return ctx->recent;
+    }
+    stack = lbk_value_list();
+    if (!stack || lbk__decomp_args(&xn, h, stack) != LBK_OK) {
+        lbk_value_free(stack);
+        return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, xn.debug, "out of memory");
+    }
+    ctx->inherit_debug = xn.debug;
+    r = impl->run(self, ctx, schema, stack);
+    ctx->inherit_debug = -1;
+    res = r == LBK_OK && lbk_list_len(stack) == 1 ? lbk_list_get(stack, 0) : NULL;
+    if (r == LBK_OK && (!res || res->kind != LBK_VALUE_TENSOR || lbk__resolve(ctx, res->u.t, &id, &schema) != LBK_OK))
+        r = lbk__ctx_fail(ctx, LBK_ERR_BACKEND, where, xn.debug, "the decomposition of %s did not leave one tensor on the stack",
+                          lbk_op_name((lbk_op)xn.op));
+    else if (r != LBK_OK)
+        r = lbk__ctx_fail(ctx, r, where, xn.debug, "the decomposition of %s failed: %s", lbk_op_name((lbk_op)xn.op), lbk_result_str(r));
+    lbk_value_free(stack);
+    if (r != LBK_OK) return r;
+    {
+        const lbk__node *rn = &ctx->nodes[id];
+        if (rn->n_dims != xn.n_dims || memcmp(rn->dims, xn.dims, sizeof(int64_t) * xn.n_dims) != 0) {
+            char a[256], b[256];
+            lbk__shape_str(a, sizeof a, (lbk_dtype)rn->dtype, rn->n_dims, rn->dims);
+            lbk__shape_str(b, sizeof b, (lbk_dtype)xn.dtype, xn.n_dims, xn.dims);
+            return lbk__ctx_fail(ctx, LBK_ERR_SHAPE, where, xn.debug, "the decomposition of %s gave %s, expected %s",
+                                 lbk_op_name((lbk_op)xn.op), a, b);
+        }
+        if (rn->dtype != xn.dtype) {
+            id = lbk__cast_node(ctx, id, (lbk_dtype)xn.dtype, &oc);
+            if (id == LBK__NONE || !lbk__wrap(ctx, id, &oc).id) return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, xn.debug, "out of memory");
+        }
+    }
+    ctx->counters[LBK__C_decompositions]++;
+    *out = id;
+    return LBK_OK;
+}
+
+/* Rewrites the collected graph (ord, n nodes): composites the backend declines (sup 0)
+   are decomposed, nodes downstream of a rewrite are re-made over the new inputs. Every
+   node made is held by a handle in the caller's scope. */
+static lbk_result lbk__rewrite(lbk_ctx *ctx, const uint32_t *ord, size_t n, const uint8_t *sup, const uint32_t *roots,
+                               size_t n_roots, uint32_t *new_roots, const char *where) {
+    uint32_t *map = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (n + 1)), tmp[64], *in = tmp;
+    size_t i, cap_in = 64;
+    lbk_result r = LBK_OK;
+    lbk__opctx oc;
+    oc.ctx = ctx; oc.name = "sync"; oc.file = NULL; oc.line = 0; oc.op = 0;
+    if (!map) return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
+    for (i = 0; i < n && r == LBK_OK; i++) {
+        uint32_t x = ord[i], k, n_in = ctx->nodes[x].n_in;
+        bool changed = false;
+        map[i] = x;
+        if (ctx->nodes[x].op == LBK_OP_PARAM) continue;
+        if (n_in > cap_in) {
+            uint32_t *bigger = (uint32_t *)lbk__malloc(sizeof(uint32_t) * n_in);
+            if (!bigger) { r = lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory"); break; }
+            if (in != tmp) lbk__free(in);
+            in = bigger;
+            cap_in = n_in;
+        }
+        for (k = 0; k < n_in; k++) {
+            uint32_t y = lbk__inputs(ctx, &ctx->nodes[x])[k];
+            in[k] = map[ctx->nodes[y].local];
+            changed |= in[k] != y;
+        }
+        if (lbk__is_composite(ctx->nodes[x].op) && !sup[i]) {
+            r = lbk__decompose(ctx, x, in, &map[i], where);
+        } else if (changed) {   /* the same op over rewritten inputs */
+            lbk__node p = ctx->nodes[x];
+            uint32_t id;
+            bool unique = p.op == LBK_OP_RAND || p.op == LBK_OP_RANDN;
+            ctx->inherit_debug = p.debug;
+            p.flags = 0;
+            p.data = NULL;
+            p.local = UINT32_MAX;
+            id = lbk__mk(ctx, &p, in, n_in, unique, NULL, 0);
+            ctx->inherit_debug = -1;
+            if (id == LBK__NONE || !lbk__wrap(ctx, id, &oc).id) r = lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
+            else map[i] = id;
+        }
+    }
+    for (i = 0; i < n_roots && r == LBK_OK; i++) new_roots[i] = map[ctx->nodes[roots[i]].local];
+    if (in != tmp) lbk__free(in);
+    lbk__free(map);
+    return r;
+}
+
+/* Backend support for every node of ctx->graph (parameters: yes). */
+static void lbk__query_support(lbk_ctx *ctx, uint8_t *sup, bool *all) {
+    uint32_t i;
+    *all = true;
+    for (i = 0; i < ctx->graph.n; i++) {
+        sup[i] = ctx->graph.nodes[i].op == LBK_OP_PARAM || !ctx->iface->supports_op ||
+                 ctx->iface->supports_op(ctx->self, &ctx->graph, i);
+        if (!sup[i]) *all = false;
+    }
+}
+
+/* Value ids of the rewritten graph's parameters: original parameters keep their index
+   (aux = index + 1); new ones (decomposition scalars) become plan constants. */
+static lbk_result lbk__plan_params(lbk_ctx *ctx, lbk__plan *p, const char *where) {
+    size_t k;
+    uint32_t nc = 0;
+    for (k = 0; k < ctx->n_order; k++) {
+        const lbk__node *x = &ctx->nodes[ctx->order[k]];
+        if (x->op == LBK_OP_PARAM && !x->aux) nc++;
+    }
+    p->consts = (lbk_data **)lbk__calloc(nc + 1, sizeof(lbk_data *));
+    if (!p->consts) return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
+    for (k = 0; k < ctx->n_order; k++) {
+        lbk__node *x = &ctx->nodes[ctx->order[k]];
+        lbk_result r;
+        if (x->op != LBK_OP_PARAM || x->aux) continue;
+        lbk__clear_backend_error();
+        if (x->flags & LBK__NF_SCALAR) {
+            r = lbk__scalar_data(ctx, x, &p->consts[p->n_consts]);
+        } else {   /* device data a decomposition made: the plan keeps its own copy */
+            size_t bytes = (size_t)lbk__numel(x->n_dims, x->dims) * lbk_dtype_size((lbk_dtype)x->dtype);
+            void *host = lbk__malloc(bytes);
+            r = host ? ctx->iface->data_to_host(ctx->self, x->data, host, bytes) : LBK_ERR_OOM;
+            if (r == LBK_OK)
+                r = ctx->iface->data_from_host(ctx->self, ctx->device, (lbk_dtype)x->dtype, x->n_dims, x->dims, host,
+                                               &p->consts[p->n_consts]);
+            lbk__free(host);
+        }
+        if (r != LBK_OK || !p->consts[p->n_consts]) return lbk__backend_failed(ctx, r, where, "data for a decomposition constant");
+        x->aux = p->n_params + ++p->n_consts;
+    }
+    return LBK_OK;
+}
+
+static void lbk__val_of(lbk__val *v, const lbk__node *x, bool fallback) {
+    v->dtype = (lbk_dtype)x->dtype;
+    v->fallback = fallback;
+    v->n_dims = x->n_dims;
+    memcpy(v->dims, x->dims, sizeof(int64_t) * x->n_dims);
+}
+
+/* Splits the (rewritten) collected graph into runs of nodes on one device and compiles
+   each; sup says which nodes the backend runs. Parameters' aux hold value ids + 1. */
+static lbk_result lbk__plan_segments(lbk_ctx *ctx, lbk__plan *p, const uint8_t *sup, const uint32_t *roots, size_t n_roots,
+                                     const char *where) {
+    size_t n = ctx->n_order, i, k;
+    uint32_t *ord = NULL, *seg_of = NULL, *list = NULL, n_segs = 0, v;
+    uint8_t *is_out = NULL;
+    lbk_result r = LBK_OK;
+    ord = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (n + 1));
+    seg_of = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (n + 1));
+    list = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (2 * n + 1));
+    is_out = (uint8_t *)lbk__calloc(n + 1, 1);
+    p->vals = (lbk__val *)lbk__calloc(n + p->n_params + p->n_consts + 1, sizeof(lbk__val));
+    p->segs = (lbk__seg *)lbk__calloc(n + 1, sizeof(lbk__seg));
+    p->root_vals = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (n_roots + 1));
+    if (!ord || !seg_of || !list || !is_out || !p->vals || !p->segs || !p->root_vals) {
+        r = lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
+        goto done;
+    }
+    memcpy(ord, ctx->order, sizeof(uint32_t) * n);
+    for (i = 0; i < n; i++) ctx->nodes[ord[i]].local = (uint32_t)i;
+    /* runs of one device in topological order; parameters belong to none */
+    for (i = 0; i < n; i++) {
+        const lbk__node *x = &ctx->nodes[ord[i]];
+        if (x->op == LBK_OP_PARAM) {
+            seg_of[i] = UINT32_MAX;
+            lbk__val_of(&p->vals[x->aux - 1], x, false);
+            continue;
+        }
+        if (n_segs == 0 || p->segs[n_segs - 1].fallback != !sup[i]) p->segs[n_segs++].fallback = !sup[i];
+        seg_of[i] = n_segs - 1;
+        if (!sup[i]) p->n_fallback_nodes++;
+    }
+    for (i = 0; i < n; i++) {   /* a node read by another run, or a root, is its run's output */
+        const lbk__node *x = &ctx->nodes[ord[i]];
+        const uint32_t *in = lbk__inputs(ctx, x);
+        if (x->op == LBK_OP_PARAM) continue;
+        for (k = 0; k < x->n_in; k++) {
+            uint32_t j = ctx->nodes[in[k]].local;
+            if (seg_of[j] != UINT32_MAX && seg_of[j] != seg_of[i]) is_out[j] = 1;
+        }
+    }
+    for (k = 0; k < n_roots; k++) is_out[ctx->nodes[roots[k]].local] = 1;
+    v = p->n_params + p->n_consts;
+    p->n_segs = n_segs;
+    for (k = 0; k < n_segs && r == LBK_OK; k++) {
+        lbk__seg *sg = &p->segs[k];
+        size_t n_list = 0, n_args = 0, first = n, last = 0, j;
+        lbk__bk b = lbk__seg_backend(ctx, p, sg->fallback != 0);
+        for (i = 0; i < n; i++) if (seg_of[i] == k) { if (first == n) first = i; last = i; }
+        /* arguments: inputs from outside the run, each once */
+        for (i = first; i <= last; i++) {
+            const lbk__node *x = &ctx->nodes[ord[i]];
+            const uint32_t *in = lbk__inputs(ctx, x);
+            if (seg_of[i] != k) continue;
+            for (j = 0; j < x->n_in; j++) {
+                uint32_t a = ctx->nodes[in[j]].local, m;
+                bool seen = false;
+                if (seg_of[a] == k) continue;
+                for (m = 0; m < n_args && !seen; m++) seen = list[m] == ord[a];
+                if (!seen) list[n_args++] = ord[a];
+            }
+        }
+        n_list = n_args;
+        for (i = first; i <= last; i++) if (seg_of[i] == k) list[n_list++] = ord[i];
+        sg->args = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (n_args + 1));
+        sg->outs = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (n_list - n_args + 1));
+        if (!sg->args || !sg->outs) { r = lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory"); break; }
+        for (j = 0; j < n_args; j++) sg->args[j] = ctx->nodes[list[j]].aux - 1;
+        sg->n_args = (uint32_t)n_args;
+        for (j = n_args; j < n_list; j++) {
+            lbk__node *x = &ctx->nodes[list[j]];
+            if (!is_out[x->local]) continue;
+            x->aux = ++v;
+            lbk__val_of(&p->vals[v - 1], x, sg->fallback != 0);
+            sg->outs[sg->n_outs++] = v - 1;
+        }
+        {   /* the run's outputs, named in value order */
+            uint32_t *outs_nodes = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (sg->n_outs + 1)), m = 0;
+            if (!outs_nodes) { r = lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory"); break; }
+            for (j = n_args; j < n_list; j++) if (is_out[ctx->nodes[list[j]].local]) outs_nodes[m++] = list[j];
+            if (!lbk__build_view(ctx, list, n_list, n_args, outs_nodes, m)) r = lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
+            lbk__free(outs_nodes);
+            /* build_view renumbered `local`; restore the whole graph's numbering */
+            for (i = 0; i < n; i++) ctx->nodes[ord[i]].local = (uint32_t)i;
+        }
+        if (r == LBK_OK) r = lbk__compile_view(ctx, &b, where, &sg->comp);
+    }
+    p->n_values = v;
+    for (k = 0; k < n_roots && r == LBK_OK; k++) p->root_vals[k] = ctx->nodes[roots[k]].aux - 1;
+done:
+    lbk__free(ord); lbk__free(seg_of); lbk__free(list); lbk__free(is_out);
+    return r;
+}
+
+/* The fallback backend, for nodes the context's backend declines. */
+static lbk_result lbk__plan_fallback(lbk_ctx *ctx, lbk__plan *p, const char *where) {
+    int type = ctx->iface->fallback_device_type ? ctx->iface->fallback_device_type(ctx->self) : LBK_DEVICE_CPU;
+    if (type != LBK_DEVICE_CPU)
+        return lbk__ctx_fail(ctx, LBK_ERR_UNSUPPORTED, where, -1, "backend '%s' asks for fallback device type %d; only the cpu backend is a fallback",
+                             ctx->be->name, type);
+    p->fb = lbk__backend_acquire("cpu");
+    if (!p->fb) return lbk__ctx_fail(ctx, LBK_ERR_NOT_FOUND, where, -1, "no 'cpu' backend to fall back to");
+    if (p->fb == ctx->be) return lbk__ctx_fail(ctx, LBK_ERR_UNSUPPORTED, where, -1, "backend 'cpu' declines a node and is its own fallback");
+    return LBK_OK;
+}
+
+/* Plans the collected graph (ctx->order) of roots: decomposes composites the backend
+   declines, partitions what it still declines onto the fallback, compiles. */
+static lbk_result lbk__make_plan(lbk_ctx *ctx, const uint32_t *roots, size_t n_roots, const char *where, lbk__plan **out) {
+    lbk__plan *p = (lbk__plan *)lbk__calloc(1, sizeof *p);
+    size_t n = ctx->n_order, k;
+    uint8_t *sup = NULL;
+    uint32_t *ord = NULL, *new_roots = NULL;
+    bool all, composite_declined = false;
+    lbk_result r = LBK_OK;
+    lbk_scope sc;
+    *out = NULL;
+    if (!p) return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
+    sup = (uint8_t *)lbk__malloc(n + 1);
+    if (!sup || !lbk__build_view(ctx, ctx->order, n, 0, roots, n_roots)) {
+        lbk__free(sup); lbk__free(p);
+        return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
+    }
+    p->n_params = ctx->graph.n_params;
+    p->n_roots = (uint32_t)n_roots;
+    lbk__query_support(ctx, sup, &all);
+    if (all) {   /* the common case: one computation over the parameters */
+        lbk__bk b = lbk__seg_backend(ctx, p, false);
+        p->simple = true;
+        p->segs = (lbk__seg *)lbk__calloc(1, sizeof(lbk__seg));
+        if (!p->segs) r = lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
+        else { p->n_segs = 1; r = lbk__compile_view(ctx, &b, where, &p->segs[0].comp); }
+        lbk__free(sup);
+        if (r != LBK_OK) { lbk__plan_free(ctx, p); return r; }
+        *out = p;
+        return LBK_OK;
+    }
+    ord = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (n + 1));
+    new_roots = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (n_roots + 1));
+    if (!ord || !new_roots) {
+        lbk__free(sup); lbk__free(ord); lbk__free(new_roots); lbk__free(p);
+        return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
+    }
+    memcpy(ord, ctx->order, sizeof(uint32_t) * n);
+    for (k = 0; k < n; k++) {
+        lbk__node *x = &ctx->nodes[ord[k]];
+        x->aux = x->op == LBK_OP_PARAM ? (uint32_t)ctx->graph.param_of[k] + 1 : 0;
+        if (!sup[k] && lbk__is_composite(x->op)) composite_declined = true;
+    }
+    sc = lbk_scope_begin(ctx);
+    if (composite_declined) {
+        r = lbk__rewrite(ctx, ord, n, sup, roots, n_roots, new_roots, where);
+        if (r == LBK_OK) {
+            bool ok;
+            (void)lbk__collect(ctx, new_roots, n_roots, &ok);
+            if (!ok) r = lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
+        }
+        if (r == LBK_OK) r = lbk__plan_params(ctx, p, where);
+        if (r == LBK_OK) {
+            uint8_t *sup2 = (uint8_t *)lbk__realloc_or_null(sup, ctx->n_order + 1);
+            if (sup2) sup = sup2;
+            if (!sup2 || !lbk__build_view(ctx, ctx->order, ctx->n_order, 0, new_roots, n_roots)) {
+                r = lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
+            } else {
+                lbk__query_support(ctx, sup, &all);
+                for (k = 0; k < ctx->n_order && r == LBK_OK; k++)
+                    if (!sup[k] && lbk__is_composite(ctx->nodes[ctx->order[k]].op))
+                        r = lbk__ctx_fail(ctx, LBK_ERR_UNSUPPORTED, where, ctx->nodes[ctx->order[k]].debug,
+                                          "backend '%s' declines %s even after decomposition", ctx->be->name,
+                                          lbk_op_name((lbk_op)ctx->nodes[ctx->order[k]].op));
+            }
+        }
+    } else {
+        memcpy(new_roots, roots, sizeof(uint32_t) * n_roots);
+    }
+    if (r == LBK_OK && !all) r = lbk__plan_fallback(ctx, p, where);
+    if (r == LBK_OK) r = lbk__plan_segments(ctx, p, sup, new_roots, n_roots, where);
+    p->n_decomposed = composite_declined;
+    for (k = 0; k < n; k++) ctx->nodes[ord[k]].aux = 0;
+    for (k = 0; k < ctx->n_order; k++) ctx->nodes[ctx->order[k]].aux = 0;
+    lbk_scope_end(ctx, sc, NULL, 0);   /* the rewritten nodes go: the plan holds what it needs */
+    lbk__free(sup); lbk__free(ord); lbk__free(new_roots);
+    if (r != LBK_OK) { lbk__plan_free(ctx, p); return r; }
+    *out = p;
+    return LBK_OK;
+}
+
+/* The plan for the collected graph: from the cache, or made now. */
+static lbk_result lbk__plan_get(lbk_ctx *ctx, uint64_t h, const uint32_t *roots, size_t n_roots, const char *where,
+                                lbk__plan **out) {
     int e = lbk__cache_find(ctx, h);
-    lbk_computation *c = NULL;
-    const lbk_graph *gp;
     lbk_result r;
     if (e >= 0) {
         ctx->counters[LBK__C_cache_hit]++;
-        *out = ctx->centries[e].comp;
+        *out = ctx->centries[e].plan;
         return LBK_OK;
     }
-    if (!lbk__build_graph(ctx, roots, n_roots)) return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
-    gp = &ctx->graph;
-    lbk__clear_backend_error();
-    r = ctx->iface->compile(ctx->self, ctx->device, &gp, 1, &c);
-    if (r != LBK_OK || !c) return lbk__backend_failed(ctx, r, where, "compile");
-    ctx->counters[LBK__C_compile]++;
-    if (lbk__cache_insert(ctx, h, c) < 0) {
-        ctx->iface->computation_free(ctx->self, c);
+    if ((r = lbk__make_plan(ctx, roots, n_roots, where, out)) != LBK_OK) return r;
+    if (lbk__cache_insert(ctx, h, *out) < 0) {
+        lbk__plan_free(ctx, *out);
+        *out = NULL;
         return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
     }
-    *out = c;
     return LBK_OK;
 }
 
@@ -3325,20 +4154,127 @@ static void lbk__materialize(lbk_ctx *ctx, uint32_t x, lbk_data *d) {
     if (in != tmp) lbk__free(in);
 }
 
-static lbk_result lbk__scalar_data(lbk_ctx *ctx, const lbk__node *n, lbk_data **out) {
-    union { float f; double d; int32_t i; int64_t l; uint8_t b; } v;
-    lbk_dtype dt = (lbk_dtype)n->dtype;
-    memset(&v, 0, sizeof v);
-    switch (dt) {
-    case LBK_F32: v.f = (float)n->attrs.sc.v.f; break;
-    case LBK_F64: v.d = n->attrs.sc.v.f; break;
-    case LBK_I32: v.i = (int32_t)n->attrs.sc.v.i; break;
-    case LBK_I64: v.l = n->attrs.sc.v.i; break;
-    default: v.b = (uint8_t)(n->attrs.sc.v.i != 0); break;
-    }
+
+/* Moves (copies) value v's data d to the other side of the plan (backend <-> fallback)
+   through the host; same_side copies within its own backend. */
+static lbk_result lbk__transfer(lbk_ctx *ctx, const lbk__plan *p, uint32_t v, lbk_data *d, bool to_fallback, bool from_fallback,
+                                lbk_data **out, const char *where) {
+    const lbk__val *val = &p->vals[v];
+    lbk__bk from = lbk__seg_backend(ctx, p, from_fallback), to = lbk__seg_backend(ctx, p, to_fallback);
+    size_t bytes = (size_t)lbk__numel(val->n_dims, val->dims) * lbk_dtype_size(val->dtype);
+    void *host = lbk__malloc(bytes);
+    lbk_result r;
     *out = NULL;
-    if (ctx->iface->data_from_scalar) return ctx->iface->data_from_scalar(ctx->self, ctx->device, dt, &v, out);
-    return ctx->iface->data_from_host(ctx->self, ctx->device, dt, 0, NULL, &v, out);
+    if (!host) return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
+    lbk__clear_backend_error();
+    r = bytes ? from.iface->data_to_host(from.self, d, host, bytes) : LBK_OK;
+    if (r == LBK_OK) r = to.iface->data_from_host(to.self, to.dev, val->dtype, val->n_dims, val->dims, bytes ? host : NULL, out);
+    lbk__free(host);
+    if (r != LBK_OK || !*out) {
+        *out = NULL;
+        return lbk__ctx_fail(ctx, r != LBK_OK ? r : LBK_ERR_BACKEND, where, -1, "moving data from backend '%s' to '%s' failed: %s",
+                             from.name, to.name, lbk__tls_be_msg[0] ? lbk__tls_be_msg : lbk_result_str(r));
+    }
+    ctx->counters[LBK__C_bytes_to_device] += to_fallback ? 0 : (int64_t)bytes;
+    return LBK_OK;
+}
+
+/* Runs one computation and checks what it returns: n_outs non-NULL data handles. */
+static lbk_result lbk__execute(lbk_ctx *ctx, const lbk__bk *b, lbk_computation *c, lbk_data **args, uint32_t n_args,
+                               lbk_data **outs, uint32_t n_outs, const char *where) {
+    int out_n = 0;
+    uint32_t k;
+    lbk_result r;
+    memset(outs, 0, sizeof(lbk_data *) * n_outs);
+    lbk__clear_backend_error();
+    r = b->iface->execute_computation(b->self, c, args, (int)n_args, b->dev, outs, (int)n_outs, &out_n);
+    ctx->counters[LBK__C_execute]++;
+    if (r != LBK_OK) {
+        r = b->iface == ctx->iface ? lbk__backend_failed(ctx, r, where, "execute_computation")
+                                   : lbk__ctx_fail(ctx, r, where, lbk__tls_be_handle, "fallback backend '%s' execute failed: %s", b->name,
+                                                   lbk__tls_be_msg[0] ? lbk__tls_be_msg : lbk_result_str(r));
+    } else if (out_n != (int)n_outs) {
+        r = lbk__ctx_fail(ctx, LBK_ERR_BACKEND, where, -1, "backend '%s' execute_computation returned %d outputs, expected %u",
+                          b->name, out_n, n_outs);
+    } else {
+        for (k = 0; k < n_outs; k++)
+            if (!outs[k]) {
+                r = lbk__ctx_fail(ctx, LBK_ERR_BACKEND, where, -1, "backend '%s' execute_computation returned no data for output %u",
+                                  b->name, k);
+                break;
+            }
+    }
+    if (r != LBK_OK)
+        for (k = 0; k < n_outs; k++)
+            if (outs[k]) { b->iface->data_free(b->self, outs[k]); outs[k] = NULL; }
+    return r;
+}
+
+/* Runs a plan that is not simple: segments in order, values moved between the backend
+   and the fallback as the segments need them. The roots' data (on the backend, owned by
+   the caller) go to out. */
+static lbk_result lbk__run_plan(lbk_ctx *ctx, const lbk__plan *p, lbk_data **params, lbk_data **out, const char *where) {
+    uint32_t nv = p->n_values, k, j, n_borrowed = p->n_params + p->n_consts;
+    lbk_data **val = (lbk_data **)lbk__calloc((size_t)nv * 2 + 1, sizeof(lbk_data *)), **other;
+    lbk_data **args = NULL, **outs = NULL;
+    uint32_t max_args = 1, max_outs = 1;
+    lbk_result r = LBK_OK;
+    if (!val) return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
+    other = val + nv;   /* a value's copy on the other side */
+    for (k = 0; k < p->n_params; k++) val[k] = params[k];
+    for (k = 0; k < p->n_consts; k++) val[p->n_params + k] = p->consts[k];
+    for (k = 0; k < p->n_segs; k++) {
+        max_args = LBK__MAX(max_args, p->segs[k].n_args);
+        max_outs = LBK__MAX(max_outs, p->segs[k].n_outs);
+    }
+    args = (lbk_data **)lbk__malloc(sizeof(lbk_data *) * max_args);
+    outs = (lbk_data **)lbk__malloc(sizeof(lbk_data *) * max_outs);
+    if (!args || !outs) r = lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
+    for (k = 0; k < p->n_segs && r == LBK_OK; k++) {
+        const lbk__seg *sg = &p->segs[k];
+        lbk__bk b = lbk__seg_backend(ctx, p, sg->fallback != 0);
+        for (j = 0; j < sg->n_args && r == LBK_OK; j++) {
+            uint32_t v = sg->args[j];
+            if (p->vals[v].fallback == sg->fallback) { args[j] = val[v]; continue; }
+            if (!other[v]) r = lbk__transfer(ctx, p, v, val[v], sg->fallback != 0, p->vals[v].fallback != 0, &other[v], where);
+            args[j] = other[v];
+        }
+        if (r == LBK_OK) r = lbk__execute(ctx, &b, sg->comp, args, sg->n_args, outs, sg->n_outs, where);
+        for (j = 0; j < sg->n_outs && r == LBK_OK; j++) val[sg->outs[j]] = outs[j];
+    }
+    /* the roots, on the backend and owned: a value the plan does not own is copied */
+    for (k = 0; k < p->n_roots && r == LBK_OK; k++) {
+        uint32_t v = p->root_vals[k];
+        for (j = 0; j < k; j++)
+            if (p->root_vals[j] == v) break;
+        if (j < k || v < n_borrowed) {   /* a root seen before, or a parameter or constant */
+            lbk_data *src = j < k ? out[j] : val[v];
+            r = lbk__transfer(ctx, p, v, src, false, false, &out[k], where);
+        } else if (p->vals[v].fallback) {
+            if (!other[v]) r = lbk__transfer(ctx, p, v, val[v], false, true, &other[v], where);
+            out[k] = other[v];
+            other[v] = NULL;
+        } else {
+            out[k] = val[v];
+            val[v] = NULL;
+        }
+    }
+    if (r != LBK_OK)
+        for (k = 0; k < p->n_roots; k++)
+            if (out[k]) { ctx->iface->data_free(ctx->self, out[k]); out[k] = NULL; }
+    for (k = n_borrowed; k < nv; k++)
+        if (val[k]) {
+            lbk__bk b = lbk__seg_backend(ctx, p, p->vals[k].fallback != 0);
+            b.iface->data_free(b.self, val[k]);
+        }
+    for (k = 0; k < nv; k++)
+        if (other[k]) {
+            lbk__bk b = lbk__seg_backend(ctx, p, p->vals[k].fallback == 0);
+            b.iface->data_free(b.self, other[k]);
+        }
+    ctx->counters[LBK__C_fallback_nodes] += r == LBK_OK ? p->n_fallback_nodes : 0;
+    lbk__free(val); lbk__free(args); lbk__free(outs);
+    return r;
 }
 
 /* Syncs the given nodes (any mix of pending and materialised). */
@@ -3347,9 +4283,8 @@ static lbk_result lbk__sync_nodes(lbk_ctx *ctx, const uint32_t *nodes, size_t n,
     uint32_t ep;
     uint64_t h;
     bool ok;
-    lbk_computation *c = NULL;
+    lbk__plan *plan = NULL;
     lbk_result r;
-    int out_n = 0;
     uint32_t n_params = 0, i;
     ctx->counters[LBK__C_sync]++;
     if (!LBK__GROW(ctx->roots, ctx->cap_roots, n + 1)) return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
@@ -3372,7 +4307,12 @@ static lbk_result lbk__sync_nodes(lbk_ctx *ctx, const uint32_t *nodes, size_t n,
     if (n_roots == 0) return LBK_OK;
     h = lbk__collect(ctx, ctx->roots, n_roots, &ok);
     if (!ok) return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
-    if ((r = lbk__computation(ctx, h, ctx->roots, n_roots, where, &c)) != LBK_OK) return r;
+    if ((r = lbk__plan_get(ctx, h, ctx->roots, n_roots, where, &plan)) != LBK_OK) return r;
+    /* planning may have rewritten ctx->order: collect the graph again (cheap: a walk) */
+    if (!plan->simple) {
+        (void)lbk__collect(ctx, ctx->roots, n_roots, &ok);
+        if (!ok) return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
+    }
     for (k = 0; k < ctx->n_order; k++) n_params += ctx->nodes[ctx->order[k]].op == LBK_OP_PARAM;
     if (!LBK__GROW(ctx->args, ctx->cap_args, n_params + 1) || !LBK__GROW(ctx->arg_tmp, ctx->cap_arg_tmp, n_params + 1) ||
         !LBK__GROW(ctx->outs, ctx->cap_outs, n_roots + 1))
@@ -3407,31 +4347,16 @@ static lbk_result lbk__sync_nodes(lbk_ctx *ctx, const uint32_t *nodes, size_t n,
         i++;
     }
     if (r == LBK_OK) {
-        lbk__clear_backend_error();
-        r = ctx->iface->execute_computation(ctx->self, c, ctx->args, (int)n_params, ctx->device, ctx->outs,
-                                            (int)n_roots, &out_n);
-        ctx->counters[LBK__C_execute]++;
-        if (r != LBK_OK) {
-            r = lbk__backend_failed(ctx, r, where, "execute_computation");
-        } else if (out_n != (int)n_roots) {
-            r = lbk__ctx_fail(ctx, LBK_ERR_BACKEND, where, -1, "backend '%s' execute_computation returned %d outputs, expected %d",
-                              ctx->be->name, out_n, (int)n_roots);
+        if (plan->simple) {
+            lbk__bk b = lbk__seg_backend(ctx, plan, false);
+            r = lbk__execute(ctx, &b, plan->segs[0].comp, ctx->args, n_params, ctx->outs, (uint32_t)n_roots, where);
         } else {
-            for (k = 0; k < n_roots; k++)
-                if (!ctx->outs[k]) {
-                    r = lbk__ctx_fail(ctx, LBK_ERR_BACKEND, where, -1, "backend '%s' execute_computation returned no data for output %d",
-                                      ctx->be->name, (int)k);
-                    break;
-                }
+            r = lbk__run_plan(ctx, plan, ctx->args, ctx->outs, where);
         }
     }
     while (i-- > 0)
         if (ctx->arg_tmp[i]) ctx->iface->data_free(ctx->self, ctx->args[i]);
-    if (r != LBK_OK) {
-        for (k = 0; k < n_roots; k++)
-            if (ctx->outs[k]) ctx->iface->data_free(ctx->self, ctx->outs[k]);
-        return r;
-    }
+    if (r != LBK_OK) return r;
     ctx->counters[LBK__C_nodes_executed] += (int64_t)(ctx->n_order - n_params);
     for (k = 0; k < n_roots; k++) lbk__materialize(ctx, ctx->roots[k], ctx->outs[k]);
     return LBK_OK;
@@ -3569,6 +4494,7 @@ LAZYBK_API lbk_ctx *lbk_ctx_create(const lbk_ctx_desc *desc) {
         if (ctx->n_threads <= 0) ctx->n_threads = 0;   /* 0: all cores */
     }
     ctx->seed = 0x2545f4914f6cdd1dULL;
+    ctx->inherit_debug = -1;
     {
         size_t i;
         for (i = 0; i < LBK__COUNTOF(ctx->dcache); i++) ctx->dcache[i].handle = -1;
@@ -3583,8 +4509,7 @@ LAZYBK_API void lbk_ctx_destroy(lbk_ctx *ctx) {
     if (!ctx) return;
     for (i = 1; i < ctx->n_nodes; i++)
         if (ctx->nodes[i].refs > 0 && ctx->nodes[i].data) ctx->iface->data_free(ctx->self, ctx->nodes[i].data);
-    for (e = 0; e < ctx->n_centries; e++)
-        if (ctx->centries[e].comp) ctx->iface->computation_free(ctx->self, ctx->centries[e].comp);
+    for (e = 0; e < ctx->n_centries; e++) lbk__plan_free(ctx, ctx->centries[e].plan);
     hmfree(ctx->cons);
     hmfree(ctx->cache_map);
     lbk__free(ctx->centries);
@@ -3896,7 +4821,7 @@ LAZYBK_API const char *lbk_backend_text(lbk_ctx *ctx, const lbk_tensor *ts, int 
     size_t m, k, w = 0;
     bool ok;
     uint64_t h;
-    lbk_computation *c = NULL;
+    lbk__plan *plan = NULL;
     const char *txt;
     if (!ctx) return NULL;
     lbk__str_reset(&ctx->text);
@@ -3907,9 +4832,16 @@ LAZYBK_API const char *lbk_backend_text(lbk_ctx *ctx, const lbk_tensor *ts, int 
     if (w == 0) return lbk__str_get(&ctx->text);
     h = lbk__collect(ctx, ctx->roots, w, &ok);
     if (!ok) { lbk__ctx_fail(ctx, LBK_ERR_OOM, "lbk_backend_text", -1, "out of memory"); return lbk__str_get(&ctx->text); }
-    if (lbk__computation(ctx, h, ctx->roots, w, "lbk_backend_text", &c) != LBK_OK) return lbk__str_get(&ctx->text);
-    txt = ctx->iface->computation_text ? ctx->iface->computation_text(ctx->self, c) : NULL;
-    lbk__str_append(&ctx->text, "%s", txt ? txt : "(this backend has no computation text)\n");
+    if (lbk__plan_get(ctx, h, ctx->roots, w, "lbk_backend_text", &plan) != LBK_OK) return lbk__str_get(&ctx->text);
+    if (!plan->simple)
+        lbk__str_append(&ctx->text, "plan: %u segment(s), %u constant(s), %u node(s) on the fallback%s\n", plan->n_segs,
+                        plan->n_consts, plan->n_fallback_nodes, plan->n_decomposed ? ", composites decomposed" : "");
+    for (k = 0; k < plan->n_segs; k++) {
+        lbk__bk b = lbk__seg_backend(ctx, plan, plan->segs[k].fallback != 0);
+        txt = b.iface->computation_text ? b.iface->computation_text(b.self, plan->segs[k].comp) : NULL;
+        if (!plan->simple) lbk__str_append(&ctx->text, "segment %zu on backend '%s':\n", k, b.name);
+        lbk__str_append(&ctx->text, "%s", txt ? txt : "(this backend has no computation text)\n");
+    }
     return lbk__str_get(&ctx->text);
 }
 
@@ -4724,6 +5656,12 @@ static lbk_result lbk__cpu_execute(void *self, lbk_computation *c, lbk_data *con
     return LBK_OK;
 }
 
+/* The reference path runs every primitive; composites reach it decomposed, so that the
+   oracle for them is their decomposition (the fast path will run them whole). */
+static bool lbk__cpu_supports(void *self, const lbk_graph *g, uint32_t i) {
+    (void)self;
+    return lbk_op_schema(lbk_graph_node(g, i).op) == NULL;
+}
 static int lbk__cpu_device_type(void *self) { (void)self; return LBK_DEVICE_CPU; }
 static int lbk__cpu_ordinal(void *self) { return ((lbk__cpu *)self)->default_ordinal; }
 static void lbk__cpu_set_ordinal(void *self, int ordinal) { if (ordinal == 0) ((lbk__cpu *)self)->default_ordinal = 0; }
@@ -4791,6 +5729,7 @@ static lbk_backend_i lbk__cpu_iface(void) {
     b.devices = lbk__cpu_devices;
     b.map_device = lbk__cpu_map_device;
     b.metric_report = lbk__cpu_report;
+    b.supports_op = lbk__cpu_supports;
     return b;
 }
 #endif /* LAZYBK_NO_CPU_BACKEND */

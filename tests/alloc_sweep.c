@@ -31,11 +31,16 @@ static int program(void) {
     for (int i = 0; i < 6; i++) parts[i] = lbk_exp(ctx, lbk_slice(ctx, b, 1, i % 3, i % 3 + 1, 1));
     lbk_tensor c = lbk_concat(ctx, parts, 6, 1);
     lbk_tensor t = lbk_sum(ctx, c, 0, NULL, false);
+    lbk_tensor sm = lbk_softmax(ctx, b, -1);                            /* decomposed on the miss */
+    lbk_tensor ln = lbk_layer_norm(ctx, b, 1, (lbk_tensor){0}, (lbk_tensor){0}, 1e-5);
+    float smv[6], lnv[6];
     lbk_add(ctx, a, lbk_full(ctx, LBK_F32, 1, (int64_t[]){4}, 0));   /* an error on purpose */
     (void)lbk_ir_text(ctx, &t, 1);
-    lbk_result r1 = lbk_sync(ctx, (lbk_tensor[]){b, m, t}, 3);
+    lbk_result r1 = lbk_sync(ctx, (lbk_tensor[]){b, m, t, sm}, 4);
     lbk_result r2 = lbk_read(ctx, b, y, sizeof y);
     lbk_result r3 = lbk_read(ctx, t, &s, sizeof s);
+    if (r3 == LBK_OK) r3 = lbk_read(ctx, sm, smv, sizeof smv);
+    if (r3 == LBK_OK) r3 = lbk_read(ctx, ln, lnv, sizeof lnv);
     (void)lbk_metrics_report(ctx);
     lbk_scope_end(ctx, sc, NULL, 0);
     lbk_result first = lbk_ctx_result(ctx);
@@ -46,6 +51,15 @@ static int program(void) {
             want += 2 * exp(x[i] * 2 + 1);
         }
         if (fabs(s - want) > 1e-5 * want) rc = 2;
+        for (int row = 0; row < 2; row++) {   /* rows of b are 2x+1 for x in (1,2,3) and (4,5,6) */
+            double z = 0, mean = 0, var = 0;
+            for (int j = 0; j < 3; j++) { z += exp(y[row * 3 + j] - y[row * 3 + 2]); mean += y[row * 3 + j] / 3; }
+            for (int j = 0; j < 3; j++) var += (y[row * 3 + j] - mean) * (y[row * 3 + j] - mean) / 3;
+            for (int j = 0; j < 3; j++) {
+                if (fabs(smv[row * 3 + j] - exp(y[row * 3 + j] - y[row * 3 + 2]) / z) > 1e-6) rc = 2;
+                if (fabs(lnv[row * 3 + j] - (y[row * 3 + j] - mean) / sqrt(var + 1e-5)) > 1e-5) rc = 2;
+            }
+        }
     } else if (first == LBK_ERR_OOM || r1 == LBK_ERR_OOM || r2 == LBK_ERR_OOM || r3 == LBK_ERR_OOM) {
         rc = 1;
     } else {

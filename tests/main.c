@@ -3,7 +3,7 @@
 #include "common.h"
 #include <stdio.h>
 
-extern const test_group registry_tests, ir_tests, ops_tests, exec_tests, errors_tests;
+extern const test_group registry_tests, ir_tests, ops_tests, exec_tests, errors_tests, decomp_tests, value_tests;
 
 mock_backend g_mock;
 
@@ -49,6 +49,11 @@ static lbk_result mock_execute(void *self, lbk_computation *c, lbk_data *const *
     if (r == LBK_OK && m->null_output && *out_n > 0) { m->cpu->data_free(m->cpu_self, out[0]); out[0] = NULL; }
     return r;
 }
+static bool mock_supports(void *self, const lbk_graph *g, uint32_t i) {
+    mock_backend *m = (mock_backend *)self;
+    lbk_op op = lbk_graph_node(g, i).op;
+    return !m->decline[op] && lbk_op_schema(op) == NULL;
+}
 lbk_backend_i mock_iface(const char *name) {
     lbk_backend_i b;
     memset(&b, 0, sizeof b);
@@ -64,11 +69,12 @@ lbk_backend_i mock_iface(const char *name) {
     b.compile = mock_compile;
     b.computation_free = mock_comp_free;
     b.execute_computation = mock_execute;
+    b.supports_op = mock_supports;
     return b;
 }
 
 int main(int argc, char **argv) {
-    const test_group *groups[] = {&registry_tests, &ir_tests, &ops_tests, &exec_tests, &errors_tests};
+    const test_group *groups[] = {&registry_tests, &ir_tests, &ops_tests, &exec_tests, &errors_tests, &value_tests, &decomp_tests};
     size_t total = 0;
     int failed = 0;
     const char *only = argc > 1 ? argv[1] : NULL;
