@@ -10,7 +10,7 @@ BUILD    := build
 HDR      := lazybk.h
 
 TEST_SRC := $(wildcard tests/test_*.c) tests/main.c
-TEST_HDR := tests/common.h
+TEST_HDR := tests/common.h examples/02_custom_backend.c
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 BENCHES  := $(patsubst benchmarks/%.c,$(BUILD)/bench/%,$(wildcard benchmarks/*.c))
 

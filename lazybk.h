@@ -425,6 +425,10 @@ typedef struct lbk_node {
     const void *attrs;                      /* op-specific; read through the accessors below */
     int64_t debug_handle;
 } lbk_node;
+/* A copy of a graph view that outlives the call it was passed to (an interpreting
+   backend keeps it as its computation); NULL on OOM. Free it with lbk_graph_free. */
+LAZYBK_API lbk_graph *lbk_graph_copy(const lbk_graph *g);
+LAZYBK_API void       lbk_graph_free(lbk_graph *g);
 LAZYBK_API uint32_t lbk_graph_size(const lbk_graph *g);
 LAZYBK_API lbk_node lbk_graph_node(const lbk_graph *g, uint32_t i);  /* op LBK_OP_INVALID out of range */
 LAZYBK_API uint32_t lbk_graph_n_params(const lbk_graph *g);
@@ -625,6 +629,13 @@ LAZYBK_API const char          *lbk_backend_name(int i);   /* NULL out of range;
 LAZYBK_API bool                 lbk_backend_available(const char *name);
 LAZYBK_API const char          *lbk_backend_default(void); /* $LAZYBK_BACKEND, else "cpu" */
 LAZYBK_API lbk_result           lbk_shutdown(void);        /* prepare_to_exit for every backend; also at exit */
+/* Conformance: every op the backend claims (supports_op) is run on random inputs over
+   several shapes (broadcasting, size-1 and zero-size dims) and dtypes, and compared with
+   the cpu reference path: |got - ref| <= tol * (1 + |ref|) (nan matches nan). One report
+   line per op with the worst error and ok/FAIL (report may be NULL). LBK_OK only if every
+   claimed case passes; LBK_ERR_BACKEND otherwise (lbk_last_error names the first
+   failure). Random ops are not checked. */
+LAZYBK_API lbk_result           lbk_backend_check(const char *name, double tol, FILE *report);
 /* For backends: describe a failure (thread-local; the executor copies it into the context's
    error, with the node's op and source location when debug_handle >= 0). Returns r. */
 LAZYBK_API lbk_result           lbk_backend_error(lbk_result r, int64_t debug_handle, const char *fmt, ...);
@@ -3133,8 +3144,12 @@ static lbk_result lbk__push_result(lbk_ctx *ctx, lbk_value *stack, lbk_tensor t)
 }
 #define LBK__TRY(x) do { lbk_result r_ = (x); if (r_ != LBK_OK) return r_; } while (0)
 
-/* A float constant for a decomposition (wrapped: it takes the tensor's float dtype). */
-static lbk_tensor lbk__c(lbk_ctx *ctx, double v) { return (lbk_scalar)(ctx, LBK_F64, v); }
+/* A constant for a decomposition, in the (float) dtype of the tensor it meets, so that
+   no cast is needed and the backend holds it in a dtype it already handles. */
+static lbk_tensor lbk__c(lbk_ctx *ctx, lbk_tensor like, double v) {
+    lbk_dtype dt = lbk_type(ctx, like);
+    return (lbk_scalar)(ctx, lbk__is_float(dt) ? dt : LBK_F32, v);
+}
 
 /* ---- the built-in decompositions: numerically careful (max subtracted, two-pass var) ---- */
 static lbk_result lbk__d_softmax(lbk_ctx *ctx, lbk_value *stack) {
@@ -3168,7 +3183,7 @@ static lbk_result lbk__d_logsumexp(lbk_ctx *ctx, lbk_value *stack) {
     ax = (int)dim;
     m = (lbk_amax)(ctx, x, 1, &ax, true);
     /* rows of -inf (or +inf) would give inf - inf: shift by 0 there instead */
-    m = (lbk_where)(ctx, (lbk_eq)(ctx, (lbk_abs)(ctx, m), lbk__c(ctx, INFINITY)), lbk__c(ctx, 0), m);
+    m = (lbk_where)(ctx, (lbk_eq)(ctx, (lbk_abs)(ctx, m), lbk__c(ctx, m, INFINITY)), lbk__c(ctx, m, 0), m);
     s = (lbk_log)(ctx, (lbk_sum)(ctx, (lbk_exp)(ctx, (lbk_sub)(ctx, x, m)), 1, &ax, keep != 0));
     r = (lbk_add)(ctx, s, keep != 0 ? m : (lbk_sum)(ctx, m, 1, &ax, false));
     return lbk__push_result(ctx, stack, r);
@@ -3184,12 +3199,12 @@ static lbk_result lbk__d_gelu(lbk_ctx *ctx, lbk_value *stack) {
     LBK__TRY(lbk__pop_tensor(ctx, stack, false, &x));
     if (tanh_approx) {   /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
         lbk_tensor x3 = (lbk_mul)(ctx, (lbk_mul)(ctx, x, x), x);
-        inner = (lbk_mul)(ctx, lbk__c(ctx, 0.7978845608028654), (lbk_add)(ctx, x, (lbk_mul)(ctx, lbk__c(ctx, 0.044715), x3)));
+        inner = (lbk_mul)(ctx, lbk__c(ctx, x, 0.7978845608028654), (lbk_add)(ctx, x, (lbk_mul)(ctx, lbk__c(ctx, x, 0.044715), x3)));
         r = (lbk_tanh)(ctx, inner);
     } else {             /* 0.5 x (1 + erf(x / sqrt(2))) */
-        r = (lbk_erf)(ctx, (lbk_mul)(ctx, x, lbk__c(ctx, 0.7071067811865476)));
+        r = (lbk_erf)(ctx, (lbk_mul)(ctx, x, lbk__c(ctx, x, 0.7071067811865476)));
     }
-    r = (lbk_mul)(ctx, (lbk_mul)(ctx, lbk__c(ctx, 0.5), x), (lbk_add)(ctx, lbk__c(ctx, 1), r));
+    r = (lbk_mul)(ctx, (lbk_mul)(ctx, lbk__c(ctx, x, 0.5), x), (lbk_add)(ctx, lbk__c(ctx, x, 1), r));
     return lbk__push_result(ctx, stack, r);
 }
 static lbk_result lbk__d_silu(lbk_ctx *ctx, lbk_value *stack) {
@@ -3218,7 +3233,7 @@ static lbk_result lbk__d_var(lbk_ctx *ctx, lbk_value *stack) {
     d = (lbk_sub)(ctx, x, (lbk_mean)(ctx, x, n, axes, true));
     s = (lbk_sum)(ctx, (lbk_mul)(ctx, d, d), n, axes, keep != 0);
     cnt = lbk__span(ctx, x, n, axes);
-    return lbk__push_result(ctx, stack, (lbk_div)(ctx, s, lbk__c(ctx, (double)LBK__MAX(cnt - (int64_t)corr, 0))));
+    return lbk__push_result(ctx, stack, (lbk_div)(ctx, s, lbk__c(ctx, s, (double)LBK__MAX(cnt - (int64_t)corr, 0))));
 }
 /* The last-n axes of x, checked against normalized_shape. */
 static lbk_result lbk__norm_axes(lbk_ctx *ctx, lbk_tensor x, const int *shape, int n, int *axes) {
@@ -3243,7 +3258,7 @@ static lbk_result lbk__d_layer_norm(lbk_ctx *ctx, lbk_value *stack) {
     LBK__TRY(lbk__norm_axes(ctx, x, shape, n, axes));
     d = (lbk_sub)(ctx, x, (lbk_mean)(ctx, x, n, axes, true));
     var = (lbk_mean)(ctx, (lbk_mul)(ctx, d, d), n, axes, true);
-    y = (lbk_mul)(ctx, d, (lbk_rsqrt)(ctx, (lbk_add)(ctx, var, lbk__c(ctx, eps))));
+    y = (lbk_mul)(ctx, d, (lbk_rsqrt)(ctx, (lbk_add)(ctx, var, lbk__c(ctx, var, eps))));
     if (w.id) y = (lbk_mul)(ctx, y, w);
     if (b.id) y = (lbk_add)(ctx, y, b);
     return lbk__push_result(ctx, stack, y);
@@ -3257,7 +3272,10 @@ static lbk_result lbk__d_rms_norm(lbk_ctx *ctx, lbk_value *stack) {
     LBK__TRY(lbk__pop_ints(ctx, stack, shape, &n));
     LBK__TRY(lbk__pop_tensor(ctx, stack, false, &x));
     LBK__TRY(lbk__norm_axes(ctx, x, shape, n, axes));
-    y = (lbk_mul)(ctx, x, (lbk_rsqrt)(ctx, (lbk_add)(ctx, (lbk_mean)(ctx, (lbk_mul)(ctx, x, x), n, axes, true), lbk__c(ctx, eps))));
+    {
+        lbk_tensor ms = (lbk_mean)(ctx, (lbk_mul)(ctx, x, x), n, axes, true);
+        y = (lbk_mul)(ctx, x, (lbk_rsqrt)(ctx, (lbk_add)(ctx, ms, lbk__c(ctx, ms, eps))));
+    }
     if (w.id) y = (lbk_mul)(ctx, y, w);
     return lbk__push_result(ctx, stack, y);
 }
@@ -3364,6 +3382,56 @@ LAZYBK_API lbk_result lbk_decomp_register(const char *schema, lbk_decomp_fn fn) 
 // >>graph ------------------------------------------------------------------------------
 /* The read-only view backends compile from. */
 
+static void lbk__graph_free(lbk_graph *g) {
+    lbk__free(g->nodes); lbk__free(g->inputs); lbk__free(g->dims); lbk__free(g->attrs);
+    lbk__free(g->params); lbk__free(g->outputs); lbk__free(g->param_of); lbk__free(g->param_scalar);
+    memset(g, 0, sizeof *g);
+}
+
+LAZYBK_API lbk_graph *lbk_graph_copy(const lbk_graph *g) {
+    lbk_graph *c;
+    size_t n_in = 0, n_dims = 0, i, ii = 0, di = 0, n;
+    if (!g) return NULL;
+    n = g->n;
+    for (i = 0; i < n; i++) { n_in += (size_t)g->nodes[i].n_inputs; n_dims += (size_t)g->nodes[i].n_dims; }
+    c = (lbk_graph *)lbk__calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->n = g->n; c->n_params = g->n_params; c->n_outputs = g->n_outputs;
+    c->nodes = (lbk_node *)lbk__malloc(sizeof(lbk_node) * (n + 1));
+    c->inputs = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (n_in + 1));
+    c->dims = (int64_t *)lbk__malloc(sizeof(int64_t) * (n_dims + 1));
+    c->attrs = (lbk__attrs *)lbk__malloc(sizeof(lbk__attrs) * (n + 1));
+    c->params = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (g->n_params + 1));
+    c->outputs = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (g->n_outputs + 1));
+    c->param_of = (int32_t *)lbk__malloc(sizeof(int32_t) * (n + 1));
+    c->param_scalar = (uint8_t *)lbk__malloc(g->n_params + 1);
+    if (!c->nodes || !c->inputs || !c->dims || !c->attrs || !c->params || !c->outputs || !c->param_of || !c->param_scalar) {
+        lbk_graph_free(c);
+        return NULL;
+    }
+    for (i = 0; i < n; i++) {
+        lbk_node nd = g->nodes[i];
+        memcpy(c->inputs + ii, nd.inputs, sizeof(uint32_t) * (size_t)nd.n_inputs);
+        memcpy(c->dims + di, nd.dims, sizeof(int64_t) * (size_t)nd.n_dims);
+        c->attrs[i] = g->attrs[i];
+        nd.inputs = c->inputs + ii;
+        nd.dims = c->dims + di;
+        nd.attrs = &c->attrs[i];
+        c->nodes[i] = nd;
+        ii += (size_t)nd.n_inputs;
+        di += (size_t)nd.n_dims;
+    }
+    memcpy(c->params, g->params, sizeof(uint32_t) * g->n_params);
+    memcpy(c->outputs, g->outputs, sizeof(uint32_t) * g->n_outputs);
+    memcpy(c->param_of, g->param_of, sizeof(int32_t) * n);
+    memcpy(c->param_scalar, g->param_scalar, g->n_params);
+    return c;
+}
+LAZYBK_API void lbk_graph_free(lbk_graph *g) {
+    if (!g) return;
+    lbk__graph_free(g);
+    lbk__free(g);
+}
 LAZYBK_API uint32_t lbk_graph_size(const lbk_graph *g) { return g ? g->n : 0; }
 LAZYBK_API lbk_node lbk_graph_node(const lbk_graph *g, uint32_t i) {
     lbk_node n;
@@ -3573,11 +3641,6 @@ static bool lbk__build_view(lbk_ctx *ctx, const uint32_t *list, size_t n, size_t
     return true;
 }
 
-static void lbk__graph_free(lbk_graph *g) {
-    lbk__free(g->nodes); lbk__free(g->inputs); lbk__free(g->dims); lbk__free(g->attrs);
-    lbk__free(g->params); lbk__free(g->outputs); lbk__free(g->param_of); lbk__free(g->param_scalar);
-    memset(g, 0, sizeof *g);
-}
 
 /* Copies the backend's thread-local failure into the context's error. */
 static lbk_result lbk__backend_failed(lbk_ctx *ctx, lbk_result r, const char *where, const char *member) {
@@ -4869,6 +4932,291 @@ LAZYBK_API int64_t lbk_counter(lbk_ctx *ctx, const char *name) {
     for (k = 0; k < LBK__C_COUNT; k++)
         if (strcmp(name, lbk__counter_names[k]) == 0) return ctx->counters[k];
     return 0;
+}
+
+// >>check ------------------------------------------------------------------------------
+/* lbk_backend_check: the backend against the cpu reference, op by op. Written with the
+   public API only, plus the support query. */
+
+typedef struct lbk__chk {
+    lbk_ctx *t, *ref;         /* backend under test, reference */
+    uint64_t rng;
+    double tol, worst;
+    int cases, failed, skipped;
+    char first_fail[256];
+} lbk__chk;
+
+static double lbk__chk_rand(lbk__chk *c) {
+    c->rng ^= c->rng >> 12; c->rng ^= c->rng << 25; c->rng ^= c->rng >> 27;
+    return (double)((c->rng * 2685821657736338717ULL) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* The same host data as a tensor in both contexts. Values in [lo, hi), integral for ints. */
+static bool lbk__chk_input(lbk__chk *c, lbk_dtype dt, int nd, const int64_t *dims, double lo, double hi, lbk_tensor *out_t, lbk_tensor *out_r) {
+    int64_t n = lbk__numel(nd, dims), i;
+    size_t esz = lbk_dtype_size(dt);
+    double *v = (double *)lbk__malloc(sizeof(double) * (size_t)(n ? n : 1));
+    void *host = lbk__malloc(esz * (size_t)(n ? n : 1));
+    if (!v || !host) { lbk__free(v); lbk__free(host); return false; }
+    for (i = 0; i < n; i++) {
+        double x = lo + (hi - lo) * lbk__chk_rand(c);
+        v[i] = lbk__is_float(dt) ? x : dt == LBK_BOOL ? (double)(x > 0.5 * (lo + hi)) : floor(x);
+    }
+    lbk__convert(host, dt, v, LBK_F64, n, 1);
+    *out_t = (lbk_from_host)(c->t, dt, nd, dims, host);
+    *out_r = (lbk_from_host)(c->ref, dt, nd, dims, host);
+    lbk__free(v);
+    lbk__free(host);
+    return out_t->id && out_r->id;
+}
+
+/* Whether the backend claims the node of t (the last node of its graph). */
+static bool lbk__chk_claimed(lbk_ctx *ctx, lbk_tensor t) {
+    uint32_t id;
+    const char *why;
+    bool ok;
+    if (lbk__resolve(ctx, t, &id, &why) != LBK_OK || !lbk__is_pending_node(&ctx->nodes[id])) return false;
+    if (!ctx->iface->supports_op) return true;
+    (void)lbk__collect(ctx, &id, 1, &ok);
+    if (!ok || !lbk__build_view(ctx, ctx->order, ctx->n_order, 0, &id, 1)) return false;
+    return ctx->iface->supports_op(ctx->self, &ctx->graph, ctx->nodes[id].local);
+}
+
+/* Compares the two results of one case. */
+static void lbk__chk_compare(lbk__chk *c, const char *op, lbk_tensor t, lbk_tensor r) {
+    int64_t n = lbk_numel(c->t, t), i;
+    double *a, *b;
+    if (!t.id || !r.id || n != lbk_numel(c->ref, r) || lbk_type(c->t, t) != lbk_type(c->ref, r)) {
+        c->failed++;
+        if (!c->first_fail[0])
+            snprintf(c->first_fail, sizeof c->first_fail, "%s: %s", op, t.id ? "shape or dtype differs" : lbk_ctx_error(c->t));
+        return;
+    }
+    if (!lbk__chk_claimed(c->t, t)) { c->skipped++; return; }
+    c->cases++;
+    a = (double *)lbk__malloc(sizeof(double) * (size_t)(n ? n : 1));
+    b = (double *)lbk__malloc(sizeof(double) * (size_t)(n ? n : 1));
+    if (!a || !b || lbk_read_as(c->t, t, LBK_F64, a, sizeof(double) * (size_t)n) != LBK_OK ||
+        lbk_read_as(c->ref, r, LBK_F64, b, sizeof(double) * (size_t)n) != LBK_OK) {
+        c->failed++;
+        if (!c->first_fail[0]) snprintf(c->first_fail, sizeof c->first_fail, "%s: %s", op, lbk_ctx_error(c->t));
+        lbk_ctx_clear_error(c->t);
+    } else {
+        for (i = 0; i < n; i++) {
+            double e = (a[i] != a[i] && b[i] != b[i]) || a[i] == b[i] ? 0 : fabs(a[i] - b[i]) / (1 + fabs(b[i]));
+            if (e != e) e = INFINITY;
+            if (e > c->worst) c->worst = e;
+            if (e > c->tol) {
+                c->failed++;
+                if (!c->first_fail[0])
+                    snprintf(c->first_fail, sizeof c->first_fail, "%s: element %lld is %.9g, the reference %.9g", op, (long long)i, a[i], b[i]);
+                break;
+            }
+        }
+    }
+    lbk__free(a);
+    lbk__free(b);
+}
+
+typedef lbk_tensor (*lbk__un_fn)(lbk_ctx *, lbk_tensor);
+typedef lbk_tensor (*lbk__bin_fn)(lbk_ctx *, lbk_tensor, lbk_tensor);
+
+/* One op's cases: kind picks the builder; returns through c. */
+static void lbk__chk_op(lbk__chk *c, lbk_op op) {
+    static const int64_t shp[][4] = {{0}, {7}, {3, 4}, {2, 0, 3}, {2, 3, 5}};
+    static const int shn[] = {0, 1, 2, 3, 3};
+    static const lbk_dtype fdt[] = {LBK_F32, LBK_F64};
+    static const lbk__un_fn un[] = {(lbk_neg), (lbk_abs), (lbk_exp), (lbk_log), (lbk_sqrt), (lbk_rsqrt), (lbk_sin), (lbk_cos),
+                                    (lbk_tanh), (lbk_sigmoid), (lbk_relu), (lbk_erf), (lbk_floor), (lbk_ceil), (lbk_reciprocal),
+                                    (lbk_logical_not), (lbk_silu)};
+    static const lbk_op un_op[] = {LBK_OP_NEG, LBK_OP_ABS, LBK_OP_EXP, LBK_OP_LOG, LBK_OP_SQRT, LBK_OP_RSQRT, LBK_OP_SIN, LBK_OP_COS,
+                                   LBK_OP_TANH, LBK_OP_SIGMOID, LBK_OP_RELU, LBK_OP_ERF, LBK_OP_FLOOR, LBK_OP_CEIL,
+                                   LBK_OP_RECIPROCAL, LBK_OP_LOGICAL_NOT, LBK_OP_SILU};
+    static const lbk__bin_fn bin[] = {(lbk_add), (lbk_sub), (lbk_mul), (lbk_div), (lbk_pow), (lbk_maximum), (lbk_minimum), (lbk_eq),
+                                      (lbk_ne), (lbk_lt), (lbk_le), (lbk_gt), (lbk_ge), (lbk_logical_and), (lbk_logical_or)};
+    static const int64_t pa[][3] = {{3, 4}, {2, 3, 4}, {3, 1}, {0}, {0, 3}}, pb[][3] = {{3, 4}, {4}, {1, 4}, {5}, {3}};
+    static const int pna[] = {2, 3, 2, 0, 2}, pnb[] = {2, 1, 2, 1, 1};
+    const char *name = lbk_op_name(op);
+    lbk_tensor t, r, t2, r2, t3, r3;
+    size_t s, k, d;
+    for (k = 0; k < LBK__COUNTOF(un_op); k++) {
+        if (un_op[k] != op) continue;
+        for (d = 0; d < 2; d++)
+            for (s = 0; s < LBK__COUNTOF(shn); s++) {
+                double lo = (op == LBK_OP_LOG || op == LBK_OP_SQRT || op == LBK_OP_RSQRT) ? 0.1 : -4;
+                if (!lbk__chk_input(c, fdt[d], shn[s], shp[s], lo, 4, &t, &r)) continue;
+                lbk__chk_compare(c, name, un[k](c->t, t), un[k](c->ref, r));
+            }
+        if (op == LBK_OP_NEG || op == LBK_OP_ABS || op == LBK_OP_RELU)
+            if (lbk__chk_input(c, LBK_I32, 2, shp[2], -50, 50, &t, &r)) lbk__chk_compare(c, name, un[k](c->t, t), un[k](c->ref, r));
+        return;
+    }
+    if (op >= LBK_OP_ADD && op <= LBK_OP_LOGICAL_OR) {
+        static const lbk_op bops[] = {LBK_OP_ADD, LBK_OP_SUB, LBK_OP_MUL, LBK_OP_DIV, LBK_OP_POW, LBK_OP_MAXIMUM, LBK_OP_MINIMUM,
+                                      LBK_OP_EQ, LBK_OP_NE, LBK_OP_LT, LBK_OP_LE, LBK_OP_GT, LBK_OP_GE, LBK_OP_LOGICAL_AND, LBK_OP_LOGICAL_OR};
+        static const lbk_dtype bdt[] = {LBK_F32, LBK_F64, LBK_I32, LBK_I64, LBK_BOOL};
+        for (k = 0; k < LBK__COUNTOF(bops); k++) if (bops[k] == op) break;
+        for (d = 0; d < LBK__COUNTOF(bdt); d++) {
+            bool logical = op == LBK_OP_LOGICAL_AND || op == LBK_OP_LOGICAL_OR;
+            if (bdt[d] == LBK_BOOL && !logical && op != LBK_OP_ADD && op != LBK_OP_MUL) continue;
+            if ((op == LBK_OP_POW) && !lbk__is_float(bdt[d])) continue;
+            for (s = 0; s < LBK__COUNTOF(pna); s++) {
+                double lo = op == LBK_OP_POW ? 0.5 : op == LBK_OP_DIV ? 1 : -5, hi = op == LBK_OP_POW ? 2 : 5;
+                if (!lbk__chk_input(c, bdt[d], pna[s], pa[s], lo, hi, &t, &r) ||
+                    !lbk__chk_input(c, bdt[d], pnb[s], pb[s], lo, hi, &t2, &r2))
+                    continue;
+                lbk__chk_compare(c, name, bin[k](c->t, t, t2), bin[k](c->ref, r, r2));
+            }
+        }
+        return;
+    }
+    switch (op) {
+    case LBK_OP_WHERE:
+        for (d = 0; d < 2; d++)
+            if (lbk__chk_input(c, LBK_BOOL, 2, pa[0], 0, 1, &t, &r) && lbk__chk_input(c, fdt[d], 2, pa[2], -3, 3, &t2, &r2) &&
+                lbk__chk_input(c, fdt[d], 1, pb[1], -3, 3, &t3, &r3))
+                lbk__chk_compare(c, name, (lbk_where)(c->t, t, t2, t3), (lbk_where)(c->ref, r, r2, r3));
+        break;
+    case LBK_OP_CAST: {
+        static const lbk_dtype all[] = {LBK_F32, LBK_F64, LBK_I32, LBK_I64, LBK_BOOL};
+        size_t i, j;
+        for (i = 0; i < 5; i++)
+            for (j = 0; j < 5; j++)
+                if (i != j && lbk__chk_input(c, all[i], 2, pa[0], -100, 100, &t, &r))
+                    lbk__chk_compare(c, name, (lbk_cast)(c->t, t, all[j]), (lbk_cast)(c->ref, r, all[j]));
+        break;
+    }
+    case LBK_OP_SUM: case LBK_OP_MEAN: case LBK_OP_AMAX: case LBK_OP_AMIN: case LBK_OP_VAR: {
+        static const int ax_sets[][2] = {{0, 0}, {-1, 0}, {0, 2}, {1, 0}};
+        static const int ax_n[] = {0, 1, 2, 1};
+        for (d = 0; d < 2; d++)
+            for (s = 0; s < 4; s++) {
+                int keep = (int)(s & 1);
+                lbk_tensor a, b;
+                if (!lbk__chk_input(c, fdt[d], 3, shp[4], -3, 3, &t, &r)) continue;
+                if (op == LBK_OP_SUM) { a = (lbk_sum)(c->t, t, ax_n[s], ax_sets[s], keep); b = (lbk_sum)(c->ref, r, ax_n[s], ax_sets[s], keep); }
+                else if (op == LBK_OP_MEAN) { a = (lbk_mean)(c->t, t, ax_n[s], ax_sets[s], keep); b = (lbk_mean)(c->ref, r, ax_n[s], ax_sets[s], keep); }
+                else if (op == LBK_OP_AMAX) { a = (lbk_amax)(c->t, t, ax_n[s], ax_sets[s], keep); b = (lbk_amax)(c->ref, r, ax_n[s], ax_sets[s], keep); }
+                else if (op == LBK_OP_AMIN) { a = (lbk_amin)(c->t, t, ax_n[s], ax_sets[s], keep); b = (lbk_amin)(c->ref, r, ax_n[s], ax_sets[s], keep); }
+                else { a = (lbk_var)(c->t, t, ax_n[s], ax_sets[s], 1, keep); b = (lbk_var)(c->ref, r, ax_n[s], ax_sets[s], 1, keep); }
+                lbk__chk_compare(c, name, a, b);
+            }
+        if (op == LBK_OP_SUM && lbk__chk_input(c, LBK_I32, 3, shp[3], -9, 9, &t, &r))   /* zero-size and ints */
+            lbk__chk_compare(c, name, (lbk_sum)(c->t, t, 1, ax_sets[3], false), (lbk_sum)(c->ref, r, 1, ax_sets[3], false));
+        break;
+    }
+    case LBK_OP_ARGMAX:
+        for (d = 0; d < 2; d++)
+            if (lbk__chk_input(c, fdt[d], 3, shp[4], -3, 3, &t, &r))
+                lbk__chk_compare(c, name, (lbk_argmax)(c->t, t, (int)d, d == 1), (lbk_argmax)(c->ref, r, (int)d, d == 1));
+        break;
+    case LBK_OP_MATMUL: {
+        static const int64_t ma[][3] = {{4, 5}, {2, 3, 4}, {5}, {3, 0}}, mb[][3] = {{5, 3}, {4, 6}, {5, 2}, {0, 2}};
+        static const int mna[] = {2, 3, 1, 2}, mnb[] = {2, 2, 2, 2};
+        for (d = 0; d < 2; d++)
+            for (s = 0; s < 4; s++)
+                if (lbk__chk_input(c, fdt[d], mna[s], ma[s], -2, 2, &t, &r) && lbk__chk_input(c, fdt[d], mnb[s], mb[s], -2, 2, &t2, &r2))
+                    lbk__chk_compare(c, name, (lbk_matmul)(c->t, t, t2), (lbk_matmul)(c->ref, r, r2));
+        break;
+    }
+    case LBK_OP_RESHAPE: case LBK_OP_PERMUTE: case LBK_OP_EXPAND: case LBK_OP_SLICE: case LBK_OP_CONCAT:
+        for (d = 0; d < 2; d++) {
+            int64_t rs[2] = {5, -1}, ex[4] = {4, 2, 3, 5};
+            int perm[3] = {2, 0, 1};
+            lbk_tensor tt[2], rr[2];
+            if (!lbk__chk_input(c, fdt[d], 3, shp[4], -3, 3, &t, &r)) continue;
+            if (op == LBK_OP_RESHAPE) lbk__chk_compare(c, name, (lbk_reshape)(c->t, t, 2, rs), (lbk_reshape)(c->ref, r, 2, rs));
+            if (op == LBK_OP_PERMUTE) lbk__chk_compare(c, name, (lbk_permute)(c->t, t, perm), (lbk_permute)(c->ref, r, perm));
+            if (op == LBK_OP_EXPAND) lbk__chk_compare(c, name, (lbk_expand)(c->t, t, 4, ex), (lbk_expand)(c->ref, r, 4, ex));
+            if (op == LBK_OP_SLICE) lbk__chk_compare(c, name, (lbk_slice)(c->t, t, 2, 1, 5, 2), (lbk_slice)(c->ref, r, 2, 1, 5, 2));
+            if (op == LBK_OP_CONCAT && lbk__chk_input(c, fdt[d], 3, shp[4], -3, 3, &t2, &r2)) {
+                tt[0] = t; tt[1] = t2; rr[0] = r; rr[1] = r2;
+                lbk__chk_compare(c, name, (lbk_concat)(c->t, tt, 2, 1), (lbk_concat)(c->ref, rr, 2, 1));
+            }
+        }
+        break;
+    case LBK_OP_ARANGE:
+        lbk__chk_compare(c, name, (lbk_arange)(c->t, LBK_F32, -2, 3, 0.5), (lbk_arange)(c->ref, LBK_F32, -2, 3, 0.5));
+        lbk__chk_compare(c, name, (lbk_arange)(c->t, LBK_I64, 10, -3, -3), (lbk_arange)(c->ref, LBK_I64, 10, -3, -3));
+        break;
+    case LBK_OP_SOFTMAX: case LBK_OP_LOG_SOFTMAX: case LBK_OP_LOGSUMEXP: case LBK_OP_GELU:
+        for (d = 0; d < 2; d++)
+            for (s = 1; s < LBK__COUNTOF(shn); s++) {
+                lbk_tensor a, b;
+                if (!lbk__chk_input(c, fdt[d], shn[s], shp[s], -5, 5, &t, &r)) continue;
+                if (op == LBK_OP_SOFTMAX) { a = (lbk_softmax)(c->t, t, -1); b = (lbk_softmax)(c->ref, r, -1); }
+                else if (op == LBK_OP_LOG_SOFTMAX) { a = (lbk_log_softmax)(c->t, t, 0); b = (lbk_log_softmax)(c->ref, r, 0); }
+                else if (op == LBK_OP_LOGSUMEXP) { a = (lbk_logsumexp)(c->t, t, -1, s & 1); b = (lbk_logsumexp)(c->ref, r, -1, s & 1); }
+                else { a = (lbk_gelu)(c->t, t, s & 1); b = (lbk_gelu)(c->ref, r, s & 1); }
+                lbk__chk_compare(c, name, a, b);
+            }
+        break;
+    case LBK_OP_LAYER_NORM: case LBK_OP_RMS_NORM: case LBK_OP_LINEAR:
+        for (d = 0; d < 2; d++) {
+            int64_t wd[2] = {3, 5}, bd = 3;
+            lbk_tensor none = {0};
+            if (!lbk__chk_input(c, fdt[d], 3, shp[4], -3, 3, &t, &r) || !lbk__chk_input(c, fdt[d], 1, shp[4] + 2, 0.5, 1.5, &t2, &r2) ||
+                !lbk__chk_input(c, fdt[d], 1, shp[4] + 2, -1, 1, &t3, &r3))
+                continue;
+            if (op == LBK_OP_LAYER_NORM) {
+                lbk__chk_compare(c, name, (lbk_layer_norm)(c->t, t, 1, t2, t3, 1e-5), (lbk_layer_norm)(c->ref, r, 1, r2, r3, 1e-5));
+                lbk__chk_compare(c, name, (lbk_layer_norm)(c->t, t, 2, none, none, 1e-3), (lbk_layer_norm)(c->ref, r, 2, none, none, 1e-3));
+            } else if (op == LBK_OP_RMS_NORM) {
+                lbk__chk_compare(c, name, (lbk_rms_norm)(c->t, t, 1, t2, 1e-6), (lbk_rms_norm)(c->ref, r, 1, r2, 1e-6));
+            } else if (lbk__chk_input(c, fdt[d], 2, wd, -1, 1, &t2, &r2) && lbk__chk_input(c, fdt[d], 1, &bd, -1, 1, &t3, &r3)) {
+                lbk__chk_compare(c, name, (lbk_linear)(c->t, t, t2, t3), (lbk_linear)(c->ref, r, r2, r3));
+                lbk__chk_compare(c, name, (lbk_linear)(c->t, t, t2, none), (lbk_linear)(c->ref, r, r2, none));
+            }
+        }
+        break;
+    default: break;
+    }
+}
+
+LAZYBK_API lbk_result lbk_backend_check(const char *name, double tol, FILE *report) {
+    lbk_ctx_desc dt, dr;
+    lbk__chk c;
+    int op, claimed = 0, failed_ops = 0;
+    char first[256] = "";
+    if (!name) return lbk__set_last(LBK_ERR_ARG, "lbk_backend_check: NULL name");
+    if (!(tol >= 0)) return lbk__set_last(LBK_ERR_ARG, "lbk_backend_check: tol %g must be >= 0", tol);
+    memset(&c, 0, sizeof c);
+    memset(&dt, 0, sizeof dt);
+    memset(&dr, 0, sizeof dr);
+    dt.backend = name;
+    dr.backend = "cpu";
+    c.t = lbk_ctx_create(&dt);
+    if (!c.t) return lbk_last_result();
+    c.ref = lbk_ctx_create(&dr);
+    if (!c.ref) { lbk_ctx_destroy(c.t); return lbk_last_result(); }
+    c.tol = tol;
+    c.rng = 0x9e3779b97f4a7c15ULL;
+    if (report) fprintf(report, "lbk_backend_check('%s') against the cpu reference, tol %g\n", name, tol);
+    for (op = LBK_OP_ADD; op < LBK_OP_COUNT; op++) {
+        lbk_scope st = lbk_scope_begin(c.t), sr = lbk_scope_begin(c.ref);
+        if (op == LBK_OP_RAND || op == LBK_OP_RANDN) continue;
+        c.worst = 0; c.cases = 0; c.failed = 0; c.skipped = 0; c.first_fail[0] = 0;
+        lbk__chk_op(&c, (lbk_op)op);
+        lbk_scope_end(c.t, st, NULL, 0);
+        lbk_scope_end(c.ref, sr, NULL, 0);
+        lbk_ctx_clear_error(c.t);
+        lbk_ctx_clear_error(c.ref);
+        if (c.cases == 0 && c.failed == 0) continue;   /* not claimed */
+        claimed++;
+        if (c.failed) {
+            failed_ops++;
+            if (!first[0]) snprintf(first, sizeof first, "%s", c.first_fail);
+        }
+        if (report)
+            fprintf(report, "  %-12s %3d case(s)  worst %-10.3g %s%s%s\n", lbk_op_name((lbk_op)op), c.cases, c.worst,
+                    c.failed ? "FAIL" : "ok", c.failed ? "  " : "", c.failed ? c.first_fail : "");
+    }
+    if (report) fprintf(report, "%d op(s) checked, %d failed\n", claimed, failed_ops);
+    lbk_ctx_destroy(c.t);
+    lbk_ctx_destroy(c.ref);
+    if (failed_ops) return lbk__set_last(LBK_ERR_BACKEND, "lbk_backend_check('%s'): %d op(s) failed; first: %s", name, failed_ops, first);
+    lbk__clear_last();
+    return LBK_OK;
 }
 
 // >>backend-cpu ------------------------------------------------------------------------

@@ -118,6 +118,7 @@ typedef struct mock_backend {
     int seen_slice_axis; int64_t seen_slice_start, seen_slice_step;
     int seen_scalar_params;
     bool decline[LBK_OP_COUNT];   /* ops the mock's supports_op refuses (composites always) */
+    int perturb;                  /* add 1 to the first element of every output: a wrong backend */
 } mock_backend;
 lbk_backend_i mock_iface(const char *name);
 extern mock_backend g_mock;

@@ -3,7 +3,7 @@
 #include "common.h"
 #include <stdio.h>
 
-extern const test_group registry_tests, ir_tests, ops_tests, exec_tests, errors_tests, decomp_tests, value_tests;
+extern const test_group registry_tests, ir_tests, ops_tests, exec_tests, errors_tests, decomp_tests, value_tests, check_tests;
 
 mock_backend g_mock;
 
@@ -47,6 +47,17 @@ static lbk_result mock_execute(void *self, lbk_computation *c, lbk_data *const *
     lbk_result r = m->cpu->execute_computation(m->cpu_self, c, args, n_args, dev, out, cap, out_n);
     if (r == LBK_OK && m->wrong_outputs && *out_n > 0) { m->cpu->data_free(m->cpu_self, out[*out_n - 1]); out[*out_n - 1] = NULL; (*out_n)--; }
     if (r == LBK_OK && m->null_output && *out_n > 0) { m->cpu->data_free(m->cpu_self, out[0]); out[0] = NULL; }
+    for (int k = 0; r == LBK_OK && m->perturb && k < *out_n; k++) {   /* this TU sees the cpu backend's buffers */
+        lbk__cpu_buf *b = (lbk__cpu_buf *)out[k];
+        if (!b->bytes) continue;
+        switch (b->dtype) {
+        case LBK_F32: ((float *)b->ptr)[0] += 1; break;
+        case LBK_F64: ((double *)b->ptr)[0] += 1; break;
+        case LBK_I32: ((int32_t *)b->ptr)[0] += 1; break;
+        case LBK_I64: ((int64_t *)b->ptr)[0] += 1; break;
+        default: ((uint8_t *)b->ptr)[0] ^= 1; break;
+        }
+    }
     return r;
 }
 static bool mock_supports(void *self, const lbk_graph *g, uint32_t i) {
@@ -74,7 +85,7 @@ lbk_backend_i mock_iface(const char *name) {
 }
 
 int main(int argc, char **argv) {
-    const test_group *groups[] = {&registry_tests, &ir_tests, &ops_tests, &exec_tests, &errors_tests, &value_tests, &decomp_tests};
+    const test_group *groups[] = {&registry_tests, &ir_tests, &ops_tests, &exec_tests, &errors_tests, &value_tests, &decomp_tests, &check_tests};
     size_t total = 0;
     int failed = 0;
     const char *only = argc > 1 ? argv[1] : NULL;
