@@ -42,11 +42,16 @@
    2. BACKENDS
    -----------
    "cpu" is always registered (unless LAZYBK_NO_CPU_BACKEND). It executes one node at a
-   time in a reference interpreter: every op for every dtype, accumulating in double or
-   int64, float sums pairwise. It is the oracle other backends are checked against.
+   time in a reference interpreter: every primitive op for every dtype, accumulating in
+   double or int64, float sums pairwise; composite ops reach it decomposed. It is the
+   oracle other backends are checked against (lbk_backend_check).
    User backends fill an lbk_backend_i and call lbk_backend_register (or use
    LBK_BACKEND_REGISTER, which runs before main where the compiler has constructors).
    Built-ins register themselves on the first lazybk call; no init call is needed.
+   A backend need not run every op: supports_op declines nodes. A declined composite
+   (softmax, layer_norm, ...) is rewritten through the decomposition implementation
+   (lbk_decomp_*); any other declined node runs on the cpu backend, the graph cut into
+   runs per device. Both happen once per graph shape, when it is compiled.
 
    3. ERRORS
    ---------
@@ -88,9 +93,9 @@
 #define LAZYBK_H_INCLUDED
 
 #define LAZYBK_VERSION_MAJOR 0
-#define LAZYBK_VERSION_MINOR 1
+#define LAZYBK_VERSION_MINOR 2
 #define LAZYBK_VERSION_PATCH 0
-#define LAZYBK_VERSION_STRING "0.1.0"
+#define LAZYBK_VERSION_STRING "0.2.0"
 
 #include <stdbool.h>
 #include <stddef.h>
