@@ -24,8 +24,11 @@ deps:
 demo: deps $(BUILD)/examples/01_quickstart
 	./$(BUILD)/examples/01_quickstart
 
+# The suite runs twice: on the reference path (every op against float64), then on the
+# default fast path (the same checks, plus fast-against-reference on random graphs).
 test: deps $(BUILD)/tests $(BUILD)/alloc_sweep
 	./$(BUILD)/alloc_sweep
+	LAZYBK_CPU_REFERENCE=1 ./$(BUILD)/tests
 	./$(BUILD)/tests
 
 $(BUILD)/tests: $(TEST_SRC) $(TEST_HDR) $(HDR) | deps
@@ -44,6 +47,7 @@ sanitize: deps
 	$(CC) -std=c99 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
 	    $(WARN) $(CPPFLAGS) tests/alloc_sweep.c -o $(BUILD)/alloc_sweep-sanitize $(LIBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(BUILD)/alloc_sweep-sanitize
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 LAZYBK_CPU_REFERENCE=1 ./$(BUILD)/tests-sanitize
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(BUILD)/tests-sanitize
 
 # gcc and clang in C99 and C11 with -Werror; C++11 and C++17; the header included twice;

@@ -5189,14 +5189,14 @@ LAZYBK_API lbk_result lbk_backend_check(const char *name, double tol, FILE *repo
     memset(&dt, 0, sizeof dt);
     memset(&dr, 0, sizeof dr);
     dt.backend = name;
-    dr.backend = "cpu";
+    dr.backend = "cpu-reference";
     c.t = lbk_ctx_create(&dt);
     if (!c.t) return lbk_last_result();
     c.ref = lbk_ctx_create(&dr);
     if (!c.ref) { lbk_ctx_destroy(c.t); return lbk_last_result(); }
     c.tol = tol;
     c.rng = 0x9e3779b97f4a7c15ULL;
-    if (report) fprintf(report, "lbk_backend_check('%s') against the cpu reference, tol %g\n", name, tol);
+    if (report) fprintf(report, "lbk_backend_check('%s') against cpu-reference, tol %g\n", name, tol);
     for (op = LBK_OP_ADD; op < LBK_OP_COUNT; op++) {
         lbk_scope st = lbk_scope_begin(c.t), sr = lbk_scope_begin(c.ref);
         if (op == LBK_OP_RAND || op == LBK_OP_RANDN) continue;
@@ -5255,9 +5255,19 @@ typedef struct lbk__cpu {
     int64_t allocs, pool_hits, executions, compiles;
     int default_ordinal;
     uint64_t seed;
+    bool reference;                        /* "cpu-reference": never the fast path */
     char report[512];
 } lbk__cpu;
-static lbk__cpu lbk__cpu_self = {LBK__MUTEX_INIT, {NULL}, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0, {0}};
+static lbk__cpu lbk__cpu_self = {LBK__MUTEX_INIT, {NULL}, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0, false, {0}};
+static lbk__cpu lbk__cpu_ref_self = {LBK__MUTEX_INIT, {NULL}, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0, true, {0}};
+
+/* The fast path is used unless this is "cpu-reference" or LAZYBK_CPU_REFERENCE=1. */
+static bool lbk__cpu_fast(const lbk__cpu *cpu) {
+    const char *e;
+    if (cpu->reference) return false;
+    e = getenv("LAZYBK_CPU_REFERENCE");
+    return !(e && e[0] && strcmp(e, "0") != 0);
+}
 
 static lbk__cpu_buf *lbk__cpu_alloc(lbk__cpu *cpu, lbk_dtype dt, int n_dims, const int64_t *dims) {
     size_t bytes = (size_t)lbk__numel(n_dims, dims) * lbk_dtype_size(dt);
@@ -5374,13 +5384,38 @@ typedef struct lbk__cpu_inst {   /* kept small: a compile writes one per node */
     int8_t perm[LAZYBK_MAX_DIMS];
     union { struct { int64_t start, step; } sl; struct { double start, step; } ar; } u;
     int64_t debug;
+    int32_t group;                /* fused elementwise group (fast path), -1: none */
+    bool group_out;               /* its value leaves the group: it gets a buffer */
 } lbk__cpu_inst;
+
+/* A fused elementwise group (fast path): consecutive float nodes of one shape and dtype,
+   run tile by tile; only the values that leave the group reach memory. */
+#define LBK__TILE 256
+typedef struct lbk__cpu_gop {
+    lbk_op op;
+    uint32_t inst;
+    int out_reg;
+    int n_in;
+    int kind[2];                  /* 0: register, 1: external input */
+    int idx[2];                   /* register, or external number */
+} lbk__cpu_gop;
+typedef struct lbk__cpu_group {
+    uint32_t first_op, n_ops;     /* into prog->gops */
+    uint32_t first_ext, n_ext;    /* into prog->gext: instruction indices of outside inputs */
+    uint32_t last;                /* the group runs when its last member's turn comes */
+    int n_regs;
+} lbk__cpu_group;
 
 typedef struct lbk__cpu_prog {
     lbk__cpu_inst *inst;
     uint32_t n, n_params, n_outputs;
     uint32_t *ins;
     int64_t *dims;                /* every node's dims */
+    bool fast;                    /* fused kernels (else the reference path only) */
+    lbk__cpu_group *groups;
+    lbk__cpu_gop *gops;
+    uint32_t *gext;
+    uint32_t n_groups, n_gops, n_gext;
     int n_slots;
     size_t *slot_bytes;
     lbk__cpu_buf **slot_buf;      /* scratch kept across executions */
@@ -5394,6 +5429,7 @@ static void lbk__cpu_prog_free(void *self, lbk_computation *c) {
     if (!p) return;
     for (s = 0; s < p->n_slots; s++)
         if (p->slot_buf && p->slot_buf[s]) lbk__cpu_buf_free((lbk__cpu *)self, p->slot_buf[s]);
+    lbk__free(p->groups); lbk__free(p->gops); lbk__free(p->gext);
     lbk__free(p->inst); lbk__free(p->ins); lbk__free(p->dims); lbk__free(p->slot_bytes); lbk__free(p->slot_buf); lbk__free(p->vals);
     lbk__str_free(&p->text);
     lbk__free(p);
@@ -5401,8 +5437,8 @@ static void lbk__cpu_prog_free(void *self, lbk_computation *c) {
 
 static void lbk__cpu_plan_text(lbk__cpu_prog *p) {
     uint32_t i, k;
-    lbk__str_append(&p->text, "cpu reference plan: %u nodes, %u parameters, %u outputs, %d scratch buffers\n",
-                    p->n, p->n_params, p->n_outputs, p->n_slots);
+    lbk__str_append(&p->text, "cpu %s plan: %u nodes, %u parameters, %u outputs, %d scratch buffers, %u fused groups\n",
+                    p->fast ? "fast" : "reference", p->n, p->n_params, p->n_outputs, p->n_slots, p->n_groups);
     for (i = 0; i < p->n; i++) {
         const lbk__cpu_inst *x = &p->inst[i];
         char shape[256];
@@ -5414,10 +5450,265 @@ static void lbk__cpu_plan_text(lbk__cpu_prog *p) {
             for (k = 0; k < x->n_in; k++) lbk__str_append(&p->text, "%s%%%u", k ? ", " : "", p->ins[x->first_in + k]);
             lbk__str_append(&p->text, ")");
         }
+        if (x->group >= 0) lbk__str_append(&p->text, "  [fused group %d%s]", x->group, x->group_out ? "" : ", stays in registers");
         if (x->out >= 0) lbk__str_append(&p->text, " -> output %d", x->out);
         else if (x->slot >= 0) lbk__str_append(&p->text, " -> scratch %d", x->slot);
         lbk__str_append(&p->text, "\n");
     }
+}
+
+/* ---- the fast path: fused elementwise groups ---- */
+static void lbk__cpu_bstrides(const struct lbk__cpu_inst *out, const struct lbk__cpu_inst *in, int64_t *st);
+#if defined(__cplusplus)
+#  define LBK__RESTRICT __restrict
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 199901L
+#  define LBK__RESTRICT restrict
+#else
+#  define LBK__RESTRICT
+#endif
+
+/* Whether x can live in a fused group: a float elementwise op whose inputs share its dtype. */
+static bool lbk__cpu_fusible(const lbk__cpu_prog *p, const lbk__cpu_inst *x) {
+    uint32_t k;
+    if (x->param >= 0 || (x->dt != LBK_F32 && x->dt != LBK_F64) || x->n_in < 1 || x->n_in > 2 || x->numel == 0) return false;
+    switch (x->op) {
+    case LBK_OP_ADD: case LBK_OP_SUB: case LBK_OP_MUL: case LBK_OP_DIV: case LBK_OP_POW: case LBK_OP_MAXIMUM:
+    case LBK_OP_MINIMUM: case LBK_OP_NEG: case LBK_OP_ABS: case LBK_OP_EXP: case LBK_OP_LOG: case LBK_OP_SQRT:
+    case LBK_OP_RSQRT: case LBK_OP_SIN: case LBK_OP_COS: case LBK_OP_TANH: case LBK_OP_SIGMOID: case LBK_OP_RELU:
+    case LBK_OP_ERF: case LBK_OP_FLOOR: case LBK_OP_CEIL: case LBK_OP_RECIPROCAL: break;
+    default: return false;
+    }
+    for (k = 0; k < x->n_in; k++)
+        if (p->inst[p->ins[x->first_in + k]].dt != x->dt) return false;
+    return true;
+}
+static bool lbk__cpu_same_shape(const lbk__cpu_inst *a, const lbk__cpu_inst *b) {
+    return a->dt == b->dt && a->n_dims == b->n_dims && memcmp(a->dims, b->dims, sizeof(int64_t) * (size_t)a->n_dims) == 0;
+}
+
+/* Groups runs of fusible nodes that are consecutive in program order (parameters between
+   them do not break a run), of one shape and dtype; plans their registers. */
+static bool lbk__cpu_plan_groups(lbk__cpu_prog *p) {
+    uint32_t i, k, n = p->n;
+    size_t cap_g = 0, cap_o = 0, cap_e = 0;
+    int32_t open = -1;
+    int *reg_free = NULL, n_reg_free = 0;
+    uint32_t *reg_last = NULL;    /* per member instruction: last in-group reader */
+    size_t cap_rf = 0;
+    bool ok = true;
+    reg_last = (uint32_t *)lbk__calloc(n + 1, sizeof(uint32_t));
+    if (!reg_last) return false;
+    for (i = 0; i < n && ok; i++) {
+        lbk__cpu_inst *x = &p->inst[i];
+        if (x->param >= 0) continue;
+        if (!lbk__cpu_fusible(p, x)) { open = -1; continue; }
+        if (open < 0 || !lbk__cpu_same_shape(&p->inst[p->groups[open].last], x)) {
+            if (!LBK__GROW(p->groups, cap_g, (size_t)p->n_groups + 1)) { ok = false; break; }
+            open = (int32_t)p->n_groups++;
+            memset(&p->groups[open], 0, sizeof p->groups[open]);
+            p->groups[open].first_op = p->n_gops;
+            p->groups[open].first_ext = p->n_gext;
+        }
+        {
+            lbk__cpu_group *gr = &p->groups[open];
+            lbk__cpu_gop *op;
+            if (!LBK__GROW(p->gops, cap_o, (size_t)p->n_gops + 1)) { ok = false; break; }
+            op = &p->gops[p->n_gops++];
+            memset(op, 0, sizeof *op);
+            op->op = x->op;
+            op->inst = i;
+            op->n_in = (int)x->n_in;
+            x->group = open;
+            gr->n_ops++;
+            gr->last = i;
+            for (k = 0; k < x->n_in; k++) {
+                uint32_t y = p->ins[x->first_in + k], e;
+                if (p->inst[y].group == open) { op->kind[k] = 0; reg_last[y] = i; continue; }
+                for (e = gr->first_ext; e < p->n_gext; e++) if (p->gext[e] == y) break;
+                if (e == p->n_gext) {
+                    if (!LBK__GROW(p->gext, cap_e, (size_t)p->n_gext + 1)) { ok = false; break; }
+                    p->gext[p->n_gext++] = y;
+                    gr->n_ext++;
+                }
+                op->kind[k] = 1;
+                op->idx[k] = (int)(e - gr->first_ext);
+            }
+        }
+    }
+    /* which members leave their group: graph outputs, or read by anything outside it */
+    for (i = 0; i < n && ok; i++) {
+        const lbk__cpu_inst *x = &p->inst[i];
+        if (x->out >= 0 && x->group >= 0) p->inst[i].group_out = true;
+        for (k = 0; k < x->n_in; k++) {
+            lbk__cpu_inst *y = &p->inst[p->ins[x->first_in + k]];
+            if (y->group >= 0 && y->group != x->group) y->group_out = true;
+        }
+    }
+    /* registers: a member's value lives from its op to its last reader in the group */
+    for (i = 0; i < p->n_groups && ok; i++) {
+        lbk__cpu_group *gr = &p->groups[i];
+        uint32_t o;
+        n_reg_free = 0;
+        for (o = gr->first_op; o < gr->first_op + gr->n_ops && ok; o++) {
+            lbk__cpu_gop *op = &p->gops[o];
+            const lbk__cpu_inst *x = &p->inst[op->inst];
+            int j;
+            for (j = 0; j < op->n_in; j++)
+                if (op->kind[j] == 0) {
+                    uint32_t y = p->ins[x->first_in + (uint32_t)j], q;
+                    for (q = gr->first_op; q < o; q++)
+                        if (p->gops[q].inst == y) { op->idx[j] = p->gops[q].out_reg; break; }
+                }
+            if (n_reg_free > 0) op->out_reg = reg_free[--n_reg_free];
+            else op->out_reg = gr->n_regs++;
+            if (reg_last[op->inst] == 0) {   /* no reader in the group: free once written */
+                if (!LBK__GROW(reg_free, cap_rf, (size_t)n_reg_free + 1)) { ok = false; break; }
+                reg_free[n_reg_free++] = op->out_reg;
+            }
+            /* registers whose last reader is this op are free for the next ones */
+            for (j = 0; j < op->n_in; j++)
+                if (op->kind[j] == 0) {
+                    uint32_t y = p->ins[x->first_in + (uint32_t)j];
+                    if (reg_last[y] == op->inst && (j == 0 || op->idx[1] != op->idx[0])) {
+                        if (!LBK__GROW(reg_free, cap_rf, (size_t)n_reg_free + 1)) { ok = false; break; }
+                        reg_free[n_reg_free++] = op->idx[j];
+                    }
+                }
+        }
+    }
+    lbk__free(reg_free);
+    lbk__free(reg_last);
+    return ok;
+}
+
+/* One op over a whole tile (LBK__TILE elements: a constant trip count the compiler
+   vectorises at -O2). o never aliases a or b. */
+#define LBK__TILE_OPS(T, SFX, EXPF, LOGF, SQRTF, SINF, COSF, TANHF, ERFF, FLOORF, CEILF, POWF, ONE, ZERO)                  \
+    static void lbk__tile_##SFX(lbk_op op, T *LBK__RESTRICT o, const T *LBK__RESTRICT a, const T *LBK__RESTRICT b) {   \
+        int i;                                                                                                      \
+        switch (op) {                                                                                               \
+        case LBK_OP_ADD: for (i = 0; i < LBK__TILE; i++) o[i] = a[i] + b[i]; break;                                 \
+        case LBK_OP_SUB: for (i = 0; i < LBK__TILE; i++) o[i] = a[i] - b[i]; break;                                 \
+        case LBK_OP_MUL: for (i = 0; i < LBK__TILE; i++) o[i] = a[i] * b[i]; break;                                 \
+        case LBK_OP_DIV: for (i = 0; i < LBK__TILE; i++) o[i] = a[i] / b[i]; break;                                 \
+        case LBK_OP_POW: for (i = 0; i < LBK__TILE; i++) o[i] = POWF(a[i], b[i]); break;                            \
+        case LBK_OP_MAXIMUM:                                                                                        \
+            for (i = 0; i < LBK__TILE; i++) o[i] = a[i] != a[i] ? a[i] : b[i] != b[i] ? b[i] : a[i] > b[i] ? a[i] : b[i]; \
+            break;                                                                                                  \
+        case LBK_OP_MINIMUM:                                                                                        \
+            for (i = 0; i < LBK__TILE; i++) o[i] = a[i] != a[i] ? a[i] : b[i] != b[i] ? b[i] : a[i] < b[i] ? a[i] : b[i]; \
+            break;                                                                                                  \
+        case LBK_OP_NEG: for (i = 0; i < LBK__TILE; i++) o[i] = -a[i]; break;                                       \
+        case LBK_OP_ABS: for (i = 0; i < LBK__TILE; i++) o[i] = a[i] < ZERO ? -a[i] : a[i] == ZERO ? ZERO : a[i]; break; \
+        case LBK_OP_RELU: for (i = 0; i < LBK__TILE; i++) o[i] = a[i] < ZERO ? ZERO : a[i]; break;                  \
+        case LBK_OP_EXP: for (i = 0; i < LBK__TILE; i++) o[i] = EXPF(a[i]); break;                                  \
+        case LBK_OP_LOG: for (i = 0; i < LBK__TILE; i++) o[i] = LOGF(a[i]); break;                                  \
+        case LBK_OP_SQRT: for (i = 0; i < LBK__TILE; i++) o[i] = SQRTF(a[i]); break;                                \
+        case LBK_OP_RSQRT: for (i = 0; i < LBK__TILE; i++) o[i] = ONE / SQRTF(a[i]); break;                         \
+        case LBK_OP_RECIPROCAL: for (i = 0; i < LBK__TILE; i++) o[i] = ONE / a[i]; break;                           \
+        case LBK_OP_SIN: for (i = 0; i < LBK__TILE; i++) o[i] = SINF(a[i]); break;                                  \
+        case LBK_OP_COS: for (i = 0; i < LBK__TILE; i++) o[i] = COSF(a[i]); break;                                  \
+        case LBK_OP_TANH: for (i = 0; i < LBK__TILE; i++) o[i] = TANHF(a[i]); break;                                \
+        case LBK_OP_SIGMOID: for (i = 0; i < LBK__TILE; i++) o[i] = ONE / (ONE + EXPF(-a[i])); break;               \
+        case LBK_OP_ERF: for (i = 0; i < LBK__TILE; i++) o[i] = ERFF(a[i]); break;                                  \
+        case LBK_OP_FLOOR: for (i = 0; i < LBK__TILE; i++) o[i] = FLOORF(a[i]); break;                              \
+        case LBK_OP_CEIL: for (i = 0; i < LBK__TILE; i++) o[i] = CEILF(a[i]); break;                                \
+        default: break;                                                                                             \
+        }                                                                                                           \
+    }
+LBK__TILE_OPS(float, f32, expf, logf, sqrtf, sinf, cosf, tanhf, erff, floorf, ceilf, powf, 1.0f, 0.0f)
+LBK__TILE_OPS(double, f64, exp, log, sqrt, sin, cos, tanh, erf, floor, ceil, pow, 1.0, 0.0)
+#undef LBK__TILE_OPS
+
+/* Runs fused group gr: rows of the innermost dim (the whole tensor as one row when every
+   outside input is full-shape or a single element), each cut into tiles; per tile every
+   op runs over registers; values that leave the group are copied out. */
+static lbk_result lbk__cpu_group_run(const lbk__cpu_prog *p, const lbk__cpu_group *gr) {
+    const lbk__cpu_inst *shape = &p->inst[gr->last];
+    lbk_dtype dt = shape->dt;
+    size_t esz = lbk_dtype_size(dt);
+    int nd = shape->n_dims, d;
+    uint32_t e, o;
+    bool flat = true;
+    int64_t st[64][LAZYBK_MAX_DIMS], *stp = NULL, L, rows, r, t0, idx[LAZYBK_MAX_DIMS], off_small[64], *off = off_small;
+    int64_t (*strides)[LAZYBK_MAX_DIMS] = st;
+    char *scratch;
+    if (gr->n_ext > 64) {   /* rare: many distinct inputs */
+        stp = (int64_t *)lbk__malloc(sizeof(int64_t) * LAZYBK_MAX_DIMS * gr->n_ext + sizeof(int64_t) * gr->n_ext);
+        if (!stp) return lbk_backend_error(LBK_ERR_OOM, shape->debug, "out of memory");
+        strides = (int64_t (*)[LAZYBK_MAX_DIMS])stp;
+        off = stp + (size_t)LAZYBK_MAX_DIMS * gr->n_ext;
+    }
+    for (e = 0; e < gr->n_ext; e++) {
+        const lbk__cpu_inst *y = &p->inst[p->gext[gr->first_ext + e]];
+        lbk__cpu_bstrides(shape, y, strides[e]);
+        if (!(y->numel == 1 || lbk__cpu_same_shape(y, shape) || (y->numel == shape->numel && y->n_dims <= shape->n_dims &&
+              lbk__numel(y->n_dims, y->dims) == shape->numel)))
+            flat = false;
+        off[e] = 0;
+    }
+    scratch = (char *)lbk__malloc(esz * LBK__TILE * (size_t)(gr->n_regs + gr->n_ext + 1) + 64);
+    if (!scratch) { lbk__free(stp); return lbk_backend_error(LBK_ERR_OOM, shape->debug, "out of memory"); }
+    {
+        char *regs = (char *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
+        char *xb = regs + esz * LBK__TILE * (size_t)gr->n_regs;   /* per outside input: a staging tile */
+        const void *ap[2];
+        if (flat) { L = shape->numel; rows = 1; nd = 1; }
+        else { L = nd ? shape->dims[nd - 1] : 1; rows = shape->numel / L; }
+        memset(idx, 0, sizeof idx);
+        for (r = 0; r < rows; r++) {
+            /* single-element inputs along this row: staged once per row */
+            for (e = 0; e < gr->n_ext; e++) {
+                const lbk__cpu_inst *y = &p->inst[p->gext[gr->first_ext + e]];
+                int64_t inner = flat ? (y->numel == 1 ? 0 : 1) : (nd ? strides[e][nd - 1] : 0);
+                if (inner == 0) {
+                    const char *src = (const char *)p->vals[p->gext[gr->first_ext + e]] + (size_t)off[e] * esz;
+                    int k;
+                    for (k = 0; k < LBK__TILE; k++) memcpy(xb + (size_t)e * esz * LBK__TILE + (size_t)k * esz, src, esz);
+                }
+            }
+            for (t0 = 0; t0 < L; t0 += LBK__TILE) {
+                int64_t len = LBK__MIN((int64_t)LBK__TILE, L - t0);
+                for (o = gr->first_op; o < gr->first_op + gr->n_ops; o++) {
+                    const lbk__cpu_gop *op = &p->gops[o];
+                    int j;
+                    for (j = 0; j < op->n_in; j++) {
+                        if (op->kind[j] == 0) { ap[j] = regs + esz * LBK__TILE * (size_t)op->idx[j]; continue; }
+                        {
+                            int ei = op->idx[j];
+                            const lbk__cpu_inst *y = &p->inst[p->gext[gr->first_ext + (uint32_t)ei]];
+                            int64_t inner = flat ? (y->numel == 1 ? 0 : 1) : (nd ? strides[ei][nd - 1] : 0);
+                            char *stage = xb + (size_t)ei * esz * LBK__TILE;
+                            if (inner == 0) { ap[j] = stage; continue; }
+                            ap[j] = (const char *)p->vals[p->gext[gr->first_ext + (uint32_t)ei]] + (size_t)(off[ei] + t0) * esz;
+                            if (len < LBK__TILE) {   /* a short last tile: stage it so the op may read a whole tile */
+                                memcpy(stage, ap[j], (size_t)len * esz);
+                                memset(stage + (size_t)len * esz, 0, (size_t)(LBK__TILE - len) * esz);
+                                ap[j] = stage;
+                            }
+                        }
+                    }
+                    if (op->n_in == 1) ap[1] = ap[0];
+                    if (dt == LBK_F32)
+                        lbk__tile_f32(op->op, (float *)(void *)(regs + esz * LBK__TILE * (size_t)op->out_reg), (const float *)ap[0], (const float *)ap[1]);
+                    else
+                        lbk__tile_f64(op->op, (double *)(void *)(regs + esz * LBK__TILE * (size_t)op->out_reg), (const double *)ap[0], (const double *)ap[1]);
+                    if (p->inst[op->inst].group_out)
+                        memcpy((char *)p->vals[op->inst] + (size_t)(r * L + t0) * esz, regs + esz * LBK__TILE * (size_t)op->out_reg,
+                               (size_t)len * esz);
+                }
+            }
+            for (d = nd - 2; d >= 0; d--) {
+                for (e = 0; e < gr->n_ext; e++) off[e] += strides[e][d];
+                if (++idx[d] < shape->dims[d]) break;
+                for (e = 0; e < gr->n_ext; e++) off[e] -= strides[e][d] * shape->dims[d];
+                idx[d] = 0;
+            }
+        }
+    }
+    lbk__free(scratch);
+    lbk__free(stp);
+    return LBK_OK;
 }
 
 static lbk_result lbk__cpu_compile_one(lbk__cpu *cpu, const lbk_graph *g, lbk__cpu_prog **out) {
@@ -5425,7 +5716,6 @@ static lbk_result lbk__cpu_compile_one(lbk__cpu *cpu, const lbk_graph *g, lbk__c
     int *free_slots = NULL;
     size_t n_free = 0, cap_free = 0, cap_slots = 0, cap_sb = 0;
     lbk__cpu_prog *p = (lbk__cpu_prog *)lbk__calloc(1, sizeof *p);
-    (void)cpu;
     if (!p) goto oom;
     for (i = 0; i < n; i++) {
         lbk_node nd = lbk_graph_node(g, i);
@@ -5465,6 +5755,7 @@ static lbk_result lbk__cpu_compile_one(lbk__cpu *cpu, const lbk_graph *g, lbk__c
         x->slot = -1;
         x->last_use = i;
         x->debug = nd.debug_handle;
+        x->group = -1;
         na = lbk_node_axes(g, i, axes);
         for (k = 0; k < (uint32_t)na; k++) x->mask |= 1u << axes[k];
         x->keepdim = lbk_node_keepdim(g, i);
@@ -5476,28 +5767,44 @@ static lbk_result lbk__cpu_compile_one(lbk__cpu *cpu, const lbk_graph *g, lbk__c
         (void)lbk_node_arange(g, i, &x->u.ar.start, &x->u.ar.step);
     }
     for (k = 0; k < p->n_outputs; k++) p->inst[lbk_graph_output(g, k)].out = (int)k;
-    /* scratch slots by liveness: a slot is free again after its node's last reader */
+    p->fast = lbk__cpu_fast(cpu);
+    if (p->fast && !lbk__cpu_plan_groups(p)) goto oom;
+    /* scratch slots by liveness: a slot is free again after its node's last reader. A
+       fused group's members are planned together at its last member: its outputs get
+       slots, then the slots its members read are released. */
     for (i = 0; i < n; i++) {
         lbk__cpu_inst *x = &p->inst[i];
-        if (x->param < 0 && x->out < 0) {
+        uint32_t m, first_m = i, last_m = i;
+        if (x->group >= 0) {
+            const lbk__cpu_group *gr = &p->groups[x->group];
+            if (gr->last != i) continue;
+            first_m = p->gops[gr->first_op].inst;
+            last_m = gr->last;
+        }
+        for (m = first_m; m <= last_m; m++) {
+            lbk__cpu_inst *y = &p->inst[m];
             size_t f;
+            if (y->param >= 0 || y->out >= 0 || (y->group >= 0 && !y->group_out)) continue;
             for (f = 0; f < n_free; f++)
-                if (p->slot_bytes[free_slots[f]] == x->bytes) break;
+                if (p->slot_bytes[free_slots[f]] == y->bytes) break;
             if (f < n_free) {
-                x->slot = free_slots[f];
+                y->slot = free_slots[f];
                 free_slots[f] = free_slots[--n_free];
             } else {
                 if (!LBK__GROW(p->slot_bytes, cap_slots, (size_t)p->n_slots + 1)) goto oom;
-                x->slot = p->n_slots;
-                p->slot_bytes[p->n_slots++] = x->bytes;
+                y->slot = p->n_slots;
+                p->slot_bytes[p->n_slots++] = y->bytes;
             }
         }
-        for (k = 0; k < x->n_in; k++) {
-            lbk__cpu_inst *y = &p->inst[p->ins[x->first_in + k]];
-            if (y->slot >= 0 && y->last_use == i) {
-                if (!LBK__GROW(free_slots, cap_free, n_free + 1)) goto oom;
-                free_slots[n_free++] = y->slot;
-                y->last_use = UINT32_MAX;   /* freed once even if read twice */
+        for (m = first_m; m <= last_m; m++) {
+            lbk__cpu_inst *xm = &p->inst[m];
+            for (k = 0; k < xm->n_in; k++) {
+                lbk__cpu_inst *y = &p->inst[p->ins[xm->first_in + k]];
+                if (y->slot >= 0 && y->last_use <= last_m) {
+                    if (!LBK__GROW(free_slots, cap_free, n_free + 1)) goto oom;
+                    free_slots[n_free++] = y->slot;
+                    y->last_use = UINT32_MAX;   /* freed once even if read twice */
+                }
             }
         }
     }
@@ -5974,24 +6281,34 @@ static lbk_result lbk__cpu_execute(void *self, lbk_computation *c, lbk_data *con
                                  n_args, out_cap, p->n_params, p->n_outputs);
     for (i = 0; i < p->n && r == LBK_OK; i++) {
         lbk__cpu_inst *x = &p->inst[i];
+        uint32_t m, first_m = i;
         if (x->param >= 0) {
             p->vals[i] = ((lbk__cpu_buf *)args[x->param])->ptr;
             continue;
         }
-        if (x->out >= 0) {
-            lbk__cpu_buf *b = lbk__cpu_alloc(cpu, x->dt, x->n_dims, x->dims);
-            if (!b) { r = lbk_backend_error(LBK_ERR_OOM, x->debug, "cannot allocate %zu bytes", x->bytes); break; }
-            out[x->out] = (lbk_data *)b;
-            p->vals[i] = b->ptr;
-        } else {
-            if (!p->slot_buf[x->slot]) {
-                int64_t n1 = (int64_t)p->slot_bytes[x->slot];
-                p->slot_buf[x->slot] = lbk__cpu_alloc(cpu, LBK_BOOL, 1, &n1);
-                if (!p->slot_buf[x->slot]) { r = lbk_backend_error(LBK_ERR_OOM, x->debug, "cannot allocate %zu bytes", x->bytes); break; }
-            }
-            p->vals[i] = p->slot_buf[x->slot]->ptr;
+        if (x->group >= 0) {   /* a fused group runs at its last member */
+            if (p->groups[x->group].last != i) continue;
+            first_m = p->gops[p->groups[x->group].first_op].inst;
         }
-        r = lbk__cpu_run_node(p, i, p->vals[i]);
+        for (m = first_m; m <= i && r == LBK_OK; m++) {   /* buffers of the values that reach memory */
+            lbk__cpu_inst *y = &p->inst[m];
+            if (y->param >= 0 || (y->group >= 0 && !y->group_out)) continue;
+            if (y->out >= 0) {
+                lbk__cpu_buf *b = lbk__cpu_alloc(cpu, y->dt, y->n_dims, y->dims);
+                if (!b) { r = lbk_backend_error(LBK_ERR_OOM, y->debug, "cannot allocate %zu bytes", y->bytes); break; }
+                out[y->out] = (lbk_data *)b;
+                p->vals[m] = b->ptr;
+            } else {
+                if (!p->slot_buf[y->slot]) {
+                    int64_t n1 = (int64_t)p->slot_bytes[y->slot];
+                    p->slot_buf[y->slot] = lbk__cpu_alloc(cpu, LBK_BOOL, 1, &n1);
+                    if (!p->slot_buf[y->slot]) { r = lbk_backend_error(LBK_ERR_OOM, y->debug, "cannot allocate %zu bytes", y->bytes); break; }
+                }
+                p->vals[m] = p->slot_buf[y->slot]->ptr;
+            }
+        }
+        if (r != LBK_OK) break;
+        r = x->group >= 0 ? lbk__cpu_group_run(p, &p->groups[x->group]) : lbk__cpu_run_node(p, i, p->vals[i]);
     }
     if (r != LBK_OK) {
         for (i = 0; i < p->n; i++)
@@ -6035,8 +6352,9 @@ static const char *lbk__cpu_report(void *self) {
     lbk__cpu *cpu = (lbk__cpu *)self;
     lbk__lock(&cpu->lock);
     snprintf(cpu->report, sizeof cpu->report,
-             "  path: reference\n  compiles: %lld\n  executions: %lld\n  buffer_allocations: %lld\n  pool_hits: %lld\n"
+             "  path: %s\n  compiles: %lld\n  executions: %lld\n  buffer_allocations: %lld\n  pool_hits: %lld\n"
              "  pool_buffers: %d\n  pool_bytes: %zu\n  small_buffers: %d\n",
+             lbk__cpu_fast(cpu) ? "fast (fused elementwise groups)" : "reference",
              (long long)cpu->compiles, (long long)cpu->executions, (long long)cpu->allocs, (long long)cpu->pool_hits,
              cpu->n_pool, cpu->pool_bytes, cpu->n_small_free);
     lbk__unlock(&cpu->lock);
@@ -6094,6 +6412,11 @@ static bool lbk__register_builtins_locked(void) {
     if (!lbk__find_locked("cpu")) {
         lbk_backend_i cpu = lbk__cpu_iface();
         ok = lbk__register_locked(&cpu, &lbk__cpu_self) == LBK_OK;
+    }
+    if (ok && !lbk__find_locked("cpu-reference")) {   /* the oracle: the reference path, always */
+        lbk_backend_i ref = lbk__cpu_iface();
+        ref.name = "cpu-reference";
+        ok = lbk__register_locked(&ref, &lbk__cpu_ref_self) == LBK_OK;
     }
 #endif
     return ok;

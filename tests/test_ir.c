@@ -121,7 +121,7 @@ static void test_dot_and_texts(void **state) {
     assert_contains(dot, "n2 -> n3;");
     assert_contains(dot, "}\n");
     const char *bt = lbk_backend_text(ctx, &y, 1);
-    assert_contains(bt, "cpu reference plan");
+    assert_contains(bt, " plan: ");
     assert_contains(bt, "matmul");
     assert_int_equal(lbk_counter(ctx, "compile"), 1);
     assert_int_equal(lbk_sync(ctx, &y, 1), LBK_OK);      /* the text's compile is reused */

@@ -1,0 +1,131 @@
+/* The cpu fast path against the reference path ("cpu-reference") on randomised graphs:
+   chains of elementwise ops with broadcasting, scalars, reductions and shape ops, several
+   hundred cases with fixed seeds. Plus the fused plan itself. */
+#include "common.h"
+
+typedef struct rg { uint64_t s; } rg;
+static int rnd(rg *g, int n) { return (int)(trand(&g->s) * n); }
+
+/* Builds the same random graph in both contexts; returns the outputs. */
+static void build(lbk_ctx *c[2], rg *g, lbk_dtype dt, lbk_tensor out[2][3], int *n_out) {
+    int64_t dims[3] = {1 + rnd(g, 3), 1 + rnd(g, 5), 1 + rnd(g, 130)};   /* at most 1950 elements */
+    int nd = 1 + rnd(g, 3);
+    const int64_t *d = dims + (3 - nd);
+    double vals[2][2000];
+    int64_t n = tnumel(nd, d);
+    uint64_t seed = g->s;
+    tfill(vals[0], n, -2, 2, seed);
+    tfill(vals[1], n, 0.2, 3, seed + 1);
+    lbk_tensor t[2][8];
+    for (int k = 0; k < 2; k++) {
+        rg gg = *g;   /* both contexts see the same choices */
+        lbk_ctx *ctx = c[k];
+        t[k][0] = tfrom(ctx, dt, nd, d, vals[0]);
+        t[k][1] = tfrom(ctx, dt, nd, d, vals[1]);
+        /* a broadcast operand: the last dim only, or a column */
+        int64_t last = d[nd - 1], col[3] = {1, 1, 1};
+        double bv[130];
+        tfill(bv, 130, 0.5, 1.5, seed + 2);
+        t[k][2] = tfrom(ctx, dt, 1, &last, bv);
+        if (nd >= 2) { for (int i = 0; i < nd - 1; i++) col[i] = d[i]; col[nd - 1] = 1; }
+        t[k][3] = tfrom(ctx, dt, nd, col, bv);
+        int m = 4;
+        lbk_tensor cur = t[k][0];
+        int steps = 2 + rnd(&gg, 12);
+        for (int s = 0; s < steps; s++) {
+            lbk_tensor other = t[k][rnd(&gg, m)];
+            switch (rnd(&gg, 16)) {
+            case 0: cur = lbk_add(ctx, cur, other); break;
+            case 1: cur = lbk_sub(ctx, cur, other); break;
+            case 2: cur = lbk_mul(ctx, cur, other); break;
+            case 3: cur = lbk_div(ctx, cur, lbk_add(ctx, lbk_abs(ctx, other), lbk_scalar(ctx, LBK_F64, 0.5))); break;
+            case 4: cur = lbk_tanh(ctx, cur); break;
+            case 5: cur = lbk_sigmoid(ctx, cur); break;
+            case 6: cur = lbk_exp(ctx, lbk_mul(ctx, cur, lbk_scalar(ctx, LBK_F64, 0.25))); break;
+            case 7: cur = lbk_log(ctx, lbk_add(ctx, lbk_abs(ctx, cur), lbk_scalar(ctx, LBK_F64, 1))); break;
+            case 8: cur = lbk_maximum(ctx, cur, other); break;
+            case 9: cur = lbk_relu(ctx, lbk_sub(ctx, cur, lbk_scalar(ctx, LBK_F64, 0.1))); break;
+            case 10: cur = lbk_sqrt(ctx, lbk_abs(ctx, cur)); break;
+            case 11: cur = lbk_erf(ctx, cur); break;
+            case 12: { int ax = -1; cur = lbk_add(ctx, cur, lbk_sum(ctx, cur, 1, &ax, true)); break; }
+            case 13: cur = lbk_mul(ctx, lbk_sin(ctx, cur), lbk_cos(ctx, other)); break;
+            case 14: cur = lbk_minimum(ctx, lbk_neg(ctx, cur), lbk_floor(ctx, other)); break;
+            default: if (m < 8) t[k][m++] = cur; cur = lbk_rsqrt(ctx, lbk_add(ctx, lbk_mul(ctx, cur, cur), lbk_scalar(ctx, LBK_F64, 1))); break;
+            }
+        }
+        out[k][0] = cur;
+        out[k][1] = lbk_mean(ctx, cur, 0, NULL, false);
+        out[k][2] = t[k][m - 1];   /* an intermediate kept as a second graph output */
+        if (k == 1) *g = gg;
+    }
+    *n_out = 3;
+}
+
+static void test_random_graphs(void **state) {
+    (void)state;
+    lbk_ctx_desc df = {0}, dr = {0};
+    df.backend = "cpu";
+    dr.backend = "cpu-reference";
+    lbk_ctx *c[2] = {lbk_ctx_create(&df), lbk_ctx_create(&dr)};
+    assert_non_null(c[0]);
+    assert_non_null(c[1]);
+    static double a[2000], b[2000];
+    rg g = {12345};
+    int fused_seen = 0;
+    for (int cs = 0; cs < 300; cs++) {
+        lbk_dtype dt = cs % 3 == 0 ? LBK_F64 : LBK_F32;
+        lbk_scope s0 = lbk_scope_begin(c[0]), s1 = lbk_scope_begin(c[1]);
+        lbk_tensor out[2][3];
+        int n_out;
+        build(c, &g, dt, out, &n_out);
+        if (cs % 50 == 0) fused_seen += strstr(lbk_backend_text(c[0], out[0], n_out), "fused group") != NULL;
+        assert_int_equal(lbk_sync(c[0], out[0], n_out), LBK_OK);
+        assert_int_equal(lbk_sync(c[1], out[1], n_out), LBK_OK);
+        for (int k = 0; k < n_out; k++) {
+            int64_t n = lbk_numel(c[0], out[0][k]);
+            assert_int_equal(n, lbk_numel(c[1], out[1][k]));
+            tread(c[0], out[0][k], a);
+            tread(c[1], out[1][k], b);
+            char what[64];
+            snprintf(what, sizeof what, "case %d output %d (%s)", cs, k, lbk_dtype_name(dt));
+            tclose(a, b, n, dt == LBK_F32 ? 2e-5 : 1e-12, what);
+        }
+        lbk_scope_end(c[0], s0, NULL, 0);
+        lbk_scope_end(c[1], s1, NULL, 0);
+    }
+    assert_true(fused_seen > 0);
+    assert_ctx_ok(c[0]);
+    lbk_ctx_destroy(c[0]);
+    lbk_ctx_destroy(c[1]);
+}
+
+/* The plan: a chain fuses into one group whose inner values never get buffers. */
+static void test_fused_plan(void **state) {
+    (void)state;
+    if (getenv("LAZYBK_CPU_REFERENCE")) skip();
+    lbk_ctx *ctx = tctx();
+    int64_t n = 1000;
+    float host[1000];
+    for (int i = 0; i < 1000; i++) host[i] = (float)i;
+    lbk_tensor x = lbk_from_host(ctx, LBK_F32, 1, &n, host);
+    lbk_tensor y = lbk_mul(ctx, lbk_relu(ctx, lbk_add(ctx, lbk_mul(ctx, x, lbk_scalar(ctx, LBK_F32, 0.01)),
+                                                      lbk_scalar(ctx, LBK_F32, -3))), x);
+    const char *txt = lbk_backend_text(ctx, &y, 1);
+    assert_contains(txt, "cpu fast plan");
+    assert_contains(txt, "1 fused groups");
+    assert_contains(txt, "stays in registers");
+    assert_contains(txt, "0 scratch buffers");
+    double got[1000];
+    tread(ctx, y, got);
+    for (int i = 0; i < 1000; i++) {
+        float v = (float)i * 0.01f - 3.0f;
+        assert_true(fabs(got[i] - (double)((v > 0 ? v : 0) * (float)i)) <= 1e-6 * (1 + fabs(got[i])));
+    }
+    (void)n;
+    lbk_ctx_destroy(ctx);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_random_graphs), cmocka_unit_test(test_fused_plan),
+};
+TEST_GROUP(fast_tests, tests);
