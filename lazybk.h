@@ -5581,10 +5581,22 @@ static bool lbk__cpu_plan_groups(lbk__cpu_prog *p) {
     return ok;
 }
 
+/* Users build with plain -O2: the tile kernels are compiled three times (AVX-512, AVX2+FMA
+   and baseline x86-64) and the loader picks the one the CPU has (an ifunc resolver that
+   reads CPUID, so valgrind, which reports no AVX-512, gets the AVX2 or baseline one).
+   Elsewhere, or with LAZYBK_NO_SIMD, one portable version. */
+#if !defined(LAZYBK_NO_SIMD) && defined(__x86_64__) && defined(__ELF__) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(__SANITIZE_THREAD__)
+#  define LBK__SIMD_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#  define LBK__SIMD_CLONES
+#endif
+
 /* One op over a whole tile (LBK__TILE elements: a constant trip count the compiler
    vectorises at -O2). o never aliases a or b. */
 #define LBK__TILE_OPS(T, SFX, EXPF, LOGF, SQRTF, SINF, COSF, TANHF, ERFF, FLOORF, CEILF, POWF, ONE, ZERO)                  \
-    static void lbk__tile_##SFX(lbk_op op, T *LBK__RESTRICT o, const T *LBK__RESTRICT a, const T *LBK__RESTRICT b) {   \
+    static LBK__NOINLINE LBK__SIMD_CLONES void lbk__tile_##SFX(lbk_op op, T *LBK__RESTRICT o, const T *LBK__RESTRICT a,  \
+                                                              const T *LBK__RESTRICT b) {                         \
         int i;                                                                                                      \
         switch (op) {                                                                                               \
         case LBK_OP_ADD: for (i = 0; i < LBK__TILE; i++) o[i] = a[i] + b[i]; break;                                 \
@@ -5647,10 +5659,12 @@ static lbk_result lbk__cpu_group_run(const lbk__cpu_prog *p, const lbk__cpu_grou
             flat = false;
         off[e] = 0;
     }
-    scratch = (char *)lbk__malloc(esz * LBK__TILE * (size_t)(gr->n_regs + gr->n_ext + 1) + 64);
+    scratch = (char *)lbk__malloc(esz * LBK__TILE * (size_t)(gr->n_regs + gr->n_ext + 1) + 64 +
+                                  sizeof(char *) * (size_t)(gr->n_regs + 1));
     if (!scratch) { lbk__free(stp); return lbk_backend_error(LBK_ERR_OOM, shape->debug, "out of memory"); }
     {
         char *regs = (char *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
+        const char **loc = (const char **)(void *)(regs + esz * LBK__TILE * (size_t)(gr->n_regs + gr->n_ext));   /* where each register's tile is */
         char *xb = regs + esz * LBK__TILE * (size_t)gr->n_regs;   /* per outside input: a staging tile */
         const void *ap[2];
         if (flat) { L = shape->numel; rows = 1; nd = 1; }
@@ -5673,7 +5687,7 @@ static lbk_result lbk__cpu_group_run(const lbk__cpu_prog *p, const lbk__cpu_grou
                     const lbk__cpu_gop *op = &p->gops[o];
                     int j;
                     for (j = 0; j < op->n_in; j++) {
-                        if (op->kind[j] == 0) { ap[j] = regs + esz * LBK__TILE * (size_t)op->idx[j]; continue; }
+                        if (op->kind[j] == 0) { ap[j] = loc[op->idx[j]]; continue; }
                         {
                             int ei = op->idx[j];
                             const lbk__cpu_inst *y = &p->inst[p->gext[gr->first_ext + (uint32_t)ei]];
@@ -5689,13 +5703,15 @@ static lbk_result lbk__cpu_group_run(const lbk__cpu_prog *p, const lbk__cpu_grou
                         }
                     }
                     if (op->n_in == 1) ap[1] = ap[0];
-                    if (dt == LBK_F32)
-                        lbk__tile_f32(op->op, (float *)(void *)(regs + esz * LBK__TILE * (size_t)op->out_reg), (const float *)ap[0], (const float *)ap[1]);
-                    else
-                        lbk__tile_f64(op->op, (double *)(void *)(regs + esz * LBK__TILE * (size_t)op->out_reg), (const double *)ap[0], (const double *)ap[1]);
-                    if (p->inst[op->inst].group_out)
-                        memcpy((char *)p->vals[op->inst] + (size_t)(r * L + t0) * esz, regs + esz * LBK__TILE * (size_t)op->out_reg,
-                               (size_t)len * esz);
+                    {   /* a value that leaves the group is computed straight into its buffer (whole tiles) */
+                        char *dst = regs + esz * LBK__TILE * (size_t)op->out_reg;
+                        char *mem = p->inst[op->inst].group_out ? (char *)p->vals[op->inst] + (size_t)(r * L + t0) * esz : NULL;
+                        if (mem && len == LBK__TILE) dst = mem;
+                        if (dt == LBK_F32) lbk__tile_f32(op->op, (float *)(void *)dst, (const float *)ap[0], (const float *)ap[1]);
+                        else lbk__tile_f64(op->op, (double *)(void *)dst, (const double *)ap[0], (const double *)ap[1]);
+                        loc[op->out_reg] = dst;
+                        if (mem && dst != mem) memcpy(mem, dst, (size_t)len * esz);
+                    }
                 }
             }
             for (d = nd - 2; d >= 0; d--) {
