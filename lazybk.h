@@ -5587,15 +5587,15 @@ static bool lbk__cpu_plan_groups(lbk__cpu_prog *p) {
    Elsewhere, or with LAZYBK_NO_SIMD, one portable version. */
 #if !defined(LAZYBK_NO_SIMD) && defined(__x86_64__) && defined(__ELF__) && (defined(__GNUC__) || defined(__clang__)) && \
     !defined(__SANITIZE_THREAD__)
-#  define LBK__SIMD_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#  define LBK__TILE_FN __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
-#  define LBK__SIMD_CLONES
+#  define LBK__TILE_FN LBK__NOINLINE   /* not inlined: the kernels keep their restrict pointers */
 #endif
 
 /* One op over a whole tile (LBK__TILE elements: a constant trip count the compiler
    vectorises at -O2). o never aliases a or b. */
 #define LBK__TILE_OPS(T, SFX, EXPF, LOGF, SQRTF, SINF, COSF, TANHF, ERFF, FLOORF, CEILF, POWF, ONE, ZERO)                  \
-    static LBK__NOINLINE LBK__SIMD_CLONES void lbk__tile_##SFX(lbk_op op, T *LBK__RESTRICT o, const T *LBK__RESTRICT a,  \
+    static LBK__TILE_FN void lbk__tile_##SFX(lbk_op op, T *LBK__RESTRICT o, const T *LBK__RESTRICT a,  \
                                                               const T *LBK__RESTRICT b) {                         \
         int i;                                                                                                      \
         switch (op) {                                                                                               \
