@@ -5592,9 +5592,54 @@ static bool lbk__cpu_plan_groups(lbk__cpu_prog *p) {
 #  define LBK__TILE_FN LBK__NOINLINE   /* not inlined: the kernels keep their restrict pointers */
 #endif
 
+/* Vector math for f32, written so that a loop over a tile vectorises with no fast-math
+   flag: no branches (selects), no calls, float<->int only on values known to be in range.
+   Errors against float64 (tests/test_vmath.c, samples over the whole range, measured
+   0.8, 0.9 and 2.1 ulp): exp <= 2 ulp, tanh <= 3 ulp, sigmoid <= 3 ulp, denormal results
+   within 2 units of 2^-149; inf, -inf, nan and -0 behave as in libm. */
+static inline float lbk__vexpf(float x) {
+    union { float f; int32_t i; } s1, s2;
+    float xc = x > 88.72284f ? 88.72284f : x;
+    float n, r, p;
+    int32_t ni, n1;
+    xc = xc < -103.9721f ? -103.9721f : xc;
+    xc = x == x ? xc : 0.0f;                          /* nan: keep the int conversion defined */
+    n = (xc * 1.44269504f + 12582912.0f) - 12582912.0f;   /* round(x / ln 2) */
+    r = xc - n * 0.693359375f;                         /* Cody-Waite: ln 2 in two parts */
+    r = r - n * -2.12194440e-4f;
+    p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    ni = (int32_t)n;                                   /* in [-150, 128] */
+    n1 = ni / 2;                                       /* 2^n as two factors: both stay normal */
+    s1.i = (n1 + 127) * 8388608;
+    s2.i = (ni - n1 + 127) * 8388608;
+    p = p * s1.f * s2.f;
+    p = x > 88.72284f ? (float)HUGE_VAL : p;
+    p = x < -103.9721f ? 0.0f : p;
+    return x == x ? p : x;
+}
+static inline float lbk__vtanhf(float x) {
+    float ax = x < 0 ? -x : x, z = x * x, small, big, t;
+    small = ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z + 1.33314422036e-1f) * z -
+             3.33332819422e-1f) * z * x + x;
+    t = lbk__vexpf(2.0f * (ax < 9.1f ? ax : 9.1f));
+    big = 1.0f - 2.0f / (t + 1.0f);
+    big = x < 0 ? -big : big;
+    return ax < 0.625f ? small : (x == x ? big : x);
+}
+static inline float lbk__vsigmoidf(float x) {   /* e^-|x| never overflows: 1/(1+e) or e/(1+e) */
+    float e = lbk__vexpf(x < 0 ? x : -x), s = 1.0f / (1.0f + e);
+    return x >= 0 ? s : (x == x ? e * s : x);
+}
+
 /* One op over a whole tile (LBK__TILE elements: a constant trip count the compiler
    vectorises at -O2). o never aliases a or b. */
-#define LBK__TILE_OPS(T, SFX, EXPF, LOGF, SQRTF, SINF, COSF, TANHF, ERFF, FLOORF, CEILF, POWF, ONE, ZERO)                  \
+#define LBK__TILE_OPS(T, SFX, EXPF, LOGF, SQRTF, SINF, COSF, TANHF, ERFF, FLOORF, CEILF, POWF, SIGMOIDF, ONE, ZERO)        \
     static LBK__TILE_FN void lbk__tile_##SFX(lbk_op op, T *LBK__RESTRICT o, const T *LBK__RESTRICT a,  \
                                                               const T *LBK__RESTRICT b) {                         \
         int i;                                                                                                      \
@@ -5621,15 +5666,16 @@ static bool lbk__cpu_plan_groups(lbk__cpu_prog *p) {
         case LBK_OP_SIN: for (i = 0; i < LBK__TILE; i++) o[i] = SINF(a[i]); break;                                  \
         case LBK_OP_COS: for (i = 0; i < LBK__TILE; i++) o[i] = COSF(a[i]); break;                                  \
         case LBK_OP_TANH: for (i = 0; i < LBK__TILE; i++) o[i] = TANHF(a[i]); break;                                \
-        case LBK_OP_SIGMOID: for (i = 0; i < LBK__TILE; i++) o[i] = ONE / (ONE + EXPF(-a[i])); break;               \
+        case LBK_OP_SIGMOID: for (i = 0; i < LBK__TILE; i++) o[i] = SIGMOIDF(a[i]); break;                          \
         case LBK_OP_ERF: for (i = 0; i < LBK__TILE; i++) o[i] = ERFF(a[i]); break;                                  \
         case LBK_OP_FLOOR: for (i = 0; i < LBK__TILE; i++) o[i] = FLOORF(a[i]); break;                              \
         case LBK_OP_CEIL: for (i = 0; i < LBK__TILE; i++) o[i] = CEILF(a[i]); break;                                \
         default: break;                                                                                             \
         }                                                                                                           \
     }
-LBK__TILE_OPS(float, f32, expf, logf, sqrtf, sinf, cosf, tanhf, erff, floorf, ceilf, powf, 1.0f, 0.0f)
-LBK__TILE_OPS(double, f64, exp, log, sqrt, sin, cos, tanh, erf, floor, ceil, pow, 1.0, 0.0)
+static double lbk__sigmoid64(double x) { return 1.0 / (1.0 + exp(-x)); }
+LBK__TILE_OPS(float, f32, lbk__vexpf, logf, sqrtf, sinf, cosf, lbk__vtanhf, erff, floorf, ceilf, powf, lbk__vsigmoidf, 1.0f, 0.0f)
+LBK__TILE_OPS(double, f64, exp, log, sqrt, sin, cos, tanh, erf, floor, ceil, pow, lbk__sigmoid64, 1.0, 0.0)
 #undef LBK__TILE_OPS
 
 /* Runs fused group gr: rows of the innermost dim (the whole tensor as one row when every
