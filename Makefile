@@ -33,7 +33,7 @@ test: deps $(BUILD)/tests $(BUILD)/alloc_sweep
 
 $(BUILD)/tests: $(TEST_SRC) $(TEST_HDR) $(HDR) | deps
 	@mkdir -p $(BUILD)
-	$(CC) -std=c99 $(CFLAGS) $(WARN) $(CPPFLAGS) $(TEST_SRC) -o $@ -lcmocka $(LIBS)
+	$(CC) -std=c99 $(CFLAGS) -fopenmp $(WARN) $(CPPFLAGS) $(TEST_SRC) -o $@ -lcmocka $(LIBS)
 
 $(BUILD)/alloc_sweep: tests/alloc_sweep.c $(HDR) | deps
 	@mkdir -p $(BUILD)
@@ -42,7 +42,7 @@ $(BUILD)/alloc_sweep: tests/alloc_sweep.c $(HDR) | deps
 # ASan + UBSan (no recovery: the first report fails the run) + LSan.
 sanitize: deps
 	@mkdir -p $(BUILD)
-	$(CC) -std=c99 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
+	$(CC) -std=c99 -O1 -g -fopenmp -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
 	    $(WARN) $(CPPFLAGS) $(TEST_SRC) -o $(BUILD)/tests-sanitize -lcmocka $(LIBS)
 	$(CC) -std=c99 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
 	    $(WARN) $(CPPFLAGS) tests/alloc_sweep.c -o $(BUILD)/alloc_sweep-sanitize $(LIBS)
@@ -76,13 +76,15 @@ $(BUILD)/examples/%: examples/%.c $(HDR) | deps
 	@mkdir -p $(BUILD)/examples
 	$(CC) -std=c99 $(CFLAGS) $(WARN) $(CPPFLAGS) $< -o $@ $(LIBS)
 
-# Benchmarks are built the way users build: plain -O2, no -march.
+# Benchmarks are built the way users build: plain -O2, no -march (plus -fopenmp), and run
+# at 1 and 2 threads.
 bench: deps $(BENCHES)
-	@set -e; for b in $(BENCHES); do ./$$b; done
+	@set -e; for b in $(BENCHES); do OMP_NUM_THREADS=1 ./$$b; done
+	OMP_NUM_THREADS=2 ./$(BUILD)/bench/bench_cpu
 
 $(BUILD)/bench/%: benchmarks/%.c $(HDR) | deps
 	@mkdir -p $(BUILD)/bench
-	$(CC) -std=c99 -O2 $(WARN) $(CPPFLAGS) $< -o $@ $(LIBS)
+	$(CC) -std=c99 -O2 -fopenmp $(WARN) $(CPPFLAGS) $< -o $@ $(LIBS)
 
 clean:
 	rm -rf $(BUILD)

@@ -641,6 +641,9 @@ LAZYBK_API lbk_result           lbk_shutdown(void);        /* prepare_to_exit fo
    claimed case passes; LBK_ERR_BACKEND otherwise (lbk_last_error names the first
    failure). Random ops are not checked. */
 LAZYBK_API lbk_result           lbk_backend_check(const char *name, double tol, FILE *report);
+/* For backends, during execute_computation: the thread count the context asked for
+   (lbk_ctx_desc.n_threads or OMP_NUM_THREADS; 0: the backend's default). */
+LAZYBK_API int                  lbk_exec_threads(void);
 /* For backends: describe a failure (thread-local; the executor copies it into the context's
    error, with the node's op and source location when debug_handle >= 0). Returns r. */
 LAZYBK_API lbk_result           lbk_backend_error(lbk_result r, int64_t debug_handle, const char *fmt, ...);
@@ -694,6 +697,9 @@ LAZYBK_API lbk_result           lbk_backend_error(lbk_result r, int64_t debug_ha
 #  define LAZYBK_ASSERT(x) assert(x)
 #endif
 
+#ifdef _OPENMP
+#  include <omp.h>
+#endif
 #if defined(_WIN32)
 #  define WIN32_LEAN_AND_MEAN
 #  include <windows.h>
@@ -1007,6 +1013,8 @@ LAZYBK_API lbk_result lbk_backend_error(lbk_result r, int64_t debug_handle, cons
     }
     return r;
 }
+static LBK__TLS int lbk__tls_threads;   /* the executing context's n_threads */
+LAZYBK_API int lbk_exec_threads(void) { return lbk__tls_threads; }
 static void lbk__clear_backend_error(void) {
     lbk__tls_be_result = LBK_OK; lbk__tls_be_handle = -1; lbk__tls_be_msg[0] = 0;
 }
@@ -4255,7 +4263,9 @@ static lbk_result lbk__execute(lbk_ctx *ctx, const lbk__bk *b, lbk_computation *
     lbk_result r;
     memset(outs, 0, sizeof(lbk_data *) * n_outs);
     lbk__clear_backend_error();
+    lbk__tls_threads = ctx->n_threads;
     r = b->iface->execute_computation(b->self, c, args, (int)n_args, b->dev, outs, (int)n_outs, &out_n);
+    lbk__tls_threads = 0;
     ctx->counters[LBK__C_execute]++;
     if (r != LBK_OK) {
         r = b->iface == ctx->iface ? lbk__backend_failed(ctx, r, where, "execute_computation")
@@ -5678,19 +5688,83 @@ LBK__TILE_OPS(float, f32, lbk__vexpf, logf, sqrtf, sinf, cosf, lbk__vtanhf, erff
 LBK__TILE_OPS(double, f64, exp, log, sqrt, sin, cos, tanh, erf, floor, ceil, pow, lbk__sigmoid64, 1.0, 0.0)
 #undef LBK__TILE_OPS
 
-/* Runs fused group gr: rows of the innermost dim (the whole tensor as one row when every
-   outside input is full-shape or a single element), each cut into tiles; per tile every
-   op runs over registers; values that leave the group are copied out. */
-static lbk_result lbk__cpu_group_run(const lbk__cpu_prog *p, const lbk__cpu_group *gr) {
+/* Runs tiles [t_lo, t_hi) of row r of fused group gr: outside inputs with a zero inner
+   stride are staged first (once for the span), then per tile every op runs over registers
+   (regs, xb: this thread's scratch; loc: where each register's tile is). */
+static void lbk__cpu_group_span(const lbk__cpu_prog *p, const lbk__cpu_group *gr, bool flat, int nd,
+                                int64_t (*strides)[LAZYBK_MAX_DIMS], const int64_t *off, int64_t r, int64_t L,
+                                int64_t t_lo, int64_t t_hi, char *regs, char *xb, const char **loc) {
     const lbk__cpu_inst *shape = &p->inst[gr->last];
     lbk_dtype dt = shape->dt;
     size_t esz = lbk_dtype_size(dt);
-    int nd = shape->n_dims, d;
+    const void *ap[2];
+    int64_t t0;
     uint32_t e, o;
-    bool flat = true;
-    int64_t st[64][LAZYBK_MAX_DIMS], *stp = NULL, L, rows, r, t0, idx[LAZYBK_MAX_DIMS], off_small[64], *off = off_small;
+    for (e = 0; e < gr->n_ext; e++) {
+        const lbk__cpu_inst *y = &p->inst[p->gext[gr->first_ext + e]];
+        int64_t inner = flat ? (y->numel == 1 ? 0 : 1) : (nd ? strides[e][nd - 1] : 0);
+        if (inner == 0) {
+            const char *src = (const char *)p->vals[p->gext[gr->first_ext + e]] + (size_t)off[e] * esz;
+            int k;
+            for (k = 0; k < LBK__TILE; k++) memcpy(xb + (size_t)e * esz * LBK__TILE + (size_t)k * esz, src, esz);
+        }
+    }
+    for (t0 = t_lo; t0 < t_hi; t0 += LBK__TILE) {
+        int64_t len = LBK__MIN((int64_t)LBK__TILE, L - t0);
+        for (o = gr->first_op; o < gr->first_op + gr->n_ops; o++) {
+            const lbk__cpu_gop *op = &p->gops[o];
+            int j;
+            for (j = 0; j < op->n_in; j++) {
+                if (op->kind[j] == 0) { ap[j] = loc[op->idx[j]]; continue; }
+                {
+                    int ei = op->idx[j];
+                    const lbk__cpu_inst *y = &p->inst[p->gext[gr->first_ext + (uint32_t)ei]];
+                    int64_t inner = flat ? (y->numel == 1 ? 0 : 1) : (nd ? strides[ei][nd - 1] : 0);
+                    char *stage = xb + (size_t)ei * esz * LBK__TILE;
+                    if (inner == 0) { ap[j] = stage; continue; }
+                    ap[j] = (const char *)p->vals[p->gext[gr->first_ext + (uint32_t)ei]] + (size_t)(off[ei] + t0) * esz;
+                    if (len < LBK__TILE) {   /* a short last tile: stage it so the op may read a whole tile */
+                        memcpy(stage, ap[j], (size_t)len * esz);
+                        memset(stage + (size_t)len * esz, 0, (size_t)(LBK__TILE - len) * esz);
+                        ap[j] = stage;
+                    }
+                }
+            }
+            if (op->n_in == 1) ap[1] = ap[0];
+            {   /* a value that leaves the group is computed straight into its buffer (whole tiles) */
+                char *dst = regs + esz * LBK__TILE * (size_t)op->out_reg;
+                char *mem = p->inst[op->inst].group_out ? (char *)p->vals[op->inst] + (size_t)(r * L + t0) * esz : NULL;
+                if (mem && len == LBK__TILE) dst = mem;
+                if (dt == LBK_F32) lbk__tile_f32(op->op, (float *)(void *)dst, (const float *)ap[0], (const float *)ap[1]);
+                else lbk__tile_f64(op->op, (double *)(void *)dst, (const double *)ap[0], (const double *)ap[1]);
+                loc[op->out_reg] = dst;
+                if (mem && dst != mem) memcpy(mem, dst, (size_t)len * esz);
+            }
+        }
+    }
+}
+
+/* One thread's scratch for a group: registers, staging tiles, register locations. */
+static char *lbk__cpu_group_scratch(const lbk__cpu_group *gr, size_t esz, char **regs, char **xb, const char ***loc) {
+    char *s = (char *)lbk__malloc(esz * LBK__TILE * (size_t)(gr->n_regs + gr->n_ext + 1) + 64 + sizeof(char *) * (size_t)(gr->n_regs + 1));
+    if (!s) return NULL;
+    *regs = (char *)(((uintptr_t)s + 63) & ~(uintptr_t)63);
+    *xb = *regs + esz * LBK__TILE * (size_t)gr->n_regs;
+    *loc = (const char **)(void *)(*xb + esz * LBK__TILE * (size_t)gr->n_ext);
+    return s;
+}
+
+/* Runs fused group gr: rows of the innermost dim (the whole tensor as one row when every
+   outside input is full-shape or a single element, and then split across threads), each
+   cut into tiles. */
+static lbk_result lbk__cpu_group_run(const lbk__cpu_prog *p, const lbk__cpu_group *gr) {
+    const lbk__cpu_inst *shape = &p->inst[gr->last];
+    size_t esz = lbk_dtype_size(shape->dt);
+    int nd = shape->n_dims, d, threads = lbk_exec_threads();
+    uint32_t e;
+    bool flat = true, failed = false;
+    int64_t st[64][LAZYBK_MAX_DIMS], *stp = NULL, L, rows, r, idx[LAZYBK_MAX_DIMS], off_small[64], *off = off_small;
     int64_t (*strides)[LAZYBK_MAX_DIMS] = st;
-    char *scratch;
     if (gr->n_ext > 64) {   /* rare: many distinct inputs */
         stp = (int64_t *)lbk__malloc(sizeof(int64_t) * LAZYBK_MAX_DIMS * gr->n_ext + sizeof(int64_t) * gr->n_ext);
         if (!stp) return lbk_backend_error(LBK_ERR_OOM, shape->debug, "out of memory");
@@ -5700,66 +5774,42 @@ static lbk_result lbk__cpu_group_run(const lbk__cpu_prog *p, const lbk__cpu_grou
     for (e = 0; e < gr->n_ext; e++) {
         const lbk__cpu_inst *y = &p->inst[p->gext[gr->first_ext + e]];
         lbk__cpu_bstrides(shape, y, strides[e]);
-        if (!(y->numel == 1 || lbk__cpu_same_shape(y, shape) || (y->numel == shape->numel && y->n_dims <= shape->n_dims &&
-              lbk__numel(y->n_dims, y->dims) == shape->numel)))
-            flat = false;
+        if (!(y->numel == 1 || y->numel == shape->numel)) flat = false;   /* a valid broadcast of equal size is the same layout */
         off[e] = 0;
     }
-    scratch = (char *)lbk__malloc(esz * LBK__TILE * (size_t)(gr->n_regs + gr->n_ext + 1) + 64 +
-                                  sizeof(char *) * (size_t)(gr->n_regs + 1));
-    if (!scratch) { lbk__free(stp); return lbk_backend_error(LBK_ERR_OOM, shape->debug, "out of memory"); }
+    if (flat) { L = shape->numel; rows = 1; nd = 1; }
+    else { L = nd ? shape->dims[nd - 1] : 1; rows = shape->numel / L; }
+    if (flat && threads != 1 && L >= 8 * 65536) {
+#ifdef _OPENMP
+        int nt = threads > 0 ? threads : omp_get_max_threads();
+#pragma omp parallel num_threads(nt)
+        {
+            int me = omp_get_thread_num(), all = omp_get_num_threads();
+            int64_t tiles = (L + LBK__TILE - 1) / LBK__TILE;
+            int64_t lo = tiles * me / all * LBK__TILE, hi = LBK__MIN(L, tiles * (me + 1) / all * LBK__TILE);
+            char *regs, *xb;
+            const char **loc;
+            char *s = lbk__cpu_group_scratch(gr, esz, &regs, &xb, &loc);
+            if (!s) {
+#pragma omp atomic write
+                failed = true;
+            } else {
+                lbk__cpu_group_span(p, gr, true, 1, strides, off, 0, L, lo, hi, regs, xb, loc);
+                lbk__free(s);
+            }
+        }
+        lbk__free(stp);
+        return failed ? lbk_backend_error(LBK_ERR_OOM, shape->debug, "out of memory") : LBK_OK;
+#endif
+    }
     {
-        char *regs = (char *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
-        const char **loc = (const char **)(void *)(regs + esz * LBK__TILE * (size_t)(gr->n_regs + gr->n_ext));   /* where each register's tile is */
-        char *xb = regs + esz * LBK__TILE * (size_t)gr->n_regs;   /* per outside input: a staging tile */
-        const void *ap[2];
-        if (flat) { L = shape->numel; rows = 1; nd = 1; }
-        else { L = nd ? shape->dims[nd - 1] : 1; rows = shape->numel / L; }
+        char *regs, *xb;
+        const char **loc;
+        char *s = lbk__cpu_group_scratch(gr, esz, &regs, &xb, &loc);
+        if (!s) { lbk__free(stp); return lbk_backend_error(LBK_ERR_OOM, shape->debug, "out of memory"); }
         memset(idx, 0, sizeof idx);
         for (r = 0; r < rows; r++) {
-            /* single-element inputs along this row: staged once per row */
-            for (e = 0; e < gr->n_ext; e++) {
-                const lbk__cpu_inst *y = &p->inst[p->gext[gr->first_ext + e]];
-                int64_t inner = flat ? (y->numel == 1 ? 0 : 1) : (nd ? strides[e][nd - 1] : 0);
-                if (inner == 0) {
-                    const char *src = (const char *)p->vals[p->gext[gr->first_ext + e]] + (size_t)off[e] * esz;
-                    int k;
-                    for (k = 0; k < LBK__TILE; k++) memcpy(xb + (size_t)e * esz * LBK__TILE + (size_t)k * esz, src, esz);
-                }
-            }
-            for (t0 = 0; t0 < L; t0 += LBK__TILE) {
-                int64_t len = LBK__MIN((int64_t)LBK__TILE, L - t0);
-                for (o = gr->first_op; o < gr->first_op + gr->n_ops; o++) {
-                    const lbk__cpu_gop *op = &p->gops[o];
-                    int j;
-                    for (j = 0; j < op->n_in; j++) {
-                        if (op->kind[j] == 0) { ap[j] = loc[op->idx[j]]; continue; }
-                        {
-                            int ei = op->idx[j];
-                            const lbk__cpu_inst *y = &p->inst[p->gext[gr->first_ext + (uint32_t)ei]];
-                            int64_t inner = flat ? (y->numel == 1 ? 0 : 1) : (nd ? strides[ei][nd - 1] : 0);
-                            char *stage = xb + (size_t)ei * esz * LBK__TILE;
-                            if (inner == 0) { ap[j] = stage; continue; }
-                            ap[j] = (const char *)p->vals[p->gext[gr->first_ext + (uint32_t)ei]] + (size_t)(off[ei] + t0) * esz;
-                            if (len < LBK__TILE) {   /* a short last tile: stage it so the op may read a whole tile */
-                                memcpy(stage, ap[j], (size_t)len * esz);
-                                memset(stage + (size_t)len * esz, 0, (size_t)(LBK__TILE - len) * esz);
-                                ap[j] = stage;
-                            }
-                        }
-                    }
-                    if (op->n_in == 1) ap[1] = ap[0];
-                    {   /* a value that leaves the group is computed straight into its buffer (whole tiles) */
-                        char *dst = regs + esz * LBK__TILE * (size_t)op->out_reg;
-                        char *mem = p->inst[op->inst].group_out ? (char *)p->vals[op->inst] + (size_t)(r * L + t0) * esz : NULL;
-                        if (mem && len == LBK__TILE) dst = mem;
-                        if (dt == LBK_F32) lbk__tile_f32(op->op, (float *)(void *)dst, (const float *)ap[0], (const float *)ap[1]);
-                        else lbk__tile_f64(op->op, (double *)(void *)dst, (const double *)ap[0], (const double *)ap[1]);
-                        loc[op->out_reg] = dst;
-                        if (mem && dst != mem) memcpy(mem, dst, (size_t)len * esz);
-                    }
-                }
-            }
+            lbk__cpu_group_span(p, gr, flat, nd, strides, off, r, L, 0, L, regs, xb, loc);
             for (d = nd - 2; d >= 0; d--) {
                 for (e = 0; e < gr->n_ext; e++) off[e] += strides[e][d];
                 if (++idx[d] < shape->dims[d]) break;
@@ -5767,8 +5817,9 @@ static lbk_result lbk__cpu_group_run(const lbk__cpu_prog *p, const lbk__cpu_grou
                 idx[d] = 0;
             }
         }
+        lbk__free(s);
     }
-    lbk__free(scratch);
+    (void)failed;
     lbk__free(stp);
     return LBK_OK;
 }

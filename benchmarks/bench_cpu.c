@@ -4,7 +4,7 @@
    copy loop over the same bytes (memory bandwidth), the same expression as a hand-fused
    C loop, and lazybk's own reference path; medians of several runs, one thread.
    Built the way users build (-O2, no -march):
-       cc -O2 -I. $(pkg-config --cflags stb) benchmarks/bench_cpu.c -o bench_cpu -lm -lpthread
+       cc -O2 -fopenmp -I. $(pkg-config --cflags stb) benchmarks/bench_cpu.c -o bench_cpu -lm -lpthread
 */
 #define _POSIX_C_SOURCE 200809L
 #define LAZYBK_IMPLEMENTATION
@@ -52,7 +52,9 @@ int main(void) {
     lbk_ctx *fast = lbk_ctx_create(&df), *ref = lbk_ctx_create(&dr);
     int64_t n = N;
     lbk_tensor xf = lbk_from_host(fast, LBK_F32, 1, &n, x), xr = lbk_from_host(ref, LBK_F32, 1, &n, x);
-    printf("lazybk %s cpu benchmarks — %s — 16M f32, 1 thread, medians of %d\n", lbk_version(), date, REPS);
+    const char *th = getenv("OMP_NUM_THREADS");
+    printf("lazybk %s cpu benchmarks — %s — 16M f32, lazybk on %s thread(s) (the references on 1), medians of %d\n",
+           lbk_version(), date, th ? th : "all", REPS);
     for (int which = 1; which <= 2; which++) {
         for (int r = 0; r < REPS; r++) {
             double t0 = now_ms();

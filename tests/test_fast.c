@@ -125,7 +125,35 @@ static void test_fused_plan(void **state) {
     lbk_ctx_destroy(ctx);
 }
 
+/* Large enough to split across threads: 1 and 2 threads give the reference's numbers. */
+static void test_threads_large(void **state) {
+    (void)state;
+    int64_t n = (1 << 20) + 77;
+    float *x = malloc(sizeof(float) * (size_t)n), *y1 = malloc(sizeof(float) * (size_t)n), *y2 = malloc(sizeof(float) * (size_t)n);
+    float *yr = malloc(sizeof(float) * (size_t)n);
+    for (int64_t i = 0; i < n; i++) x[i] = (float)((i * 7919) % 4001 - 2000) / 400.0f;
+    const char *backs[3] = {"cpu", "cpu", "cpu-reference"};
+    int threads[3] = {1, 2, 1};
+    float *outs[3] = {y1, y2, yr};
+    for (int k = 0; k < 3; k++) {
+        lbk_ctx_desc d = {0};
+        d.backend = backs[k];
+        d.n_threads = threads[k];
+        lbk_ctx *ctx = lbk_ctx_create(&d);
+        lbk_tensor t = lbk_from_host(ctx, LBK_F32, 1, &n, x);
+        lbk_tensor y = lbk_mul(ctx, lbk_tanh(ctx, lbk_add(ctx, lbk_mul(ctx, t, lbk_scalar(ctx, LBK_F32, 0.5)),
+                                                        lbk_scalar(ctx, LBK_F32, 0.25))), lbk_sigmoid(ctx, t));
+        assert_int_equal(lbk_read(ctx, y, outs[k], sizeof(float) * (size_t)n), LBK_OK);
+        lbk_ctx_destroy(ctx);
+    }
+    for (int64_t i = 0; i < n; i++) {
+        assert_true(y1[i] == y2[i]);   /* threads never change a result */
+        assert_true(fabsf(y1[i] - yr[i]) <= 4e-7f * (1 + fabsf(yr[i])));
+    }
+    free(x); free(y1); free(y2); free(yr);
+}
+
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_random_graphs), cmocka_unit_test(test_fused_plan),
+    cmocka_unit_test(test_random_graphs), cmocka_unit_test(test_fused_plan), cmocka_unit_test(test_threads_large),
 };
 TEST_GROUP(fast_tests, tests);
