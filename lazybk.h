@@ -5504,10 +5504,16 @@ static bool lbk__cpu_plan_groups(lbk__cpu_prog *p) {
     int32_t open = -1;
     int *reg_free = NULL, n_reg_free = 0;
     uint32_t *reg_last = NULL;    /* per member instruction: last in-group reader */
+    uint32_t *op_of = NULL;       /* per instruction: its op in its group; or, for an outside
+                                     input, 1 + its external number in the group being built */
+    int32_t *ext_group = NULL;    /* per instruction: the group whose external list holds it */
     size_t cap_rf = 0;
     bool ok = true;
     reg_last = (uint32_t *)lbk__calloc(n + 1, sizeof(uint32_t));
-    if (!reg_last) return false;
+    op_of = (uint32_t *)lbk__calloc(n + 1, sizeof(uint32_t));
+    ext_group = (int32_t *)lbk__malloc(sizeof(int32_t) * (n + 1));
+    if (!reg_last || !op_of || !ext_group) { lbk__free(reg_last); lbk__free(op_of); lbk__free(ext_group); return false; }
+    for (i = 0; i < n; i++) ext_group[i] = -1;
     for (i = 0; i < n && ok; i++) {
         lbk__cpu_inst *x = &p->inst[i];
         if (x->param >= 0) continue;
@@ -5523,6 +5529,7 @@ static bool lbk__cpu_plan_groups(lbk__cpu_prog *p) {
             lbk__cpu_group *gr = &p->groups[open];
             lbk__cpu_gop *op;
             if (!LBK__GROW(p->gops, cap_o, (size_t)p->n_gops + 1)) { ok = false; break; }
+            op_of[i] = p->n_gops;
             op = &p->gops[p->n_gops++];
             memset(op, 0, sizeof *op);
             op->op = x->op;
@@ -5534,11 +5541,19 @@ static bool lbk__cpu_plan_groups(lbk__cpu_prog *p) {
             for (k = 0; k < x->n_in; k++) {
                 uint32_t y = p->ins[x->first_in + k], e;
                 if (p->inst[y].group == open) { op->kind[k] = 0; reg_last[y] = i; continue; }
-                for (e = gr->first_ext; e < p->n_gext; e++) if (p->gext[e] == y) break;
-                if (e == p->n_gext) {
+                if (ext_group[y] == open) {
+                    e = gr->first_ext + op_of[y] - 1;
+                } else {
                     if (!LBK__GROW(p->gext, cap_e, (size_t)p->n_gext + 1)) { ok = false; break; }
+                    e = p->n_gext;
                     p->gext[p->n_gext++] = y;
                     gr->n_ext++;
+                    ext_group[y] = open;
+                    if (p->inst[y].group < 0) op_of[y] = e - gr->first_ext + 1;   /* a member of another group keeps its op */
+                    else ext_group[y] = -2;   /* looked up linearly (rare: an earlier group's output) */
+                }
+                if (ext_group[y] == -2) {
+                    for (e = gr->first_ext; e < p->n_gext; e++) if (p->gext[e] == y) break;
                 }
                 op->kind[k] = 1;
                 op->idx[k] = (int)(e - gr->first_ext);
@@ -5564,11 +5579,7 @@ static bool lbk__cpu_plan_groups(lbk__cpu_prog *p) {
             const lbk__cpu_inst *x = &p->inst[op->inst];
             int j;
             for (j = 0; j < op->n_in; j++)
-                if (op->kind[j] == 0) {
-                    uint32_t y = p->ins[x->first_in + (uint32_t)j], q;
-                    for (q = gr->first_op; q < o; q++)
-                        if (p->gops[q].inst == y) { op->idx[j] = p->gops[q].out_reg; break; }
-                }
+                if (op->kind[j] == 0) op->idx[j] = p->gops[op_of[p->ins[x->first_in + (uint32_t)j]]].out_reg;
             if (n_reg_free > 0) op->out_reg = reg_free[--n_reg_free];
             else op->out_reg = gr->n_regs++;
             if (reg_last[op->inst] == 0) {   /* no reader in the group: free once written */
@@ -5588,6 +5599,8 @@ static bool lbk__cpu_plan_groups(lbk__cpu_prog *p) {
     }
     lbk__free(reg_free);
     lbk__free(reg_last);
+    lbk__free(op_of);
+    lbk__free(ext_group);
     return ok;
 }
 
@@ -5649,7 +5662,7 @@ static inline float lbk__vsigmoidf(float x) {   /* e^-|x| never overflows: 1/(1+
 
 /* One op over a whole tile (LBK__TILE elements: a constant trip count the compiler
    vectorises at -O2). o never aliases a or b. */
-#define LBK__TILE_OPS(T, SFX, EXPF, LOGF, SQRTF, SINF, COSF, TANHF, ERFF, FLOORF, CEILF, POWF, SIGMOIDF, ONE, ZERO)        \
+#define LBK__TILE_OPS(T, SFX, LBK__TILE, EXPF, LOGF, SQRTF, SINF, COSF, TANHF, ERFF, FLOORF, CEILF, POWF, SIGMOIDF, ONE, ZERO) \
     static LBK__TILE_FN void lbk__tile_##SFX(lbk_op op, T *LBK__RESTRICT o, const T *LBK__RESTRICT a,  \
                                                               const T *LBK__RESTRICT b) {                         \
         int i;                                                                                                      \
@@ -5684,9 +5697,17 @@ static inline float lbk__vsigmoidf(float x) {   /* e^-|x| never overflows: 1/(1+
         }                                                                                                           \
     }
 static double lbk__sigmoid64(double x) { return 1.0 / (1.0 + exp(-x)); }
-LBK__TILE_OPS(float, f32, lbk__vexpf, logf, sqrtf, sinf, cosf, lbk__vtanhf, erff, floorf, ceilf, powf, lbk__vsigmoidf, 1.0f, 0.0f)
-LBK__TILE_OPS(double, f64, exp, log, sqrt, sin, cos, tanh, erf, floor, ceil, pow, lbk__sigmoid64, 1.0, 0.0)
+/* Two tile sizes: 256 for large tensors, 16 for small ones (a 16-element tensor would
+   otherwise pay for 256). */
+#define LBK__SMALL_TILE 16
+LBK__TILE_OPS(float, f32, 256, lbk__vexpf, logf, sqrtf, sinf, cosf, lbk__vtanhf, erff, floorf, ceilf, powf, lbk__vsigmoidf, 1.0f, 0.0f)
+LBK__TILE_OPS(double, f64, 256, exp, log, sqrt, sin, cos, tanh, erf, floor, ceil, pow, lbk__sigmoid64, 1.0, 0.0)
+LBK__TILE_OPS(float, f32_16, 16, lbk__vexpf, logf, sqrtf, sinf, cosf, lbk__vtanhf, erff, floorf, ceilf, powf, lbk__vsigmoidf, 1.0f, 0.0f)
+LBK__TILE_OPS(double, f64_16, 16, exp, log, sqrt, sin, cos, tanh, erf, floor, ceil, pow, lbk__sigmoid64, 1.0, 0.0)
 #undef LBK__TILE_OPS
+
+/* The tile size for rows of length L. */
+static int64_t lbk__cpu_tile_for(int64_t L) { return L <= LBK__SMALL_TILE ? LBK__SMALL_TILE : LBK__TILE; }
 
 /* Runs tiles [t_lo, t_hi) of row r of fused group gr: outside inputs with a zero inner
    stride are staged first (once for the span), then per tile every op runs over registers
@@ -5698,19 +5719,21 @@ static void lbk__cpu_group_span(const lbk__cpu_prog *p, const lbk__cpu_group *gr
     lbk_dtype dt = shape->dt;
     size_t esz = lbk_dtype_size(dt);
     const void *ap[2];
-    int64_t t0;
+    int64_t t0, T = lbk__cpu_tile_for(L);   /* the tile size of this span (its scratch is sized for it) */
     uint32_t e, o;
     for (e = 0; e < gr->n_ext; e++) {
         const lbk__cpu_inst *y = &p->inst[p->gext[gr->first_ext + e]];
         int64_t inner = flat ? (y->numel == 1 ? 0 : 1) : (nd ? strides[e][nd - 1] : 0);
         if (inner == 0) {
             const char *src = (const char *)p->vals[p->gext[gr->first_ext + e]] + (size_t)off[e] * esz;
-            int k;
-            for (k = 0; k < LBK__TILE; k++) memcpy(xb + (size_t)e * esz * LBK__TILE + (size_t)k * esz, src, esz);
+            char *stage = xb + (size_t)e * esz * (size_t)T;
+            int64_t k;
+            if (dt == LBK_F32) { float v = *(const float *)(const void *)src; for (k = 0; k < T; k++) ((float *)(void *)stage)[k] = v; }
+            else { double v = *(const double *)(const void *)src; for (k = 0; k < T; k++) ((double *)(void *)stage)[k] = v; }
         }
     }
-    for (t0 = t_lo; t0 < t_hi; t0 += LBK__TILE) {
-        int64_t len = LBK__MIN((int64_t)LBK__TILE, L - t0);
+    for (t0 = t_lo; t0 < t_hi; t0 += T) {
+        int64_t len = LBK__MIN(T, L - t0);
         for (o = gr->first_op; o < gr->first_op + gr->n_ops; o++) {
             const lbk__cpu_gop *op = &p->gops[o];
             int j;
@@ -5720,23 +5743,28 @@ static void lbk__cpu_group_span(const lbk__cpu_prog *p, const lbk__cpu_group *gr
                     int ei = op->idx[j];
                     const lbk__cpu_inst *y = &p->inst[p->gext[gr->first_ext + (uint32_t)ei]];
                     int64_t inner = flat ? (y->numel == 1 ? 0 : 1) : (nd ? strides[ei][nd - 1] : 0);
-                    char *stage = xb + (size_t)ei * esz * LBK__TILE;
+                    char *stage = xb + (size_t)ei * esz * (size_t)T;
                     if (inner == 0) { ap[j] = stage; continue; }
                     ap[j] = (const char *)p->vals[p->gext[gr->first_ext + (uint32_t)ei]] + (size_t)(off[ei] + t0) * esz;
-                    if (len < LBK__TILE) {   /* a short last tile: stage it so the op may read a whole tile */
+                    if (len < T) {   /* a short last tile: stage it so the op may read a whole tile */
                         memcpy(stage, ap[j], (size_t)len * esz);
-                        memset(stage + (size_t)len * esz, 0, (size_t)(LBK__TILE - len) * esz);
+                        memset(stage + (size_t)len * esz, 0, (size_t)(T - len) * esz);
                         ap[j] = stage;
                     }
                 }
             }
             if (op->n_in == 1) ap[1] = ap[0];
             {   /* a value that leaves the group is computed straight into its buffer (whole tiles) */
-                char *dst = regs + esz * LBK__TILE * (size_t)op->out_reg;
+                char *dst = regs + esz * (size_t)T * (size_t)op->out_reg;
                 char *mem = p->inst[op->inst].group_out ? (char *)p->vals[op->inst] + (size_t)(r * L + t0) * esz : NULL;
-                if (mem && len == LBK__TILE) dst = mem;
-                if (dt == LBK_F32) lbk__tile_f32(op->op, (float *)(void *)dst, (const float *)ap[0], (const float *)ap[1]);
-                else lbk__tile_f64(op->op, (double *)(void *)dst, (const double *)ap[0], (const double *)ap[1]);
+                if (mem && len == T) dst = mem;
+                if (T == LBK__TILE) {
+                    if (dt == LBK_F32) lbk__tile_f32(op->op, (float *)(void *)dst, (const float *)ap[0], (const float *)ap[1]);
+                    else lbk__tile_f64(op->op, (double *)(void *)dst, (const double *)ap[0], (const double *)ap[1]);
+                } else {
+                    if (dt == LBK_F32) lbk__tile_f32_16(op->op, (float *)(void *)dst, (const float *)ap[0], (const float *)ap[1]);
+                    else lbk__tile_f64_16(op->op, (double *)(void *)dst, (const double *)ap[0], (const double *)ap[1]);
+                }
                 loc[op->out_reg] = dst;
                 if (mem && dst != mem) memcpy(mem, dst, (size_t)len * esz);
             }
@@ -5744,13 +5772,14 @@ static void lbk__cpu_group_span(const lbk__cpu_prog *p, const lbk__cpu_group *gr
     }
 }
 
-/* One thread's scratch for a group: registers, staging tiles, register locations. */
-static char *lbk__cpu_group_scratch(const lbk__cpu_group *gr, size_t esz, char **regs, char **xb, const char ***loc) {
-    char *s = (char *)lbk__malloc(esz * LBK__TILE * (size_t)(gr->n_regs + gr->n_ext + 1) + 64 + sizeof(char *) * (size_t)(gr->n_regs + 1));
+/* One thread's scratch for a group with tiles of T: registers, staging tiles, register
+   locations. */
+static char *lbk__cpu_group_scratch(const lbk__cpu_group *gr, size_t esz, int64_t T, char **regs, char **xb, const char ***loc) {
+    char *s = (char *)lbk__malloc(esz * (size_t)T * (size_t)(gr->n_regs + gr->n_ext + 1) + 64 + sizeof(char *) * (size_t)(gr->n_regs + 1));
     if (!s) return NULL;
     *regs = (char *)(((uintptr_t)s + 63) & ~(uintptr_t)63);
-    *xb = *regs + esz * LBK__TILE * (size_t)gr->n_regs;
-    *loc = (const char **)(void *)(*xb + esz * LBK__TILE * (size_t)gr->n_ext);
+    *xb = *regs + esz * (size_t)T * (size_t)gr->n_regs;
+    *loc = (const char **)(void *)(*xb + esz * (size_t)T * (size_t)gr->n_ext);
     return s;
 }
 
@@ -5789,7 +5818,7 @@ static lbk_result lbk__cpu_group_run(const lbk__cpu_prog *p, const lbk__cpu_grou
             int64_t lo = tiles * me / all * LBK__TILE, hi = LBK__MIN(L, tiles * (me + 1) / all * LBK__TILE);
             char *regs, *xb;
             const char **loc;
-            char *s = lbk__cpu_group_scratch(gr, esz, &regs, &xb, &loc);
+            char *s = lbk__cpu_group_scratch(gr, esz, LBK__TILE, &regs, &xb, &loc);
             if (!s) {
 #pragma omp atomic write
                 failed = true;
@@ -5805,7 +5834,7 @@ static lbk_result lbk__cpu_group_run(const lbk__cpu_prog *p, const lbk__cpu_grou
     {
         char *regs, *xb;
         const char **loc;
-        char *s = lbk__cpu_group_scratch(gr, esz, &regs, &xb, &loc);
+        char *s = lbk__cpu_group_scratch(gr, esz, lbk__cpu_tile_for(L), &regs, &xb, &loc);
         if (!s) { lbk__free(stp); return lbk_backend_error(LBK_ERR_OOM, shape->debug, "out of memory"); }
         memset(idx, 0, sizeof idx);
         for (r = 0; r < rows; r++) {
