@@ -37,14 +37,19 @@
      LAZYBK_NO_STB_DS_IMPLEMENTATION
                                  you compile stb_ds's implementation yourself elsewhere
                                  (then STBDS_REALLOC is yours, not LAZYBK_REALLOC).
-     LAZYBK_NO_CPU_BACKEND       leave the built-in cpu backend out.
+     LAZYBK_NO_CPU_BACKEND       leave the built-in cpu backends out.
+     LAZYBK_NO_SIMD              no per-CPU clones of the cpu fast path's kernels.
 
    2. BACKENDS
    -----------
-   "cpu" is always registered (unless LAZYBK_NO_CPU_BACKEND). It executes one node at a
-   time in a reference interpreter: every primitive op for every dtype, accumulating in
-   double or int64, float sums pairwise; composite ops reach it decomposed. It is the
-   oracle other backends are checked against (lbk_backend_check).
+   "cpu" is always registered (unless LAZYBK_NO_CPU_BACKEND). Its fast path fuses runs of
+   float elementwise ops into groups that run over register tiles (kernels cloned for
+   AVX-512, AVX2 and baseline x86-64, chosen at run time; OpenMP threads with -fopenmp);
+   other nodes run on the reference kernels. "cpu-reference" is the reference interpreter
+   alone: every primitive op for every dtype, one node at a time, accumulating in double or
+   int64, float sums pairwise; composite ops reach it decomposed. It is the oracle other
+   backends are checked against (lbk_backend_check). LAZYBK_CPU_REFERENCE=1 in the
+   environment makes "cpu" use it too.
    User backends fill an lbk_backend_i and call lbk_backend_register (or use
    LBK_BACKEND_REGISTER, which runs before main where the compiler has constructors).
    Built-ins register themselves on the first lazybk call; no init call is needed.
@@ -93,9 +98,9 @@
 #define LAZYBK_H_INCLUDED
 
 #define LAZYBK_VERSION_MAJOR 0
-#define LAZYBK_VERSION_MINOR 2
+#define LAZYBK_VERSION_MINOR 3
 #define LAZYBK_VERSION_PATCH 0
-#define LAZYBK_VERSION_STRING "0.2.0"
+#define LAZYBK_VERSION_STRING "0.3.0"
 
 #include <stdbool.h>
 #include <stddef.h>
