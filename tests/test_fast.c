@@ -153,7 +153,45 @@ static void test_threads_large(void **state) {
     free(x); free(y1); free(y2); free(yr);
 }
 
+/* The blocked matmul against the reference on shapes around the block edges, with batch
+   broadcasting, both float dtypes, 1 and 2 threads. */
+static void test_matmul_blocked(void **state) {
+    (void)state;
+    static const int64_t shapes[][3] = {{1, 1, 1}, {5, 7, 3}, {6, 16, 256}, {7, 17, 257}, {13, 33, 300}, {96, 2049, 4},
+                                        {100, 20, 513}, {130, 70, 300}, {2, 3, 0}};   /* 130x70x300: large enough for threads */
+    lbk_ctx_desc d1 = {0}, d2 = {0}, dr = {0};
+    d1.backend = "cpu"; d1.n_threads = 1;
+    d2.backend = "cpu"; d2.n_threads = 2;
+    dr.backend = "cpu-reference";
+    lbk_ctx *c[3] = {lbk_ctx_create(&d1), lbk_ctx_create(&d2), lbk_ctx_create(&dr)};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int f = 0; f < 2; f++) {
+            lbk_dtype dt = f ? LBK_F64 : LBK_F32;
+            int64_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+            int64_t da[3] = {2, M, K}, db[2] = {K, N};   /* a batch of 2 against one B */
+            double *a = malloc(sizeof(double) * (size_t)(2 * M * K + 1)), *b = malloc(sizeof(double) * (size_t)(K * N + 1));
+            double *out[3];
+            tfill(a, 2 * M * K, -1, 1, s * 7 + 1);
+            tfill(b, K * N, -1, 1, s * 7 + 2);
+            for (int k = 0; k < 3; k++) {
+                out[k] = malloc(sizeof(double) * (size_t)(2 * M * N + 1));
+                lbk_tensor y = lbk_matmul(c[k], tfrom(c[k], dt, 3, da, a), tfrom(c[k], dt, 2, db, b));
+                tread(c[k], y, out[k]);
+            }
+            double tol = (dt == LBK_F32 ? 2e-6 : 1e-14) * (double)(K + 1);
+            char what[64];
+            snprintf(what, sizeof what, "matmul %lldx%lldx%lld %s", (long long)M, (long long)N, (long long)K, lbk_dtype_name(dt));
+            tclose(out[0], out[2], 2 * M * N, tol, what);
+            tclose(out[1], out[2], 2 * M * N, tol, what);
+            for (int k = 0; k < 3; k++) free(out[k]);
+            free(a);
+            free(b);
+        }
+    for (int k = 0; k < 3; k++) { assert_ctx_ok(c[k]); lbk_ctx_destroy(c[k]); }
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_random_graphs), cmocka_unit_test(test_fused_plan), cmocka_unit_test(test_threads_large),
+    cmocka_unit_test(test_matmul_blocked),
 };
 TEST_GROUP(fast_tests, tests);
