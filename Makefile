@@ -12,9 +12,9 @@ HDR      := lazybk.h
 TEST_SRC := $(wildcard tests/test_*.c) tests/main.c
 TEST_HDR := tests/common.h examples/02_custom_backend.c
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
-BENCHES  := $(patsubst benchmarks/%.c,$(BUILD)/bench/%,$(wildcard benchmarks/*.c))
+BENCHES  := $(BUILD)/bench/bench_core $(BUILD)/bench/bench_cpu $(BUILD)/bench/bench_matmul $(BUILD)/bench/bench_matmul_blas
 
-.PHONY: all deps demo test sanitize check-std examples bench clean
+.PHONY: all deps bench-deps demo test sanitize check-std examples bench clean
 
 all: $(BUILD)/tests $(EXAMPLES)
 
@@ -78,9 +78,20 @@ $(BUILD)/examples/%: examples/%.c $(HDR) | deps
 
 # Benchmarks are built the way users build: plain -O2, no -march (plus -fopenmp), and run
 # at 1 and 2 threads.
-bench: deps $(BENCHES)
+bench: deps bench-deps $(BENCHES)
 	@set -e; for b in $(BENCHES); do OMP_NUM_THREADS=1 ./$$b; done
 	OMP_NUM_THREADS=2 ./$(BUILD)/bench/bench_cpu
+
+bench-deps:
+	@sh tools/deps.sh libopenblas-dev
+
+$(BUILD)/bench/bench_matmul: benchmarks/bench_matmul.c $(HDR) | bench-deps
+	@mkdir -p $(BUILD)/bench
+	$(CC) -std=c99 -O2 -fopenmp $(WARN) $(CPPFLAGS) $< -o $@ -lopenblas $(LIBS)
+
+$(BUILD)/bench/bench_matmul_blas: benchmarks/bench_matmul.c $(HDR) | bench-deps
+	@mkdir -p $(BUILD)/bench
+	$(CC) -std=c99 -O2 -fopenmp -DLAZYBK_BLAS $(WARN) $(CPPFLAGS) $< -o $@ -lopenblas $(LIBS)
 
 $(BUILD)/bench/%: benchmarks/%.c $(HDR) | deps
 	@mkdir -p $(BUILD)/bench

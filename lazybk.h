@@ -39,6 +39,8 @@
                                  (then STBDS_REALLOC is yours, not LAZYBK_REALLOC).
      LAZYBK_NO_CPU_BACKEND       leave the built-in cpu backends out.
      LAZYBK_NO_SIMD              no per-CPU clones of the cpu fast path's kernels.
+     LAZYBK_BLAS                 f32/f64 matmul through cblas_sgemm/cblas_dgemm (link a CBLAS,
+                                 e.g. -lopenblas from Debian's libopenblas-dev).
 
    2. BACKENDS
    -----------
@@ -6423,8 +6425,12 @@ LBK__GEMM_KERNEL(float, f32)
 LBK__GEMM_KERNEL(double, f64)
 #undef LBK__GEMM_KERNEL
 
+#ifdef LAZYBK_BLAS
+#  include <cblas.h>
+#endif
+
 /* The fast matmul over batches (broadcast as in the reference kernel), split by batch or
-   by column blocks across threads. */
+   by rows across threads; with LAZYBK_BLAS each batch is one cblas_sgemm/cblas_dgemm. */
 static lbk_result lbk__cpu_matmul_fast(const lbk__cpu_prog *p, const lbk__cpu_inst *x, void *o) {
     const lbk__cpu_inst *ia = &p->inst[p->ins[x->first_in]], *ib = &p->inst[p->ins[x->first_in + 1]];
     const char *A = (const char *)p->vals[p->ins[x->first_in]], *B = (const char *)p->vals[p->ins[x->first_in + 1]];
@@ -6464,6 +6470,19 @@ static lbk_result lbk__cpu_matmul_fast(const lbk__cpu_prog *p, const lbk__cpu_in
             }
         }
     }
+#ifdef LAZYBK_BLAS
+    for (bi = 0; bi < batches; bi++) {   /* the BLAS library threads itself */
+        if (x->dt == LBK_F32)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N, (int)K, 1.0f, (const float *)(const void *)A + aoffs[bi],
+                        (int)K, (const float *)(const void *)B + boffs[bi], (int)N, 0.0f, (float *)o + bi * M * N, (int)N);
+        else
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N, (int)K, 1.0, (const double *)(const void *)A + aoffs[bi],
+                        (int)K, (const double *)(const void *)B + boffs[bi], (int)N, 0.0, (double *)o + bi * M * N, (int)N);
+    }
+    lbk__free(aoffs);
+    (void)esz; (void)failed;
+    return LBK_OK;
+#endif
 #ifdef _OPENMP
 #pragma omp parallel num_threads(threads > 0 ? threads : omp_get_max_threads()) if (threads != 1 && M * N * K >= (1 << 21))
 #endif
