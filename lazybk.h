@@ -5401,6 +5401,9 @@ typedef struct lbk__cpu_inst {   /* kept small: a compile writes one per node */
     int8_t perm[LAZYBK_MAX_DIMS];
     union { struct { int64_t start, step; } sl; struct { double start, step; } ar; } u;
     int64_t debug;
+    double eps;                   /* layer_norm, rms_norm */
+    int n_norm;
+    bool has_w, has_b;
     int32_t group;                /* fused elementwise group (fast path), -1: none */
     bool group_out;               /* its value leaves the group: it gets a buffer */
 } lbk__cpu_inst;
@@ -5914,6 +5917,7 @@ static lbk_result lbk__cpu_compile_one(lbk__cpu *cpu, const lbk_graph *g, lbk__c
             for (k = 0; k < (uint32_t)nd.n_dims; k++) x->perm[k] = (int8_t)perm[k];
         (void)lbk_node_slice(g, i, &x->axis, &x->u.sl.start, &x->u.sl.step);
         (void)lbk_node_arange(g, i, &x->u.ar.start, &x->u.ar.step);
+        (void)lbk_node_norm(g, i, &x->n_norm, &x->eps, &x->has_w, &x->has_b);
     }
     for (k = 0; k < p->n_outputs; k++) p->inst[lbk_graph_output(g, k)].out = (int)k;
     p->fast = lbk__cpu_fast(cpu);
@@ -6527,6 +6531,137 @@ static lbk_result lbk__cpu_matmul_fast(const lbk__cpu_prog *p, const lbk__cpu_in
     return failed ? lbk_backend_error(LBK_ERR_OOM, x->debug, "out of memory") : LBK_OK;
 }
 
+/* ---- the fast path: composites run whole, a row at a time ---- */
+/* softmax, log_softmax and logsumexp over the last axis, layer_norm and rms_norm over the
+   trailing dims: at most three passes over each row, no full-size temporary. Loops run in
+   blocks of LBK__RB lanes (constant trip counts: vectorised at -O2) with a scalar tail;
+   sums are kept in LBK__RB partial sums. */
+#define LBK__RB 16
+#define LBK__ROW_KERNEL(T, SFX, EXPF, LOGF, SQRTF, INF)                                                           \
+    static LBK__TILE_FN void lbk__row_##SFX(lbk_op op, const T *LBK__RESTRICT x, T *LBK__RESTRICT y, int64_t L,  \
+                                            const T *LBK__RESTRICT w, const T *LBK__RESTRICT b, T eps) {        \
+        int64_t i, nb = L / LBK__RB * LBK__RB;                                                                   \
+        int j;                                                                                                   \
+        T mx[LBK__RB], m;                                                                                        \
+        double acc[LBK__RB], s = 0, md = 0;   /* sums and the mean in double, for every dtype */                 \
+        if (op == LBK_OP_SOFTMAX || op == LBK_OP_LOG_SOFTMAX || op == LBK_OP_LOGSUMEXP) {                        \
+            for (j = 0; j < LBK__RB; j++) mx[j] = -INF;                                                          \
+            for (i = 0; i < nb; i += LBK__RB)                                                                    \
+                for (j = 0; j < LBK__RB; j++) { T v = x[i + j]; mx[j] = (v != v || v > mx[j]) ? v : mx[j]; }     \
+            m = -INF;                                                                                            \
+            for (j = 0; j < LBK__RB; j++) m = (mx[j] != mx[j] || mx[j] > m) ? mx[j] : m;                         \
+            for (i = nb; i < L; i++) m = (x[i] != x[i] || x[i] > m) ? x[i] : m;                                  \
+            if (op == LBK_OP_LOGSUMEXP && (m == INF || m == -INF)) m = 0;   /* shift by 0 for inf rows */       \
+            for (j = 0; j < LBK__RB; j++) mx[j] = 0;   /* now the lanes' sums of exp (in T: 16 lanes suffice) */  \
+            if (op == LBK_OP_SOFTMAX) {                                                                          \
+                for (i = 0; i < nb; i += LBK__RB)                                                                \
+                    for (j = 0; j < LBK__RB; j++) { T e = EXPF(x[i + j] - m); y[i + j] = e; mx[j] += e; }        \
+                for (i = nb; i < L; i++) { T e = EXPF(x[i] - m); y[i] = e; s += e; }                             \
+            } else {                                                                                             \
+                for (i = 0; i < nb; i += LBK__RB)                                                                \
+                    for (j = 0; j < LBK__RB; j++) mx[j] += EXPF(x[i + j] - m);                                   \
+                for (i = nb; i < L; i++) s += EXPF(x[i] - m);                                                    \
+            }                                                                                                    \
+            for (j = 0; j < LBK__RB; j++) s += mx[j];                                                            \
+            if (op == LBK_OP_SOFTMAX) {                                                                          \
+                T inv = (T)(1 / s);                                                                              \
+                for (i = 0; i < nb; i += LBK__RB)                                                                \
+                    for (j = 0; j < LBK__RB; j++) y[i + j] *= inv;                                               \
+                for (i = nb; i < L; i++) y[i] *= inv;                                                            \
+            } else if (op == LBK_OP_LOG_SOFTMAX) {   /* (x - m) first: exact near the max, then the log */     \
+                T ls = (T)log(s);                                                                                \
+                for (i = 0; i < nb; i += LBK__RB)                                                                \
+                    for (j = 0; j < LBK__RB; j++) y[i + j] = (x[i + j] - m) - ls;                                \
+                for (i = nb; i < L; i++) y[i] = (x[i] - m) - ls;                                                 \
+            } else {                                                                                             \
+                y[0] = (T)(log(s) + (double)m);                                                                  \
+            }                                                                                                    \
+            return;                                                                                              \
+        }                                                                                                        \
+        /* layer_norm: mean, then variance about it; rms_norm: mean square */                                  \
+        if (op == LBK_OP_LAYER_NORM) {                                                                           \
+            for (j = 0; j < LBK__RB; j++) acc[j] = 0;                                                            \
+            for (i = 0; i < nb; i += LBK__RB)                                                                    \
+                for (j = 0; j < LBK__RB; j++) acc[j] += x[i + j];                                                \
+            for (i = nb; i < L; i++) s += x[i];                                                                  \
+            for (j = 0; j < LBK__RB; j++) s += acc[j];                                                           \
+            md = s / (double)L;                                                                                  \
+            s = 0;                                                                                               \
+        }                                                                                                        \
+        for (j = 0; j < LBK__RB; j++) acc[j] = 0;                                                                \
+        for (i = 0; i < nb; i += LBK__RB)                                                                        \
+            for (j = 0; j < LBK__RB; j++) { double d = (double)x[i + j] - md; acc[j] += d * d; }                 \
+        for (i = nb; i < L; i++) { double d = (double)x[i] - md; s += d * d; }                                   \
+        for (j = 0; j < LBK__RB; j++) s += acc[j];                                                               \
+        {                                                                                                        \
+            double rstd = 1 / sqrt(s / (double)L + (double)eps);                                                 \
+            for (i = 0; i < L; i++) {                                                                            \
+                T v = (T)(((double)x[i] - md) * rstd);                                                           \
+                if (w) v *= w[i];                                                                                \
+                if (b) v += b[i];                                                                                \
+                y[i] = v;                                                                                        \
+            }                                                                                                    \
+        }                                                                                                        \
+    }
+LBK__ROW_KERNEL(float, f32, lbk__vexpf, logf, sqrtf, (float)HUGE_VAL)
+LBK__ROW_KERNEL(double, f64, exp, log, sqrt, HUGE_VAL)
+#undef LBK__ROW_KERNEL
+
+/* Whether the fast path runs composite node i whole. */
+static bool lbk__cpu_runs_whole(const lbk_graph *g, uint32_t i) {
+    lbk_node n = lbk_graph_node(g, i);
+    int k;
+    if (n.dtype != LBK_F32 && n.dtype != LBK_F64) return false;
+    for (k = 0; k < n.n_inputs; k++)
+        if (lbk_graph_node(g, n.inputs[k]).dtype != n.dtype) return false;
+    switch (n.op) {
+    case LBK_OP_SOFTMAX: case LBK_OP_LOG_SOFTMAX: case LBK_OP_LOGSUMEXP: {
+        lbk_node in = lbk_graph_node(g, n.inputs[0]);
+        return in.n_dims >= 1 && lbk_node_axis(g, i) == in.n_dims - 1;
+    }
+    case LBK_OP_LAYER_NORM: case LBK_OP_RMS_NORM: return true;
+    default: return false;
+    }
+}
+
+/* Runs a composite node whole, rows split across threads. */
+static lbk_result lbk__cpu_rows(const lbk__cpu_prog *p, const lbk__cpu_inst *x, void *o) {
+    const lbk__cpu_inst *in = &p->inst[p->ins[x->first_in]];
+    const char *a = (const char *)p->vals[p->ins[x->first_in]];
+    const void *w = NULL, *b = NULL;
+    int64_t L, rows, r, out_len;
+    size_t esz = lbk_dtype_size(x->dt);
+    int threads = lbk_exec_threads();
+    (void)threads;
+    if (x->op == LBK_OP_LAYER_NORM || x->op == LBK_OP_RMS_NORM) {
+        int k = 1;
+        L = lbk__numel(x->n_norm, in->dims + (in->n_dims - x->n_norm));
+        if (x->has_w) w = p->vals[p->ins[x->first_in + (uint32_t)k++]];
+        if (x->has_b) b = p->vals[p->ins[x->first_in + (uint32_t)k]];
+    } else {
+        L = in->dims[in->n_dims - 1];
+    }
+    if (in->numel == 0) return LBK_OK;
+    rows = L ? in->numel / L : 0;
+    out_len = x->op == LBK_OP_LOGSUMEXP ? 1 : L;
+    if (L == 0) {   /* empty rows: logsumexp of nothing is -inf */
+        for (r = 0; r < x->numel; r++) lbk__st(o, x->dt, r, -HUGE_VAL, 0);
+        return LBK_OK;
+    }
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(threads > 0 ? threads : omp_get_max_threads()) if (threads != 1 && in->numel >= (1 << 18))
+#endif
+    for (r = 0; r < rows; r++) {
+        if (x->dt == LBK_F32)
+            lbk__row_f32(x->op, (const float *)(const void *)(a + (size_t)(r * L) * esz), (float *)o + r * out_len, L,
+                         (const float *)w, (const float *)b, (float)x->eps);
+        else
+            lbk__row_f64(x->op, (const double *)(const void *)(a + (size_t)(r * L) * esz), (double *)o + r * out_len, L,
+                         (const double *)w, (const double *)b, x->eps);
+    }
+    return LBK_OK;
+}
+
 static uint64_t lbk__rng_bits(uint64_t seed, uint64_t i) { return lbk__mix64(seed ^ lbk__mix64(i * 0x9e3779b97f4a7c15ULL + 1)); }
 static double lbk__rng_unit(uint64_t seed, uint64_t i) { return (double)(lbk__rng_bits(seed, i) >> 11) * (1.0 / 9007199254740992.0); }
 
@@ -6608,6 +6743,9 @@ static lbk_result lbk__cpu_run_node(const lbk__cpu_prog *p, uint32_t i, void *o)
         }
         return LBK_OK;
     }
+    case LBK_OP_SOFTMAX: case LBK_OP_LOG_SOFTMAX: case LBK_OP_LOGSUMEXP: case LBK_OP_LAYER_NORM: case LBK_OP_RMS_NORM:
+        if (p->fast) return lbk__cpu_rows(p, x, o);
+        return lbk_backend_error(LBK_ERR_UNSUPPORTED, x->debug, "the cpu reference path runs '%s' only decomposed", lbk_op_name(x->op));
     default:
         if (x->op >= LBK_OP_ADD && x->op <= LBK_OP_CAST) { lbk__cpu_ew(p, x, o); return LBK_OK; }
         return lbk_backend_error(LBK_ERR_UNSUPPORTED, x->debug, "the cpu reference path has no kernel for '%s'",
@@ -6675,10 +6813,11 @@ static lbk_result lbk__cpu_execute(void *self, lbk_computation *c, lbk_data *con
 }
 
 /* The reference path runs every primitive; composites reach it decomposed, so that the
-   oracle for them is their decomposition (the fast path will run them whole). */
+   oracle for them is their decomposition. The fast path runs softmax, log_softmax,
+   logsumexp (over the last axis), layer_norm and rms_norm whole. */
 static bool lbk__cpu_supports(void *self, const lbk_graph *g, uint32_t i) {
-    (void)self;
-    return lbk_op_schema(lbk_graph_node(g, i).op) == NULL;
+    if (lbk_op_schema(lbk_graph_node(g, i).op) == NULL) return true;
+    return lbk__cpu_fast((lbk__cpu *)self) && lbk__cpu_runs_whole(g, i);
 }
 static int lbk__cpu_device_type(void *self) { (void)self; return LBK_DEVICE_CPU; }
 static int lbk__cpu_ordinal(void *self) { return ((lbk__cpu *)self)->default_ordinal; }

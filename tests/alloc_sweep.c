@@ -16,9 +16,13 @@ static void *t_realloc(void *p, size_t n) { if (++g_count == g_fail_at) return N
 #define LAZYBK_IMPLEMENTATION
 #include "lazybk.h"
 
+static const char *g_backend = "cpu";
+
 /* 0: ok with correct values, 1: OOM reported, 2: wrong */
 static int program(void) {
-    lbk_ctx *ctx = lbk_ctx_create(NULL);
+    lbk_ctx_desc dsc = {0};
+    dsc.backend = g_backend;
+    lbk_ctx *ctx = lbk_ctx_create(&dsc);
     if (!ctx) return lbk_last_result() == LBK_ERR_OOM ? 1 : 2;
     int64_t d[2] = {2, 3}, d3 = 3, r[2] = {3, 2};
     float x[6] = {1, 2, 3, 4, 5, 6}, y[6], s = 0;
@@ -72,25 +76,31 @@ static int program(void) {
 }
 
 int main(void) {
+    /* the fast path (composites run whole) and the reference path (composites decomposed) */
+    static const char *const backends[2] = {"cpu", "cpu-reference"};
     int passed = 0, failed = 0, oom = 0;
-    long total;
-    g_fail_at = -1;
-    g_count = 0;
-    if (program() != 0) { printf("clean run failed\n0 passed, 1 failed\n"); return 1; }
-    lbk_shutdown();
-    g_count = 0;
-    if (program() != 0) { printf("second clean run failed\n0 passed, 1 failed\n"); return 1; }
-    total = g_count;   /* a warm run: the registry and debug sites exist already */
-    for (long n = 1; n <= total + 5; n++) {
-        lbk_shutdown();   /* drains the cpu pool: each run allocates its buffers afresh */
-        g_count = 0;
-        g_fail_at = n;
-        int rc = program();
+    long total = 0;
+    for (int bk = 0; bk < 2; bk++) {
+        g_backend = backends[bk];
         g_fail_at = -1;
-        if (rc == 2) { failed++; fprintf(stderr, "allocation %ld failing gave a wrong result\n", n); }
-        else { passed++; oom += rc == 1; }
+        g_count = 0;
+        if (program() != 0) { printf("clean run on %s failed\n0 passed, 1 failed\n", g_backend); return 1; }
+        lbk_shutdown();
+        g_count = 0;
+        if (program() != 0) { printf("second clean run on %s failed\n0 passed, 1 failed\n", g_backend); return 1; }
+        total = g_count;   /* a warm run: the registry and debug sites exist already */
+        for (long n = 1; n <= total + 5; n++) {
+            lbk_shutdown();   /* drains the cpu pool: each run allocates its buffers afresh */
+            g_count = 0;
+            g_fail_at = n;
+            int rc = program();
+            g_fail_at = -1;
+            if (rc == 2) { failed++; fprintf(stderr, "%s: allocation %ld failing gave a wrong result\n", g_backend, n); }
+            else { passed++; oom += rc == 1; }
+        }
+        printf("alloc-sweep: %s: %ld allocation points\n", g_backend, total);
     }
-    printf("alloc-sweep: %ld allocation points, %d runs reported OOM\n", total, oom);
+    printf("alloc-sweep: %d runs reported OOM\n", oom);
     printf("alloc-sweep: %d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

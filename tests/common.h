@@ -21,6 +21,15 @@ static inline lbk_ctx *tctx(void) {
     return ctx;
 }
 
+/* A context on the reference path, where every composite goes through its decomposition. */
+static inline lbk_ctx *tctx_ref(void) {
+    lbk_ctx_desc d = {0};
+    d.backend = "cpu-reference";
+    lbk_ctx *ctx = lbk_ctx_create(&d);
+    assert_non_null(ctx);
+    return ctx;
+}
+
 /* xorshift64*: deterministic test data */
 static inline double trand(uint64_t *s) {
     *s ^= *s >> 12; *s ^= *s << 25; *s ^= *s >> 27;

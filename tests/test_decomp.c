@@ -198,7 +198,7 @@ static void test_linear(void **state) {
 /* Decomposition happens on a compile-cache miss only; the counter counts rewrites. */
 static void test_decompose_once(void **state) {
     (void)state;
-    lbk_ctx *ctx = tctx();
+    lbk_ctx *ctx = tctx_ref();
     int64_t n = 8;
     double got[8];
     for (int step = 0; step < 4; step++) {
@@ -230,7 +230,7 @@ static void test_user_override(void **state) {
     assert_string_equal(lbk_op_schema(LBK_OP_GELU), schema);
     assert_null(lbk_op_schema(LBK_OP_ADD));
     assert_int_equal(lbk_decomp_register(schema, my_gelu), LBK_OK);
-    lbk_ctx *ctx = tctx();
+    lbk_ctx *ctx = tctx_ref();
     int64_t n = 3;
     double x[3] = {-1, 0.5, 2}, got[3];
     tread(ctx, lbk_gelu(ctx, tfrom(ctx, LBK_F64, 1, &n, x), false), got);
@@ -238,7 +238,7 @@ static void test_user_override(void **state) {
     assert_true(got[0] == 0 && got[1] == 0.5 && got[2] == 2);
     assert_int_equal(lbk_decomp_register(schema, NULL), LBK_OK);   /* back to the built-in */
     lbk_ctx_destroy(ctx);
-    ctx = tctx();
+    ctx = tctx_ref();
     tread(ctx, lbk_gelu(ctx, tfrom(ctx, LBK_F64, 1, &n, x), false), got);
     assert_int_equal(my_gelu_calls, 1);
     assert_true(fabs(got[2] - 2 * 0.5 * (1 + erf(2 / sqrt(2.0)))) < 1e-14);
@@ -258,7 +258,7 @@ static void test_unset_impl(void **state) {
     const lbk_decomp_i *prev = lbk_decomp_get_impl(&self);
     lbk_decomp_set_impl(NULL, NULL);
     assert_null(lbk_decomp_get_impl(NULL));
-    lbk_ctx *ctx = tctx();
+    lbk_ctx *ctx = tctx_ref();
     int64_t n = 3;
     int line = __LINE__ + 1;
     lbk_tensor y = lbk_softmax(ctx, lbk_full(ctx, LBK_F32, 1, &n, 1), 0);
@@ -293,7 +293,7 @@ static void test_registerer(void **state) {
 #if defined(__GNUC__) || defined(__clang__)
     assert_ptr_equal(lbk_decomp_get_impl(NULL), &counting_impl);
     int before = impl_runs;
-    lbk_ctx *ctx = tctx();
+    lbk_ctx *ctx = tctx_ref();
     double got[2];
     int64_t n = 2;
     tread(ctx, lbk_silu(ctx, lbk_full(ctx, LBK_F64, 1, &n, 1)), got);

@@ -190,8 +190,51 @@ static void test_matmul_blocked(void **state) {
     for (int k = 0; k < 3; k++) { assert_ctx_ok(c[k]); lbk_ctx_destroy(c[k]); }
 }
 
+/* Composites the fast path runs whole (softmax, log_softmax, logsumexp over the last axis,
+   layer_norm, rms_norm) against their decompositions on the reference path: row lengths
+   off the 16-lane blocks, -inf and large values, weights and biases, both dtypes. */
+static void test_composites_whole(void **state) {
+    (void)state;
+    lbk_ctx_desc dr = {0};
+    dr.backend = "cpu-reference";
+    lbk_ctx *c[2] = {tctx(), lbk_ctx_create(&dr)};
+    static const int64_t lens[] = {1, 5, 16, 17, 100, 1000};
+    static double x[3 * 1000], w[1000], bias[1000], out[2][3 * 1000];
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
+        for (int f = 0; f < 2; f++) {
+            lbk_dtype dt = f ? LBK_F64 : LBK_F32;
+            int64_t L = lens[li], d[2] = {3, L};
+            tfill(x, 3 * L, -20, 20, li * 3 + 1);
+            tfill(w, L, 0.5, 1.5, li * 3 + 2);
+            tfill(bias, L, -1, 1, li * 3 + 3);
+            x[0] = -INFINITY;   /* row 0 has a -inf; row 1 is large */
+            for (int64_t j = 0; j < L; j++) x[L + j] += 500;
+            for (int op = 0; op < 6; op++) {
+                lbk_tensor y[2];
+                for (int k = 0; k < 2; k++) {
+                    lbk_ctx *ctx = c[k];
+                    lbk_tensor t = tfrom(ctx, dt, 2, d, x), tw = tfrom(ctx, dt, 1, &L, w), tb = tfrom(ctx, dt, 1, &L, bias);
+                    lbk_tensor none = {0};
+                    if (op == 0) y[k] = lbk_softmax(ctx, t, -1);
+                    else if (op == 1) y[k] = lbk_log_softmax(ctx, t, 1);
+                    else if (op == 2) y[k] = lbk_logsumexp(ctx, t, -1, li % 2 == 0);
+                    else if (op == 3) y[k] = lbk_layer_norm(ctx, lbk_abs(ctx, lbk_sub(ctx, t, t)), 1, tw, tb, 1e-5);   /* a constant row */
+                    else if (op == 4) y[k] = lbk_layer_norm(ctx, lbk_maximum(ctx, t, lbk_scalar(ctx, LBK_F64, -30)), 1, tw, none, 1e-5);
+                    else y[k] = lbk_rms_norm(ctx, lbk_minimum(ctx, t, lbk_scalar(ctx, LBK_F64, 30)), 1, tw, 1e-6);
+                    tread(ctx, y[k], out[k]);
+                }
+                if (!getenv("LAZYBK_CPU_REFERENCE")) assert_int_equal(lbk_counter(c[0], "decompositions"), 0);
+                char what[64];
+                snprintf(what, sizeof what, "composite %d, L %lld, %s", op, (long long)L, lbk_dtype_name(dt));
+                tclose(out[0], out[1], lbk_numel(c[0], y[0]), dt == LBK_F32 ? 3e-6 : 1e-12, what);
+            }
+        }
+    lbk_ctx_destroy(c[0]);
+    lbk_ctx_destroy(c[1]);
+}
+
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_random_graphs), cmocka_unit_test(test_fused_plan), cmocka_unit_test(test_threads_large),
+    cmocka_unit_test(test_random_graphs), cmocka_unit_test(test_composites_whole), cmocka_unit_test(test_fused_plan), cmocka_unit_test(test_threads_large),
     cmocka_unit_test(test_matmul_blocked),
 };
 TEST_GROUP(fast_tests, tests);
