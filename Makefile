@@ -12,7 +12,8 @@ HDR      := lazybk.h
 TEST_SRC := $(wildcard tests/test_*.c) tests/main.c
 TEST_HDR := tests/common.h examples/02_custom_backend.c
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
-BENCHES  := $(BUILD)/bench/bench_core $(BUILD)/bench/bench_cpu $(BUILD)/bench/bench_matmul $(BUILD)/bench/bench_matmul_blas
+BENCHES  := $(BUILD)/bench/bench_core $(BUILD)/bench/bench_cpu $(BUILD)/bench/bench_matmul $(BUILD)/bench/bench_matmul_blas \
+            $(BUILD)/bench/bench_eigen
 
 .PHONY: all deps bench-deps demo test sanitize check-std examples bench clean
 
@@ -83,7 +84,11 @@ bench: deps bench-deps $(BENCHES)
 	OMP_NUM_THREADS=2 ./$(BUILD)/bench/bench_cpu
 
 bench-deps:
-	@sh tools/deps.sh libopenblas-dev
+	@sh tools/deps.sh libopenblas-dev libeigen3-dev
+
+$(BUILD)/bench/bench_eigen: benchmarks/bench_eigen.cpp $(HDR) | bench-deps
+	@mkdir -p $(BUILD)/bench
+	$(CXX) -std=c++11 -O2 -fopenmp -Wall -Wextra $(CPPFLAGS) -I/usr/include/eigen3 $< -o $@ $(LIBS)
 
 $(BUILD)/bench/bench_matmul: benchmarks/bench_matmul.c $(HDR) | bench-deps
 	@mkdir -p $(BUILD)/bench
