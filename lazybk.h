@@ -6662,6 +6662,88 @@ static lbk_result lbk__cpu_rows(const lbk__cpu_prog *p, const lbk__cpu_inst *x, 
     return LBK_OK;
 }
 
+/* ---- the fast path: reductions over trailing or leading axes ---- */
+/* sum, mean, amax, amin of float tensors reduced over their last k axes (each output is
+   one contiguous row) or their first k axes (each output is one column, the rows added
+   in order); float sums accumulate in 16 double lanes. Other axis sets use the reference. */
+#define LBK__REDUCE_KERNELS(T, SFX)                                                                              \
+    static LBK__TILE_FN void lbk__redrow_##SFX(lbk_op op, const T *LBK__RESTRICT x, int64_t L, T *LBK__RESTRICT out) { \
+        int64_t i, nb = L / LBK__RB * LBK__RB;                                                                   \
+        int j;                                                                                                   \
+        if (op == LBK_OP_SUM || op == LBK_OP_MEAN) {                                                             \
+            double acc[LBK__RB], s = 0;                                                                          \
+            for (j = 0; j < LBK__RB; j++) acc[j] = 0;                                                            \
+            for (i = 0; i < nb; i += LBK__RB)                                                                    \
+                for (j = 0; j < LBK__RB; j++) acc[j] += x[i + j];                                                \
+            for (i = nb; i < L; i++) s += x[i];                                                                  \
+            for (j = 0; j < LBK__RB; j++) s += acc[j];                                                           \
+            *out = (T)(op == LBK_OP_MEAN ? s / (double)L : s);                                                   \
+        } else {                                                                                                 \
+            bool mx = op == LBK_OP_AMAX;                                                                         \
+            T acc[LBK__RB], m = x[0];                                                                            \
+            for (j = 0; j < LBK__RB; j++) acc[j] = x[0];                                                         \
+            for (i = 0; i < nb; i += LBK__RB)                                                                    \
+                for (j = 0; j < LBK__RB; j++) {                                                                  \
+                    T v = x[i + j];                                                                              \
+                    acc[j] = (v != v || (mx ? v > acc[j] : v < acc[j])) ? v : acc[j];                            \
+                }                                                                                                \
+            for (j = 0; j < LBK__RB; j++) m = (acc[j] != acc[j] || (mx ? acc[j] > m : acc[j] < m)) ? acc[j] : m; \
+            for (i = nb; i < L; i++) m = (x[i] != x[i] || (mx ? x[i] > m : x[i] < m)) ? x[i] : m;                \
+            if (m == m) for (i = 0; i < L; i++) if (x[i] != x[i]) { m = x[i]; break; }   /* nan wins */          \
+            *out = m;                                                                                            \
+        }                                                                                                        \
+    }
+LBK__REDUCE_KERNELS(float, f32)
+LBK__REDUCE_KERNELS(double, f64)
+#undef LBK__REDUCE_KERNELS
+
+/* Runs a float reduction on the fast path; false if its axes are neither trailing nor
+   leading (the caller then uses the reference kernel). */
+static bool lbk__cpu_reduce_fast(const lbk__cpu_prog *p, const lbk__cpu_inst *x, void *o, lbk_result *r) {
+    const lbk__cpu_inst *in = &p->inst[p->ins[x->first_in]];
+    const char *a = (const char *)p->vals[p->ins[x->first_in]];
+    int nd = in->n_dims, k, first = -1, last = -1;
+    int64_t L, R, i, j;
+    size_t esz = lbk_dtype_size(x->dt);
+    *r = LBK_OK;
+    if (x->dt != in->dt || nd == 0 || in->numel == 0) return false;
+    /* f64 sums stay pairwise (the reference): lanes of doubles are not "better" for f64 */
+    if (x->dt == LBK_F64 && (x->op == LBK_OP_SUM || x->op == LBK_OP_MEAN)) return false;
+    for (k = 0; k < nd; k++)
+        if (x->mask & (1u << k)) { if (first < 0) first = k; last = k; }
+    if (first < 0) return false;
+    for (k = first; k <= last; k++)
+        if (!(x->mask & (1u << k))) return false;   /* not one block of axes */
+    if (last == nd - 1) {   /* trailing: rows of L */
+        L = lbk__numel(nd - first, in->dims + first);
+        R = in->numel / L;
+        for (i = 0; i < R; i++) {
+            if (x->dt == LBK_F32) lbk__redrow_f32(x->op, (const float *)(const void *)(a + (size_t)(i * L) * esz), L, (float *)o + i);
+            else lbk__redrow_f64(x->op, (const double *)(const void *)(a + (size_t)(i * L) * esz), L, (double *)o + i);
+        }
+        return true;
+    }
+    if (first == 0) {   /* leading: R rows of L columns, reduced row by row */
+        double *acc;
+        R = lbk__numel(last + 1, in->dims);
+        L = in->numel / R;
+        acc = (double *)lbk__malloc(sizeof(double) * (size_t)L);
+        if (!acc) { *r = lbk_backend_error(LBK_ERR_OOM, x->debug, "out of memory"); return true; }
+        for (j = 0; j < L; j++) acc[j] = lbk__ld(a, in->dt, j);
+        for (i = 1; i < R; i++)
+            for (j = 0; j < L; j++) {
+                double v = lbk__ld(a, in->dt, i * L + j);
+                if (x->op == LBK_OP_SUM || x->op == LBK_OP_MEAN) acc[j] += v;
+                else if (x->op == LBK_OP_AMAX) acc[j] = (v != v || v > acc[j]) && acc[j] == acc[j] ? v : acc[j];
+                else acc[j] = (v != v || v < acc[j]) && acc[j] == acc[j] ? v : acc[j];
+            }
+        for (j = 0; j < L; j++) lbk__st(o, x->dt, j, x->op == LBK_OP_MEAN ? acc[j] / (double)R : acc[j], 0);
+        lbk__free(acc);
+        return true;
+    }
+    return false;
+}
+
 static uint64_t lbk__rng_bits(uint64_t seed, uint64_t i) { return lbk__mix64(seed ^ lbk__mix64(i * 0x9e3779b97f4a7c15ULL + 1)); }
 static double lbk__rng_unit(uint64_t seed, uint64_t i) { return (double)(lbk__rng_bits(seed, i) >> 11) * (1.0 / 9007199254740992.0); }
 
@@ -6674,9 +6756,13 @@ static lbk_result lbk__cpu_run_node(const lbk__cpu_prog *p, uint32_t i, void *o)
     int64_t dst[LAZYBK_MAX_DIMS], src[LAZYBK_MAX_DIMS], j;
     int d;
     switch (x->op) {
-    case LBK_OP_SUM: case LBK_OP_MEAN: case LBK_OP_AMAX: case LBK_OP_AMIN: case LBK_OP_ARGMAX:
+    case LBK_OP_SUM: case LBK_OP_MEAN: case LBK_OP_AMAX: case LBK_OP_AMIN: case LBK_OP_ARGMAX: {
+        lbk_result r = LBK_OK;
+        if (p->fast && x->op != LBK_OP_ARGMAX && (x->dt == LBK_F32 || x->dt == LBK_F64) && lbk__cpu_reduce_fast(p, x, o, &r))
+            return r;
         lbk__cpu_reduce(p, x, o);
         return LBK_OK;
+    }
     case LBK_OP_MATMUL:
         if (p->fast && (x->dt == LBK_F32 || x->dt == LBK_F64) && in0->dt == x->dt) return lbk__cpu_matmul_fast(p, x, o);
         return lbk__cpu_matmul(p, x, o);
