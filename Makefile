@@ -80,11 +80,10 @@ $(BUILD)/examples/%: examples/%.c $(HDR) | deps
 # Benchmarks are built the way users build: plain -O2, no -march (plus -fopenmp), and run
 # at 1 and 2 threads.
 bench: deps bench-deps $(BENCHES)
-	@set -e; for b in $(BENCHES); do OMP_NUM_THREADS=1 ./$$b; done
-	OMP_NUM_THREADS=2 ./$(BUILD)/bench/bench_cpu
+	sh benchmarks/report.sh
 
 bench-deps:
-	@sh tools/deps.sh libopenblas-dev libeigen3-dev
+	@sh tools/deps.sh libopenblas-dev libeigen3-dev gnuplot-nox
 
 $(BUILD)/bench/bench_eigen: benchmarks/bench_eigen.cpp $(HDR) | bench-deps
 	@mkdir -p $(BUILD)/bench
