@@ -46,7 +46,9 @@
    -----------
    "cpu" is always registered (unless LAZYBK_NO_CPU_BACKEND). Its fast path fuses runs of
    float elementwise ops into groups that run over register tiles (kernels cloned for
-   AVX-512, AVX2 and baseline x86-64, chosen at run time; OpenMP threads with -fopenmp);
+   AVX-512, AVX2 and baseline x86-64, chosen at run time; OpenMP threads with -fopenmp),
+   runs softmax/log_softmax/logsumexp/layer_norm/rms_norm whole a row at a time, uses a
+   blocked packed matmul (or CBLAS with LAZYBK_BLAS) and fast row/column reductions;
    other nodes run on the reference kernels. "cpu-reference" is the reference interpreter
    alone: every primitive op for every dtype, one node at a time, accumulating in double or
    int64, float sums pairwise; composite ops reach it decomposed. It is the oracle other
@@ -100,9 +102,9 @@
 #define LAZYBK_H_INCLUDED
 
 #define LAZYBK_VERSION_MAJOR 0
-#define LAZYBK_VERSION_MINOR 3
+#define LAZYBK_VERSION_MINOR 4
 #define LAZYBK_VERSION_PATCH 0
-#define LAZYBK_VERSION_STRING "0.3.0"
+#define LAZYBK_VERSION_STRING "0.4.0"
 
 #include <stdbool.h>
 #include <stddef.h>
