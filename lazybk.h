@@ -2492,6 +2492,33 @@ LAZYBK_API lbk_tensor lbk_cast_at(const char *file, int line, lbk_ctx *ctx, lbk_
 }
 LAZYBK_API lbk_tensor (lbk_cast)(lbk_ctx *ctx, lbk_tensor t, lbk_dtype dt) { return lbk_cast_at(NULL, 0, ctx, t, dt); }
 
+/* The reduced-axes mask of (n_axes, axes) over nd dims (n_axes 0: every axis); records
+   the error and returns false on a bad list. */
+static bool lbk__axes_mask(const lbk__opctx *oc, int nd, int n_axes, const int *axes, uint32_t *out_mask) {
+    uint32_t mask = 0;
+    int i;
+    if (n_axes < 0 || n_axes > LAZYBK_MAX_DIMS) { lbk__op_fail(oc, LBK_ERR_ARG, "n_axes %d is invalid", n_axes); return false; }
+    if (n_axes > 0 && !axes) { lbk__op_fail(oc, LBK_ERR_ARG, "axes is NULL with n_axes %d", n_axes); return false; }
+    for (i = 0; i < n_axes; i++) {
+        int ax;
+        if (!lbk__norm_axis(oc, axes[i], nd, &ax, "axis")) return false;
+        if (nd == 0) continue;
+        if (mask & (1u << ax)) { lbk__op_fail(oc, LBK_ERR_ARG, "axis %d appears twice", axes[i]); return false; }
+        mask |= 1u << ax;
+    }
+    *out_mask = n_axes == 0 ? (nd ? (uint32_t)((1ull << nd) - 1) : 0) : mask;
+    return true;
+}
+/* The dims left after reducing mask (kept as 1 with keepdim); returns their number. */
+static int lbk__reduced_dims(int nd, const int64_t *dims, uint32_t mask, bool keepdim, int64_t *od) {
+    int i, on = 0;
+    for (i = 0; i < nd; i++) {
+        if (!(mask & (1u << i))) od[on++] = dims[i];
+        else if (keepdim) od[on++] = 1;
+    }
+    return on;
+}
+
 /* ---- reductions ---- */
 static lbk_tensor lbk__reduce(lbk_ctx *ctx, lbk_op op, const char *name, lbk_tensor t, int n_axes, const int *axes,
                               bool keepdim, const char *file, int line) {
@@ -2508,28 +2535,14 @@ static lbk_tensor lbk__reduce(lbk_ctx *ctx, lbk_op op, const char *name, lbk_ten
         if (!lbk__arg(&oc, t, 0, &a)) { lbk_tensor z = {0}; return z; }
         n = &ctx->nodes[a];
         nd = n->n_dims;
-        if (n_axes < 0 || n_axes > LAZYBK_MAX_DIMS) return lbk__op_fail(&oc, LBK_ERR_ARG, "n_axes %d is invalid", n_axes);
-        if (n_axes > 0 && !axes) return lbk__op_fail(&oc, LBK_ERR_ARG, "axes is NULL with n_axes %d", n_axes);
-        for (i = 0; i < n_axes; i++) {
-            int ax;
-            if (!lbk__norm_axis(&oc, axes[i], nd, &ax, "axis")) { lbk_tensor z = {0}; return z; }
-            if (nd == 0) continue;
-            if (mask & (1u << ax)) return lbk__op_fail(&oc, LBK_ERR_ARG, "axis %d appears twice", axes[i]);
-            mask |= 1u << ax;
-        }
-        if (n_axes == 0) mask = nd ? (uint32_t)((1ull << nd) - 1) : 0;
-        for (i = 0; i < nd; i++) {
-            if (mask & (1u << i)) {
-                if (n->dims[i] == 0 && (op == LBK_OP_AMAX || op == LBK_OP_AMIN)) {
-                    char s[256];
-                    lbk__shape_of(ctx, a, s, sizeof s);
-                    return lbk__op_fail(&oc, LBK_ERR_SHAPE, "cannot reduce %s over zero-size axis %d", s, i);
-                }
-                if (keepdim) odims[on++] = 1;
-            } else {
-                odims[on++] = n->dims[i];
+        if (!lbk__axes_mask(&oc, nd, n_axes, axes, &mask)) { lbk_tensor z = {0}; return z; }
+        for (i = 0; i < nd; i++)
+            if ((mask & (1u << i)) && n->dims[i] == 0 && (op == LBK_OP_AMAX || op == LBK_OP_AMIN)) {
+                char s[256];
+                lbk__shape_of(ctx, a, s, sizeof s);
+                return lbk__op_fail(&oc, LBK_ERR_SHAPE, "cannot reduce %s over zero-size axis %d", s, i);
             }
-        }
+        on = lbk__reduced_dims(nd, n->dims, mask, keepdim, odims);
         dt = in_dt = (lbk_dtype)n->dtype;
         if (op == LBK_OP_SUM && !lbk__is_float(dt)) dt = in_dt = LBK_I64;
         if (op == LBK_OP_MEAN && !lbk__is_float(dt)) dt = in_dt = LBK_F32;
@@ -2960,7 +2973,7 @@ LAZYBK_API lbk_tensor (lbk_silu)(lbk_ctx *ctx, lbk_tensor t) { return lbk_silu_a
 LAZYBK_API lbk_tensor lbk_var_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_axes, const int *axes,
                                  int correction, bool keepdim) {
     uint32_t a, mask = 0;
-    int i, nd, on = 0;
+    int nd, on = 0;
     int64_t od[LAZYBK_MAX_DIMS];
     lbk__node p;
     lbk_dtype dt;
@@ -2971,21 +2984,9 @@ LAZYBK_API lbk_tensor lbk_var_at(const char *file, int line, lbk_ctx *ctx, lbk_t
         if (!lbk__arg(&oc, t, 0, &a)) { lbk_tensor z = {0}; return z; }
         n = &ctx->nodes[a];
         nd = n->n_dims;
-        if (n_axes < 0 || n_axes > LAZYBK_MAX_DIMS) return lbk__op_fail(&oc, LBK_ERR_ARG, "n_axes %d is invalid", n_axes);
-        if (n_axes > 0 && !axes) return lbk__op_fail(&oc, LBK_ERR_ARG, "axes is NULL with n_axes %d", n_axes);
         if (correction < 0) return lbk__op_fail(&oc, LBK_ERR_ARG, "correction %d is negative", correction);
-        for (i = 0; i < n_axes; i++) {
-            int ax;
-            if (!lbk__norm_axis(&oc, axes[i], nd, &ax, "axis")) { lbk_tensor z = {0}; return z; }
-            if (nd == 0) continue;
-            if (mask & (1u << ax)) return lbk__op_fail(&oc, LBK_ERR_ARG, "axis %d appears twice", axes[i]);
-            mask |= 1u << ax;
-        }
-        if (n_axes == 0) mask = nd ? (uint32_t)((1ull << nd) - 1) : 0;
-        for (i = 0; i < nd; i++) {
-            if (!(mask & (1u << i))) od[on++] = n->dims[i];
-            else if (keepdim) od[on++] = 1;
-        }
+        if (!lbk__axes_mask(&oc, nd, n_axes, axes, &mask)) { lbk_tensor z = {0}; return z; }
+        on = lbk__reduced_dims(nd, n->dims, mask, keepdim, od);
         dt = lbk__float_of((lbk_dtype)n->dtype);
         lbk__proto(&p, LBK_OP_VAR, dt, on, od);
         p.attrs.comp.mask = mask;
