@@ -10,6 +10,7 @@
 #define LAZYBK_IMPLEMENTATION
 #include "lazybk.h"
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #define N (16 * 1024 * 1024)
@@ -110,6 +111,20 @@ int main(void) {
         }
         double l = median(t_l, REPS), h = median(t_h, REPS);
         printf("%-28s lazybk %8.2f ms | hand 3-pass loop, same exp %8.2f ms  ratio %.2f\n", "P3 softmax rows 4096x4096", l, h, l / h);
+    }
+    {   /* P8: repeated syncs of one graph allocate nothing after the first */
+        const char *rep = lbk_metrics_report(fast), *p = strstr(rep, "buffer_allocations: ");
+        long long before = p ? atoll(p + 20) : -1, after, hits;
+        for (int r = 0; r < 10; r++) run_lazy(fast, xf, 1);
+        rep = lbk_metrics_report(fast);
+        p = strstr(rep, "buffer_allocations: ");
+        after = p ? atoll(p + 20) : -1;
+        p = strstr(rep, "pool_hits: ");
+        hits = p ? atoll(p + 11) : -1;
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        printf("%-28s lazybk %lld new buffer allocation(s) over 10 more syncs | pool hits %lld | peak RSS %ld MiB\n",
+               "P8 repeated syncs (P1)", after - before, hits, ru.ru_maxrss / 1024);
     }
     lbk_ctx_destroy(fast);
     lbk_ctx_destroy(ref);
