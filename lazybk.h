@@ -5713,8 +5713,8 @@ static double lbk__sigmoid64(double x) { return 1.0 / (1.0 + exp(-x)); }
 /* Two tile sizes: 256 for large tensors, 16 for small ones (a 16-element tensor would
    otherwise pay for 256). */
 #define LBK__SMALL_TILE 16
-LBK__TILE_OPS(float, f32, 256, lbk__vexpf, logf, sqrtf, sinf, cosf, lbk__vtanhf, erff, floorf, ceilf, powf, lbk__vsigmoidf, 1.0f, 0.0f)
-LBK__TILE_OPS(double, f64, 256, exp, log, sqrt, sin, cos, tanh, erf, floor, ceil, pow, lbk__sigmoid64, 1.0, 0.0)
+LBK__TILE_OPS(float, f32, LBK__TILE, lbk__vexpf, logf, sqrtf, sinf, cosf, lbk__vtanhf, erff, floorf, ceilf, powf, lbk__vsigmoidf, 1.0f, 0.0f)
+LBK__TILE_OPS(double, f64, LBK__TILE, exp, log, sqrt, sin, cos, tanh, erf, floor, ceil, pow, lbk__sigmoid64, 1.0, 0.0)
 LBK__TILE_OPS(float, f32_16, 16, lbk__vexpf, logf, sqrtf, sinf, cosf, lbk__vtanhf, erff, floorf, ceilf, powf, lbk__vsigmoidf, 1.0f, 0.0f)
 LBK__TILE_OPS(double, f64_16, 16, exp, log, sqrt, sin, cos, tanh, erf, floor, ceil, pow, lbk__sigmoid64, 1.0, 0.0)
 #undef LBK__TILE_OPS
