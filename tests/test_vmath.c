@@ -54,11 +54,15 @@ static void check_fn(const char *name, un_fn fn, double (*ref)(double), float lo
 }
 static double sigmoid64(double x) { return 1.0 / (1.0 + exp(-x)); }
 
+static void test_vlog(void **state) { (void)state; check_fn("log", (lbk_log), log, 1e-44f, 3.0e38f, 2.0, 0); }
+static void test_vsin(void **state) { (void)state; check_fn("sin", (lbk_sin), sin, 1e-30f, 1e5f, 2.0, 1.5e-7); }
+static void test_vcos(void **state) { (void)state; check_fn("cos", (lbk_cos), cos, 1e-30f, 1e5f, 2.0, 1.5e-7); }
 static void test_vexp(void **state) { (void)state; check_fn("exp", (lbk_exp), exp, 1e-30f, 120.0f, 2.0, 0); }
 static void test_vtanh(void **state) { (void)state; check_fn("tanh", (lbk_tanh), tanh, 1e-30f, 30.0f, 3.0, 0); }
 static void test_vsigmoid(void **state) { (void)state; check_fn("sigmoid", (lbk_sigmoid), sigmoid64, 1e-30f, 120.0f, 3.0, 0); }
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_vexp), cmocka_unit_test(test_vtanh), cmocka_unit_test(test_vsigmoid),
+    cmocka_unit_test(test_vlog), cmocka_unit_test(test_vsin), cmocka_unit_test(test_vcos),
 };
 TEST_GROUP(vmath_tests, tests);
