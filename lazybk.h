@@ -6608,12 +6608,17 @@ static lbk_result lbk__cpu_matmul_fast(const lbk__cpu_prog *p, const lbk__cpu_in
         T mx[LBK__RB], m;                                                                                        \
         double acc[LBK__RB], s = 0, md = 0;   /* sums and the mean in double, for every dtype */                 \
         if (op == LBK_OP_SOFTMAX || op == LBK_OP_LOG_SOFTMAX || op == LBK_OP_LOGSUMEXP) {                        \
-            for (j = 0; j < LBK__RB; j++) mx[j] = -INF;                                                          \
-            for (i = 0; i < nb; i += LBK__RB)                                                                    \
-                for (j = 0; j < LBK__RB; j++) { T v = x[i + j]; mx[j] = (v != v || v > mx[j]) ? v : mx[j]; }     \
-            m = -INF;                                                                                            \
-            for (j = 0; j < LBK__RB; j++) m = (mx[j] != mx[j] || mx[j] > m) ? mx[j] : m;                         \
-            for (i = nb; i < L; i++) m = (x[i] != x[i] || x[i] > m) ? x[i] : m;                                  \
+            {   /* the max, with plain lane maxima; v - v is nan for nan and inf, so chk says when to rescan */ \
+                T chk[LBK__RB], c = 0;                                                                           \
+                for (j = 0; j < LBK__RB; j++) { mx[j] = -INF; chk[j] = 0; }                                      \
+                for (i = 0; i < nb; i += LBK__RB)                                                                \
+                    for (j = 0; j < LBK__RB; j++) { T v = x[i + j]; mx[j] = v > mx[j] ? v : mx[j]; chk[j] += v - v; } \
+                m = -INF;                                                                                        \
+                for (j = 0; j < LBK__RB; j++) { m = mx[j] > m ? mx[j] : m; c += chk[j]; }                        \
+                for (i = nb; i < L; i++) { m = x[i] > m ? x[i] : m; c += x[i] - x[i]; }                          \
+                if (c != c)   /* a nan or an inf somewhere: the exact, nan-propagating scan */                  \
+                    for (m = -INF, i = 0; i < L; i++) m = (x[i] != x[i] || x[i] > m) ? x[i] : m;                 \
+            }                                                                                                    \
             if (op == LBK_OP_LOGSUMEXP && (m == INF || m == -INF)) m = 0;   /* shift by 0 for inf rows */       \
             for (j = 0; j < LBK__RB; j++) mx[j] = 0;   /* now the lanes' sums of exp (in T: 16 lanes suffice) */  \
             if (op == LBK_OP_SOFTMAX) {                                                                          \
