@@ -1372,7 +1372,13 @@ static bool lbk__builtins_done;
 static bool lbk__atexit_done;
 
 static bool lbk__register_builtins_locked(void);   /* at the end of the file */
-static void lbk__atexit(void) { (void)lbk_shutdown(); }
+static void lbk__release_globals(void);   /* at the end of the file */
+/* At exit: prepare_to_exit for every backend, then the process-wide tables go, so that
+   leak checkers see nothing left (unless a context is still alive: then they stay). */
+static void lbk__atexit(void) {
+    (void)lbk_shutdown();
+    lbk__release_globals();
+}
 
 static void lbk__ensure_builtins_locked(void) {
     if (lbk__builtins_done) return;
@@ -7045,6 +7051,32 @@ static lbk_backend_i lbk__cpu_iface(void) {
     return b;
 }
 #endif /* LAZYBK_NO_CPU_BACKEND */
+
+// >>globals ----------------------------------------------------------------------------
+/* Process-wide tables, released at exit when no context is left. */
+static void lbk__release_globals(void) {
+    ptrdiff_t i;
+    size_t k;
+    lbk__lock(&lbk__reg_lock);
+    for (i = 0; i < arrlen(lbk__reg_list); i++)
+        if (lbk__reg_list[i]->users > 0) { lbk__unlock(&lbk__reg_lock); return; }
+    for (i = 0; i < arrlen(lbk__reg_list); i++) { lbk__free(lbk__reg_list[i]->name); lbk__free(lbk__reg_list[i]); }
+    arrfree(lbk__reg_list);
+    shfree(lbk__reg_map);
+    lbk__builtins_done = false;
+    lbk__unlock(&lbk__reg_lock);
+    lbk__lock(&lbk__debug_lock);
+    for (k = 0; k < lbk__n_sites; k++) { lbk__free(lbk__sites[k].file); lbk__free(lbk__sites[k].module_path); }
+    lbk__free(lbk__sites);
+    lbk__sites = NULL;
+    lbk__n_sites = lbk__cap_sites = 0;
+    hmfree(lbk__site_map);
+    lbk__unlock(&lbk__debug_lock);
+    lbk__lock(&lbk__decomp_lock);
+    for (i = 0; i < shlen(lbk__decomp_user); i++) lbk__free(lbk__decomp_user[i].key);
+    shfree(lbk__decomp_user);
+    lbk__unlock(&lbk__decomp_lock);
+}
 
 // >>builtins ---------------------------------------------------------------------------
 static bool lbk__register_builtins_locked(void) {
