@@ -15,7 +15,7 @@ EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c)
 BENCHES  := $(BUILD)/bench/bench_core $(BUILD)/bench/bench_cpu $(BUILD)/bench/bench_matmul $(BUILD)/bench/bench_matmul_blas \
             $(BUILD)/bench/bench_eigen
 
-.PHONY: all deps bench-deps demo test sanitize check-std examples bench clean
+.PHONY: all deps bench-deps demo test sanitize valgrind check-std examples bench clean
 
 all: $(BUILD)/tests $(EXAMPLES)
 
@@ -50,6 +50,15 @@ sanitize: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(BUILD)/alloc_sweep-sanitize
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 LAZYBK_CPU_REFERENCE=1 ./$(BUILD)/tests-sanitize
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(BUILD)/tests-sanitize
+
+# The suite under valgrind's memcheck (no OpenMP: one thread, plain pthreads), both paths.
+# valgrind reports no AVX-512, so the kernels' AVX2 or baseline clones run here.
+valgrind: deps
+	@mkdir -p $(BUILD)
+	@command -v valgrind >/dev/null 2>&1 || sh tools/deps.sh valgrind
+	$(CC) -std=c99 -O1 -g $(WARN) $(CPPFLAGS) $(TEST_SRC) -o $(BUILD)/tests-valgrind -lcmocka $(LIBS)
+	LAZYBK_CPU_REFERENCE=1 valgrind -q --error-exitcode=9 --leak-check=full ./$(BUILD)/tests-valgrind
+	valgrind -q --error-exitcode=9 --leak-check=full ./$(BUILD)/tests-valgrind
 
 # gcc and clang in C99 and C11 with -Werror; C++11 and C++17; the header included twice;
 # LAZYBK_STATIC in two units of one program.

@@ -4592,6 +4592,15 @@ LAZYBK_API lbk_ctx *lbk_ctx_create(const lbk_ctx_desc *desc) {
     {
         size_t i;
         for (i = 0; i < LBK__COUNTOF(ctx->dcache); i++) ctx->dcache[i].handle = -1;
+        /* Ballast: entries no node owns (value 0 is never a node). They keep the hash-consing
+           table from shrinking and growing again every time a loop step traces and releases
+           its graph; a real node with a colliding key simply takes the entry over. */
+        for (i = 0; i < 1024; i++) {
+            bool ins = false;
+            ptrdiff_t slot = lbk__slot_u32(&ctx->cons, LBK__KEY(lbk__mix64(i * 0x9e3779b97f4a7c15ULL + 0x1234567ULL)), &ins);
+            if (slot < 0) break;   /* OOM: no ballast, only slower */
+            ctx->cons[slot].value = 0;
+        }
     }
     lbk__clear_last();
     return ctx;
@@ -5448,6 +5457,8 @@ typedef struct lbk__cpu_prog {
     int n_slots;
     size_t *slot_bytes;
     lbk__cpu_buf **slot_buf;      /* scratch kept across executions */
+    char *gscratch;               /* the sequential group path's registers and strides, kept */
+    size_t gscratch_bytes;
     void **vals;                  /* per node, during execution */
     lbk__str text;
 } lbk__cpu_prog;
@@ -5458,7 +5469,7 @@ static void lbk__cpu_prog_free(void *self, lbk_computation *c) {
     if (!p) return;
     for (s = 0; s < p->n_slots; s++)
         if (p->slot_buf && p->slot_buf[s]) lbk__cpu_buf_free((lbk__cpu *)self, p->slot_buf[s]);
-    lbk__free(p->groups); lbk__free(p->gops); lbk__free(p->gext);
+    lbk__free(p->groups); lbk__free(p->gops); lbk__free(p->gext); lbk__free(p->gscratch);
     lbk__free(p->inst); lbk__free(p->ins); lbk__free(p->dims); lbk__free(p->slot_bytes); lbk__free(p->slot_buf); lbk__free(p->vals);
     lbk__str_free(&p->text);
     lbk__free(p);
@@ -5785,6 +5796,19 @@ LBK__TILE_OPS(double, f64_16, 16, exp, log, sqrt, sin, cos, tanh, erf, floor, ce
               lbk__trig_always, sin, cos)
 #undef LBK__TILE_OPS
 
+/* The program's kept scratch block, grown to at least bytes (a program runs on one thread
+   at a time: its context's). NULL on OOM. */
+static char *lbk__cpu_prog_scratch(const lbk__cpu_prog *cp, size_t bytes) {
+    lbk__cpu_prog *p = (lbk__cpu_prog *)(uintptr_t)cp;
+    if (p->gscratch_bytes < bytes) {
+        char *n = (char *)lbk__realloc_or_null(p->gscratch, bytes);
+        if (!n) return NULL;
+        p->gscratch = n;
+        p->gscratch_bytes = bytes;
+    }
+    return p->gscratch;
+}
+
 /* The tile size for rows of length L. */
 static int64_t lbk__cpu_tile_for(int64_t L) { return L <= LBK__SMALL_TILE ? LBK__SMALL_TILE : LBK__TILE; }
 
@@ -5851,6 +5875,7 @@ static void lbk__cpu_group_span(const lbk__cpu_prog *p, const lbk__cpu_group *gr
     }
 }
 
+#ifdef _OPENMP
 /* One thread's scratch for a group with tiles of T: registers, staging tiles, register
    locations. */
 static char *lbk__cpu_group_scratch(const lbk__cpu_group *gr, size_t esz, int64_t T, char **regs, char **xb, const char ***loc) {
@@ -5861,6 +5886,7 @@ static char *lbk__cpu_group_scratch(const lbk__cpu_group *gr, size_t esz, int64_
     *loc = (const char **)(void *)(*xb + esz * (size_t)T * (size_t)gr->n_ext);
     return s;
 }
+#endif
 
 /* Runs fused group gr: rows of the innermost dim (the whole tensor as one row when every
    outside input is full-shape or a single element, and then split across threads), each
@@ -5873,9 +5899,14 @@ static lbk_result lbk__cpu_group_run(const lbk__cpu_prog *p, const lbk__cpu_grou
     bool flat = true, failed = false;
     int64_t st[64][LAZYBK_MAX_DIMS], *stp = NULL, L, rows, r, idx[LAZYBK_MAX_DIMS], off_small[64], *off = off_small;
     int64_t (*strides)[LAZYBK_MAX_DIMS] = st;
-    if (gr->n_ext > 64) {   /* rare: many distinct inputs */
-        stp = (int64_t *)lbk__malloc(sizeof(int64_t) * LAZYBK_MAX_DIMS * gr->n_ext + sizeof(int64_t) * gr->n_ext);
-        if (!stp) return lbk_backend_error(LBK_ERR_OOM, shape->debug, "out of memory");
+    /* one block kept by the program for the many-inputs strides and the sequential path's
+       registers: no allocation per run */
+    size_t st_bytes = gr->n_ext > 64 ? sizeof(int64_t) * (LAZYBK_MAX_DIMS + 1) * gr->n_ext : 0;
+    size_t reg_bytes = esz * (size_t)LBK__TILE * (size_t)(gr->n_regs + gr->n_ext + 1) + 64 + sizeof(char *) * (size_t)(gr->n_regs + 1);
+    char *block = lbk__cpu_prog_scratch(p, st_bytes + reg_bytes + 64);
+    if (!block) return lbk_backend_error(LBK_ERR_OOM, shape->debug, "out of memory");
+    if (st_bytes) {   /* rare: many distinct inputs */
+        stp = (int64_t *)(void *)block;
         strides = (int64_t (*)[LAZYBK_MAX_DIMS])stp;
         off = stp + (size_t)LAZYBK_MAX_DIMS * gr->n_ext;
     }
@@ -5906,15 +5937,14 @@ static lbk_result lbk__cpu_group_run(const lbk__cpu_prog *p, const lbk__cpu_grou
                 lbk__free(s);
             }
         }
-        lbk__free(stp);
         return failed ? lbk_backend_error(LBK_ERR_OOM, shape->debug, "out of memory") : LBK_OK;
 #endif
     }
     {
-        char *regs, *xb;
-        const char **loc;
-        char *s = lbk__cpu_group_scratch(gr, esz, lbk__cpu_tile_for(L), &regs, &xb, &loc);
-        if (!s) { lbk__free(stp); return lbk_backend_error(LBK_ERR_OOM, shape->debug, "out of memory"); }
+        int64_t T = lbk__cpu_tile_for(L);
+        char *regs = (char *)(((uintptr_t)(block + st_bytes) + 63) & ~(uintptr_t)63);
+        char *xb = regs + esz * (size_t)T * (size_t)gr->n_regs;
+        const char **loc = (const char **)(void *)(xb + esz * (size_t)T * (size_t)gr->n_ext);
         memset(idx, 0, sizeof idx);
         for (r = 0; r < rows; r++) {
             lbk__cpu_group_span(p, gr, flat, nd, strides, off, r, L, 0, L, regs, xb, loc);
@@ -5925,10 +5955,8 @@ static lbk_result lbk__cpu_group_run(const lbk__cpu_prog *p, const lbk__cpu_grou
                 idx[d] = 0;
             }
         }
-        lbk__free(s);
     }
     (void)failed;
-    lbk__free(stp);
     return LBK_OK;
 }
 
