@@ -96,7 +96,29 @@
    handle per parameter. Device data and scalars are parameters, so new data or a new
    scalar value reuses the compiled computation. A graph's outputs are never its
    parameters. Required members: data_from_host, data_to_host, data_free, compile,
-   computation_free, execute_computation; everything else may be NULL.
+   computation_free, execute_computation; everything else may be NULL. supports_op lets a
+   backend decline nodes: declined composites are decomposed (lbk_decomp_*), other declined
+   nodes run on the cpu backend; lbk_backend_check compares a backend with cpu-reference.
+   examples/02_custom_backend.c is a complete backend in 86 lines.
+
+   7. IMPLEMENTATION SECTIONS
+   --------------------------
+   Under LAZYBK_IMPLEMENTATION, in this order (each begins with a "// >>name" line):
+     memory    allocation hooks, the stb_ds allocation-failure guard, mutexes, strings
+     errors    result strings, thread-local last error, lbk_backend_error
+     dtype     dtype facts, the shared element conversion, shape helpers
+     value     lbk_value
+     registry  backends by name
+     debug     process-wide debug handles (op, file, line, module path)
+     ir        the context, nodes (hash-consed), tensor handles
+     ops       graph-building calls: checks, shapes, promotion
+     decomp    the decomposition interface, its registry, the built-in decompositions
+     graph     the read-only view backends compile from
+     exec      sync: collect, hash, plan (decompose, partition, compile), execute, bind
+     public    contexts, reads, scopes, getters, debugging texts, metrics
+     check     lbk_backend_check
+     backend-cpu  the cpu backends: reference interpreter and fast path
+     globals, builtins  exit-time cleanup, registration of the built-in backends
 */
 #ifndef LAZYBK_H_INCLUDED
 #define LAZYBK_H_INCLUDED
