@@ -5444,6 +5444,8 @@ typedef struct lbk__cpu_inst {   /* kept small: a compile writes one per node */
     double eps;                   /* layer_norm, rms_norm */
     int n_norm;
     bool has_w, has_b;
+    bool skip;                    /* fast path: a transpose a matmul reads in place; never run */
+    int32_t b_src;                /* matmul with B read transposed from this instruction, or -1 */
     int32_t group;                /* fused elementwise group (fast path), -1: none */
     bool group_out;               /* its value leaves the group: it gets a buffer */
 } lbk__cpu_inst;
@@ -5513,6 +5515,8 @@ static void lbk__cpu_plan_text(lbk__cpu_prog *p) {
             lbk__str_append(&p->text, ")");
         }
         if (x->group >= 0) lbk__str_append(&p->text, "  [fused group %d%s]", x->group, x->group_out ? "" : ", stays in registers");
+        if (x->skip) lbk__str_append(&p->text, "  [not run: read in place by its matmul]");
+        if (x->b_src >= 0) lbk__str_append(&p->text, "  [B read transposed from %%%d]", x->b_src);
         if (x->out >= 0) lbk__str_append(&p->text, " -> output %d", x->out);
         else if (x->slot >= 0) lbk__str_append(&p->text, " -> scratch %d", x->slot);
         lbk__str_append(&p->text, "\n");
@@ -5982,6 +5986,35 @@ static lbk_result lbk__cpu_group_run(const lbk__cpu_prog *p, const lbk__cpu_grou
     return LBK_OK;
 }
 
+/* A float matmul whose B is a transpose of the last two dims, read by nothing else, packs
+   B straight from the transpose's input: the transpose is never run (linear's
+   decomposition, matmul(x, transpose(w)), gets no copy of w). */
+static void lbk__cpu_plan_transposes(lbk__cpu_prog *p) {
+    uint32_t i, k, n = p->n;
+    for (i = 0; i < n; i++) {
+        lbk__cpu_inst *x = &p->inst[i], *b, *src;
+        uint32_t bi, readers = 0;
+        int d;
+        bool swap = true;
+        if (x->op != LBK_OP_MATMUL || (x->dt != LBK_F32 && x->dt != LBK_F64)) continue;
+        bi = p->ins[x->first_in + 1];
+        b = &p->inst[bi];
+        if (b->op != LBK_OP_PERMUTE || b->out >= 0 || b->group >= 0 || b->n_dims < 2 || b->dt != x->dt) continue;
+        for (d = 0; d < b->n_dims - 2 && swap; d++) swap = b->perm[d] == d;
+        swap = swap && b->perm[b->n_dims - 2] == b->n_dims - 1 && b->perm[b->n_dims - 1] == b->n_dims - 2;
+        if (!swap) continue;
+        for (k = 0; k < n; k++) {   /* the transpose must have no other reader */
+            uint32_t j;
+            for (j = 0; j < p->inst[k].n_in; j++) readers += p->ins[p->inst[k].first_in + j] == bi;
+        }
+        if (readers != 1) continue;
+        src = &p->inst[p->ins[b->first_in]];
+        b->skip = true;
+        x->b_src = (int32_t)p->ins[b->first_in];
+        if (src->last_use < i) src->last_use = i;   /* the source lives until the matmul */
+    }
+}
+
 static lbk_result lbk__cpu_compile_one(lbk__cpu *cpu, const lbk_graph *g, lbk__cpu_prog **out) {
     uint32_t n = lbk_graph_size(g), i, k, n_ins = 0, n_dims = 0;
     int *free_slots = NULL;
@@ -6027,6 +6060,7 @@ static lbk_result lbk__cpu_compile_one(lbk__cpu *cpu, const lbk_graph *g, lbk__c
         x->last_use = i;
         x->debug = nd.debug_handle;
         x->group = -1;
+        x->b_src = -1;
         na = lbk_node_axes(g, i, axes);
         for (k = 0; k < (uint32_t)na; k++) x->mask |= 1u << axes[k];
         x->keepdim = lbk_node_keepdim(g, i);
@@ -6041,6 +6075,7 @@ static lbk_result lbk__cpu_compile_one(lbk__cpu *cpu, const lbk_graph *g, lbk__c
     for (k = 0; k < p->n_outputs; k++) p->inst[lbk_graph_output(g, k)].out = (int)k;
     p->fast = lbk__cpu_fast(cpu);
     if (p->fast && !lbk__cpu_plan_groups(p)) goto oom;
+    if (p->fast) lbk__cpu_plan_transposes(p);
     /* scratch slots by liveness: a slot is free again after its node's last reader. A
        fused group's members are planned together at its last member: its outputs get
        slots, then the slots its members read are released. */
@@ -6056,7 +6091,7 @@ static lbk_result lbk__cpu_compile_one(lbk__cpu *cpu, const lbk_graph *g, lbk__c
         for (m = first_m; m <= last_m; m++) {
             lbk__cpu_inst *y = &p->inst[m];
             size_t f;
-            if (y->param >= 0 || y->out >= 0 || (y->group >= 0 && !y->group_out)) continue;
+            if (y->param >= 0 || y->out >= 0 || y->skip || (y->group >= 0 && !y->group_out)) continue;
             for (f = 0; f < n_free; f++)
                 if (p->slot_bytes[free_slots[f]] == y->bytes) break;
             if (f < n_free) {
@@ -6070,8 +6105,8 @@ static lbk_result lbk__cpu_compile_one(lbk__cpu *cpu, const lbk_graph *g, lbk__c
         }
         for (m = first_m; m <= last_m; m++) {
             lbk__cpu_inst *xm = &p->inst[m];
-            for (k = 0; k < xm->n_in; k++) {
-                lbk__cpu_inst *y = &p->inst[p->ins[xm->first_in + k]];
+            for (k = 0; k < xm->n_in + (xm->b_src >= 0); k++) {   /* a transposed B's source is read too */
+                lbk__cpu_inst *y = &p->inst[k < xm->n_in ? p->ins[xm->first_in + k] : (uint32_t)xm->b_src];
                 if (y->slot >= 0 && y->last_use <= last_m) {
                     if (!LBK__GROW(free_slots, cap_free, n_free + 1)) goto oom;
                     free_slots[n_free++] = y->slot;
@@ -6504,7 +6539,8 @@ LBK__GEMM_MICRO(double, f64)
 #endif
 #define LBK__GEMM_KERNEL(T, SFX)                                                                                 \
     /* One batch; aps/bps: packing buffers (MC x KC and KC x NC). */                                            \
-    static void lbk__gemm_##SFX(int64_t M, int64_t N, int64_t K, const T *A, const T *B, T *C, T *aps, T *bps) {  \
+    /* bt: B is stored transposed, [N, K] */                                                                    \
+    static void lbk__gemm_##SFX(int64_t M, int64_t N, int64_t K, const T *A, const T *B, bool bt, T *C, T *aps, T *bps) { \
         int64_t jc, pc, ic, jr, ir, i, j, k;                                                                     \
         T acc[LBK__MR * LBK__NR];                                                                                \
         for (i = 0; i < M * N; i++) C[i] = 0;                                                                    \
@@ -6516,9 +6552,9 @@ LBK__GEMM_MICRO(double, f64)
                     T *dst = bps + jr * kc;                                                                      \
                     int64_t nr = LBK__MIN(LBK__NR, nc - jr);                                                     \
                     for (k = 0; k < kc; k++) {                                                                   \
-                        const T *src = B + (pc + k) * N + jc + jr;                                               \
-                        for (j = 0; j < nr; j++) dst[k * LBK__NR + j] = src[j];                                  \
-                        for (; j < LBK__NR; j++) dst[k * LBK__NR + j] = 0;                                       \
+                        if (bt) { for (j = 0; j < nr; j++) dst[k * LBK__NR + j] = B[(jc + jr + j) * K + pc + k]; }  \
+                        else { const T *src = B + (pc + k) * N + jc + jr; for (j = 0; j < nr; j++) dst[k * LBK__NR + j] = src[j]; } \
+                        for (j = nr; j < LBK__NR; j++) dst[k * LBK__NR + j] = 0;                                 \
                     }                                                                                            \
                 }                                                                                                \
                 for (ic = 0; ic < M; ic += LBK__MC) {                                                            \
@@ -6556,7 +6592,9 @@ LBK__GEMM_KERNEL(double, f64)
    by rows across threads; with LAZYBK_BLAS each batch is one cblas_sgemm/cblas_dgemm. */
 static lbk_result lbk__cpu_matmul_fast(const lbk__cpu_prog *p, const lbk__cpu_inst *x, void *o) {
     const lbk__cpu_inst *ia = &p->inst[p->ins[x->first_in]], *ib = &p->inst[p->ins[x->first_in + 1]];
-    const char *A = (const char *)p->vals[p->ins[x->first_in]], *B = (const char *)p->vals[p->ins[x->first_in + 1]];
+    bool bt = x->b_src >= 0;   /* B read transposed from the transpose's source */
+    const char *A = (const char *)p->vals[p->ins[x->first_in]];
+    const char *B = (const char *)p->vals[bt ? (uint32_t)x->b_src : p->ins[x->first_in + 1]];
     int nd = x->n_dims, nb = nd - 2, d;
     int64_t M = x->dims[nd - 2], N = x->dims[nd - 1], K = ia->dims[ia->n_dims - 1];
     int64_t ast[LAZYBK_MAX_DIMS], bst[LAZYBK_MAX_DIMS], batches = 1, bi;
@@ -6596,11 +6634,13 @@ static lbk_result lbk__cpu_matmul_fast(const lbk__cpu_prog *p, const lbk__cpu_in
 #ifdef LAZYBK_BLAS
     for (bi = 0; bi < batches; bi++) {   /* the BLAS library threads itself */
         if (x->dt == LBK_F32)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N, (int)K, 1.0f, (const float *)(const void *)A + aoffs[bi],
-                        (int)K, (const float *)(const void *)B + boffs[bi], (int)N, 0.0f, (float *)o + bi * M * N, (int)N);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, bt ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K, 1.0f,
+                        (const float *)(const void *)A + aoffs[bi], (int)K, (const float *)(const void *)B + boffs[bi], bt ? (int)K : (int)N,
+                        0.0f, (float *)o + bi * M * N, (int)N);
         else
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N, (int)K, 1.0, (const double *)(const void *)A + aoffs[bi],
-                        (int)K, (const double *)(const void *)B + boffs[bi], (int)N, 0.0, (double *)o + bi * M * N, (int)N);
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, bt ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K, 1.0,
+                        (const double *)(const void *)A + aoffs[bi], (int)K, (const double *)(const void *)B + boffs[bi], bt ? (int)K : (int)N,
+                        0.0, (double *)o + bi * M * N, (int)N);
     }
     lbk__free(aoffs);
     (void)esz; (void)failed;
@@ -6626,10 +6666,10 @@ static lbk_result lbk__cpu_matmul_fast(const lbk__cpu_prog *p, const lbk__cpu_in
         } else if (batches >= all) {   /* whole batches per thread */
             for (bi = me; bi < batches; bi += all) {
                 if (x->dt == LBK_F32)
-                    lbk__gemm_f32(M, N, K, (const float *)(const void *)A + aoffs[bi], (const float *)(const void *)B + boffs[bi],
+                    lbk__gemm_f32(M, N, K, (const float *)(const void *)A + aoffs[bi], (const float *)(const void *)B + boffs[bi], bt,
                                   (float *)o + bi * M * N, (float *)aps, (float *)bps);
                 else
-                    lbk__gemm_f64(M, N, K, (const double *)(const void *)A + aoffs[bi], (const double *)(const void *)B + boffs[bi],
+                    lbk__gemm_f64(M, N, K, (const double *)(const void *)A + aoffs[bi], (const double *)(const void *)B + boffs[bi], bt,
                                   (double *)o + bi * M * N, (double *)aps, (double *)bps);
             }
         } else {   /* one batch: rows split across threads */
@@ -6637,10 +6677,10 @@ static lbk_result lbk__cpu_matmul_fast(const lbk__cpu_prog *p, const lbk__cpu_in
             if (r1 > r0) {
                 if (x->dt == LBK_F32)
                     lbk__gemm_f32(r1 - r0, N, K, (const float *)(const void *)A + aoffs[0] + r0 * K,
-                                  (const float *)(const void *)B + boffs[0], (float *)o + r0 * N, (float *)aps, (float *)bps);
+                                  (const float *)(const void *)B + boffs[0], bt, (float *)o + r0 * N, (float *)aps, (float *)bps);
                 else
                     lbk__gemm_f64(r1 - r0, N, K, (const double *)(const void *)A + aoffs[0] + r0 * K,
-                                  (const double *)(const void *)B + boffs[0], (double *)o + r0 * N, (double *)aps, (double *)bps);
+                                  (const double *)(const void *)B + boffs[0], bt, (double *)o + r0 * N, (double *)aps, (double *)bps);
             }
         }
         lbk__free(aps);
@@ -6982,6 +7022,7 @@ static lbk_result lbk__cpu_execute(void *self, lbk_computation *c, lbk_data *con
             p->vals[i] = ((lbk__cpu_buf *)args[x->param])->ptr;
             continue;
         }
+        if (x->skip) continue;   /* a transpose its matmul reads in place */
         if (x->group >= 0) {   /* a fused group runs at its last member */
             if (p->groups[x->group].last != i) continue;
             first_m = p->gops[p->groups[x->group].first_op].inst;

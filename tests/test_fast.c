@@ -233,8 +233,31 @@ static void test_composites_whole(void **state) {
     lbk_ctx_destroy(c[1]);
 }
 
+/* matmul(a, transpose(b)) reads b in place on the fast path: same numbers, no transpose run. */
+static void test_matmul_transposed_b(void **state) {
+    (void)state;
+    lbk_ctx_desc dr = {0};
+    dr.backend = "cpu-reference";
+    lbk_ctx *c[2] = {tctx(), lbk_ctx_create(&dr)};
+    int64_t da[3] = {2, 7, 37}, db[3] = {2, 19, 37};   /* [2,7,37] @ transpose([2,19,37]) -> [2,7,19] */
+    double a[2 * 7 * 37], b[2 * 19 * 37], out[2][2 * 7 * 19];
+    tfill(a, 2 * 7 * 37, -1, 1, 77);
+    tfill(b, 2 * 19 * 37, -1, 1, 78);
+    for (int f = 0; f < 2; f++) {
+        lbk_dtype dt = f ? LBK_F64 : LBK_F32;
+        for (int k = 0; k < 2; k++) {
+            lbk_tensor y = lbk_matmul(c[k], tfrom(c[k], dt, 3, da, a), lbk_transpose(c[k], tfrom(c[k], dt, 3, db, b), -1, -2));
+            if (k == 0 && !getenv("LAZYBK_CPU_REFERENCE")) assert_contains(lbk_backend_text(c[k], &y, 1), "B read transposed");
+            tread(c[k], y, out[k]);
+        }
+        tclose(out[0], out[1], 2 * 7 * 19, dt == LBK_F32 ? 1e-5 : 1e-13, "matmul with a transposed B");
+    }
+    lbk_ctx_destroy(c[0]);
+    lbk_ctx_destroy(c[1]);
+}
+
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_random_graphs), cmocka_unit_test(test_composites_whole), cmocka_unit_test(test_fused_plan), cmocka_unit_test(test_threads_large),
+    cmocka_unit_test(test_random_graphs), cmocka_unit_test(test_matmul_transposed_b), cmocka_unit_test(test_composites_whole), cmocka_unit_test(test_fused_plan), cmocka_unit_test(test_threads_large),
     cmocka_unit_test(test_matmul_blocked),
 };
 TEST_GROUP(fast_tests, tests);
