@@ -21,7 +21,7 @@ OMP_NUM_THREADS=2 ./$B/bench_cpu | sed 's/^\(P[0-9]\) /\1 (2 threads) /' | tee -
             *"own blocked"*) name="$name (own kernel)" ;;
         esac
         ratio=$(printf '%s' "$line" | grep -oE 'ratio [0-9.]+' | head -1 | cut -d' ' -f2)
-        [ -n "$ratio" ] && echo "\"$name\",$ratio"
+        if [ -n "$ratio" ]; then echo "\"$name\",$ratio"; fi
     done
 } > $B/results.csv
 echo "wrote $B/results.csv"
