@@ -2107,7 +2107,18 @@ static void lbk__shape_of(const lbk_ctx *ctx, uint32_t id, char *buf, size_t cap
 
 #define LBK__OPCTX(oc, opname, opid) \
     lbk__opctx oc; oc.ctx = ctx; oc.name = opname; oc.file = file; oc.line = line; oc.op = (int)(opid)
-#define LBK__NULL_TENSOR_IF(cond) do { if (cond) { lbk_tensor z_ = {0}; return z_; } } while (0)
+#define LBK__NULL_TENSOR_IF(cond) do { if (cond) return lbk__null_tensor(); } while (0)
+/* Opens a builder over one tensor argument: a NULL context or a bad t returns the null
+   tensor (the error is set on the context), otherwise a is t's node id. Declares oc. */
+#define LBK__OP1(oc, opname, opid, t, a) \
+    LBK__NULL_TENSOR_IF(!ctx); \
+    LBK__OPCTX(oc, opname, opid); \
+    if (!lbk__arg(&oc, (t), 0, &(a))) return lbk__null_tensor()
+
+static lbk_tensor lbk__null_tensor(void) {
+    lbk_tensor z = {0};
+    return z;
+}
 
 static void lbk__proto(lbk__node *p, lbk_op op, lbk_dtype dt, int n_dims, const int64_t *dims) {
     memset(p, 0, sizeof *p);
@@ -2236,7 +2247,7 @@ LAZYBK_API lbk_tensor lbk_from_host_at(const char *file, int line, lbk_ctx *ctx,
     LBK__NULL_TENSOR_IF(!ctx);
     {
         LBK__OPCTX(oc, "from_host", LBK_OP_PARAM);
-        if (!lbk__check_dtype(&oc, dt) || !lbk__check_dims(&oc, dt, n_dims, dims)) { lbk_tensor z = {0}; return z; }
+        if (!lbk__check_dtype(&oc, dt) || !lbk__check_dims(&oc, dt, n_dims, dims)) return lbk__null_tensor();
         n = lbk__numel(n_dims, dims);
         if (n > 0 && !data) return lbk__op_fail(&oc, LBK_ERR_ARG, "data is NULL for %lld elements", (long long)n);
         lbk__clear_backend_error();
@@ -2256,7 +2267,7 @@ LAZYBK_API lbk_tensor lbk_empty_at(const char *file, int line, lbk_ctx *ctx, lbk
     LBK__NULL_TENSOR_IF(!ctx);
     {
         LBK__OPCTX(oc, "empty", LBK_OP_PARAM);
-        if (!lbk__check_dtype(&oc, dt) || !lbk__check_dims(&oc, dt, n_dims, dims)) { lbk_tensor z = {0}; return z; }
+        if (!lbk__check_dtype(&oc, dt) || !lbk__check_dims(&oc, dt, n_dims, dims)) return lbk__null_tensor();
         lbk__clear_backend_error();
         if (ctx->iface->data_placeholder) {
             r = ctx->iface->data_placeholder(ctx->self, ctx->device, dt, n_dims, dims, &d);
@@ -2291,7 +2302,7 @@ LAZYBK_API lbk_tensor lbk_scalar_at(const char *file, int line, lbk_ctx *ctx, lb
     LBK__NULL_TENSOR_IF(!ctx);
     {
         LBK__OPCTX(oc, "scalar", LBK_OP_PARAM);
-        if (!lbk__check_dtype(&oc, dt)) { lbk_tensor z = {0}; return z; }
+        if (!lbk__check_dtype(&oc, dt)) return lbk__null_tensor();
         return lbk__wrap(ctx, lbk__scalar_node(ctx, dt, value, 0, false, true, &oc), &oc);
     }
 }
@@ -2303,7 +2314,7 @@ LAZYBK_API lbk_tensor lbk_full_at(const char *file, int line, lbk_ctx *ctx, lbk_
     LBK__NULL_TENSOR_IF(!ctx);
     {
         LBK__OPCTX(oc, "full", LBK_OP_EXPAND);
-        if (!lbk__check_dtype(&oc, dt) || !lbk__check_dims(&oc, dt, n_dims, dims)) { lbk_tensor z = {0}; return z; }
+        if (!lbk__check_dtype(&oc, dt) || !lbk__check_dims(&oc, dt, n_dims, dims)) return lbk__null_tensor();
         s = lbk__scalar_node(ctx, dt, value, 0, false, false, &oc);
         if (s == LBK__NONE) return lbk__op_fail(&oc, LBK_ERR_OOM, "out of memory");
         if (n_dims == 0) return lbk__wrap(ctx, s, &oc);
@@ -2322,7 +2333,7 @@ LAZYBK_API lbk_tensor lbk_arange_at(const char *file, int line, lbk_ctx *ctx, lb
     LBK__NULL_TENSOR_IF(!ctx);
     {
         LBK__OPCTX(oc, "arange", LBK_OP_ARANGE);
-        if (!lbk__check_dtype(&oc, dt)) { lbk_tensor z = {0}; return z; }
+        if (!lbk__check_dtype(&oc, dt)) return lbk__null_tensor();
         if (dt == LBK_BOOL) return lbk__op_fail(&oc, LBK_ERR_DTYPE, "arange does not make bool tensors");
         if (!(step == step) || step == 0 || !isfinite(start) || !isfinite(stop) || !isfinite(step))
             return lbk__op_fail(&oc, LBK_ERR_ARG, "start %g, stop %g, step %g: step must be nonzero and all finite",
@@ -2331,7 +2342,7 @@ LAZYBK_API lbk_tensor lbk_arange_at(const char *file, int line, lbk_ctx *ctx, lb
         if (count < 0) count = 0;
         if (count > 9.0e15) return lbk__op_fail(&oc, LBK_ERR_SHAPE, "arange of %g elements is too large", count);
         n = (int64_t)count;
-        if (!lbk__check_dims(&oc, dt, 1, &n)) { lbk_tensor z = {0}; return z; }
+        if (!lbk__check_dims(&oc, dt, 1, &n)) return lbk__null_tensor();
         lbk__proto(&p, LBK_OP_ARANGE, dt, 1, &n);
         p.attrs.ar.start = start;
         p.attrs.ar.step = step;
@@ -2347,7 +2358,7 @@ static lbk_tensor lbk__random(const lbk__opctx *oc, lbk_op op, lbk_dtype dt, int
     lbk__node p;
     uint32_t s;
     int64_t seed;
-    if (!lbk__check_dtype(oc, dt) || !lbk__check_dims(oc, dt, n_dims, dims)) { lbk_tensor z = {0}; return z; }
+    if (!lbk__check_dtype(oc, dt) || !lbk__check_dims(oc, dt, n_dims, dims)) return lbk__null_tensor();
     if (!lbk__is_float(dt)) return lbk__op_fail(oc, LBK_ERR_DTYPE, "random values need f32 or f64, not %s", lbk_dtype_name(dt));
     seed = (int64_t)(lbk__mix64(ctx->seed * 0x9e3779b97f4a7c15ULL + ++ctx->rng_counter) >> 1);
     s = lbk__scalar_node(ctx, LBK_I64, 0, seed, true, false, oc);
@@ -2376,10 +2387,8 @@ static lbk_tensor lbk__unary(lbk_ctx *ctx, lbk_op op, const char *name, lbk_tens
     lbk_dtype dt, in_dt;
     lbk__node p;
     const lbk__node *n;
-    LBK__NULL_TENSOR_IF(!ctx);
     {
-        LBK__OPCTX(oc, name, op);
-        if (!lbk__arg(&oc, t, 0, &a)) { lbk_tensor z = {0}; return z; }
+        LBK__OP1(oc, name, op, t, a);
         n = &ctx->nodes[a];
         dt = (lbk_dtype)n->dtype;
         switch (op) {
@@ -2409,7 +2418,7 @@ static lbk_tensor lbk__binary(lbk_ctx *ctx, lbk_op op, const char *name, lbk_ten
     LBK__NULL_TENSOR_IF(!ctx);
     {
         LBK__OPCTX(oc, name, op);
-        if (!lbk__arg(&oc, ta, 0, &in[0]) || !lbk__arg(&oc, tb, 1, &in[1])) { lbk_tensor z = {0}; return z; }
+        if (!lbk__arg(&oc, ta, 0, &in[0]) || !lbk__arg(&oc, tb, 1, &in[1])) return lbk__null_tensor();
         {
             const lbk__node *a = &ctx->nodes[in[0]], *b = &ctx->nodes[in[1]];
             if (!lbk__broadcast(a->n_dims, a->dims, b->n_dims, b->dims, &nd, dims)) {
@@ -2473,10 +2482,8 @@ LAZYBK_API lbk_tensor lbk_where_at(const char *file, int line, lbk_ctx *ctx, lbk
     LBK__NULL_TENSOR_IF(!ctx);
     {
         LBK__OPCTX(oc, "where", LBK_OP_WHERE);
-        if (!lbk__arg(&oc, cond, 0, &in[0]) || !lbk__arg(&oc, ta, 1, &in[1]) || !lbk__arg(&oc, tb, 2, &in[2])) {
-            lbk_tensor z = {0};
-            return z;
-        }
+        if (!lbk__arg(&oc, cond, 0, &in[0]) || !lbk__arg(&oc, ta, 1, &in[1]) || !lbk__arg(&oc, tb, 2, &in[2]))
+            return lbk__null_tensor();
         if (ctx->nodes[in[0]].dtype != LBK_BOOL) {
             char s[256];
             lbk__shape_of(ctx, in[0], s, sizeof s);
@@ -2513,7 +2520,7 @@ LAZYBK_API lbk_tensor lbk_cast_at(const char *file, int line, lbk_ctx *ctx, lbk_
     LBK__NULL_TENSOR_IF(!ctx);
     {
         LBK__OPCTX(oc, "cast", LBK_OP_CAST);
-        if (!lbk__arg(&oc, t, 0, &a) || !lbk__check_dtype(&oc, dt)) { lbk_tensor z = {0}; return z; }
+        if (!lbk__arg(&oc, t, 0, &a) || !lbk__check_dtype(&oc, dt)) return lbk__null_tensor();
         c = lbk__cast_node(ctx, a, dt, &oc);
         return lbk__wrap(ctx, c, &oc);
     }
@@ -2557,13 +2564,11 @@ static lbk_tensor lbk__reduce(lbk_ctx *ctx, lbk_op op, const char *name, lbk_ten
     lbk_dtype dt, in_dt;
     lbk__node p;
     const lbk__node *n;
-    LBK__NULL_TENSOR_IF(!ctx);
     {
-        LBK__OPCTX(oc, name, op);
-        if (!lbk__arg(&oc, t, 0, &a)) { lbk_tensor z = {0}; return z; }
+        LBK__OP1(oc, name, op, t, a);
         n = &ctx->nodes[a];
         nd = n->n_dims;
-        if (!lbk__axes_mask(&oc, nd, n_axes, axes, &mask)) { lbk_tensor z = {0}; return z; }
+        if (!lbk__axes_mask(&oc, nd, n_axes, axes, &mask)) return lbk__null_tensor();
         for (i = 0; i < nd; i++)
             if ((mask & (1u << i)) && n->dims[i] == 0 && (op == LBK_OP_AMAX || op == LBK_OP_AMIN)) {
                 char s[256];
@@ -2599,12 +2604,10 @@ LAZYBK_API lbk_tensor lbk_argmax_at(const char *file, int line, lbk_ctx *ctx, lb
     int64_t odims[LAZYBK_MAX_DIMS];
     lbk__node p;
     const lbk__node *n;
-    LBK__NULL_TENSOR_IF(!ctx);
     {
-        LBK__OPCTX(oc, "argmax", LBK_OP_ARGMAX);
-        if (!lbk__arg(&oc, t, 0, &a)) { lbk_tensor z = {0}; return z; }
+        LBK__OP1(oc, "argmax", LBK_OP_ARGMAX, t, a);
         n = &ctx->nodes[a];
-        if (!lbk__norm_axis(&oc, axis, n->n_dims, &ax, "axis")) { lbk_tensor z = {0}; return z; }
+        if (!lbk__norm_axis(&oc, axis, n->n_dims, &ax, "axis")) return lbk__null_tensor();
         if (n->n_dims && n->dims[ax] == 0) {
             char s[256];
             lbk__shape_of(ctx, a, s, sizeof s);
@@ -2638,7 +2641,7 @@ LAZYBK_API lbk_tensor lbk_matmul_at(const char *file, int line, lbk_ctx *ctx, lb
         LBK__OPCTX(oc, "matmul", LBK_OP_MATMUL);
         const lbk__node *a, *b;
         char sa[256], sb[256];
-        if (!lbk__arg(&oc, ta, 0, &in[0]) || !lbk__arg(&oc, tb, 1, &in[1])) { lbk_tensor z = {0}; return z; }
+        if (!lbk__arg(&oc, ta, 0, &in[0]) || !lbk__arg(&oc, tb, 1, &in[1])) return lbk__null_tensor();
         a = &ctx->nodes[in[0]]; b = &ctx->nodes[in[1]];
         lbk__shape_of(ctx, in[0], sa, sizeof sa);
         lbk__shape_of(ctx, in[1], sb, sizeof sb);
@@ -2701,11 +2704,9 @@ LAZYBK_API lbk_tensor lbk_reshape_at(const char *file, int line, lbk_ctx *ctx, l
     int64_t nd[LAZYBK_MAX_DIMS], known = 1, total;
     lbk__node p;
     const lbk__node *n;
-    LBK__NULL_TENSOR_IF(!ctx);
     {
-        LBK__OPCTX(oc, "reshape", LBK_OP_RESHAPE);
+        LBK__OP1(oc, "reshape", LBK_OP_RESHAPE, t, a);
         char s[256];
-        if (!lbk__arg(&oc, t, 0, &a)) { lbk_tensor z = {0}; return z; }
         n = &ctx->nodes[a];
         lbk__shape_of(ctx, a, s, sizeof s);
         if (n_dims < 0 || n_dims > LAZYBK_MAX_DIMS)
@@ -2755,7 +2756,7 @@ static lbk_tensor lbk__permute(const lbk__opctx *oc, uint32_t a, const int *perm
     if (nd > 0 && !perm) return lbk__op_fail(oc, LBK_ERR_ARG, "perm is NULL");
     for (i = 0; i < nd; i++) {
         int ax;
-        if (!lbk__norm_axis(oc, perm[i], nd, &ax, "perm entry")) { lbk_tensor z = {0}; return z; }
+        if (!lbk__norm_axis(oc, perm[i], nd, &ax, "perm entry")) return lbk__null_tensor();
         if (seen & (1u << ax)) {
             char s[256];
             lbk__shape_of(ctx, a, s, sizeof s);
@@ -2773,10 +2774,8 @@ static lbk_tensor lbk__permute(const lbk__opctx *oc, uint32_t a, const int *perm
 }
 LAZYBK_API lbk_tensor lbk_permute_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, const int *perm) {
     uint32_t a;
-    LBK__NULL_TENSOR_IF(!ctx);
     {
-        LBK__OPCTX(oc, "permute", LBK_OP_PERMUTE);
-        if (!lbk__arg(&oc, t, 0, &a)) { lbk_tensor z = {0}; return z; }
+        LBK__OP1(oc, "permute", LBK_OP_PERMUTE, t, a);
         return lbk__permute(&oc, a, perm);
     }
 }
@@ -2785,15 +2784,11 @@ LAZYBK_API lbk_tensor (lbk_permute)(lbk_ctx *ctx, lbk_tensor t, const int *perm)
 LAZYBK_API lbk_tensor lbk_transpose_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis0, int axis1) {
     uint32_t a;
     int perm[LAZYBK_MAX_DIMS], i, x0, x1, nd;
-    LBK__NULL_TENSOR_IF(!ctx);
     {
-        LBK__OPCTX(oc, "transpose", LBK_OP_PERMUTE);
-        if (!lbk__arg(&oc, t, 0, &a)) { lbk_tensor z = {0}; return z; }
+        LBK__OP1(oc, "transpose", LBK_OP_PERMUTE, t, a);
         nd = ctx->nodes[a].n_dims;
-        if (!lbk__norm_axis(&oc, axis0, nd, &x0, "axis0") || !lbk__norm_axis(&oc, axis1, nd, &x1, "axis1")) {
-            lbk_tensor z = {0};
-            return z;
-        }
+        if (!lbk__norm_axis(&oc, axis0, nd, &x0, "axis0") || !lbk__norm_axis(&oc, axis1, nd, &x1, "axis1"))
+            return lbk__null_tensor();
         for (i = 0; i < nd; i++) perm[i] = i;
         if (nd) { perm[x0] = x1; perm[x1] = x0; }
         return lbk__permute(&oc, a, perm);
@@ -2809,11 +2804,9 @@ LAZYBK_API lbk_tensor lbk_expand_at(const char *file, int line, lbk_ctx *ctx, lb
     int64_t od[LAZYBK_MAX_DIMS];
     lbk__node p;
     const lbk__node *n;
-    LBK__NULL_TENSOR_IF(!ctx);
     {
-        LBK__OPCTX(oc, "expand", LBK_OP_EXPAND);
+        LBK__OP1(oc, "expand", LBK_OP_EXPAND, t, a);
         char s[256], s2[256];
-        if (!lbk__arg(&oc, t, 0, &a)) { lbk_tensor z = {0}; return z; }
         n = &ctx->nodes[a];
         lbk__shape_of(ctx, a, s, sizeof s);
         if (n_dims < n->n_dims || n_dims > LAZYBK_MAX_DIMS)
@@ -2831,7 +2824,7 @@ LAZYBK_API lbk_tensor lbk_expand_at(const char *file, int line, lbk_ctx *ctx, lb
                 return lbk__op_fail(&oc, LBK_ERR_SHAPE, "cannot expand %s to %s", s, s2);
             }
         }
-        if (!lbk__check_dims(&oc, (lbk_dtype)n->dtype, n_dims, od)) { lbk_tensor z = {0}; return z; }
+        if (!lbk__check_dims(&oc, (lbk_dtype)n->dtype, n_dims, od)) return lbk__null_tensor();
         if (n_dims == n->n_dims && memcmp(od, n->dims, sizeof(int64_t) * (size_t)n_dims) == 0) return lbk__same(&oc, a);
         lbk__proto(&p, LBK_OP_EXPAND, (lbk_dtype)n->dtype, n_dims, od);
         return lbk__emit(&oc, &p, &a, NULL, 1, false);
@@ -2848,17 +2841,15 @@ LAZYBK_API lbk_tensor lbk_slice_at(const char *file, int line, lbk_ctx *ctx, lbk
     int64_t len, cnt, od[LAZYBK_MAX_DIMS];
     lbk__node p;
     const lbk__node *n;
-    LBK__NULL_TENSOR_IF(!ctx);
     {
-        LBK__OPCTX(oc, "slice", LBK_OP_SLICE);
-        if (!lbk__arg(&oc, t, 0, &a)) { lbk_tensor z = {0}; return z; }
+        LBK__OP1(oc, "slice", LBK_OP_SLICE, t, a);
         n = &ctx->nodes[a];
         if (n->n_dims == 0) {
             char s[256];
             lbk__shape_of(ctx, a, s, sizeof s);
             return lbk__op_fail(&oc, LBK_ERR_SHAPE, "cannot slice 0-d tensor %s", s);
         }
-        if (!lbk__norm_axis(&oc, axis, n->n_dims, &ax, "axis")) { lbk_tensor z = {0}; return z; }
+        if (!lbk__norm_axis(&oc, axis, n->n_dims, &ax, "axis")) return lbk__null_tensor();
         if (step <= 0) return lbk__op_fail(&oc, LBK_ERR_ARG, "step %lld must be positive", (long long)step);
         len = n->dims[ax];
         if (start < 0) start = start < -len ? 0 : start + len;
@@ -2944,12 +2935,10 @@ static lbk_tensor lbk__softmaxlike(lbk_ctx *ctx, lbk_op op, const char *name, lb
     lbk__node p;
     lbk_dtype dt;
     const lbk__node *n;
-    LBK__NULL_TENSOR_IF(!ctx);
     {
-        LBK__OPCTX(oc, name, op);
-        if (!lbk__arg(&oc, t, 0, &a)) { lbk_tensor z = {0}; return z; }
+        LBK__OP1(oc, name, op, t, a);
         n = &ctx->nodes[a];
-        if (!lbk__norm_axis(&oc, axis, n->n_dims, &ax, "axis")) { lbk_tensor z = {0}; return z; }
+        if (!lbk__norm_axis(&oc, axis, n->n_dims, &ax, "axis")) return lbk__null_tensor();
         dt = lbk__float_of((lbk_dtype)n->dtype);
         for (i = 0; i < n->n_dims; i++)
             if (op != LBK_OP_LOGSUMEXP || i != ax || keepdim) od[on++] = (op == LBK_OP_LOGSUMEXP && i == ax) ? 1 : n->dims[i];
@@ -2979,10 +2968,8 @@ static lbk_tensor lbk__activation(lbk_ctx *ctx, lbk_op op, const char *name, lbk
     uint32_t a;
     lbk__node p;
     lbk_dtype dt;
-    LBK__NULL_TENSOR_IF(!ctx);
     {
-        LBK__OPCTX(oc, name, op);
-        if (!lbk__arg(&oc, t, 0, &a)) { lbk_tensor z = {0}; return z; }
+        LBK__OP1(oc, name, op, t, a);
         dt = lbk__float_of((lbk_dtype)ctx->nodes[a].dtype);
         lbk__proto(&p, op, dt, ctx->nodes[a].n_dims, ctx->nodes[a].dims);
         p.attrs.comp.approx = approx;
@@ -3006,14 +2993,12 @@ LAZYBK_API lbk_tensor lbk_var_at(const char *file, int line, lbk_ctx *ctx, lbk_t
     lbk__node p;
     lbk_dtype dt;
     const lbk__node *n;
-    LBK__NULL_TENSOR_IF(!ctx);
     {
-        LBK__OPCTX(oc, "var", LBK_OP_VAR);
-        if (!lbk__arg(&oc, t, 0, &a)) { lbk_tensor z = {0}; return z; }
+        LBK__OP1(oc, "var", LBK_OP_VAR, t, a);
         n = &ctx->nodes[a];
         nd = n->n_dims;
         if (correction < 0) return lbk__op_fail(&oc, LBK_ERR_ARG, "correction %d is negative", correction);
-        if (!lbk__axes_mask(&oc, nd, n_axes, axes, &mask)) { lbk_tensor z = {0}; return z; }
+        if (!lbk__axes_mask(&oc, nd, n_axes, axes, &mask)) return lbk__null_tensor();
         on = lbk__reduced_dims(nd, n->dims, mask, keepdim, od);
         dt = lbk__float_of((lbk_dtype)n->dtype);
         lbk__proto(&p, LBK_OP_VAR, dt, on, od);
@@ -3040,7 +3025,7 @@ static lbk_tensor lbk__norm(lbk_ctx *ctx, lbk_op op, const char *name, lbk_tenso
         LBK__OPCTX(oc, name, op);
         lbk_tensor opt[2];
         opt[0] = w; opt[1] = b;
-        if (!lbk__arg(&oc, x, 0, &in[0])) { lbk_tensor z = {0}; return z; }
+        if (!lbk__arg(&oc, x, 0, &in[0])) return lbk__null_tensor();
         nx = &ctx->nodes[in[0]];
         if (n_norm < 1 || n_norm > nx->n_dims) {
             char s[256];
@@ -3052,7 +3037,7 @@ static lbk_tensor lbk__norm(lbk_ctx *ctx, lbk_op op, const char *name, lbk_tenso
         for (k = 0; k < 2; k++) {
             const lbk__node *nw;
             if (!opt[k].id) continue;   /* optional: {0} is absent */
-            if (!lbk__arg(&oc, opt[k], k + 1, &in[n_in])) { lbk_tensor z = {0}; return z; }
+            if (!lbk__arg(&oc, opt[k], k + 1, &in[n_in])) return lbk__null_tensor();
             nw = &ctx->nodes[in[n_in]];
             if (nw->n_dims != n_norm || memcmp(nw->dims, nx->dims + (nx->n_dims - n_norm), sizeof(int64_t) * (size_t)n_norm) != 0) {
                 char sx[256], sw[256];
@@ -3100,8 +3085,8 @@ LAZYBK_API lbk_tensor lbk_linear_at(const char *file, int line, lbk_ctx *ctx, lb
     {
         LBK__OPCTX(oc, "linear", LBK_OP_LINEAR);
         char sx[256], sw[256];
-        if (!lbk__arg(&oc, x, 0, &in[0]) || !lbk__arg(&oc, w, 1, &in[1])) { lbk_tensor z = {0}; return z; }
-        if (b.id && !lbk__arg(&oc, b, 2, &in[2])) { lbk_tensor z = {0}; return z; }
+        if (!lbk__arg(&oc, x, 0, &in[0]) || !lbk__arg(&oc, w, 1, &in[1])) return lbk__null_tensor();
+        if (b.id && !lbk__arg(&oc, b, 2, &in[2])) return lbk__null_tensor();
         nx = &ctx->nodes[in[0]];
         nw = &ctx->nodes[in[1]];
         lbk__shape_of(ctx, in[0], sx, sizeof sx);
@@ -4837,8 +4822,13 @@ LAZYBK_API int64_t lbk_live_tensors(lbk_ctx *ctx) { return ctx ? ctx->live : 0; 
 
 /* ---- debugging texts ---- */
 /* Collects the graph of ts (n == 0: all live tensors) for a text; NULL with the error recorded. */
-static bool lbk__text_roots(lbk_ctx *ctx, const lbk_tensor *ts, int n, const char *where, size_t *out_n) {
+/* Resets ctx->text, gathers the roots (ts, or every live tensor when n is 0) and orders the
+   graph under them into ctx->order when order is set. False (error set on the context) on
+   bad input or OOM. */
+static bool lbk__text_roots(lbk_ctx *ctx, const lbk_tensor *ts, int n, const char *where, bool order, size_t *out_n) {
     size_t k, m = 0;
+    bool ok;
+    lbk__str_reset(&ctx->text);
     if (n < 0 || (n > 0 && !ts)) { lbk__ctx_fail(ctx, LBK_ERR_ARG, where, -1, "bad tensor list"); return false; }
     if (!LBK__GROW(ctx->roots, ctx->cap_roots, (n > 0 ? (size_t)n : ctx->n_slots) + 1)) {
         lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
@@ -4850,6 +4840,10 @@ static bool lbk__text_roots(lbk_ctx *ctx, const lbk_tensor *ts, int n, const cha
     } else {
         for (k = 0; k < ctx->n_slots; k++)
             if (ctx->slots[k].live) ctx->roots[m++] = ctx->slots[k].node;
+    }
+    if (order) {
+        (void)lbk__collect(ctx, ctx->roots, m, &ok);
+        if (!ok) { lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory"); return false; }
     }
     *out_n = m;
     return true;
@@ -4882,12 +4876,8 @@ static void lbk__attr_text(lbk__str *s, const lbk__node *n) {
 
 LAZYBK_API const char *lbk_ir_text(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
     size_t m, k, j;
-    bool ok;
     if (!ctx) return NULL;
-    lbk__str_reset(&ctx->text);
-    if (!lbk__text_roots(ctx, ts, n, "lbk_ir_text", &m)) return lbk__str_get(&ctx->text);
-    (void)lbk__collect(ctx, ctx->roots, m, &ok);
-    if (!ok) { lbk__ctx_fail(ctx, LBK_ERR_OOM, "lbk_ir_text", -1, "out of memory"); return lbk__str_get(&ctx->text); }
+    if (!lbk__text_roots(ctx, ts, n, "lbk_ir_text", true, &m)) return lbk__str_get(&ctx->text);
     for (k = 0; k < ctx->n_order; k++) {
         const lbk__node *x = &ctx->nodes[ctx->order[k]];
         const uint32_t *in = lbk__inputs(ctx, x);
@@ -4915,12 +4905,8 @@ LAZYBK_API const char *lbk_ir_text(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
 
 LAZYBK_API const char *lbk_ir_dot(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
     size_t m, k, j;
-    bool ok;
     if (!ctx) return NULL;
-    lbk__str_reset(&ctx->text);
-    if (!lbk__text_roots(ctx, ts, n, "lbk_ir_dot", &m)) return lbk__str_get(&ctx->text);
-    (void)lbk__collect(ctx, ctx->roots, m, &ok);
-    if (!ok) { lbk__ctx_fail(ctx, LBK_ERR_OOM, "lbk_ir_dot", -1, "out of memory"); return lbk__str_get(&ctx->text); }
+    if (!lbk__text_roots(ctx, ts, n, "lbk_ir_dot", true, &m)) return lbk__str_get(&ctx->text);
     lbk__str_append(&ctx->text, "digraph lazybk {\n  rankdir=TB;\n  node [shape=box, fontname=\"monospace\", fontsize=10];\n");
     for (k = 0; k < ctx->n_order; k++) {
         const lbk__node *x = &ctx->nodes[ctx->order[k]];
@@ -4949,8 +4935,7 @@ LAZYBK_API const char *lbk_backend_text(lbk_ctx *ctx, const lbk_tensor *ts, int 
     lbk__plan *plan = NULL;
     const char *txt;
     if (!ctx) return NULL;
-    lbk__str_reset(&ctx->text);
-    if (!lbk__text_roots(ctx, ts, n, "lbk_backend_text", &m)) return lbk__str_get(&ctx->text);
+    if (!lbk__text_roots(ctx, ts, n, "lbk_backend_text", false, &m)) return lbk__str_get(&ctx->text);
     for (k = 0; k < m; k++)   /* only pending, non-scalar roots form the graph a sync would compile */
         if (lbk__is_pending_node(&ctx->nodes[ctx->roots[k]]) && ctx->nodes[ctx->roots[k]].op != LBK_OP_PARAM)
             ctx->roots[w++] = ctx->roots[k];
