@@ -6421,6 +6421,20 @@ static void lbk__cpu_reduce(const lbk__cpu_prog *p, const lbk__cpu_inst *x, void
     }
 }
 
+/* Element strides, per batch axis of a matmul's output, of a (matrices of sa elements) and b
+   (of sb), 0 where that operand broadcasts (missing axis or extent 1). */
+static void lbk__matmul_strides(const lbk__cpu_inst *ia, const lbk__cpu_inst *ib, int nb, int64_t sa, int64_t sb,
+                                int64_t *ast, int64_t *bst) {
+    int d;
+    for (d = nb - 1; d >= 0; d--) {
+        int ja = d - (nb - (ia->n_dims - 2)), jb = d - (nb - (ib->n_dims - 2));
+        ast[d] = (ja < 0 || ia->dims[ja] == 1) ? 0 : sa;
+        bst[d] = (jb < 0 || ib->dims[jb] == 1) ? 0 : sb;
+        if (ja >= 0) sa *= ia->dims[ja];
+        if (jb >= 0) sb *= ib->dims[jb];
+    }
+}
+
 static lbk_result lbk__cpu_matmul(const lbk__cpu_prog *p, const lbk__cpu_inst *x, void *o) {
     const lbk__cpu_inst *ia = &p->inst[p->ins[x->first_in]], *ib = &p->inst[p->ins[x->first_in + 1]];
     const void *A = p->vals[p->ins[x->first_in]], *B = p->vals[p->ins[x->first_in + 1]];
@@ -6432,16 +6446,7 @@ static lbk_result lbk__cpu_matmul(const lbk__cpu_prog *p, const lbk__cpu_inst *x
     uint64_t *iacc;
     if (x->numel == 0) return LBK_OK;
     for (d = 0; d < nb; d++) batches *= x->dims[d];
-    {   /* batch strides of a and b (in matrices), 0 where broadcast */
-        int64_t sa = M * K, sb = K * N;
-        for (d = nb - 1; d >= 0; d--) {
-            int ja = d - (nb - (ia->n_dims - 2)), jb = d - (nb - (ib->n_dims - 2));
-            ast[d] = (ja < 0 || ia->dims[ja] == 1) ? 0 : sa;
-            bst[d] = (jb < 0 || ib->dims[jb] == 1) ? 0 : sb;
-            if (ja >= 0) sa *= ia->dims[ja];
-            if (jb >= 0) sb *= ib->dims[jb];
-        }
-    }
+    lbk__matmul_strides(ia, ib, nb, M * K, K * N, ast, bst);
     acc = (double *)lbk__malloc(sizeof(double) * (size_t)(N ? N : 1));
     iacc = (uint64_t *)acc;
     if (!acc) return lbk_backend_error(LBK_ERR_OOM, x->debug, "out of memory");
@@ -6590,16 +6595,7 @@ static lbk_result lbk__cpu_matmul_fast(const lbk__cpu_prog *p, const lbk__cpu_in
     (void)threads;   /* without OpenMP */
     if (x->numel == 0) return LBK_OK;
     for (d = 0; d < nb; d++) batches *= x->dims[d];
-    {
-        int64_t sa = M * K, sb = K * N;
-        for (d = nb - 1; d >= 0; d--) {
-            int ja = d - (nb - (ia->n_dims - 2)), jb = d - (nb - (ib->n_dims - 2));
-            ast[d] = (ja < 0 || ia->dims[ja] == 1) ? 0 : sa;
-            bst[d] = (jb < 0 || ib->dims[jb] == 1) ? 0 : sb;
-            if (ja >= 0) sa *= ia->dims[ja];
-            if (jb >= 0) sb *= ib->dims[jb];
-        }
-    }
+    lbk__matmul_strides(ia, ib, nb, M * K, K * N, ast, bst);
     aoffs = (int64_t *)lbk__malloc(sizeof(int64_t) * 2 * (size_t)batches);
     if (!aoffs) return lbk_backend_error(LBK_ERR_OOM, x->debug, "out of memory");
     boffs = aoffs + batches;
