@@ -98,15 +98,15 @@ $(BUILD)/bench/bench_eigen: benchmarks/bench_eigen.cpp $(HDR) | bench-deps
 	@mkdir -p $(BUILD)/bench
 	$(CXX) -std=c++11 -O2 -fopenmp -Wall -Wextra $(CPPFLAGS) -I/usr/include/eigen3 $< -o $@ $(LIBS)
 
-$(BUILD)/bench/bench_matmul: benchmarks/bench_matmul.c $(HDR) | bench-deps
+$(BUILD)/bench/bench_matmul: benchmarks/bench_matmul.c benchmarks/bench_util.h $(HDR) | bench-deps
 	@mkdir -p $(BUILD)/bench
 	$(CC) -std=c99 -O2 -fopenmp $(WARN) $(CPPFLAGS) $< -o $@ -lopenblas $(LIBS)
 
-$(BUILD)/bench/bench_matmul_blas: benchmarks/bench_matmul.c $(HDR) | bench-deps
+$(BUILD)/bench/bench_matmul_blas: benchmarks/bench_matmul.c benchmarks/bench_util.h $(HDR) | bench-deps
 	@mkdir -p $(BUILD)/bench
 	$(CC) -std=c99 -O2 -fopenmp -DLAZYBK_BLAS $(WARN) $(CPPFLAGS) $< -o $@ -lopenblas $(LIBS)
 
-$(BUILD)/bench/%: benchmarks/%.c $(HDR) | deps
+$(BUILD)/bench/%: benchmarks/%.c benchmarks/bench_util.h $(HDR) | deps
 	@mkdir -p $(BUILD)/bench
 	$(CC) -std=c99 -O2 -fopenmp $(WARN) $(CPPFLAGS) $< -o $@ $(LIBS)
 

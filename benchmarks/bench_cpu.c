@@ -12,20 +12,11 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include "bench_util.h"
 
 #define N (16 * 1024 * 1024)
 #define REPS 7
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-static double median(double *v, int n) { qsort(v, (size_t)n, sizeof *v, cmp_double); return v[n / 2]; }
 
 /* P3's reference: a careful hand-written 3-pass softmax over rows, with the same vector
    exp as lazybk, 16 partial sums, restrict pointers, and the same per-CPU clones

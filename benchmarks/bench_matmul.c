@@ -10,18 +10,10 @@
 #include "lazybk.h"
 #include <cblas.h>
 #include <time.h>
+#include "bench_util.h"
 
 void openblas_set_num_threads(int);
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 int main(void) {
     openblas_set_num_threads(1);
