@@ -125,8 +125,8 @@
 
 #define LAZYBK_VERSION_MAJOR 0
 #define LAZYBK_VERSION_MINOR 4
-#define LAZYBK_VERSION_PATCH 0
-#define LAZYBK_VERSION_STRING "0.4.0"
+#define LAZYBK_VERSION_PATCH 1
+#define LAZYBK_VERSION_STRING "0.4.1"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -5645,31 +5645,53 @@ static bool lbk__cpu_plan_groups(lbk__cpu_prog *p) {
     return ok;
 }
 
+/* gcc keeps IEEE traps in mind by default (-ftrapping-math) and then will not turn the
+   selects of the vector math into blends: the tile loops would stay scalar. The kernels and
+   the vector math they inline are compiled without it (same attribute on both, or gcc will
+   not inline). Results do not change: the FP environment's traps are off anyway. */
+#if defined(__GNUC__) && !defined(__clang__)
+#  define LBK__NOTRAP __attribute__((optimize("no-trapping-math")))
+#else
+#  define LBK__NOTRAP
+#endif
+/* The vector math: always inlined into the kernels (the switch over ops is large enough
+   that gcc would otherwise keep a call in the loop for some). */
+#if defined(__GNUC__) || defined(__clang__)
+#  define LBK__VMATH static inline __attribute__((always_inline)) LBK__NOTRAP
+#else
+#  define LBK__VMATH static inline
+#endif
 /* Users build with plain -O2: the tile kernels are compiled three times (AVX-512, AVX2+FMA
    and baseline x86-64) and the loader picks the one the CPU has (an ifunc resolver that
    reads CPUID, so valgrind, which reports no AVX-512, gets the AVX2 or baseline one).
    Elsewhere, or with LAZYBK_NO_SIMD, one portable version. */
 #if !defined(LAZYBK_NO_SIMD) && defined(__x86_64__) && defined(__ELF__) && (defined(__GNUC__) || defined(__clang__)) && \
     !defined(__SANITIZE_THREAD__)
-#  define LBK__TILE_FN __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#  define LBK__TILE_FN __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) LBK__NOTRAP
 #else
-#  define LBK__TILE_FN LBK__NOINLINE   /* not inlined: the kernels keep their restrict pointers */
+#  define LBK__TILE_FN LBK__NOINLINE LBK__NOTRAP   /* not inlined: the kernels keep their restrict pointers */
 #endif
 
+/* A nan test that gcc if-converts even with -ftrapping-math (x == x it does not). */
+#if defined(__GNUC__) || defined(__clang__)
+#  define LBK__ISNAN(x) __builtin_isnan(x)
+#else
+#  define LBK__ISNAN(x) isnan(x)
+#endif
 /* Vector math for f32, written so that a loop over a tile vectorises with no fast-math
    flag: no branches (selects), no calls, float<->int only on values known to be in range.
    Errors against float64 (tests/test_vmath.c, 20k samples over the whole range with the
    special values): exp <= 2 ulp (measured 0.80), log <= 2 ulp (0.62), tanh <= 3 ulp
    (0.92), sigmoid <= 3 ulp (2.07), sin and cos <= 1.5e-7 absolute for |x| < 8192 (a tile
    holding a larger or non-finite value goes to libm); denormal results within 2 units of
-   2^-149; inf, -inf, nan and -0 behave as in libm. erf stays libm. */
-static inline float lbk__vexpf(float x) {
+   2^-149; inf, -inf, nan and -0 behave as in libm. erf <= 4 ulp (3.1), at most 2.5e-7 off. */
+LBK__VMATH float lbk__vexpf(float x) {
     union { float f; int32_t i; } s1, s2;
     float xc = x > 88.72284f ? 88.72284f : x;
     float n, r, p;
     int32_t ni, n1;
     xc = xc < -103.9721f ? -103.9721f : xc;
-    xc = x == x ? xc : 0.0f;                          /* nan: keep the int conversion defined */
+    xc = LBK__ISNAN(x) ? 0.0f : xc;                   /* nan: keep the int conversion defined */
     n = (xc * 1.44269504f + 12582912.0f) - 12582912.0f;   /* round(x / ln 2) */
     r = xc - n * 0.693359375f;                         /* Cody-Waite: ln 2 in two parts */
     r = r - n * -2.12194440e-4f;
@@ -5687,21 +5709,22 @@ static inline float lbk__vexpf(float x) {
     p = p * s1.f * s2.f;
     p = x > 88.72284f ? (float)HUGE_VAL : p;
     p = x < -103.9721f ? 0.0f : p;
-    return x == x ? p : x;
+    return LBK__ISNAN(x) ? x : p;
 }
-static inline float lbk__vtanhf(float x) {
+LBK__VMATH float lbk__vtanhf(float x) {
     float ax = x < 0 ? -x : x, z = x * x, small, big, t;
     small = ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z + 1.33314422036e-1f) * z -
              3.33332819422e-1f) * z * x + x;
     t = lbk__vexpf(2.0f * (ax < 9.1f ? ax : 9.1f));
     big = 1.0f - 2.0f / (t + 1.0f);
     big = x < 0 ? -big : big;
-    return ax < 0.625f ? small : (x == x ? big : x);
+    big = LBK__ISNAN(x) ? x : big;
+    return ax < 0.625f ? small : big;
 }
 /* log: x = m 2^e with m in [sqrt(1/2), sqrt(2)), log x = e ln 2 + log1p-style polynomial
    in m - 1 (Cephes' coefficients); denormals are scaled first; x < 0 gives nan, 0 gives
    -inf, inf gives inf. */
-static inline float lbk__vlogf(float x) {
+LBK__VMATH float lbk__vlogf(float x) {
     union { float f; int32_t i; } u;
     float xs = x < 1.17549435e-38f ? x * 8388608.0f : x, f, z, y, e;
     int32_t ei;
@@ -5720,12 +5743,12 @@ static inline float lbk__vlogf(float x) {
     y = x == 0 ? -(float)HUGE_VAL : y;
     y = x < 0 ? (float)(HUGE_VAL - HUGE_VAL) : y;
     y = x == (float)HUGE_VAL ? x : y;
-    return x == x ? y : x;
+    return LBK__ISNAN(x) ? x : y;
 }
 /* sin and cos: x = k pi/2 + r (three-part pi/2), minimax polynomials on [-pi/4, pi/4]
    (Cephes' coefficients), quadrant by k. Valid for |x| < 8192; the tile kernel sends
    tiles with larger (or non-finite) values to libm. */
-static inline float lbk__vsincosf(float x, int cosine) {
+LBK__VMATH float lbk__vsincosf(float x, int cosine) {
     float k = (x * 0.636619772f + 12582912.0f) - 12582912.0f, r, z, s, c;
     int32_t q = (int32_t)k + cosine;
     r = ((x - k * 1.5703125f) - k * 4.837512969970703125e-4f) - k * 7.54978995489188216e-8f;
@@ -5735,18 +5758,35 @@ static inline float lbk__vsincosf(float x, int cosine) {
     r = (q & 1) ? c : s;
     return (q & 2) ? -r : r;
 }
-static inline float lbk__vsinf(float x) { return lbk__vsincosf(x, 0); }
-static inline float lbk__vcosf(float x) { return lbk__vsincosf(x, 1); }
+LBK__VMATH float lbk__vsinf(float x) { return lbk__vsincosf(x, 0); }
+LBK__VMATH float lbk__vcosf(float x) { return lbk__vsincosf(x, 1); }
 /* Whether every value of a tile is in the range the vector sin/cos cover. */
-static inline int lbk__tile_trig_ok(const float *a, int n) {
+LBK__VMATH int lbk__tile_trig_ok(const float *a, int n) {
     int i, bad = 0;
     for (i = 0; i < n; i++) bad |= !(a[i] > -8192.0f && a[i] < 8192.0f);
     return !bad;
 }
 
-static inline float lbk__vsigmoidf(float x) {   /* e^-|x| never overflows: 1/(1+e) or e/(1+e) */
+LBK__VMATH float lbk__vsigmoidf(float x) {   /* e^-|x| never overflows: 1/(1+e) or e/(1+e) */
     float e = lbk__vexpf(x < 0 ? x : -x), s = 1.0f / (1.0f + e);
-    return x >= 0 ? s : (x == x ? e * s : x);
+    e = LBK__ISNAN(x) ? x : e * s;
+    return x >= 0 ? s : e;
+}
+
+/* erf: for |x| < 1 the odd Maclaurin series to x^21 (alternating; the first term left out is
+   below 1.3e-9); beyond, Abramowitz & Stegun 7.1.26 (1 - poly(t) e^-x^2, t = 1/(1 + p|x|),
+   absolute error <= 1.5e-7), which reaches 1 exactly from |x| ~ 3.9. nan stays nan, -0 stays -0. */
+LBK__VMATH float lbk__verff(float x) {
+    float ax = x < 0 ? -x : x, z = x * x, small, t, q, big;
+    small = x * ((((((((((1.48071928e-08f * z - 1.63658447e-07f) * z + 1.64621144e-06f) * z - 1.49256504e-05f) * z +
+                        1.20553330e-04f) * z - 8.54832702e-04f) * z + 5.22397763e-03f) * z - 2.68661706e-02f) * z +
+                     1.12837917e-01f) * z - 3.76126389e-01f) * z + 1.12837917e+00f);
+    t = 1.0f / (1.0f + 0.3275911f * ax);
+    q = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
+    big = 1.0f - q * lbk__vexpf(-z);
+    big = x < 0 ? -big : big;
+    big = LBK__ISNAN(x) ? x : big;
+    return ax < 1.0f ? small : big;
 }
 
 /* One op over a whole tile (LBK__TILE elements: a constant trip count the compiler
@@ -5792,16 +5832,16 @@ static inline float lbk__vsigmoidf(float x) {   /* e^-|x| never overflows: 1/(1+
         default: break;                                                                                             \
         }                                                                                                           \
     }
-static double lbk__sigmoid64(double x) { return 1.0 / (1.0 + exp(-x)); }
+static LBK__NOTRAP double lbk__sigmoid64(double x) { return 1.0 / (1.0 + exp(-x)); }
 /* Two tile sizes: 256 for large tensors, 16 for small ones (a 16-element tensor would
    otherwise pay for 256). */
 #define LBK__SMALL_TILE 16
-static inline int lbk__trig_always(const double *a, int n) { (void)a; (void)n; return 1; }
-LBK__TILE_OPS(float, f32, LBK__TILE, lbk__vexpf, lbk__vlogf, sqrtf, lbk__vsinf, lbk__vcosf, lbk__vtanhf, erff, floorf, ceilf, powf,
+LBK__VMATH int lbk__trig_always(const double *a, int n) { (void)a; (void)n; return 1; }
+LBK__TILE_OPS(float, f32, LBK__TILE, lbk__vexpf, lbk__vlogf, sqrtf, lbk__vsinf, lbk__vcosf, lbk__vtanhf, lbk__verff, floorf, ceilf, powf,
               lbk__vsigmoidf, 1.0f, 0.0f, lbk__tile_trig_ok, sinf, cosf)
 LBK__TILE_OPS(double, f64, LBK__TILE, exp, log, sqrt, sin, cos, tanh, erf, floor, ceil, pow, lbk__sigmoid64, 1.0, 0.0,
               lbk__trig_always, sin, cos)
-LBK__TILE_OPS(float, f32_16, 16, lbk__vexpf, lbk__vlogf, sqrtf, lbk__vsinf, lbk__vcosf, lbk__vtanhf, erff, floorf, ceilf, powf,
+LBK__TILE_OPS(float, f32_16, 16, lbk__vexpf, lbk__vlogf, sqrtf, lbk__vsinf, lbk__vcosf, lbk__vtanhf, lbk__verff, floorf, ceilf, powf,
               lbk__vsigmoidf, 1.0f, 0.0f, lbk__tile_trig_ok, sinf, cosf)
 LBK__TILE_OPS(double, f64_16, 16, exp, log, sqrt, sin, cos, tanh, erf, floor, ceil, pow, lbk__sigmoid64, 1.0, 0.0,
               lbk__trig_always, sin, cos)

@@ -1,5 +1,5 @@
-/* Vector math of the cpu fast path (f32 exp, tanh, sigmoid) against float64, on samples
-   over the whole range: dense near zero, both signs, up to overflow, plus inf, nan, -0
+/* Vector math of the cpu fast path (f32 exp, log, tanh, sigmoid, sin, cos, erf) against
+   float64, on samples over the whole range: dense near zero, both signs, up to overflow, plus inf, nan, -0
    and denormals. Sampled, not exhaustive, so sanitizer runs stay fast. */
 #include "common.h"
 #include <float.h>
@@ -60,9 +60,14 @@ static void test_vcos(void **state) { (void)state; check_fn("cos", (lbk_cos), co
 static void test_vexp(void **state) { (void)state; check_fn("exp", (lbk_exp), exp, 1e-30f, 120.0f, 2.0, 0); }
 static void test_vtanh(void **state) { (void)state; check_fn("tanh", (lbk_tanh), tanh, 1e-30f, 30.0f, 3.0, 0); }
 static void test_vsigmoid(void **state) { (void)state; check_fn("sigmoid", (lbk_sigmoid), sigmoid64, 1e-30f, 120.0f, 3.0, 0); }
+static void test_verf(void **state) {   /* all magnitudes, then densely where both formulas work */
+    (void)state;
+    check_fn("erf", (lbk_erf), erf, 1e-30f, 1e4f, 4.0, 0);
+    check_fn("erf", (lbk_erf), erf, 0.25f, 6.0f, 4.0, 0);
+}
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_vexp), cmocka_unit_test(test_vtanh), cmocka_unit_test(test_vsigmoid),
-    cmocka_unit_test(test_vlog), cmocka_unit_test(test_vsin), cmocka_unit_test(test_vcos),
+    cmocka_unit_test(test_vlog), cmocka_unit_test(test_vsin), cmocka_unit_test(test_vcos), cmocka_unit_test(test_verf),
 };
 TEST_GROUP(vmath_tests, tests);
