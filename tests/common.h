@@ -21,14 +21,17 @@ static inline lbk_ctx *tctx(void) {
     return ctx;
 }
 
-/* A context on the reference path, where every composite goes through its decomposition. */
-static inline lbk_ctx *tctx_ref(void) {
+/* A context on the named backend (which must open). */
+static inline lbk_ctx *tctx_on(const char *backend) {
     lbk_ctx_desc d = {0};
-    d.backend = "cpu-reference";
+    d.backend = backend;
     lbk_ctx *ctx = lbk_ctx_create(&d);
     assert_non_null(ctx);
     return ctx;
 }
+
+/* A context on the reference path, where every composite goes through its decomposition. */
+static inline lbk_ctx *tctx_ref(void) { return tctx_on("cpu-reference"); }
 
 /* xorshift64*: deterministic test data */
 static inline double trand(uint64_t *s) {

@@ -55,9 +55,7 @@ static void test_tiny_backend(void **state) {
     lbk_backend_i iface = tiny_backend();
     assert_int_equal(lbk_backend_register(&iface, NULL), LBK_OK);
     assert_int_equal(lbk_backend_check("tiny", 1e-5, NULL), LBK_OK);
-    lbk_ctx_desc d = {0};
-    d.backend = "tiny";
-    lbk_ctx *t = lbk_ctx_create(&d), *ref = tctx();
+    lbk_ctx *t = tctx_on("tiny"), *ref = tctx();
     int64_t dx[2] = {3, 8}, dw[2] = {8, 5};
     double x[24], w[40], got[15], want[15];
     tfill(x, 24, -2, 2, 4);

@@ -313,9 +313,7 @@ static void test_fallback_partition(void **state) {
     assert_int_equal(lbk_backend_register(&b, &g_mock), LBK_OK);
     memset(g_mock.decline, 0, sizeof g_mock.decline);
     g_mock.decline[LBK_OP_TANH] = true;
-    lbk_ctx_desc d = {0};
-    d.backend = "mock_partial";
-    lbk_ctx *ctx = lbk_ctx_create(&d);
+    lbk_ctx *ctx = tctx_on("mock_partial");
     int64_t n = 5;
     double x[5] = {-2, -1, 0, 1, 2}, got[5];
     for (int step = 0; step < 3; step++) {

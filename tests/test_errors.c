@@ -240,10 +240,7 @@ static void test_backend_failures(void **state) {
     (void)state;
     lbk_backend_i b = mock_iface("mock_fail");
     assert_int_equal(lbk_backend_register(&b, &g_mock), LBK_OK);
-    lbk_ctx_desc d = {0};
-    d.backend = "mock_fail";
-    lbk_ctx *ctx = lbk_ctx_create(&d);
-    assert_non_null(ctx);
+    lbk_ctx *ctx = tctx_on("mock_fail");
     int64_t n = 2;
     lbk_tensor x = lbk_full(ctx, LBK_F32, 1, &n, 1);
     int line = __LINE__ + 1;

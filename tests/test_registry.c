@@ -49,10 +49,7 @@ static void test_constructor_registration(void **state) {
     (void)state;
 #if defined(__GNUC__) || defined(__clang__)
     assert_true(lbk_backend_has("ctor_backend"));
-    lbk_ctx_desc d = {0};
-    d.backend = "ctor_backend";
-    lbk_ctx *ctx = lbk_ctx_create(&d);
-    assert_non_null(ctx);
+    lbk_ctx *ctx = tctx_on("ctor_backend");
     int64_t n = 3;
     double v[3] = {1, 2, 3}, got[3];
     tread(ctx, lbk_mul(ctx, tfrom(ctx, LBK_F32, 1, &n, v), lbk_scalar(ctx, LBK_F32, 2)), got);
@@ -106,10 +103,7 @@ static void test_register_validation(void **state) {
     assert_int_equal(lbk_backend_register(&b, &g_mock), LBK_OK);
     const lbk_backend_i *got = lbk_backend_get("mock_old", NULL);
     assert_null(got->metric_report);
-    lbk_ctx_desc d = {0};
-    d.backend = "mock_old";
-    lbk_ctx *ctx = lbk_ctx_create(&d);
-    assert_non_null(ctx);
+    lbk_ctx *ctx = tctx_on("mock_old");
     assert_contains(lbk_metrics_report(ctx), "sync: 0");
     lbk_ctx_destroy(ctx);
     assert_int_equal(lbk_backend_unregister("mock_old"), LBK_OK);
@@ -170,9 +164,7 @@ static void test_graph_view(void **state) {
     (void)state;
     lbk_backend_i b = mock_iface("mock_view");
     assert_int_equal(lbk_backend_register(&b, &g_mock), LBK_OK);
-    lbk_ctx_desc d = {0};
-    d.backend = "mock_view";
-    lbk_ctx *ctx = lbk_ctx_create(&d);
+    lbk_ctx *ctx = tctx_on("mock_view");
     int64_t dims[3] = {2, 3, 4};
     double v[24], got[24];
     tfill(v, 24, 0, 1, 3);
