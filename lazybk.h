@@ -5449,7 +5449,13 @@ typedef struct lbk__cpu_gop {
 typedef struct lbk__cpu_group {
     uint32_t first_op, n_ops;     /* into prog->gops */
     uint32_t first_ext, n_ext;    /* into prog->gext: instruction indices of outside inputs */
-    uint32_t last;                /* the group runs when its last member's turn comes */
+    uint32_t last;                /* its last member */
+    uint32_t at;                  /* the group runs at this instruction's turn: last, or its tail */
+    int32_t head;                 /* a matmul whose epilogue the group is (run on its rows as they
+                                     are finished), or -1 */
+    int32_t tail;                 /* a reduction over trailing axes of the last member, done in
+                                     registers as the tiles are made, or -1 */
+    int red_first;                /* the tail's first reduced axis */
     int n_regs;
 } lbk__cpu_group;
 
@@ -5499,7 +5505,11 @@ static void lbk__cpu_plan_text(lbk__cpu_prog *p) {
             for (k = 0; k < x->n_in; k++) lbk__str_append(&p->text, "%s%%%u", k ? ", " : "", p->ins[x->first_in + k]);
             lbk__str_append(&p->text, ")");
         }
-        if (x->group >= 0) lbk__str_append(&p->text, "  [fused group %d%s]", x->group, x->group_out ? "" : ", stays in registers");
+        if (x->group >= 0 && p->groups[x->group].head == (int32_t)i)
+            lbk__str_append(&p->text, "  [matmul kernel with fused group %d as its epilogue]", x->group);
+        else if (x->group >= 0 && p->groups[x->group].tail == (int32_t)i)
+            lbk__str_append(&p->text, "  [fused group %d: reduced as its tiles are made]", x->group);
+        else if (x->group >= 0) lbk__str_append(&p->text, "  [fused group %d%s]", x->group, x->group_out ? "" : ", stays in registers");
         if (x->skip) lbk__str_append(&p->text, "  [not run: read in place by its matmul]");
         if (x->b_src >= 0) lbk__str_append(&p->text, "  [B read transposed from %%%d]", x->b_src);
         if (x->out >= 0) lbk__str_append(&p->text, " -> output %d", x->out);
@@ -5565,6 +5575,7 @@ static bool lbk__cpu_plan_groups(lbk__cpu_prog *p) {
             memset(&p->groups[open], 0, sizeof p->groups[open]);
             p->groups[open].first_op = p->n_gops;
             p->groups[open].first_ext = p->n_gext;
+            p->groups[open].head = p->groups[open].tail = -1;
         }
         {
             lbk__cpu_group *gr = &p->groups[open];
@@ -5578,7 +5589,7 @@ static bool lbk__cpu_plan_groups(lbk__cpu_prog *p) {
             op->n_in = (int)x->n_in;
             x->group = open;
             gr->n_ops++;
-            gr->last = i;
+            gr->last = gr->at = i;
             for (k = 0; k < x->n_in; k++) {
                 uint32_t y = p->ins[x->first_in + k], e;
                 if (p->inst[y].group == open) { op->kind[k] = 0; reg_last[y] = i; continue; }
@@ -5834,8 +5845,9 @@ LBK__VMATH float lbk__verff(float x) {
     }
 static LBK__NOTRAP double lbk__sigmoid64(double x) { return 1.0 / (1.0 + exp(-x)); }
 /* Two tile sizes: 256 for large tensors, 16 for small ones (a 16-element tensor would
-   otherwise pay for 256). */
+   otherwise pay for 256). Row and reduction loops run in blocks of LBK__RB lanes. */
 #define LBK__SMALL_TILE 16
+#define LBK__RB 16
 LBK__VMATH int lbk__trig_always(const double *a, int n) { (void)a; (void)n; return 1; }
 LBK__TILE_OPS(float, f32, LBK__TILE, lbk__vexpf, lbk__vlogf, sqrtf, lbk__vsinf, lbk__vcosf, lbk__vtanhf, lbk__verff, floorf, ceilf, powf,
               lbk__vsigmoidf, 1.0f, 0.0f, lbk__tile_trig_ok, sinf, cosf)
@@ -5846,6 +5858,47 @@ LBK__TILE_OPS(float, f32_16, 16, lbk__vexpf, lbk__vlogf, sqrtf, lbk__vsinf, lbk_
 LBK__TILE_OPS(double, f64_16, 16, exp, log, sqrt, sin, cos, tanh, erf, floor, ceil, pow, lbk__sigmoid64, 1.0, 0.0,
               lbk__trig_always, sin, cos)
 #undef LBK__TILE_OPS
+
+/* A fused group's reduction tail: the len values of a tile folded into LBK__RB lanes
+   (sums in double; amax/amin keep a nan once seen). */
+#define LBK__RED_TILE(T, SFX)                                                                                    \
+    static LBK__TILE_FN void lbk__redtile_##SFX(lbk_op op, const T *LBK__RESTRICT x, int64_t len,             \
+                                                double *LBK__RESTRICT acc) {                                 \
+        int64_t i, nb = len / LBK__RB * LBK__RB;                                                             \
+        int j;                                                                                               \
+        if (op == LBK_OP_SUM || op == LBK_OP_MEAN) {                                                         \
+            for (i = 0; i < nb; i += LBK__RB)                                                                \
+                for (j = 0; j < LBK__RB; j++) acc[j] += (double)x[i + j];                                    \
+            for (i = nb; i < len; i++) acc[i - nb] += (double)x[i];                                          \
+        } else if (op == LBK_OP_AMAX) {                                                                      \
+            for (i = 0; i < nb; i += LBK__RB)                                                                \
+                for (j = 0; j < LBK__RB; j++) { double v = x[i + j]; acc[j] = (v != v || v > acc[j]) ? v : acc[j]; } \
+            for (i = nb; i < len; i++) { double v = x[i]; acc[i - nb] = (v != v || v > acc[i - nb]) ? v : acc[i - nb]; } \
+        } else {                                                                                             \
+            for (i = 0; i < nb; i += LBK__RB)                                                                \
+                for (j = 0; j < LBK__RB; j++) { double v = x[i + j]; acc[j] = (v != v || v < acc[j]) ? v : acc[j]; } \
+            for (i = nb; i < len; i++) { double v = x[i]; acc[i - nb] = (v != v || v < acc[i - nb]) ? v : acc[i - nb]; } \
+        }                                                                                                    \
+    }
+LBK__RED_TILE(float, f32)
+LBK__RED_TILE(double, f64)
+#undef LBK__RED_TILE
+/* The lanes' start, and their fold into one value (nan sticks: it fails every comparison). */
+static void lbk__red_init(lbk_op op, double *acc) {
+    int j;
+    for (j = 0; j < LBK__RB; j++) acc[j] = op == LBK_OP_AMAX ? -HUGE_VAL : op == LBK_OP_AMIN ? HUGE_VAL : 0.0;
+}
+static double lbk__red_fold(lbk_op op, double m, double v) {
+    if (op == LBK_OP_SUM || op == LBK_OP_MEAN) return m + v;
+    if (m != m) return m;
+    return (v != v || (op == LBK_OP_AMAX ? v > m : v < m)) ? v : m;
+}
+static double lbk__red_lanes(lbk_op op, const double *acc) {
+    double m = acc[0];
+    int j;
+    for (j = 1; j < LBK__RB; j++) m = lbk__red_fold(op, m, acc[j]);
+    return m;
+}
 
 /* The program's kept scratch block, grown to at least bytes (a program runs on one thread
    at a time: its context's). NULL on OOM. */
@@ -5863,21 +5916,34 @@ static char *lbk__cpu_prog_scratch(const lbk__cpu_prog *cp, size_t bytes) {
 /* The tile size for rows of length L. */
 static int64_t lbk__cpu_tile_for(int64_t L) { return L <= LBK__SMALL_TILE ? LBK__SMALL_TILE : LBK__TILE; }
 
+/* How a run of a fused group walks its tensor: one flat row (every outside input full-size
+   or a single element) or rows of the innermost dim; per_out rows fold into one output of
+   the reduction tail. strides: each outside input's, broadcast against the group's shape. */
+typedef struct lbk__cpu_gwalk {
+    bool flat;
+    int nd;
+    int64_t L, rows, per_out;
+    int64_t (*strides)[LAZYBK_MAX_DIMS];
+} lbk__cpu_gwalk;
+
 /* Runs tiles [t_lo, t_hi) of row r of fused group gr: outside inputs with a zero inner
    stride are staged first (once for the span), then per tile every op runs over registers
-   (regs, xb: this thread's scratch; loc: where each register's tile is). */
-static void lbk__cpu_group_span(const lbk__cpu_prog *p, const lbk__cpu_group *gr, bool flat, int nd,
-                                int64_t (*strides)[LAZYBK_MAX_DIMS], const int64_t *off, int64_t r, int64_t L,
-                                int64_t t_lo, int64_t t_hi, char *regs, char *xb, const char **loc) {
+   (regs, xb: this thread's scratch; loc: where each register's tile is). With acc, the
+   last member's tiles are folded into the tail's lanes. */
+static void lbk__cpu_group_span(const lbk__cpu_prog *p, const lbk__cpu_group *gr, const lbk__cpu_gwalk *w,
+                                const int64_t *off, int64_t r, int64_t t_lo, int64_t t_hi, char *regs, char *xb,
+                                const char **loc, double *acc) {
     const lbk__cpu_inst *shape = &p->inst[gr->last];
     lbk_dtype dt = shape->dt;
     size_t esz = lbk_dtype_size(dt);
     const void *ap[2];
-    int64_t t0, T = lbk__cpu_tile_for(L);   /* the tile size of this span (its scratch is sized for it) */
+    bool flat = w->flat;
+    int nd = w->nd;
+    int64_t t0, L = w->L, T = lbk__cpu_tile_for(L);   /* the tile size of this span (its scratch is sized for it) */
     uint32_t e, o;
     for (e = 0; e < gr->n_ext; e++) {
         const lbk__cpu_inst *y = &p->inst[p->gext[gr->first_ext + e]];
-        int64_t inner = flat ? (y->numel == 1 ? 0 : 1) : (nd ? strides[e][nd - 1] : 0);
+        int64_t inner = flat ? (y->numel == 1 ? 0 : 1) : (nd ? w->strides[e][nd - 1] : 0);
         if (inner == 0) {
             const char *src = (const char *)p->vals[p->gext[gr->first_ext + e]] + (size_t)off[e] * esz;
             char *stage = xb + (size_t)e * esz * (size_t)T;
@@ -5896,7 +5962,7 @@ static void lbk__cpu_group_span(const lbk__cpu_prog *p, const lbk__cpu_group *gr
                 {
                     int ei = op->idx[j];
                     const lbk__cpu_inst *y = &p->inst[p->gext[gr->first_ext + (uint32_t)ei]];
-                    int64_t inner = flat ? (y->numel == 1 ? 0 : 1) : (nd ? strides[ei][nd - 1] : 0);
+                    int64_t inner = flat ? (y->numel == 1 ? 0 : 1) : (nd ? w->strides[ei][nd - 1] : 0);
                     char *stage = xb + (size_t)ei * esz * (size_t)T;
                     if (inner == 0) { ap[j] = stage; continue; }
                     ap[j] = (const char *)p->vals[p->gext[gr->first_ext + (uint32_t)ei]] + (size_t)(off[ei] + t0) * esz;
@@ -5923,91 +5989,155 @@ static void lbk__cpu_group_span(const lbk__cpu_prog *p, const lbk__cpu_group *gr
                 if (mem && dst != mem) memcpy(mem, dst, (size_t)len * esz);
             }
         }
+        if (acc) {
+            const char *v = loc[p->gops[gr->first_op + gr->n_ops - 1].out_reg];
+            if (dt == LBK_F32) lbk__redtile_f32(p->inst[gr->tail].op, (const float *)(const void *)v, len, acc);
+            else lbk__redtile_f64(p->inst[gr->tail].op, (const double *)(const void *)v, len, acc);
+        }
     }
 }
 
-#ifdef _OPENMP
-/* One thread's scratch for a group with tiles of T: registers, staging tiles, register
-   locations. */
-static char *lbk__cpu_group_scratch(const lbk__cpu_group *gr, size_t esz, int64_t T, char **regs, char **xb, const char ***loc) {
-    char *s = (char *)lbk__malloc(esz * (size_t)T * (size_t)(gr->n_regs + gr->n_ext + 1) + 64 + sizeof(char *) * (size_t)(gr->n_regs + 1));
-    if (!s) return NULL;
+/* One thread's scratch for a group (tiles of at most LBK__TILE): registers, staging tiles,
+   register locations, input offsets, tail lanes. */
+static size_t lbk__cpu_gscratch_bytes(const lbk__cpu_group *gr, size_t esz) {
+    return esz * LBK__TILE * (size_t)(gr->n_regs + gr->n_ext + 1) + 64 + sizeof(char *) * (size_t)(gr->n_regs + 1) +
+           sizeof(int64_t) * (size_t)(gr->n_ext + 1) + sizeof(double) * LBK__RB;
+}
+static void lbk__cpu_gscratch_carve(const lbk__cpu_group *gr, size_t esz, int64_t T, char *s, char **regs, char **xb,
+                                    const char ***loc, int64_t **off, double **acc) {
     *regs = (char *)(((uintptr_t)s + 63) & ~(uintptr_t)63);
     *xb = *regs + esz * (size_t)T * (size_t)gr->n_regs;
-    *loc = (const char **)(void *)(*xb + esz * (size_t)T * (size_t)gr->n_ext);
-    return s;
+    *acc = (double *)(void *)(*xb + esz * (size_t)T * (size_t)gr->n_ext);   /* 8-aligned: T*esz is */
+    *off = (int64_t *)(void *)(*acc + LBK__RB);
+    *loc = (const char **)(void *)(*off + gr->n_ext + 1);
 }
-#endif
 
-/* Runs fused group gr: rows of the innermost dim (the whole tensor as one row when every
-   outside input is full-shape or a single element, and then split across threads), each
-   cut into tiles. */
-static lbk_result lbk__cpu_group_run(const lbk__cpu_prog *p, const lbk__cpu_group *gr) {
+/* Writes output k of the tail from its lanes. */
+static void lbk__cpu_tail_store(const lbk__cpu_prog *p, const lbk__cpu_group *gr, const lbk__cpu_gwalk *w, int64_t k, double v) {
+    const lbk__cpu_inst *t = &p->inst[gr->tail];
+    if (t->op == LBK_OP_MEAN) v /= (double)(w->per_out * w->L);
+    if (t->dt == LBK_F32) ((float *)p->vals[gr->tail])[k] = (float)v;
+    else ((double *)p->vals[gr->tail])[k] = v;
+}
+
+/* Runs whole rows [r_lo, r_hi) of group gr (with a tail: whole outputs) in scratch s. */
+static void lbk__cpu_group_rows(const lbk__cpu_prog *p, const lbk__cpu_group *gr, const lbk__cpu_gwalk *w, int64_t r_lo,
+                                int64_t r_hi, char *s) {
     const lbk__cpu_inst *shape = &p->inst[gr->last];
     size_t esz = lbk_dtype_size(shape->dt);
-    int nd = shape->n_dims, d, threads = lbk_exec_threads();
+    char *regs, *xb;
+    const char **loc;
+    int64_t *off, idx[LAZYBK_MAX_DIMS], rem = r_lo, r;
+    double *acc;
     uint32_t e;
-    bool flat = true, failed = false;
-    int64_t st[64][LAZYBK_MAX_DIMS], *stp = NULL, L, rows, r, idx[LAZYBK_MAX_DIMS], off_small[64], *off = off_small;
-    int64_t (*strides)[LAZYBK_MAX_DIMS] = st;
-    /* one block kept by the program for the many-inputs strides and the sequential path's
-       registers: no allocation per run */
-    size_t st_bytes = gr->n_ext > 64 ? sizeof(int64_t) * (LAZYBK_MAX_DIMS + 1) * gr->n_ext : 0;
-    size_t reg_bytes = esz * (size_t)LBK__TILE * (size_t)(gr->n_regs + gr->n_ext + 1) + 64 + sizeof(char *) * (size_t)(gr->n_regs + 1);
-    char *block = lbk__cpu_prog_scratch(p, st_bytes + reg_bytes + 64);
-    if (!block) return lbk_backend_error(LBK_ERR_OOM, shape->debug, "out of memory");
-    if (st_bytes) {   /* rare: many distinct inputs */
-        stp = (int64_t *)(void *)block;
-        strides = (int64_t (*)[LAZYBK_MAX_DIMS])stp;
-        off = stp + (size_t)LAZYBK_MAX_DIMS * gr->n_ext;
+    int d, nd = w->nd;
+    lbk_op top = gr->tail >= 0 ? p->inst[gr->tail].op : LBK_OP_SUM;
+    lbk__cpu_gscratch_carve(gr, esz, lbk__cpu_tile_for(w->L), s, &regs, &xb, &loc, &off, &acc);
+    for (e = 0; e < gr->n_ext; e++) off[e] = 0;
+    for (d = nd - 2; d >= 0; d--) {   /* the multi-index of row r_lo */
+        idx[d] = rem % shape->dims[d];
+        rem /= shape->dims[d];
+        for (e = 0; e < gr->n_ext; e++) off[e] += idx[d] * w->strides[e][d];
     }
+    for (r = r_lo; r < r_hi; r++) {
+        if (gr->tail >= 0 && r % w->per_out == 0) lbk__red_init(top, acc);
+        lbk__cpu_group_span(p, gr, w, off, r, 0, w->L, regs, xb, loc, gr->tail >= 0 ? acc : NULL);
+        if (gr->tail >= 0 && (r + 1) % w->per_out == 0) lbk__cpu_tail_store(p, gr, w, r / w->per_out, lbk__red_lanes(top, acc));
+        for (d = nd - 2; d >= 0; d--) {
+            for (e = 0; e < gr->n_ext; e++) off[e] += w->strides[e][d];
+            if (++idx[d] < shape->dims[d]) break;
+            for (e = 0; e < gr->n_ext; e++) off[e] -= w->strides[e][d] * shape->dims[d];
+            idx[d] = 0;
+        }
+    }
+}
+
+/* Plans a run of gr: its walk (strides kept in the program's scratch block, after which
+   comes room for one thread's scratch, returned in *s). Rows of the innermost dim when
+   rows is set (a matmul epilogue), or when a tail reduces fewer than all axes. NULL: OOM. */
+static lbk_result lbk__cpu_group_walk(const lbk__cpu_prog *p, const lbk__cpu_group *gr, bool rows, lbk__cpu_gwalk *w, char **s) {
+    const lbk__cpu_inst *shape = &p->inst[gr->last];
+    size_t esz = lbk_dtype_size(shape->dt);
+    size_t st_bytes = sizeof(int64_t) * LAZYBK_MAX_DIMS * (gr->n_ext + 1);
+    char *block = lbk__cpu_prog_scratch(p, st_bytes + lbk__cpu_gscratch_bytes(gr, esz));
+    uint32_t e;
+    int nd = shape->n_dims;
+    if (!block) return lbk_backend_error(LBK_ERR_OOM, shape->debug, "out of memory");
+    w->strides = (int64_t (*)[LAZYBK_MAX_DIMS])(void *)block;
+    w->flat = !rows && !(gr->tail >= 0 && gr->red_first > 0);
     for (e = 0; e < gr->n_ext; e++) {
         const lbk__cpu_inst *y = &p->inst[p->gext[gr->first_ext + e]];
-        lbk__cpu_bstrides(shape, y, strides[e]);
-        if (!(y->numel == 1 || y->numel == shape->numel)) flat = false;   /* a valid broadcast of equal size is the same layout */
-        off[e] = 0;
+        lbk__cpu_bstrides(shape, y, w->strides[e]);
+        if (!(y->numel == 1 || y->numel == shape->numel)) w->flat = false;   /* a valid broadcast of equal size is the same layout */
     }
-    if (flat) { L = shape->numel; rows = 1; nd = 1; }
-    else { L = nd ? shape->dims[nd - 1] : 1; rows = shape->numel / L; }
-    if (flat && threads != 1 && L >= 8 * 65536) {
+    if (w->flat || nd == 0) { w->flat = true; w->L = shape->numel; w->rows = 1; w->nd = 1; w->per_out = 1; }
+    else {
+        w->nd = nd;
+        w->L = shape->dims[nd - 1];
+        w->rows = shape->numel / w->L;
+        w->per_out = gr->tail >= 0 ? lbk__numel(nd - gr->red_first, shape->dims + gr->red_first) / w->L : 1;
+    }
+    *s = block + st_bytes;
+    return LBK_OK;
+}
+
+/* Runs fused group gr (not a matmul's epilogue): the flat row split by tiles across
+   threads, or rows (whole outputs of a tail) split across threads, each thread with its own
+   scratch; small tensors on the calling thread. */
+static lbk_result lbk__cpu_group_run(const lbk__cpu_prog *p, const lbk__cpu_group *gr) {
+    const lbk__cpu_inst *shape = &p->inst[gr->last];
+    lbk__cpu_gwalk w;
+    char *s;
+    int threads = lbk_exec_threads();
+    lbk_result r = lbk__cpu_group_walk(p, gr, false, &w, &s);
+    if (r != LBK_OK) return r;
+    (void)shape;
 #ifdef _OPENMP
-        int nt = threads > 0 ? threads : omp_get_max_threads();
+    if (threads != 1 && shape->numel >= 8 * 65536 && (w.flat || w.rows / w.per_out >= 2)) {
+        int nt = LBK__MIN(threads > 0 ? threads : omp_get_max_threads(), 64);
+        size_t esz = lbk_dtype_size(shape->dt), bytes = lbk__cpu_gscratch_bytes(gr, esz);
+        double part[64];
+        bool failed = false;
+        lbk_op top = gr->tail >= 0 ? p->inst[gr->tail].op : LBK_OP_SUM;
+        int used = 1;
 #pragma omp parallel num_threads(nt)
         {
             int me = omp_get_thread_num(), all = omp_get_num_threads();
-            int64_t tiles = (L + LBK__TILE - 1) / LBK__TILE;
-            int64_t lo = tiles * me / all * LBK__TILE, hi = LBK__MIN(L, tiles * (me + 1) / all * LBK__TILE);
-            char *regs, *xb;
-            const char **loc;
-            char *s = lbk__cpu_group_scratch(gr, esz, LBK__TILE, &regs, &xb, &loc);
-            if (!s) {
+            char *ts = (char *)lbk__malloc(bytes);
+            if (me == 0) used = all;
+            if (!ts) {
 #pragma omp atomic write
                 failed = true;
+            } else if (w.flat) {
+                int64_t tiles = (w.L + LBK__TILE - 1) / LBK__TILE;
+                int64_t lo = tiles * me / all * LBK__TILE, hi = LBK__MIN(w.L, tiles * (me + 1) / all * LBK__TILE);
+                char *regs, *xb;
+                const char **loc;
+                int64_t *off;
+                double *acc;
+                lbk__cpu_gscratch_carve(gr, esz, LBK__TILE, ts, &regs, &xb, &loc, &off, &acc);
+                memset(off, 0, sizeof(int64_t) * (gr->n_ext + 1));
+                lbk__red_init(top, acc);
+                lbk__cpu_group_span(p, gr, &w, off, 0, lo, hi, regs, xb, loc, gr->tail >= 0 ? acc : NULL);
+                part[me] = lbk__red_lanes(top, acc);
             } else {
-                lbk__cpu_group_span(p, gr, true, 1, strides, off, 0, L, lo, hi, regs, xb, loc);
-                lbk__free(s);
+                int64_t outs = w.rows / w.per_out;
+                lbk__cpu_group_rows(p, gr, &w, outs * me / all * w.per_out, outs * (me + 1) / all * w.per_out, ts);
             }
+            lbk__free(ts);
         }
-        return failed ? lbk_backend_error(LBK_ERR_OOM, shape->debug, "out of memory") : LBK_OK;
+        if (failed) return lbk_backend_error(LBK_ERR_OOM, shape->debug, "out of memory");
+        if (w.flat && gr->tail >= 0) {   /* the threads' partial results, folded in order */
+            int k;
+            double v = part[0];
+            for (k = 1; k < used; k++) v = lbk__red_fold(top, v, part[k]);
+            lbk__cpu_tail_store(p, gr, &w, 0, v);
+        }
+        return LBK_OK;
+    }
 #endif
-    }
-    {
-        int64_t T = lbk__cpu_tile_for(L);
-        char *regs = (char *)(((uintptr_t)(block + st_bytes) + 63) & ~(uintptr_t)63);
-        char *xb = regs + esz * (size_t)T * (size_t)gr->n_regs;
-        const char **loc = (const char **)(void *)(xb + esz * (size_t)T * (size_t)gr->n_ext);
-        memset(idx, 0, sizeof idx);
-        for (r = 0; r < rows; r++) {
-            lbk__cpu_group_span(p, gr, flat, nd, strides, off, r, L, 0, L, regs, xb, loc);
-            for (d = nd - 2; d >= 0; d--) {
-                for (e = 0; e < gr->n_ext; e++) off[e] += strides[e][d];
-                if (++idx[d] < shape->dims[d]) break;
-                for (e = 0; e < gr->n_ext; e++) off[e] -= strides[e][d] * shape->dims[d];
-                idx[d] = 0;
-            }
-        }
-    }
-    (void)failed;
+    (void)threads;
+    lbk__cpu_group_rows(p, gr, &w, 0, w.rows, s);
     return LBK_OK;
 }
 
@@ -6038,6 +6168,91 @@ static void lbk__cpu_plan_transposes(lbk__cpu_prog *p) {
         x->b_src = (int32_t)p->ins[b->first_in];
         if (src->last_use < i) src->last_use = i;   /* the source lives until the matmul */
     }
+}
+
+/* Whether the fast matmul kernel runs instruction x. */
+static bool lbk__cpu_matmul_is_fast(const lbk__cpu_prog *p, const lbk__cpu_inst *x) {
+    return x->op == LBK_OP_MATMUL && (x->dt == LBK_F32 || x->dt == LBK_F64) && p->inst[p->ins[x->first_in]].dt == x->dt;
+}
+
+/* Fuses groups with their neighbours:
+   - a head: a float matmul of the group's shape read only by the group's members becomes
+     its own kernel with the group as epilogue (bias, activation, ...), run on rows of the
+     product as they are finished, while they are in cache. The matmul is run at the group's
+     turn; its inputs are kept alive until then.
+   - a tail: a sum, mean, amax or amin over trailing axes that is the next node after the
+     group and the only reader of its last member (not a graph output): the member then
+     never reaches memory; tiles are folded as they are made. f64 sums are left to the
+     pairwise kernel (the reference's order of error). */
+static bool lbk__cpu_plan_fusions(lbk__cpu_prog *p) {
+    uint32_t g, i, k, n = p->n;
+    uint32_t *readers = (uint32_t *)lbk__calloc(n + 1, sizeof(uint32_t));
+    if (!readers) return false;
+    for (i = 0; i < n; i++)
+        for (k = 0; k < p->inst[i].n_in; k++) readers[p->ins[p->inst[i].first_in + k]]++;
+    for (g = 0; g < p->n_groups; g++) {
+        lbk__cpu_group *gr = &p->groups[g];
+        lbk__cpu_inst *sh = &p->inst[gr->last];
+        uint32_t e;
+        for (e = 0; e < gr->n_ext && gr->head < 0; e++) {
+            uint32_t y = p->gext[gr->first_ext + e], reads = 0, o;
+            lbk__cpu_inst *m = &p->inst[y];
+            if (!lbk__cpu_matmul_is_fast(p, m) || m->out >= 0 || m->skip || m->group >= 0 || !lbk__cpu_same_shape(m, sh)) continue;
+            for (o = gr->first_op; o < gr->first_op + gr->n_ops; o++) {
+                const lbk__cpu_inst *x = &p->inst[p->gops[o].inst];
+                for (k = 0; k < x->n_in; k++) reads += p->ins[x->first_in + k] == y;
+            }
+            if (reads != readers[y]) continue;
+            gr->head = (int32_t)y;
+            m->group = (int32_t)g;
+            m->group_out = true;   /* the product itself is written (it is accumulated in place) */
+            for (k = 0; k < m->n_in + (m->b_src >= 0); k++) {   /* its inputs live until the group's turn */
+                lbk__cpu_inst *a = &p->inst[k < m->n_in ? p->ins[m->first_in + k] : (uint32_t)m->b_src];
+                if (a->last_use < gr->at) a->last_use = gr->at;
+            }
+        }
+        if (gr->head >= 0) continue;
+        for (i = gr->last + 1; i < n && p->inst[i].param >= 0; i++) {}
+        if (i < n && sh->out < 0 && readers[gr->last] == 1) {
+            lbk__cpu_inst *t = &p->inst[i];
+            int first = -1, d;
+            bool ok = t->n_in == 1 && p->ins[t->first_in] == gr->last && t->dt == sh->dt && t->group < 0 && sh->n_dims > 0 &&
+                      (t->op == LBK_OP_AMAX || t->op == LBK_OP_AMIN ||
+                       (sh->dt == LBK_F32 && (t->op == LBK_OP_SUM || t->op == LBK_OP_MEAN)));
+            for (d = 0; ok && d < sh->n_dims; d++) {   /* one block of axes ending at the last */
+                bool red = (t->mask >> d) & 1u;
+                if (red && first < 0) first = d;
+                if (!red && first >= 0) ok = false;
+            }
+            if (ok && first >= 0) {
+                gr->tail = (int32_t)i;
+                gr->red_first = first;
+                gr->at = i;
+                t->group = (int32_t)g;
+                t->group_out = true;
+                sh->group_out = false;   /* folded in registers */
+            }
+        }
+    }
+    lbk__free(readers);
+    return true;
+}
+
+/* The instructions that run together at instruction i's turn, in order: a fused group (its
+   head first, then its members and parameters between them, then its tail), or i alone.
+   first: the first one; next: the one after m, or UINT32_MAX. */
+static uint32_t lbk__cpu_span_first(const lbk__cpu_prog *p, uint32_t i) {
+    const lbk__cpu_group *gr = p->inst[i].group >= 0 ? &p->groups[p->inst[i].group] : NULL;
+    return !gr ? i : gr->head >= 0 ? (uint32_t)gr->head : p->gops[gr->first_op].inst;
+}
+static uint32_t lbk__cpu_span_next(const lbk__cpu_prog *p, uint32_t i, uint32_t m) {
+    const lbk__cpu_group *gr = p->inst[i].group >= 0 ? &p->groups[p->inst[i].group] : NULL;
+    if (!gr || m >= gr->at) return UINT32_MAX;
+    return gr->head >= 0 && m == (uint32_t)gr->head ? p->gops[gr->first_op].inst : m + 1;
+}
+/* Whether instruction i is where its span runs. */
+static bool lbk__cpu_span_runs_at(const lbk__cpu_prog *p, uint32_t i) {
+    return p->inst[i].group < 0 || p->groups[p->inst[i].group].at == i;
 }
 
 static lbk_result lbk__cpu_compile_one(lbk__cpu *cpu, const lbk_graph *g, lbk__cpu_prog **out) {
@@ -6101,19 +6316,14 @@ static lbk_result lbk__cpu_compile_one(lbk__cpu *cpu, const lbk_graph *g, lbk__c
     p->fast = lbk__cpu_fast(cpu);
     if (p->fast && !lbk__cpu_plan_groups(p)) goto oom;
     if (p->fast) lbk__cpu_plan_transposes(p);
+    if (p->fast && !lbk__cpu_plan_fusions(p)) goto oom;
     /* scratch slots by liveness: a slot is free again after its node's last reader. A
        fused group's members are planned together at its last member: its outputs get
        slots, then the slots its members read are released. */
     for (i = 0; i < n; i++) {
-        lbk__cpu_inst *x = &p->inst[i];
-        uint32_t m, first_m = i, last_m = i;
-        if (x->group >= 0) {
-            const lbk__cpu_group *gr = &p->groups[x->group];
-            if (gr->last != i) continue;
-            first_m = p->gops[gr->first_op].inst;
-            last_m = gr->last;
-        }
-        for (m = first_m; m <= last_m; m++) {
+        uint32_t m;
+        if (!lbk__cpu_span_runs_at(p, i)) continue;
+        for (m = lbk__cpu_span_first(p, i); m != UINT32_MAX; m = lbk__cpu_span_next(p, i, m)) {
             lbk__cpu_inst *y = &p->inst[m];
             size_t f;
             if (y->param >= 0 || y->out >= 0 || y->skip || (y->group >= 0 && !y->group_out)) continue;
@@ -6128,11 +6338,11 @@ static lbk_result lbk__cpu_compile_one(lbk__cpu *cpu, const lbk_graph *g, lbk__c
                 p->slot_bytes[p->n_slots++] = y->bytes;
             }
         }
-        for (m = first_m; m <= last_m; m++) {
+        for (m = lbk__cpu_span_first(p, i); m != UINT32_MAX; m = lbk__cpu_span_next(p, i, m)) {
             lbk__cpu_inst *xm = &p->inst[m];
             for (k = 0; k < xm->n_in + (xm->b_src >= 0); k++) {   /* a transposed B's source is read too */
                 lbk__cpu_inst *y = &p->inst[k < xm->n_in ? p->ins[xm->first_in + k] : (uint32_t)xm->b_src];
-                if (y->slot >= 0 && y->last_use <= last_m) {
+                if (y->slot >= 0 && y->last_use <= i) {
                     if (!LBK__GROW(free_slots, cap_free, n_free + 1)) goto oom;
                     free_slots[n_free++] = y->slot;
                     y->last_use = UINT32_MAX;   /* freed once even if read twice */
@@ -6326,6 +6536,7 @@ static void lbk__cpu_ew(const lbk__cpu_prog *p, const lbk__cpu_inst *x, void *o)
     uint32_t k;
     int nd = x->n_dims, d;
     if (x->numel == 0) return;
+    memset(st, 0, sizeof st);   /* absent inputs stay at offset 0 */
     for (k = 0; k < x->n_in && k < 3; k++) {
         const lbk__cpu_inst *y = &p->inst[p->ins[x->first_in + k]];
         lbk__cpu_bstrides(x, y, st[k]);
@@ -6567,10 +6778,23 @@ LBK__GEMM_MICRO(float, f32)
 LBK__GEMM_MICRO(double, f64)
 #undef LBK__GEMM_MICRO
 #endif
+/* A matmul's epilogue: its group run on rows [base + r0, base + r0 + n) of the product as
+   soon as they are final (in the last KC block of the last NC panel), while in cache. */
+typedef struct lbk__cpu_epi {
+    const lbk__cpu_prog *p;
+    const lbk__cpu_group *gr;
+    const lbk__cpu_gwalk *w;
+    char *scratch;
+    int64_t base;
+} lbk__cpu_epi;
+static void lbk__cpu_epi_rows(const lbk__cpu_epi *e, int64_t r0, int64_t n) {
+    lbk__cpu_group_rows(e->p, e->gr, e->w, e->base + r0, e->base + r0 + n, e->scratch);
+}
 #define LBK__GEMM_KERNEL(T, SFX)                                                                                 \
     /* One batch; aps/bps: packing buffers (MC x KC and KC x NC). */                                            \
-    /* bt: B is stored transposed, [N, K] */                                                                    \
-    static void lbk__gemm_##SFX(int64_t M, int64_t N, int64_t K, const T *A, const T *B, bool bt, T *C, T *aps, T *bps) { \
+    /* bt: B is stored transposed, [N, K]; epi: the epilogue or NULL */                                          \
+    static void lbk__gemm_##SFX(int64_t M, int64_t N, int64_t K, const T *A, const T *B, bool bt, T *C, T *aps, T *bps, \
+                                const lbk__cpu_epi *epi) {                                                      \
         int64_t jc, pc, ic, jr, ir, i, j, k;                                                                     \
         T acc[LBK__MR * LBK__NR];                                                                                \
         for (i = 0; i < M * N; i++) C[i] = 0;                                                                    \
@@ -6606,9 +6830,11 @@ LBK__GEMM_MICRO(double, f64)
                                 for (j = 0; j < nr; j++) crow[j] += acc[i * LBK__NR + j];                        \
                             }                                                                                    \
                         }                                                                                        \
+                    if (epi && pc + kc >= K && jc + nc >= N) lbk__cpu_epi_rows(epi, ic, mc);                     \
                 }                                                                                                \
             }                                                                                                    \
         }                                                                                                        \
+        if (epi && K == 0) lbk__cpu_epi_rows(epi, 0, M);                                                         \
     }
 LBK__GEMM_KERNEL(float, f32)
 LBK__GEMM_KERNEL(double, f64)
@@ -6619,8 +6845,9 @@ LBK__GEMM_KERNEL(double, f64)
 #endif
 
 /* The fast matmul over batches (broadcast as in the reference kernel), split by batch or
-   by rows across threads; with LAZYBK_BLAS each batch is one cblas_sgemm/cblas_dgemm. */
-static lbk_result lbk__cpu_matmul_fast(const lbk__cpu_prog *p, const lbk__cpu_inst *x, void *o) {
+   by rows across threads; with LAZYBK_BLAS each batch is one cblas_sgemm/cblas_dgemm.
+   epi_gr: a fused group run as its epilogue, or NULL. */
+static lbk_result lbk__cpu_matmul_fast(const lbk__cpu_prog *p, const lbk__cpu_inst *x, void *o, const lbk__cpu_group *epi_gr) {
     const lbk__cpu_inst *ia = &p->inst[p->ins[x->first_in]], *ib = &p->inst[p->ins[x->first_in + 1]];
     bool bt = x->b_src >= 0;   /* B read transposed from the transpose's source */
     const char *A = (const char *)p->vals[p->ins[x->first_in]];
@@ -6629,11 +6856,18 @@ static lbk_result lbk__cpu_matmul_fast(const lbk__cpu_prog *p, const lbk__cpu_in
     int64_t M = x->dims[nd - 2], N = x->dims[nd - 1], K = ia->dims[ia->n_dims - 1];
     int64_t ast[LAZYBK_MAX_DIMS], bst[LAZYBK_MAX_DIMS], batches = 1, bi;
     int64_t *aoffs, *boffs;
-    size_t esz = lbk_dtype_size(x->dt);
+    size_t esz = lbk_dtype_size(x->dt), epi_bytes = 0;
     bool failed = false;
     int threads = lbk_exec_threads();
+    lbk__cpu_gwalk w;
+    char *seq_scratch = NULL;
     (void)threads;   /* without OpenMP */
     if (x->numel == 0) return LBK_OK;
+    if (epi_gr) {
+        lbk_result r = lbk__cpu_group_walk(p, epi_gr, true, &w, &seq_scratch);
+        if (r != LBK_OK) return r;
+        epi_bytes = lbk__cpu_gscratch_bytes(epi_gr, esz);
+    }
     for (d = 0; d < nb; d++) batches *= x->dims[d];
     lbk__matmul_strides(ia, ib, nb, M * K, K * N, ast, bst);
     aoffs = (int64_t *)lbk__malloc(sizeof(int64_t) * 2 * (size_t)batches);
@@ -6662,9 +6896,14 @@ static lbk_result lbk__cpu_matmul_fast(const lbk__cpu_prog *p, const lbk__cpu_in
             cblas_dgemm(CblasRowMajor, CblasNoTrans, bt ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K, 1.0,
                         (const double *)(const void *)A + aoffs[bi], (int)K, (const double *)(const void *)B + boffs[bi], bt ? (int)K : (int)N,
                         0.0, (double *)o + bi * M * N, (int)N);
+        if (epi_gr) {   /* the epilogue on each batch as BLAS finishes it */
+            lbk__cpu_epi e;
+            e.p = p; e.gr = epi_gr; e.w = &w; e.scratch = seq_scratch; e.base = bi * M;
+            lbk__cpu_epi_rows(&e, 0, M);
+        }
     }
     lbk__free(aoffs);
-    (void)esz; (void)failed;
+    (void)esz; (void)failed; (void)epi_bytes;
     return LBK_OK;
 #endif
 #ifdef _OPENMP
@@ -6672,38 +6911,48 @@ static lbk_result lbk__cpu_matmul_fast(const lbk__cpu_prog *p, const lbk__cpu_in
 #endif
     {
         int me = 0, all = 1;
+        int64_t bj;   /* the region's own (bi is shared) */
         void *aps, *bps;
+        char *es = NULL;
+        lbk__cpu_epi e, *ep = epi_gr ? &e : NULL;
 #ifdef _OPENMP
         me = omp_get_thread_num();
         all = omp_get_num_threads();
 #endif
         aps = lbk__malloc(esz * LBK__MC * LBK__KC + 64);
         bps = lbk__malloc(esz * LBK__KC * (LBK__NC + LBK__NR) + 64);
-        if (!aps || !bps) {
+        if (epi_gr) es = all == 1 ? seq_scratch : (char *)lbk__malloc(epi_bytes);
+        e.p = p; e.gr = epi_gr; e.w = &w; e.scratch = es; e.base = 0;
+        if (!aps || !bps || (epi_gr && !es)) {
 #ifdef _OPENMP
 #pragma omp atomic write
 #endif
             failed = true;
         } else if (batches >= all) {   /* whole batches per thread */
-            for (bi = me; bi < batches; bi += all) {
+            for (bj = me; bj < batches; bj += all) {
+                e.base = bj * M;
                 if (x->dt == LBK_F32)
-                    lbk__gemm_f32(M, N, K, (const float *)(const void *)A + aoffs[bi], (const float *)(const void *)B + boffs[bi], bt,
-                                  (float *)o + bi * M * N, (float *)aps, (float *)bps);
+                    lbk__gemm_f32(M, N, K, (const float *)(const void *)A + aoffs[bj], (const float *)(const void *)B + boffs[bj], bt,
+                                  (float *)o + bj * M * N, (float *)aps, (float *)bps, ep);
                 else
-                    lbk__gemm_f64(M, N, K, (const double *)(const void *)A + aoffs[bi], (const double *)(const void *)B + boffs[bi], bt,
-                                  (double *)o + bi * M * N, (double *)aps, (double *)bps);
+                    lbk__gemm_f64(M, N, K, (const double *)(const void *)A + aoffs[bj], (const double *)(const void *)B + boffs[bj], bt,
+                                  (double *)o + bj * M * N, (double *)aps, (double *)bps, ep);
             }
-        } else {   /* one batch: rows split across threads */
+        } else {   /* fewer batches than threads: each batch's rows split across threads */
             int64_t r0 = M * me / all, r1 = M * (me + 1) / all;
-            if (r1 > r0) {
+            for (bj = 0; bj < batches && r1 > r0; bj++) {
+                e.base = bj * M + r0;
                 if (x->dt == LBK_F32)
-                    lbk__gemm_f32(r1 - r0, N, K, (const float *)(const void *)A + aoffs[0] + r0 * K,
-                                  (const float *)(const void *)B + boffs[0], bt, (float *)o + r0 * N, (float *)aps, (float *)bps);
+                    lbk__gemm_f32(r1 - r0, N, K, (const float *)(const void *)A + aoffs[bj] + r0 * K,
+                                  (const float *)(const void *)B + boffs[bj], bt, (float *)o + bj * M * N + r0 * N, (float *)aps,
+                                  (float *)bps, ep);
                 else
-                    lbk__gemm_f64(r1 - r0, N, K, (const double *)(const void *)A + aoffs[0] + r0 * K,
-                                  (const double *)(const void *)B + boffs[0], bt, (double *)o + r0 * N, (double *)aps, (double *)bps);
+                    lbk__gemm_f64(r1 - r0, N, K, (const double *)(const void *)A + aoffs[bj] + r0 * K,
+                                  (const double *)(const void *)B + boffs[bj], bt, (double *)o + bj * M * N + r0 * N, (double *)aps,
+                                  (double *)bps, ep);
             }
         }
+        if (es != seq_scratch) lbk__free(es);
         lbk__free(aps);
         lbk__free(bps);
     }
@@ -6716,7 +6965,6 @@ static lbk_result lbk__cpu_matmul_fast(const lbk__cpu_prog *p, const lbk__cpu_in
    trailing dims: at most three passes over each row, no full-size temporary. Loops run in
    blocks of LBK__RB lanes (constant trip counts: vectorised at -O2) with a scalar tail;
    sums are kept in LBK__RB partial sums. */
-#define LBK__RB 16
 #define LBK__ROW_KERNEL(T, SFX, EXPF, LOGF, SQRTF, INF)                                                           \
     static LBK__TILE_FN void lbk__row_##SFX(lbk_op op, const T *LBK__RESTRICT x, T *LBK__RESTRICT y, int64_t L,  \
                                             const T *LBK__RESTRICT w, const T *LBK__RESTRICT b, T eps) {        \
@@ -6949,7 +7197,7 @@ static lbk_result lbk__cpu_run_node(const lbk__cpu_prog *p, uint32_t i, void *o)
         return LBK_OK;
     }
     case LBK_OP_MATMUL:
-        if (p->fast && (x->dt == LBK_F32 || x->dt == LBK_F64) && in0->dt == x->dt) return lbk__cpu_matmul_fast(p, x, o);
+        if (p->fast && lbk__cpu_matmul_is_fast(p, x)) return lbk__cpu_matmul_fast(p, x, o, NULL);
         return lbk__cpu_matmul(p, x, o);
     case LBK_OP_RESHAPE:
         if (x->bytes) memcpy(o, a, x->bytes);
@@ -7038,17 +7286,14 @@ static lbk_result lbk__cpu_execute(void *self, lbk_computation *c, lbk_data *con
                                  n_args, out_cap, p->n_params, p->n_outputs);
     for (i = 0; i < p->n && r == LBK_OK; i++) {
         lbk__cpu_inst *x = &p->inst[i];
-        uint32_t m, first_m = i;
+        uint32_t m;
         if (x->param >= 0) {
             p->vals[i] = ((lbk__cpu_buf *)args[x->param])->ptr;
             continue;
         }
         if (x->skip) continue;   /* a transpose its matmul reads in place */
-        if (x->group >= 0) {   /* a fused group runs at its last member */
-            if (p->groups[x->group].last != i) continue;
-            first_m = p->gops[p->groups[x->group].first_op].inst;
-        }
-        for (m = first_m; m <= i && r == LBK_OK; m++) {   /* buffers of the values that reach memory */
+        if (!lbk__cpu_span_runs_at(p, i)) continue;   /* a fused group runs at its last member or tail */
+        for (m = lbk__cpu_span_first(p, i); m != UINT32_MAX && r == LBK_OK; m = lbk__cpu_span_next(p, i, m)) {   /* buffers of the values that reach memory */
             lbk__cpu_inst *y = &p->inst[m];
             if (y->param >= 0 || (y->group >= 0 && !y->group_out)) continue;
             if (y->out >= 0) {
@@ -7066,7 +7311,11 @@ static lbk_result lbk__cpu_execute(void *self, lbk_computation *c, lbk_data *con
             }
         }
         if (r != LBK_OK) break;
-        r = x->group >= 0 ? lbk__cpu_group_run(p, &p->groups[x->group]) : lbk__cpu_run_node(p, i, p->vals[i]);
+        if (x->group < 0) r = lbk__cpu_run_node(p, i, p->vals[i]);
+        else if (p->groups[x->group].head >= 0) {
+            uint32_t h = (uint32_t)p->groups[x->group].head;
+            r = lbk__cpu_matmul_fast(p, &p->inst[h], p->vals[h], &p->groups[x->group]);
+        } else r = lbk__cpu_group_run(p, &p->groups[x->group]);
     }
     if (r != LBK_OK) {
         for (i = 0; i < p->n; i++)

@@ -54,7 +54,15 @@ static void build(lbk_ctx *c[2], rg *g, lbk_dtype dt, lbk_tensor out[2][3], int 
             }
         }
         out[k][0] = cur;
-        out[k][1] = lbk_mean(ctx, cur, 0, NULL, false);
+        {   /* a reduction: of the output itself, or of an elementwise value only it reads (fused as a tail) */
+            int ax[2] = {-1, -2}, nax = nd >= 2 ? 1 + rnd(&gg, 2) : 1;
+            switch (rnd(&gg, 4)) {
+            case 0: out[k][1] = lbk_mean(ctx, cur, 0, NULL, false); break;
+            case 1: out[k][1] = lbk_sum(ctx, lbk_mul(ctx, cur, t[k][2]), nax, ax, rnd(&gg, 2)); break;
+            case 2: out[k][1] = lbk_amax(ctx, lbk_add(ctx, cur, t[k][3]), nax, ax, false); break;
+            default: out[k][1] = lbk_mean(ctx, lbk_tanh(ctx, cur), 0, NULL, rnd(&gg, 2)); break;
+            }
+        }
         out[k][2] = t[k][m - 1];   /* an intermediate kept as a second graph output */
         if (k == 1) *g = gg;
     }
@@ -256,8 +264,113 @@ static void test_matmul_transposed_b(void **state) {
     lbk_ctx_destroy(c[1]);
 }
 
+/* Reductions fused as tails of elementwise groups: sum, mean, amax, amin over the last
+   axis, the last two, or all axes, with broadcast inputs and nan; sizes off the tiles and
+   large enough for threads; checked against a float64 loop. */
+static void test_fused_reduction_tail(void **state) {
+    (void)state;
+    static const int64_t shapes[][3] = {{3, 5, 7}, {2, 3, 300}, {4, 1, 1000}, {2, 600, 1000}, {1, 1, 1100000}};
+    for (int th = 1; th <= 2; th++)
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+            for (int op = 0; op < 4; op++)
+                for (int nax = 1; nax <= 3; nax++) {
+                    lbk_dtype dt = (op >= 2 && nax == 2) ? LBK_F64 : LBK_F32;
+                    const int64_t *d = shapes[s];
+                    int64_t n = d[0] * d[1] * d[2], L = d[2];
+                    lbk_ctx_desc desc = {0};
+                    desc.backend = "cpu";
+                    desc.n_threads = th;
+                    lbk_ctx *ctx = lbk_ctx_create(&desc);
+                    double *x = malloc(sizeof(double) * (size_t)n), *b = malloc(sizeof(double) * (size_t)L);
+                    double *got = malloc(sizeof(double) * (size_t)n);
+                    tfill(x, n, -3, 3, 100 + s);
+                    tfill(b, L, -1, 1, 200 + s);
+                    if (op >= 2 && s == 1) x[n / 2] = NAN;   /* amax/amin: the row holding it gives nan */
+                    if (dt == LBK_F32) {   /* the f32 inputs as the library sees them */
+                        for (int64_t i = 0; i < n; i++) x[i] = (float)x[i];
+                        for (int64_t i = 0; i < L; i++) b[i] = (float)b[i];
+                    }
+                    lbk_tensor tx = tfrom(ctx, dt, 3, d, x), tb = tfrom(ctx, dt, 1, &L, b);
+                    lbk_tensor v = lbk_mul(ctx, lbk_add(ctx, tx, tb), lbk_scalar(ctx, dt, 0.5));   /* (x + b) * 0.5 */
+                    int axes[3] = {2, 1, 0};
+                    lbk_tensor y = op == 0 ? lbk_sum(ctx, v, nax, axes, false) : op == 1 ? lbk_mean(ctx, v, nax, axes, true)
+                                 : op == 2 ? lbk_amax(ctx, v, nax, axes, false) : lbk_amin(ctx, v, nax, axes, false);
+                    if (!getenv("LAZYBK_CPU_REFERENCE")) assert_contains(lbk_backend_text(ctx, &y, 1), "reduced as its tiles are made");
+                    tread(ctx, y, got);
+                    int64_t per = 1;
+                    for (int k = 3 - nax; k < 3; k++) per *= d[k];
+                    for (int64_t o = 0; o < n / per; o++) {
+                        double acc = op == 2 ? -INFINITY : op == 3 ? INFINITY : 0;
+                        bool nan = false;
+                        for (int64_t i = 0; i < per; i++) {
+                            double e = (x[o * per + i] + b[(o * per + i) % L]) * 0.5;
+                            if (dt == LBK_F32) e = (float)((float)(x[o * per + i] + b[(o * per + i) % L]) * 0.5f);
+                            nan |= e != e;
+                            acc = op <= 1 ? acc + e : op == 2 ? (e > acc ? e : acc) : (e < acc ? e : acc);
+                        }
+                        if (op == 1) acc /= (double)per;
+                        if (nan) { assert_true(got[o] != got[o]); continue; }
+                        double tol = (dt == LBK_F32 ? 3e-6 : 1e-14) * (1 + fabs(acc) + (op == 0 ? sqrt((double)per) : 0));
+                        if (!(fabs(got[o] - acc) <= tol))
+                            fail_msg("tail op %d over %d axes of [%lld,%lld,%lld], %d threads, output %lld: got %.9g, want %.9g",
+                                     op, nax, (long long)d[0], (long long)d[1], (long long)d[2], th, (long long)o, got[o], acc);
+                    }
+                    assert_ctx_ok(ctx);
+                    lbk_ctx_destroy(ctx);
+                    free(x); free(b); free(got);
+                }
+}
+
+/* A matmul with its bias and activation fused as its epilogue (the linear layer): shapes
+   around the blocks (rows past MC, columns past NC, depth past KC, depth 0), a batch,
+   both dtypes, 1 and 2 threads; checked against a float64 loop. */
+static void test_matmul_epilogue(void **state) {
+    (void)state;
+    static const int64_t shapes[][4] = {{1, 5, 7, 3}, {1, 97, 17, 257}, {2, 13, 2049, 5}, {1, 200, 64, 300}, {3, 4, 6, 0}};
+    for (int th = 1; th <= 2; th++)
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+            for (int f = 0; f < 2; f++)
+                for (int act = 0; act < 3; act++) {
+                    lbk_dtype dt = f ? LBK_F64 : LBK_F32;
+                    int64_t B = shapes[s][0], M = shapes[s][1], N = shapes[s][2], K = shapes[s][3];
+                    int64_t da[3] = {B, M, K}, dw[2] = {N, K};
+                    lbk_ctx_desc desc = {0};
+                    desc.backend = "cpu";
+                    desc.n_threads = th;
+                    lbk_ctx *ctx = lbk_ctx_create(&desc);
+                    double *a = malloc(sizeof(double) * (size_t)(B * M * K + 1)), *w = malloc(sizeof(double) * (size_t)(N * K + 1));
+                    double *bias = malloc(sizeof(double) * (size_t)N), *got = malloc(sizeof(double) * (size_t)(B * M * N));
+                    tfill(a, B * M * K, -1, 1, 300 + s);
+                    tfill(w, N * K, -1, 1, 400 + s);
+                    tfill(bias, N, -1, 1, 500 + s);
+                    if (dt == LBK_F32) {
+                        for (int64_t i = 0; i < B * M * K; i++) a[i] = (float)a[i];
+                        for (int64_t i = 0; i < N * K; i++) w[i] = (float)w[i];
+                        for (int64_t i = 0; i < N; i++) bias[i] = (float)bias[i];
+                    }
+                    lbk_tensor lin = lbk_linear(ctx, tfrom(ctx, dt, 3, da, a), tfrom(ctx, dt, 2, dw, w), tfrom(ctx, dt, 1, &N, bias));
+                    lbk_tensor y = act == 0 ? lbk_relu(ctx, lin) : act == 1 ? lbk_tanh(ctx, lin) : lbk_gelu(ctx, lin, false);
+                    if (!getenv("LAZYBK_CPU_REFERENCE")) assert_contains(lbk_backend_text(ctx, &y, 1), "as its epilogue");
+                    tread(ctx, y, got);
+                    for (int64_t bm = 0; bm < B * M; bm++)
+                        for (int64_t j = 0; j < N; j++) {
+                            double acc = bias[j], want;
+                            for (int64_t k = 0; k < K; k++) acc += a[bm * K + k] * w[j * K + k];
+                            want = act == 0 ? (acc > 0 ? acc : 0) : act == 1 ? tanh(acc) : 0.5 * acc * (1 + erf(acc / sqrt(2.0)));
+                            double tol = (dt == LBK_F32 ? 3e-6 : 1e-13) * (double)(K + 2);
+                            if (!(fabs(got[bm * N + j] - want) <= tol))
+                                fail_msg("epilogue %d, [%lld,%lld,%lld]x[%lld] %s, %d threads, at (%lld,%lld): got %.9g, want %.9g",
+                                         act, (long long)B, (long long)M, (long long)K, (long long)N, lbk_dtype_name(dt), th,
+                                         (long long)bm, (long long)j, got[bm * N + j], want);
+                        }
+                    assert_ctx_ok(ctx);
+                    lbk_ctx_destroy(ctx);
+                    free(a); free(w); free(bias); free(got);
+                }
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_random_graphs), cmocka_unit_test(test_matmul_transposed_b), cmocka_unit_test(test_composites_whole), cmocka_unit_test(test_fused_plan), cmocka_unit_test(test_threads_large),
-    cmocka_unit_test(test_matmul_blocked),
+    cmocka_unit_test(test_matmul_blocked), cmocka_unit_test(test_fused_reduction_tail), cmocka_unit_test(test_matmul_epilogue),
 };
 TEST_GROUP(fast_tests, tests);
