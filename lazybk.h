@@ -49,7 +49,10 @@
    AVX-512, AVX2 and baseline x86-64, chosen at run time; OpenMP threads with -fopenmp),
    runs softmax/log_softmax/logsumexp/layer_norm/rms_norm whole a row at a time, uses a
    blocked packed matmul (or CBLAS with LAZYBK_BLAS) and fast row/column reductions;
-   other nodes run on the reference kernels. "cpu-reference" is the reference interpreter
+   a trailing-axes reduction that alone reads a group's last value is folded into the
+   group (the value never reaches memory), and a group that alone reads a matmul's product
+   runs as its epilogue on rows as they are finished; other nodes run on the reference
+   kernels. "cpu-reference" is the reference interpreter
    alone: every primitive op for every dtype, one node at a time, accumulating in double or
    int64, float sums pairwise; composite ops reach it decomposed. It is the oracle other
    backends are checked against (lbk_backend_check). LAZYBK_CPU_REFERENCE=1 in the
@@ -125,8 +128,8 @@
 
 #define LAZYBK_VERSION_MAJOR 0
 #define LAZYBK_VERSION_MINOR 4
-#define LAZYBK_VERSION_PATCH 1
-#define LAZYBK_VERSION_STRING "0.4.1"
+#define LAZYBK_VERSION_PATCH 2
+#define LAZYBK_VERSION_STRING "0.4.2"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -5808,25 +5811,25 @@ LBK__VMATH float lbk__verff(float x) {
                                                               const T *LBK__RESTRICT b) {                         \
         int i;                                                                                                      \
         switch (op) {                                                                                               \
-        case LBK_OP_ADD: for (i = 0; i < LBK__TILE; i++) o[i] = a[i] + b[i]; break;                                 \
-        case LBK_OP_SUB: for (i = 0; i < LBK__TILE; i++) o[i] = a[i] - b[i]; break;                                 \
-        case LBK_OP_MUL: for (i = 0; i < LBK__TILE; i++) o[i] = a[i] * b[i]; break;                                 \
-        case LBK_OP_DIV: for (i = 0; i < LBK__TILE; i++) o[i] = a[i] / b[i]; break;                                 \
-        case LBK_OP_POW: for (i = 0; i < LBK__TILE; i++) o[i] = POWF(a[i], b[i]); break;                            \
+        case LBK_OP_ADD: { for (i = 0; i < LBK__TILE; i++) o[i] = a[i] + b[i]; } break;                             \
+        case LBK_OP_SUB: { for (i = 0; i < LBK__TILE; i++) o[i] = a[i] - b[i]; } break;                             \
+        case LBK_OP_MUL: { for (i = 0; i < LBK__TILE; i++) o[i] = a[i] * b[i]; } break;                             \
+        case LBK_OP_DIV: { for (i = 0; i < LBK__TILE; i++) o[i] = a[i] / b[i]; } break;                             \
+        case LBK_OP_POW: { for (i = 0; i < LBK__TILE; i++) o[i] = POWF(a[i], b[i]); } break;                        \
         case LBK_OP_MAXIMUM:                                                                                        \
             for (i = 0; i < LBK__TILE; i++) o[i] = a[i] != a[i] ? a[i] : b[i] != b[i] ? b[i] : a[i] > b[i] ? a[i] : b[i]; \
             break;                                                                                                  \
         case LBK_OP_MINIMUM:                                                                                        \
             for (i = 0; i < LBK__TILE; i++) o[i] = a[i] != a[i] ? a[i] : b[i] != b[i] ? b[i] : a[i] < b[i] ? a[i] : b[i]; \
             break;                                                                                                  \
-        case LBK_OP_NEG: for (i = 0; i < LBK__TILE; i++) o[i] = -a[i]; break;                                       \
-        case LBK_OP_ABS: for (i = 0; i < LBK__TILE; i++) o[i] = a[i] < ZERO ? -a[i] : a[i] == ZERO ? ZERO : a[i]; break; \
-        case LBK_OP_RELU: for (i = 0; i < LBK__TILE; i++) o[i] = a[i] < ZERO ? ZERO : a[i]; break;                  \
-        case LBK_OP_EXP: for (i = 0; i < LBK__TILE; i++) o[i] = EXPF(a[i]); break;                                  \
-        case LBK_OP_LOG: for (i = 0; i < LBK__TILE; i++) o[i] = LOGF(a[i]); break;                                  \
-        case LBK_OP_SQRT: for (i = 0; i < LBK__TILE; i++) o[i] = SQRTF(a[i]); break;                                \
-        case LBK_OP_RSQRT: for (i = 0; i < LBK__TILE; i++) o[i] = ONE / SQRTF(a[i]); break;                         \
-        case LBK_OP_RECIPROCAL: for (i = 0; i < LBK__TILE; i++) o[i] = ONE / a[i]; break;                           \
+        case LBK_OP_NEG: { for (i = 0; i < LBK__TILE; i++) o[i] = -a[i]; } break;                                   \
+        case LBK_OP_ABS: { for (i = 0; i < LBK__TILE; i++) o[i] = a[i] < ZERO ? -a[i] : a[i] == ZERO ? ZERO : a[i]; } break; \
+        case LBK_OP_RELU: { for (i = 0; i < LBK__TILE; i++) o[i] = a[i] < ZERO ? ZERO : a[i]; } break;              \
+        case LBK_OP_EXP: { for (i = 0; i < LBK__TILE; i++) o[i] = EXPF(a[i]); } break;                              \
+        case LBK_OP_LOG: { for (i = 0; i < LBK__TILE; i++) o[i] = LOGF(a[i]); } break;                              \
+        case LBK_OP_SQRT: { for (i = 0; i < LBK__TILE; i++) o[i] = SQRTF(a[i]); } break;                            \
+        case LBK_OP_RSQRT: { for (i = 0; i < LBK__TILE; i++) o[i] = ONE / SQRTF(a[i]); } break;                     \
+        case LBK_OP_RECIPROCAL: { for (i = 0; i < LBK__TILE; i++) o[i] = ONE / a[i]; } break;                       \
         case LBK_OP_SIN:                                                                                            \
             if (TRIGOK(a, LBK__TILE)) { for (i = 0; i < LBK__TILE; i++) o[i] = SINF(a[i]); }                        \
             else { for (i = 0; i < LBK__TILE; i++) o[i] = SINF_LIBM(a[i]); }                                        \
@@ -5835,11 +5838,11 @@ LBK__VMATH float lbk__verff(float x) {
             if (TRIGOK(a, LBK__TILE)) { for (i = 0; i < LBK__TILE; i++) o[i] = COSF(a[i]); }                        \
             else { for (i = 0; i < LBK__TILE; i++) o[i] = COSF_LIBM(a[i]); }                                        \
             break;                                                                                                  \
-        case LBK_OP_TANH: for (i = 0; i < LBK__TILE; i++) o[i] = TANHF(a[i]); break;                                \
-        case LBK_OP_SIGMOID: for (i = 0; i < LBK__TILE; i++) o[i] = SIGMOIDF(a[i]); break;                          \
-        case LBK_OP_ERF: for (i = 0; i < LBK__TILE; i++) o[i] = ERFF(a[i]); break;                                  \
-        case LBK_OP_FLOOR: for (i = 0; i < LBK__TILE; i++) o[i] = FLOORF(a[i]); break;                              \
-        case LBK_OP_CEIL: for (i = 0; i < LBK__TILE; i++) o[i] = CEILF(a[i]); break;                                \
+        case LBK_OP_TANH: { for (i = 0; i < LBK__TILE; i++) o[i] = TANHF(a[i]); } break;                            \
+        case LBK_OP_SIGMOID: { for (i = 0; i < LBK__TILE; i++) o[i] = SIGMOIDF(a[i]); } break;                      \
+        case LBK_OP_ERF: { for (i = 0; i < LBK__TILE; i++) o[i] = ERFF(a[i]); } break;                              \
+        case LBK_OP_FLOOR: { for (i = 0; i < LBK__TILE; i++) o[i] = FLOORF(a[i]); } break;                          \
+        case LBK_OP_CEIL: { for (i = 0; i < LBK__TILE; i++) o[i] = CEILF(a[i]); } break;                            \
         default: break;                                                                                             \
         }                                                                                                           \
     }

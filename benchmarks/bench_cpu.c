@@ -103,7 +103,57 @@ int main(void) {
         double l = median(t_l, REPS), h = median(t_h, REPS);
         printf("%-28s lazybk %8.2f ms | hand 3-pass loop, same exp %8.2f ms  ratio %.2f\n", "P3 softmax rows 4096x4096", l, h, l / h);
     }
+    {   /* P9: a reduction fused as the tail of its producer: sum((x*a+b)*x) over rows of 4096 */
+        enum { R = 4096, C = 4096 };
+        int64_t d2[2] = {R, C};
+        double t_l[REPS], t_h[REPS];
+        lbk_tensor m = lbk_from_host(fast, LBK_F32, 2, d2, x);
+        for (int r = 0; r < REPS; r++) {
+            lbk_scope s = lbk_scope_begin(fast);
+            double t0 = now_ms();
+            int ax = -1;
+            lbk_tensor v = lbk_mul(fast, lbk_add(fast, lbk_mul(fast, m, lbk_scalar(fast, LBK_F32, 0.5)), lbk_scalar(fast, LBK_F32, -0.25)), m);
+            lbk_tensor sm = lbk_sum(fast, v, 1, &ax, false);
+            if (lbk_sync(fast, &sm, 1) != LBK_OK) { fprintf(stderr, "%s\n", lbk_ctx_error(fast)); return 1; }
+            t_l[r] = now_ms() - t0;
+            lbk_scope_end(fast, s, NULL, 0);
+            t0 = now_ms();
+            for (int i = 0; i < R; i++) {   /* the hand-fused loop: 16 double lanes, as lazybk sums */
+                double ps[16] = {0}, tot = 0;
+                const float *row = x + (size_t)i * C;
+                for (int j = 0; j < C; j += 16)
+                    for (int k = 0; k < 16; k++) ps[k] += (double)((row[j + k] * 0.5f - 0.25f) * row[j + k]);
+                for (int k = 0; k < 16; k++) tot += ps[k];
+                y[i] = (float)tot;
+            }
+            t_h[r] = now_ms() - t0;
+        }
+        double l = median(t_l, REPS), h = median(t_h, REPS);
+        printf("%-28s lazybk %8.2f ms | hand-fused loop %8.2f ms  ratio %.2f\n", "P9 sum((x*a+b)*x) rows", l, h, l / h);
+    }
+    {   /* P10: linear + bias + relu with the bias and relu as the matmul's epilogue, against the matmul alone */
+        enum { M = 1024 };
+        int64_t d2[2] = {M, M}, d1 = M;
+        double t_l[REPS], t_m[REPS];
+        lbk_tensor a = lbk_from_host(fast, LBK_F32, 2, d2, x), w = lbk_from_host(fast, LBK_F32, 2, d2, x + M * M);
+        lbk_tensor bias = lbk_from_host(fast, LBK_F32, 1, &d1, x + 2 * M * M);
+        for (int r = 0; r < REPS; r++) {
+            lbk_scope s = lbk_scope_begin(fast);
+            double t0 = now_ms();
+            lbk_tensor yl = lbk_relu(fast, lbk_linear(fast, a, w, bias));
+            if (lbk_sync(fast, &yl, 1) != LBK_OK) { fprintf(stderr, "%s\n", lbk_ctx_error(fast)); return 1; }
+            t_l[r] = now_ms() - t0;
+            t0 = now_ms();
+            lbk_tensor ym = lbk_matmul(fast, a, lbk_transpose(fast, w, 0, 1));
+            if (lbk_sync(fast, &ym, 1) != LBK_OK) { fprintf(stderr, "%s\n", lbk_ctx_error(fast)); return 1; }
+            t_m[r] = now_ms() - t0;
+            lbk_scope_end(fast, s, NULL, 0);
+        }
+        double l = median(t_l, REPS), mm = median(t_m, REPS);
+        printf("%-28s lazybk %8.2f ms | its matmul alone %8.2f ms  ratio %.2f\n", "P10 relu(linear) 1024^3", l, mm, l / mm);
+    }
     {   /* P8: repeated syncs of one graph allocate nothing after the first */
+        run_lazy(fast, xf, 1);   /* the first (P9 and P10 left other sizes in the pool) */
         const char *rep = lbk_metrics_report(fast), *p = strstr(rep, "buffer_allocations: ");
         long long before = p ? atoll(p + 20) : -1, after, hits;
         for (int r = 0; r < 10; r++) run_lazy(fast, xf, 1);

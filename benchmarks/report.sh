@@ -10,7 +10,7 @@ B=build/bench
 for b in bench_core bench_cpu bench_matmul bench_matmul_blas bench_eigen; do
     OMP_NUM_THREADS=1 ./$B/$b | tee -a $B/results.txt
 done
-OMP_NUM_THREADS=2 ./$B/bench_cpu | sed 's/^\(P[0-9]\) /\1 (2 threads) /' | tee -a $B/results.txt
+OMP_NUM_THREADS=2 ./$B/bench_cpu | sed "s/^\(P[0-9]*\) /\1 (2 threads) /" | tee -a $B/results.txt
 {
     echo "case,ratio"
     grep -E '^ *P[0-9]' $B/results.txt | while IFS= read -r line; do
