@@ -533,6 +533,50 @@ LAZYBK_API const char    *lbk_dict_key(const lbk_value *dict, int64_t i);      /
 LAZYBK_API lbk_value     *lbk_value_copy(const lbk_value *v);   /* deep; NULL on OOM */
 LAZYBK_API void           lbk_value_free(lbk_value *v);         /* frees the items too; NULL is a no-op */
 
+/* ---- modules: ahead-of-time delegation (to_backend) -------------------------------- */
+/* A module has a type name, named children and named methods. A method is recorded by
+   tracing: lbk_method_begin gives placeholder inputs of the given dtypes and shapes, ops
+   build the body, lbk_method_end names the outputs. Values that do not depend on the
+   inputs (weights) are computed once, at lbk_method_end, and held by the module. Inside a
+   method, lbk_module_call on a child records the call. lbk_module_run replays a method
+   onto the module's context (lazily, like any op). Errors are recorded on that context.
+   Destroy modules before their context. */
+typedef struct lbk_module lbk_module;
+LAZYBK_API lbk_module *lbk_module_create(lbk_ctx *ctx, const char *type_name);
+LAZYBK_API void        lbk_module_destroy(lbk_module *m);              /* its children too; NULL is a no-op */
+/* The parent takes ownership on success (on failure the caller keeps it). */
+LAZYBK_API lbk_result  lbk_module_add_child(lbk_module *parent, const char *attr, lbk_module *child);
+/* Puts child in place of parent's child attr, which is destroyed (selective lowering). */
+LAZYBK_API lbk_result  lbk_module_replace_child(lbk_module *parent, const char *attr, lbk_module *child);
+LAZYBK_API lbk_result  lbk_method_begin(lbk_module *m, const char *method, int n_inputs, const lbk_dtype *dtypes,
+                                        const int *n_dims, const int64_t *const *dims, lbk_tensor *out_inputs);
+LAZYBK_API lbk_result  lbk_method_end(lbk_module *m, const lbk_tensor *outputs, int n_outputs);
+LAZYBK_API lbk_result  lbk_module_call(lbk_module *child, const char *method, const lbk_tensor *in, int n_in,
+                                       lbk_tensor *out, int n_out);   /* while tracing its parent's method, or eagerly */
+LAZYBK_API lbk_result  lbk_module_run(lbk_module *m, const char *method, const lbk_tensor *in, int n_in,
+                                      lbk_tensor *out, int n_out);
+/* A lowered copy of m (m is untouched) whose methods in method_compile_spec (a dict of
+   method name -> dict of options) run on backend: preprocess, then the backend's compile,
+   ahead of time. An unavailable backend gives a lowered module (and a warning through the
+   logger) whose methods fail with LBK_ERR_UNAVAILABLE. NULL on failure. */
+LAZYBK_API lbk_module *lbk_to_backend(lbk_module *m, const char *backend, const lbk_value *method_compile_spec);
+LAZYBK_API const char *lbk_module_type(const lbk_module *m);
+LAZYBK_API const char *lbk_module_backend(const lbk_module *m);         /* NULL unless lowered */
+LAZYBK_API int         lbk_module_n_children(const lbk_module *m);
+LAZYBK_API lbk_module *lbk_module_child(const lbk_module *m, const char *attr); /* borrowed; NULL if none */
+LAZYBK_API bool        lbk_module_has_method(const lbk_module *m, const char *method);
+
+/* Preprocess: run by lbk_to_backend ahead of time, keyed by backend name (the backend
+   need not be registered yet). A second registration for a name is LBK_ERR_EXISTS. */
+typedef lbk_result (*lbk_preprocess_fn)(const lbk_module *m, const lbk_value *method_compile_spec, lbk_value **out_processed);
+LAZYBK_API lbk_result        lbk_preprocess_register(const char *backend, lbk_preprocess_fn fn);
+LAZYBK_API bool              lbk_preprocess_has(const char *backend);
+LAZYBK_API lbk_preprocess_fn lbk_preprocess_get(const char *backend);   /* NULL if none */
+/* The default: a dict of method -> its IR serialised into values (calls of children
+   inlined, constants as base64 bytes). A registered preprocess may start from it. */
+LAZYBK_API lbk_result        lbk_preprocess_default(const lbk_module *m, const lbk_value *method_compile_spec,
+                                                    lbk_value **out_processed);
+
 /* ---- decompositions (JitDecompInterface) ----------------------------------------- */
 /* An implementation that rewrites composite ops into primitive ops. `run` pops the
    schema's arguments from the stack (a list value; arguments were pushed in order:
@@ -655,7 +699,23 @@ typedef struct lbk_backend_i {
        every op. A declined composite is decomposed (lbk_decomp_*); any other declined node
        runs on the eager-fallback backend (the cpu backend), with data moved through the host. */
     bool        (*supports_op)(void *self, const lbk_graph *g, uint32_t i);
-    /* Later issues append here (module delegation). */
+    /* -- module delegation (PyTorchBackendInterface) -- */
+    /* optional, with delegate_execute. Compiles the preprocessed module (processed: what
+       the preprocess registered for this backend gave, or lbk_preprocess_default's dict of
+       method -> serialised IR) for the methods named in the method compile spec; returns a
+       dict with one handle (any value) per method. NULL: the default, which compiles each
+       method's graph through the lazy members above and runs it there. */
+    lbk_result  (*delegate_compile)(void *self, const lbk_value *processed, const lbk_value *method_compile_spec,
+                                    lbk_value **out_handles);
+    /* optional. Runs one method: inputs is a list of tensor values of ctx; returns a list of
+       tensor values made in ctx (lazybk checks their number and dtypes). Report a failure
+       at a node with lbk_backend_error(r, debug_handle, ...): the error then names the
+       module hierarchy and the traced line. */
+    lbk_result  (*delegate_execute)(void *self, lbk_ctx *ctx, const lbk_value *handle, const lbk_value *inputs,
+                                    lbk_value **out_outputs);
+    /* optional. Releases what the handles stand for, when the lowered module is destroyed
+       (lazybk frees the handles value itself). */
+    void        (*delegate_free)(void *self, lbk_value *handles);
 } lbk_backend_i;
 
 /* Registry: thread-safe (one mutex). Names are copied. */
@@ -1393,6 +1453,8 @@ typedef struct lbk__reg_kv { char *key; lbk__backend *value; } lbk__reg_kv;
 static lbk__mutex lbk__reg_lock = LBK__MUTEX_INIT;
 static lbk__reg_kv *lbk__reg_map;
 static lbk__backend **lbk__reg_list;   /* stb_ds array, registration order */
+typedef struct lbk__pp { char *key; lbk_preprocess_fn value; } lbk__pp;
+static lbk__pp *lbk__pp_map;   /* preprocess functions by backend name (stb_ds), under lbk__reg_lock */
 static bool lbk__builtins_done;
 static bool lbk__atexit_done;
 
@@ -1659,6 +1721,40 @@ static int64_t lbk__site_handle(int op, const char *file, int line, const char *
     return h;
 }
 
+/* Module paths, interned process-wide (sites compare them by address); NULL on OOM. */
+static char **lbk__paths;
+static size_t lbk__n_paths, lbk__cap_paths;
+static const char *lbk__intern(const char *s) {
+    size_t i;
+    const char *r = NULL;
+    lbk__lock(&lbk__debug_lock);
+    for (i = 0; i < lbk__n_paths && !r; i++) if (strcmp(lbk__paths[i], s) == 0) r = lbk__paths[i];
+    if (!r && LBK__GROW(lbk__paths, lbk__cap_paths, lbk__n_paths + 1) && (lbk__paths[lbk__n_paths] = lbk__strdup(s)) != NULL)
+        r = lbk__paths[lbk__n_paths++];
+    lbk__unlock(&lbk__debug_lock);
+    return r;
+}
+/* The handle of h's site with its module path's first component ("top(Type)") replaced by
+   prefix: a method traced on its own, run as a child. h itself when it has no path. */
+static int64_t lbk__debug_rebase(int64_t h, const char *prefix) {
+    int op, line;
+    const char *file, *rest;
+    char buf[1024];
+    lbk__lock(&lbk__debug_lock);
+    if (h < 0 || (uint64_t)h >= (uint64_t)lbk__n_sites || !lbk__sites[h].module_path || !prefix) { lbk__unlock(&lbk__debug_lock); return h; }
+    op = lbk__sites[h].op;
+    line = lbk__sites[h].line;
+    file = lbk__sites[h].file;
+    rest = strstr(lbk__sites[h].module_path, "::");
+    snprintf(buf, sizeof buf, "%s%s", prefix, rest ? rest : "");
+    lbk__unlock(&lbk__debug_lock);
+    {
+        const char *key = lbk__intern(buf);
+        int64_t nh = key ? lbk__site_handle(op, file, line, key) : -1;
+        return nh >= 0 ? nh : h;
+    }
+}
+
 LAZYBK_API lbk_result lbk_debug_lookup(int64_t debug_handle, lbk_debug_info *out) {
     lbk_result r = LBK_OK;
     if (!out) return LBK_ERR_ARG;
@@ -1816,16 +1912,24 @@ struct lbk_ctx {
     uint64_t seed, rng_counter;
     lbk__str text;
     lbk__dcache dcache[256];
+    struct lbk__trace *trace;   /* a method being traced (lbk_method_begin), or NULL */
+    const char *module_key;     /* its interned module path, given to the debug handles of traced ops */
 };
+
+struct lbk__trace;
+static void lbk__trace_end(lbk_ctx *ctx);
 
 /* ---- errors recorded on the context ---- */
 static void lbk__ctx_vfail(lbk_ctx *ctx, lbk_result r, const char *where, int64_t dh, const char *fmt, va_list ap) {
     lbk__str msg = {NULL, 0, 0, false};
     char loc[300];
+    lbk_debug_info di;
     lbk__site_str(dh, loc, sizeof loc);
     lbk__str_append(&msg, "%s: ", where);
     lbk__str_vappend(&msg, fmt, ap);
-    if (loc[0]) lbk__str_append(&msg, " (at %s)", loc);
+    if (lbk_debug_lookup(dh, &di) == LBK_OK && di.module_path)   /* PyTorch's form, then the traced location */
+        lbk__str_append(&msg, " (Module hierarchy:%s.%s%s%s)", di.module_path, di.op, loc[0] ? ", traced at " : "", loc);
+    else if (loc[0]) lbk__str_append(&msg, " (at %s)", loc);
     ctx->recent = r;
     if (ctx->logger) ctx->logger(ctx->logger_user, LBK_LOG_ERROR, lbk__str_get(&msg));
     if (ctx->err == LBK_OK) {
@@ -1848,6 +1952,7 @@ static lbk_result lbk__ctx_fail(lbk_ctx *ctx, lbk_result r, const char *where, i
 static int64_t lbk__debug_handle(lbk_ctx *ctx, int op, const char *file, int line) {
     size_t slot = (size_t)((((uintptr_t)file >> 3) ^ (uintptr_t)line * 31u ^ (uintptr_t)op * 131u) & 255u);
     lbk__dcache *d = &ctx->dcache[slot];
+    if (ctx->module_key) return lbk__site_handle(op, file, line, ctx->module_key);   /* tracing a method */
     if (d->handle >= 0 && d->file == file && d->line == line && d->op == op) return d->handle;
     d->handle = lbk__site_handle(op, file, line, NULL);
     d->file = file; d->line = line; d->op = op;
@@ -4620,6 +4725,7 @@ LAZYBK_API void lbk_ctx_destroy(lbk_ctx *ctx) {
     size_t i;
     int e;
     if (!ctx) return;
+    lbk__trace_end(ctx);
     for (i = 1; i < ctx->n_nodes; i++)
         if (ctx->nodes[i].refs > 0 && ctx->nodes[i].data) ctx->iface->data_free(ctx->self, ctx->nodes[i].data);
     for (e = 0; e < ctx->n_centries; e++) lbk__plan_free(ctx, ctx->centries[e].plan);
@@ -4982,6 +5088,1268 @@ LAZYBK_API int64_t lbk_counter(lbk_ctx *ctx, const char *name) {
     for (k = 0; k < LBK__C_COUNT; k++)
         if (strcmp(name, lbk__counter_names[k]) == 0) return ctx->counters[k];
     return 0;
+}
+
+// >>module -----------------------------------------------------------------------------
+/* Modules: a type name, named children, named methods. A method is a recipe recorded
+   from a trace: its inputs, the ops that depend on them (structure only: op, dtype, shape,
+   attributes, debug handle), calls of children's methods (by attribute and method name,
+   so a child replaced by a lowered one is the one called), scalars, and constants (values
+   that do not depend on the inputs, computed once when the method is recorded and held by
+   the module). Running a method replays its recipe onto the context: lazy, like any op. */
+
+struct lbk__method;
+static void lbk__delegate_free(lbk_module *m);
+static lbk_result lbk__delegate_run(lbk_ctx *ctx, lbk_module *m, int mi, const char *prefix, const uint32_t *in, uint32_t *out,
+                                    const char *where);
+
+typedef struct lbk__tsig { lbk_dtype dt; int n_dims; int64_t dims[LAZYBK_MAX_DIMS]; } lbk__tsig;
+enum { LBK__MN_INPUT = 1, LBK__MN_OP, LBK__MN_SCALAR, LBK__MN_CONST, LBK__MN_CALL, LBK__MN_CALL_OUT };
+typedef struct lbk__mnode {
+    uint8_t kind, dtype, n_dims, flags;
+    uint16_t op;
+    uint32_t n_in, first_in;      /* into the method's ins */
+    int32_t index;                /* INPUT: input k; CONST: const k; CALL: call k; CALL_OUT: output k of the CALL at first_in */
+    int64_t debug;
+    int64_t dims[LAZYBK_MAX_DIMS];
+    lbk__attrs attrs;
+} lbk__mnode;
+typedef struct lbk__mcall { char *attr, *method; int n_out; } lbk__mcall;
+typedef struct lbk__method {
+    char *name;
+    int n_in, n_out, n_consts, n_calls;
+    lbk__tsig *in, *out;
+    lbk__mnode *nodes;
+    uint32_t n_nodes, n_ins;
+    uint32_t *ins, *outs;         /* outs: recipe entries of the outputs */
+    uint32_t *consts;             /* context nodes held by the module */
+    lbk__mcall *calls;
+    const char *remap_key;        /* the path prefix the cached remapped debug handles are for */
+    int64_t *remapped;
+} lbk__method;
+
+struct lbk_module {
+    lbk_ctx *ctx;
+    char *type, *attr;            /* attr: its name in its parent */
+    lbk_module *parent;
+    lbk_module **children;
+    int n_children, n_methods;
+    size_t cap_children, cap_methods;
+    lbk__method *methods;
+    /* lowered (lbk_to_backend) */
+    char *backend;
+    lbk_value *spec, *processed, *handles;
+    void *lowered;                /* the default delegation's state */
+    bool unavailable;
+};
+
+/* A trace in progress (lbk_method_begin .. lbk_method_end): one per context. */
+typedef struct lbk__tcall { lbk_module *child; char *method; uint32_t first, n_in, n_out; } lbk__tcall;
+struct lbk__trace {
+    lbk_module *m;
+    char *method;
+    int n_in;
+    lbk__tsig *in;
+    uint32_t *in_ids;
+    lbk__tcall *calls;
+    size_t n_calls, cap_calls;
+    uint32_t *call_ids;           /* each call's inputs then outputs; the trace holds a reference */
+    size_t n_call_ids, cap_call_ids;
+    const char *prev_key;
+};
+
+static const char *lbk__module_root(lbk_module *m) {   /* "top(Type)", interned */
+    char buf[512];
+    snprintf(buf, sizeof buf, "top(%s)", m->type);
+    return lbk__intern(buf);
+}
+static lbk_module *lbk__child(const lbk_module *m, const char *attr) {
+    int i;
+    for (i = 0; i < m->n_children; i++)
+        if (strcmp(m->children[i]->attr, attr) == 0) return m->children[i];
+    return NULL;
+}
+static int lbk__method_find(const lbk_module *m, const char *name) {
+    int i;
+    for (i = 0; i < m->n_methods; i++)
+        if (strcmp(m->methods[i].name, name) == 0) return i;
+    return -1;
+}
+static void lbk__method_free(lbk_ctx *ctx, lbk__method *me) {
+    int k;
+    if (ctx)
+        for (k = 0; k < me->n_consts; k++) lbk__unref(ctx, me->consts[k]);
+    for (k = 0; k < me->n_calls; k++) { lbk__free(me->calls[k].attr); lbk__free(me->calls[k].method); }
+    lbk__free(me->name); lbk__free(me->in); lbk__free(me->out); lbk__free(me->nodes); lbk__free(me->ins);
+    lbk__free(me->outs); lbk__free(me->consts); lbk__free(me->calls); lbk__free(me->remapped);
+    memset(me, 0, sizeof *me);
+}
+static void lbk__sig_str(char *buf, size_t cap, const lbk__tsig *s) { lbk__shape_str(buf, cap, s->dt, s->n_dims, s->dims); }
+
+LAZYBK_API lbk_module *lbk_module_create(lbk_ctx *ctx, const char *type_name) {
+    lbk_module *m;
+    if (!ctx) { lbk__set_last(LBK_ERR_ARG, "lbk_module_create: NULL context"); return NULL; }
+    if (!type_name || !type_name[0] || strlen(type_name) > 200) {
+        lbk__ctx_fail(ctx, LBK_ERR_ARG, "lbk_module_create", -1, "the type name must be 1 to 200 characters");
+        return NULL;
+    }
+    m = (lbk_module *)lbk__calloc(1, sizeof *m);
+    if (!m || !(m->type = lbk__strdup(type_name))) {
+        lbk__free(m);
+        lbk__ctx_fail(ctx, LBK_ERR_OOM, "lbk_module_create", -1, "out of memory");
+        return NULL;
+    }
+    m->ctx = ctx;
+    return m;
+}
+
+LAZYBK_API void lbk_module_destroy(lbk_module *m) {
+    int i;
+    if (!m) return;
+    if (m->ctx->trace && m->ctx->trace->m == m) lbk__trace_end(m->ctx);
+    for (i = 0; i < m->n_children; i++) { m->children[i]->parent = NULL; lbk_module_destroy(m->children[i]); }
+    lbk__delegate_free(m);   /* a lowered module's recipes live on its backend's context */
+    for (i = 0; i < m->n_methods; i++) lbk__method_free(m->ctx, &m->methods[i]);
+    lbk__free(m->children); lbk__free(m->methods); lbk__free(m->type); lbk__free(m->attr); lbk__free(m->backend);
+    lbk__free(m);
+}
+
+LAZYBK_API lbk_result lbk_module_add_child(lbk_module *parent, const char *attr, lbk_module *child) {
+    const lbk_module *a;
+    char *name;
+    if (!parent || !child) return lbk__set_last(LBK_ERR_ARG, "lbk_module_add_child: NULL %s", parent ? "child" : "parent");
+    if (!attr || !attr[0] || strlen(attr) > 200 || strstr(attr, "::") || strchr(attr, '('))
+        return lbk__ctx_fail(parent->ctx, LBK_ERR_ARG, "lbk_module_add_child", -1, "attribute name must be 1 to 200 characters, without '::' or '('");
+    if (child->ctx != parent->ctx)
+        return lbk__ctx_fail(parent->ctx, LBK_ERR_ARG, "lbk_module_add_child", -1, "child '%s' (%s) belongs to another context", attr, child->type);
+    if (child->parent)
+        return lbk__ctx_fail(parent->ctx, LBK_ERR_ARG, "lbk_module_add_child", -1, "module %s already has a parent (%s, as '%s')",
+                             child->type, child->parent->type, child->attr);
+    for (a = parent; a; a = a->parent)
+        if (a == child) return lbk__ctx_fail(parent->ctx, LBK_ERR_ARG, "lbk_module_add_child", -1, "adding %s under itself would make a cycle", child->type);
+    if (lbk__child(parent, attr))
+        return lbk__ctx_fail(parent->ctx, LBK_ERR_EXISTS, "lbk_module_add_child", -1, "%s already has a child '%s'", parent->type, attr);
+    if (!(name = lbk__strdup(attr)) || !LBK__GROW(parent->children, parent->cap_children, (size_t)parent->n_children + 1)) {
+        lbk__free(name);
+        return lbk__ctx_fail(parent->ctx, LBK_ERR_OOM, "lbk_module_add_child", -1, "out of memory");
+    }
+    lbk__free(child->attr);
+    child->attr = name;
+    child->parent = parent;
+    parent->children[parent->n_children++] = child;
+    return LBK_OK;
+}
+
+/* ---- tracing ---- */
+static void lbk__trace_end(lbk_ctx *ctx) {
+    struct lbk__trace *t = ctx->trace;
+    size_t k;
+    int i;
+    if (!t) return;
+    for (i = 0; i < t->n_in; i++) if (t->in_ids[i] != LBK__NONE) lbk__unref(ctx, t->in_ids[i]);
+    for (k = 0; k < t->n_call_ids; k++) lbk__unref(ctx, t->call_ids[k]);
+    for (k = 0; k < t->n_calls; k++) lbk__free(t->calls[k].method);
+    ctx->module_key = t->prev_key;
+    lbk__free(t->method); lbk__free(t->in); lbk__free(t->in_ids); lbk__free(t->calls); lbk__free(t->call_ids);
+    lbk__free(t);
+    ctx->trace = NULL;
+}
+
+LAZYBK_API lbk_result lbk_method_begin(lbk_module *m, const char *method, int n_inputs, const lbk_dtype *dtypes,
+                                       const int *n_dims, const int64_t *const *dims, lbk_tensor *out_inputs) {
+    lbk_ctx *ctx;
+    struct lbk__trace *t;
+    char path[700];
+    int i;
+    const char *W = "lbk_method_begin";
+    if (!m) return lbk__set_last(LBK_ERR_ARG, "lbk_method_begin: NULL module");
+    ctx = m->ctx;
+    if (ctx->trace)
+        return lbk__ctx_fail(ctx, LBK_ERR_BUSY, W, -1, "method '%s' of %s is being traced; end it before beginning another",
+                             ctx->trace->method, ctx->trace->m->type);
+    if (!method || !method[0] || strlen(method) > 100 || strstr(method, "::"))
+        return lbk__ctx_fail(ctx, LBK_ERR_ARG, W, -1, "method name must be 1 to 100 characters, without '::'");
+    if (m->backend) return lbk__ctx_fail(ctx, LBK_ERR_ARG, W, -1, "%s is lowered to '%s': its methods cannot be traced", m->type, m->backend);
+    if (lbk__method_find(m, method) >= 0) return lbk__ctx_fail(ctx, LBK_ERR_EXISTS, W, -1, "%s already has a method '%s'", m->type, method);
+    if (n_inputs < 0 || n_inputs > 4096 || (n_inputs > 0 && (!dtypes || !n_dims || !dims || !out_inputs)))
+        return lbk__ctx_fail(ctx, LBK_ERR_ARG, W, -1, "%d inputs with %s", n_inputs, n_inputs > 0 ? "a NULL array" : "a bad count");
+    t = (struct lbk__trace *)lbk__calloc(1, sizeof *t);
+    if (!t || !(t->method = lbk__strdup(method)) ||
+        (n_inputs && (!(t->in = (lbk__tsig *)lbk__calloc((size_t)n_inputs, sizeof *t->in)) ||
+                      !(t->in_ids = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (size_t)n_inputs))))) {
+        if (t) { lbk__free(t->method); lbk__free(t->in); lbk__free(t->in_ids); lbk__free(t); }
+        return lbk__ctx_fail(ctx, LBK_ERR_OOM, W, -1, "out of memory");
+    }
+    t->m = m;
+    t->n_in = n_inputs;
+    for (i = 0; i < n_inputs; i++) t->in_ids[i] = LBK__NONE;
+    t->prev_key = ctx->module_key;
+    ctx->trace = t;
+    for (i = 0; i < n_inputs; i++) {
+        lbk_tensor x;
+        const char *why;
+        if (n_dims[i] < 0 || n_dims[i] > LAZYBK_MAX_DIMS || (n_dims[i] > 0 && !dims[i])) {
+            lbk__trace_end(ctx);
+            return lbk__ctx_fail(ctx, LBK_ERR_ARG, W, -1, "input %d of %s.%s: %d dims%s", i, m->type, method, n_dims[i],
+                                 n_dims[i] > 0 ? " and a NULL dims array" : "");
+        }
+        x = (lbk_empty)(ctx, dtypes[i], n_dims[i], dims[i]);
+        if (!x.id || lbk__resolve(ctx, x, &t->in_ids[i], &why) != LBK_OK) {
+            lbk__trace_end(ctx);
+            return ctx->err != LBK_OK ? ctx->recent : LBK_ERR_ARG;
+        }
+        ctx->nodes[t->in_ids[i]].refs++;   /* the trace's own reference */
+        t->in[i].dt = dtypes[i];
+        t->in[i].n_dims = n_dims[i];
+        if (n_dims[i]) memcpy(t->in[i].dims, dims[i], sizeof(int64_t) * (size_t)n_dims[i]);
+        out_inputs[i] = x;
+    }
+    snprintf(path, sizeof path, "%s::%s", lbk__module_root(m), method);
+    ctx->module_key = lbk__intern(path);   /* ops traced from here on carry the module path */
+    return LBK_OK;
+}
+
+/* Records a call of child.method inside the trace: the outputs are placeholders of the
+   declared signature; the recipe keeps the call itself. */
+static lbk_result lbk__trace_call(lbk_ctx *ctx, lbk_module *child, const lbk__method *cm, const uint32_t *in, lbk_tensor *out) {
+    struct lbk__trace *t = ctx->trace;
+    lbk__tcall *c;
+    const char *W = "lbk_module_call";
+    int k;
+    size_t first = t->n_call_ids;
+    if (!LBK__GROW(t->calls, t->cap_calls, t->n_calls + 1) ||
+        !LBK__GROW(t->call_ids, t->cap_call_ids, t->n_call_ids + (size_t)cm->n_in + (size_t)cm->n_out))
+        return lbk__ctx_fail(ctx, LBK_ERR_OOM, W, -1, "out of memory");
+    c = &t->calls[t->n_calls];
+    if (!(c->method = lbk__strdup(cm->name))) return lbk__ctx_fail(ctx, LBK_ERR_OOM, W, -1, "out of memory");
+    c->child = child;
+    c->first = (uint32_t)first;
+    c->n_in = (uint32_t)cm->n_in;
+    c->n_out = 0;
+    t->n_calls++;
+    for (k = 0; k < cm->n_in; k++) { t->call_ids[t->n_call_ids++] = in[k]; ctx->nodes[in[k]].refs++; }
+    for (k = 0; k < cm->n_out; k++) {
+        const lbk__tsig *s = &cm->out[k];
+        uint32_t id;
+        const char *why;
+        lbk_tensor x = (lbk_empty)(ctx, s->dt, s->n_dims, s->dims);
+        if (!x.id || lbk__resolve(ctx, x, &id, &why) != LBK_OK) return ctx->recent;
+        t->call_ids[t->n_call_ids++] = id;
+        ctx->nodes[id].refs++;
+        c->n_out++;
+        out[k] = x;
+    }
+    return LBK_OK;
+}
+
+/* The recipe of the trace ending with outputs outs[n_out]. */
+typedef struct lbk__rec {
+    lbk_ctx *ctx;
+    lbk__method *me;
+    size_t cap_nodes, cap_ins, cap_consts;
+    uint32_t *idx;                /* per context node: its entry, or LBK__NONE */
+    uint32_t *callof;             /* per context node: 1 + (call << 16 | output) if a call's output */
+    uint32_t *call_entry;         /* per trace call: its CALL entry, or LBK__NONE */
+    uint8_t *dep;                 /* per context node: depends on the inputs */
+} lbk__rec;
+static uint32_t lbk__rec_push(lbk__rec *R, int kind, uint32_t x, uint32_t n_in) {
+    lbk__method *me = R->me;
+    lbk__mnode *e;
+    if (!LBK__GROW(me->nodes, R->cap_nodes, (size_t)me->n_nodes + 1) || !LBK__GROW(me->ins, R->cap_ins, (size_t)me->n_ins + n_in + 1))
+        return LBK__NONE;
+    e = &me->nodes[me->n_nodes];
+    memset(e, 0, sizeof *e);
+    e->kind = (uint8_t)kind;
+    e->first_in = me->n_ins;
+    e->n_in = n_in;
+    e->debug = -1;
+    if (x != LBK__NONE) {
+        const lbk__node *n = &R->ctx->nodes[x];
+        e->op = n->op; e->dtype = n->dtype; e->n_dims = n->n_dims; e->flags = n->flags; e->debug = n->debug;
+        memcpy(e->dims, n->dims, sizeof e->dims);
+        e->attrs = n->attrs;
+        R->idx[x] = me->n_nodes;
+    }
+    me->n_ins += n_in;
+    return me->n_nodes++;
+}
+/* The entry of a value an entry reads: made on first use for scalars and constants. */
+static uint32_t lbk__rec_value(lbk__rec *R, uint32_t y) {
+    const lbk__node *n = &R->ctx->nodes[y];
+    uint32_t e;
+    if (R->idx[y] != LBK__NONE) return R->idx[y];
+    if (n->op == LBK_OP_PARAM && (n->flags & LBK__NF_SCALAR)) return lbk__rec_push(R, LBK__MN_SCALAR, y, 0);
+    if (!LBK__GROW(R->me->consts, R->cap_consts, (size_t)R->me->n_consts + 1)) return LBK__NONE;
+    e = lbk__rec_push(R, LBK__MN_CONST, y, 0);
+    if (e == LBK__NONE) return e;
+    R->me->nodes[e].index = R->me->n_consts;
+    R->me->consts[R->me->n_consts++] = y;
+    return e;
+}
+
+static lbk_result lbk__record(lbk_ctx *ctx, struct lbk__trace *t, const uint32_t *outs, int n_out, lbk__method *me) {
+    lbk__rec R;
+    uint64_t *stack = NULL;
+    size_t top = 0, cap = 0, k;
+    uint32_t i;
+    int j;
+    lbk_result r = LBK_OK;
+    const char *W = "lbk_method_end";
+    memset(&R, 0, sizeof R);
+    R.ctx = ctx;
+    R.me = me;
+    R.idx = (uint32_t *)lbk__malloc(sizeof(uint32_t) * ctx->n_nodes);
+    R.callof = (uint32_t *)lbk__calloc(ctx->n_nodes, sizeof(uint32_t));
+    R.dep = (uint8_t *)lbk__calloc(ctx->n_nodes, 1);
+    R.call_entry = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (t->n_calls + 1));
+    if (!R.idx || !R.callof || !R.dep || !R.call_entry) goto oom;
+    for (i = 0; i < ctx->n_nodes; i++) R.idx[i] = LBK__NONE;
+    for (k = 0; k < t->n_calls; k++) {
+        R.call_entry[k] = LBK__NONE;
+        for (i = 0; i < t->calls[k].n_out; i++)
+            R.callof[t->call_ids[t->calls[k].first + t->calls[k].n_in + i]] = 1u + (uint32_t)(k << 16 | i);
+    }
+    for (j = 0; j < t->n_in; j++) {   /* inputs first, in order */
+        uint32_t e = lbk__rec_push(&R, LBK__MN_INPUT, t->in_ids[j], 0);
+        if (e == LBK__NONE) goto oom;
+        me->nodes[e].index = j;
+        R.dep[t->in_ids[j]] = 1;
+    }
+    /* post-order over the graph of the outputs; a call's outputs lead to the call's inputs */
+    for (j = 0; j < n_out && r == LBK_OK; j++) {
+        if (R.idx[outs[j]] != LBK__NONE || R.dep[outs[j]] == 2) continue;
+        if (!LBK__GROW(stack, cap, top + 1)) goto oom;
+        stack[top++] = (uint64_t)outs[j] << 32;
+        while (top) {
+            uint32_t x = (uint32_t)(stack[top - 1] >> 32), pos = (uint32_t)stack[top - 1], n_in;
+            const uint32_t *in;
+            const lbk__node *n = &ctx->nodes[x];
+            if (R.callof[x]) {
+                const lbk__tcall *c = &t->calls[(R.callof[x] - 1) >> 16];
+                in = t->call_ids + c->first;
+                n_in = c->n_in;
+            } else {
+                in = lbk__inputs(ctx, n);
+                n_in = n->n_in;
+            }
+            if (pos < n_in) {
+                uint32_t y = in[pos];
+                stack[top - 1]++;
+                if (R.idx[y] == LBK__NONE && R.dep[y] != 2 && !(R.dep[y] & 4)) {
+                    if (!LBK__GROW(stack, cap, top + 1)) goto oom;
+                    R.dep[y] |= 4;   /* on the stack */
+                    stack[top++] = (uint64_t)y << 32;
+                }
+                continue;
+            }
+            top--;
+            R.dep[x] &= (uint8_t)~4;
+            if (R.callof[x]) {
+                uint32_t ck = (R.callof[x] - 1) >> 16, e;
+                const lbk__tcall *c = &t->calls[ck];
+                if (R.call_entry[ck] == LBK__NONE) {
+                    uint32_t ins[64], *pin = ins, m2;
+                    if (c->n_in > 64 && !(pin = (uint32_t *)lbk__malloc(sizeof(uint32_t) * c->n_in))) goto oom;
+                    for (m2 = 0; m2 < c->n_in; m2++) pin[m2] = lbk__rec_value(&R, in[m2]);
+                    e = lbk__rec_push(&R, LBK__MN_CALL, LBK__NONE, c->n_in);
+                    if (e != LBK__NONE) {
+                        for (m2 = 0; m2 < c->n_in; m2++) me->ins[me->nodes[e].first_in + m2] = pin[m2];
+                        me->nodes[e].index = (int32_t)ck;
+                    }
+                    if (pin != ins) lbk__free(pin);
+                    for (m2 = 0; e != LBK__NONE && m2 < c->n_in; m2++) if (me->ins[me->nodes[e].first_in + m2] == LBK__NONE) e = LBK__NONE;
+                    if (e == LBK__NONE) goto oom;
+                    R.call_entry[ck] = e;
+                }
+                e = lbk__rec_push(&R, LBK__MN_CALL_OUT, x, 0);
+                if (e == LBK__NONE) goto oom;
+                me->nodes[e].first_in = R.call_entry[ck];
+                me->nodes[e].index = (int32_t)((R.callof[x] - 1) & 0xffffu);
+                R.dep[x] = 1;
+                continue;
+            }
+            {
+                bool d = false;
+                for (i = 0; i < n_in; i++) d |= R.dep[in[i]] == 1;
+                if (!d) { R.dep[x] = 2; continue; }   /* a constant: made an entry only where read */
+                {
+                    uint32_t e;
+                    for (i = 0; i < n_in; i++)
+                        if (R.dep[in[i]] != 1 && lbk__rec_value(&R, in[i]) == LBK__NONE) goto oom;
+                    e = lbk__rec_push(&R, LBK__MN_OP, x, n_in);
+                    if (e == LBK__NONE) goto oom;
+                    me->nodes[e].flags = 0;
+                    for (i = 0; i < n_in; i++) me->ins[me->nodes[e].first_in + i] = R.idx[in[i]];
+                    R.dep[x] = 1;
+                }
+            }
+        }
+    }
+    if (!(me->outs = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (size_t)(n_out + 1)))) goto oom;
+    for (j = 0; j < n_out; j++)
+        if ((me->outs[j] = lbk__rec_value(&R, outs[j])) == LBK__NONE) goto oom;
+    if (me->n_consts > 0) {   /* constants are computed now, once */
+        r = lbk__sync_nodes(ctx, me->consts, (size_t)me->n_consts, W);
+        if (r != LBK_OK) { me->n_consts = 0; goto done; }
+    }
+    for (j = 0; j < me->n_consts; j++) ctx->nodes[me->consts[j]].refs++;
+    goto done;
+oom:
+    me->n_consts = 0;   /* no references were taken yet */
+    r = lbk__ctx_fail(ctx, LBK_ERR_OOM, W, -1, "out of memory");
+done:
+    lbk__free(stack); lbk__free(R.idx); lbk__free(R.callof); lbk__free(R.dep); lbk__free(R.call_entry);
+    return r;
+}
+
+LAZYBK_API lbk_result lbk_method_end(lbk_module *m, const lbk_tensor *outputs, int n_outputs) {
+    lbk_ctx *ctx;
+    struct lbk__trace *t;
+    lbk__method me;
+    uint32_t *ids = NULL;
+    lbk_result r = LBK_OK;
+    size_t k;
+    int j;
+    const char *W = "lbk_method_end";
+    if (!m) return lbk__set_last(LBK_ERR_ARG, "lbk_method_end: NULL module");
+    ctx = m->ctx;
+    t = ctx->trace;
+    if (!t) return lbk__ctx_fail(ctx, LBK_ERR_ARG, W, -1, "no method of %s is being traced (lbk_method_end without lbk_method_begin)", m->type);
+    if (t->m != m)
+        return lbk__ctx_fail(ctx, LBK_ERR_ARG, W, -1, "the method being traced is %s.%s, not one of %s", t->m->type, t->method, m->type);
+    memset(&me, 0, sizeof me);
+    if (n_outputs < 1 || n_outputs > 4096 || !outputs) {
+        r = lbk__ctx_fail(ctx, LBK_ERR_ARG, W, -1, "%s.%s: %d outputs%s", m->type, t->method, n_outputs, outputs ? "" : " (NULL array)");
+        goto out;
+    }
+    if (!(ids = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (size_t)n_outputs))) { r = lbk__ctx_fail(ctx, LBK_ERR_OOM, W, -1, "out of memory"); goto out; }
+    for (j = 0; j < n_outputs; j++) {
+        const char *why;
+        lbk_result rr = lbk__resolve(ctx, outputs[j], &ids[j], &why);
+        if (rr != LBK_OK) { r = lbk__ctx_fail(ctx, rr, W, -1, "output %d of %s.%s: %s", j, m->type, t->method, why); goto out; }
+    }
+    me.n_in = t->n_in;
+    me.n_out = n_outputs;
+    me.in = t->in; t->in = NULL;
+    if (!(me.name = lbk__strdup(t->method)) || !(me.out = (lbk__tsig *)lbk__calloc((size_t)n_outputs, sizeof *me.out)) ||
+        (t->n_calls && !(me.calls = (lbk__mcall *)lbk__calloc(t->n_calls, sizeof *me.calls)))) {
+        r = lbk__ctx_fail(ctx, LBK_ERR_OOM, W, -1, "out of memory");
+        goto out;
+    }
+    for (j = 0; j < n_outputs; j++) {
+        const lbk__node *n = &ctx->nodes[ids[j]];
+        me.out[j].dt = (lbk_dtype)n->dtype;
+        me.out[j].n_dims = n->n_dims;
+        memcpy(me.out[j].dims, n->dims, sizeof n->dims);
+    }
+    for (k = 0; k < t->n_calls; k++) {
+        me.calls[k].n_out = (int)t->calls[k].n_out;
+        me.n_calls++;
+        if (!(me.calls[k].attr = lbk__strdup(t->calls[k].child->attr)) || !(me.calls[k].method = lbk__strdup(t->calls[k].method))) {
+            r = lbk__ctx_fail(ctx, LBK_ERR_OOM, W, -1, "out of memory");
+            goto out;
+        }
+    }
+    ctx->module_key = t->prev_key;   /* constants are computed outside the module's path */
+    if ((r = lbk__record(ctx, t, ids, n_outputs, &me)) != LBK_OK) goto out;
+    if (!LBK__GROW(m->methods, m->cap_methods, (size_t)m->n_methods + 1)) { r = lbk__ctx_fail(ctx, LBK_ERR_OOM, W, -1, "out of memory"); goto out; }
+    m->methods[m->n_methods++] = me;
+    memset(&me, 0, sizeof me);
+out:
+    lbk__method_free(ctx, &me);
+    lbk__free(ids);
+    lbk__trace_end(ctx);
+    return r;
+}
+
+/* ---- running ---- */
+/* The debug handle of entry e replayed under path prefix (interned): the path it was
+   traced with, its first component ("top(Type)") replaced by prefix. Cached per method. */
+static int64_t lbk__mdebug(lbk__method *me, uint32_t e, const char *prefix, const char *root) {
+    if (prefix == root || me->nodes[e].debug < 0) return me->nodes[e].debug;
+    if (me->remap_key != prefix) {
+        uint32_t i;
+        int64_t *h = (int64_t *)lbk__realloc_or_null(me->remapped, sizeof(int64_t) * (me->n_nodes + 1));
+        if (!h) return me->nodes[e].debug;
+        me->remapped = h;
+        for (i = 0; i < me->n_nodes; i++) h[i] = lbk__debug_rebase(me->nodes[i].debug, prefix);
+        me->remap_key = prefix;
+    }
+    return me->remapped[e];
+}
+
+static lbk_result lbk__invoke(lbk_ctx *ctx, lbk_module *m, int mi, const char *prefix, const uint32_t *in, uint32_t *out, const char *where);
+
+/* Replays method mi of m under path prefix over input nodes in; out receives the output
+   nodes, each with one reference the caller owns. */
+static lbk_result lbk__replay(lbk_ctx *ctx, lbk_module *m, int mi, const char *prefix, const uint32_t *in, uint32_t *out,
+                              const char *where) {
+    lbk__method *me = &m->methods[mi];
+    const char *root = lbk__module_root(m);
+    uint32_t *ids = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (me->n_nodes + 1)), e, k, tmp[64], *ins = tmp;
+    uint32_t **call_outs = NULL;
+    lbk_result r = LBK_OK;
+    int j;
+    if (!ids || (me->n_calls && !(call_outs = (uint32_t **)lbk__calloc((size_t)me->n_calls, sizeof *call_outs)))) {
+        lbk__free(ids);
+        return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
+    }
+    for (e = 0; e < me->n_nodes; e++) ids[e] = LBK__NONE;
+    for (e = 0; e < me->n_nodes && r == LBK_OK; e++) {
+        const lbk__mnode *x = &me->nodes[e];
+        lbk__node p;
+        if (x->n_in > 64 && ins == tmp && !(ins = (uint32_t *)lbk__malloc(sizeof(uint32_t) * 4096))) { ins = tmp; r = LBK_ERR_OOM; break; }
+        for (k = 0; k < x->n_in && x->kind != LBK__MN_CALL_OUT; k++) ins[k] = ids[me->ins[x->first_in + k]];
+        switch (x->kind) {
+        case LBK__MN_INPUT: ids[e] = in[x->index]; break;
+        case LBK__MN_CONST: ids[e] = me->consts[x->index]; break;
+        case LBK__MN_SCALAR: case LBK__MN_OP:
+            lbk__proto(&p, (lbk_op)x->op, (lbk_dtype)x->dtype, x->n_dims, x->dims);
+            p.attrs = x->attrs;
+            p.flags = x->kind == LBK__MN_SCALAR ? x->flags : 0;
+            ctx->inherit_debug = lbk__mdebug(me, e, prefix, root);
+            ids[e] = lbk__mk(ctx, &p, ins, x->n_in, x->kind == LBK__MN_SCALAR || x->op == LBK_OP_RAND || x->op == LBK_OP_RANDN, NULL, 0);
+            ctx->inherit_debug = -1;
+            if (ids[e] == LBK__NONE) r = LBK_ERR_OOM;
+            else ctx->nodes[ids[e]].refs++;   /* held until the end of the replay */
+            break;
+        case LBK__MN_CALL: {
+            const lbk__mcall *c = &me->calls[x->index];
+            lbk_module *child = lbk__child(m, c->attr);
+            int ci = child ? lbk__method_find(child, c->method) : -1;
+            char buf[700];
+            if (!child || ci < 0) {
+                r = lbk__ctx_fail(ctx, LBK_ERR_NOT_FOUND, where, -1, "%s.%s calls %s.%s, which %s", m->type, me->name, c->attr, c->method,
+                                  child ? "that child does not have" : "is not a child any more");
+                break;
+            }
+            if (!(call_outs[x->index] = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (size_t)(c->n_out + 1)))) { r = LBK_ERR_OOM; break; }
+            snprintf(buf, sizeof buf, "%s::%s(%s)", prefix, c->attr, child->type);
+            r = lbk__invoke(ctx, child, ci, lbk__intern(buf), ins, call_outs[x->index], where);
+            if (r != LBK_OK) { lbk__free(call_outs[x->index]); call_outs[x->index] = NULL; }
+            break;
+        }
+        case LBK__MN_CALL_OUT:
+            ids[e] = call_outs[me->nodes[x->first_in].index][x->index];
+            ctx->nodes[ids[e]].refs++;
+            break;
+        }
+    }
+    if (r == LBK_OK)
+        for (j = 0; j < me->n_out; j++) { out[j] = ids[me->outs[j]]; ctx->nodes[out[j]].refs++; }
+    /* let go of the replay's own references (unused values are freed) */
+    for (e = 0; e < me->n_nodes; e++)
+        if (ids[e] != LBK__NONE && (me->nodes[e].kind == LBK__MN_OP || me->nodes[e].kind == LBK__MN_SCALAR || me->nodes[e].kind == LBK__MN_CALL_OUT))
+            lbk__unref(ctx, ids[e]);
+    for (j = 0; j < me->n_calls; j++)
+        if (call_outs[j]) {
+            int q;
+            for (q = 0; q < me->calls[j].n_out; q++) lbk__unref(ctx, call_outs[j][q]);
+            lbk__free(call_outs[j]);
+        }
+    if (ins != tmp) lbk__free(ins);
+    lbk__free(call_outs);
+    lbk__free(ids);
+    if (r == LBK_ERR_OOM) return lbk__ctx_fail(ctx, r, where, -1, "out of memory");
+    return r;
+}
+
+/* Checks the inputs of m.method against its signature. */
+static lbk_result lbk__check_inputs(lbk_ctx *ctx, const lbk_module *m, const lbk__method *me, const lbk_tensor *in, int n_in,
+                                    uint32_t *ids, const char *where) {
+    int k;
+    if (n_in != me->n_in || (n_in > 0 && !in))
+        return lbk__ctx_fail(ctx, LBK_ERR_ARG, where, -1, "%s.%s takes %d inputs, got %d%s", m->type, me->name, me->n_in, n_in,
+                             n_in > 0 && !in ? " (NULL array)" : "");
+    for (k = 0; k < n_in; k++) {
+        const char *why;
+        lbk_result r = lbk__resolve(ctx, in[k], &ids[k], &why);
+        const lbk__node *n;
+        if (r != LBK_OK) return lbk__ctx_fail(ctx, r, where, -1, "input %d of %s.%s: %s", k, m->type, me->name, why);
+        n = &ctx->nodes[ids[k]];
+        if (n->dtype != me->in[k].dt || n->n_dims != me->in[k].n_dims ||
+            memcmp(n->dims, me->in[k].dims, sizeof(int64_t) * (size_t)n->n_dims) != 0) {
+            char a[256], b[256];
+            lbk__shape_str(a, sizeof a, (lbk_dtype)n->dtype, n->n_dims, n->dims);
+            lbk__sig_str(b, sizeof b, &me->in[k]);
+            return lbk__ctx_fail(ctx, n->dtype != me->in[k].dt ? LBK_ERR_DTYPE : LBK_ERR_SHAPE, where, -1,
+                                 "input %d of %s.%s is %s; the method was traced with %s", k, m->type, me->name, a, b);
+        }
+    }
+    return LBK_OK;
+}
+
+/* Runs method mi of m: a lowered module through its backend, any other by replaying. */
+static lbk_result lbk__invoke(lbk_ctx *ctx, lbk_module *m, int mi, const char *prefix, const uint32_t *in, uint32_t *out, const char *where) {
+    if (m->backend) return lbk__delegate_run(ctx, m, mi, prefix, in, out, where);
+    return lbk__replay(ctx, m, mi, prefix, in, out, where);
+}
+
+/* lbk_module_run and the eager lbk_module_call. */
+static lbk_result lbk__module_run(lbk_module *m, const char *method, const lbk_tensor *in, int n_in, lbk_tensor *out, int n_out,
+                                  const char *where) {
+    lbk_ctx *ctx;
+    lbk__method *me;
+    uint32_t tmp_in[16], tmp_out[16], *ids = tmp_in, *outs = tmp_out;
+    lbk_result r;
+    int mi, k;
+    if (!m) return lbk__set_last(LBK_ERR_ARG, "%s: NULL module", where);
+    ctx = m->ctx;
+    if (!method || (mi = lbk__method_find(m, method)) < 0)
+        return lbk__ctx_fail(ctx, LBK_ERR_NOT_FOUND, where, -1, "%s has no method '%s'", m->type, method ? method : "(NULL)");
+    me = &m->methods[mi];
+    if (n_out != me->n_out || !out)
+        return lbk__ctx_fail(ctx, LBK_ERR_ARG, where, -1, "%s.%s has %d outputs; room for %d given%s", m->type, method, me->n_out, n_out,
+                             out ? "" : " (NULL array)");
+    for (k = 0; k < n_out; k++) out[k].id = 0;
+    if ((me->n_in > 16 && !(ids = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (size_t)me->n_in))) ||
+        (me->n_out > 16 && !(outs = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (size_t)me->n_out)))) {
+        if (ids != tmp_in) lbk__free(ids);
+        return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
+    }
+    r = lbk__check_inputs(ctx, m, me, in, n_in, ids, where);
+    if (r == LBK_OK && ctx->trace && strcmp(where, "lbk_module_call") == 0) {
+        r = lbk__trace_call(ctx, m, me, ids, out);
+    } else if (r == LBK_OK) {
+        r = lbk__invoke(ctx, m, mi, lbk__module_root(m), ids, outs, where);
+        if (r == LBK_OK) {
+            lbk__opctx oc;
+            oc.ctx = ctx; oc.name = where; oc.file = NULL; oc.line = 0; oc.op = 0;
+            for (k = 0; k < me->n_out; k++) out[k] = lbk__wrap(ctx, outs[k], &oc);
+            for (k = 0; k < me->n_out; k++) lbk__unref(ctx, outs[k]);
+            for (k = 0; k < me->n_out; k++)
+                if (!out[k].id) { r = LBK_ERR_OOM; break; }
+            if (r != LBK_OK)
+                for (k = 0; k < me->n_out; k++) { lbk_release(ctx, out[k]); out[k].id = 0; }
+        }
+    }
+    if (ids != tmp_in) lbk__free(ids);
+    if (outs != tmp_out) lbk__free(outs);
+    return r;
+}
+LAZYBK_API lbk_result lbk_module_run(lbk_module *m, const char *method, const lbk_tensor *in, int n_in, lbk_tensor *out, int n_out) {
+    return lbk__module_run(m, method, in, n_in, out, n_out, "lbk_module_run");
+}
+LAZYBK_API lbk_result lbk_module_call(lbk_module *child, const char *method, const lbk_tensor *in, int n_in, lbk_tensor *out, int n_out) {
+    if (child && child->ctx->trace && child->parent != child->ctx->trace->m)
+        return lbk__ctx_fail(child->ctx, LBK_ERR_ARG, "lbk_module_call", -1,
+                             "%s is not a child of %s, whose method '%s' is being traced (add it with lbk_module_add_child first)",
+                             child->type, child->ctx->trace->m->type, child->ctx->trace->method);
+    return lbk__module_run(child, method, in, n_in, out, n_out, "lbk_module_call");
+}
+
+/* Introspection. */
+LAZYBK_API const char *lbk_module_type(const lbk_module *m) { return m ? m->type : NULL; }
+LAZYBK_API int lbk_module_n_children(const lbk_module *m) { return m ? m->n_children : 0; }
+LAZYBK_API lbk_module *lbk_module_child(const lbk_module *m, const char *attr) { return m && attr ? lbk__child(m, attr) : NULL; }
+LAZYBK_API bool lbk_module_has_method(const lbk_module *m, const char *method) { return m && method && lbk__method_find(m, method) >= 0; }
+LAZYBK_API const char *lbk_module_backend(const lbk_module *m) { return m ? m->backend : NULL; }
+
+/* ---- preprocess registry ---- */
+static LBK__NOINLINE bool lbk__pp_put(const char *name, lbk_preprocess_fn fn) {
+    volatile bool ok = true;
+    volatile bool lock = LBK__HM_NO_TABLE(lbk__pp_map);
+    char *volatile key = lbk__strdup(name);
+    if (!key) return false;
+    if (!lbk__pp_map) LBK__STBDS_GUARD(ok, shdefault(lbk__pp_map, NULL));
+    if (lock) lbk__lock(&lbk__stbds_seed_lock);
+    if (ok) LBK__STBDS_GUARD(ok, shput(lbk__pp_map, key, fn));
+    if (lock) lbk__unlock(&lbk__stbds_seed_lock);
+    if (!ok) lbk__free(key);
+    return ok;
+}
+
+LAZYBK_API lbk_result lbk_preprocess_register(const char *backend, lbk_preprocess_fn fn) {
+    lbk_result r = LBK_OK;
+    if (!backend || !backend[0] || !fn) return lbk__set_last(LBK_ERR_ARG, "lbk_preprocess_register: NULL or empty %s", fn ? "backend name" : "function");
+    lbk__lock(&lbk__reg_lock);
+    if (lbk__pp_map && shgeti(lbk__pp_map, backend) >= 0) {
+        r = lbk__set_last(LBK_ERR_EXISTS, "lbk_preprocess_register: backend '%s' already has a preprocess function", backend);
+    } else if (!lbk__pp_put(backend, fn)) {
+        r = lbk__set_last(LBK_ERR_OOM, "lbk_preprocess_register: out of memory");
+    }
+    lbk__unlock(&lbk__reg_lock);
+    return r;
+}
+LAZYBK_API bool lbk_preprocess_has(const char *backend) { return lbk_preprocess_get(backend) != NULL; }
+LAZYBK_API lbk_preprocess_fn lbk_preprocess_get(const char *backend) {
+    lbk_preprocess_fn fn = NULL;
+    ptrdiff_t i;
+    if (!backend) return NULL;
+    lbk__lock(&lbk__reg_lock);
+    i = lbk__pp_map ? shgeti(lbk__pp_map, backend) : -1;
+    if (i >= 0) fn = lbk__pp_map[i].value;
+    lbk__unlock(&lbk__reg_lock);
+    return fn;
+}
+
+/* ---- the serialised form of a method (the default preprocess) ----
+   {"inputs": [[dtype, n_dims, dims...]...], "outputs": [...], "consts": [[dtype, n_dims,
+   dims..., "base64 of the little-endian bytes"]...], "nodes": [[kind, op, dtype, n_dims,
+   flags, index, debug, dims..., n_in, inputs..., attribute words...]...]}. Calls of
+   children are inlined (each node keeps its module path), so the blob stands alone. */
+static const char lbk__b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static char *lbk__b64_encode(const unsigned char *p, size_t n) {
+    size_t i, o = 0;
+    char *s = (char *)lbk__malloc((n + 2) / 3 * 4 + 1);
+    if (!s) return NULL;
+    for (i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
+        s[o++] = lbk__b64[v >> 18 & 63]; s[o++] = lbk__b64[v >> 12 & 63];
+        s[o++] = i + 1 < n ? lbk__b64[v >> 6 & 63] : '=';
+        s[o++] = i + 2 < n ? lbk__b64[v & 63] : '=';
+    }
+    s[o] = 0;
+    return s;
+}
+static int lbk__b64_val(int c) {
+    return c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26 : c >= '0' && c <= '9' ? c - '0' + 52 :
+           c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+/* Decodes exactly n bytes into out; false if s is not their encoding. */
+static bool lbk__b64_decode(const char *s, unsigned char *out, size_t n) {
+    size_t i, o = 0, len = strlen(s);
+    if (len != (n + 2) / 3 * 4) return false;
+    for (i = 0; i < len; i += 4) {
+        int a = lbk__b64_val(s[i]), b = lbk__b64_val(s[i + 1]), c = lbk__b64_val(s[i + 2]), d = lbk__b64_val(s[i + 3]);
+        uint32_t v;
+        if (a < 0 || b < 0 || (c < 0 && (s[i + 2] != '=' || o + 1 < n)) || (d < 0 && (s[i + 3] != '=' || o + 2 < n))) return false;
+        v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)(c < 0 ? 0 : c) << 6 | (uint32_t)(d < 0 ? 0 : d);
+        if (o < n) out[o++] = (unsigned char)(v >> 16);
+        if (o < n) out[o++] = (unsigned char)(v >> 8);
+        if (o < n) out[o++] = (unsigned char)v;
+    }
+    return true;
+}
+static bool lbk__vpush_int(lbk_value *list, int64_t v) { return lbk_list_push(list, lbk_value_int(v)) == LBK_OK; }
+static lbk_value *lbk__sig_value(const lbk__tsig *s) {
+    lbk_value *l = lbk_value_list();
+    int d;
+    bool ok = l && lbk__vpush_int(l, s->dt) && lbk__vpush_int(l, s->n_dims);
+    for (d = 0; ok && d < s->n_dims; d++) ok = lbk__vpush_int(l, s->dims[d]);
+    if (!ok) { lbk_value_free(l); return NULL; }
+    return l;
+}
+
+/* Flattens method mi of m: replays it over placeholders and records the result (calls
+   inlined, debug handles carrying the full module path). */
+static lbk_result lbk__flatten(lbk_module *m, int mi, lbk__method *flat, const char *where) {
+    lbk_ctx *ctx = m->ctx;
+    lbk__method *me = &m->methods[mi];
+    struct lbk__trace t;
+    uint32_t *outs = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (size_t)(me->n_out + 1));
+    lbk_result r = LBK_OK;
+    int k, made = 0;
+    memset(&t, 0, sizeof t);
+    memset(flat, 0, sizeof *flat);
+    t.m = m;
+    t.n_in = me->n_in;
+    t.in_ids = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (size_t)(me->n_in + 1));
+    flat->n_in = me->n_in; flat->n_out = me->n_out;
+    flat->name = lbk__strdup(me->name);
+    flat->in = (lbk__tsig *)lbk__malloc(sizeof(lbk__tsig) * (size_t)(me->n_in + 1));
+    flat->out = (lbk__tsig *)lbk__malloc(sizeof(lbk__tsig) * (size_t)(me->n_out + 1));
+    if (!outs || !t.in_ids || !flat->name || !flat->in || !flat->out) { r = lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory"); goto done; }
+    memcpy(flat->in, me->in, sizeof(lbk__tsig) * (size_t)me->n_in);
+    memcpy(flat->out, me->out, sizeof(lbk__tsig) * (size_t)me->n_out);
+    for (k = 0; k < me->n_in; k++, made++) {
+        lbk_tensor x = (lbk_empty)(ctx, me->in[k].dt, me->in[k].n_dims, me->in[k].dims);
+        const char *why;
+        if (!x.id || lbk__resolve(ctx, x, &t.in_ids[k], &why) != LBK_OK) { r = ctx->recent; goto done; }
+        ctx->nodes[t.in_ids[k]].refs++;
+        lbk_release(ctx, x);
+    }
+    if ((r = lbk__replay(ctx, m, mi, lbk__module_root(m), t.in_ids, outs, where)) != LBK_OK) goto done;
+    r = lbk__record(ctx, &t, outs, me->n_out, flat);
+    for (k = 0; k < me->n_out; k++) lbk__unref(ctx, outs[k]);
+done:
+    for (k = 0; k < made; k++) lbk__unref(ctx, t.in_ids[k]);
+    lbk__free(t.in_ids);
+    lbk__free(outs);
+    if (r != LBK_OK) lbk__method_free(ctx, flat);
+    return r;
+}
+
+static lbk_value *lbk__method_value(lbk_ctx *ctx, const lbk__method *me, const char *where, lbk_result *r) {
+    lbk_value *v = lbk_value_dict(), *ins = lbk_value_list(), *outs = lbk_value_list(), *consts = lbk_value_list(), *nodes = lbk_value_list();
+    uint32_t e, k;
+    int j;
+    bool ok = v && ins && outs && consts && nodes;
+    for (j = 0; ok && j < me->n_in; j++) ok = lbk_list_push(ins, lbk__sig_value(&me->in[j])) == LBK_OK;
+    for (j = 0; ok && j < me->n_out; j++) ok = lbk_list_push(outs, lbk__sig_value(&me->out[j])) == LBK_OK;
+    for (j = 0; ok && j < me->n_consts; j++) {   /* the constant's bytes, read from the context */
+        const lbk__node *n = &ctx->nodes[me->consts[j]];
+        lbk__tsig s;
+        lbk_value *c;
+        size_t bytes = (size_t)lbk__numel(n->n_dims, n->dims) * lbk_dtype_size((lbk_dtype)n->dtype);
+        unsigned char *buf = (unsigned char *)lbk__malloc(bytes + 1);
+        char *b64 = NULL;
+        s.dt = (lbk_dtype)n->dtype; s.n_dims = n->n_dims; memcpy(s.dims, n->dims, sizeof s.dims);
+        c = lbk__sig_value(&s);
+        ok = c && buf;
+        if (ok && bytes) {
+            lbk__clear_backend_error();
+            *r = ctx->iface->data_to_host(ctx->self, n->data, buf, bytes);
+            if (*r != LBK_OK) { lbk_value_free(c); lbk__free(buf); lbk_value_free(v); lbk_value_free(ins); lbk_value_free(outs); lbk_value_free(consts); lbk_value_free(nodes);
+                                return lbk__ctx_fail(ctx, *r, where, -1, "reading a constant of method '%s' failed", me->name), (lbk_value *)NULL; }
+        }
+        ok = ok && (b64 = lbk__b64_encode(buf, bytes)) != NULL && lbk_list_push(c, lbk_value_str(b64)) == LBK_OK;
+        lbk__free(b64);
+        lbk__free(buf);
+        if (ok) ok = lbk_list_push(consts, c) == LBK_OK;
+        else lbk_value_free(c);
+    }
+    for (e = 0; ok && e < me->n_nodes; e++) {
+        const lbk__mnode *x = &me->nodes[e];
+        lbk_value *l = lbk_value_list();
+        ok = l && lbk__vpush_int(l, x->kind) && lbk__vpush_int(l, x->op) && lbk__vpush_int(l, x->dtype) && lbk__vpush_int(l, x->n_dims) &&
+             lbk__vpush_int(l, x->flags) && lbk__vpush_int(l, x->index) && lbk__vpush_int(l, x->debug);
+        for (j = 0; ok && j < x->n_dims; j++) ok = lbk__vpush_int(l, x->dims[j]);
+        ok = ok && lbk__vpush_int(l, x->n_in);
+        for (k = 0; ok && k < x->n_in; k++) ok = lbk__vpush_int(l, x->kind == LBK__MN_CALL_OUT ? x->first_in : me->ins[x->first_in + k]);
+        for (j = 0; ok && j < (int)(sizeof x->attrs.words / sizeof x->attrs.words[0]); j++) ok = lbk__vpush_int(l, (int64_t)x->attrs.words[j]);
+        if (ok) ok = lbk_list_push(nodes, l) == LBK_OK;
+        else lbk_value_free(l);
+    }
+    if (ok) { ok = lbk_dict_set(v, "inputs", ins) == LBK_OK; ins = NULL; }
+    if (ok) { ok = lbk_dict_set(v, "outputs", outs) == LBK_OK; outs = NULL; }
+    if (ok) { ok = lbk_dict_set(v, "consts", consts) == LBK_OK; consts = NULL; }
+    if (ok) { ok = lbk_dict_set(v, "nodes", nodes) == LBK_OK; nodes = NULL; }
+    if (ok) {
+        lbk_value *ol = lbk_value_list();
+        ok = ol != NULL;
+        for (j = 0; ok && j < me->n_out; j++) ok = lbk__vpush_int(ol, me->outs[j]);
+        if (ok) ok = lbk_dict_set(v, "outs", ol) == LBK_OK;
+        else lbk_value_free(ol);
+    }
+    lbk_value_free(ins); lbk_value_free(outs); lbk_value_free(consts); lbk_value_free(nodes);
+    if (!ok) { lbk_value_free(v); *r = lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory"); return NULL; }
+    *r = LBK_OK;
+    return v;
+}
+
+/* The default preprocess: every method named in the spec, flattened and serialised. */
+LAZYBK_API lbk_result lbk_preprocess_default(const lbk_module *cm, const lbk_value *spec, lbk_value **out) {
+    lbk_module *m = (lbk_module *)(uintptr_t)cm;
+    lbk_value *d;
+    int64_t i, n;
+    lbk_result r = LBK_OK;
+    if (!out) return lbk__set_last(LBK_ERR_ARG, "lbk_preprocess_default: NULL out");
+    *out = NULL;
+    if (!m) return lbk__set_last(LBK_ERR_ARG, "lbk_preprocess_default: NULL module");
+    if ((n = lbk_dict_len(spec)) < 0) return lbk__ctx_fail(m->ctx, LBK_ERR_ARG, "lbk_preprocess_default", -1, "the method compile spec is not a dict");
+    if (!(d = lbk_value_dict())) return lbk__ctx_fail(m->ctx, LBK_ERR_OOM, "lbk_preprocess_default", -1, "out of memory");
+    for (i = 0; i < n && r == LBK_OK; i++) {
+        const char *name = lbk_dict_key(spec, i);
+        int mi = lbk__method_find(m, name);
+        lbk__method flat;
+        lbk_value *mv;
+        if (mi < 0) { r = lbk__ctx_fail(m->ctx, LBK_ERR_NOT_FOUND, "lbk_preprocess_default", -1, "%s has no method '%s'", m->type, name); break; }
+        if ((r = lbk__flatten(m, mi, &flat, "lbk_preprocess_default")) != LBK_OK) break;
+        mv = lbk__method_value(m->ctx, &flat, "lbk_preprocess_default", &r);
+        lbk__method_free(m->ctx, &flat);
+        if (mv && lbk_dict_set(d, name, mv) != LBK_OK) r = lbk__ctx_fail(m->ctx, LBK_ERR_OOM, "lbk_preprocess_default", -1, "out of memory");
+    }
+    if (r != LBK_OK) { lbk_value_free(d); return r; }
+    *out = d;
+    return LBK_OK;
+}
+
+/* ---- lowering (lbk_to_backend) ----
+   The lowered module keeps the processed blob and the handles compile gave. With a
+   backend's own delegate_compile/delegate_execute they are the backend's business. The
+   default (both NULL): compile turns each method's blob back into a recipe whose constants
+   are uploaded to a context on that backend (the caller's when it is on the same backend,
+   else the module's own), and execute replays it there: lazily in the caller's context, or
+   synced in the module's own with the data moved through the host. */
+typedef struct lbk__lowered {
+    lbk_ctx *rctx;                /* where the recipes run; owned unless it is the module's context */
+    bool own_ctx;
+} lbk__lowered;
+
+static bool lbk__vint(const lbk_value *l, int64_t i, int64_t lo, int64_t hi, int64_t *out) {
+    const lbk_value *x = lbk_list_get(l, i);
+    if (lbk_value_kind_of(x) != LBK_VALUE_INT) return false;
+    *out = lbk_value_as_int(x);
+    return *out >= lo && *out <= hi;
+}
+static bool lbk__vsig(const lbk_value *l, lbk__tsig *s, int64_t *used) {
+    int64_t v, d;
+    memset(s, 0, sizeof *s);
+    if (!lbk__vint(l, 0, 1, LBK_DTYPE_COUNT - 1, &v)) return false;
+    s->dt = (lbk_dtype)v;
+    if (!lbk__vint(l, 1, 0, LAZYBK_MAX_DIMS, &v)) return false;
+    s->n_dims = (int)v;
+    for (d = 0; d < s->n_dims; d++)
+        if (!lbk__vint(l, 2 + d, 0, INT64_MAX, &s->dims[d])) return false;
+    if (!lbk__dims_valid(s->n_dims, s->dims, s->dt)) return false;
+    *used = 2 + s->n_dims;
+    return true;
+}
+
+/* A recipe from its serialised form, its constants made in ctx. Every field is checked:
+   a malformed blob gives LBK_ERR_FORMAT, never a bad read. */
+static lbk_result lbk__method_parse(lbk_ctx *ctx, const char *name, const lbk_value *v, lbk__method *me, const char *where) {
+    const lbk_value *ins = lbk_dict_get(v, "inputs"), *outs = lbk_dict_get(v, "outputs"), *consts = lbk_dict_get(v, "consts"),
+                    *nodes = lbk_dict_get(v, "nodes");
+    int64_t n_in = lbk_list_len(ins), n_out = lbk_list_len(outs), n_c = lbk_list_len(consts), n_n = lbk_list_len(nodes), i, u;
+    size_t cap_ins = 0;
+    const int n_words = (int)(sizeof me->nodes[0].attrs.words / sizeof me->nodes[0].attrs.words[0]);
+    memset(me, 0, sizeof *me);
+#define LBK__BAD(what) do { lbk__method_free(ctx, me); return lbk__ctx_fail(ctx, LBK_ERR_FORMAT, where, -1, "method '%s': %s", name, what); } while (0)
+    if (n_in < 0 || n_out < 1 || n_c < 0 || n_n < 0 || n_in > 4096 || n_out > 4096 || n_n > ((int64_t)1 << 30)) LBK__BAD("not a serialised method");
+    if (!(me->name = lbk__strdup(name)) || !(me->in = (lbk__tsig *)lbk__calloc((size_t)n_in + 1, sizeof *me->in)) ||
+        !(me->out = (lbk__tsig *)lbk__calloc((size_t)n_out, sizeof *me->out)) || !(me->outs = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (size_t)n_out)) ||
+        !(me->consts = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (size_t)(n_c + 1))) ||
+        !(me->nodes = (lbk__mnode *)lbk__calloc((size_t)n_n + 1, sizeof *me->nodes))) {
+        lbk__method_free(ctx, me);
+        return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
+    }
+    me->n_in = (int)n_in; me->n_out = (int)n_out;
+    for (i = 0; i < n_in; i++) if (!lbk__vsig(lbk_list_get(ins, i), &me->in[i], &u)) LBK__BAD("bad input signature");
+    for (i = 0; i < n_out; i++) if (!lbk__vsig(lbk_list_get(outs, i), &me->out[i], &u)) LBK__BAD("bad output signature");
+    for (i = 0; i < n_c; i++) {   /* constants: uploaded now, held by the recipe */
+        const lbk_value *c = lbk_list_get(consts, i);
+        lbk__tsig s;
+        const char *b64;
+        size_t bytes;
+        unsigned char *buf;
+        lbk_tensor t;
+        uint32_t id;
+        if (!lbk__vsig(c, &s, &u) || !(b64 = lbk_value_as_str(lbk_list_get(c, u))) || lbk_list_len(c) != u + 1) LBK__BAD("bad constant");
+        bytes = (size_t)lbk__numel(s.n_dims, s.dims) * lbk_dtype_size(s.dt);
+        if (strlen(b64) != (bytes + 2) / 3 * 4) LBK__BAD("constant data of the wrong size");
+        if (!(buf = (unsigned char *)lbk__malloc(bytes + 1))) { lbk__method_free(ctx, me); return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory"); }
+        if (!lbk__b64_decode(b64, buf, bytes)) { lbk__free(buf); LBK__BAD("constant data is not base64"); }
+        t = (lbk_from_host)(ctx, s.dt, s.n_dims, s.dims, buf);
+        lbk__free(buf);
+        {
+            const char *why;
+            if (!t.id || lbk__resolve(ctx, t, &id, &why) != LBK_OK) { lbk__method_free(ctx, me); return ctx->recent; }
+        }
+        ctx->nodes[id].refs++;
+        lbk_release(ctx, t);
+        me->consts[me->n_consts++] = id;
+    }
+    for (i = 0; i < n_n; i++) {
+        const lbk_value *l = lbk_list_get(nodes, i);
+        lbk__mnode *x = &me->nodes[i];
+        int64_t hv[7], k, at, nin;
+        for (k = 0; k < 7; k++) if (!lbk__vint(l, k, INT64_MIN, INT64_MAX, &hv[k])) LBK__BAD("bad node");
+        if (hv[0] < LBK__MN_INPUT || hv[0] > LBK__MN_CALL_OUT || hv[0] == LBK__MN_CALL || hv[0] == LBK__MN_CALL_OUT) LBK__BAD("bad node kind");
+        if (hv[1] < 0 || hv[1] >= LBK_OP_COUNT || hv[2] < 1 || hv[2] >= LBK_DTYPE_COUNT || hv[3] < 0 || hv[3] > LAZYBK_MAX_DIMS || hv[4] < 0 || hv[4] > 255)
+            LBK__BAD("bad node header");
+        x->kind = (uint8_t)hv[0]; x->op = (uint16_t)hv[1]; x->dtype = (uint8_t)hv[2]; x->n_dims = (uint8_t)hv[3]; x->flags = (uint8_t)hv[4];
+        x->debug = hv[6] >= -1 && hv[6] < ((int64_t)1 << 40) ? hv[6] : -1;
+        if (x->kind == LBK__MN_INPUT && (hv[5] < 0 || hv[5] >= n_in)) LBK__BAD("input index out of range");
+        if (x->kind == LBK__MN_CONST && (hv[5] < 0 || hv[5] >= n_c)) LBK__BAD("constant index out of range");
+        x->index = (int32_t)hv[5];
+        for (k = 0; k < x->n_dims; k++) if (!lbk__vint(l, 7 + k, 0, INT64_MAX, &x->dims[k])) LBK__BAD("bad node dims");
+        if (!lbk__dims_valid(x->n_dims, x->dims, (lbk_dtype)x->dtype)) LBK__BAD("node dims overflow");
+        at = 7 + x->n_dims;
+        if (!lbk__vint(l, at, 0, 1 << 20, &nin) || ((x->kind != LBK__MN_OP) && nin != 0)) LBK__BAD("bad input count");
+        x->n_in = (uint32_t)nin;
+        x->first_in = me->n_ins;
+        if (!LBK__GROW(me->ins, cap_ins, (size_t)me->n_ins + (size_t)nin + 1)) { lbk__method_free(ctx, me); return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory"); }
+        for (k = 0; k < nin; k++) {
+            int64_t y;
+            if (!lbk__vint(l, at + 1 + k, 0, i - 1, &y)) LBK__BAD("node input out of order");   /* earlier entries only */
+            me->ins[me->n_ins++] = (uint32_t)y;
+        }
+        at += 1 + nin;
+        if (lbk_list_len(l) != at + n_words) LBK__BAD("bad node attributes");
+        for (k = 0; k < n_words; k++) {
+            const lbk_value *w = lbk_list_get(l, at + k);
+            if (lbk_value_kind_of(w) != LBK_VALUE_INT) LBK__BAD("bad node attributes");
+            x->attrs.words[k] = (uint64_t)lbk_value_as_int(w);
+        }
+        if (x->kind == LBK__MN_INPUT && (x->dtype != me->in[x->index].dt || x->n_dims != me->in[x->index].n_dims)) LBK__BAD("input node does not match its signature");
+        if (x->kind == LBK__MN_CONST) {
+            const lbk__node *cn = &ctx->nodes[me->consts[x->index]];
+            if (cn->dtype != x->dtype || cn->n_dims != x->n_dims || memcmp(cn->dims, x->dims, sizeof(int64_t) * x->n_dims) != 0) LBK__BAD("constant node does not match its data");
+        }
+        me->n_nodes++;
+    }
+    for (i = 0; i < n_out; i++) {
+        const lbk__mnode *x;
+        int64_t y;
+        const lbk_value *ov = lbk_dict_get(v, "outs");
+        if (!ov || !lbk__vint(ov, i, 0, n_n - 1, &y)) LBK__BAD("bad output entry");
+        x = &me->nodes[y];
+        if (x->dtype != me->out[i].dt || x->n_dims != me->out[i].n_dims || memcmp(x->dims, me->out[i].dims, sizeof(int64_t) * x->n_dims) != 0)
+            LBK__BAD("output entry does not match its signature");
+        me->outs[i] = (uint32_t)y;
+    }
+#undef LBK__BAD
+    return LBK_OK;
+}
+
+static void lbk__delegate_free(lbk_module *m) {
+    lbk__lowered *lw;
+    if (!m->backend) return;
+    if (m->handles) {
+        void *self;
+        const lbk_backend_i *b = lbk_backend_get(m->backend, &self);
+        if (b && b->delegate_free && b->delegate_compile) b->delegate_free(self, m->handles);
+    }
+    lw = (lbk__lowered *)m->lowered;
+    if (lw) {
+        int i;
+        for (i = 0; i < m->n_methods; i++) lbk__method_free(lw->rctx, &m->methods[i]);
+        m->n_methods = 0;
+        if (lw->own_ctx) lbk_ctx_destroy(lw->rctx);
+        lbk__free(lw);
+        m->lowered = NULL;
+    }
+    lbk_value_free(m->spec); lbk_value_free(m->processed); lbk_value_free(m->handles);
+    m->spec = m->processed = m->handles = NULL;
+}
+
+/* Runs method mi of a lowered module. */
+static lbk_result lbk__delegate_run(lbk_ctx *ctx, lbk_module *m, int mi, const char *prefix, const uint32_t *in, uint32_t *out, const char *where) {
+    lbk__method *me = &m->methods[mi];
+    void *self;
+    const lbk_backend_i *b = lbk_backend_get(m->backend, &self);
+    lbk__lowered *lw = (lbk__lowered *)m->lowered;
+    lbk_result r = LBK_OK;
+    int k;
+    lbk__opctx oc;
+    oc.ctx = ctx; oc.name = where; oc.file = NULL; oc.line = 0; oc.op = 0;
+    if (m->unavailable || !b || (b->is_available && !b->is_available(self)))
+        return lbk__ctx_fail(ctx, LBK_ERR_UNAVAILABLE, where, -1, "backend '%s' is not available (module %s, method '%s')", m->backend, m->type, me->name);
+    if (b->delegate_compile && b->delegate_execute) {   /* the backend's own: inputs and outputs as values */
+        lbk_value *ins = lbk_value_list(), *res = NULL, *h = lbk_dict_get(m->handles, me->name);
+        bool ok = ins != NULL;
+        for (k = 0; ok && k < me->n_in; k++) {
+            lbk_tensor t = lbk__wrap(ctx, in[k], &oc);
+            ok = t.id && lbk_list_push(ins, lbk_value_tensor(t)) == LBK_OK;
+        }
+        if (!ok) { lbk_value_free(ins); return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory"); }
+        lbk__clear_backend_error();
+        r = b->delegate_execute(self, ctx, h, ins, &res);
+        if (r != LBK_OK) {
+            int64_t dh = lbk__tls_be_handle;
+            lbk_value_free(ins); lbk_value_free(res);
+            if (dh >= 0 && prefix) dh = lbk__debug_rebase(dh, prefix);
+            return lbk__ctx_fail(ctx, r, where, dh, "backend '%s' execute of %s.%s failed: %s", m->backend, m->type, me->name,
+                                 lbk__tls_be_msg[0] ? lbk__tls_be_msg : lbk_result_str(r));
+        }
+        if (lbk_list_len(res) != me->n_out) {
+            r = lbk__ctx_fail(ctx, LBK_ERR_BACKEND, where, -1, "backend '%s' execute of %s.%s returned %lld outputs; the method declares %d",
+                              m->backend, m->type, me->name, (long long)lbk_list_len(res), me->n_out);
+        }
+        for (k = 0; r == LBK_OK && k < me->n_out; k++) {
+            const char *why;
+            lbk_value *o = lbk_list_get(res, k);
+            if (lbk_value_kind_of(o) != LBK_VALUE_TENSOR || lbk__resolve(ctx, lbk_value_as_tensor(o), &out[k], &why) != LBK_OK) {
+                r = lbk__ctx_fail(ctx, LBK_ERR_BACKEND, where, -1, "backend '%s' execute of %s.%s: output %d is not a tensor of this context",
+                                  m->backend, m->type, me->name, k);
+                break;
+            }
+            if (ctx->nodes[out[k]].dtype != me->out[k].dt) {
+                r = lbk__ctx_fail(ctx, LBK_ERR_BACKEND, where, -1, "backend '%s' execute of %s.%s: output %d is %s; the method declares %s",
+                                  m->backend, m->type, me->name, k, lbk_dtype_name((lbk_dtype)ctx->nodes[out[k]].dtype), lbk_dtype_name(me->out[k].dt));
+                break;
+            }
+        }
+        if (r == LBK_OK) for (k = 0; k < me->n_out; k++) ctx->nodes[out[k]].refs++;   /* the caller's reference */
+        for (k = 0; k < (int)lbk_list_len(ins); k++) lbk_release(ctx, lbk_value_as_tensor(lbk_list_get(ins, k)));
+        lbk_value_free(ins);
+        lbk_value_free(res);
+        return r;
+    }
+    if (lw->rctx == ctx) return lbk__replay(ctx, m, mi, prefix, in, out, where);
+    {   /* another backend: through the host into the module's own context and back */
+        lbk_ctx *rc = lw->rctx;
+        uint32_t *rin = (uint32_t *)lbk__calloc((size_t)me->n_in + 1, sizeof(uint32_t)), *rout = (uint32_t *)lbk__calloc((size_t)me->n_out + 1, sizeof(uint32_t));
+        lbk_tensor *tout = (lbk_tensor *)lbk__calloc((size_t)me->n_out + 1, sizeof(lbk_tensor));
+        lbk_scope s = lbk_scope_begin(rc);
+        void *buf = NULL;
+        if (!rin || !rout || !tout) r = lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
+        for (k = 0; r == LBK_OK && k < me->n_in; k++) {
+            const lbk__node *n = &ctx->nodes[in[k]];
+            size_t bytes = (size_t)lbk__numel(n->n_dims, n->dims) * lbk_dtype_size((lbk_dtype)n->dtype);
+            lbk_tensor t = lbk__wrap(ctx, in[k], &oc), rt;
+            const char *why;
+            void *nb = lbk__realloc_or_null(buf, bytes + 1);
+            if (!t.id || !nb) { r = lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory"); break; }
+            buf = nb;
+            r = lbk_read(ctx, t, buf, bytes);
+            lbk_release(ctx, t);
+            if (r != LBK_OK) break;
+            rt = (lbk_from_host)(rc, (lbk_dtype)n->dtype, n->n_dims, n->dims, buf);
+            if (!rt.id || lbk__resolve(rc, rt, &rin[k], &why) != LBK_OK) { r = lbk__ctx_fail(ctx, rc->recent, where, -1, "%s", lbk_ctx_error(rc)); break; }
+        }
+        if (r == LBK_OK && (r = lbk__replay(rc, m, mi, prefix, rin, rout, where)) != LBK_OK)
+            r = lbk__ctx_fail(ctx, r, where, -1, "on backend '%s': %s", m->backend, lbk_ctx_error(rc));
+        for (k = 0; r == LBK_OK && k < me->n_out; k++) { tout[k] = lbk__wrap(rc, rout[k], &oc); lbk__unref(rc, rout[k]); rout[k] = LBK__NONE; }
+        if (r == LBK_OK && lbk_sync(rc, tout, me->n_out) != LBK_OK)
+            r = lbk__ctx_fail(ctx, rc->recent, where, -1, "on backend '%s': %s", m->backend, lbk_ctx_error(rc));
+        for (k = 0; r == LBK_OK && k < me->n_out; k++) {
+            size_t bytes = (size_t)lbk__numel(me->out[k].n_dims, me->out[k].dims) * lbk_dtype_size(me->out[k].dt);
+            void *nb = lbk__realloc_or_null(buf, bytes + 1);
+            lbk_tensor t;
+            const char *why;
+            if (!nb) { r = lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory"); break; }
+            buf = nb;
+            if (lbk_read(rc, tout[k], buf, bytes) != LBK_OK) { r = lbk__ctx_fail(ctx, rc->recent, where, -1, "on backend '%s': %s", m->backend, lbk_ctx_error(rc)); break; }
+            t = (lbk_from_host)(ctx, me->out[k].dt, me->out[k].n_dims, me->out[k].dims, buf);
+            if (!t.id || lbk__resolve(ctx, t, &out[k], &why) != LBK_OK) { r = ctx->recent; break; }
+            ctx->nodes[out[k]].refs++;
+            lbk_release(ctx, t);
+            out[k] = out[k];
+            rout[k] = 1;   /* made */
+        }
+        if (r != LBK_OK)
+            for (k = 0; k < me->n_out && rout; k++) if (rout[k] == 1) lbk__unref(ctx, out[k]);
+        lbk_scope_end(rc, s, NULL, 0);
+        lbk_ctx_clear_error(rc);
+        lbk__free(buf); lbk__free(rin); lbk__free(rout); lbk__free(tout);
+        return r;
+    }
+}
+
+static lbk_module *lbk__lower_fail(lbk_ctx *ctx, lbk_module *low, lbk_result r, const char *fmt, const char *a, const char *b) {
+    if (low) lbk_module_destroy(low);
+    lbk__ctx_fail(ctx, r, "lbk_to_backend", -1, fmt, a, b);
+    return NULL;
+}
+
+/* The lowered module's methods as signatures only (a backend's own delegation, or an
+   unavailable backend): what the run-time checks compare against. */
+static lbk_result lbk__lowered_sigs(lbk_module *low, const lbk_module *m, const lbk_value *spec) {
+    int64_t i, n = lbk_dict_len(spec);
+    if (!(low->methods = (lbk__method *)lbk__calloc((size_t)n, sizeof *low->methods)))
+        return lbk__ctx_fail(low->ctx, LBK_ERR_OOM, "lbk_to_backend", -1, "out of memory");
+    low->cap_methods = (size_t)n;
+    for (i = 0; i < n; i++) {
+        const lbk__method *src = &m->methods[lbk__method_find(m, lbk_dict_key(spec, i))];
+        lbk__method *dst = &low->methods[i];
+        low->n_methods++;
+        if (!(dst->name = lbk__strdup(src->name)) || !(dst->in = (lbk__tsig *)lbk__malloc(sizeof(lbk__tsig) * (size_t)(src->n_in + 1))) ||
+            !(dst->out = (lbk__tsig *)lbk__malloc(sizeof(lbk__tsig) * (size_t)(src->n_out + 1))))
+            return lbk__ctx_fail(low->ctx, LBK_ERR_OOM, "lbk_to_backend", -1, "out of memory");
+        dst->n_in = src->n_in; dst->n_out = src->n_out;
+        memcpy(dst->in, src->in, sizeof(lbk__tsig) * (size_t)src->n_in);
+        memcpy(dst->out, src->out, sizeof(lbk__tsig) * (size_t)src->n_out);
+    }
+    return LBK_OK;
+}
+
+LAZYBK_API lbk_module *lbk_to_backend(lbk_module *m, const char *backend, const lbk_value *spec) {
+    lbk_ctx *ctx;
+    lbk_module *low = NULL;
+    lbk_preprocess_fn pp;
+    void *self;
+    const lbk_backend_i *b;
+    lbk_value *processed = NULL;
+    lbk_result r;
+    int64_t i, n;
+    const char *W = "lbk_to_backend";
+    if (!m) { lbk__set_last(LBK_ERR_ARG, "lbk_to_backend: NULL module"); return NULL; }
+    ctx = m->ctx;
+    if (!backend) return lbk__lower_fail(ctx, NULL, LBK_ERR_ARG, "NULL backend name%s%s", "", "");
+    if (ctx->trace) return lbk__lower_fail(ctx, NULL, LBK_ERR_BUSY, "a method is being traced (%s%s)", ctx->trace->method, "");
+    if (m->backend) return lbk__lower_fail(ctx, NULL, LBK_ERR_ARG, "%s is already lowered (to '%s')", m->type, m->backend);
+    if ((n = lbk_dict_len(spec)) < 1) return lbk__lower_fail(ctx, NULL, LBK_ERR_ARG, "the method compile spec must be a non-empty dict of method name -> dict%s%s", "", "");
+    for (i = 0; i < n; i++) {
+        const char *name = lbk_dict_key(spec, i);
+        if (lbk__method_find(m, name) < 0) return lbk__lower_fail(ctx, NULL, LBK_ERR_NOT_FOUND, "%s has no method '%s' (named in the method compile spec)", m->type, name);
+        if (lbk_value_kind_of(lbk_dict_get(spec, name)) != LBK_VALUE_DICT)
+            return lbk__lower_fail(ctx, NULL, LBK_ERR_ARG, "the compile spec of method '%s' must be a dict%s", name, "");
+    }
+    b = lbk_backend_get(backend, &self);
+    if (!b) return lbk__lower_fail(ctx, NULL, LBK_ERR_NOT_FOUND, "no backend named '%s'%s", backend, "");
+    /* preprocess, ahead of time: the backend's own, or the default */
+    pp = lbk_preprocess_get(backend);
+    r = pp ? pp(m, spec, &processed) : lbk_preprocess_default(m, spec, &processed);
+    if (r != LBK_OK || !processed) {
+        lbk_value_free(processed);
+        if (ctx->err == LBK_OK || ctx->recent != r)
+            lbk__ctx_fail(ctx, r != LBK_OK ? r : LBK_ERR_BACKEND, W, -1, "preprocess for backend '%s' failed: %s", backend, lbk_result_str(r != LBK_OK ? r : LBK_ERR_BACKEND));
+        return NULL;
+    }
+    low = lbk_module_create(ctx, m->type);
+    if (!low || !(low->backend = lbk__strdup(backend)) || !(low->spec = lbk_value_copy(spec)) ||
+        !(low->lowered = lbk__calloc(1, sizeof(lbk__lowered)))) {
+        lbk_value_free(processed);
+        return lbk__lower_fail(ctx, low, LBK_ERR_OOM, "out of memory%s%s", "", "");
+    }
+    low->processed = processed;
+    if (b->is_available && !b->is_available(self)) {   /* as PyTorch: lowering succeeds, running fails */
+        char msg[300];
+        snprintf(msg, sizeof msg, "lbk_to_backend: backend '%s' is not available; running %s will fail", backend, m->type);
+        if (ctx->logger) ctx->logger(ctx->logger_user, LBK_LOG_WARN, msg);
+        low->unavailable = true;
+        ((lbk__lowered *)low->lowered)->rctx = ctx;
+        if (lbk__lowered_sigs(low, m, spec) != LBK_OK) { lbk_module_destroy(low); return NULL; }
+        return low;
+    }
+    if (b->delegate_compile) {   /* the backend's own compiler */
+        lbk_value *handles = NULL;
+        lbk__clear_backend_error();
+        r = b->delegate_compile(self, processed, spec, &handles);
+        if (r != LBK_OK || lbk_dict_len(handles) < 0) {
+            lbk_value_free(handles);
+            lbk__ctx_fail(ctx, r != LBK_OK ? r : LBK_ERR_BACKEND, W, lbk__tls_be_handle, "backend '%s' compile failed: %s", backend,
+                          lbk__tls_be_msg[0] ? lbk__tls_be_msg : "it returned no dict of handles");
+            lbk_module_destroy(low);
+            return NULL;
+        }
+        low->handles = handles;
+        ((lbk__lowered *)low->lowered)->rctx = ctx;
+        for (i = 0; i < n; i++)
+            if (!lbk_dict_has(handles, lbk_dict_key(spec, i)))
+                return lbk__lower_fail(ctx, low, LBK_ERR_BACKEND, "backend '%s' compile returned no handle for method '%s'", backend, lbk_dict_key(spec, i));
+    } else {   /* the default: recipes with their constants on a context of that backend */
+        lbk__lowered *lw = (lbk__lowered *)low->lowered;
+        if (strcmp(lbk_ctx_backend(ctx), backend) == 0) lw->rctx = ctx;
+        else {
+            lbk_ctx_desc d;
+            memset(&d, 0, sizeof d);
+            d.backend = backend;
+            d.n_threads = ctx->n_threads;
+            if (!(lw->rctx = lbk_ctx_create(&d))) return lbk__lower_fail(ctx, low, lbk_last_result(), "cannot open a context on '%s': %s", backend, lbk_last_error());
+            lw->own_ctx = true;
+        }
+        if (!(low->methods = (lbk__method *)lbk__calloc((size_t)n, sizeof *low->methods))) return lbk__lower_fail(ctx, low, LBK_ERR_OOM, "out of memory%s%s", "", "");
+        low->cap_methods = (size_t)n;
+        for (i = 0; i < n; i++) {
+            const char *name = lbk_dict_key(spec, i);
+            const lbk_value *mv = lbk_dict_get(processed, name);
+            if (!mv) return lbk__lower_fail(ctx, low, LBK_ERR_BACKEND, "preprocess gave nothing for method '%s'%s", name, "");
+            r = lbk__method_parse(lw->rctx, name, mv, &low->methods[i], W);
+            if (r != LBK_OK) {
+                if (lw->rctx != ctx) lbk__ctx_fail(ctx, r, W, -1, "%s", lbk_ctx_error(lw->rctx));
+                lbk_module_destroy(low);
+                return NULL;
+            }
+            low->n_methods++;
+        }
+    }
+    if (b->delegate_compile && lbk__lowered_sigs(low, m, spec) != LBK_OK) { lbk_module_destroy(low); return NULL; }
+    return low;
+}
+
+/* Puts child in parent as attr in place of the one there (destroyed), e.g. a lowered copy of it. */
+LAZYBK_API lbk_result lbk_module_replace_child(lbk_module *parent, const char *attr, lbk_module *child) {
+    lbk_module *old;
+    int i;
+    lbk_result r;
+    if (!parent || !attr || !child) return lbk__set_last(LBK_ERR_ARG, "lbk_module_replace_child: NULL argument");
+    if (!(old = lbk__child(parent, attr)))
+        return lbk__ctx_fail(parent->ctx, LBK_ERR_NOT_FOUND, "lbk_module_replace_child", -1, "%s has no child '%s'", parent->type, attr);
+    if (old == child) return LBK_OK;
+    for (i = 0; i < parent->n_children; i++) if (parent->children[i] == old) break;
+    parent->children[i] = parent->children[--parent->n_children];
+    old->parent = NULL;
+    if ((r = lbk_module_add_child(parent, attr, child)) != LBK_OK) {   /* put the old one back */
+        parent->children[parent->n_children++] = old;
+        old->parent = parent;
+        return r;
+    }
+    lbk_module_destroy(old);
+    return LBK_OK;
 }
 
 // >>check ------------------------------------------------------------------------------
@@ -7435,11 +8803,19 @@ static void lbk__release_globals(void) {
     lbk__sites = NULL;
     lbk__n_sites = lbk__cap_sites = 0;
     hmfree(lbk__site_map);
+    for (k = 0; k < lbk__n_paths; k++) lbk__free(lbk__paths[k]);
+    lbk__free(lbk__paths);
+    lbk__paths = NULL;
+    lbk__n_paths = lbk__cap_paths = 0;
     lbk__unlock(&lbk__debug_lock);
     lbk__lock(&lbk__decomp_lock);
     for (i = 0; i < shlen(lbk__decomp_user); i++) lbk__free(lbk__decomp_user[i].key);
     shfree(lbk__decomp_user);
     lbk__unlock(&lbk__decomp_lock);
+    lbk__lock(&lbk__reg_lock);
+    for (i = 0; i < shlen(lbk__pp_map); i++) lbk__free(lbk__pp_map[i].key);
+    shfree(lbk__pp_map);
+    lbk__unlock(&lbk__reg_lock);
 }
 
 // >>builtins ---------------------------------------------------------------------------
