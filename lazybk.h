@@ -560,6 +560,13 @@ LAZYBK_API lbk_result  lbk_module_run(lbk_module *m, const char *method, const l
    ahead of time. An unavailable backend gives a lowered module (and a warning through the
    logger) whose methods fail with LBK_ERR_UNAVAILABLE. NULL on failure. */
 LAZYBK_API lbk_module *lbk_to_backend(lbk_module *m, const char *backend, const lbk_value *method_compile_spec);
+/* Writes a versioned binary file: format version, backend, method compile spec, method
+   signatures, the preprocessed blob, the module tree. A plain module is saved lowered to
+   its context's backend (every method). */
+LAZYBK_API lbk_result  lbk_module_save(const lbk_module *m, const char *path);
+/* Reads it and compiles again for the saved backend. A truncated, corrupted or
+   wrong-version file gives LBK_ERR_FORMAT; an unavailable backend LBK_ERR_UNAVAILABLE. */
+LAZYBK_API lbk_module *lbk_module_load(lbk_ctx *ctx, const char *path);
 LAZYBK_API const char *lbk_module_type(const lbk_module *m);
 LAZYBK_API const char *lbk_module_backend(const lbk_module *m);         /* NULL unless lowered */
 LAZYBK_API int         lbk_module_n_children(const lbk_module *m);
@@ -5100,6 +5107,7 @@ LAZYBK_API int64_t lbk_counter(lbk_ctx *ctx, const char *name) {
 
 struct lbk__method;
 static void lbk__delegate_free(lbk_module *m);
+static lbk_value *lbk__tree_value(const lbk_module *m, int depth);
 static lbk_result lbk__delegate_run(lbk_ctx *ctx, lbk_module *m, int mi, const char *prefix, const uint32_t *in, uint32_t *out,
                                     const char *where);
 
@@ -5138,7 +5146,8 @@ struct lbk_module {
     lbk__method *methods;
     /* lowered (lbk_to_backend) */
     char *backend;
-    lbk_value *spec, *processed, *handles;
+    lbk_value *spec, *processed, *handles, *sigs;
+    lbk_value *tree;              /* the module tree lowered (saved with it) */
     void *lowered;                /* the default delegation's state */
     bool unavailable;
 };
@@ -6101,8 +6110,8 @@ static void lbk__delegate_free(lbk_module *m) {
         lbk__free(lw);
         m->lowered = NULL;
     }
-    lbk_value_free(m->spec); lbk_value_free(m->processed); lbk_value_free(m->handles);
-    m->spec = m->processed = m->handles = NULL;
+    lbk_value_free(m->spec); lbk_value_free(m->processed); lbk_value_free(m->handles); lbk_value_free(m->sigs); lbk_value_free(m->tree);
+    m->spec = m->processed = m->handles = m->sigs = m->tree = NULL;
 }
 
 /* Runs method mi of a lowered module. */
@@ -6215,33 +6224,119 @@ static lbk_module *lbk__lower_fail(lbk_ctx *ctx, lbk_module *low, lbk_result r, 
     return NULL;
 }
 
+/* {method: {"inputs": [sig...], "outputs": [sig...]}} for the methods in spec. */
+static lbk_value *lbk__sigs_value(const lbk_module *m, const lbk_value *spec) {
+    lbk_value *d = lbk_value_dict();
+    int64_t i, n = lbk_dict_len(spec);
+    bool ok = d != NULL;
+    for (i = 0; ok && i < n; i++) {
+        const lbk__method *me = &m->methods[lbk__method_find(m, lbk_dict_key(spec, i))];
+        lbk_value *md = lbk_value_dict(), *ins = lbk_value_list(), *outs = lbk_value_list();
+        int k;
+        ok = md && ins && outs;
+        for (k = 0; ok && k < me->n_in; k++) ok = lbk_list_push(ins, lbk__sig_value(&me->in[k])) == LBK_OK;
+        for (k = 0; ok && k < me->n_out; k++) ok = lbk_list_push(outs, lbk__sig_value(&me->out[k])) == LBK_OK;
+        if (ok) { ok = lbk_dict_set(md, "inputs", ins) == LBK_OK; ins = NULL; }
+        if (ok) { ok = lbk_dict_set(md, "outputs", outs) == LBK_OK; outs = NULL; }
+        lbk_value_free(ins); lbk_value_free(outs);
+        if (ok) ok = lbk_dict_set(d, me->name, md) == LBK_OK;
+        else lbk_value_free(md);
+    }
+    if (!ok) { lbk_value_free(d); return NULL; }
+    return d;
+}
 /* The lowered module's methods as signatures only (a backend's own delegation, or an
    unavailable backend): what the run-time checks compare against. */
-static lbk_result lbk__lowered_sigs(lbk_module *low, const lbk_module *m, const lbk_value *spec) {
-    int64_t i, n = lbk_dict_len(spec);
-    if (!(low->methods = (lbk__method *)lbk__calloc((size_t)n, sizeof *low->methods)))
-        return lbk__ctx_fail(low->ctx, LBK_ERR_OOM, "lbk_to_backend", -1, "out of memory");
-    low->cap_methods = (size_t)n;
+static lbk_result lbk__lowered_sigs(lbk_module *low, const char *where) {
+    int64_t i, n = lbk_dict_len(low->spec), j, u;
+    if (!(low->methods = (lbk__method *)lbk__calloc((size_t)n + 1, sizeof *low->methods)))
+        return lbk__ctx_fail(low->ctx, LBK_ERR_OOM, where, -1, "out of memory");
+    low->cap_methods = (size_t)n + 1;
     for (i = 0; i < n; i++) {
-        const lbk__method *src = &m->methods[lbk__method_find(m, lbk_dict_key(spec, i))];
+        const char *name = lbk_dict_key(low->spec, i);
+        const lbk_value *md = lbk_dict_get(low->sigs, name), *ins = lbk_dict_get(md, "inputs"), *outs = lbk_dict_get(md, "outputs");
+        int64_t n_in = lbk_list_len(ins), n_out = lbk_list_len(outs);
         lbk__method *dst = &low->methods[i];
         low->n_methods++;
-        if (!(dst->name = lbk__strdup(src->name)) || !(dst->in = (lbk__tsig *)lbk__malloc(sizeof(lbk__tsig) * (size_t)(src->n_in + 1))) ||
-            !(dst->out = (lbk__tsig *)lbk__malloc(sizeof(lbk__tsig) * (size_t)(src->n_out + 1))))
-            return lbk__ctx_fail(low->ctx, LBK_ERR_OOM, "lbk_to_backend", -1, "out of memory");
-        dst->n_in = src->n_in; dst->n_out = src->n_out;
-        memcpy(dst->in, src->in, sizeof(lbk__tsig) * (size_t)src->n_in);
-        memcpy(dst->out, src->out, sizeof(lbk__tsig) * (size_t)src->n_out);
+        if (n_in < 0 || n_in > 4096 || n_out < 1 || n_out > 4096)
+            return lbk__ctx_fail(low->ctx, LBK_ERR_FORMAT, where, -1, "no signature for method '%s'", name);
+        if (!(dst->name = lbk__strdup(name)) || !(dst->in = (lbk__tsig *)lbk__calloc((size_t)n_in + 1, sizeof(lbk__tsig))) ||
+            !(dst->out = (lbk__tsig *)lbk__calloc((size_t)n_out + 1, sizeof(lbk__tsig))))
+            return lbk__ctx_fail(low->ctx, LBK_ERR_OOM, where, -1, "out of memory");
+        dst->n_in = (int)n_in; dst->n_out = (int)n_out;
+        for (j = 0; j < n_in; j++)
+            if (!lbk__vsig(lbk_list_get(ins, j), &dst->in[j], &u)) return lbk__ctx_fail(low->ctx, LBK_ERR_FORMAT, where, -1, "bad signature of method '%s'", name);
+        for (j = 0; j < n_out; j++)
+            if (!lbk__vsig(lbk_list_get(outs, j), &dst->out[j], &u)) return lbk__ctx_fail(low->ctx, LBK_ERR_FORMAT, where, -1, "bad signature of method '%s'", name);
+    }
+    return LBK_OK;
+}
+
+/* The compile step of lowering (lbk_to_backend, and again at lbk_module_load): low holds
+   backend, spec, sigs and processed. Unavailable: a warning, or (load) the error. */
+static lbk_result lbk__lower_compile(lbk_module *low, bool fail_unavailable, const char *where) {
+    lbk_ctx *ctx = low->ctx;
+    void *self;
+    const lbk_backend_i *b = lbk_backend_get(low->backend, &self);
+    lbk__lowered *lw;
+    lbk_result r;
+    int64_t i, n = lbk_dict_len(low->spec);
+    if (!b) return lbk__ctx_fail(ctx, LBK_ERR_NOT_FOUND, where, -1, "no backend named '%s'", low->backend);
+    if (!(low->lowered = lw = (lbk__lowered *)lbk__calloc(1, sizeof(lbk__lowered)))) return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
+    lw->rctx = ctx;
+    if (b->is_available && !b->is_available(self)) {   /* as PyTorch: lowering succeeds, running fails */
+        char msg[400];
+        if (fail_unavailable) return lbk__ctx_fail(ctx, LBK_ERR_UNAVAILABLE, where, -1, "backend '%s' is not available", low->backend);
+        snprintf(msg, sizeof msg, "%s: backend '%s' is not available; running %s will fail", where, low->backend, low->type);
+        if (ctx->logger) ctx->logger(ctx->logger_user, LBK_LOG_WARN, msg);
+        low->unavailable = true;
+        return lbk__lowered_sigs(low, where);
+    }
+    if (b->delegate_compile) {   /* the backend's own compiler */
+        lbk_value *handles = NULL;
+        lbk__clear_backend_error();
+        r = b->delegate_compile(self, low->processed, low->spec, &handles);
+        if (r != LBK_OK || lbk_dict_len(handles) < 0) {
+            lbk_value_free(handles);
+            return lbk__ctx_fail(ctx, r != LBK_OK ? r : LBK_ERR_BACKEND, where, lbk__tls_be_handle, "backend '%s' compile failed: %s", low->backend,
+                                 lbk__tls_be_msg[0] ? lbk__tls_be_msg : "it returned no dict of handles");
+        }
+        low->handles = handles;
+        for (i = 0; i < n; i++)
+            if (!lbk_dict_has(handles, lbk_dict_key(low->spec, i)))
+                return lbk__ctx_fail(ctx, LBK_ERR_BACKEND, where, -1, "backend '%s' compile returned no handle for method '%s'", low->backend,
+                                     lbk_dict_key(low->spec, i));
+        return lbk__lowered_sigs(low, where);
+    }
+    /* the default: recipes with their constants on a context of that backend */
+    if (strcmp(lbk_ctx_backend(ctx), low->backend) != 0) {
+        lbk_ctx_desc d;
+        memset(&d, 0, sizeof d);
+        d.backend = low->backend;
+        d.n_threads = ctx->n_threads;
+        if (!(lw->rctx = lbk_ctx_create(&d))) {
+            lw->rctx = ctx;
+            return lbk__ctx_fail(ctx, lbk_last_result(), where, -1, "cannot open a context on '%s': %s", low->backend, lbk_last_error());
+        }
+        lw->own_ctx = true;
+    }
+    if (!(low->methods = (lbk__method *)lbk__calloc((size_t)n + 1, sizeof *low->methods))) return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
+    low->cap_methods = (size_t)n + 1;
+    for (i = 0; i < n; i++) {
+        const char *name = lbk_dict_key(low->spec, i);
+        const lbk_value *mv = lbk_dict_get(low->processed, name);
+        if (lbk_value_kind_of(mv) != LBK_VALUE_DICT) return lbk__ctx_fail(ctx, LBK_ERR_FORMAT, where, -1, "the preprocessed blob has no method '%s'", name);
+        r = lbk__method_parse(lw->rctx, name, mv, &low->methods[i], where);
+        if (r != LBK_OK) return lw->rctx != ctx ? lbk__ctx_fail(ctx, r, where, -1, "%s", lbk_ctx_error(lw->rctx)) : r;
+        low->n_methods++;
     }
     return LBK_OK;
 }
 
 LAZYBK_API lbk_module *lbk_to_backend(lbk_module *m, const char *backend, const lbk_value *spec) {
     lbk_ctx *ctx;
-    lbk_module *low = NULL;
+    lbk_module *low;
     lbk_preprocess_fn pp;
-    void *self;
-    const lbk_backend_i *b;
     lbk_value *processed = NULL;
     lbk_result r;
     int64_t i, n;
@@ -6258,76 +6353,26 @@ LAZYBK_API lbk_module *lbk_to_backend(lbk_module *m, const char *backend, const 
         if (lbk_value_kind_of(lbk_dict_get(spec, name)) != LBK_VALUE_DICT)
             return lbk__lower_fail(ctx, NULL, LBK_ERR_ARG, "the compile spec of method '%s' must be a dict%s", name, "");
     }
-    b = lbk_backend_get(backend, &self);
-    if (!b) return lbk__lower_fail(ctx, NULL, LBK_ERR_NOT_FOUND, "no backend named '%s'%s", backend, "");
+    if (!lbk_backend_has(backend)) return lbk__lower_fail(ctx, NULL, LBK_ERR_NOT_FOUND, "no backend named '%s'%s", backend, "");
     /* preprocess, ahead of time: the backend's own, or the default */
     pp = lbk_preprocess_get(backend);
+    lbk__clear_backend_error();
     r = pp ? pp(m, spec, &processed) : lbk_preprocess_default(m, spec, &processed);
     if (r != LBK_OK || !processed) {
         lbk_value_free(processed);
-        if (ctx->err == LBK_OK || ctx->recent != r)
-            lbk__ctx_fail(ctx, r != LBK_OK ? r : LBK_ERR_BACKEND, W, -1, "preprocess for backend '%s' failed: %s", backend, lbk_result_str(r != LBK_OK ? r : LBK_ERR_BACKEND));
+        if (!pp && ctx->err != LBK_OK) return NULL;   /* the default preprocess said why */
+        lbk__ctx_fail(ctx, r != LBK_OK ? r : LBK_ERR_BACKEND, W, lbk__tls_be_handle, "preprocess for backend '%s' failed: %s", backend,
+                      lbk__tls_be_msg[0] ? lbk__tls_be_msg : lbk_result_str(r != LBK_OK ? r : LBK_ERR_BACKEND));
         return NULL;
     }
     low = lbk_module_create(ctx, m->type);
-    if (!low || !(low->backend = lbk__strdup(backend)) || !(low->spec = lbk_value_copy(spec)) ||
-        !(low->lowered = lbk__calloc(1, sizeof(lbk__lowered)))) {
+    if (!low || !(low->backend = lbk__strdup(backend)) || !(low->spec = lbk_value_copy(spec)) || !(low->sigs = lbk__sigs_value(m, spec)) ||
+        !(low->tree = lbk__tree_value(m, 0))) {
         lbk_value_free(processed);
         return lbk__lower_fail(ctx, low, LBK_ERR_OOM, "out of memory%s%s", "", "");
     }
     low->processed = processed;
-    if (b->is_available && !b->is_available(self)) {   /* as PyTorch: lowering succeeds, running fails */
-        char msg[300];
-        snprintf(msg, sizeof msg, "lbk_to_backend: backend '%s' is not available; running %s will fail", backend, m->type);
-        if (ctx->logger) ctx->logger(ctx->logger_user, LBK_LOG_WARN, msg);
-        low->unavailable = true;
-        ((lbk__lowered *)low->lowered)->rctx = ctx;
-        if (lbk__lowered_sigs(low, m, spec) != LBK_OK) { lbk_module_destroy(low); return NULL; }
-        return low;
-    }
-    if (b->delegate_compile) {   /* the backend's own compiler */
-        lbk_value *handles = NULL;
-        lbk__clear_backend_error();
-        r = b->delegate_compile(self, processed, spec, &handles);
-        if (r != LBK_OK || lbk_dict_len(handles) < 0) {
-            lbk_value_free(handles);
-            lbk__ctx_fail(ctx, r != LBK_OK ? r : LBK_ERR_BACKEND, W, lbk__tls_be_handle, "backend '%s' compile failed: %s", backend,
-                          lbk__tls_be_msg[0] ? lbk__tls_be_msg : "it returned no dict of handles");
-            lbk_module_destroy(low);
-            return NULL;
-        }
-        low->handles = handles;
-        ((lbk__lowered *)low->lowered)->rctx = ctx;
-        for (i = 0; i < n; i++)
-            if (!lbk_dict_has(handles, lbk_dict_key(spec, i)))
-                return lbk__lower_fail(ctx, low, LBK_ERR_BACKEND, "backend '%s' compile returned no handle for method '%s'", backend, lbk_dict_key(spec, i));
-    } else {   /* the default: recipes with their constants on a context of that backend */
-        lbk__lowered *lw = (lbk__lowered *)low->lowered;
-        if (strcmp(lbk_ctx_backend(ctx), backend) == 0) lw->rctx = ctx;
-        else {
-            lbk_ctx_desc d;
-            memset(&d, 0, sizeof d);
-            d.backend = backend;
-            d.n_threads = ctx->n_threads;
-            if (!(lw->rctx = lbk_ctx_create(&d))) return lbk__lower_fail(ctx, low, lbk_last_result(), "cannot open a context on '%s': %s", backend, lbk_last_error());
-            lw->own_ctx = true;
-        }
-        if (!(low->methods = (lbk__method *)lbk__calloc((size_t)n, sizeof *low->methods))) return lbk__lower_fail(ctx, low, LBK_ERR_OOM, "out of memory%s%s", "", "");
-        low->cap_methods = (size_t)n;
-        for (i = 0; i < n; i++) {
-            const char *name = lbk_dict_key(spec, i);
-            const lbk_value *mv = lbk_dict_get(processed, name);
-            if (!mv) return lbk__lower_fail(ctx, low, LBK_ERR_BACKEND, "preprocess gave nothing for method '%s'%s", name, "");
-            r = lbk__method_parse(lw->rctx, name, mv, &low->methods[i], W);
-            if (r != LBK_OK) {
-                if (lw->rctx != ctx) lbk__ctx_fail(ctx, r, W, -1, "%s", lbk_ctx_error(lw->rctx));
-                lbk_module_destroy(low);
-                return NULL;
-            }
-            low->n_methods++;
-        }
-    }
-    if (b->delegate_compile && lbk__lowered_sigs(low, m, spec) != LBK_OK) { lbk_module_destroy(low); return NULL; }
+    if (lbk__lower_compile(low, false, W) != LBK_OK) { lbk_module_destroy(low); return NULL; }
     return low;
 }
 
@@ -6351,6 +6396,363 @@ LAZYBK_API lbk_result lbk_module_replace_child(lbk_module *parent, const char *a
     lbk_module_destroy(old);
     return LBK_OK;
 }
+
+/* ---- save and load ----
+   File: "LBKMODL\n", u32 format version, u32 0, u64 payload size, u64 FNV-1a of the payload,
+   then the payload: one value, {"type", "backend", "spec", "sigs", "processed", "tree",
+   "debug"}, encoded as tag byte + little-endian fields (none 0, bool 1, int 2, double 3,
+   string 4 (u64 length, bytes), list 6 (u64 count, items), dict 7 (u64 count, key string,
+   item)...). Tensors cannot be saved. Loading checks every length against what is left. */
+#define LBK__MOD_MAGIC "LBKMODL\n"
+#define LBK__MOD_VERSION 1u
+#define LBK__MOD_DEPTH 64
+typedef struct lbk__wbuf { unsigned char *p; size_t len, cap; bool oom; } lbk__wbuf;
+static void lbk__wput(lbk__wbuf *w, const void *src, size_t n) {
+    if (w->oom) return;
+    if (!LBK__GROW(w->p, w->cap, w->len + n + 1)) { w->oom = true; return; }
+    memcpy(w->p + w->len, src, n);
+    w->len += n;
+}
+static void lbk__wput_u64(lbk__wbuf *w, uint64_t v) {
+    unsigned char b[8];
+    int i;
+    for (i = 0; i < 8; i++) b[i] = (unsigned char)(v >> (8 * i));
+    lbk__wput(w, b, 8);
+}
+static void lbk__wput_str(lbk__wbuf *w, const char *s) { size_t n = strlen(s); lbk__wput_u64(w, n); lbk__wput(w, s, n); }
+static lbk_result lbk__wvalue(lbk__wbuf *w, const lbk_value *v, int depth) {
+    unsigned char tag;
+    int64_t i, n;
+    lbk_result r;
+    if (depth > LBK__MOD_DEPTH) return LBK_ERR_UNSUPPORTED;
+    switch (lbk_value_kind_of(v)) {
+    case LBK_VALUE_NONE: tag = 0; lbk__wput(w, &tag, 1); break;
+    case LBK_VALUE_BOOL: { unsigned char b[2]; b[0] = 1; b[1] = lbk_value_as_bool(v); lbk__wput(w, b, 2); break; }
+    case LBK_VALUE_INT: tag = 2; lbk__wput(w, &tag, 1); lbk__wput_u64(w, (uint64_t)lbk_value_as_int(v)); break;
+    case LBK_VALUE_DOUBLE: {
+        double d = lbk_value_as_double(v);
+        uint64_t u;
+        memcpy(&u, &d, 8);
+        tag = 3; lbk__wput(w, &tag, 1); lbk__wput_u64(w, u);
+        break;
+    }
+    case LBK_VALUE_STR: tag = 4; lbk__wput(w, &tag, 1); lbk__wput_str(w, lbk_value_as_str(v)); break;
+    case LBK_VALUE_LIST:
+        tag = 6; lbk__wput(w, &tag, 1);
+        n = lbk_list_len(v);
+        lbk__wput_u64(w, (uint64_t)n);
+        for (i = 0; i < n; i++) if ((r = lbk__wvalue(w, lbk_list_get(v, i), depth + 1)) != LBK_OK) return r;
+        break;
+    case LBK_VALUE_DICT:
+        tag = 7; lbk__wput(w, &tag, 1);
+        n = lbk_dict_len(v);
+        lbk__wput_u64(w, (uint64_t)n);
+        for (i = 0; i < n; i++) {
+            const char *k = lbk_dict_key(v, i);
+            lbk__wput_str(w, k);
+            if ((r = lbk__wvalue(w, lbk_dict_get(v, k), depth + 1)) != LBK_OK) return r;
+        }
+        break;
+    default: return LBK_ERR_UNSUPPORTED;   /* tensors */
+    }
+    return w->oom ? LBK_ERR_OOM : LBK_OK;
+}
+typedef struct lbk__rbuf { const unsigned char *p; size_t n, at; } lbk__rbuf;
+static bool lbk__rget_u64(lbk__rbuf *r, uint64_t *out) {
+    int i;
+    if (r->n - r->at < 8) return false;
+    *out = 0;
+    for (i = 0; i < 8; i++) *out |= (uint64_t)r->p[r->at + (size_t)i] << (8 * i);
+    r->at += 8;
+    return true;
+}
+/* A string of the payload (no NUL inside); NULL if malformed or on OOM (*oom set). */
+static char *lbk__rget_str(lbk__rbuf *r, bool *oom) {
+    uint64_t n;
+    char *s;
+    if (!lbk__rget_u64(r, &n) || n > r->n - r->at || memchr(r->p + r->at, 0, (size_t)n)) return NULL;
+    if (!(s = (char *)lbk__malloc((size_t)n + 1))) { *oom = true; return NULL; }
+    memcpy(s, r->p + r->at, (size_t)n);
+    s[n] = 0;
+    r->at += (size_t)n;
+    return s;
+}
+static lbk_value *lbk__rvalue(lbk__rbuf *r, int depth, bool *oom) {
+    unsigned char tag;
+    uint64_t n, i, u;
+    lbk_value *v = NULL;
+    if (depth > LBK__MOD_DEPTH || r->at >= r->n) return NULL;
+    tag = r->p[r->at++];
+    switch (tag) {
+    case 0: v = lbk_value_none(); break;
+    case 1: if (r->at >= r->n || r->p[r->at] > 1) return NULL; v = lbk_value_bool(r->p[r->at++] != 0); break;
+    case 2: if (!lbk__rget_u64(r, &u)) return NULL; v = lbk_value_int((int64_t)u); break;
+    case 3: { double d; if (!lbk__rget_u64(r, &u)) return NULL; memcpy(&d, &u, 8); v = lbk_value_double(d); break; }
+    case 4: { char *s = lbk__rget_str(r, oom); if (!s) return NULL; v = lbk_value_str(s); lbk__free(s); break; }
+    case 6:
+        if (!lbk__rget_u64(r, &n) || n > r->n - r->at) return NULL;   /* every item takes a byte at least */
+        if (!(v = lbk_value_list())) break;
+        for (i = 0; i < n; i++) {
+            lbk_value *x = lbk__rvalue(r, depth + 1, oom);
+            if (!x || lbk_list_push(v, x) != LBK_OK) { if (x) *oom = true; lbk_value_free(v); return NULL; }
+        }
+        return v;
+    case 7:
+        if (!lbk__rget_u64(r, &n) || n > r->n - r->at) return NULL;
+        if (!(v = lbk_value_dict())) break;
+        for (i = 0; i < n; i++) {
+            char *k = lbk__rget_str(r, oom);
+            lbk_value *x = k ? lbk__rvalue(r, depth + 1, oom) : NULL;
+            if (!x || lbk_dict_set(v, k, x) != LBK_OK) { if (x) *oom = true; lbk__free(k); lbk_value_free(v); return NULL; }
+            lbk__free(k);
+        }
+        return v;
+    default: return NULL;
+    }
+    if (!v) *oom = true;
+    return v;
+}
+static uint64_t lbk__fnv1a(const unsigned char *p, size_t n) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    size_t i;
+    for (i = 0; i < n; i++) { h ^= p[i]; h *= 0x100000001b3ULL; }
+    return h;
+}
+/* {"type": T, "children": [[attr, tree]...]} */
+static lbk_value *lbk__tree_value(const lbk_module *m, int depth) {
+    lbk_value *t = lbk_value_dict(), *ch = lbk_value_list();
+    int i;
+    bool ok = t && ch && depth < LBK__MOD_DEPTH && lbk_dict_set(t, "type", lbk_value_str(m->type)) == LBK_OK;
+    for (i = 0; ok && i < m->n_children; i++) {
+        lbk_value *pair = lbk_value_list();
+        ok = pair && lbk_list_push(pair, lbk_value_str(m->children[i]->attr)) == LBK_OK &&
+             lbk_list_push(pair, m->children[i]->tree ? lbk_value_copy(m->children[i]->tree) : lbk__tree_value(m->children[i], depth + 1)) == LBK_OK;
+        if (ok) ok = lbk_list_push(ch, pair) == LBK_OK;
+        else lbk_value_free(pair);
+    }
+    if (ok) { ok = lbk_dict_set(t, "children", ch) == LBK_OK; ch = NULL; }
+    lbk_value_free(ch);
+    if (!ok) { lbk_value_free(t); return NULL; }
+    return t;
+}
+/* The default format's debug handles: [[handle, op, file or none, line, path or none]...] */
+static lbk_value *lbk__debug_value(const lbk_value *processed) {
+    lbk_value *out = lbk_value_list();
+    int64_t i, j, n = lbk_dict_len(processed);
+    bool ok = out != NULL;
+    for (i = 0; ok && i < n; i++) {
+        const lbk_value *nodes = lbk_dict_get(lbk_dict_get(processed, lbk_dict_key(processed, i)), "nodes");
+        for (j = 0; ok && j < lbk_list_len(nodes); j++) {
+            int64_t h = lbk_value_as_int(lbk_list_get(lbk_list_get(nodes, j), 6));
+            lbk_debug_info di;
+            lbk_value *e;
+            if (h < 0 || lbk_debug_lookup(h, &di) != LBK_OK) continue;
+            e = lbk_value_list();
+            ok = e && lbk__vpush_int(e, h) && lbk_list_push(e, lbk_value_str(di.op)) == LBK_OK &&
+                 lbk_list_push(e, di.file ? lbk_value_str(di.file) : lbk_value_none()) == LBK_OK && lbk__vpush_int(e, di.line) &&
+                 lbk_list_push(e, di.module_path ? lbk_value_str(di.module_path) : lbk_value_none()) == LBK_OK;
+            if (ok) ok = lbk_list_push(out, e) == LBK_OK;
+            else lbk_value_free(e);
+        }
+    }
+    if (!ok) { lbk_value_free(out); return NULL; }
+    return out;
+}
+
+LAZYBK_API lbk_result lbk_module_save(const lbk_module *cm, const char *path) {
+    lbk_module *m = (lbk_module *)(uintptr_t)cm, *low = NULL;
+    lbk_ctx *ctx;
+    lbk_value *root = NULL, *dbg = NULL, *tree = NULL;
+    lbk__wbuf w;
+    lbk_result r = LBK_OK;
+    FILE *f;
+    unsigned char head[32];
+    uint64_t sum;
+    int i;
+    const char *W = "lbk_module_save";
+    if (!m) return lbk__set_last(LBK_ERR_ARG, "lbk_module_save: NULL module");
+    ctx = m->ctx;
+    if (!path) return lbk__ctx_fail(ctx, LBK_ERR_ARG, W, -1, "NULL path");
+    if (!m->backend) {   /* a plain module is saved lowered to its context's backend, every method */
+        lbk_value *spec = lbk_value_dict();
+        bool ok = spec != NULL;
+        for (i = 0; ok && i < m->n_methods; i++) ok = lbk_dict_set(spec, m->methods[i].name, lbk_value_dict()) == LBK_OK;
+        if (!ok || m->n_methods == 0) {
+            lbk_value_free(spec);
+            return lbk__ctx_fail(ctx, ok ? LBK_ERR_ARG : LBK_ERR_OOM, W, -1, ok ? "%s has no methods to save" : "out of memory", m->type);
+        }
+        low = lbk_to_backend(m, lbk_ctx_backend(ctx), spec);
+        lbk_value_free(spec);
+        if (!low) return ctx->err != LBK_OK ? ctx->recent : LBK_ERR_BACKEND;
+        m = low;
+    }
+    memset(&w, 0, sizeof w);
+    root = lbk_value_dict();
+    dbg = lbk__debug_value(m->processed);
+    tree = m->tree ? lbk_value_copy(m->tree) : lbk__tree_value(m, 0);
+    if (!root || !dbg || !tree || lbk_dict_set(root, "type", lbk_value_str(m->type)) != LBK_OK ||
+        lbk_dict_set(root, "backend", lbk_value_str(m->backend)) != LBK_OK || lbk_dict_set(root, "spec", lbk_value_copy(m->spec)) != LBK_OK ||
+        lbk_dict_set(root, "sigs", lbk_value_copy(m->sigs)) != LBK_OK || lbk_dict_set(root, "processed", lbk_value_copy(m->processed)) != LBK_OK) {
+        r = lbk__ctx_fail(ctx, LBK_ERR_OOM, W, -1, "out of memory");
+        goto done;
+    }
+    if (lbk_dict_set(root, "tree", tree) != LBK_OK) { tree = NULL; r = lbk__ctx_fail(ctx, LBK_ERR_OOM, W, -1, "out of memory"); goto done; }
+    tree = NULL;
+    if (lbk_dict_set(root, "debug", dbg) != LBK_OK) { dbg = NULL; r = lbk__ctx_fail(ctx, LBK_ERR_OOM, W, -1, "out of memory"); goto done; }
+    dbg = NULL;
+    if ((r = lbk__wvalue(&w, root, 0)) != LBK_OK) {
+        r = lbk__ctx_fail(ctx, r, W, -1, r == LBK_ERR_OOM ? "out of memory" : "the preprocessed blob holds a value that cannot be saved (a tensor, or nesting deeper than %d)", LBK__MOD_DEPTH);
+        goto done;
+    }
+    memcpy(head, LBK__MOD_MAGIC, 8);
+    for (i = 0; i < 4; i++) { head[8 + i] = (unsigned char)(LBK__MOD_VERSION >> (8 * i)); head[12 + i] = 0; }
+    sum = lbk__fnv1a(w.p, w.len);
+    for (i = 0; i < 8; i++) { head[16 + i] = (unsigned char)((uint64_t)w.len >> (8 * i)); head[24 + i] = (unsigned char)(sum >> (8 * i)); }
+    if (!(f = fopen(path, "wb"))) { r = lbk__ctx_fail(ctx, LBK_ERR_IO, W, -1, "cannot open '%s' for writing: %s", path, strerror(errno)); goto done; }
+    if (fwrite(head, 1, 32, f) != 32 || (w.len && fwrite(w.p, 1, w.len, f) != w.len)) r = LBK_ERR_IO;
+    if (fclose(f) != 0) r = LBK_ERR_IO;
+    if (r != LBK_OK) r = lbk__ctx_fail(ctx, LBK_ERR_IO, W, -1, "writing '%s' failed", path);
+done:
+    lbk_value_free(root); lbk_value_free(dbg); lbk_value_free(tree);
+    lbk__free(w.p);
+    if (low) lbk_module_destroy(low);
+    return r;
+}
+
+/* Children of the saved tree, as plain modules (the hierarchy, for introspection). */
+static lbk_result lbk__tree_build(lbk_module *m, const lbk_value *tree, int depth) {
+    const lbk_value *ch = lbk_dict_get(tree, "children");
+    int64_t i, n = lbk_list_len(ch);
+    if (depth > LBK__MOD_DEPTH || n < 0) return LBK_ERR_FORMAT;
+    for (i = 0; i < n; i++) {
+        const lbk_value *pair = lbk_list_get(ch, i), *sub = lbk_list_get(pair, 1);
+        const char *attr = lbk_value_as_str(lbk_list_get(pair, 0)), *type = lbk_value_as_str(lbk_dict_get(sub, "type"));
+        lbk_module *c;
+        lbk_result r;
+        if (!attr || !type || lbk_list_len(pair) != 2) return LBK_ERR_FORMAT;
+        if (!(c = lbk_module_create(m->ctx, type))) return m->ctx->recent;
+        if ((r = lbk_module_add_child(m, attr, c)) != LBK_OK || (r = lbk__tree_build(c, sub, depth + 1)) != LBK_OK) {
+            if (lbk_module_child(m, attr) != c) lbk_module_destroy(c);
+            return r;
+        }
+    }
+    return LBK_OK;
+}
+
+/* Maps the saved debug handles to this process's, in the default format's nodes. */
+static void lbk__debug_restore(lbk_value *processed, const lbk_value *dbg) {
+    int64_t i, j, k, n = lbk_dict_len(processed), nd = lbk_list_len(dbg);
+    lbk__u64_i64 *map = NULL;
+    for (k = 0; k < nd; k++) {
+        const lbk_value *e = lbk_list_get(dbg, k);
+        const char *opn = lbk_value_as_str(lbk_list_get(e, 1)), *file = lbk_value_as_str(lbk_list_get(e, 2)), *mp = lbk_value_as_str(lbk_list_get(e, 4));
+        int64_t old = lbk_value_as_int(lbk_list_get(e, 0)), line = lbk_value_as_int(lbk_list_get(e, 3)), h;
+        int op;
+        if (old < 0 || !opn || line < 0 || line > INT32_MAX) continue;
+        for (op = 1; op < (int)LBK_OP_COUNT; op++) if (strcmp(lbk_op_name((lbk_op)op), opn) == 0) break;
+        if (op == (int)LBK_OP_COUNT) continue;
+        h = lbk__site_handle(op, file ? lbk__intern(file) : NULL, (int)line, mp ? lbk__intern(mp) : NULL);
+        if (h >= 0) (void)lbk__put_i64(&map, LBK__KEY((uint64_t)old + 1), h);
+    }
+    for (i = 0; i < n; i++) {
+        lbk_value *nodes = lbk_dict_get(lbk_dict_get(processed, lbk_dict_key(processed, i)), "nodes");
+        for (j = 0; j < lbk_list_len(nodes); j++) {
+            lbk_value *x = lbk_list_get(lbk_list_get(nodes, j), 6);
+            ptrdiff_t at;
+            if (lbk_value_kind_of(x) != LBK_VALUE_INT) continue;
+            {
+                uint64_t key = LBK__KEY((uint64_t)lbk_value_as_int(x) + 1);
+                at = map ? hmgeti(map, key) : -1;
+            }
+            x->u.i = at >= 0 ? map[at].value : -1;
+        }
+    }
+    hmfree(map);
+}
+
+LAZYBK_API lbk_module *lbk_module_load(lbk_ctx *ctx, const char *path) {
+    FILE *f;
+    unsigned char head[32], *buf = NULL;
+    uint64_t len = 0, sum = 0, version = 0;
+    lbk__rbuf rb;
+    lbk_value *root = NULL;
+    lbk_module *m = NULL;
+    const char *type, *backend;
+    bool oom = false;
+    int i;
+    long size;
+    const char *W = "lbk_module_load";
+    if (!ctx) { lbk__set_last(LBK_ERR_ARG, "lbk_module_load: NULL context"); return NULL; }
+    if (!path) { lbk__ctx_fail(ctx, LBK_ERR_ARG, W, -1, "NULL path"); return NULL; }
+    if (!(f = fopen(path, "rb"))) { lbk__ctx_fail(ctx, LBK_ERR_IO, W, -1, "cannot open '%s': %s", path, strerror(errno)); return NULL; }
+    if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        lbk__ctx_fail(ctx, LBK_ERR_IO, W, -1, "cannot read '%s'", path);
+        return NULL;
+    }
+    if (size < 32 || fread(head, 1, 32, f) != 32 || memcmp(head, LBK__MOD_MAGIC, 8) != 0) {
+        fclose(f);
+        lbk__ctx_fail(ctx, LBK_ERR_FORMAT, W, -1, "'%s' is not a lazybk module file (%s)", path, size < 32 ? "too short" : "bad magic");
+        return NULL;
+    }
+    for (i = 0; i < 4; i++) version |= (uint64_t)head[8 + i] << (8 * i);
+    for (i = 0; i < 8; i++) { len |= (uint64_t)head[16 + i] << (8 * i); sum |= (uint64_t)head[24 + i] << (8 * i); }
+    if (version != LBK__MOD_VERSION) {
+        fclose(f);
+        lbk__ctx_fail(ctx, LBK_ERR_FORMAT, W, -1, "'%s' has format version %llu; this build reads version %u", path, (unsigned long long)version, LBK__MOD_VERSION);
+        return NULL;
+    }
+    if (len != (uint64_t)size - 32) {
+        fclose(f);
+        lbk__ctx_fail(ctx, LBK_ERR_FORMAT, W, -1, "'%s' is truncated or has trailing bytes (%llu payload bytes announced, %llu present)", path,
+                      (unsigned long long)len, (unsigned long long)(size - 32));
+        return NULL;
+    }
+    if (!(buf = (unsigned char *)lbk__malloc((size_t)len + 1))) { fclose(f); lbk__ctx_fail(ctx, LBK_ERR_OOM, W, -1, "out of memory"); return NULL; }
+    if (fread(buf, 1, (size_t)len, f) != (size_t)len) { fclose(f); lbk__free(buf); lbk__ctx_fail(ctx, LBK_ERR_IO, W, -1, "reading '%s' failed", path); return NULL; }
+    fclose(f);
+    if (lbk__fnv1a(buf, (size_t)len) != sum) { lbk__free(buf); lbk__ctx_fail(ctx, LBK_ERR_FORMAT, W, -1, "'%s' is corrupted (checksum mismatch)", path); return NULL; }
+    rb.p = buf; rb.n = (size_t)len; rb.at = 0;
+    root = lbk__rvalue(&rb, 0, &oom);
+    lbk__free(buf);
+    if (!root || rb.at != rb.n) {
+        lbk_value_free(root);
+        lbk__ctx_fail(ctx, oom ? LBK_ERR_OOM : LBK_ERR_FORMAT, W, -1, oom ? "out of memory" : "'%s': malformed payload", path);
+        return NULL;
+    }
+    type = lbk_value_as_str(lbk_dict_get(root, "type"));
+    backend = lbk_value_as_str(lbk_dict_get(root, "backend"));
+    if (!type || !backend || lbk_dict_len(lbk_dict_get(root, "spec")) < 1 || lbk_dict_len(lbk_dict_get(root, "sigs")) < 0 ||
+        !lbk_dict_get(root, "processed") || lbk_value_kind_of(lbk_dict_get(root, "tree")) != LBK_VALUE_DICT || lbk_list_len(lbk_dict_get(root, "debug")) < 0) {
+        lbk_value_free(root);
+        lbk__ctx_fail(ctx, LBK_ERR_FORMAT, W, -1, "'%s': a field is missing or of the wrong kind", path);
+        return NULL;
+    }
+    lbk__debug_restore(lbk_dict_get(root, "processed"), lbk_dict_get(root, "debug"));
+    if (!(m = lbk_module_create(ctx, type))) { lbk_value_free(root); return NULL; }
+    if (!(m->backend = lbk__strdup(backend)) || !(m->spec = lbk_value_copy(lbk_dict_get(root, "spec"))) ||
+        !(m->sigs = lbk_value_copy(lbk_dict_get(root, "sigs"))) || !(m->processed = lbk_value_copy(lbk_dict_get(root, "processed"))) ||
+        !(m->tree = lbk_value_copy(lbk_dict_get(root, "tree")))) {
+        lbk_value_free(root);
+        lbk_module_destroy(m);
+        lbk__ctx_fail(ctx, LBK_ERR_OOM, W, -1, "out of memory");
+        return NULL;
+    }
+    lbk_value_free(root);
+    {
+        lbk_result r = lbk__tree_build(m, m->tree, 0);
+        if (r == LBK_ERR_FORMAT) lbk__ctx_fail(ctx, r, W, -1, "'%s': malformed module tree", path);
+        if (r == LBK_OK) {
+            int64_t k;
+            for (k = 0; k < lbk_dict_len(m->spec); k++)   /* every spec'd method has a signature */
+                if (!lbk_dict_get(m->sigs, lbk_dict_key(m->spec, k))) { r = lbk__ctx_fail(ctx, LBK_ERR_FORMAT, W, -1, "'%s': no signature for a method", path); break; }
+        }
+        if (r == LBK_OK) r = lbk__lower_compile(m, true, W);   /* compile again, as PyTorch does */
+        if (r != LBK_OK) { lbk_module_destroy(m); return NULL; }
+    }
+    return m;
+}
+
 
 // >>check ------------------------------------------------------------------------------
 /* lbk_backend_check: the backend against the cpu reference, op by op. Written with the

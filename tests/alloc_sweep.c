@@ -75,6 +75,70 @@ static int program(void) {
     return rc;
 }
 
+/* Modules: trace a parent calling a child, run, lower (same backend and another one),
+   save and load. 0 ok with the right numbers, 1 OOM reported, 2 wrong. */
+static int program_module(void) {
+    lbk_ctx *ctx = lbk_ctx_create(NULL);
+    if (!ctx) return lbk_last_result() == LBK_ERR_OOM ? 1 : 2;
+    int rc = 0;
+    int64_t d[1] = {4};
+    const int64_t *dims[1] = {d};
+    int nd[1] = {1};
+    lbk_dtype dt[1] = {LBK_F32};
+    float w[4] = {1, 2, 3, 4}, x[4] = {0.5f, -1, 2, 0}, y[4];
+    lbk_module *m = lbk_module_create(ctx, "Model"), *e = lbk_module_create(ctx, "Enc"), *low = NULL, *ld = NULL;
+    lbk_value *spec = lbk_value_dict();
+    lbk_tensor in, h, out;
+    lbk_result r = (m && e && spec) ? LBK_OK : LBK_ERR_OOM;
+    if (r == LBK_OK) {
+        lbk_value *opts = lbk_value_dict();
+        r = opts ? lbk_dict_set(spec, "forward", opts) : LBK_ERR_OOM;
+    }
+    if (r == LBK_OK && (r = lbk_method_begin(e, "forward", 1, dt, nd, dims, &in)) == LBK_OK) {
+        lbk_tensor o = lbk_mul(ctx, in, lbk_from_host(ctx, LBK_F32, 1, d, w));
+        r = lbk_method_end(e, &o, 1);
+    }
+    if (r == LBK_OK) { r = lbk_module_add_child(m, "enc", e); if (r == LBK_OK) e = NULL; }
+    if (r == LBK_OK && (r = lbk_method_begin(m, "forward", 1, dt, nd, dims, &in)) == LBK_OK) {
+        r = lbk_module_call(lbk_module_child(m, "enc"), "forward", &in, 1, &h, 1);
+        lbk_tensor o = r == LBK_OK ? lbk_add(ctx, h, lbk_scalar(ctx, LBK_F32, 1)) : in;
+        lbk_result r2 = lbk_method_end(m, &o, 1);
+        if (r == LBK_OK) r = r2;
+    }
+    const char *targets[3] = {NULL, "cpu", "cpu-reference"};
+    for (int k = 0; k < 3 && r == LBK_OK; k++) {
+        lbk_module *run = m;
+        if (targets[k]) {
+            low = lbk_to_backend(m, targets[k], spec);
+            if (!low) { r = lbk_ctx_result(ctx); break; }
+            if (k == 2) {   /* through a file */
+                r = lbk_module_save(low, "build/alloc_sweep.lbkm");
+                if (r == LBK_OK && !(ld = lbk_module_load(ctx, "build/alloc_sweep.lbkm"))) r = lbk_ctx_result(ctx);
+                if (r != LBK_OK) break;
+            }
+            run = ld ? ld : low;
+        }
+        lbk_tensor xin = lbk_from_host(ctx, LBK_F32, 1, d, x);
+        r = lbk_module_run(run, "forward", &xin, 1, &out, 1);
+        if (r == LBK_OK) r = lbk_read(ctx, out, y, sizeof y);
+        if (r == LBK_OK)
+            for (int i = 0; i < 4; i++) if (y[i] != x[i] * w[i] + 1) rc = 2;
+        lbk_module_destroy(ld); ld = NULL;
+        lbk_module_destroy(low); low = NULL;
+    }
+    if (r != LBK_OK && rc == 0) {
+        if (r == LBK_ERR_OOM || lbk_ctx_result(ctx) == LBK_ERR_OOM || lbk_last_result() == LBK_ERR_OOM) rc = 1;
+        else { fprintf(stderr, "module program: %s (%s)\n", lbk_result_str(r), lbk_ctx_error(ctx)); rc = 2; }
+    }
+    lbk_module_destroy(ld);
+    lbk_module_destroy(low);
+    lbk_module_destroy(e);
+    lbk_module_destroy(m);
+    lbk_value_free(spec);
+    lbk_ctx_destroy(ctx);
+    return rc;
+}
+
 int main(void) {
     /* the fast path (composites run whole) and the reference path (composites decomposed) */
     static const char *const backends[2] = {"cpu", "cpu-reference"};
@@ -99,6 +163,25 @@ int main(void) {
             else { passed++; oom += rc == 1; }
         }
         printf("alloc-sweep: %s: %ld allocation points\n", g_backend, total);
+    }
+    {   /* modules */
+        g_fail_at = -1;
+        g_count = 0;
+        if (program_module() != 0) { printf("clean module run failed\n0 passed, 1 failed\n"); return 1; }
+        lbk_shutdown();
+        g_count = 0;
+        if (program_module() != 0) { printf("second clean module run failed\n0 passed, 1 failed\n"); return 1; }
+        total = g_count;
+        for (long n = 1; n <= total + 5; n++) {
+            lbk_shutdown();
+            g_count = 0;
+            g_fail_at = n;
+            int rc = program_module();
+            g_fail_at = -1;
+            if (rc == 2) { failed++; fprintf(stderr, "modules: allocation %ld failing gave a wrong result\n", n); }
+            else { passed++; oom += rc == 1; }
+        }
+        printf("alloc-sweep: modules: %ld allocation points\n", total);
     }
     printf("alloc-sweep: %d runs reported OOM\n", oom);
     printf("alloc-sweep: %d passed, %d failed\n", passed, failed);

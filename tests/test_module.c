@@ -364,9 +364,142 @@ static void test_trace_misuse(void **state) {
     lbk_ctx_destroy(ctx);
 }
 
+/* Save and load: lowered and plain modules round-trip (values, types, the tree, debug
+   handles); truncated, corrupted and wrong-version files give LBK_ERR_FORMAT; a saved
+   module for an unavailable backend gives LBK_ERR_UNAVAILABLE at load. */
+static void write_bytes(const char *path, const unsigned char *p, size_t n) {
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(p, 1, n, f), n);
+    fclose(f);
+}
+static unsigned char *read_bytes(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    *n = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *p = malloc(*n + 1);
+    assert_int_equal(fread(p, 1, *n, f), *n);
+    fclose(f);
+    return p;
+}
+static void test_save_load(void **state) {
+    (void)state;
+    const char *path = "build/test_module.lbkm", *bad = "build/test_module_bad.lbkm";
+    lbk_ctx *ctx = tctx();
+    lbk_module *m = make_model(ctx);
+    lbk_value *spec = lbk_value_dict();
+    assert_int_equal(lbk_dict_set(spec, "forward", lbk_value_dict()), LBK_OK);
+    lbk_module *low = lbk_to_backend(m, "cpu-reference", spec);
+    assert_non_null(low);
+    assert_int_equal(lbk_module_save(low, path), LBK_OK);
+    lbk_module_destroy(low);
+    lbk_ctx *c2 = tctx();
+    lbk_module *ld = lbk_module_load(c2, path);
+    assert_non_null(ld);
+    assert_string_equal(lbk_module_type(ld), "Model");
+    assert_string_equal(lbk_module_backend(ld), "cpu-reference");
+    assert_string_equal(lbk_module_type(lbk_module_child(ld, "encoder")), "Encoder");
+    check_run(c2, ld, 11);
+    lbk_module_destroy(ld);
+    /* a plain module: saved lowered to its context's backend */
+    assert_int_equal(lbk_module_save(m, path), LBK_OK);
+    ld = lbk_module_load(c2, path);
+    assert_non_null(ld);
+    assert_string_equal(lbk_module_backend(ld), "cpu");
+    check_run(c2, ld, 12);
+    lbk_module_destroy(ld);
+    /* damaged files */
+    size_t n;
+    unsigned char *bytes = read_bytes(path, &n);
+    assert_true(n > 64);
+    size_t cuts[] = {0, 7, 8, 20, 31, 32, 33, n / 2, n - 1};
+    for (size_t k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {
+        write_bytes(bad, bytes, cuts[k]);
+        assert_null(lbk_module_load(c2, bad));
+        assert_int_equal(lbk_ctx_result(c2), LBK_ERR_FORMAT);
+        lbk_ctx_clear_error(c2);
+    }
+    for (size_t at = 0; at < n; at += n / 23 + 1) {   /* one flipped byte anywhere */
+        bytes[at] ^= 0x5a;
+        write_bytes(bad, bytes, n);
+        bytes[at] ^= 0x5a;
+        assert_null(lbk_module_load(c2, bad));
+        assert_int_equal(lbk_ctx_result(c2), LBK_ERR_FORMAT);
+        lbk_ctx_clear_error(c2);
+    }
+    bytes[8] = 2;   /* format version 2 */
+    write_bytes(bad, bytes, n);
+    assert_null(lbk_module_load(c2, bad));
+    assert_int_equal(lbk_ctx_result(c2), LBK_ERR_FORMAT);
+    assert_contains(lbk_ctx_error(c2), "format version 2; this build reads version 1");
+    lbk_ctx_clear_error(c2);
+    free(bytes);
+    assert_null(lbk_module_load(c2, "build/no-such-file.lbkm"));
+    assert_int_equal(lbk_ctx_result(c2), LBK_ERR_IO);
+    lbk_ctx_clear_error(c2);
+    /* an unavailable backend: lowering warns, saving works, loading fails clearly */
+    void *cself;
+    lbk_backend_i b = *lbk_backend_get("cpu", &cself);
+    b.name = "offline2";
+    b.is_available = never;
+    assert_int_equal(lbk_backend_register(&b, cself), LBK_OK);
+    low = lbk_to_backend(m, "offline2", spec);
+    assert_non_null(low);
+    assert_int_equal(lbk_module_save(low, path), LBK_OK);
+    assert_null(lbk_module_load(c2, path));
+    assert_int_equal(lbk_ctx_result(c2), LBK_ERR_UNAVAILABLE);
+    assert_contains(lbk_ctx_error(c2), "backend 'offline2' is not available");
+    lbk_ctx_clear_error(c2);
+    lbk_module_destroy(low);
+    assert_int_equal(lbk_backend_unregister("offline2"), LBK_OK);
+    check_run(ctx, m, 13);   /* the original is untouched */
+    lbk_value_free(spec);
+    lbk_module_destroy(m);
+    lbk_ctx_destroy(ctx);
+    lbk_ctx_destroy(c2);
+}
+
+/* Debug handles survive save and load: an error in a loaded module names the hierarchy. */
+static void test_save_load_debug(void **state) {
+    (void)state;
+    void *cself;
+    lbk_backend_i b = *lbk_backend_get("cpu", &cself);
+    b.name = "delegator2";
+    b.delegate_compile = del_compile;
+    b.delegate_execute = del_execute;
+    assert_int_equal(lbk_backend_register(&b, cself), LBK_OK);
+    lbk_ctx *ctx = tctx();
+    lbk_module *m = make_model(ctx);
+    lbk_value *spec = lbk_value_dict();
+    assert_int_equal(lbk_dict_set(spec, "forward", lbk_value_dict()), LBK_OK);
+    lbk_module *low = lbk_to_backend(lbk_module_child(m, "encoder"), "delegator2", spec);
+    assert_non_null(low);
+    assert_int_equal(lbk_module_save(low, "build/test_module_dbg.lbkm"), LBK_OK);
+    lbk_module_destroy(low);
+    lbk_module *ld = lbk_module_load(ctx, "build/test_module_dbg.lbkm");
+    assert_non_null(ld);
+    assert_int_equal(lbk_module_replace_child(m, "encoder", ld), LBK_OK);
+    g_del_mode = 0;
+    check_run(ctx, m, 21);
+    int64_t xd[2] = {4, 2};
+    double x[8] = {0};
+    lbk_tensor in = tfrom(ctx, LBK_F32, 2, xd, x), out[2];
+    g_del_mode = 1;
+    assert_int_equal(lbk_module_run(m, "forward", &in, 1, out, 2), LBK_ERR_BACKEND);
+    assert_contains(lbk_ctx_error(ctx), "Module hierarchy:top(Model)::encoder(Encoder)::forward.matmul, traced at tests/test_module.c:");
+    g_del_mode = 0;
+    lbk_module_destroy(m);
+    lbk_value_free(spec);
+    lbk_ctx_destroy(ctx);
+    assert_int_equal(lbk_backend_unregister("delegator2"), LBK_OK);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_trace_and_run), cmocka_unit_test(test_to_backend_default), cmocka_unit_test(test_selective_lowering),
     cmocka_unit_test(test_delegate_members_and_hierarchy), cmocka_unit_test(test_hierarchy_one_level), cmocka_unit_test(test_unavailable),
-    cmocka_unit_test(test_preprocess_registry), cmocka_unit_test(test_trace_misuse),
+    cmocka_unit_test(test_preprocess_registry), cmocka_unit_test(test_trace_misuse), cmocka_unit_test(test_save_load),
+    cmocka_unit_test(test_save_load_debug),
 };
 TEST_GROUP(module_tests, tests);
