@@ -1921,6 +1921,7 @@ struct lbk_ctx {
     lbk__dcache dcache[256];
     struct lbk__trace *trace;   /* a method being traced (lbk_method_begin), or NULL */
     const char *module_key;     /* its interned module path, given to the debug handles of traced ops */
+    int flattening;             /* > 0 while a method is flattened for preprocessing */
 };
 
 struct lbk__trace;
@@ -5868,7 +5869,10 @@ static lbk_result lbk__flatten(lbk_module *m, int mi, lbk__method *flat, const c
         ctx->nodes[t.in_ids[k]].refs++;
         lbk_release(ctx, x);
     }
-    if ((r = lbk__replay(ctx, m, mi, lbk__module_root(m), t.in_ids, outs, where)) != LBK_OK) goto done;
+    ctx->flattening++;
+    r = lbk__replay(ctx, m, mi, lbk__module_root(m), t.in_ids, outs, where);
+    ctx->flattening--;
+    if (r != LBK_OK) goto done;
     r = lbk__record(ctx, &t, outs, me->n_out, flat);
     for (k = 0; k < me->n_out; k++) lbk__unref(ctx, outs[k]);
 done:
@@ -6124,6 +6128,10 @@ static lbk_result lbk__delegate_run(lbk_ctx *ctx, lbk_module *m, int mi, const c
     int k;
     lbk__opctx oc;
     oc.ctx = ctx; oc.name = where; oc.file = NULL; oc.line = 0; oc.op = 0;
+    if (ctx->flattening && (m->unavailable || !b || b->delegate_compile || lw->rctx != ctx))
+        return lbk__ctx_fail(ctx, LBK_ERR_UNSUPPORTED, where, -1,
+                             "the child %s is lowered to '%s' and cannot be inlined into its parent's blob; lower or save the parent "
+                             "before lowering the child, or save the child on its own", m->type, m->backend);
     if (m->unavailable || !b || (b->is_available && !b->is_available(self)))
         return lbk__ctx_fail(ctx, LBK_ERR_UNAVAILABLE, where, -1, "backend '%s' is not available (module %s, method '%s')", m->backend, m->type, me->name);
     if (b->delegate_compile && b->delegate_execute) {   /* the backend's own: inputs and outputs as values */

@@ -140,6 +140,11 @@ static void test_selective_lowering(void **state) {
     assert_int_equal(lbk_module_replace_child(m, "encoder", low), LBK_OK);
     assert_string_equal(lbk_module_backend(lbk_module_child(m, "encoder")), "cpu-reference");
     check_run(ctx, m, 3);
+    /* a lowered child on another context cannot be inlined into the parent's blob */
+    assert_int_equal(lbk_module_save(m, "build/test_module_sel.lbkm"), LBK_ERR_UNSUPPORTED);
+    assert_contains(lbk_ctx_error(ctx), "the child Encoder is lowered to 'cpu-reference' and cannot be inlined");
+    lbk_ctx_clear_error(ctx);
+    check_run(ctx, m, 4);
     lbk_value_free(spec);
     lbk_module_destroy(m);
     assert_int_equal(lbk_ctx_result(ctx), LBK_OK);
