@@ -6000,6 +6000,133 @@ static bool lbk__vsig(const lbk_value *l, lbk__tsig *s, int64_t *used) {
     return true;
 }
 
+/* Whether recipe entry x (an op) is what its op makes of its inputs: shapes, dtypes,
+   attributes. A loaded blob is checked with it, so that no kernel reads past a buffer. */
+static bool lbk__same_dims(int na, const int64_t *a, int nb, const int64_t *b) {
+    return na == nb && (na == 0 || memcmp(a, b, sizeof(int64_t) * (size_t)na) == 0);
+}
+static bool lbk__mnode_valid(const lbk__method *me, const lbk__mnode *x) {
+    const lbk__mnode *in[LAZYBK_MAX_DIMS + 8];
+    uint32_t k, n = x->n_in;
+    int64_t od[LAZYBK_MAX_DIMS];
+    int d, on, nd = x->n_dims;
+    lbk_op op = (lbk_op)x->op;
+    const lbk__attrs *at = &x->attrs;
+    if (n > 1u << 20) return false;
+    for (k = 0; k < n && k < LAZYBK_MAX_DIMS + 8; k++) in[k] = &me->nodes[me->ins[x->first_in + k]];
+    if ((op >= LBK_OP_ADD && op <= LBK_OP_WHERE) || (op >= LBK_OP_NEG && op <= LBK_OP_CAST)) {   /* elementwise */
+        bool unary = op >= LBK_OP_NEG || op == LBK_OP_LOGICAL_NOT, where = op == LBK_OP_WHERE;
+        bool cmp = (op >= LBK_OP_EQ && op <= LBK_OP_GE), logic = op == LBK_OP_LOGICAL_AND || op == LBK_OP_LOGICAL_OR || op == LBK_OP_LOGICAL_NOT;
+        if (n != (unary ? 1u : where ? 3u : 2u)) return false;
+        for (d = 0; d < nd; d++) od[d] = 1;
+        for (k = 0; k < n; k++) {   /* the broadcast of the inputs must be the node's shape */
+            int off = nd - in[k]->n_dims, j;
+            if (off < 0) return false;
+            for (j = 0; j < in[k]->n_dims; j++) {
+                int64_t v = in[k]->dims[j];
+                if (v != 1 && od[off + j] != 1 && od[off + j] != v) return false;
+                if (v != 1) od[off + j] = v;
+            }
+        }
+        for (d = 0; d < nd; d++) if (od[d] != x->dims[d] && !(x->dims[d] == 0 && od[d] == 1)) return false;
+        if (op == LBK_OP_CAST) return true;
+        if (where) return in[0]->dtype == LBK_BOOL && in[1]->dtype == x->dtype && in[2]->dtype == x->dtype;
+        if (cmp) return x->dtype == LBK_BOOL && in[0]->dtype == in[1]->dtype;
+        if (logic) { for (k = 0; k < n; k++) if (in[k]->dtype != LBK_BOOL) return false; return x->dtype == LBK_BOOL; }
+        for (k = 0; k < n; k++) if (in[k]->dtype != x->dtype) return false;
+        return true;
+    }
+    switch (op) {
+    case LBK_OP_SUM: case LBK_OP_MEAN: case LBK_OP_AMAX: case LBK_OP_AMIN: case LBK_OP_ARGMAX:
+        if (n != 1 || (in[0]->n_dims < 32 && (at->red.mask >> in[0]->n_dims) != 0)) return false;
+        if (op == LBK_OP_ARGMAX) {
+            if (in[0]->n_dims > 0 && (at->red.axis < 0 || at->red.axis >= in[0]->n_dims)) return false;
+            on = lbk__reduced_dims(in[0]->n_dims, in[0]->dims, in[0]->n_dims ? 1u << at->red.axis : 0, at->red.keepdim != 0, od);
+            return x->dtype == LBK_I64 && lbk__same_dims(on, od, nd, x->dims);
+        }
+        on = lbk__reduced_dims(in[0]->n_dims, in[0]->dims, at->red.mask, at->red.keepdim != 0, od);
+        return lbk__same_dims(on, od, nd, x->dims);
+    case LBK_OP_MATMUL: {
+        int na, nb, nbat;
+        if (n != 2 || in[0]->n_dims < 2 || in[1]->n_dims < 2 || nd < 2 || in[0]->dtype != x->dtype || in[1]->dtype != x->dtype) return false;
+        na = in[0]->n_dims; nb = in[1]->n_dims; nbat = nd - 2;
+        if (in[0]->dims[na - 1] != in[1]->dims[nb - 2] || x->dims[nd - 2] != in[0]->dims[na - 2] || x->dims[nd - 1] != in[1]->dims[nb - 1]) return false;
+        for (d = 0; d < nbat; d++) {
+            int ia = d - (nbat - (na - 2)), ib = d - (nbat - (nb - 2));
+            int64_t va = ia >= 0 ? in[0]->dims[ia] : 1, vb = ib >= 0 ? in[1]->dims[ib] : 1;
+            if (ia >= na - 2 || ib >= nb - 2 || (va != vb && va != 1 && vb != 1) || x->dims[d] != (va == 1 ? vb : va)) return false;
+        }
+        return nbat >= na - 2 && nbat >= nb - 2;
+    }
+    case LBK_OP_RESHAPE:
+        return n == 1 && in[0]->dtype == x->dtype && lbk__numel(in[0]->n_dims, in[0]->dims) == lbk__numel(nd, x->dims);
+    case LBK_OP_EXPAND:
+        if (n != 1 || in[0]->dtype != x->dtype || in[0]->n_dims > nd) return false;
+        for (d = 0; d < in[0]->n_dims; d++) {
+            int64_t v = in[0]->dims[d], o = x->dims[nd - in[0]->n_dims + d];
+            if (v != 1 && v != o) return false;
+        }
+        return true;
+    case LBK_OP_PERMUTE: {
+        uint32_t seen = 0;
+        if (n != 1 || in[0]->dtype != x->dtype || in[0]->n_dims != nd) return false;
+        for (d = 0; d < nd; d++) {
+            int p = at->perm.p[d];
+            if (p < 0 || p >= nd || (seen >> p & 1u) || x->dims[d] != in[0]->dims[p]) return false;
+            seen |= 1u << p;
+        }
+        return true;
+    }
+    case LBK_OP_SLICE: {
+        int ax = at->slice.axis;
+        int64_t len;
+        if (n != 1 || in[0]->dtype != x->dtype || in[0]->n_dims != nd || ax < 0 || ax >= nd || at->slice.step < 1 || at->slice.start < 0) return false;
+        for (d = 0; d < nd; d++) if (d != ax && x->dims[d] != in[0]->dims[d]) return false;
+        len = x->dims[ax];
+        if (len == 0) return true;
+        return at->slice.start < in[0]->dims[ax] && (len - 1) <= (in[0]->dims[ax] - 1 - at->slice.start) / at->slice.step;
+    }
+    case LBK_OP_CONCAT: {
+        int ax = at->slice.axis;
+        int64_t sum = 0;
+        if (n < 1 || n > LAZYBK_MAX_DIMS + 8 || ax < 0 || ax >= nd) return false;   /* longer lists are not checked: refuse */
+        for (k = 0; k < n; k++) {
+            if (in[k]->dtype != x->dtype || in[k]->n_dims != nd) return false;
+            for (d = 0; d < nd; d++) if (d != ax && in[k]->dims[d] != x->dims[d]) return false;
+            sum += in[k]->dims[ax];
+        }
+        return sum == x->dims[ax];
+    }
+    case LBK_OP_ARANGE: return n == 0 && nd == 1;
+    case LBK_OP_RAND: case LBK_OP_RANDN: return n == 1 && in[0]->dtype == LBK_I64 && in[0]->n_dims == 0 && lbk__is_float((lbk_dtype)x->dtype);
+    case LBK_OP_SOFTMAX: case LBK_OP_LOG_SOFTMAX: case LBK_OP_GELU: case LBK_OP_SILU:
+        if (n != 1 || in[0]->dtype != x->dtype || !lbk__is_float((lbk_dtype)x->dtype) || !lbk__same_dims(in[0]->n_dims, in[0]->dims, nd, x->dims)) return false;
+        return op == LBK_OP_GELU || op == LBK_OP_SILU || nd == 0 || (at->comp.axis >= 0 && at->comp.axis < nd);
+    case LBK_OP_LOGSUMEXP:
+        if (n != 1 || in[0]->dtype != x->dtype || (in[0]->n_dims > 0 && (at->comp.axis < 0 || at->comp.axis >= in[0]->n_dims))) return false;
+        on = lbk__reduced_dims(in[0]->n_dims, in[0]->dims, in[0]->n_dims ? 1u << at->comp.axis : 0, at->comp.keepdim != 0, od);
+        return lbk__same_dims(on, od, nd, x->dims);
+    case LBK_OP_VAR:
+        if (n != 1 || in[0]->dtype != x->dtype || (in[0]->n_dims < 32 && (at->comp.mask >> in[0]->n_dims) != 0) || at->comp.correction < 0) return false;
+        on = lbk__reduced_dims(in[0]->n_dims, in[0]->dims, at->comp.mask, at->comp.keepdim != 0, od);
+        return lbk__same_dims(on, od, nd, x->dims);
+    case LBK_OP_LAYER_NORM: case LBK_OP_RMS_NORM: {
+        int nn = at->comp.n_norm;
+        if (n != 1u + (at->comp.has_w != 0) + (at->comp.has_b != 0) || nn < 1 || nn > nd || !lbk__is_float((lbk_dtype)x->dtype)) return false;
+        if (in[0]->dtype != x->dtype || !lbk__same_dims(in[0]->n_dims, in[0]->dims, nd, x->dims)) return false;
+        for (k = 1; k < n; k++) if (in[k]->dtype != x->dtype || !lbk__same_dims(in[k]->n_dims, in[k]->dims, nn, x->dims + (nd - nn))) return false;
+        return true;
+    }
+    case LBK_OP_LINEAR:
+        if (n != 2u + (at->comp.has_b != 0) || nd < 1 || in[1]->n_dims != 2 || in[0]->n_dims != nd) return false;
+        for (k = 0; k < n; k++) if (in[k]->dtype != x->dtype) return false;
+        for (d = 0; d < nd - 1; d++) if (in[0]->dims[d] != x->dims[d]) return false;
+        if (in[1]->dims[1] != in[0]->dims[nd - 1] || x->dims[nd - 1] != in[1]->dims[0]) return false;
+        return n == 2 || (in[2]->n_dims == 1 && in[2]->dims[0] == x->dims[nd - 1]);
+    default: return false;
+    }
+}
+
 /* A recipe from its serialised form, its constants made in ctx. Every field is checked:
    a malformed blob gives LBK_ERR_FORMAT, never a bad read. */
 static lbk_result lbk__method_parse(lbk_ctx *ctx, const char *name, const lbk_value *v, lbk__method *me, const char *where) {
@@ -6077,6 +6204,8 @@ static lbk_result lbk__method_parse(lbk_ctx *ctx, const char *name, const lbk_va
             x->attrs.words[k] = (uint64_t)lbk_value_as_int(w);
         }
         if (x->kind == LBK__MN_INPUT && (x->dtype != me->in[x->index].dt || x->n_dims != me->in[x->index].n_dims)) LBK__BAD("input node does not match its signature");
+        if (x->kind == LBK__MN_OP && !lbk__mnode_valid(me, x)) LBK__BAD("a node's shape, dtype or attributes do not follow from its inputs");
+        if (x->kind == LBK__MN_SCALAR && (x->n_dims != 0 || !(x->flags & LBK__NF_SCALAR))) LBK__BAD("bad scalar node");
         if (x->kind == LBK__MN_CONST) {
             const lbk__node *cn = &ctx->nodes[me->consts[x->index]];
             if (cn->dtype != x->dtype || cn->n_dims != x->n_dims || memcmp(cn->dims, x->dims, sizeof(int64_t) * x->n_dims) != 0) LBK__BAD("constant node does not match its data");

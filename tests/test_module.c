@@ -501,10 +501,99 @@ static void test_save_load_debug(void **state) {
     assert_int_equal(lbk_backend_unregister("delegator2"), LBK_OK);
 }
 
+/* A blob whose node does not follow from its inputs is refused (the check that keeps a
+   crafted file from making a kernel read past a buffer); so is every payload byte changed
+   with the checksum fixed up: each load fails cleanly or gives a module that runs. */
+static int g_tamper;
+static lbk_result tamper_pp(const lbk_module *m, const lbk_value *spec, lbk_value **out) {
+    lbk_result r = lbk_preprocess_default(m, spec, out);
+    if (r != LBK_OK) return r;
+    lbk_value *fwd = lbk_dict_get(*out, "forward"), *nodes = lbk_dict_get(fwd, "nodes"), *copy = lbk_value_list();
+    for (int64_t i = 0; i < lbk_list_len(nodes); i++) {
+        const lbk_value *nd = lbk_list_get(nodes, i);
+        if (lbk_value_as_int(lbk_list_get(nd, 1)) == LBK_OP_MATMUL && lbk_value_as_int(lbk_list_get(nd, 0)) == 2) {
+            lbk_value *bad = lbk_value_list();   /* the product claims one more row than its operand has */
+            for (int64_t j = 0; j < lbk_list_len(nd); j++) {
+                int64_t v = lbk_value_as_int(lbk_list_get(nd, j));
+                lbk_list_push(bad, lbk_value_int(j == 7 && g_tamper ? v + 1 : v));
+            }
+            lbk_list_push(copy, bad);
+        } else {
+            lbk_list_push(copy, lbk_value_copy(nd));
+        }
+    }
+    lbk_dict_set(fwd, "nodes", copy);
+    return LBK_OK;
+}
+static uint64_t fnv1a(const unsigned char *p, size_t n) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) { h ^= p[i]; h *= 0x100000001b3ULL; }
+    return h;
+}
+static void test_load_validation(void **state) {
+    (void)state;
+    void *cself;
+    lbk_backend_i b = *lbk_backend_get("cpu", &cself);
+    b.name = "tamper";
+    assert_int_equal(lbk_backend_register(&b, cself), LBK_OK);
+    assert_int_equal(lbk_preprocess_register("tamper", tamper_pp), LBK_OK);
+    lbk_ctx *ctx = tctx();
+    lbk_module *e = make_encoder(ctx);
+    lbk_value *spec = lbk_value_dict();
+    assert_int_equal(lbk_dict_set(spec, "forward", lbk_value_dict()), LBK_OK);
+    g_tamper = 0;
+    lbk_module *low = lbk_to_backend(e, "tamper", spec);   /* untampered: fine */
+    assert_non_null(low);
+    lbk_module_destroy(low);
+    g_tamper = 1;
+    assert_null(lbk_to_backend(e, "tamper", spec));
+    assert_int_equal(lbk_ctx_result(ctx), LBK_ERR_FORMAT);
+    assert_contains(lbk_ctx_error(ctx), "do not follow from its inputs");
+    lbk_ctx_clear_error(ctx);
+    /* every payload byte changed, checksum fixed */
+    low = lbk_to_backend(e, "cpu", spec);
+    assert_non_null(low);
+    assert_int_equal(lbk_module_save(low, "build/test_module_fz.lbkm"), LBK_OK);
+    lbk_module_destroy(low);
+    size_t n;
+    unsigned char *bytes = read_bytes("build/test_module_fz.lbkm", &n);
+    int loaded = 0, refused = 0;
+    for (size_t at = 32; at < n; at += 1 + n / 700) {
+        unsigned char keep = bytes[at];
+        for (int v = 0; v < 2; v++) {
+            bytes[at] = v ? (unsigned char)(keep ^ 0x01) : (unsigned char)(keep + 0x41);
+            uint64_t h = fnv1a(bytes + 32, n - 32);
+            for (int i = 0; i < 8; i++) bytes[24 + i] = (unsigned char)(h >> (8 * i));
+            write_bytes("build/test_module_fz_bad.lbkm", bytes, n);
+            lbk_module *ld = lbk_module_load(ctx, "build/test_module_fz_bad.lbkm");
+            if (ld) {   /* a change that still makes sense (a weight, a name): it must run */
+                int64_t xd[2] = {4, 2};
+                double x[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+                lbk_tensor in = tfrom(ctx, LBK_F32, 2, xd, x), out;
+                if (lbk_module_run(ld, "forward", &in, 1, &out, 1) == LBK_OK) { float got[12]; (void)lbk_read(ctx, out, got, sizeof got); }
+                lbk_module_destroy(ld);
+                loaded++;
+            } else {
+                refused++;
+            }
+            lbk_ctx_clear_error(ctx);
+        }
+        bytes[at] = keep;
+    }
+    print_message("changed bytes: %d loads refused, %d loaded and ran\n", refused, loaded);
+    assert_true(refused > 0);
+    free(bytes);
+    assert_int_equal(lbk_ctx_result(ctx), LBK_OK);
+    lbk_module_destroy(e);
+    lbk_value_free(spec);
+    lbk_ctx_destroy(ctx);
+    assert_int_equal(lbk_backend_unregister("tamper"), LBK_OK);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_trace_and_run), cmocka_unit_test(test_to_backend_default), cmocka_unit_test(test_selective_lowering),
     cmocka_unit_test(test_delegate_members_and_hierarchy), cmocka_unit_test(test_hierarchy_one_level), cmocka_unit_test(test_unavailable),
     cmocka_unit_test(test_preprocess_registry), cmocka_unit_test(test_trace_misuse), cmocka_unit_test(test_save_load),
-    cmocka_unit_test(test_save_load_debug),
+    cmocka_unit_test(test_save_load_debug), cmocka_unit_test(test_load_validation),
 };
 TEST_GROUP(module_tests, tests);
