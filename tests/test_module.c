@@ -8,8 +8,8 @@ static const double W[6] = {0.5, -1.0, 2.0, 0.25, -0.75, 1.5};   /* [2,3] */
 static const double B[3] = {0.1, -0.2, 0.3};
 
 /* Encoder.forward(x[4,2]) = x @ w + b (w, b weights of the module) */
-static lbk_module *make_encoder(lbk_ctx *ctx) {
-    lbk_module *e = lbk_module_create(ctx, "Encoder");
+static lbk_module *make_encoder_as(lbk_ctx *ctx, const char *type) {
+    lbk_module *e = lbk_module_create(ctx, type);
     int64_t xd[2] = {4, 2}, wd[2] = {2, 3}, bd = 3;
     const int64_t *dims[1] = {xd};
     int nd[1] = {2};
@@ -22,6 +22,7 @@ static lbk_module *make_encoder(lbk_ctx *ctx) {
     assert_int_equal(lbk_method_end(e, &y, 1), LBK_OK);
     return e;
 }
+static lbk_module *make_encoder(lbk_ctx *ctx) { return make_encoder_as(ctx, "Encoder"); }
 /* Model.forward(x[4,2]) = (relu(encoder(x)) * 2, sum over rows of it) */
 static lbk_module *make_model(lbk_ctx *ctx) {
     lbk_module *m = lbk_module_create(ctx, "Model"), *e = make_encoder(ctx);
@@ -590,10 +591,124 @@ static void test_load_validation(void **state) {
     assert_int_equal(lbk_backend_unregister("tamper"), LBK_OK);
 }
 
+/* Two levels: Model > encoder(Encoder) > proj(Proj), Proj lowered to a backend that fails
+   at its matmul; and a preprocess that rejects an op names it and its line. */
+static lbk_result reject_matmul_pp(const lbk_module *m, const lbk_value *spec, lbk_value **out) {
+    lbk_value *blob = NULL;
+    lbk_result r = lbk_preprocess_default(m, spec, &blob);
+    if (r != LBK_OK) return r;
+    const lbk_value *nodes = lbk_dict_get(lbk_dict_get(blob, "forward"), "nodes");
+    for (int64_t i = 0; i < lbk_list_len(nodes); i++) {
+        const lbk_value *nd = lbk_list_get(nodes, i);
+        if (lbk_value_as_int(lbk_list_get(nd, 1)) == LBK_OP_MATMUL) {
+            int64_t dh = lbk_value_as_int(lbk_list_get(nd, 6));
+            lbk_value_free(blob);
+            return lbk_backend_error(LBK_ERR_UNSUPPORTED, dh, "this accelerator has no matmul");
+        }
+    }
+    *out = blob;
+    return LBK_OK;
+}
+static void test_hierarchy_two_levels(void **state) {
+    (void)state;
+    void *cself;
+    lbk_backend_i b = *lbk_backend_get("cpu", &cself);
+    b.name = "delegator3";
+    b.delegate_compile = del_compile;
+    b.delegate_execute = del_execute;
+    assert_int_equal(lbk_backend_register(&b, cself), LBK_OK);
+    b.name = "nomatmul";
+    assert_int_equal(lbk_backend_register(&b, cself), LBK_OK);
+    assert_int_equal(lbk_preprocess_register("nomatmul", reject_matmul_pp), LBK_OK);
+    lbk_ctx *ctx = tctx();
+    lbk_module *mid = lbk_module_create(ctx, "Encoder"), *proj = make_encoder_as(ctx, "Proj");
+    int64_t xd[2] = {4, 2};
+    const int64_t *dims[1] = {xd};
+    int nd[1] = {2}, ax = 0;
+    lbk_dtype dt[1] = {LBK_F32};
+    lbk_tensor x, h, y[2];
+    assert_int_equal(lbk_module_add_child(mid, "proj", proj), LBK_OK);
+    assert_int_equal(lbk_method_begin(mid, "forward", 1, dt, nd, dims, &x), LBK_OK);
+    assert_int_equal(lbk_module_call(proj, "forward", &x, 1, &h, 1), LBK_OK);
+    assert_int_equal(lbk_method_end(mid, &h, 1), LBK_OK);
+    lbk_module *m = lbk_module_create(ctx, "Model");
+    assert_int_equal(lbk_module_add_child(m, "encoder", mid), LBK_OK);
+    assert_int_equal(lbk_method_begin(m, "forward", 1, dt, nd, dims, &x), LBK_OK);
+    assert_int_equal(lbk_module_call(mid, "forward", &x, 1, &h, 1), LBK_OK);
+    y[0] = lbk_mul(ctx, lbk_relu(ctx, h), lbk_scalar(ctx, LBK_F32, 2));
+    y[1] = lbk_sum(ctx, y[0], 1, &ax, false);
+    assert_int_equal(lbk_method_end(m, y, 2), LBK_OK);
+    check_run(ctx, m, 30);   /* three levels, all replayed */
+    lbk_value *spec = lbk_value_dict();
+    assert_int_equal(lbk_dict_set(spec, "forward", lbk_value_dict()), LBK_OK);
+    /* the preprocess rejects the matmul: the error names it and the line that traced it */
+    assert_null(lbk_to_backend(proj, "nomatmul", spec));
+    assert_int_equal(lbk_ctx_result(ctx), LBK_ERR_UNSUPPORTED);
+    assert_contains(lbk_ctx_error(ctx), "this accelerator has no matmul");
+    assert_contains(lbk_ctx_error(ctx), "Module hierarchy:top(Proj)::forward.matmul, traced at tests/test_module.c:");
+    lbk_ctx_clear_error(ctx);
+    lbk_module *low = lbk_to_backend(proj, "delegator3", spec);
+    assert_non_null(low);
+    assert_int_equal(lbk_module_replace_child(mid, "proj", low), LBK_OK);
+    g_del_mode = 0;
+    check_run(ctx, m, 31);
+    lbk_tensor in = tfrom(ctx, LBK_F32, 2, xd, (double[8]){0}), out[2];
+    g_del_mode = 1;
+    assert_int_equal(lbk_module_run(m, "forward", &in, 1, out, 2), LBK_ERR_BACKEND);
+    assert_contains(lbk_ctx_error(ctx), "Module hierarchy:top(Model)::encoder(Encoder)::proj(Proj)::forward.matmul, traced at tests/test_module.c:");
+    g_del_mode = 0;
+    lbk_module_destroy(m);
+    lbk_value_free(spec);
+    lbk_ctx_destroy(ctx);
+    assert_int_equal(lbk_backend_unregister("delegator3"), LBK_OK);
+    assert_int_equal(lbk_backend_unregister("nomatmul"), LBK_OK);
+}
+
+/* The lazy path: a module replayed on a backend whose execute fails at a node traced in
+   a child: the error names the hierarchy too. */
+static void test_hierarchy_lazy_path(void **state) {
+    (void)state;
+    lbk_backend_i b = mock_iface("mock_mod");
+    assert_int_equal(lbk_backend_register(&b, &g_mock), LBK_OK);
+    lbk_ctx *ctx = tctx_on("mock_mod");
+    lbk_module *m = make_model(ctx);
+    lbk_value *spec = lbk_value_dict(), *blob = NULL;
+    assert_int_equal(lbk_dict_set(spec, "forward", lbk_value_dict()), LBK_OK);
+    assert_int_equal(lbk_preprocess_default(m, spec, &blob), LBK_OK);   /* flattened: the child's nodes carry its path */
+    const lbk_value *nodes = lbk_dict_get(lbk_dict_get(blob, "forward"), "nodes");
+    int64_t dh = -1;
+    for (int64_t i = 0; i < lbk_list_len(nodes); i++)
+        if (lbk_value_as_int(lbk_list_get(lbk_list_get(nodes, i), 1)) == LBK_OP_MATMUL) dh = lbk_value_as_int(lbk_list_get(lbk_list_get(nodes, i), 6));
+    assert_true(dh >= 0);
+    lbk_debug_info di;
+    assert_int_equal(lbk_debug_lookup(dh, &di), LBK_OK);
+    assert_string_equal(di.op, "matmul");
+    assert_string_equal(di.module_path, "top(Model)::encoder(Encoder)::forward");
+    assert_contains(di.file, "test_module.c");
+    int64_t xd[2] = {4, 2};
+    lbk_tensor in = tfrom(ctx, LBK_F32, 2, xd, (double[8]){1, 2, 3, 4, 5, 6, 7, 8}), out[2];
+    assert_int_equal(lbk_module_run(m, "forward", &in, 1, out, 2), LBK_OK);
+    g_mock.fail_execute = 1;
+    g_mock.fail_handle = dh;
+    assert_int_equal(lbk_sync(ctx, out, 2), LBK_ERR_BACKEND);
+    assert_contains(lbk_ctx_error(ctx), "mock device fault");
+    assert_contains(lbk_ctx_error(ctx), "Module hierarchy:top(Model)::encoder(Encoder)::forward.matmul, traced at tests/test_module.c:");
+    g_mock.fail_execute = 0;
+    g_mock.fail_handle = -1;
+    lbk_ctx_clear_error(ctx);
+    check_run(ctx, m, 40);
+    lbk_value_free(blob);
+    lbk_value_free(spec);
+    lbk_module_destroy(m);
+    lbk_ctx_destroy(ctx);
+    assert_int_equal(lbk_backend_unregister("mock_mod"), LBK_OK);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_trace_and_run), cmocka_unit_test(test_to_backend_default), cmocka_unit_test(test_selective_lowering),
     cmocka_unit_test(test_delegate_members_and_hierarchy), cmocka_unit_test(test_hierarchy_one_level), cmocka_unit_test(test_unavailable),
     cmocka_unit_test(test_preprocess_registry), cmocka_unit_test(test_trace_misuse), cmocka_unit_test(test_save_load),
     cmocka_unit_test(test_save_load_debug), cmocka_unit_test(test_load_validation),
+    cmocka_unit_test(test_hierarchy_two_levels), cmocka_unit_test(test_hierarchy_lazy_path),
 };
 TEST_GROUP(module_tests, tests);
