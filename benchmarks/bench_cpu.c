@@ -38,6 +38,18 @@ static LBK__TILE_FN void hand_softmax(const float *restrict x, float *restrict y
     }
 }
 
+/* P9's reference: sum((x*0.5-0.25)*x) over each row in one pass, 16 double lanes as lazybk sums. */
+static void hand_sumrows(const float *restrict x, float *restrict y, int rows, int cols) {
+    for (int i = 0; i < rows; i++) {
+        double ps[16] = {0}, tot = 0;
+        const float *row = x + (size_t)i * cols;
+        for (int j = 0; j < cols; j += 16)
+            for (int k = 0; k < 16; k++) ps[k] += (double)((row[j + k] * 0.5f - 0.25f) * row[j + k]);
+        for (int k = 0; k < 16; k++) tot += ps[k];
+        y[i] = (float)tot;
+    }
+}
+
 /* P1 max(x*a+b, 0)*x and P2 tanh(x*a+b)*sigmoid(x), traced and synced (not read back). */
 static double run_lazy(lbk_ctx *ctx, lbk_tensor x, int which) {
     lbk_scope s = lbk_scope_begin(ctx);
@@ -45,6 +57,19 @@ static double run_lazy(lbk_ctx *ctx, lbk_tensor x, int which) {
     double t0 = now_ms();
     if (which == 1) y = lbk_mul(ctx, lbk_relu(ctx, lbk_add(ctx, lbk_mul(ctx, x, a), b)), x);
     else y = lbk_mul(ctx, lbk_tanh(ctx, lbk_add(ctx, lbk_mul(ctx, x, a), b)), lbk_sigmoid(ctx, x));
+    if (lbk_sync(ctx, &y, 1) != LBK_OK) { fprintf(stderr, "%s\n", lbk_ctx_error(ctx)); exit(1); }
+    double t = now_ms() - t0;
+    lbk_scope_end(ctx, s, NULL, 0);
+    return t;
+}
+
+/* P3 softmax(m) and P9 sum((m*a+b)*m) over the rows of m, traced and synced. */
+static double run_rows(lbk_ctx *ctx, lbk_tensor m, int which) {
+    lbk_scope s = lbk_scope_begin(ctx);
+    int ax = -1;
+    double t0 = now_ms();
+    lbk_tensor y = which == 3 ? lbk_softmax(ctx, m, -1)
+                 : lbk_sum(ctx, lbk_mul(ctx, lbk_add(ctx, lbk_mul(ctx, m, lbk_scalar(ctx, LBK_F32, 0.5)), lbk_scalar(ctx, LBK_F32, -0.25)), m), 1, &ax, false);
     if (lbk_sync(ctx, &y, 1) != LBK_OK) { fprintf(stderr, "%s\n", lbk_ctx_error(ctx)); exit(1); }
     double t = now_ms() - t0;
     lbk_scope_end(ctx, s, NULL, 0);
@@ -84,52 +109,21 @@ int main(void) {
         printf("%-28s lazybk %8.2f ms | hand-fused loop %8.2f ms  ratio %.2f | copy loop %7.2f ms  ratio %.2f | reference path %8.2f ms  ratio %.2f\n",
                name, f, h, f / h, c, f / c, rf, f / rf);
     }
-    {   /* P3: softmax over the rows of a 4096 x 4096 f32 matrix */
+    for (int which = 3; which <= 9; which += 6) {   /* P3 softmax and P9 a fused reduction tail, over rows of 4096 x 4096 */
         enum { R = 4096, C = 4096 };
         int64_t d2[2] = {R, C};
         double t_l[REPS], t_h[REPS];
         lbk_tensor m = lbk_from_host(fast, LBK_F32, 2, d2, x);
         for (int r = 0; r < REPS; r++) {
-            lbk_scope s = lbk_scope_begin(fast);
+            t_l[r] = run_rows(fast, m, which);
             double t0 = now_ms();
-            lbk_tensor sm = lbk_softmax(fast, m, -1);
-            if (lbk_sync(fast, &sm, 1) != LBK_OK) { fprintf(stderr, "%s\n", lbk_ctx_error(fast)); return 1; }
-            t_l[r] = now_ms() - t0;
-            lbk_scope_end(fast, s, NULL, 0);
-            t0 = now_ms();
-            hand_softmax(x, y, R, C);
+            if (which == 3) hand_softmax(x, y, R, C);
+            else hand_sumrows(x, y, R, C);
             t_h[r] = now_ms() - t0;
         }
         double l = median(t_l, REPS), h = median(t_h, REPS);
-        printf("%-28s lazybk %8.2f ms | hand 3-pass loop, same exp %8.2f ms  ratio %.2f\n", "P3 softmax rows 4096x4096", l, h, l / h);
-    }
-    {   /* P9: a reduction fused as the tail of its producer: sum((x*a+b)*x) over rows of 4096 */
-        enum { R = 4096, C = 4096 };
-        int64_t d2[2] = {R, C};
-        double t_l[REPS], t_h[REPS];
-        lbk_tensor m = lbk_from_host(fast, LBK_F32, 2, d2, x);
-        for (int r = 0; r < REPS; r++) {
-            lbk_scope s = lbk_scope_begin(fast);
-            double t0 = now_ms();
-            int ax = -1;
-            lbk_tensor v = lbk_mul(fast, lbk_add(fast, lbk_mul(fast, m, lbk_scalar(fast, LBK_F32, 0.5)), lbk_scalar(fast, LBK_F32, -0.25)), m);
-            lbk_tensor sm = lbk_sum(fast, v, 1, &ax, false);
-            if (lbk_sync(fast, &sm, 1) != LBK_OK) { fprintf(stderr, "%s\n", lbk_ctx_error(fast)); return 1; }
-            t_l[r] = now_ms() - t0;
-            lbk_scope_end(fast, s, NULL, 0);
-            t0 = now_ms();
-            for (int i = 0; i < R; i++) {   /* the hand-fused loop: 16 double lanes, as lazybk sums */
-                double ps[16] = {0}, tot = 0;
-                const float *row = x + (size_t)i * C;
-                for (int j = 0; j < C; j += 16)
-                    for (int k = 0; k < 16; k++) ps[k] += (double)((row[j + k] * 0.5f - 0.25f) * row[j + k]);
-                for (int k = 0; k < 16; k++) tot += ps[k];
-                y[i] = (float)tot;
-            }
-            t_h[r] = now_ms() - t0;
-        }
-        double l = median(t_l, REPS), h = median(t_h, REPS);
-        printf("%-28s lazybk %8.2f ms | hand-fused loop %8.2f ms  ratio %.2f\n", "P9 sum((x*a+b)*x) rows", l, h, l / h);
+        printf("%-28s lazybk %8.2f ms | %s %8.2f ms  ratio %.2f\n", which == 3 ? "P3 softmax rows 4096x4096" : "P9 sum((x*a+b)*x) rows",
+               l, which == 3 ? "hand 3-pass loop, same exp" : "hand-fused loop", h, l / h);
     }
     {   /* P10: linear + bias + relu with the bias and relu as the matmul's epilogue, against the matmul alone */
         enum { M = 1024 };

@@ -64,6 +64,28 @@ static void check_run(lbk_ctx *ctx, lbk_module *m, double seed) {
     tclose(got1, y1, 3, 1e-6, "Model.forward output 1");
 }
 
+/* A backend named name that is the cpu backend with the given delegate members (NULL:
+   the default delegation) and availability. */
+static bool never(void *self);
+static void reg_cpu_like(const char *name, lbk_result (*comp)(void *, const lbk_value *, const lbk_value *, lbk_value **),
+                         lbk_result (*exec)(void *, lbk_ctx *, const lbk_value *, const lbk_value *, lbk_value **),
+                         void (*freeh)(void *, lbk_value *), bool available) {
+    void *cself;
+    lbk_backend_i b = *lbk_backend_get("cpu", &cself);
+    b.name = name;
+    b.delegate_compile = comp;
+    b.delegate_execute = exec;
+    b.delegate_free = freeh;
+    if (!available) b.is_available = never;
+    assert_int_equal(lbk_backend_register(&b, cself), LBK_OK);
+}
+/* {"forward": {}} */
+static lbk_value *fwd_spec(void) {
+    lbk_value *spec = lbk_value_dict();
+    assert_int_equal(lbk_dict_set(spec, "forward", lbk_value_dict()), LBK_OK);
+    return spec;
+}
+
 static void test_trace_and_run(void **state) {
     (void)state;
     lbk_ctx *ctx = tctx();
@@ -101,8 +123,7 @@ static void test_to_backend_default(void **state) {
     (void)state;
     lbk_ctx *ctx = tctx();
     lbk_module *m = make_model(ctx);
-    lbk_value *spec = lbk_value_dict();
-    assert_int_equal(lbk_dict_set(spec, "forward", lbk_value_dict()), LBK_OK);
+    lbk_value *spec = fwd_spec();
     const char *targets[2] = {"cpu", "cpu-reference"};
     for (int k = 0; k < 2; k++) {
         lbk_module *low = lbk_to_backend(m, targets[k], spec);
@@ -134,8 +155,7 @@ static void test_selective_lowering(void **state) {
     (void)state;
     lbk_ctx *ctx = tctx();
     lbk_module *m = make_model(ctx);
-    lbk_value *spec = lbk_value_dict();
-    assert_int_equal(lbk_dict_set(spec, "forward", lbk_value_dict()), LBK_OK);
+    lbk_value *spec = fwd_spec();
     lbk_module *low = lbk_to_backend(lbk_module_child(m, "encoder"), "cpu-reference", spec);
     assert_non_null(low);
     assert_int_equal(lbk_module_replace_child(m, "encoder", low), LBK_OK);
@@ -184,6 +204,18 @@ static lbk_result del_execute(void *self, lbk_ctx *ctx, const lbk_value *handle,
     *out = l;
     return LBK_OK;
 }
+/* Runs m.forward on zeros with the delegate failing at its matmul: the error must say needle. */
+static void expect_fault(lbk_ctx *ctx, lbk_module *m, int n_out, const char *needle) {
+    int64_t xd[2] = {4, 2};
+    double x[8] = {0};
+    lbk_tensor in = tfrom(ctx, LBK_F32, 2, xd, x), out[2];
+    g_del_mode = 1;
+    assert_int_equal(lbk_module_run(m, "forward", &in, 1, out, n_out), LBK_ERR_BACKEND);
+    assert_contains(lbk_ctx_error(ctx), "the accelerator faulted");
+    assert_contains(lbk_ctx_error(ctx), needle);
+    g_del_mode = 0;
+    lbk_ctx_clear_error(ctx);
+}
 static int g_del_freed;
 static void del_free(void *self, lbk_value *h) { (void)self; (void)h; g_del_freed++; }
 static bool never(void *self) { (void)self; return false; }
@@ -195,32 +227,20 @@ static void logger(void *user, lbk_log_level lv, const char *msg) {
 
 static void test_delegate_members_and_hierarchy(void **state) {
     (void)state;
-    void *cself;
-    lbk_backend_i b = *lbk_backend_get("cpu", &cself);
-    b.name = "delegator";
-    b.delegate_compile = del_compile;
-    b.delegate_execute = del_execute;
-    b.delegate_free = del_free;
-    assert_int_equal(lbk_backend_register(&b, cself), LBK_OK);
+    reg_cpu_like("delegator", del_compile, del_execute, del_free, true);
     lbk_ctx *ctx = tctx();
     lbk_module *m = make_model(ctx);
-    lbk_value *spec = lbk_value_dict();
-    assert_int_equal(lbk_dict_set(spec, "forward", lbk_value_dict()), LBK_OK);
+    lbk_value *spec = fwd_spec();
     lbk_module *low = lbk_to_backend(lbk_module_child(m, "encoder"), "delegator", spec);
     assert_non_null(low);
     assert_int_equal(lbk_module_replace_child(m, "encoder", low), LBK_OK);
     g_del_mode = 0;
     check_run(ctx, m, 5);
     /* a failure at a node names the module hierarchy and the line that traced it */
+    expect_fault(ctx, m, 2, "Module hierarchy:top(Model)::encoder(Encoder)::forward.matmul, traced at tests/test_module.c:");
     int64_t xd[2] = {4, 2};
     double x[8] = {0};
     lbk_tensor in = tfrom(ctx, LBK_F32, 2, xd, x), out[2];
-    g_del_mode = 1;
-    assert_int_equal(lbk_module_run(m, "forward", &in, 1, out, 2), LBK_ERR_BACKEND);
-    assert_contains(lbk_ctx_error(ctx), "the accelerator faulted");
-    assert_contains(lbk_ctx_error(ctx), "Module hierarchy:top(Model)::encoder(Encoder)::forward.matmul");
-    assert_contains(lbk_ctx_error(ctx), "test_module.c:");
-    lbk_ctx_clear_error(ctx);
     /* the wrong number of outputs */
     g_del_mode = 2;
     assert_int_equal(lbk_module_run(m, "forward", &in, 1, out, 2), LBK_ERR_BACKEND);
@@ -239,24 +259,12 @@ static void test_delegate_members_and_hierarchy(void **state) {
 /* One level: an error inside a backend's execute at a node traced in Model.forward. */
 static void test_hierarchy_one_level(void **state) {
     (void)state;
-    void *cself;
-    lbk_backend_i b = *lbk_backend_get("cpu", &cself);
-    b.name = "delegator1";
-    b.delegate_compile = del_compile;
-    b.delegate_execute = del_execute;
-    assert_int_equal(lbk_backend_register(&b, cself), LBK_OK);
+    reg_cpu_like("delegator1", del_compile, del_execute, NULL, true);
     lbk_ctx *ctx = tctx();
     lbk_module *e = make_encoder(ctx);
-    lbk_value *spec = lbk_value_dict();
-    assert_int_equal(lbk_dict_set(spec, "forward", lbk_value_dict()), LBK_OK);
+    lbk_value *spec = fwd_spec();
     lbk_module *low = lbk_to_backend(e, "delegator1", spec);
-    int64_t xd[2] = {4, 2};
-    double x[8] = {0};
-    lbk_tensor in = tfrom(ctx, LBK_F32, 2, xd, x), out;
-    g_del_mode = 1;
-    assert_int_equal(lbk_module_run(low, "forward", &in, 1, &out, 1), LBK_ERR_BACKEND);
-    assert_contains(lbk_ctx_error(ctx), "Module hierarchy:top(Encoder)::forward.matmul");
-    g_del_mode = 0;
+    expect_fault(ctx, low, 1, "Module hierarchy:top(Encoder)::forward.matmul, traced at tests/test_module.c:");
     lbk_module_destroy(low);
     lbk_module_destroy(e);
     lbk_value_free(spec);
@@ -267,17 +275,12 @@ static void test_hierarchy_one_level(void **state) {
 /* Lowering for an unavailable backend succeeds with a warning; running fails clearly. */
 static void test_unavailable(void **state) {
     (void)state;
-    void *cself;
-    lbk_backend_i b = *lbk_backend_get("cpu", &cself);
-    b.name = "offline";
-    b.is_available = never;
-    assert_int_equal(lbk_backend_register(&b, cself), LBK_OK);
+    reg_cpu_like("offline", NULL, NULL, NULL, false);
     lbk_ctx_desc d = {0};
     d.logger = logger;
     lbk_ctx *ctx = lbk_ctx_create(&d);
     lbk_module *m = make_model(ctx);
-    lbk_value *spec = lbk_value_dict();
-    assert_int_equal(lbk_dict_set(spec, "forward", lbk_value_dict()), LBK_OK);
+    lbk_value *spec = fwd_spec();
     g_warned = 0;
     lbk_module *low = lbk_to_backend(m, "offline", spec);
     assert_non_null(low);
@@ -317,8 +320,7 @@ static void test_preprocess_registry(void **state) {
     assert_int_equal(lbk_preprocess_register(NULL, my_pp), LBK_ERR_ARG);
     lbk_ctx *ctx = tctx();
     lbk_module *m = make_model(ctx);
-    lbk_value *spec = lbk_value_dict();
-    assert_int_equal(lbk_dict_set(spec, "forward", lbk_value_dict()), LBK_OK);
+    lbk_value *spec = fwd_spec();
     g_pp_calls = 0;
     lbk_module *low = lbk_to_backend(m, "cpu-reference", spec);
     assert_non_null(low);
@@ -395,8 +397,7 @@ static void test_save_load(void **state) {
     const char *path = "build/test_module.lbkm", *bad = "build/test_module_bad.lbkm";
     lbk_ctx *ctx = tctx();
     lbk_module *m = make_model(ctx);
-    lbk_value *spec = lbk_value_dict();
-    assert_int_equal(lbk_dict_set(spec, "forward", lbk_value_dict()), LBK_OK);
+    lbk_value *spec = fwd_spec();
     lbk_module *low = lbk_to_backend(m, "cpu-reference", spec);
     assert_non_null(low);
     assert_int_equal(lbk_module_save(low, path), LBK_OK);
@@ -446,11 +447,7 @@ static void test_save_load(void **state) {
     assert_int_equal(lbk_ctx_result(c2), LBK_ERR_IO);
     lbk_ctx_clear_error(c2);
     /* an unavailable backend: lowering warns, saving works, loading fails clearly */
-    void *cself;
-    lbk_backend_i b = *lbk_backend_get("cpu", &cself);
-    b.name = "offline2";
-    b.is_available = never;
-    assert_int_equal(lbk_backend_register(&b, cself), LBK_OK);
+    reg_cpu_like("offline2", NULL, NULL, NULL, false);
     low = lbk_to_backend(m, "offline2", spec);
     assert_non_null(low);
     assert_int_equal(lbk_module_save(low, path), LBK_OK);
@@ -470,16 +467,10 @@ static void test_save_load(void **state) {
 /* Debug handles survive save and load: an error in a loaded module names the hierarchy. */
 static void test_save_load_debug(void **state) {
     (void)state;
-    void *cself;
-    lbk_backend_i b = *lbk_backend_get("cpu", &cself);
-    b.name = "delegator2";
-    b.delegate_compile = del_compile;
-    b.delegate_execute = del_execute;
-    assert_int_equal(lbk_backend_register(&b, cself), LBK_OK);
+    reg_cpu_like("delegator2", del_compile, del_execute, NULL, true);
     lbk_ctx *ctx = tctx();
     lbk_module *m = make_model(ctx);
-    lbk_value *spec = lbk_value_dict();
-    assert_int_equal(lbk_dict_set(spec, "forward", lbk_value_dict()), LBK_OK);
+    lbk_value *spec = fwd_spec();
     lbk_module *low = lbk_to_backend(lbk_module_child(m, "encoder"), "delegator2", spec);
     assert_non_null(low);
     assert_int_equal(lbk_module_save(low, "build/test_module_dbg.lbkm"), LBK_OK);
@@ -489,13 +480,7 @@ static void test_save_load_debug(void **state) {
     assert_int_equal(lbk_module_replace_child(m, "encoder", ld), LBK_OK);
     g_del_mode = 0;
     check_run(ctx, m, 21);
-    int64_t xd[2] = {4, 2};
-    double x[8] = {0};
-    lbk_tensor in = tfrom(ctx, LBK_F32, 2, xd, x), out[2];
-    g_del_mode = 1;
-    assert_int_equal(lbk_module_run(m, "forward", &in, 1, out, 2), LBK_ERR_BACKEND);
-    assert_contains(lbk_ctx_error(ctx), "Module hierarchy:top(Model)::encoder(Encoder)::forward.matmul, traced at tests/test_module.c:");
-    g_del_mode = 0;
+    expect_fault(ctx, m, 2, "Module hierarchy:top(Model)::encoder(Encoder)::forward.matmul, traced at tests/test_module.c:");
     lbk_module_destroy(m);
     lbk_value_free(spec);
     lbk_ctx_destroy(ctx);
@@ -533,15 +518,11 @@ static uint64_t fnv1a(const unsigned char *p, size_t n) {
 }
 static void test_load_validation(void **state) {
     (void)state;
-    void *cself;
-    lbk_backend_i b = *lbk_backend_get("cpu", &cself);
-    b.name = "tamper";
-    assert_int_equal(lbk_backend_register(&b, cself), LBK_OK);
+    reg_cpu_like("tamper", NULL, NULL, NULL, true);
     assert_int_equal(lbk_preprocess_register("tamper", tamper_pp), LBK_OK);
     lbk_ctx *ctx = tctx();
     lbk_module *e = make_encoder(ctx);
-    lbk_value *spec = lbk_value_dict();
-    assert_int_equal(lbk_dict_set(spec, "forward", lbk_value_dict()), LBK_OK);
+    lbk_value *spec = fwd_spec();
     g_tamper = 0;
     lbk_module *low = lbk_to_backend(e, "tamper", spec);   /* untampered: fine */
     assert_non_null(low);
@@ -611,14 +592,8 @@ static lbk_result reject_matmul_pp(const lbk_module *m, const lbk_value *spec, l
 }
 static void test_hierarchy_two_levels(void **state) {
     (void)state;
-    void *cself;
-    lbk_backend_i b = *lbk_backend_get("cpu", &cself);
-    b.name = "delegator3";
-    b.delegate_compile = del_compile;
-    b.delegate_execute = del_execute;
-    assert_int_equal(lbk_backend_register(&b, cself), LBK_OK);
-    b.name = "nomatmul";
-    assert_int_equal(lbk_backend_register(&b, cself), LBK_OK);
+    reg_cpu_like("delegator3", del_compile, del_execute, NULL, true);
+    reg_cpu_like("nomatmul", del_compile, del_execute, NULL, true);
     assert_int_equal(lbk_preprocess_register("nomatmul", reject_matmul_pp), LBK_OK);
     lbk_ctx *ctx = tctx();
     lbk_module *mid = lbk_module_create(ctx, "Encoder"), *proj = make_encoder_as(ctx, "Proj");
@@ -639,8 +614,7 @@ static void test_hierarchy_two_levels(void **state) {
     y[1] = lbk_sum(ctx, y[0], 1, &ax, false);
     assert_int_equal(lbk_method_end(m, y, 2), LBK_OK);
     check_run(ctx, m, 30);   /* three levels, all replayed */
-    lbk_value *spec = lbk_value_dict();
-    assert_int_equal(lbk_dict_set(spec, "forward", lbk_value_dict()), LBK_OK);
+    lbk_value *spec = fwd_spec();
     /* the preprocess rejects the matmul: the error names it and the line that traced it */
     assert_null(lbk_to_backend(proj, "nomatmul", spec));
     assert_int_equal(lbk_ctx_result(ctx), LBK_ERR_UNSUPPORTED);
@@ -652,11 +626,7 @@ static void test_hierarchy_two_levels(void **state) {
     assert_int_equal(lbk_module_replace_child(mid, "proj", low), LBK_OK);
     g_del_mode = 0;
     check_run(ctx, m, 31);
-    lbk_tensor in = tfrom(ctx, LBK_F32, 2, xd, (double[8]){0}), out[2];
-    g_del_mode = 1;
-    assert_int_equal(lbk_module_run(m, "forward", &in, 1, out, 2), LBK_ERR_BACKEND);
-    assert_contains(lbk_ctx_error(ctx), "Module hierarchy:top(Model)::encoder(Encoder)::proj(Proj)::forward.matmul, traced at tests/test_module.c:");
-    g_del_mode = 0;
+    expect_fault(ctx, m, 2, "Module hierarchy:top(Model)::encoder(Encoder)::proj(Proj)::forward.matmul, traced at tests/test_module.c:");
     lbk_module_destroy(m);
     lbk_value_free(spec);
     lbk_ctx_destroy(ctx);
@@ -672,8 +642,7 @@ static void test_hierarchy_lazy_path(void **state) {
     assert_int_equal(lbk_backend_register(&b, &g_mock), LBK_OK);
     lbk_ctx *ctx = tctx_on("mock_mod");
     lbk_module *m = make_model(ctx);
-    lbk_value *spec = lbk_value_dict(), *blob = NULL;
-    assert_int_equal(lbk_dict_set(spec, "forward", lbk_value_dict()), LBK_OK);
+    lbk_value *spec = fwd_spec(), *blob = NULL;
     assert_int_equal(lbk_preprocess_default(m, spec, &blob), LBK_OK);   /* flattened: the child's nodes carry its path */
     const lbk_value *nodes = lbk_dict_get(lbk_dict_get(blob, "forward"), "nodes");
     int64_t dh = -1;
