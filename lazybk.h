@@ -104,7 +104,21 @@
    nodes run on the cpu backend; lbk_backend_check compares a backend with cpu-reference.
    examples/02_custom_backend.c is a complete backend in 86 lines.
 
-   7. IMPLEMENTATION SECTIONS
+   7. MODULES
+   ----------
+   A module (lbk_module) has a type name, named children and methods recorded by tracing
+   (lbk_method_begin .. lbk_method_end); a method's recipe keeps the ops that depend on its
+   inputs, calls of children by attribute and method name, and its constants (computed
+   once, held by the module). lbk_module_run replays it lazily. Ops traced in a method get
+   debug handles with the module path, so errors say "Module hierarchy:top(Model)::
+   encoder(Encoder)::forward.matmul, traced at file:line". lbk_to_backend runs the
+   backend's preprocess (or lbk_preprocess_default: methods flattened into an lbk_value),
+   then its delegate_compile, or by default turns the blob back into recipes on a context
+   of that backend; lowered methods run through delegate_execute or that default.
+   lbk_module_save/lbk_module_load write and read a versioned, checksummed file and
+   compile again at load. Destroy modules before their context.
+
+   8. IMPLEMENTATION SECTIONS
    --------------------------
    Under LAZYBK_IMPLEMENTATION, in this order (each begins with a "// >>name" line):
      memory    allocation hooks, the stb_ds allocation-failure guard, mutexes, strings
@@ -119,6 +133,7 @@
      graph     the read-only view backends compile from
      exec      sync: collect, hash, plan (decompose, partition, compile), execute, bind
      public    contexts, reads, scopes, getters, debugging texts, metrics
+     module    modules, tracing, replay, preprocess, lowering, save and load
      check     lbk_backend_check
      backend-cpu  the cpu backends: reference interpreter and fast path
      globals, builtins  exit-time cleanup, registration of the built-in backends
@@ -127,9 +142,9 @@
 #define LAZYBK_H_INCLUDED
 
 #define LAZYBK_VERSION_MAJOR 0
-#define LAZYBK_VERSION_MINOR 4
-#define LAZYBK_VERSION_PATCH 2
-#define LAZYBK_VERSION_STRING "0.4.2"
+#define LAZYBK_VERSION_MINOR 5
+#define LAZYBK_VERSION_PATCH 0
+#define LAZYBK_VERSION_STRING "0.5.0"
 
 #include <stdbool.h>
 #include <stddef.h>
