@@ -5060,21 +5060,29 @@ LAZYBK_API const char *lbk_ir_dot(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
     return lbk__str_get(&ctx->text);
 }
 
-LAZYBK_API const char *lbk_backend_text(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
+/* The plan a sync of ts would run (compiled now on a cache miss, and kept); *plan NULL
+   when there is nothing to compile. Resets ctx->text. */
+static lbk_result lbk__plan_of(lbk_ctx *ctx, const lbk_tensor *ts, int n, const char *where, lbk__plan **plan) {
     size_t m, k, w = 0;
     bool ok;
     uint64_t h;
-    lbk__plan *plan = NULL;
-    const char *txt;
-    if (!ctx) return NULL;
-    if (!lbk__text_roots(ctx, ts, n, "lbk_backend_text", false, &m)) return lbk__str_get(&ctx->text);
+    *plan = NULL;
+    if (!lbk__text_roots(ctx, ts, n, where, false, &m)) return ctx->recent;
     for (k = 0; k < m; k++)   /* only pending, non-scalar roots form the graph a sync would compile */
         if (lbk__is_pending_node(&ctx->nodes[ctx->roots[k]]) && ctx->nodes[ctx->roots[k]].op != LBK_OP_PARAM)
             ctx->roots[w++] = ctx->roots[k];
-    if (w == 0) return lbk__str_get(&ctx->text);
+    if (w == 0) return LBK_OK;
     h = lbk__collect(ctx, ctx->roots, w, &ok);
-    if (!ok) { lbk__ctx_fail(ctx, LBK_ERR_OOM, "lbk_backend_text", -1, "out of memory"); return lbk__str_get(&ctx->text); }
-    if (lbk__plan_get(ctx, h, ctx->roots, w, "lbk_backend_text", &plan) != LBK_OK) return lbk__str_get(&ctx->text);
+    if (!ok) return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
+    return lbk__plan_get(ctx, h, ctx->roots, w, where, plan);
+}
+
+LAZYBK_API const char *lbk_backend_text(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
+    size_t k;
+    lbk__plan *plan = NULL;
+    const char *txt;
+    if (!ctx) return NULL;
+    if (lbk__plan_of(ctx, ts, n, "lbk_backend_text", &plan) != LBK_OK || !plan) return lbk__str_get(&ctx->text);
     if (!plan->simple)
         lbk__str_append(&ctx->text, "plan: %u segment(s), %u constant(s), %u node(s) on the fallback%s\n", plan->n_segs,
                         plan->n_consts, plan->n_fallback_nodes, plan->n_decomposed ? ", composites decomposed" : "");
@@ -6424,6 +6432,34 @@ static lbk_result lbk__lowered_sigs(lbk_module *low, const char *where) {
     return LBK_OK;
 }
 
+/* Compiles method mi of a lowered module ahead of time: its graph over input parameters
+   (what a run with device data gives) goes through the backend's compile into the
+   context's cache. */
+static lbk_result lbk__precompile(lbk_ctx *ctx, lbk_module *low, int mi, const char *where) {
+    lbk__method *me = &low->methods[mi];
+    lbk_scope s = lbk_scope_begin(ctx);
+    uint32_t *in = (uint32_t *)lbk__calloc((size_t)me->n_in + 1, sizeof(uint32_t)), *out = (uint32_t *)lbk__calloc((size_t)me->n_out + 1, sizeof(uint32_t));
+    lbk_tensor *ts = (lbk_tensor *)lbk__calloc((size_t)me->n_out + 1, sizeof(lbk_tensor));
+    lbk_result r = in && out && ts ? LBK_OK : lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
+    lbk__plan *plan;
+    int k;
+    lbk__opctx oc;
+    oc.ctx = ctx; oc.name = where; oc.file = NULL; oc.line = 0; oc.op = 0;
+    for (k = 0; r == LBK_OK && k < me->n_in; k++) {
+        lbk_tensor t = (lbk_empty)(ctx, me->in[k].dt, me->in[k].n_dims, me->in[k].dims);
+        const char *why;
+        if (!t.id || lbk__resolve(ctx, t, &in[k], &why) != LBK_OK) r = ctx->recent;
+    }
+    if (r == LBK_OK && (r = lbk__replay(ctx, low, mi, lbk__module_root(low), in, out, where)) == LBK_OK) {
+        for (k = 0; k < me->n_out; k++) { ts[k] = lbk__wrap(ctx, out[k], &oc); lbk__unref(ctx, out[k]); }
+        for (k = 0; k < me->n_out; k++) if (!ts[k].id) r = LBK_ERR_OOM;
+        if (r == LBK_OK) r = lbk__plan_of(ctx, ts, me->n_out, where, &plan);
+    }
+    lbk_scope_end(ctx, s, NULL, 0);
+    lbk__free(in); lbk__free(out); lbk__free(ts);
+    return r;
+}
+
 /* The compile step of lowering (lbk_to_backend, and again at lbk_module_load): low holds
    backend, spec, sigs and processed. Unavailable: a warning, or (load) the error. */
 static lbk_result lbk__lower_compile(lbk_module *low, bool fail_unavailable, const char *where) {
@@ -6479,8 +6515,8 @@ static lbk_result lbk__lower_compile(lbk_module *low, bool fail_unavailable, con
         const lbk_value *mv = lbk_dict_get(low->processed, name);
         if (lbk_value_kind_of(mv) != LBK_VALUE_DICT) return lbk__ctx_fail(ctx, LBK_ERR_FORMAT, where, -1, "the preprocessed blob has no method '%s'", name);
         r = lbk__method_parse(lw->rctx, name, mv, &low->methods[i], where);
+        if (r == LBK_OK) { low->n_methods++; r = lbk__precompile(lw->rctx, low, (int)i, where); }
         if (r != LBK_OK) return lw->rctx != ctx ? lbk__ctx_fail(ctx, r, where, -1, "%s", lbk_ctx_error(lw->rctx)) : r;
-        low->n_methods++;
     }
     return LBK_OK;
 }
