@@ -15,7 +15,7 @@ EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c)
 BENCHES  := $(BUILD)/bench/bench_core $(BUILD)/bench/bench_cpu $(BUILD)/bench/bench_matmul $(BUILD)/bench/bench_matmul_blas \
             $(BUILD)/bench/bench_eigen
 
-.PHONY: all deps bench-deps demo test sanitize valgrind check-std examples bench clean
+.PHONY: all deps bench-deps demo test sanitize valgrind check-std examples cuda bench clean
 
 all: $(BUILD)/tests $(EXAMPLES)
 
@@ -85,6 +85,24 @@ examples: deps $(EXAMPLES)
 $(BUILD)/examples/%: examples/%.c $(HDR) | deps
 	@mkdir -p $(BUILD)/examples
 	$(CC) -std=c99 $(CFLAGS) $(WARN) $(CPPFLAGS) $< -o $@ $(LIBS)
+
+# The CUDA backend compiled in (-DLAZYBK_CUDA, headers from CUDA_HOME, nothing linked): the
+# CUDA test (no driver: unavailable and clean; NVRTC: every generated kernel compiled to
+# PTX; a GPU: every op against the cpu reference), the whole suite and the examples.
+CUDA_HOME ?= /usr/local/cuda
+CUDA_FLAGS := -DLAZYBK_CUDA -I$(CUDA_HOME)/include
+cuda: deps
+	@test -f $(CUDA_HOME)/include/cuda.h || { echo "make cuda: $(CUDA_HOME)/include/cuda.h not found (set CUDA_HOME)"; exit 1; }
+	@mkdir -p $(BUILD)/cuda
+	$(CC) -std=c99 $(CFLAGS) $(WARN) $(CPPFLAGS) $(CUDA_FLAGS) tests/cuda/test_cuda.c -o $(BUILD)/cuda/test_cuda $(LIBS) -ldl
+	$(CC) -std=c99 $(CFLAGS) -fopenmp $(WARN) $(CPPFLAGS) $(CUDA_FLAGS) $(TEST_SRC) -o $(BUILD)/cuda/tests -lcmocka $(LIBS) -ldl
+	@set -e; for e in examples/*.c; do \
+	    echo "$(CC) ... $(CUDA_FLAGS) $$e"; \
+	    $(CC) -std=c99 $(CFLAGS) $(WARN) $(CPPFLAGS) $(CUDA_FLAGS) $$e -o $(BUILD)/cuda/$$(basename $$e .c) $(LIBS) -ldl; \
+	done
+	./$(BUILD)/cuda/test_cuda
+	./$(BUILD)/cuda/tests
+	./$(BUILD)/cuda/01_quickstart > /dev/null
 
 # Benchmarks are built the way users build: plain -O2, no -march (plus -fopenmp), and run
 # at 1 and 2 threads.

@@ -599,6 +599,15 @@ LAZYBK_API lbk_preprocess_fn lbk_preprocess_get(const char *backend);   /* NULL 
 LAZYBK_API lbk_result        lbk_preprocess_default(const lbk_module *m, const lbk_value *method_compile_spec,
                                                     lbk_value **out_processed);
 
+#ifdef LAZYBK_CUDA
+/* ---- the CUDA backend ("cuda"), compiled in with LAZYBK_CUDA ------------------------ */
+/* The CUDA C source lazybk generates for a graph (the caller frees it with free() /
+   LAZYBK_FREE), and NVRTC's compile of a source to PTX for an architecture such as
+   "compute_80" (the log of a failed compile in *out_log). Neither needs a GPU. */
+LAZYBK_API lbk_result lbk_cuda_source(const lbk_graph *g, char **out_src);
+LAZYBK_API lbk_result lbk_cuda_ptx(const char *src, const char *arch, char **out_ptx, char **out_log);
+#endif
+
 /* ---- decompositions (JitDecompInterface) ----------------------------------------- */
 /* An implementation that rewrites composite ops into primitive ops. `run` pops the
    schema's arguments from the stack (a list value; arguments were pushed in order:
@@ -9374,6 +9383,888 @@ static lbk_backend_i lbk__cpu_iface(void) {
 }
 #endif /* LAZYBK_NO_CPU_BACKEND */
 
+// >>backend-cuda -----------------------------------------------------------------------
+/* The CUDA backend (compiled in with LAZYBK_CUDA; needs cuda.h and nvrtc.h on the include
+   path, nothing to link). The driver (libcuda.so.1), NVRTC and cuBLAS are opened at run
+   time with dlopen, so a program built with it starts and runs on the cpu backend on a
+   machine without an NVIDIA driver: "cuda" is then registered but not available, with the
+   reason. Each graph becomes one CUDA C source generated from the IR (a kernel per fused
+   run of elementwise nodes of one shape, per reduction, per data movement op), compiled
+   by NVRTC for the device's architecture and cached with the graph; float matmuls go to
+   cuBLAS. Everything else is declined through supports_op: composites are decomposed,
+   other nodes (integer arithmetic, argmax, rand) run on the cpu fallback. */
+#ifdef LAZYBK_CUDA
+#include <cuda.h>
+#include <nvrtc.h>
+#include <dlfcn.h>
+#include <time.h>
+
+typedef struct lbk__cublas_ctx *lbk__cublas_t;   /* cublasHandle_t, from its ABI */
+typedef struct lbk__cu {
+    bool tried, ok;
+    char reason[512];
+    void *h_cuda, *h_nvrtc, *h_cublas;
+    /* driver */
+    CUresult (*init)(unsigned);
+    CUresult (*driver_version)(int *);
+    CUresult (*device_count)(int *);
+    CUresult (*device_get)(CUdevice *, int);
+    CUresult (*device_name)(char *, int, CUdevice);
+    CUresult (*device_mem)(size_t *, CUdevice);
+    CUresult (*device_attr)(int *, CUdevice_attribute, CUdevice);
+    CUresult (*ctx_retain)(CUcontext *, CUdevice);
+    CUresult (*ctx_release)(CUdevice);
+    CUresult (*ctx_set)(CUcontext);
+    CUresult (*mem_alloc)(CUdeviceptr *, size_t);
+    CUresult (*mem_free)(CUdeviceptr);
+    CUresult (*htod)(CUdeviceptr, const void *, size_t);
+    CUresult (*dtoh)(void *, CUdeviceptr, size_t);
+    CUresult (*mem_info)(size_t *, size_t *);
+    CUresult (*module_load)(CUmodule *, const void *);
+    CUresult (*module_fn)(CUfunction *, CUmodule, const char *);
+    CUresult (*module_unload)(CUmodule);
+    CUresult (*launch)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, CUstream, void **, void **);
+    CUresult (*stream_create)(CUstream *, unsigned);
+    CUresult (*stream_sync)(CUstream);
+    CUresult (*error_string)(CUresult, const char **);
+    /* NVRTC */
+    nvrtcResult (*prog_create)(nvrtcProgram *, const char *, const char *, int, const char *const *, const char *const *);
+    nvrtcResult (*prog_compile)(nvrtcProgram, int, const char *const *);
+    nvrtcResult (*ptx_size)(nvrtcProgram, size_t *);
+    nvrtcResult (*ptx)(nvrtcProgram, char *);
+    nvrtcResult (*log_size)(nvrtcProgram, size_t *);
+    nvrtcResult (*log)(nvrtcProgram, char *);
+    nvrtcResult (*prog_destroy)(nvrtcProgram *);
+    const char *(*nvrtc_error)(nvrtcResult);
+    /* cuBLAS */
+    int (*blas_create)(lbk__cublas_t *);
+    int (*blas_destroy)(lbk__cublas_t);
+    int (*blas_stream)(lbk__cublas_t, CUstream);
+    int (*sgemm)(lbk__cublas_t, int, int, int, int, int, const float *, const float *, int, long long, const float *, int, long long,
+                 const float *, float *, int, long long, int);
+    int (*dgemm)(lbk__cublas_t, int, int, int, int, int, const double *, const double *, int, long long, const double *, int,
+                 long long, const double *, double *, int, long long, int);
+    /* the device */
+    int n_devices, ordinal, cc_major, cc_minor;
+    CUdevice dev;
+    CUcontext cuctx;
+    CUstream stream;
+    lbk__cublas_t blas;
+    char dev_name[256];
+    size_t dev_mem;
+    int64_t compiles, kernel_launches, bytes_h2d, bytes_d2h, pool_hits, allocs, cache_hits;
+    double nvrtc_ms;
+    struct lbk__cu_free { CUdeviceptr p; size_t bytes; } pool[64];
+    int n_pool;
+    lbk__str report;
+} lbk__cu;
+static lbk__cu lbk__cu_self;
+static lbk__mutex lbk__cu_lock = LBK__MUTEX_INIT;   /* guards lbk__cu_self */
+
+/* Opens the first library of names that dlopen finds. */
+static void *lbk__cu_open(const char *const *names) {
+    int i;
+    for (i = 0; names[i]; i++) {
+        void *h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+        if (h) return h;
+    }
+    return NULL;
+}
+#define LBK__CU_SYM(h, field, name)                                                                           \
+    do {                                                                                                      \
+        *(void **)(&cu->field) = dlsym(h, name);                                                              \
+        if (!cu->field) { snprintf(cu->reason, sizeof cu->reason, "symbol %s not found in its library", name); return false; } \
+    } while (0)
+/* NVRTC alone: enough to generate and compile kernels (tests do so without a GPU). */
+static bool lbk__cu_load_nvrtc(lbk__cu *cu) {
+    static const char *const nvrtc[] = {"libnvrtc.so", "libnvrtc.so.13", "libnvrtc.so.12", "/usr/local/cuda/lib64/libnvrtc.so", NULL};
+    if (cu->h_nvrtc) return true;
+    if (!(cu->h_nvrtc = lbk__cu_open(nvrtc))) { snprintf(cu->reason, sizeof cu->reason, "NVRTC (libnvrtc.so) not found"); return false; }
+    LBK__CU_SYM(cu->h_nvrtc, prog_create, "nvrtcCreateProgram");
+    LBK__CU_SYM(cu->h_nvrtc, prog_compile, "nvrtcCompileProgram");
+    LBK__CU_SYM(cu->h_nvrtc, ptx_size, "nvrtcGetPTXSize");
+    LBK__CU_SYM(cu->h_nvrtc, ptx, "nvrtcGetPTX");
+    LBK__CU_SYM(cu->h_nvrtc, log_size, "nvrtcGetProgramLogSize");
+    LBK__CU_SYM(cu->h_nvrtc, log, "nvrtcGetProgramLog");
+    LBK__CU_SYM(cu->h_nvrtc, prog_destroy, "nvrtcDestroyProgram");
+    LBK__CU_SYM(cu->h_nvrtc, nvrtc_error, "nvrtcGetErrorString");
+    return true;
+}
+static const char *lbk__cu_err(const lbk__cu *cu, CUresult e) {
+    const char *s = NULL;
+    if (cu->error_string) cu->error_string(e, &s);
+    return s ? s : "unknown CUDA error";
+}
+/* Loads the libraries, initialises the driver and takes the device; false with a reason. */
+static bool lbk__cu_load_locked(lbk__cu *cu) {
+    static const char *const cuda[] = {"libcuda.so.1", "libcuda.so", NULL};
+    static const char *const cublas[] = {"libcublas.so", "libcublas.so.13", "libcublas.so.12", "/usr/local/cuda/lib64/libcublas.so", NULL};
+    CUresult e;
+    int n = 0;
+    if (!(cu->h_cuda = lbk__cu_open(cuda))) { snprintf(cu->reason, sizeof cu->reason, "the NVIDIA driver library (libcuda.so.1) was not found"); return false; }
+    LBK__CU_SYM(cu->h_cuda, error_string, "cuGetErrorString");
+    LBK__CU_SYM(cu->h_cuda, init, "cuInit");
+    LBK__CU_SYM(cu->h_cuda, driver_version, "cuDriverGetVersion");
+    LBK__CU_SYM(cu->h_cuda, device_count, "cuDeviceGetCount");
+    LBK__CU_SYM(cu->h_cuda, device_get, "cuDeviceGet");
+    LBK__CU_SYM(cu->h_cuda, device_name, "cuDeviceGetName");
+    LBK__CU_SYM(cu->h_cuda, device_mem, "cuDeviceTotalMem_v2");
+    LBK__CU_SYM(cu->h_cuda, device_attr, "cuDeviceGetAttribute");
+    LBK__CU_SYM(cu->h_cuda, ctx_retain, "cuDevicePrimaryCtxRetain");
+    LBK__CU_SYM(cu->h_cuda, ctx_release, "cuDevicePrimaryCtxRelease_v2");
+    LBK__CU_SYM(cu->h_cuda, ctx_set, "cuCtxSetCurrent");
+    LBK__CU_SYM(cu->h_cuda, mem_alloc, "cuMemAlloc_v2");
+    LBK__CU_SYM(cu->h_cuda, mem_free, "cuMemFree_v2");
+    LBK__CU_SYM(cu->h_cuda, htod, "cuMemcpyHtoD_v2");
+    LBK__CU_SYM(cu->h_cuda, dtoh, "cuMemcpyDtoH_v2");
+    LBK__CU_SYM(cu->h_cuda, mem_info, "cuMemGetInfo_v2");
+    LBK__CU_SYM(cu->h_cuda, module_load, "cuModuleLoadData");
+    LBK__CU_SYM(cu->h_cuda, module_fn, "cuModuleGetFunction");
+    LBK__CU_SYM(cu->h_cuda, module_unload, "cuModuleUnload");
+    LBK__CU_SYM(cu->h_cuda, launch, "cuLaunchKernel");
+    LBK__CU_SYM(cu->h_cuda, stream_create, "cuStreamCreate");
+    LBK__CU_SYM(cu->h_cuda, stream_sync, "cuStreamSynchronize");
+    if ((e = cu->init(0)) != CUDA_SUCCESS) { snprintf(cu->reason, sizeof cu->reason, "cuInit failed: %s", lbk__cu_err(cu, e)); return false; }
+    if ((e = cu->device_count(&n)) != CUDA_SUCCESS || n < 1) {
+        snprintf(cu->reason, sizeof cu->reason, "no CUDA device (%s)", e == CUDA_SUCCESS ? "count 0" : lbk__cu_err(cu, e));
+        return false;
+    }
+    cu->n_devices = n;
+    if (!lbk__cu_load_nvrtc(cu)) return false;
+    if (!(cu->h_cublas = lbk__cu_open(cublas))) { snprintf(cu->reason, sizeof cu->reason, "cuBLAS (libcublas.so) not found"); return false; }
+    LBK__CU_SYM(cu->h_cublas, blas_create, "cublasCreate_v2");
+    LBK__CU_SYM(cu->h_cublas, blas_destroy, "cublasDestroy_v2");
+    LBK__CU_SYM(cu->h_cublas, blas_stream, "cublasSetStream_v2");
+    LBK__CU_SYM(cu->h_cublas, sgemm, "cublasSgemmStridedBatched");
+    LBK__CU_SYM(cu->h_cublas, dgemm, "cublasDgemmStridedBatched");
+    if ((e = cu->device_get(&cu->dev, cu->ordinal)) != CUDA_SUCCESS || (e = cu->ctx_retain(&cu->cuctx, cu->dev)) != CUDA_SUCCESS ||
+        (e = cu->ctx_set(cu->cuctx)) != CUDA_SUCCESS || (e = cu->stream_create(&cu->stream, 0)) != CUDA_SUCCESS) {
+        snprintf(cu->reason, sizeof cu->reason, "cannot set up device %d: %s", cu->ordinal, lbk__cu_err(cu, e));
+        return false;
+    }
+    cu->device_name(cu->dev_name, (int)sizeof cu->dev_name, cu->dev);
+    cu->device_mem(&cu->dev_mem, cu->dev);
+    cu->device_attr(&cu->cc_major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, cu->dev);
+    cu->device_attr(&cu->cc_minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, cu->dev);
+    if (cu->blas_create(&cu->blas) != 0 || cu->blas_stream(cu->blas, cu->stream) != 0) {
+        snprintf(cu->reason, sizeof cu->reason, "cublasCreate failed");
+        return false;
+    }
+    return true;
+}
+#undef LBK__CU_SYM
+static bool lbk__cu_ready(lbk__cu *cu) {
+    bool ok;
+    lbk__lock(&lbk__cu_lock);
+    if (!cu->tried) { cu->tried = true; cu->ok = lbk__cu_load_locked(cu); }
+    ok = cu->ok;
+    if (ok) cu->ctx_set(cu->cuctx);   /* this thread uses the device's primary context */
+    lbk__unlock(&lbk__cu_lock);
+    return ok;
+}
+static bool lbk__cu_available(void *self) { return lbk__cu_ready((lbk__cu *)self); }
+static const char *lbk__cu_reason(void *self) { lbk__cu *cu = (lbk__cu *)self; return cu->reason[0] ? cu->reason : "not initialised"; }
+
+/* ---- device memory: a small pool of freed blocks, by exact size ---- */
+typedef struct lbk__cu_buf { CUdeviceptr p; size_t bytes; lbk_dtype dt; } lbk__cu_buf;
+static lbk_result lbk__cu_malloc(lbk__cu *cu, size_t bytes, CUdeviceptr *out) {
+    int i;
+    CUresult e;
+    if (bytes == 0) bytes = 1;
+    lbk__lock(&lbk__cu_lock);
+    for (i = 0; i < cu->n_pool; i++)
+        if (cu->pool[i].bytes == bytes) {
+            *out = cu->pool[i].p;
+            cu->pool[i] = cu->pool[--cu->n_pool];
+            cu->pool_hits++;
+            lbk__unlock(&lbk__cu_lock);
+            return LBK_OK;
+        }
+    cu->allocs++;
+    e = cu->mem_alloc(out, bytes);
+    if (e == CUDA_ERROR_OUT_OF_MEMORY && cu->n_pool) {   /* give the pool back and retry */
+        for (i = 0; i < cu->n_pool; i++) cu->mem_free(cu->pool[i].p);
+        cu->n_pool = 0;
+        e = cu->mem_alloc(out, bytes);
+    }
+    lbk__unlock(&lbk__cu_lock);
+    if (e != CUDA_SUCCESS) return lbk_backend_error(e == CUDA_ERROR_OUT_OF_MEMORY ? LBK_ERR_OOM : LBK_ERR_BACKEND, -1, "cuMemAlloc of %zu bytes: %s", bytes, lbk__cu_err(cu, e));
+    return LBK_OK;
+}
+static void lbk__cu_mfree(lbk__cu *cu, CUdeviceptr p, size_t bytes) {
+    if (bytes == 0) bytes = 1;
+    lbk__lock(&lbk__cu_lock);
+    if (cu->n_pool < 64) { cu->pool[cu->n_pool].p = p; cu->pool[cu->n_pool].bytes = bytes; cu->n_pool++; }
+    else cu->mem_free(p);
+    lbk__unlock(&lbk__cu_lock);
+}
+static lbk_result lbk__cu_from_host(void *self, lbk_device dev, lbk_dtype dt, int n_dims, const int64_t *dims, const void *src, lbk_data **out) {
+    lbk__cu *cu = (lbk__cu *)self;
+    lbk__cu_buf *b = (lbk__cu_buf *)lbk__malloc(sizeof *b);
+    lbk_result r;
+    CUresult e;
+    (void)dev;
+    if (!b) return LBK_ERR_OOM;
+    b->dt = dt;
+    b->bytes = (size_t)lbk__numel(n_dims, dims) * lbk_dtype_size(dt);
+    if ((r = lbk__cu_malloc(cu, b->bytes, &b->p)) != LBK_OK) { lbk__free(b); return r; }
+    if (b->bytes && src && (e = cu->htod(b->p, src, b->bytes)) != CUDA_SUCCESS) {
+        lbk__cu_mfree(cu, b->p, b->bytes);
+        lbk__free(b);
+        return lbk_backend_error(LBK_ERR_BACKEND, -1, "cuMemcpyHtoD: %s", lbk__cu_err(cu, e));
+    }
+    cu->bytes_h2d += (int64_t)b->bytes;
+    *out = (lbk_data *)b;
+    return LBK_OK;
+}
+static lbk_result lbk__cu_placeholder(void *self, lbk_device dev, lbk_dtype dt, int n_dims, const int64_t *dims, lbk_data **out) {
+    return lbk__cu_from_host(self, dev, dt, n_dims, dims, NULL, out);
+}
+static lbk_result lbk__cu_to_host(void *self, lbk_data *data, void *dst, size_t dst_bytes) {
+    lbk__cu *cu = (lbk__cu *)self;
+    lbk__cu_buf *b = (lbk__cu_buf *)data;
+    CUresult e;
+    if (dst_bytes && ((e = cu->stream_sync(cu->stream)) != CUDA_SUCCESS || (e = cu->dtoh(dst, b->p, dst_bytes)) != CUDA_SUCCESS))
+        return lbk_backend_error(LBK_ERR_BACKEND, -1, "cuMemcpyDtoH: %s", lbk__cu_err(cu, e));
+    cu->bytes_d2h += (int64_t)dst_bytes;
+    return LBK_OK;
+}
+static void lbk__cu_data_free(void *self, lbk_data *data) {
+    lbk__cu_buf *b = (lbk__cu_buf *)data;
+    lbk__cu_mfree((lbk__cu *)self, b->p, b->bytes);
+    lbk__free(b);
+}
+
+/* ---- code generation ---- */
+static const char *lbk__cu_ctype(lbk_dtype dt) {
+    switch (dt) { case LBK_F32: return "float"; case LBK_F64: return "double"; case LBK_I32: return "int"; case LBK_I64: return "long long"; default: return "unsigned char"; }
+}
+/* What the CUDA backend runs itself. */
+static bool lbk__cu_float(lbk_dtype dt) { return dt == LBK_F32 || dt == LBK_F64; }
+static bool lbk__cu_is_ew(lbk_op op) { return (op >= LBK_OP_ADD && op <= LBK_OP_WHERE) || (op >= LBK_OP_NEG && op <= LBK_OP_CAST); }
+static bool lbk__cu_runs(const lbk_graph *g, uint32_t i) {
+    lbk_node n = lbk_graph_node(g, i);
+    lbk_dtype in_dt = n.n_inputs ? lbk_graph_node(g, n.inputs[n.op == LBK_OP_WHERE ? 1 : 0]).dtype : n.dtype;
+    switch (n.op) {
+    case LBK_OP_PARAM: return true;
+    case LBK_OP_EQ: case LBK_OP_NE: case LBK_OP_LT: case LBK_OP_LE: case LBK_OP_GT: case LBK_OP_GE: return lbk__cu_float(in_dt);
+    case LBK_OP_LOGICAL_AND: case LBK_OP_LOGICAL_OR: case LBK_OP_LOGICAL_NOT: return true;
+    case LBK_OP_CAST: return lbk__cu_float(n.dtype) || (n.dtype == LBK_BOOL);   /* to float, or != 0 */
+    case LBK_OP_SUM: case LBK_OP_MEAN: case LBK_OP_AMAX: case LBK_OP_AMIN: case LBK_OP_MATMUL: return lbk__cu_float(n.dtype) && lbk__cu_float(in_dt);
+    case LBK_OP_RESHAPE: case LBK_OP_PERMUTE: case LBK_OP_EXPAND: case LBK_OP_SLICE: case LBK_OP_CONCAT: return true;
+    case LBK_OP_ARANGE: return lbk__cu_float(n.dtype);
+    default: return lbk__cu_is_ew(n.op) && lbk__cu_float(n.dtype);
+    }
+}
+static bool lbk__cu_supports(void *self, const lbk_graph *g, uint32_t i) { (void)self; return lbk__cu_runs(g, i); }
+
+/* The expression of elementwise node n over operands a, b, c (C expressions of type ct). */
+static void lbk__cu_ew_expr(lbk__str *s, lbk_op op, const char *ct, bool f32, const char *a, const char *b, const char *c) {
+    const char *sfx = f32 ? "f" : "";
+    switch (op) {
+    case LBK_OP_ADD: lbk__str_append(s, "%s + %s", a, b); break;
+    case LBK_OP_SUB: lbk__str_append(s, "%s - %s", a, b); break;
+    case LBK_OP_MUL: lbk__str_append(s, "%s * %s", a, b); break;
+    case LBK_OP_DIV: lbk__str_append(s, "%s / %s", a, b); break;
+    case LBK_OP_POW: lbk__str_append(s, "pow%s(%s, %s)", sfx, a, b); break;
+    case LBK_OP_MAXIMUM: lbk__str_append(s, "lbk_max(%s, %s)", a, b); break;
+    case LBK_OP_MINIMUM: lbk__str_append(s, "lbk_min(%s, %s)", a, b); break;
+    case LBK_OP_EQ: lbk__str_append(s, "(%s == %s)", a, b); break;
+    case LBK_OP_NE: lbk__str_append(s, "(%s != %s)", a, b); break;
+    case LBK_OP_LT: lbk__str_append(s, "(%s < %s)", a, b); break;
+    case LBK_OP_LE: lbk__str_append(s, "(%s <= %s)", a, b); break;
+    case LBK_OP_GT: lbk__str_append(s, "(%s > %s)", a, b); break;
+    case LBK_OP_GE: lbk__str_append(s, "(%s >= %s)", a, b); break;
+    case LBK_OP_LOGICAL_AND: lbk__str_append(s, "(%s && %s)", a, b); break;
+    case LBK_OP_LOGICAL_OR: lbk__str_append(s, "(%s || %s)", a, b); break;
+    case LBK_OP_LOGICAL_NOT: lbk__str_append(s, "(!%s)", a); break;
+    case LBK_OP_WHERE: lbk__str_append(s, "(%s ? %s : %s)", a, b, c); break;
+    case LBK_OP_NEG: lbk__str_append(s, "-%s", a); break;
+    case LBK_OP_ABS: lbk__str_append(s, "fabs%s(%s)", sfx, a); break;
+    case LBK_OP_EXP: lbk__str_append(s, "exp%s(%s)", sfx, a); break;
+    case LBK_OP_LOG: lbk__str_append(s, "log%s(%s)", sfx, a); break;
+    case LBK_OP_SQRT: lbk__str_append(s, "sqrt%s(%s)", sfx, a); break;
+    case LBK_OP_RSQRT: lbk__str_append(s, "rsqrt%s(%s)", sfx, a); break;
+    case LBK_OP_SIN: lbk__str_append(s, "sin%s(%s)", sfx, a); break;
+    case LBK_OP_COS: lbk__str_append(s, "cos%s(%s)", sfx, a); break;
+    case LBK_OP_TANH: lbk__str_append(s, "tanh%s(%s)", sfx, a); break;
+    case LBK_OP_SIGMOID: lbk__str_append(s, "((%s)1 / ((%s)1 + exp%s(-%s)))", ct, ct, sfx, a); break;
+    case LBK_OP_RELU: lbk__str_append(s, "(%s < (%s)0 ? (%s)0 : %s)", a, ct, ct, a); break;
+    case LBK_OP_ERF: lbk__str_append(s, "erf%s(%s)", sfx, a); break;
+    case LBK_OP_FLOOR: lbk__str_append(s, "floor%s(%s)", sfx, a); break;
+    case LBK_OP_CEIL: lbk__str_append(s, "ceil%s(%s)", sfx, a); break;
+    case LBK_OP_RECIPROCAL: lbk__str_append(s, "((%s)1 / %s)", ct, a); break;
+    case LBK_OP_CAST: lbk__str_append(s, "(%s)(%s)", ct, a); break;
+    default: lbk__str_append(s, "0 /* unsupported */"); break;
+    }
+}
+/* Offset into a tensor of dims in_dims (C order), read at flat index i of a tensor of out
+   dims, through per-dim strides st (0: broadcast) and a base offset. */
+static void lbk__cu_offset(lbk__str *s, int nd, const int64_t *dims, const int64_t *st, int64_t base) {
+    int64_t p = 1;
+    int d;
+    bool any = false;
+    lbk__str_append(s, "(%lldLL", (long long)base);
+    for (d = nd - 1; d >= 0; d--) {
+        if (st[d] != 0 && dims[d] != 1) {
+            lbk__str_append(s, " + ((i / %lldLL) %% %lldLL) * %lldLL", (long long)p, (long long)dims[d], (long long)st[d]);
+            any = true;
+        }
+        p *= dims[d];
+    }
+    (void)any;
+    lbk__str_append(s, ")");
+}
+/* Strides of input y read at the shape of node x (NumPy broadcasting). */
+static void lbk__cu_bstrides(const lbk_node *x, const lbk_node *y, int64_t *st) {
+    int d, off = x->n_dims - y->n_dims;
+    int64_t s = 1;
+    for (d = x->n_dims - 1; d >= 0; d--) {
+        int yd = d - off;
+        if (yd < 0) { st[d] = 0; continue; }
+        st[d] = y->dims[yd] == 1 ? 0 : s;
+        s *= y->dims[yd];
+    }
+}
+
+/* A step of a compiled graph: a kernel over n threads with the buffers of nodes bufs[], or
+   a cuBLAS product. */
+typedef struct lbk__cu_step {
+    int kind;                     /* 0 kernel, 1 gemm */
+    uint32_t node;                /* the node it computes (a group: its last member) */
+    int64_t n;
+    uint32_t first_buf, n_bufs;   /* into bufs: nodes whose buffers are the parameters */
+    CUfunction fn;
+    /* gemm: C[b] = A[b] @ B[b] (row-major), batch strides in elements */
+    int64_t M, N, K, batches, sa, sb, sc;
+    uint32_t a, b;
+} lbk__cu_step;
+typedef struct lbk__cu_prog {
+    uint32_t n, n_params, n_outputs;
+    lbk_node *nodes;              /* a copy of the graph view's nodes (dims and inputs point into g) */
+    lbk_graph *g;
+    int *param, *out;             /* per node */
+    uint32_t *last_use;
+    lbk__cu_step *steps;
+    uint32_t n_steps;
+    uint32_t *bufs;
+    uint32_t n_bufs;
+    lbk__str src;
+    CUmodule mod;
+    char *ptx;
+    CUdeviceptr *ptr;             /* per node, during execution */
+} lbk__cu_prog;
+
+/* Generates the CUDA C source of graph g into p (steps and kernels); no device needed. */
+static lbk_result lbk__cu_generate(lbk__cu_prog *p) {
+    const lbk_graph *g = p->g;
+    uint32_t i, k, n = p->n;
+    size_t cap_steps = 0, cap_bufs = 0;
+    int32_t *group = (int32_t *)lbk__malloc(sizeof(int32_t) * (n + 1));
+    bool *leaves = (bool *)lbk__calloc(n + 1, sizeof(bool));
+    if (!group || !leaves) { lbk__free(group); lbk__free(leaves); return LBK_ERR_OOM; }
+    for (i = 0; i < n; i++) group[i] = -1;
+    /* elementwise runs of one shape (parameters between them do not break a run) */
+    {
+        int32_t open = -1;
+        uint32_t last = 0;
+        for (i = 0; i < n; i++) {
+            const lbk_node *x = &p->nodes[i];
+            if (x->op == LBK_OP_PARAM) continue;
+            if (!lbk__cu_is_ew(x->op)) { open = -1; continue; }
+            if (open < 0 || p->nodes[last].n_dims != x->n_dims ||
+                (x->n_dims && memcmp(p->nodes[last].dims, x->dims, sizeof(int64_t) * (size_t)x->n_dims) != 0))
+                open = (int32_t)i;
+            group[i] = open;
+            last = i;
+        }
+    }
+    for (i = 0; i < n; i++) {   /* values that leave their group: outputs, or read outside it */
+        const lbk_node *x = &p->nodes[i];
+        if (p->out[i] >= 0) leaves[i] = true;
+        for (k = 0; k < (uint32_t)x->n_inputs; k++)
+            if (group[x->inputs[k]] < 0 || group[x->inputs[k]] != group[i]) leaves[x->inputs[k]] = true;
+    }
+    lbk__str_append(&p->src,
+        "// generated by lazybk from the graph; one kernel per step\n"
+        "template <typename T> __device__ T lbk_max(T a, T b) { return a != a ? a : b != b ? b : a > b ? a : b; }\n"
+        "template <typename T> __device__ T lbk_min(T a, T b) { return a != a ? a : b != b ? b : a < b ? a : b; }\n");
+    for (i = 0; i < n; i++) {
+        const lbk_node *x = &p->nodes[i];
+        lbk__cu_step *st;
+        uint32_t first_m = i, m;
+        bool is_group_end;
+        if (x->op == LBK_OP_PARAM) continue;
+        is_group_end = group[i] >= 0 && (i + 1 >= n || group[i + 1] != group[i]);
+        if (group[i] >= 0) {   /* the group's end: is the next non-parameter node in another group? */
+            uint32_t j = i + 1;
+            while (j < n && p->nodes[j].op == LBK_OP_PARAM) j++;
+            is_group_end = j >= n || group[j] != group[i];
+            if (!is_group_end) continue;
+            first_m = (uint32_t)group[i];
+        }
+        if (!LBK__GROW(p->steps, cap_steps, (size_t)p->n_steps + 1)) goto oom;
+        st = &p->steps[p->n_steps];
+        memset(st, 0, sizeof *st);
+        st->node = i;
+        st->n = lbk__numel(x->n_dims, x->dims);
+        st->first_buf = p->n_bufs;
+        if (x->op == LBK_OP_MATMUL) {   /* cuBLAS: batch dims flattened when each operand is whole or broadcast */
+            const lbk_node *a = &p->nodes[x->inputs[0]], *b = &p->nodes[x->inputs[1]];
+            int64_t ba = lbk__numel(a->n_dims - 2, a->dims), bb = lbk__numel(b->n_dims - 2, b->dims);
+            st->kind = 1;
+            st->M = x->dims[x->n_dims - 2]; st->N = x->dims[x->n_dims - 1]; st->K = a->dims[a->n_dims - 1];
+            st->batches = lbk__numel(x->n_dims - 2, x->dims);
+            st->a = x->inputs[0]; st->b = x->inputs[1];
+            if ((ba != 1 && ba != st->batches) || (bb != 1 && bb != st->batches)) {
+                lbk__free(group); lbk__free(leaves);
+                return lbk_backend_error(LBK_ERR_UNSUPPORTED, x->debug_handle, "cuda: matmul with partly broadcast batch dims");
+            }
+            st->sa = ba == 1 ? 0 : st->M * st->K;
+            st->sb = bb == 1 ? 0 : st->K * st->N;
+            st->sc = st->M * st->N;
+            p->n_steps++;
+            continue;
+        }
+        /* a kernel: parameters are the buffers it reads from outside, then those it writes */
+        lbk__str_append(&p->src, "extern \"C\" __global__ void k%u(", p->n_steps);
+        {
+            bool first = true;
+            for (m = first_m; m <= i; m++) {
+                const lbk_node *y = &p->nodes[m];
+                if (y->op == LBK_OP_PARAM || (group[i] >= 0 && group[m] != group[i])) continue;
+                for (k = 0; k < (uint32_t)y->n_inputs; k++) {
+                    uint32_t in = y->inputs[k], q;
+                    bool seen = group[i] >= 0 && group[in] == group[i];
+                    for (q = st->first_buf; q < p->n_bufs && !seen; q++) seen = p->bufs[q] == in;
+                    if (seen) continue;
+                    if (!LBK__GROW(p->bufs, cap_bufs, (size_t)p->n_bufs + 1)) goto oom;
+                    p->bufs[p->n_bufs++] = in;
+                    lbk__str_append(&p->src, "%sconst %s* __restrict__ v%u", first ? "" : ", ", lbk__cu_ctype(p->nodes[in].dtype), in);
+                    first = false;
+                }
+            }
+            for (m = first_m; m <= i; m++) {
+                const lbk_node *y = &p->nodes[m];
+                if (y->op == LBK_OP_PARAM || (group[i] >= 0 && group[m] != group[i]) || (group[i] >= 0 && !leaves[m])) continue;
+                if (!LBK__GROW(p->bufs, cap_bufs, (size_t)p->n_bufs + 1)) goto oom;
+                p->bufs[p->n_bufs++] = m;
+                lbk__str_append(&p->src, "%s%s* __restrict__ o%u", first ? "" : ", ", lbk__cu_ctype(y->dtype), m);
+                first = false;
+            }
+            st->n_bufs = p->n_bufs - st->first_buf;
+            lbk__str_append(&p->src, "%slong long n) {\n    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;\n    if (i >= n) return;\n",
+                            first ? "" : ", ");
+        }
+        if (group[i] >= 0) {   /* the fused group: every member in registers, leaving values stored */
+            for (m = first_m; m <= i; m++) {
+                const lbk_node *y = &p->nodes[m];
+                char opd[3][64];
+                const char *ct = lbk__cu_ctype(y->dtype);
+                if (y->op == LBK_OP_PARAM || group[m] != group[i]) continue;
+                for (k = 0; k < (uint32_t)y->n_inputs && k < 3; k++) {
+                    uint32_t in = y->inputs[k];
+                    if (group[in] == group[i]) snprintf(opd[k], sizeof opd[k], "r%u", in);
+                    else snprintf(opd[k], sizeof opd[k], "a%u_%u", m, k);
+                }
+                for (k = 0; k < (uint32_t)y->n_inputs && k < 3; k++) {   /* outside inputs, read through broadcast strides */
+                    uint32_t in = y->inputs[k];
+                    int64_t bst[LAZYBK_MAX_DIMS];
+                    if (group[in] == group[i]) continue;
+                    lbk__cu_bstrides(y, &p->nodes[in], bst);
+                    lbk__str_append(&p->src, "    %s a%u_%u = v%u[", lbk__cu_ctype(p->nodes[in].dtype), m, k, in);
+                    if (lbk__numel(p->nodes[in].n_dims, p->nodes[in].dims) == st->n) lbk__str_append(&p->src, "i");
+                    else lbk__cu_offset(&p->src, y->n_dims, y->dims, bst, 0);
+                    lbk__str_append(&p->src, "];\n");
+                }
+                lbk__str_append(&p->src, "    %s r%u = ", ct, m);
+                lbk__cu_ew_expr(&p->src, (lbk_op)y->op, ct, y->dtype == LBK_F32, opd[0], y->n_inputs > 1 ? opd[1] : "", y->n_inputs > 2 ? opd[2] : "");
+                lbk__str_append(&p->src, ";\n");
+                if (leaves[m]) lbk__str_append(&p->src, "    o%u[i] = r%u;\n", m, m);
+            }
+        } else {
+            const lbk_node *a = x->n_inputs ? &p->nodes[x->inputs[0]] : NULL;
+            const char *ct = lbk__cu_ctype(x->dtype);
+            int64_t ist[LAZYBK_MAX_DIMS], s = 1, odims[LAZYBK_MAX_DIMS], mst[LAZYBK_MAX_DIMS];
+            int d;
+            if (a) for (d = a->n_dims - 1; d >= 0; d--) { ist[d] = s; s *= a->dims[d]; }
+            switch (x->op) {
+            case LBK_OP_RESHAPE: lbk__str_append(&p->src, "    o%u[i] = v%u[i];\n", i, x->inputs[0]); break;
+            case LBK_OP_EXPAND: {
+                int64_t bst[LAZYBK_MAX_DIMS];
+                lbk__cu_bstrides(x, a, bst);
+                lbk__str_append(&p->src, "    o%u[i] = v%u[", i, x->inputs[0]);
+                lbk__cu_offset(&p->src, x->n_dims, x->dims, bst, 0);
+                lbk__str_append(&p->src, "];\n");
+                break;
+            }
+            case LBK_OP_PERMUTE: {
+                int perm[LAZYBK_MAX_DIMS];
+                lbk_node_perm(g, i, perm);
+                for (d = 0; d < x->n_dims; d++) mst[d] = ist[perm[d]];
+                lbk__str_append(&p->src, "    o%u[i] = v%u[", i, x->inputs[0]);
+                lbk__cu_offset(&p->src, x->n_dims, x->dims, mst, 0);
+                lbk__str_append(&p->src, "];\n");
+                break;
+            }
+            case LBK_OP_SLICE: {
+                int ax;
+                int64_t start, step;
+                lbk_node_slice(g, i, &ax, &start, &step);
+                for (d = 0; d < x->n_dims; d++) mst[d] = ist[d];
+                mst[ax] = ist[ax] * step;
+                lbk__str_append(&p->src, "    o%u[i] = v%u[", i, x->inputs[0]);
+                lbk__cu_offset(&p->src, x->n_dims, x->dims, mst, start * ist[ax]);
+                lbk__str_append(&p->src, "];\n");
+                break;
+            }
+            case LBK_OP_CONCAT: {
+                int ax = lbk_node_axis(g, i);
+                int64_t at = 0, inner = 1;
+                for (d = ax + 1; d < x->n_dims; d++) inner *= x->dims[d];
+                lbk__str_append(&p->src, "    long long c = (i / %lldLL) %% %lldLL, outer = i / (%lldLL * %lldLL), r = i %% %lldLL;\n",
+                                (long long)inner, (long long)x->dims[ax], (long long)inner, (long long)x->dims[ax], (long long)inner);
+                for (k = 0; k < (uint32_t)x->n_inputs; k++) {
+                    const lbk_node *y = &p->nodes[x->inputs[k]];
+                    int64_t w = y->dims[ax];
+                    lbk__str_append(&p->src, "    %sif (c < %lldLL) { o%u[i] = v%u[(outer * %lldLL + (c - %lldLL)) * %lldLL + r]; }\n", k ? "else " : "",
+                                    (long long)(at + w), i, x->inputs[k], (long long)w, (long long)at, (long long)inner);
+                    at += w;
+                }
+                break;
+            }
+            case LBK_OP_ARANGE: {
+                double start, step;
+                lbk_node_arange(g, i, &start, &step);
+                lbk__str_append(&p->src, "    o%u[i] = (%s)(%.17g + (double)i * %.17g);\n", i, ct, start, step);
+                break;
+            }
+            case LBK_OP_SUM: case LBK_OP_MEAN: case LBK_OP_AMAX: case LBK_OP_AMIN: {
+                int axes[LAZYBK_MAX_DIMS], na = lbk_node_axes(g, i, axes), kd = lbk_node_keepdim(g, i), o = 0, q;
+                uint32_t mask = 0;
+                int64_t rd[LAZYBK_MAX_DIMS], rs[LAZYBK_MAX_DIMS], R = 1;
+                int nr = 0;
+                bool mx = x->op == LBK_OP_AMAX, mn = x->op == LBK_OP_AMIN;
+                for (q = 0; q < na; q++) mask |= 1u << axes[q];
+                for (d = 0; d < a->n_dims; d++) {   /* kept dims map the output index; reduced ones are looped */
+                    if (mask >> d & 1u) { rd[nr] = a->dims[d]; rs[nr] = ist[d]; nr++; R *= a->dims[d]; if (kd) { odims[o] = 1; mst[o] = 0; o++; } }
+                    else { odims[o] = a->dims[d]; mst[o] = ist[d]; o++; }
+                }
+                lbk__str_append(&p->src, "    long long base = ");
+                lbk__cu_offset(&p->src, o, odims, mst, 0);
+                lbk__str_append(&p->src, ";\n    double acc = %s; bool nan = false;\n    for (long long j = 0; j < %lldLL; j++) {\n        long long off = base",
+                                mx ? "-__longlong_as_double(0x7ff0000000000000LL)" : mn ? "__longlong_as_double(0x7ff0000000000000LL)" : "0.0", (long long)R);
+                {
+                    int64_t pr = 1;
+                    for (q = nr - 1; q >= 0; q--) {
+                        lbk__str_append(&p->src, " + ((j / %lldLL) %% %lldLL) * %lldLL", (long long)pr, (long long)rd[q], (long long)rs[q]);
+                        pr *= rd[q];
+                    }
+                }
+                lbk__str_append(&p->src, ";\n        double v = (double)v%u[off];\n", x->inputs[0]);
+                if (mx || mn) lbk__str_append(&p->src, "        nan = nan || v != v;\n        acc = v %s acc ? v : acc;\n    }\n", mx ? ">" : "<");
+                else lbk__str_append(&p->src, "        acc += v;\n    }\n");
+                if (mx || mn) lbk__str_append(&p->src, "    o%u[i] = (%s)(nan ? __longlong_as_double(0x7ff8000000000000LL) : acc);\n", i, ct);
+                else if (x->op == LBK_OP_MEAN) lbk__str_append(&p->src, "    o%u[i] = (%s)(acc / %lld.0);\n", i, ct, (long long)R);
+                else lbk__str_append(&p->src, "    o%u[i] = (%s)acc;\n", i, ct);
+                break;
+            }
+            default:
+                lbk__free(group); lbk__free(leaves);
+                return lbk_backend_error(LBK_ERR_UNSUPPORTED, x->debug_handle, "cuda: no kernel for '%s'", lbk_op_name((lbk_op)x->op));
+            }
+        }
+        lbk__str_append(&p->src, "}\n");
+        p->n_steps++;
+    }
+    lbk__free(group);
+    lbk__free(leaves);
+    return p->src.oom ? LBK_ERR_OOM : LBK_OK;
+oom:
+    lbk__free(group);
+    lbk__free(leaves);
+    return LBK_ERR_OOM;
+}
+
+/* NVRTC: src to PTX for arch ("compute_80"...). On a compile error the log is in *log. */
+static lbk_result lbk__cu_nvrtc(lbk__cu *cu, const char *src, const char *arch, char **out_ptx, char **out_log) {
+    nvrtcProgram prog;
+    nvrtcResult e;
+    char opt_arch[64];
+    const char *opts[3];
+    size_t n = 0;
+    lbk_result r = LBK_OK;
+    *out_ptx = NULL;
+    if (out_log) *out_log = NULL;
+    lbk__lock(&lbk__cu_lock);
+    if (!lbk__cu_load_nvrtc(cu)) { lbk__unlock(&lbk__cu_lock); return lbk_backend_error(LBK_ERR_UNAVAILABLE, -1, "%s", cu->reason); }
+    lbk__unlock(&lbk__cu_lock);
+    snprintf(opt_arch, sizeof opt_arch, "--gpu-architecture=%s", arch);
+    opts[0] = opt_arch; opts[1] = "--std=c++14"; opts[2] = "-default-device";
+    if ((e = cu->prog_create(&prog, src, "lazybk.cu", 0, NULL, NULL)) != NVRTC_SUCCESS)
+        return lbk_backend_error(e == NVRTC_ERROR_OUT_OF_MEMORY ? LBK_ERR_OOM : LBK_ERR_BACKEND, -1, "nvrtcCreateProgram: %s", cu->nvrtc_error(e));
+    e = cu->prog_compile(prog, 3, opts);
+    if (e != NVRTC_SUCCESS) {
+        char *log = NULL;
+        if (cu->log_size(prog, &n) == NVRTC_SUCCESS && (log = (char *)lbk__malloc(n + 1)) != NULL) { cu->log(prog, log); log[n] = 0; }
+        r = lbk_backend_error(LBK_ERR_BACKEND, -1, "NVRTC could not compile the generated source: %s\n%s", cu->nvrtc_error(e), log ? log : "");
+        if (out_log) *out_log = log; else lbk__free(log);
+    } else if (cu->ptx_size(prog, &n) != NVRTC_SUCCESS || !(*out_ptx = (char *)lbk__malloc(n + 1)) || cu->ptx(prog, *out_ptx) != NVRTC_SUCCESS) {
+        lbk__free(*out_ptx);
+        *out_ptx = NULL;
+        r = lbk_backend_error(LBK_ERR_OOM, -1, "out of memory reading the PTX");
+    }
+    cu->prog_destroy(&prog);
+    return r;
+}
+
+static void lbk__cu_prog_free(void *self, lbk_computation *c) {
+    lbk__cu *cu = (lbk__cu *)self;
+    lbk__cu_prog *p = (lbk__cu_prog *)c;
+    if (!p) return;
+    if (p->mod && cu->module_unload) cu->module_unload(p->mod);
+    lbk__free(p->nodes); lbk__free(p->param); lbk__free(p->out); lbk__free(p->last_use); lbk__free(p->steps); lbk__free(p->bufs);
+    lbk__free(p->ptx); lbk__free(p->ptr);
+    lbk__str_free(&p->src);
+    if (p->g) lbk_graph_free(p->g);
+    lbk__free(p);
+}
+/* The program of g: its steps and source; no device needed. */
+static lbk_result lbk__cu_plan(const lbk_graph *g, lbk__cu_prog **out) {
+    lbk__cu_prog *p = (lbk__cu_prog *)lbk__calloc(1, sizeof *p);
+    uint32_t i, k;
+    lbk_result r;
+    *out = NULL;
+    if (!p || !(p->g = lbk_graph_copy(g))) { lbk__free(p); return LBK_ERR_OOM; }
+    p->n = lbk_graph_size(p->g);
+    p->n_params = lbk_graph_n_params(p->g);
+    p->n_outputs = lbk_graph_n_outputs(p->g);
+    p->nodes = (lbk_node *)lbk__malloc(sizeof(lbk_node) * (p->n + 1));
+    p->param = (int *)lbk__malloc(sizeof(int) * (p->n + 1));
+    p->out = (int *)lbk__malloc(sizeof(int) * (p->n + 1));
+    p->last_use = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (p->n + 1));
+    p->ptr = (CUdeviceptr *)lbk__calloc(p->n + 1, sizeof(CUdeviceptr));
+    if (!p->nodes || !p->param || !p->out || !p->last_use || !p->ptr) { lbk__cu_prog_free(&lbk__cu_self, (lbk_computation *)p); return LBK_ERR_OOM; }
+    for (i = 0; i < p->n; i++) {
+        p->nodes[i] = lbk_graph_node(p->g, i);
+        p->param[i] = lbk_graph_param_index(p->g, i);
+        p->out[i] = -1;
+        p->last_use[i] = i;
+        for (k = 0; k < (uint32_t)p->nodes[i].n_inputs; k++) p->last_use[p->nodes[i].inputs[k]] = i;
+    }
+    for (k = 0; k < p->n_outputs; k++) p->out[lbk_graph_output(p->g, k)] = (int)k;
+    if ((r = lbk__cu_generate(p)) != LBK_OK) { lbk__cu_prog_free(&lbk__cu_self, (lbk_computation *)p); return r; }
+    *out = p;
+    return LBK_OK;
+}
+
+static lbk_result lbk__cu_compile(void *self, lbk_device dev, const lbk_graph *const *graphs, int n, lbk_computation **out) {
+    lbk__cu *cu = (lbk__cu *)self;
+    int i, j;
+    char arch[32];
+    (void)dev;
+    if (!lbk__cu_ready(cu)) return lbk_backend_error(LBK_ERR_UNAVAILABLE, -1, "backend 'cuda' is not available: %s", cu->reason);
+    snprintf(arch, sizeof arch, "compute_%d%d", cu->cc_major, cu->cc_minor);
+    for (i = 0; i < n; i++) {
+        lbk__cu_prog *p = NULL;
+        lbk_result r = lbk__cu_plan(graphs[i], &p);
+        double t0 = (double)clock() * 1000.0 / CLOCKS_PER_SEC;
+        uint32_t s;
+        CUresult e = CUDA_SUCCESS;
+        if (r == LBK_OK && p->src.len) r = lbk__cu_nvrtc(cu, lbk__str_get(&p->src), arch, &p->ptx, NULL);
+        cu->nvrtc_ms += (double)clock() * 1000.0 / CLOCKS_PER_SEC - t0;
+        if (r == LBK_OK && p->ptx && (e = cu->module_load(&p->mod, p->ptx)) != CUDA_SUCCESS)
+            r = lbk_backend_error(LBK_ERR_BACKEND, -1, "cuModuleLoadData: %s", lbk__cu_err(cu, e));
+        for (s = 0; r == LBK_OK && s < p->n_steps; s++) {
+            char name[32];
+            if (p->steps[s].kind != 0) continue;
+            snprintf(name, sizeof name, "k%u", s);
+            if ((e = cu->module_fn(&p->steps[s].fn, p->mod, name)) != CUDA_SUCCESS)
+                r = lbk_backend_error(LBK_ERR_BACKEND, -1, "cuModuleGetFunction(%s): %s", name, lbk__cu_err(cu, e));
+        }
+        if (r != LBK_OK) {
+            lbk__cu_prog_free(self, (lbk_computation *)p);
+            for (j = 0; j < i; j++) lbk__cu_prog_free(self, out[j]);
+            return r;
+        }
+        out[i] = (lbk_computation *)p;
+        cu->compiles++;
+    }
+    return LBK_OK;
+}
+
+static lbk_result lbk__cu_execute(void *self, lbk_computation *c, lbk_data *const *args, int n_args, lbk_device dev, lbk_data **out,
+                                  int out_cap, int *out_n) {
+    lbk__cu *cu = (lbk__cu *)self;
+    lbk__cu_prog *p = (lbk__cu_prog *)c;
+    uint32_t i, s, k;
+    lbk_result r = LBK_OK;
+    void *params[64 + 1];
+    (void)dev;
+    *out_n = 0;
+    if ((uint32_t)n_args != p->n_params || out_cap < (int)p->n_outputs)
+        return lbk_backend_error(LBK_ERR_ARG, -1, "got %d arguments and room for %d outputs; the graph has %u and %u", n_args, out_cap, p->n_params, p->n_outputs);
+    for (i = 0; i < p->n; i++) {
+        p->ptr[i] = 0;
+        if (p->param[i] >= 0) p->ptr[i] = ((lbk__cu_buf *)args[p->param[i]])->p;
+    }
+    for (s = 0; s < p->n_steps && r == LBK_OK; s++) {
+        lbk__cu_step *st = &p->steps[s];
+        /* buffers for what the step writes: outputs become data handles, the rest scratch */
+        for (k = st->first_buf; k < st->first_buf + st->n_bufs + (st->kind == 1); k++) {
+            uint32_t m = st->kind == 1 ? st->node : p->bufs[k];
+            const lbk_node *y = &p->nodes[m];
+            size_t bytes = (size_t)lbk__numel(y->n_dims, y->dims) * lbk_dtype_size(y->dtype);
+            if (p->ptr[m] || p->param[m] >= 0) continue;
+            if (p->out[m] >= 0) {
+                lbk_data *d = NULL;
+                if ((r = lbk__cu_placeholder(self, dev, y->dtype, y->n_dims, y->dims, &d)) != LBK_OK) break;
+                out[p->out[m]] = d;
+                p->ptr[m] = ((lbk__cu_buf *)d)->p;
+            } else if ((r = lbk__cu_malloc(cu, bytes, &p->ptr[m])) != LBK_OK) {
+                break;
+            }
+        }
+        if (r != LBK_OK) break;
+        if (st->kind == 1) {   /* row-major C = A @ B is column-major C^T = B^T A^T */
+            const lbk_node *x = &p->nodes[st->node];
+            int e;
+            if (x->dtype == LBK_F32) {
+                float one = 1, zero = 0;
+                e = cu->sgemm(cu->blas, 0, 0, (int)st->N, (int)st->M, (int)st->K, &one, (const float *)p->ptr[st->b], (int)st->N, st->sb,
+                              (const float *)p->ptr[st->a], (int)st->K, st->sa, &zero, (float *)p->ptr[st->node], (int)st->N, st->sc, (int)st->batches);
+            } else {
+                double one = 1, zero = 0;
+                e = cu->dgemm(cu->blas, 0, 0, (int)st->N, (int)st->M, (int)st->K, &one, (const double *)p->ptr[st->b], (int)st->N, st->sb,
+                              (const double *)p->ptr[st->a], (int)st->K, st->sa, &zero, (double *)p->ptr[st->node], (int)st->N, st->sc, (int)st->batches);
+            }
+            if (e != 0) r = lbk_backend_error(LBK_ERR_BACKEND, x->debug_handle, "cuBLAS gemm failed (status %d)", e);
+            cu->kernel_launches++;
+            continue;
+        }
+        if (st->n_bufs > 64) { r = lbk_backend_error(LBK_ERR_UNSUPPORTED, p->nodes[st->node].debug_handle, "cuda: a kernel with more than 64 buffers"); break; }
+        for (k = 0; k < st->n_bufs; k++) params[k] = &p->ptr[p->bufs[st->first_buf + k]];
+        params[st->n_bufs] = &st->n;
+        if (st->n > 0) {
+            unsigned blocks = (unsigned)((st->n + 255) / 256);
+            CUresult e = cu->launch(st->fn, blocks, 1, 1, 256, 1, 1, 0, cu->stream, params, NULL);
+            if (e != CUDA_SUCCESS) r = lbk_backend_error(LBK_ERR_BACKEND, p->nodes[st->node].debug_handle, "cuLaunchKernel: %s", lbk__cu_err(cu, e));
+            cu->kernel_launches++;
+        }
+    }
+    /* scratch goes back to the pool (the stream orders its reuse after these kernels) */
+    for (i = 0; i < p->n; i++)
+        if (p->ptr[i] && p->param[i] < 0 && p->out[i] < 0) {
+            const lbk_node *y = &p->nodes[i];
+            lbk__cu_mfree(cu, p->ptr[i], (size_t)lbk__numel(y->n_dims, y->dims) * lbk_dtype_size(y->dtype));
+        }
+    if (r != LBK_OK) {
+        for (i = 0; i < p->n; i++)
+            if (p->out[i] >= 0 && p->ptr[i] && out[p->out[i]]) { lbk__cu_data_free(self, out[p->out[i]]); out[p->out[i]] = NULL; }
+        return r;
+    }
+    *out_n = (int)p->n_outputs;
+    return LBK_OK;
+}
+static const char *lbk__cu_text(void *self, const lbk_computation *c) { (void)self; return lbk__str_get(&((lbk__cu_prog *)c)->src); }
+static int lbk__cu_devtype(void *self) { (void)self; return LBK_DEVICE_CUDA; }
+static int lbk__cu_fallback(void *self) { (void)self; return LBK_DEVICE_CPU; }
+static int lbk__cu_ordinal(void *self) { return ((lbk__cu *)self)->ordinal; }
+static int lbk__cu_devices(void *self, lbk_device *out, int cap) {
+    lbk__cu *cu = (lbk__cu *)self;
+    int i, n = lbk__cu_ready(cu) ? cu->n_devices : 0;
+    for (i = 0; i < n && i < cap; i++) { out[i].type = LBK_DEVICE_CUDA; out[i].ordinal = i; }
+    return n;
+}
+static lbk_result lbk__cu_map_device(void *self, int ordinal, lbk_device *out) {
+    lbk__cu *cu = (lbk__cu *)self;
+    if (!lbk__cu_ready(cu) || ordinal != cu->ordinal) return LBK_ERR_ARG;   /* one device per process for now: the default */
+    out->type = LBK_DEVICE_CUDA;
+    out->ordinal = ordinal;
+    return LBK_OK;
+}
+static lbk_result lbk__cu_memory(void *self, lbk_device dev, size_t *free_b, size_t *total) {
+    lbk__cu *cu = (lbk__cu *)self;
+    (void)dev;
+    if (!lbk__cu_ready(cu) || cu->mem_info(free_b, total) != CUDA_SUCCESS) return LBK_ERR_UNAVAILABLE;
+    return LBK_OK;
+}
+static const char *lbk__cu_report(void *self) {
+    lbk__cu *cu = (lbk__cu *)self;
+    lbk__lock(&lbk__cu_lock);
+    lbk__str_reset(&cu->report);
+    if (!cu->ok) lbk__str_append(&cu->report, "cuda: not available: %s\n", cu->reason[0] ? cu->reason : "not initialised");
+    else
+        lbk__str_append(&cu->report, "cuda: device %d %s (sm_%d%d, %zu MiB), compiles %lld (NVRTC %.1f ms), kernel launches %lld, "
+                        "bytes to device %lld, to host %lld, allocations %lld, pool hits %lld\n", cu->ordinal, cu->dev_name, cu->cc_major,
+                        cu->cc_minor, cu->dev_mem >> 20, (long long)cu->compiles, cu->nvrtc_ms, (long long)cu->kernel_launches,
+                        (long long)cu->bytes_h2d, (long long)cu->bytes_d2h, (long long)cu->allocs, (long long)cu->pool_hits);
+    lbk__unlock(&lbk__cu_lock);
+    return lbk__str_get(&cu->report);
+}
+static void lbk__cu_exit(void *self) {
+    lbk__cu *cu = (lbk__cu *)self;
+    int i;
+    lbk__lock(&lbk__cu_lock);
+    if (cu->ok) {
+        for (i = 0; i < cu->n_pool; i++) cu->mem_free(cu->pool[i].p);
+        cu->n_pool = 0;
+        if (cu->blas) cu->blas_destroy(cu->blas);
+        cu->ctx_release(cu->dev);
+    }
+    cu->ok = false;
+    cu->tried = false;
+    lbk__str_free(&cu->report);
+    lbk__unlock(&lbk__cu_lock);
+}
+static lbk_backend_i lbk__cu_iface(void) {
+    lbk_backend_i b;
+    memset(&b, 0, sizeof b);
+    b.struct_size = sizeof b;
+    b.abi_version = LBK_BACKEND_ABI;
+    b.name = "cuda";
+    b.is_available = lbk__cu_available;
+    b.unavailable_reason = lbk__cu_reason;
+    b.prepare_to_exit = lbk__cu_exit;
+    b.data_from_host = lbk__cu_from_host;
+    b.data_placeholder = lbk__cu_placeholder;
+    b.data_to_host = lbk__cu_to_host;
+    b.data_free = lbk__cu_data_free;
+    b.compile = lbk__cu_compile;
+    b.computation_free = lbk__cu_prog_free;
+    b.execute_computation = lbk__cu_execute;
+    b.computation_text = lbk__cu_text;
+    b.default_device_type = lbk__cu_devtype;
+    b.default_device_ordinal = lbk__cu_ordinal;
+    b.fallback_device_type = lbk__cu_fallback;
+    b.devices = lbk__cu_devices;
+    b.map_device = lbk__cu_map_device;
+    b.metric_report = lbk__cu_report;
+    b.memory_info = lbk__cu_memory;
+    b.supports_op = lbk__cu_supports;
+    return b;
+}
+
+/* The generated CUDA C source of g (the caller frees it), without a device. */
+LAZYBK_API lbk_result lbk_cuda_source(const lbk_graph *g, char **out_src) {
+    lbk__cu_prog *p = NULL;
+    lbk_result r;
+    if (!out_src) return LBK_ERR_ARG;
+    *out_src = NULL;
+    if (!g) return LBK_ERR_ARG;
+    if ((r = lbk__cu_plan(g, &p)) != LBK_OK) return r;
+    *out_src = lbk__strdup(lbk__str_get(&p->src));
+    lbk__cu_prog_free(&lbk__cu_self, (lbk_computation *)p);
+    return *out_src ? LBK_OK : LBK_ERR_OOM;
+}
+/* NVRTC compile of src to PTX for arch (e.g. "compute_80"), without a device; on a
+   compile error, LBK_ERR_BACKEND and the compiler's log in *out_log. */
+LAZYBK_API lbk_result lbk_cuda_ptx(const char *src, const char *arch, char **out_ptx, char **out_log) {
+    if (!src || !arch || !out_ptx) return LBK_ERR_ARG;
+    return lbk__cu_nvrtc(&lbk__cu_self, src, arch, out_ptx, out_log);
+}
+#endif /* LAZYBK_CUDA */
+
 // >>globals ----------------------------------------------------------------------------
 /* Process-wide tables, released at exit when no context is left. */
 static void lbk__release_globals(void) {
@@ -9420,6 +10311,12 @@ static bool lbk__register_builtins_locked(void) {
         lbk_backend_i ref = lbk__cpu_iface();
         ref.name = "cpu-reference";
         ok = lbk__register_locked(&ref, &lbk__cpu_ref_self) == LBK_OK;
+    }
+#endif
+#ifdef LAZYBK_CUDA
+    if (ok && !lbk__find_locked("cuda")) {   /* registered always; available only with a driver and a device */
+        lbk_backend_i cu = lbk__cu_iface();
+        ok = lbk__register_locked(&cu, &lbk__cu_self) == LBK_OK;
     }
 #endif
     return ok;
