@@ -15,7 +15,7 @@ EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c)
 BENCHES  := $(BUILD)/bench/bench_core $(BUILD)/bench/bench_cpu $(BUILD)/bench/bench_matmul $(BUILD)/bench/bench_matmul_blas \
             $(BUILD)/bench/bench_eigen
 
-.PHONY: all deps bench-deps demo test sanitize valgrind check-std examples cuda bench clean
+.PHONY: all deps bench-deps demo test sanitize valgrind check-std examples cuda bench-cuda bench clean
 
 all: $(BUILD)/tests $(EXAMPLES)
 
@@ -103,6 +103,12 @@ cuda: deps
 	./$(BUILD)/cuda/test_cuda
 	./$(BUILD)/cuda/tests
 	./$(BUILD)/cuda/01_quickstart > /dev/null
+
+# On a GPU machine: the fused chain against cuMemcpyDtoD, sgemm against cuBLAS, NVRTC times.
+bench-cuda: deps
+	@mkdir -p $(BUILD)/bench
+	$(CC) -std=c99 -O2 $(WARN) $(CPPFLAGS) $(CUDA_FLAGS) -Ibenchmarks benchmarks/bench_cuda.c -o $(BUILD)/bench/bench_cuda $(LIBS) -ldl
+	./$(BUILD)/bench/bench_cuda
 
 # Benchmarks are built the way users build: plain -O2, no -march (plus -fopenmp), and run
 # at 1 and 2 threads.
