@@ -41,6 +41,10 @@
      LAZYBK_NO_SIMD              no per-CPU clones of the cpu fast path's kernels.
      LAZYBK_BLAS                 f32/f64 matmul through cblas_sgemm/cblas_dgemm (link a CBLAS,
                                  e.g. -lopenblas from Debian's libopenblas-dev).
+     LAZYBK_CUDA                 compile in the "cuda" backend (cuda.h and nvrtc.h on the include
+                                 path, e.g. -I/usr/local/cuda/include; nothing to link: the driver,
+                                 NVRTC and cuBLAS are opened with dlopen). Define it where
+                                 lazybk.h is included too to see lbk_cuda_source/lbk_cuda_ptx.
 
    2. BACKENDS
    -----------
@@ -52,8 +56,12 @@
    a trailing-axes reduction that alone reads a group's last value is folded into the
    group (the value never reaches memory), and a group that alone reads a matmul's product
    runs as its epilogue on rows as they are finished; other nodes run on the reference
-   kernels. "cpu-reference" is the reference interpreter
-   alone: every primitive op for every dtype, one node at a time, accumulating in double or
+   kernels. With LAZYBK_CUDA, "cuda" is registered too; it is available only when
+   libcuda.so.1 loads, cuInit succeeds and a device exists (else a context on it fails
+   with LBK_ERR_UNAVAILABLE and the reason). It generates one CUDA C source per graph
+   (fused elementwise runs, reductions, data movement), compiles it with NVRTC, runs
+   float matmul through cuBLAS, and declines the rest (cpu fallback).
+   "cpu-reference" is the reference interpreter alone: every primitive op for every dtype, one node at a time, accumulating in double or
    int64, float sums pairwise; composite ops reach it decomposed. It is the oracle other
    backends are checked against (lbk_backend_check). LAZYBK_CPU_REFERENCE=1 in the
    environment makes "cpu" use it too.
@@ -136,15 +144,16 @@
      module    modules, tracing, replay, preprocess, lowering, save and load
      check     lbk_backend_check
      backend-cpu  the cpu backends: reference interpreter and fast path
+     backend-cuda the cuda backend (LAZYBK_CUDA): loading, code generation, NVRTC, cuBLAS
      globals, builtins  exit-time cleanup, registration of the built-in backends
 */
 #ifndef LAZYBK_H_INCLUDED
 #define LAZYBK_H_INCLUDED
 
 #define LAZYBK_VERSION_MAJOR 0
-#define LAZYBK_VERSION_MINOR 5
+#define LAZYBK_VERSION_MINOR 6
 #define LAZYBK_VERSION_PATCH 0
-#define LAZYBK_VERSION_STRING "0.5.0"
+#define LAZYBK_VERSION_STRING "0.6.0"
 
 #include <stdbool.h>
 #include <stddef.h>
