@@ -15,7 +15,7 @@ EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c)
 BENCHES  := $(BUILD)/bench/bench_core $(BUILD)/bench/bench_cpu $(BUILD)/bench/bench_matmul $(BUILD)/bench/bench_matmul_blas \
             $(BUILD)/bench/bench_eigen
 
-.PHONY: all deps bench-deps demo test sanitize valgrind check-std examples cuda bench-cuda bench clean
+.PHONY: all deps bench-deps demo test sanitize valgrind check-std examples cuda bench-cuda bench install uninstall check-install clean
 
 all: $(BUILD)/tests $(EXAMPLES)
 
@@ -109,6 +109,30 @@ bench-cuda: deps
 	@mkdir -p $(BUILD)/bench
 	$(CC) -std=c99 -O2 $(WARN) $(CPPFLAGS) $(CUDA_FLAGS) -Ibenchmarks benchmarks/bench_cuda.c -o $(BUILD)/bench/bench_cuda $(LIBS) -ldl
 	./$(BUILD)/bench/bench_cuda
+
+# Install the header and a pkg-config file: make install PREFIX=/usr/local (DESTDIR for staging).
+PREFIX  ?= /usr/local
+VERSION := $(shell sed -n 's/^#define LAZYBK_VERSION_STRING "\(.*\)"/\1/p' $(HDR))
+install:
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(HDR) $(DESTDIR)$(PREFIX)/include/lazybk.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' lazybk.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/lazybk.pc
+	chmod 644 $(DESTDIR)$(PREFIX)/lib/pkgconfig/lazybk.pc
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/include/lazybk.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/lazybk.pc
+
+# Installs into build/prefix, builds the quick start from the installed header through
+# pkg-config alone, runs it, uninstalls and checks that nothing is left.
+check-install: deps
+	rm -rf $(BUILD)/prefix
+	$(MAKE) --no-print-directory install PREFIX=$(CURDIR)/$(BUILD)/prefix
+	PKG_CONFIG_PATH=$(CURDIR)/$(BUILD)/prefix/lib/pkgconfig pkg-config --modversion lazybk | grep -qx '$(VERSION)'
+	cd $(BUILD) && $(CC) -std=c99 -O2 $$(PKG_CONFIG_PATH=$(CURDIR)/$(BUILD)/prefix/lib/pkgconfig pkg-config --cflags lazybk) \
+	    $(CURDIR)/examples/01_quickstart.c -o quickstart-installed $$(PKG_CONFIG_PATH=$(CURDIR)/$(BUILD)/prefix/lib/pkgconfig pkg-config --libs lazybk)
+	./$(BUILD)/quickstart-installed > /dev/null
+	$(MAKE) --no-print-directory uninstall PREFIX=$(CURDIR)/$(BUILD)/prefix
+	test -z "$$(find $(BUILD)/prefix -type f)"
+	@echo "check-install: ok"
 
 # Benchmarks are built the way users build: plain -O2, no -march (plus -fopenmp), and run
 # at 1 and 2 threads.
