@@ -5882,6 +5882,17 @@ static lbk_value *lbk__sig_value(const lbk__tsig *s) {
     return l;
 }
 
+/* A parameter node of signature sig with no data, held by the caller (one reference): an
+   input to plan over that is never synced (so no buffer of that size is ever allocated). */
+static uint32_t lbk__shape_param(lbk_ctx *ctx, const lbk__tsig *sig, const char *where) {
+    lbk__opctx oc;
+    uint32_t id;
+    oc.ctx = ctx; oc.name = where; oc.file = NULL; oc.line = 0; oc.op = LBK_OP_PARAM;
+    id = lbk__param_node(ctx, sig->dt, sig->n_dims, sig->dims, NULL, &oc);
+    if (id != LBK__NONE) ctx->nodes[id].refs++;
+    return id;
+}
+
 /* Flattens method mi of m: replays it over placeholders and records the result (calls
    inlined, debug handles carrying the full module path). */
 static lbk_result lbk__flatten(lbk_module *m, int mi, lbk__method *flat, const char *where) {
@@ -5903,13 +5914,8 @@ static lbk_result lbk__flatten(lbk_module *m, int mi, lbk__method *flat, const c
     if (!outs || !t.in_ids || !flat->name || !flat->in || !flat->out) { r = lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory"); goto done; }
     memcpy(flat->in, me->in, sizeof(lbk__tsig) * (size_t)me->n_in);
     memcpy(flat->out, me->out, sizeof(lbk__tsig) * (size_t)me->n_out);
-    for (k = 0; k < me->n_in; k++, made++) {
-        lbk_tensor x = (lbk_empty)(ctx, me->in[k].dt, me->in[k].n_dims, me->in[k].dims);
-        const char *why;
-        if (!x.id || lbk__resolve(ctx, x, &t.in_ids[k], &why) != LBK_OK) { r = ctx->recent; goto done; }
-        ctx->nodes[t.in_ids[k]].refs++;
-        lbk_release(ctx, x);
-    }
+    for (k = 0; k < me->n_in; k++, made++)
+        if ((t.in_ids[k] = lbk__shape_param(ctx, &me->in[k], where)) == LBK__NONE) { r = lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory"); goto done; }
     ctx->flattening++;
     r = lbk__replay(ctx, m, mi, lbk__module_root(m), t.in_ids, outs, where);
     ctx->flattening--;
@@ -6244,7 +6250,8 @@ static lbk_result lbk__method_parse(lbk_ctx *ctx, const char *name, const lbk_va
             if (lbk_value_kind_of(w) != LBK_VALUE_INT) LBK__BAD("bad node attributes");
             x->attrs.words[k] = (uint64_t)lbk_value_as_int(w);
         }
-        if (x->kind == LBK__MN_INPUT && (x->dtype != me->in[x->index].dt || x->n_dims != me->in[x->index].n_dims)) LBK__BAD("input node does not match its signature");
+        if (x->kind == LBK__MN_INPUT && (x->dtype != me->in[x->index].dt || !lbk__same_dims(x->n_dims, x->dims, me->in[x->index].n_dims, me->in[x->index].dims)))
+            LBK__BAD("input node does not match its signature");
         if (x->kind == LBK__MN_OP && !lbk__mnode_valid(me, x)) LBK__BAD("a node's shape, dtype or attributes do not follow from its inputs");
         if (x->kind == LBK__MN_SCALAR && (x->n_dims != 0 || !(x->flags & LBK__NF_SCALAR))) LBK__BAD("bad scalar node");
         if (x->kind == LBK__MN_CONST) {
@@ -6460,20 +6467,18 @@ static lbk_result lbk__precompile(lbk_ctx *ctx, lbk_module *low, int mi, const c
     lbk_tensor *ts = (lbk_tensor *)lbk__calloc((size_t)me->n_out + 1, sizeof(lbk_tensor));
     lbk_result r = in && out && ts ? LBK_OK : lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
     lbk__plan *plan;
-    int k;
+    int k, made = 0;
     lbk__opctx oc;
     oc.ctx = ctx; oc.name = where; oc.file = NULL; oc.line = 0; oc.op = 0;
-    for (k = 0; r == LBK_OK && k < me->n_in; k++) {
-        lbk_tensor t = (lbk_empty)(ctx, me->in[k].dt, me->in[k].n_dims, me->in[k].dims);
-        const char *why;
-        if (!t.id || lbk__resolve(ctx, t, &in[k], &why) != LBK_OK) r = ctx->recent;
-    }
+    for (k = 0; r == LBK_OK && k < me->n_in; k++, made++)
+        if ((in[k] = lbk__shape_param(ctx, &me->in[k], where)) == LBK__NONE) r = lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
     if (r == LBK_OK && (r = lbk__replay(ctx, low, mi, lbk__module_root(low), in, out, where)) == LBK_OK) {
         for (k = 0; k < me->n_out; k++) { ts[k] = lbk__wrap(ctx, out[k], &oc); lbk__unref(ctx, out[k]); }
         for (k = 0; k < me->n_out; k++) if (!ts[k].id) r = LBK_ERR_OOM;
         if (r == LBK_OK) r = lbk__plan_of(ctx, ts, me->n_out, where, &plan);
     }
     lbk_scope_end(ctx, s, NULL, 0);
+    for (k = 0; k < made; k++) if (in[k] != LBK__NONE) lbk__unref(ctx, in[k]);
     lbk__free(in); lbk__free(out); lbk__free(ts);
     return r;
 }
