@@ -142,6 +142,7 @@
      exec      sync: collect, hash, plan (decompose, partition, compile), execute, bind
      public    contexts, reads, scopes, getters, debugging texts, metrics
      module    modules, tracing, replay, preprocess, lowering, save and load
+     interop   .npy files
      check     lbk_backend_check
      backend-cpu  the cpu backends: reference interpreter and fast path
      backend-cuda the cuda backend (LAZYBK_CUDA): loading, code generation, NVRTC, cuBLAS
@@ -376,6 +377,7 @@ LAZYBK_API lbk_tensor lbk_linear_at(const char *file, int line, lbk_ctx *ctx, lb
 #define lbk_arange(...)     lbk_arange_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_rand(...)       lbk_rand_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_randn(...)      lbk_randn_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_load_npy(...)   lbk_load_npy_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_neg(...)        lbk_neg_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_abs(...)        lbk_abs_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_exp(...)        lbk_exp_at(__FILE__, __LINE__, __VA_ARGS__)
@@ -607,6 +609,15 @@ LAZYBK_API lbk_preprocess_fn lbk_preprocess_get(const char *backend);   /* NULL 
    inlined, constants as base64 bytes). A registered preprocess may start from it. */
 LAZYBK_API lbk_result        lbk_preprocess_default(const lbk_module *m, const lbk_value *method_compile_spec,
                                                     lbk_value **out_processed);
+
+/* ---- files: NumPy .npy ----------------------------------------------------------- */
+/* Reads a .npy file (format 1.0-3.0; little-endian <f4 <f8 <i4 <i8 |b1, C order) into a new
+   tensor: an op ({0} and the error on ctx on failure: LBK_ERR_FORMAT for a malformed file,
+   LBK_ERR_UNSUPPORTED for Fortran order or big-endian data, LBK_ERR_DTYPE for other dtypes). */
+LAZYBK_API lbk_tensor (lbk_load_npy)(lbk_ctx *ctx, const char *path);
+LAZYBK_API lbk_tensor lbk_load_npy_at(const char *file, int line, lbk_ctx *ctx, const char *path);
+/* Syncs t and writes it as a .npy file (format 1.0). */
+LAZYBK_API lbk_result lbk_save_npy(lbk_ctx *ctx, lbk_tensor t, const char *path);
 
 #ifdef LAZYBK_CUDA
 /* ---- the CUDA backend ("cuda"), compiled in with LAZYBK_CUDA ------------------------ */
@@ -6964,6 +6975,201 @@ LAZYBK_API lbk_module *lbk_module_load(lbk_ctx *ctx, const char *path) {
     return m;
 }
 
+
+// >>interop ----------------------------------------------------------------------------
+/* NumPy .npy files (format 1.0, 2.0 and 3.0 read; 1.0 written, 2.0 when the header needs
+   it): little-endian, C order, the dtypes lazybk has. */
+static const char *lbk__npy_descr(lbk_dtype dt) {
+    switch (dt) { case LBK_F32: return "<f4"; case LBK_F64: return "<f8"; case LBK_I32: return "<i4"; case LBK_I64: return "<i8"; case LBK_BOOL: return "|b1"; default: return NULL; }
+}
+static bool lbk__host_little(void) { const uint16_t one = 1; return *(const unsigned char *)&one == 1; }
+
+/* The header's dict: {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), } with keys
+   in any order. false on anything else (a message in why). */
+static bool lbk__npy_header(const char *h, size_t n, char *descr, size_t cap_descr, bool *fortran, int *nd, int64_t *dims, const char **why) {
+    size_t i = 0;
+    bool got_d = false, got_f = false, got_s = false;
+#define LBK__WS() while (i < n && (h[i] == ' ' || h[i] == '\t' || h[i] == '\n' || h[i] == '\r')) i++
+    LBK__WS();
+    if (i >= n || h[i++] != '{') { *why = "the header is not a dict"; return false; }
+    for (;;) {
+        char key[32], q;
+        size_t k = 0;
+        LBK__WS();
+        if (i < n && h[i] == '}') { i++; break; }
+        if (i >= n || (h[i] != '\'' && h[i] != '"')) { *why = "a key of the header dict is not a string"; return false; }
+        q = h[i++];
+        while (i < n && h[i] != q && k + 1 < sizeof key) key[k++] = h[i++];
+        key[k] = 0;
+        if (i >= n || h[i++] != q) { *why = "an unterminated key in the header"; return false; }
+        LBK__WS();
+        if (i >= n || h[i++] != ':') { *why = "a key without ':' in the header"; return false; }
+        LBK__WS();
+        if (strcmp(key, "descr") == 0) {
+            size_t j = 0;
+            if (i >= n || (h[i] != '\'' && h[i] != '"')) { *why = "descr is not a string (structured dtypes are not supported)"; return false; }
+            q = h[i++];
+            while (i < n && h[i] != q && j + 1 < cap_descr) descr[j++] = h[i++];
+            descr[j] = 0;
+            if (i >= n || h[i++] != q) { *why = "an unterminated descr"; return false; }
+            got_d = true;
+        } else if (strcmp(key, "fortran_order") == 0) {
+            if (n - i >= 4 && memcmp(h + i, "True", 4) == 0) { *fortran = true; i += 4; }
+            else if (n - i >= 5 && memcmp(h + i, "False", 5) == 0) { *fortran = false; i += 5; }
+            else { *why = "fortran_order is neither True nor False"; return false; }
+            got_f = true;
+        } else if (strcmp(key, "shape") == 0) {
+            *nd = 0;
+            if (i >= n || h[i++] != '(') { *why = "shape is not a tuple"; return false; }
+            for (;;) {
+                int64_t v = 0;
+                bool digit = false;
+                LBK__WS();
+                if (i < n && h[i] == ')') { i++; break; }
+                while (i < n && h[i] >= '0' && h[i] <= '9') {
+                    if (v > (INT64_MAX - 9) / 10) { *why = "a dimension of shape overflows"; return false; }
+                    v = v * 10 + (h[i++] - '0');
+                    digit = true;
+                }
+                if (i < n && h[i] == 'L') i++;   /* Python 2's long suffix */
+                if (!digit) { *why = "shape holds something other than non-negative integers"; return false; }
+                if (*nd >= LAZYBK_MAX_DIMS) { *why = "shape has more dims than LAZYBK_MAX_DIMS"; return false; }
+                dims[(*nd)++] = v;
+                LBK__WS();
+                if (i < n && h[i] == ',') { i++; continue; }
+                if (i < n && h[i] == ')') { i++; break; }
+                *why = "shape is not a tuple of integers";
+                return false;
+            }
+            got_s = true;
+        } else {
+            *why = "the header has an unknown key";
+            return false;
+        }
+        LBK__WS();
+        if (i < n && h[i] == ',') { i++; continue; }
+        if (i < n && h[i] == '}') { i++; break; }
+        *why = "the header dict is malformed";
+        return false;
+    }
+#undef LBK__WS
+    if (!got_d || !got_f || !got_s) { *why = "the header lacks descr, fortran_order or shape"; return false; }
+    return true;
+}
+
+LAZYBK_API lbk_tensor lbk_load_npy_at(const char *file, int line, lbk_ctx *ctx, const char *path) {
+    FILE *f;
+    unsigned char pre[12];
+    char *hdr = NULL, descr[32];
+    size_t hlen, pre_len, data_bytes;
+    long size;
+    bool fortran = false;
+    int nd = 0, major;
+    int64_t dims[LAZYBK_MAX_DIMS];
+    lbk_dtype dt = (lbk_dtype)0;
+    const char *why = NULL;
+    void *data = NULL;
+    lbk_tensor t = {0};
+    LBK__NULL_TENSOR_IF(!ctx);
+    {
+        LBK__OPCTX(oc, "load_npy", LBK_OP_PARAM);
+        if (!path) return lbk__op_fail(&oc, LBK_ERR_ARG, "path is NULL");
+        if (!lbk__host_little()) return lbk__op_fail(&oc, LBK_ERR_UNSUPPORTED, "this host is big-endian; .npy support is for little-endian hosts");
+        if (!(f = fopen(path, "rb"))) return lbk__op_fail(&oc, LBK_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+        if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) { fclose(f); return lbk__op_fail(&oc, LBK_ERR_IO, "cannot read '%s'", path); }
+        if (size < 10 || fread(pre, 1, 10, f) != 10 || memcmp(pre, "\x93NUMPY", 6) != 0) { fclose(f); return lbk__op_fail(&oc, LBK_ERR_FORMAT, "'%s' is not a .npy file (bad magic)", path); }
+        major = pre[6];
+        if (major == 1) { hlen = (size_t)pre[8] | (size_t)pre[9] << 8; pre_len = 10; }
+        else if (major == 2 || major == 3) {
+            if (size < 12 || fread(pre + 10, 1, 2, f) != 2) { fclose(f); return lbk__op_fail(&oc, LBK_ERR_FORMAT, "'%s': truncated header", path); }
+            hlen = (size_t)pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 | (size_t)pre[11] << 24;
+            pre_len = 12;
+        } else { fclose(f); return lbk__op_fail(&oc, LBK_ERR_FORMAT, "'%s': .npy format version %d.%d is not supported", path, major, pre[7]); }
+        if (hlen > (size_t)size - pre_len || hlen > (1u << 24)) { fclose(f); return lbk__op_fail(&oc, LBK_ERR_FORMAT, "'%s': the header length %zu runs past the file", path, hlen); }
+        if (!(hdr = (char *)lbk__malloc(hlen + 1))) { fclose(f); return lbk__op_fail(&oc, LBK_ERR_OOM, "out of memory"); }
+        if (fread(hdr, 1, hlen, f) != hlen) { fclose(f); lbk__free(hdr); return lbk__op_fail(&oc, LBK_ERR_IO, "reading '%s' failed", path); }
+        hdr[hlen] = 0;
+        if (!lbk__npy_header(hdr, hlen, descr, sizeof descr, &fortran, &nd, dims, &why)) {
+            lbk__free(hdr);
+            fclose(f);
+            return lbk__op_fail(&oc, LBK_ERR_FORMAT, "'%s': %s", path, why);
+        }
+        lbk__free(hdr);
+        if (strcmp(descr, "<f4") == 0) dt = LBK_F32;
+        else if (strcmp(descr, "<f8") == 0) dt = LBK_F64;
+        else if (strcmp(descr, "<i4") == 0) dt = LBK_I32;
+        else if (strcmp(descr, "<i8") == 0) dt = LBK_I64;
+        else if (strcmp(descr, "|b1") == 0) dt = LBK_BOOL;
+        if (!dt) {
+            fclose(f);
+            if (descr[0] == '>') return lbk__op_fail(&oc, LBK_ERR_UNSUPPORTED, "'%s' is big-endian (%s): save it little-endian", path, descr);
+            return lbk__op_fail(&oc, LBK_ERR_DTYPE, "'%s' has dtype %s; lazybk reads <f4, <f8, <i4, <i8 and |b1", path, descr);
+        }
+        if (fortran) { fclose(f); return lbk__op_fail(&oc, LBK_ERR_UNSUPPORTED, "'%s' is in Fortran order: save it in C order", path); }
+        if (!lbk__dims_valid(nd, dims, dt)) { fclose(f); return lbk__op_fail(&oc, LBK_ERR_FORMAT, "'%s': its shape is too large", path); }
+        data_bytes = (size_t)lbk__numel(nd, dims) * lbk_dtype_size(dt);
+        if ((uint64_t)size - pre_len - hlen != (uint64_t)data_bytes) {
+            fclose(f);
+            return lbk__op_fail(&oc, LBK_ERR_FORMAT, "'%s': %llu data bytes where the shape needs %zu", path,
+                                (unsigned long long)((uint64_t)size - pre_len - hlen), data_bytes);
+        }
+        if (data_bytes && !(data = lbk__malloc(data_bytes))) { fclose(f); return lbk__op_fail(&oc, LBK_ERR_OOM, "out of memory"); }
+        if (data_bytes && fread(data, 1, data_bytes, f) != data_bytes) { fclose(f); lbk__free(data); return lbk__op_fail(&oc, LBK_ERR_IO, "reading '%s' failed", path); }
+        fclose(f);
+        if (dt == LBK_BOOL) {
+            size_t k;
+            for (k = 0; k < data_bytes; k++)
+                if (((unsigned char *)data)[k] > 1) { lbk__free(data); return lbk__op_fail(&oc, LBK_ERR_FORMAT, "'%s': a bool is neither 0 nor 1", path); }
+        }
+        t = lbk_from_host_at(file, line, ctx, dt, nd, dims, data);
+        lbk__free(data);
+        return t;
+    }
+}
+LAZYBK_API lbk_tensor (lbk_load_npy)(lbk_ctx *ctx, const char *path) { return lbk_load_npy_at(NULL, 0, ctx, path); }
+
+LAZYBK_API lbk_result lbk_save_npy(lbk_ctx *ctx, lbk_tensor t, const char *path) {
+    uint32_t id;
+    const char *why, *W = "lbk_save_npy";
+    const lbk__node *nd;
+    lbk__str h = {NULL, 0, 0, false};
+    size_t bytes, total;
+    int d;
+    void *data;
+    FILE *f;
+    lbk_result r;
+    unsigned char pre[12];
+    if (!ctx) return lbk__set_last(LBK_ERR_ARG, "lbk_save_npy: NULL context");
+    if (!path) return lbk__ctx_fail(ctx, LBK_ERR_ARG, W, -1, "path is NULL");
+    if ((r = lbk__resolve(ctx, t, &id, &why)) != LBK_OK) return lbk__ctx_fail(ctx, r, W, -1, "%s", why);
+    if (!lbk__host_little()) return lbk__ctx_fail(ctx, LBK_ERR_UNSUPPORTED, W, -1, "this host is big-endian");
+    nd = &ctx->nodes[id];
+    lbk__str_append(&h, "{'descr': '%s', 'fortran_order': False, 'shape': (", lbk__npy_descr((lbk_dtype)nd->dtype));
+    for (d = 0; d < nd->n_dims; d++) lbk__str_append(&h, "%s%lld", d ? ", " : "", (long long)nd->dims[d]);
+    lbk__str_append(&h, "%s), }", nd->n_dims == 1 ? "," : "");   /* as NumPy writes it: (), (5,), (2, 3) */
+    bytes = (size_t)lbk__numel(nd->n_dims, nd->dims) * lbk_dtype_size((lbk_dtype)nd->dtype);
+    if (h.oom) { lbk__str_free(&h); return lbk__ctx_fail(ctx, LBK_ERR_OOM, W, -1, "out of memory"); }
+    total = 10 + h.len + 1;   /* padded with spaces and a newline to a multiple of 64 */
+    if (total % 64) total += 64 - total % 64;
+    while (10 + h.len + 1 < total) lbk__str_append(&h, " ");
+    lbk__str_append(&h, "\n");
+    if (h.oom || !(data = lbk__malloc(bytes + 1))) { lbk__str_free(&h); return lbk__ctx_fail(ctx, LBK_ERR_OOM, W, -1, "out of memory"); }
+    if ((r = lbk_read(ctx, t, data, bytes)) != LBK_OK) { lbk__free(data); lbk__str_free(&h); return r; }
+    memcpy(pre, "\x93NUMPY\x01\x00", 8);
+    pre[8] = (unsigned char)(h.len & 0xff);
+    pre[9] = (unsigned char)(h.len >> 8);
+    r = LBK_OK;
+    if (h.len > 65535) r = lbk__ctx_fail(ctx, LBK_ERR_UNSUPPORTED, W, -1, "header too long");
+    else if (!(f = fopen(path, "wb"))) r = lbk__ctx_fail(ctx, LBK_ERR_IO, W, -1, "cannot open '%s' for writing: %s", path, strerror(errno));
+    else {
+        if (fwrite(pre, 1, 10, f) != 10 || fwrite(h.p, 1, h.len, f) != h.len || (bytes && fwrite(data, 1, bytes, f) != bytes)) r = LBK_ERR_IO;
+        if (fclose(f) != 0) r = LBK_ERR_IO;
+        if (r != LBK_OK) r = lbk__ctx_fail(ctx, LBK_ERR_IO, W, -1, "writing '%s' failed", path);
+    }
+    lbk__free(data);
+    lbk__str_free(&h);
+    return r;
+}
 
 // >>check ------------------------------------------------------------------------------
 /* lbk_backend_check: the backend against the cpu reference, op by op. Written with the
