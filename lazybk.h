@@ -142,7 +142,7 @@
      exec      sync: collect, hash, plan (decompose, partition, compile), execute, bind
      public    contexts, reads, scopes, getters, debugging texts, metrics
      module    modules, tracing, replay, preprocess, lowering, save and load
-     interop   .npy files
+     interop   .npy files, DLPack
      check     lbk_backend_check
      backend-cpu  the cpu backends: reference interpreter and fast path
      backend-cuda the cuda backend (LAZYBK_CUDA): loading, code generation, NVRTC, cuBLAS
@@ -152,9 +152,9 @@
 #define LAZYBK_H_INCLUDED
 
 #define LAZYBK_VERSION_MAJOR 0
-#define LAZYBK_VERSION_MINOR 6
+#define LAZYBK_VERSION_MINOR 7
 #define LAZYBK_VERSION_PATCH 0
-#define LAZYBK_VERSION_STRING "0.6.0"
+#define LAZYBK_VERSION_STRING "0.7.0"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -378,6 +378,7 @@ LAZYBK_API lbk_tensor lbk_linear_at(const char *file, int line, lbk_ctx *ctx, lb
 #define lbk_rand(...)       lbk_rand_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_randn(...)      lbk_randn_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_load_npy(...)   lbk_load_npy_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_from_dlpack(...) lbk_from_dlpack_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_neg(...)        lbk_neg_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_abs(...)        lbk_abs_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_exp(...)        lbk_exp_at(__FILE__, __LINE__, __VA_ARGS__)
@@ -619,6 +620,27 @@ LAZYBK_API lbk_tensor lbk_load_npy_at(const char *file, int line, lbk_ctx *ctx, 
 /* Syncs t and writes it as a .npy file (format 1.0). */
 LAZYBK_API lbk_result lbk_save_npy(lbk_ctx *ctx, lbk_tensor t, const char *path);
 
+/* ---- DLPack: include dlpack.h before lazybk.h (or define LAZYBK_DLPACK) ------------- */
+#if defined(LAZYBK_DLPACK) && !defined(DLPACK_VERSION)
+#  include <dlpack/dlpack.h>
+#endif
+#ifdef DLPACK_VERSION
+/* A tensor over the producer's memory: zero-copy on a backend with data_wrap_host (the
+   cpu backend) when it is compact and aligned, else copied (any strides, byte_offset).
+   lazybk calls mt->deleter exactly once, when it is done with the memory (right after the
+   copy, or when the last use of the tensor is gone, or at lbk_ctx_destroy). Host memory
+   only (kDLCPU); f32, f64, i32, i64, bool (DLPack >= 0.8). An argument error (device,
+   dtype, shape) leaves mt with the caller, deleter not called. Do not write the memory
+   while lazybk may read it. */
+LAZYBK_API lbk_tensor (lbk_from_dlpack)(lbk_ctx *ctx, DLManagedTensor *mt);
+LAZYBK_API lbk_tensor lbk_from_dlpack_at(const char *file, int line, lbk_ctx *ctx, DLManagedTensor *mt);
+/* Syncs t and exports it (C order, kDLCPU): zero-copy on the cpu backend (lazybk's
+   reference is held until the deleter runs, even past lbk_ctx_destroy), a host copy
+   otherwise. Call the deleter once, on the context's thread or after destroying it. Bool
+   is kDLBool with DLPack >= 0.8, kDLUInt 8 before. */
+LAZYBK_API lbk_result lbk_to_dlpack(lbk_ctx *ctx, lbk_tensor t, DLManagedTensor **out);
+#endif
+
 #ifdef LAZYBK_CUDA
 /* ---- the CUDA backend ("cuda"), compiled in with LAZYBK_CUDA ------------------------ */
 /* The CUDA C source lazybk generates for a graph (the caller frees it with free() /
@@ -767,6 +789,14 @@ typedef struct lbk_backend_i {
     /* optional. Releases what the handles stand for, when the lowered module is destroyed
        (lazybk frees the handles value itself). */
     void        (*delegate_free)(void *self, lbk_value *handles);
+    /* -- host memory (DLPack) -- */
+    /* optional. New data over host memory the caller owns, without a copy: the backend
+       calls release(release_arg) exactly once, when the data is freed. NULL (or an error):
+       lazybk copies through data_from_host instead. */
+    lbk_result  (*data_wrap_host)(void *self, lbk_device dev, lbk_dtype dt, int n_dims, const int64_t *dims, void *ptr,
+                                  void (*release)(void *), void *release_arg, lbk_data **out_data);
+    /* optional. The host address of data that lives in host memory (C order), or NULL. */
+    void       *(*data_host_ptr)(void *self, lbk_data *data);
 } lbk_backend_i;
 
 /* Registry: thread-safe (one mutex). Names are copied. */
@@ -1966,10 +1996,12 @@ struct lbk_ctx {
     struct lbk__trace *trace;   /* a method being traced (lbk_method_begin), or NULL */
     const char *module_key;     /* its interned module path, given to the debug handles of traced ops */
     int flattening;             /* > 0 while a method is flattened for preprocessing */
+    struct lbk__dlx *dl_exports;   /* tensors exported with lbk_to_dlpack, not yet deleted */
 };
 
 struct lbk__trace;
 static void lbk__trace_end(lbk_ctx *ctx);
+static void lbk__dl_detach_all(lbk_ctx *ctx);
 
 /* ---- errors recorded on the context ---- */
 static void lbk__ctx_vfail(lbk_ctx *ctx, lbk_result r, const char *where, int64_t dh, const char *fmt, va_list ap) {
@@ -4778,6 +4810,7 @@ LAZYBK_API void lbk_ctx_destroy(lbk_ctx *ctx) {
     int e;
     if (!ctx) return;
     lbk__trace_end(ctx);
+    lbk__dl_detach_all(ctx);   /* exported tensors keep their data */
     for (i = 1; i < ctx->n_nodes; i++)
         if (ctx->nodes[i].refs > 0 && ctx->nodes[i].data) ctx->iface->data_free(ctx->self, ctx->nodes[i].data);
     for (e = 0; e < ctx->n_centries; e++) lbk__plan_free(ctx, ctx->centries[e].plan);
@@ -7171,6 +7204,192 @@ LAZYBK_API lbk_result lbk_save_npy(lbk_ctx *ctx, lbk_tensor t, const char *path)
     return r;
 }
 
+
+/* ---- DLPack (when dlpack.h is included before lazybk.h, or with LAZYBK_DLPACK) ---- */
+#ifdef DLPACK_VERSION
+struct lbk__dlx {                 /* an exported tensor */
+    DLManagedTensor mt;
+    int64_t shape[LAZYBK_MAX_DIMS];
+    lbk_ctx *ctx;                 /* NULL once the context is gone */
+    uint32_t node;                /* zero-copy: the node held */
+    bool held;
+    lbk_data *data;               /* after the context is gone: the node's data, now ours */
+    const lbk_backend_i *iface;
+    void *self;
+    void *copy;                   /* otherwise: a host copy */
+    struct lbk__dlx *prev, *next;
+};
+static void lbk__dl_release(void *arg) {   /* the producer's deleter, exactly once */
+    DLManagedTensor *mt = (DLManagedTensor *)arg;
+    if (mt->deleter) mt->deleter(mt);
+}
+static bool lbk__dl_dtype(DLDataType t, lbk_dtype *out) {
+    if (t.lanes != 1) return false;
+    if (t.code == kDLFloat && t.bits == 32) *out = LBK_F32;
+    else if (t.code == kDLFloat && t.bits == 64) *out = LBK_F64;
+    else if (t.code == kDLInt && t.bits == 32) *out = LBK_I32;
+    else if (t.code == kDLInt && t.bits == 64) *out = LBK_I64;
+#if DLPACK_VERSION >= 80
+    else if (t.code == kDLBool && t.bits == 8) *out = LBK_BOOL;
+#endif
+    else return false;
+    return true;
+}
+
+LAZYBK_API lbk_tensor lbk_from_dlpack_at(const char *file, int line, lbk_ctx *ctx, DLManagedTensor *mt) {
+    LBK__NULL_TENSOR_IF(!ctx);
+    {
+        LBK__OPCTX(oc, "from_dlpack", LBK_OP_PARAM);
+        const DLTensor *t;
+        lbk_dtype dt = (lbk_dtype)0;
+        int d, nd;
+        int64_t dims[LAZYBK_MAX_DIMS] = {0}, expect = 1, n;
+        size_t esz;
+        bool compact = true;
+        char *base;
+        if (!mt) return lbk__op_fail(&oc, LBK_ERR_ARG, "the DLManagedTensor is NULL");
+        t = &mt->dl_tensor;
+        if (t->device.device_type != kDLCPU && t->device.device_type != kDLCUDAHost)
+            return lbk__op_fail(&oc, LBK_ERR_UNSUPPORTED, "device type %d: lazybk imports host memory (kDLCPU)", (int)t->device.device_type);
+        if (!lbk__dl_dtype(t->dtype, &dt))
+            return lbk__op_fail(&oc, LBK_ERR_DTYPE, "dtype code %d, %d bits, %d lanes: lazybk has f32, f64, i32, i64 and bool",
+                                (int)t->dtype.code, (int)t->dtype.bits, (int)t->dtype.lanes);
+        nd = t->ndim;
+        if (nd < 0 || nd > LAZYBK_MAX_DIMS) return lbk__op_fail(&oc, LBK_ERR_SHAPE, "%d dims (at most %d)", nd, LAZYBK_MAX_DIMS);
+        if (nd > 0 && !t->shape) return lbk__op_fail(&oc, LBK_ERR_ARG, "shape is NULL with %d dims", nd);
+        for (d = 0; d < nd; d++) dims[d] = t->shape[d];
+        if (!lbk__check_dims(&oc, dt, nd, dims)) return lbk__null_tensor();
+        n = lbk__numel(nd, dims);
+        esz = lbk_dtype_size(dt);
+        if (n > 0 && !t->data) return lbk__op_fail(&oc, LBK_ERR_ARG, "data is NULL for %lld elements", (long long)n);
+        base = (char *)t->data + t->byte_offset;
+        if (t->strides)
+            for (d = nd - 1; d >= 0; d--) {
+                if (dims[d] != 1 && t->strides[d] != expect) compact = false;
+                expect *= dims[d];
+            }
+        if (compact && n > 0 && ((uintptr_t)base % esz) == 0 && ctx->iface->data_wrap_host) {   /* zero-copy */
+            lbk_data *data = NULL;
+            lbk__clear_backend_error();
+            if (ctx->iface->data_wrap_host(ctx->self, ctx->device, dt, nd, dims, base, lbk__dl_release, mt, &data) == LBK_OK && data)
+                return lbk__data_tensor(&oc, dt, nd, dims, data);   /* on failure the data (and mt) is released */
+        }
+        {   /* a copy, gathered through the strides (any sign); the producer's memory goes back at once */
+            char *buf = (char *)lbk__malloc((size_t)n * esz + 1);
+            lbk_tensor r;
+            int64_t idx[LAZYBK_MAX_DIMS], k, off = 0;
+            if (!buf) { lbk__dl_release(mt); return lbk__op_fail(&oc, LBK_ERR_OOM, "out of memory"); }
+            memset(idx, 0, sizeof idx);
+            for (k = 0; k < n; k++) {
+                memcpy(buf + (size_t)k * esz, base + off * (int64_t)esz, esz);
+                for (d = nd - 1; d >= 0; d--) {
+                    int64_t st = t->strides ? t->strides[d] : 1;
+                    if (!t->strides) { int64_t q; for (q = d + 1; q < nd; q++) st *= dims[q]; }
+                    off += st;
+                    if (++idx[d] < dims[d]) break;
+                    off -= st * dims[d];
+                    idx[d] = 0;
+                }
+            }
+            r = lbk_from_host_at(file, line, ctx, dt, nd, dims, buf);
+            lbk__free(buf);
+            lbk__dl_release(mt);
+            return r;
+        }
+    }
+}
+LAZYBK_API lbk_tensor (lbk_from_dlpack)(lbk_ctx *ctx, DLManagedTensor *mt) { return lbk_from_dlpack_at(NULL, 0, ctx, mt); }
+
+static void lbk__dl_deleter(DLManagedTensor *mt) {
+    struct lbk__dlx *x = (struct lbk__dlx *)mt->manager_ctx;
+    if (!x) return;
+    if (x->copy) lbk__free(x->copy);
+    else if (x->ctx && x->held) lbk__unref(x->ctx, x->node);
+    else if (x->data) x->iface->data_free(x->self, x->data);
+    if (x->ctx) {   /* unlink */
+        if (x->prev) x->prev->next = x->next; else x->ctx->dl_exports = x->next;
+        if (x->next) x->next->prev = x->prev;
+    }
+    lbk__free(x);
+}
+
+LAZYBK_API lbk_result lbk_to_dlpack(lbk_ctx *ctx, lbk_tensor t, DLManagedTensor **out) {
+    const char *W = "lbk_to_dlpack", *why;
+    uint32_t id;
+    lbk_result r;
+    struct lbk__dlx *x;
+    const lbk__node *n;
+    void *host = NULL;
+    int d;
+    if (!ctx) return lbk__set_last(LBK_ERR_ARG, "lbk_to_dlpack: NULL context");
+    if (!out) return lbk__ctx_fail(ctx, LBK_ERR_ARG, W, -1, "out is NULL");
+    *out = NULL;
+    if ((r = lbk__resolve(ctx, t, &id, &why)) != LBK_OK) return lbk__ctx_fail(ctx, r, W, -1, "%s", why);
+    if ((r = lbk_sync(ctx, &t, 1)) != LBK_OK) return r;
+    (void)lbk__resolve(ctx, t, &id, &why);
+    n = &ctx->nodes[id];
+    if (!(x = (struct lbk__dlx *)lbk__calloc(1, sizeof *x))) return lbk__ctx_fail(ctx, LBK_ERR_OOM, W, -1, "out of memory");
+    if (n->data && ctx->iface->data_host_ptr) host = ctx->iface->data_host_ptr(ctx->self, n->data);
+    if (host) {   /* zero-copy: the node is held until the deleter runs */
+        x->node = id;
+        x->held = true;
+        ctx->nodes[id].refs++;
+    } else {
+        size_t bytes = (size_t)lbk__numel(n->n_dims, n->dims) * lbk_dtype_size((lbk_dtype)n->dtype);
+        if (!(x->copy = lbk__malloc(bytes + 1))) { lbk__free(x); return lbk__ctx_fail(ctx, LBK_ERR_OOM, W, -1, "out of memory"); }
+        if ((r = lbk_read(ctx, t, x->copy, bytes)) != LBK_OK) { lbk__free(x->copy); lbk__free(x); return r; }
+        host = x->copy;
+        n = &ctx->nodes[id];
+    }
+    for (d = 0; d < n->n_dims; d++) x->shape[d] = n->dims[d];
+    x->mt.dl_tensor.data = host;
+    x->mt.dl_tensor.device.device_type = kDLCPU;
+    x->mt.dl_tensor.device.device_id = 0;
+    x->mt.dl_tensor.ndim = n->n_dims;
+    x->mt.dl_tensor.shape = x->shape;
+    x->mt.dl_tensor.strides = NULL;   /* compact, C order */
+    x->mt.dl_tensor.byte_offset = 0;
+    x->mt.dl_tensor.dtype.lanes = 1;
+    x->mt.dl_tensor.dtype.bits = (uint8_t)(lbk_dtype_size((lbk_dtype)n->dtype) * 8);
+    switch ((lbk_dtype)n->dtype) {
+    case LBK_F32: case LBK_F64: x->mt.dl_tensor.dtype.code = kDLFloat; break;
+    case LBK_I32: case LBK_I64: x->mt.dl_tensor.dtype.code = kDLInt; break;
+#if DLPACK_VERSION >= 80
+    default: x->mt.dl_tensor.dtype.code = kDLBool; break;
+#else
+    default: x->mt.dl_tensor.dtype.code = kDLUInt; break;   /* bool as uint8 before DLPack 0.8 */
+#endif
+    }
+    x->mt.manager_ctx = x;
+    x->mt.deleter = lbk__dl_deleter;
+    x->ctx = ctx;
+    x->next = ctx->dl_exports;
+    if (x->next) x->next->prev = x;
+    ctx->dl_exports = x;
+    *out = &x->mt;
+    return LBK_OK;
+}
+
+/* The context is going: exported data outlives it, owned by its export. */
+static void lbk__dl_detach_all(lbk_ctx *ctx) {
+    struct lbk__dlx *x;
+    for (x = ctx->dl_exports; x; x = x->next) {
+        if (x->held) {
+            x->data = ctx->nodes[x->node].data;
+            ctx->nodes[x->node].data = NULL;
+            x->held = false;
+        }
+        x->iface = ctx->iface;
+        x->self = ctx->self;
+        x->ctx = NULL;
+        x->prev = NULL;
+    }
+    ctx->dl_exports = NULL;
+}
+#else
+static void lbk__dl_detach_all(lbk_ctx *ctx) { (void)ctx; }
+#endif /* DLPACK_VERSION */
+
 // >>check ------------------------------------------------------------------------------
 /* lbk_backend_check: the backend against the cpu reference, op by op. Written with the
    public API only, plus the support query. */
@@ -7471,6 +7690,8 @@ typedef struct lbk__cpu_buf {
     void *ptr;     /* 64-byte aligned inside raw, or small */
     void *raw;     /* NULL for a small buffer */
     struct lbk__cpu_buf *next;   /* free list of small buffers */
+    void (*release)(void *);     /* memory owned elsewhere (data_wrap_host): given back with this */
+    void *release_arg;
     double small[LBK__CPU_SMALL / sizeof(double)];
 } lbk__cpu_buf;
 
@@ -7528,6 +7749,8 @@ static lbk__cpu_buf *lbk__cpu_alloc(lbk__cpu *cpu, lbk_dtype dt, int n_dims, con
         if (!b) return NULL;
         b->raw = NULL;
         b->ptr = b->small;
+        b->release = NULL;
+        b->release_arg = NULL;
         if (bytes > LBK__CPU_SMALL) {
             if (bytes > SIZE_MAX - 64 || !(b->raw = lbk__malloc(bytes + 64))) { lbk__free(b); return NULL; }
             b->ptr = (void *)(((uintptr_t)b->raw + 63) & ~(uintptr_t)63);
@@ -7541,6 +7764,11 @@ static lbk__cpu_buf *lbk__cpu_alloc(lbk__cpu *cpu, lbk_dtype dt, int n_dims, con
 }
 static void lbk__cpu_buf_free(lbk__cpu *cpu, lbk__cpu_buf *b) {
     lbk__cpu_buf *evict = NULL;
+    if (b->release) {   /* wrapped memory: handed back, never pooled */
+        b->release(b->release_arg);
+        lbk__free(b);
+        return;
+    }
     lbk__lock(&cpu->lock);
     if (!b->raw) {
         if (cpu->n_small_free < LBK__CPU_SMALL_MAX) {
@@ -7579,6 +7807,22 @@ static lbk_result lbk__cpu_from_host(void *self, lbk_device dev, lbk_dtype dt, i
     *out = (lbk_data *)b;
     return LBK_OK;
 }
+static lbk_result lbk__cpu_wrap_host(void *self, lbk_device dev, lbk_dtype dt, int n_dims, const int64_t *dims, void *ptr,
+                                     void (*release)(void *), void *release_arg, lbk_data **out) {
+    lbk__cpu_buf *b = (lbk__cpu_buf *)lbk__calloc(1, sizeof *b);
+    (void)self; (void)dev;
+    if (!b) return lbk_backend_error(LBK_ERR_OOM, -1, "out of memory");
+    b->dtype = dt;
+    b->n_dims = n_dims;
+    if (n_dims) memcpy(b->dims, dims, sizeof(int64_t) * (size_t)n_dims);
+    b->bytes = (size_t)lbk__numel(n_dims, dims) * lbk_dtype_size(dt);
+    b->ptr = ptr;
+    b->release = release;
+    b->release_arg = release_arg;
+    *out = (lbk_data *)b;
+    return LBK_OK;
+}
+static void *lbk__cpu_host_ptr(void *self, lbk_data *data) { (void)self; return ((lbk__cpu_buf *)data)->ptr; }
 static lbk_result lbk__cpu_from_scalar(void *self, lbk_device dev, lbk_dtype dt, const void *value, lbk_data **out) {
     return lbk__cpu_from_host(self, dev, dt, 0, NULL, value, out);
 }
@@ -9599,6 +9843,8 @@ static lbk_backend_i lbk__cpu_iface(void) {
     b.map_device = lbk__cpu_map_device;
     b.metric_report = lbk__cpu_report;
     b.supports_op = lbk__cpu_supports;
+    b.data_wrap_host = lbk__cpu_wrap_host;
+    b.data_host_ptr = lbk__cpu_host_ptr;
     return b;
 }
 #endif /* LAZYBK_NO_CPU_BACKEND */

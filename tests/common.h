@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dlpack/dlpack.h>   /* before lazybk.h: the DLPack functions are compiled and declared */
 #include "lazybk.h"
 
 typedef struct test_group { const char *name; const struct CMUnitTest *tests; size_t n; } test_group;

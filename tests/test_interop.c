@@ -1,5 +1,6 @@
 /* Interop: .npy files checked byte for byte against headers built here by hand, read in
-   every dtype and format version, and refused cleanly when malformed. */
+   every dtype and format version, and refused cleanly when malformed; DLPack import
+   (zero-copy and strided copies, deleter calls) and export (round trips, lifetimes). */
 #include "common.h"
 #include <stdio.h>
 
@@ -161,7 +162,148 @@ static void test_npy_refused(void **state) {
     lbk_ctx_destroy(ctx);
 }
 
+/* ---- DLPack ---- */
+typedef struct producer { DLManagedTensor mt; int64_t shape[4], strides[4]; float data[64]; int *deleted; } producer;
+static void producer_delete(DLManagedTensor *mt) { producer *p = (producer *)mt->manager_ctx; (*p->deleted)++; }
+static producer *make_producer(int *deleted, int nd, const int64_t *shape, const int64_t *strides) {
+    producer *p = calloc(1, sizeof *p);
+    p->deleted = deleted;
+    for (int i = 0; i < 64; i++) p->data[i] = (float)i * 0.5f - 3;
+    memcpy(p->shape, shape, sizeof(int64_t) * (size_t)nd);
+    if (strides) memcpy(p->strides, strides, sizeof(int64_t) * (size_t)nd);
+    p->mt.dl_tensor.data = p->data;
+    p->mt.dl_tensor.device.device_type = kDLCPU;
+    p->mt.dl_tensor.ndim = nd;
+    p->mt.dl_tensor.dtype.code = kDLFloat;
+    p->mt.dl_tensor.dtype.bits = 32;
+    p->mt.dl_tensor.dtype.lanes = 1;
+    p->mt.dl_tensor.shape = p->shape;
+    p->mt.dl_tensor.strides = strides ? p->strides : NULL;
+    p->mt.manager_ctx = p;
+    p->mt.deleter = producer_delete;
+    return p;
+}
+
+static void test_dlpack_import(void **state) {
+    (void)state;
+    lbk_ctx *ctx = tctx();
+    int deleted = 0;
+    /* compact: zero-copy (a change to the memory before the sync is seen), deleter once when released */
+    int64_t sh[2] = {3, 4};
+    producer *p = make_producer(&deleted, 2, sh, NULL);
+    lbk_scope sc = lbk_scope_begin(ctx);
+    lbk_tensor t = lbk_from_dlpack(ctx, &p->mt);
+    assert_int_not_equal(t.id, 0);
+    lbk_tensor y = lbk_mul(ctx, t, lbk_scalar(ctx, LBK_F32, 2));
+    p->data[5] = 100;   /* lazybk reads the producer's memory itself */
+    float got[12];
+    assert_int_equal(lbk_read(ctx, y, got, sizeof got), LBK_OK);
+    for (int i = 0; i < 12; i++) assert_true(got[i] == 2 * p->data[i]);
+    assert_int_equal(deleted, 0);
+    lbk_scope_end(ctx, sc, NULL, 0);
+    assert_int_equal(deleted, 1);
+    free(p);
+    /* transposed strides and a byte offset: copied, deleter called at once */
+    int64_t sh2[2] = {4, 3}, st2[2] = {1, 4};
+    p = make_producer(&deleted, 2, sh2, st2);
+    p->mt.dl_tensor.byte_offset = 4 * sizeof(float);   /* starts at element 4 */
+    deleted = 0;
+    t = lbk_from_dlpack(ctx, &p->mt);
+    assert_int_equal(deleted, 1);
+    assert_int_equal(lbk_read(ctx, t, got, sizeof got), LBK_OK);
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 3; j++) assert_true(got[i * 3 + j] == p->data[4 + i * 1 + j * 4]);
+    free(p);
+    /* a negative stride (reversed rows) */
+    int64_t sh3[1] = {5}, st3[1] = {-1};
+    p = make_producer(&deleted, 1, sh3, st3);
+    p->mt.dl_tensor.byte_offset = 4 * sizeof(float);
+    deleted = 0;
+    t = lbk_from_dlpack(ctx, &p->mt);
+    assert_int_equal(lbk_read(ctx, t, got, 5 * sizeof(float)), LBK_OK);
+    for (int i = 0; i < 5; i++) assert_true(got[i] == p->data[4 - i]);
+    assert_int_equal(deleted, 1);
+    free(p);
+    /* refused: device, dtype, lanes, shape; the deleter is not called, the context still works */
+    p = make_producer(&deleted, 2, sh, NULL);
+    deleted = 0;
+    p->mt.dl_tensor.device.device_type = kDLCUDA;
+    assert_int_equal(lbk_from_dlpack(ctx, &p->mt).id, 0);
+    assert_int_equal(lbk_ctx_result(ctx), LBK_ERR_UNSUPPORTED);
+    assert_contains(lbk_ctx_error(ctx), "device type");
+    lbk_ctx_clear_error(ctx);
+    p->mt.dl_tensor.device.device_type = kDLCPU;
+    p->mt.dl_tensor.dtype.bits = 16;
+    assert_int_equal(lbk_from_dlpack(ctx, &p->mt).id, 0);
+    assert_int_equal(lbk_ctx_result(ctx), LBK_ERR_DTYPE);
+    lbk_ctx_clear_error(ctx);
+    p->mt.dl_tensor.dtype.bits = 32;
+    p->mt.dl_tensor.dtype.lanes = 4;
+    assert_int_equal(lbk_from_dlpack(ctx, &p->mt).id, 0);
+    assert_int_equal(lbk_ctx_result(ctx), LBK_ERR_DTYPE);
+    lbk_ctx_clear_error(ctx);
+    p->mt.dl_tensor.dtype.lanes = 1;
+    p->shape[0] = -3;
+    assert_int_equal(lbk_from_dlpack(ctx, &p->mt).id, 0);
+    assert_int_equal(lbk_ctx_result(ctx), LBK_ERR_SHAPE);
+    lbk_ctx_clear_error(ctx);
+    assert_int_equal(lbk_from_dlpack(ctx, NULL).id, 0);
+    assert_int_equal(lbk_ctx_result(ctx), LBK_ERR_ARG);
+    lbk_ctx_clear_error(ctx);
+    assert_int_equal(deleted, 0);
+    /* held when the context goes: the deleter runs then */
+    p->shape[0] = 3;
+    t = lbk_from_dlpack(ctx, &p->mt);
+    assert_int_not_equal(t.id, 0);
+    assert_int_equal(deleted, 0);
+    lbk_ctx_destroy(ctx);
+    assert_int_equal(deleted, 1);
+    free(p);
+}
+
+static void test_dlpack_export(void **state) {
+    (void)state;
+    lbk_ctx *ctx = tctx(), *other = tctx_ref();
+    int64_t d[2] = {2, 3};
+    float x[6] = {1, 2, 3, 4, 5, 6};
+    lbk_tensor y = lbk_add(ctx, lbk_from_host(ctx, LBK_F32, 2, d, x), lbk_scalar(ctx, LBK_F32, 10));
+    DLManagedTensor *mt = NULL;
+    assert_int_equal(lbk_to_dlpack(ctx, y, &mt), LBK_OK);
+    assert_non_null(mt);
+    assert_int_equal(mt->dl_tensor.ndim, 2);
+    assert_int_equal(mt->dl_tensor.shape[0], 2);
+    assert_int_equal(mt->dl_tensor.shape[1], 3);
+    assert_int_equal(mt->dl_tensor.dtype.code, kDLFloat);
+    assert_int_equal(mt->dl_tensor.dtype.bits, 32);
+    assert_int_equal(mt->dl_tensor.device.device_type, kDLCPU);
+    assert_null(mt->dl_tensor.strides);
+    const float *v = (const float *)mt->dl_tensor.data;
+    for (int i = 0; i < 6; i++) assert_true(v[i] == x[i] + 10);
+    /* round trip into another context: its deleter hands lazybk's reference back */
+    lbk_tensor z = lbk_from_dlpack(other, mt);
+    float got[6];
+    assert_int_equal(lbk_read(other, lbk_mul(other, z, z), got, sizeof got), LBK_OK);
+    for (int i = 0; i < 6; i++) assert_true(got[i] == (x[i] + 10) * (x[i] + 10));
+    lbk_release(ctx, y);
+    /* the exporting context goes first: the memory stays valid until the deleter */
+    lbk_ctx_destroy(ctx);
+    assert_int_equal(lbk_read(other, z, got, sizeof got), LBK_OK);
+    for (int i = 0; i < 6; i++) assert_true(got[i] == x[i] + 10);
+    lbk_ctx_destroy(other);   /* runs the deleter: nothing leaks (LSan, valgrind) */
+    /* i64 and a direct deleter call */
+    ctx = tctx();
+    int64_t iv[3] = {7, -8, 9}, n3 = 3;
+    assert_int_equal(lbk_to_dlpack(ctx, lbk_from_host(ctx, LBK_I64, 1, &n3, iv), &mt), LBK_OK);
+    assert_int_equal(mt->dl_tensor.dtype.code, kDLInt);
+    assert_int_equal(mt->dl_tensor.dtype.bits, 64);
+    assert_memory_equal(mt->dl_tensor.data, iv, sizeof iv);
+    mt->deleter(mt);
+    assert_int_equal(lbk_to_dlpack(ctx, (lbk_tensor){0}, &mt), LBK_ERR_ARG);
+    lbk_ctx_destroy(ctx);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_npy_save_bytes), cmocka_unit_test(test_npy_load), cmocka_unit_test(test_npy_refused),
+    cmocka_unit_test(test_dlpack_import), cmocka_unit_test(test_dlpack_export),
 };
 TEST_GROUP(interop_tests, tests);
