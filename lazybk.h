@@ -797,6 +797,9 @@ typedef struct lbk_backend_i {
                                   void (*release)(void *), void *release_arg, lbk_data **out_data);
     /* optional. The host address of data that lives in host memory (C order), or NULL. */
     void       *(*data_host_ptr)(void *self, lbk_data *data);
+    /* optional. The fused kernel (group) node i of the compiled graph runs in, or -1:
+       lbk_ir_dot draws groups as clusters. */
+    int         (*computation_group)(void *self, const lbk_computation *c, uint32_t node);
 } lbk_backend_i;
 
 /* Registry: thread-safe (one mutex). Names are copied. */
@@ -5097,19 +5100,48 @@ LAZYBK_API const char *lbk_ir_text(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
     return lbk__str_get(&ctx->text);
 }
 
+static lbk_result lbk__plan_of(lbk_ctx *ctx, const lbk_tensor *ts, int n, const char *where, lbk__plan **plan);
+/* The fused group of every node of the graph of ts, as the backend compiled it (per
+   context node id; -1 none), or NULL when the backend does not say or the plan is split. */
+static int32_t *lbk__dot_groups(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
+    lbk__plan *plan = NULL;
+    int32_t *grp;
+    size_t k;
+    if (!ctx->iface->computation_group || lbk__plan_of(ctx, ts, n, "lbk_ir_dot", &plan) != LBK_OK || !plan || !plan->simple ||
+        plan->n_segs != 1 || plan->segs[0].fallback || !(grp = (int32_t *)lbk__malloc(sizeof(int32_t) * (ctx->n_nodes + 1))))
+        return NULL;
+    for (k = 0; k < ctx->n_nodes; k++) grp[k] = -1;
+    for (k = 0; k < ctx->n_order; k++)   /* a simple plan's graph is the collected order */
+        grp[ctx->order[k]] = ctx->iface->computation_group(ctx->self, plan->segs[0].comp, (uint32_t)k);
+    return grp;
+}
+
 LAZYBK_API const char *lbk_ir_dot(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
     size_t m, k, j;
+    int32_t *grp, g, g_max = -1;
     if (!ctx) return NULL;
-    if (!lbk__text_roots(ctx, ts, n, "lbk_ir_dot", true, &m)) return lbk__str_get(&ctx->text);
+    grp = lbk__dot_groups(ctx, ts, n);
+    if (!lbk__text_roots(ctx, ts, n, "lbk_ir_dot", true, &m)) { lbk__free(grp); return lbk__str_get(&ctx->text); }
     lbk__str_append(&ctx->text, "digraph lazybk {\n  rankdir=TB;\n  node [shape=box, fontname=\"monospace\", fontsize=10];\n");
-    for (k = 0; k < ctx->n_order; k++) {
-        const lbk__node *x = &ctx->nodes[ctx->order[k]];
-        char shape[256];
-        const char *label = x->op != LBK_OP_PARAM ? lbk_op_name((lbk_op)x->op) : (x->flags & LBK__NF_SCALAR) ? "scalar" : "data";
-        lbk__shape_str(shape, sizeof shape, (lbk_dtype)x->dtype, x->n_dims, x->dims);
-        lbk__str_append(&ctx->text, "  n%zu [label=\"%%%zu %s\\n%s\"%s];\n", k, k, label, shape,
-                        x->op == LBK_OP_PARAM ? ", shape=ellipse" : "");
+    for (k = 0; grp && k < ctx->n_order; k++) if (grp[ctx->order[k]] > g_max) g_max = grp[ctx->order[k]];
+    for (g = -1; g <= g_max; g++) {   /* nodes outside groups, then one cluster per fused group */
+        bool open = false;
+        for (k = 0; k < ctx->n_order; k++) {
+            const lbk__node *x = &ctx->nodes[ctx->order[k]];
+            char shape[256];
+            const char *label = x->op != LBK_OP_PARAM ? lbk_op_name((lbk_op)x->op) : (x->flags & LBK__NF_SCALAR) ? "scalar" : "data";
+            if ((grp ? grp[ctx->order[k]] : -1) != g) continue;
+            if (g >= 0 && !open) {
+                lbk__str_append(&ctx->text, "  subgraph cluster_%d {\n    label=\"fused group %d\"; style=dashed; color=\"#4477aa\";\n", (int)g, (int)g);
+                open = true;
+            }
+            lbk__shape_str(shape, sizeof shape, (lbk_dtype)x->dtype, x->n_dims, x->dims);
+            lbk__str_append(&ctx->text, "  %sn%zu [label=\"%%%zu %s\\n%s\"%s];\n", open ? "  " : "", k, k, label, shape,
+                            x->op == LBK_OP_PARAM ? ", shape=ellipse" : "");
+        }
+        if (open) lbk__str_append(&ctx->text, "  }\n");
     }
+    lbk__free(grp);
     for (k = 0; k < ctx->n_order; k++) {
         const lbk__node *x = &ctx->nodes[ctx->order[k]];
         const uint32_t *in = lbk__inputs(ctx, x);
@@ -8812,6 +8844,11 @@ static lbk_result lbk__cpu_compile(void *self, lbk_device dev, const lbk_graph *
     lbk__unlock(&((lbk__cpu *)self)->lock);
     return LBK_OK;
 }
+static int lbk__cpu_group_of(void *self, const lbk_computation *c, uint32_t node) {
+    const lbk__cpu_prog *p = (const lbk__cpu_prog *)c;
+    (void)self;
+    return p->fast && node < p->n ? p->inst[node].group : -1;
+}
 static const char *lbk__cpu_text(void *self, const lbk_computation *c) {
     lbk__cpu_prog *p = (lbk__cpu_prog *)c;   /* written on first request: compiles stay cheap */
     (void)self;
@@ -9845,6 +9882,7 @@ static lbk_backend_i lbk__cpu_iface(void) {
     b.supports_op = lbk__cpu_supports;
     b.data_wrap_host = lbk__cpu_wrap_host;
     b.data_host_ptr = lbk__cpu_host_ptr;
+    b.computation_group = lbk__cpu_group_of;
     return b;
 }
 #endif /* LAZYBK_NO_CPU_BACKEND */

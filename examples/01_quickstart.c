@@ -1,7 +1,8 @@
 /* 01_quickstart.c — the smallest complete lazybk program.
 
    Builds y = exp(x * 0.5) + softplus-like log(1 + exp(x)) on a 2x3 matrix, reads it back,
-   then shows the recorded graph (lbk_ir_text), the cpu backend's plan, and the metrics.
+   then shows the recorded graph (lbk_ir_text), the cpu backend's plan, and the metrics,
+   and writes the graph's picture (Graphviz DOT) to lazybk_graph.dot.
    The same graph shape with a new scalar value reuses the compiled computation.
 
    Build:  cc -O2 -I. $(pkg-config --cflags stb) examples/01_quickstart.c -o quickstart -lm -lpthread
@@ -28,6 +29,14 @@ int main(void) {
 
     printf("graph:\n%s\n", lbk_ir_text(ctx, (lbk_tensor[]){y, total}, 2));
     printf("plan:\n%s\n", lbk_backend_text(ctx, (lbk_tensor[]){y, total}, 2));
+    {   /* the picture: fused groups are drawn as clusters */
+        FILE *f = fopen("lazybk_graph.dot", "w");
+        if (f) {
+            fputs(lbk_ir_dot(ctx, (lbk_tensor[]){y, total}, 2), f);
+            fclose(f);
+            printf("wrote lazybk_graph.dot (dot -Tpng lazybk_graph.dot -o graph.png)\n\n");
+        }
+    }
 
     float out[6], sum = 0;
     if (lbk_sync(ctx, (lbk_tensor[]){y, total}, 2) != LBK_OK ||   /* one graph, two outputs */

@@ -302,8 +302,44 @@ static void test_dlpack_export(void **state) {
     lbk_ctx_destroy(ctx);
 }
 
+/* The DOT picture: fused groups as clusters (a matmul with its epilogue), and Graphviz
+   renders it when it is installed. */
+static void test_dot_clusters(void **state) {
+    (void)state;
+    lbk_ctx *ctx = tctx();
+    int64_t dx[2] = {8, 4}, dw[2] = {3, 4}, db = 3;
+    double v[32] = {0};
+    lbk_tensor x = tfrom(ctx, LBK_F32, 2, dx, v), w = tfrom(ctx, LBK_F32, 2, dw, v), b = tfrom(ctx, LBK_F32, 1, &db, v);
+    lbk_tensor y = lbk_relu(ctx, lbk_add(ctx, lbk_matmul(ctx, x, lbk_transpose(ctx, w, 0, 1)), b));
+    const char *dot = lbk_ir_dot(ctx, &y, 1);
+    assert_contains(dot, "digraph lazybk");
+    assert_contains(dot, "f32[8,3]");
+    if (!getenv("LAZYBK_CPU_REFERENCE")) {
+        assert_contains(dot, "subgraph cluster_0");
+        assert_contains(dot, "fused group 0");
+    }
+    FILE *f = fopen("build/t_graph.dot", "w");
+    assert_non_null(f);
+    fputs(dot, f);
+    fclose(f);
+    if (system("command -v dot > /dev/null 2>&1") == 0) {
+        remove("build/t_graph.png");
+        assert_int_equal(system("dot -Tpng build/t_graph.dot -o build/t_graph.png"), 0);
+        f = fopen("build/t_graph.png", "rb");
+        assert_non_null(f);
+        unsigned char sig[8];
+        assert_int_equal(fread(sig, 1, 8, f), 8);
+        fclose(f);
+        assert_memory_equal(sig, "\x89PNG\r\n\x1a\n", 8);
+    } else {
+        print_message("graphviz not installed: the DOT text was checked, not rendered\n");
+    }
+    assert_int_equal(lbk_ctx_result(ctx), LBK_OK);
+    lbk_ctx_destroy(ctx);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_npy_save_bytes), cmocka_unit_test(test_npy_load), cmocka_unit_test(test_npy_refused),
-    cmocka_unit_test(test_dlpack_import), cmocka_unit_test(test_dlpack_export),
+    cmocka_unit_test(test_dlpack_import), cmocka_unit_test(test_dlpack_export), cmocka_unit_test(test_dot_clusters),
 };
 TEST_GROUP(interop_tests, tests);

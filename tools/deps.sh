@@ -8,6 +8,7 @@ have_cmd() { command -v "$1" >/dev/null 2>&1; }
 have_header /usr/include/stb/stb_ds.h || need="$need libstb-dev"
 have_header /usr/include/cmocka.h     || need="$need libcmocka-dev"
 have_header /usr/include/dlpack/dlpack.h || need="$need libdlpack-dev"
+have_cmd dot                          || need="$need graphviz"
 have_cmd pkg-config                   || need="$need pkg-config"
 have_cmd cc                           || need="$need gcc"
 have_cmd make                         || need="$need make"
