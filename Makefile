@@ -81,6 +81,10 @@ check-std: deps
 	./$(BUILD)/std/static
 
 examples: deps $(EXAMPLES)
+	@set -e; for e in $(EXAMPLES); do \
+	    echo "running $$e"; \
+	    ./$$e > $$e.out 2>&1 || { cat $$e.out; echo "$$e failed"; exit 1; }; \
+	done
 
 $(BUILD)/examples/%: examples/%.c $(HDR) | deps
 	@mkdir -p $(BUILD)/examples
