@@ -379,6 +379,7 @@ LAZYBK_API lbk_tensor lbk_linear_at(const char *file, int line, lbk_ctx *ctx, lb
 #define lbk_randn(...)      lbk_randn_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_load_npy(...)   lbk_load_npy_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_from_dlpack(...) lbk_from_dlpack_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_from_dlpack_versioned(...) lbk_from_dlpack_versioned_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_neg(...)        lbk_neg_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_abs(...)        lbk_abs_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_exp(...)        lbk_exp_at(__FILE__, __LINE__, __VA_ARGS__)
@@ -621,10 +622,16 @@ LAZYBK_API lbk_tensor lbk_load_npy_at(const char *file, int line, lbk_ctx *ctx, 
 LAZYBK_API lbk_result lbk_save_npy(lbk_ctx *ctx, lbk_tensor t, const char *path);
 
 /* ---- DLPack: include dlpack.h before lazybk.h (or define LAZYBK_DLPACK) ------------- */
-#if defined(LAZYBK_DLPACK) && !defined(DLPACK_VERSION)
+#if defined(LAZYBK_DLPACK) && !defined(DLPACK_VERSION) && !defined(DLPACK_MAJOR_VERSION)
 #  include <dlpack/dlpack.h>
 #endif
-#ifdef DLPACK_VERSION
+#if defined(DLPACK_VERSION) || defined(DLPACK_MAJOR_VERSION)   /* 0.x headers, or 1.x */
+#  define LBK__HAVE_DLPACK 1
+#  if defined(DLPACK_MAJOR_VERSION) || DLPACK_VERSION >= 80
+#    define LBK__DLPACK_BOOL 1   /* kDLBool exists */
+#  endif
+#endif
+#ifdef LBK__HAVE_DLPACK
 /* A tensor over the producer's memory: zero-copy on a backend with data_wrap_host (the
    cpu backend) when it is compact and aligned, else copied (any strides, byte_offset).
    lazybk calls mt->deleter exactly once, when it is done with the memory (right after the
@@ -639,6 +646,12 @@ LAZYBK_API lbk_tensor lbk_from_dlpack_at(const char *file, int line, lbk_ctx *ct
    otherwise. Call the deleter once, on the context's thread or after destroying it. Bool
    is kDLBool with DLPack >= 0.8, kDLUInt 8 before. */
 LAZYBK_API lbk_result lbk_to_dlpack(lbk_ctx *ctx, lbk_tensor t, DLManagedTensor **out);
+#if defined(DLPACK_MAJOR_VERSION) && DLPACK_MAJOR_VERSION >= 1
+/* The same for DLPack 1.x's DLManagedTensorVersioned (major version 1; read-only tensors
+   are fine: lazybk never writes its inputs). */
+LAZYBK_API lbk_tensor (lbk_from_dlpack_versioned)(lbk_ctx *ctx, DLManagedTensorVersioned *mt);
+LAZYBK_API lbk_tensor lbk_from_dlpack_versioned_at(const char *file, int line, lbk_ctx *ctx, DLManagedTensorVersioned *mt);
+#endif
 #endif
 
 #ifdef LAZYBK_CUDA
@@ -7238,7 +7251,7 @@ LAZYBK_API lbk_result lbk_save_npy(lbk_ctx *ctx, lbk_tensor t, const char *path)
 
 
 /* ---- DLPack (when dlpack.h is included before lazybk.h, or with LAZYBK_DLPACK) ---- */
-#ifdef DLPACK_VERSION
+#ifdef LBK__HAVE_DLPACK
 struct lbk__dlx {                 /* an exported tensor */
     DLManagedTensor mt;
     int64_t shape[LAZYBK_MAX_DIMS];
@@ -7261,26 +7274,27 @@ static bool lbk__dl_dtype(DLDataType t, lbk_dtype *out) {
     else if (t.code == kDLFloat && t.bits == 64) *out = LBK_F64;
     else if (t.code == kDLInt && t.bits == 32) *out = LBK_I32;
     else if (t.code == kDLInt && t.bits == 64) *out = LBK_I64;
-#if DLPACK_VERSION >= 80
+#ifdef LBK__DLPACK_BOOL
     else if (t.code == kDLBool && t.bits == 8) *out = LBK_BOOL;
 #endif
     else return false;
     return true;
 }
 
-LAZYBK_API lbk_tensor lbk_from_dlpack_at(const char *file, int line, lbk_ctx *ctx, DLManagedTensor *mt) {
+/* A tensor from DLTensor t, whose owner is given back through release(arg) exactly once
+   once lazybk is done with it (not at all on an argument error). */
+static lbk_tensor lbk__from_dl(const char *file, int line, lbk_ctx *ctx, const char *name, const DLTensor *t, void (*release)(void *),
+                               void *mt) {
     LBK__NULL_TENSOR_IF(!ctx);
     {
-        LBK__OPCTX(oc, "from_dlpack", LBK_OP_PARAM);
-        const DLTensor *t;
+        LBK__OPCTX(oc, name, LBK_OP_PARAM);
         lbk_dtype dt = (lbk_dtype)0;
         int d, nd;
         int64_t dims[LAZYBK_MAX_DIMS] = {0}, expect = 1, n;
         size_t esz;
         bool compact = true;
         char *base;
-        if (!mt) return lbk__op_fail(&oc, LBK_ERR_ARG, "the DLManagedTensor is NULL");
-        t = &mt->dl_tensor;
+        if (!t) return lbk__op_fail(&oc, LBK_ERR_ARG, "the managed tensor is NULL");
         if (t->device.device_type != kDLCPU && t->device.device_type != kDLCUDAHost)
             return lbk__op_fail(&oc, LBK_ERR_UNSUPPORTED, "device type %d: lazybk imports host memory (kDLCPU)", (int)t->device.device_type);
         if (!lbk__dl_dtype(t->dtype, &dt))
@@ -7303,14 +7317,14 @@ LAZYBK_API lbk_tensor lbk_from_dlpack_at(const char *file, int line, lbk_ctx *ct
         if (compact && n > 0 && ((uintptr_t)base % esz) == 0 && ctx->iface->data_wrap_host) {   /* zero-copy */
             lbk_data *data = NULL;
             lbk__clear_backend_error();
-            if (ctx->iface->data_wrap_host(ctx->self, ctx->device, dt, nd, dims, base, lbk__dl_release, mt, &data) == LBK_OK && data)
+            if (ctx->iface->data_wrap_host(ctx->self, ctx->device, dt, nd, dims, base, release, mt, &data) == LBK_OK && data)
                 return lbk__data_tensor(&oc, dt, nd, dims, data);   /* on failure the data (and mt) is released */
         }
         {   /* a copy, gathered through the strides (any sign); the producer's memory goes back at once */
             char *buf = (char *)lbk__malloc((size_t)n * esz + 1);
             lbk_tensor r;
             int64_t idx[LAZYBK_MAX_DIMS], k, off = 0;
-            if (!buf) { lbk__dl_release(mt); return lbk__op_fail(&oc, LBK_ERR_OOM, "out of memory"); }
+            if (!buf) { release(mt); return lbk__op_fail(&oc, LBK_ERR_OOM, "out of memory"); }
             memset(idx, 0, sizeof idx);
             for (k = 0; k < n; k++) {
                 memcpy(buf + (size_t)k * esz, base + off * (int64_t)esz, esz);
@@ -7325,12 +7339,32 @@ LAZYBK_API lbk_tensor lbk_from_dlpack_at(const char *file, int line, lbk_ctx *ct
             }
             r = lbk_from_host_at(file, line, ctx, dt, nd, dims, buf);
             lbk__free(buf);
-            lbk__dl_release(mt);
+            release(mt);
             return r;
         }
     }
 }
+LAZYBK_API lbk_tensor lbk_from_dlpack_at(const char *file, int line, lbk_ctx *ctx, DLManagedTensor *mt) {
+    return lbk__from_dl(file, line, ctx, "from_dlpack", mt ? &mt->dl_tensor : NULL, lbk__dl_release, mt);
+}
 LAZYBK_API lbk_tensor (lbk_from_dlpack)(lbk_ctx *ctx, DLManagedTensor *mt) { return lbk_from_dlpack_at(NULL, 0, ctx, mt); }
+#if defined(DLPACK_MAJOR_VERSION) && DLPACK_MAJOR_VERSION >= 1
+static void lbk__dlv_release(void *arg) {
+    DLManagedTensorVersioned *mt = (DLManagedTensorVersioned *)arg;
+    if (mt->deleter) mt->deleter(mt);
+}
+LAZYBK_API lbk_tensor lbk_from_dlpack_versioned_at(const char *file, int line, lbk_ctx *ctx, DLManagedTensorVersioned *mt) {
+    if (ctx && mt && mt->version.major != 1) {
+        LBK__OPCTX(oc, "from_dlpack_versioned", LBK_OP_PARAM);
+        return lbk__op_fail(&oc, LBK_ERR_UNSUPPORTED, "DLPack version %u.%u; lazybk reads major version 1", (unsigned)mt->version.major,
+                            (unsigned)mt->version.minor);
+    }
+    return lbk__from_dl(file, line, ctx, "from_dlpack_versioned", mt ? &mt->dl_tensor : NULL, lbk__dlv_release, mt);
+}
+LAZYBK_API lbk_tensor (lbk_from_dlpack_versioned)(lbk_ctx *ctx, DLManagedTensorVersioned *mt) {
+    return lbk_from_dlpack_versioned_at(NULL, 0, ctx, mt);
+}
+#endif
 
 static void lbk__dl_deleter(DLManagedTensor *mt) {
     struct lbk__dlx *x = (struct lbk__dlx *)mt->manager_ctx;
@@ -7386,7 +7420,7 @@ LAZYBK_API lbk_result lbk_to_dlpack(lbk_ctx *ctx, lbk_tensor t, DLManagedTensor 
     switch ((lbk_dtype)n->dtype) {
     case LBK_F32: case LBK_F64: x->mt.dl_tensor.dtype.code = kDLFloat; break;
     case LBK_I32: case LBK_I64: x->mt.dl_tensor.dtype.code = kDLInt; break;
-#if DLPACK_VERSION >= 80
+#ifdef LBK__DLPACK_BOOL
     default: x->mt.dl_tensor.dtype.code = kDLBool; break;
 #else
     default: x->mt.dl_tensor.dtype.code = kDLUInt; break;   /* bool as uint8 before DLPack 0.8 */
@@ -7420,7 +7454,7 @@ static void lbk__dl_detach_all(lbk_ctx *ctx) {
 }
 #else
 static void lbk__dl_detach_all(lbk_ctx *ctx) { (void)ctx; }
-#endif /* DLPACK_VERSION */
+#endif /* LBK__HAVE_DLPACK */
 
 // >>check ------------------------------------------------------------------------------
 /* lbk_backend_check: the backend against the cpu reference, op by op. Written with the
