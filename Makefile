@@ -15,7 +15,7 @@ EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c)
 BENCHES  := $(BUILD)/bench/bench_core $(BUILD)/bench/bench_cpu $(BUILD)/bench/bench_matmul $(BUILD)/bench/bench_matmul_blas \
             $(BUILD)/bench/bench_eigen
 
-.PHONY: all deps bench-deps demo test sanitize valgrind check-std examples cuda bench-cuda bench install uninstall check-install clean
+.PHONY: all deps bench-deps demo test sanitize valgrind check-std examples cuda bench-cuda bench install uninstall check-install fuzz clean
 
 all: $(BUILD)/tests $(EXAMPLES)
 
@@ -27,9 +27,10 @@ demo: deps $(BUILD)/examples/01_quickstart
 
 # The suite runs twice: on the reference path (every op against float64), then on the
 # default fast path (the same checks, plus fast-against-reference on random graphs).
-test: deps $(BUILD)/tests $(BUILD)/alloc_sweep $(BUILD)/test_dlpack_v1
+test: deps $(BUILD)/tests $(BUILD)/alloc_sweep $(BUILD)/test_dlpack_v1 $(BUILD)/fuzz_replay
 	./$(BUILD)/alloc_sweep
 	./$(BUILD)/test_dlpack_v1
+	./$(BUILD)/fuzz_replay
 	LAZYBK_CPU_REFERENCE=1 ./$(BUILD)/tests
 	./$(BUILD)/tests
 
@@ -40,6 +41,22 @@ $(BUILD)/tests: $(TEST_SRC) $(TEST_HDR) $(HDR) | deps
 $(BUILD)/test_dlpack_v1: tests/dlpack1/test_dlpack_v1.c $(HDR) | deps
 	@mkdir -p $(BUILD)
 	$(CC) -std=c99 $(CFLAGS) $(WARN) $(CPPFLAGS) $< -o $@ $(LIBS)
+
+$(BUILD)/fuzz_replay: tests/fuzz/replay.c tests/fuzz/fuzz_api.c tests/fuzz/fuzz_load.c $(HDR) | deps
+	@mkdir -p $(BUILD)
+	$(CC) -std=c99 $(CFLAGS) $(WARN) $(CPPFLAGS) $< -o $@ $(LIBS)
+
+# libFuzzer (clang): each target for FUZZ_SECONDS, from the kept corpus; new inputs land in
+# build/fuzz/ (merge the interesting ones into tests/fuzz/corpus_* with -merge=1).
+FUZZ_SECONDS ?= 300
+FUZZ_FLAGS := -std=c99 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -DLBK_FUZZ_MAIN
+fuzz: deps
+	@command -v clang >/dev/null 2>&1 || sh tools/deps.sh clang
+	@mkdir -p $(BUILD)/fuzz/work_api $(BUILD)/fuzz/work_load
+	clang $(FUZZ_FLAGS) $(CPPFLAGS) tests/fuzz/fuzz_api.c -o $(BUILD)/fuzz/fuzz_api $(LIBS)
+	clang $(FUZZ_FLAGS) $(CPPFLAGS) tests/fuzz/fuzz_load.c -o $(BUILD)/fuzz/fuzz_load $(LIBS)
+	./$(BUILD)/fuzz/fuzz_api $(BUILD)/fuzz/work_api tests/fuzz/corpus_api -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1
+	./$(BUILD)/fuzz/fuzz_load $(BUILD)/fuzz/work_load tests/fuzz/corpus_load -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1
 
 $(BUILD)/alloc_sweep: tests/alloc_sweep.c $(HDR) | deps
 	@mkdir -p $(BUILD)
@@ -52,7 +69,10 @@ sanitize: deps
 	    $(WARN) $(CPPFLAGS) $(TEST_SRC) -o $(BUILD)/tests-sanitize -lcmocka $(LIBS)
 	$(CC) -std=c99 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
 	    $(WARN) $(CPPFLAGS) tests/alloc_sweep.c -o $(BUILD)/alloc_sweep-sanitize $(LIBS)
+	$(CC) -std=c99 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
+	    $(WARN) $(CPPFLAGS) tests/fuzz/replay.c -o $(BUILD)/fuzz_replay-sanitize $(LIBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(BUILD)/alloc_sweep-sanitize
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(BUILD)/fuzz_replay-sanitize
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 LAZYBK_CPU_REFERENCE=1 ./$(BUILD)/tests-sanitize
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(BUILD)/tests-sanitize
 

@@ -595,6 +595,8 @@ LAZYBK_API lbk_result  lbk_module_save(const lbk_module *m, const char *path);
 /* Reads it and compiles again for the saved backend. A truncated, corrupted or
    wrong-version file gives LBK_ERR_FORMAT; an unavailable backend LBK_ERR_UNAVAILABLE. */
 LAZYBK_API lbk_module *lbk_module_load(lbk_ctx *ctx, const char *path);
+/* The same from the bytes of such a file held in memory ("memory" in messages). */
+LAZYBK_API lbk_module *lbk_module_load_memory(lbk_ctx *ctx, const void *data, size_t size);
 LAZYBK_API const char *lbk_module_type(const lbk_module *m);
 LAZYBK_API const char *lbk_module_backend(const lbk_module *m);         /* NULL unless lowered */
 LAZYBK_API int         lbk_module_n_children(const lbk_module *m);
@@ -6970,51 +6972,33 @@ static void lbk__debug_restore(lbk_value *processed, const lbk_value *dbg) {
     hmfree(map);
 }
 
-LAZYBK_API lbk_module *lbk_module_load(lbk_ctx *ctx, const char *path) {
-    FILE *f;
-    unsigned char head[32], *buf = NULL;
+/* A module from the bytes of a module file; name (a path, or "memory") for messages. */
+static lbk_module *lbk__module_from_bytes(lbk_ctx *ctx, const unsigned char *bytes, size_t size, const char *name, const char *W) {
     uint64_t len = 0, sum = 0, version = 0;
     lbk__rbuf rb;
     lbk_value *root = NULL;
     lbk_module *m = NULL;
-    const char *type, *backend;
+    const char *type, *backend, *path = name;
     bool oom = false;
     int i;
-    long size;
-    const char *W = "lbk_module_load";
-    if (!ctx) { lbk__set_last(LBK_ERR_ARG, "lbk_module_load: NULL context"); return NULL; }
-    if (!path) { lbk__ctx_fail(ctx, LBK_ERR_ARG, W, -1, "NULL path"); return NULL; }
-    if (!(f = fopen(path, "rb"))) { lbk__ctx_fail(ctx, LBK_ERR_IO, W, -1, "cannot open '%s': %s", path, strerror(errno)); return NULL; }
-    if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        lbk__ctx_fail(ctx, LBK_ERR_IO, W, -1, "cannot read '%s'", path);
-        return NULL;
-    }
-    if (size < 32 || fread(head, 1, 32, f) != 32 || memcmp(head, LBK__MOD_MAGIC, 8) != 0) {
-        fclose(f);
+    if (size < 32 || memcmp(bytes, LBK__MOD_MAGIC, 8) != 0) {
         lbk__ctx_fail(ctx, LBK_ERR_FORMAT, W, -1, "'%s' is not a lazybk module file (%s)", path, size < 32 ? "too short" : "bad magic");
         return NULL;
     }
-    for (i = 0; i < 4; i++) version |= (uint64_t)head[8 + i] << (8 * i);
-    for (i = 0; i < 8; i++) { len |= (uint64_t)head[16 + i] << (8 * i); sum |= (uint64_t)head[24 + i] << (8 * i); }
+    for (i = 0; i < 4; i++) version |= (uint64_t)bytes[8 + i] << (8 * i);
+    for (i = 0; i < 8; i++) { len |= (uint64_t)bytes[16 + i] << (8 * i); sum |= (uint64_t)bytes[24 + i] << (8 * i); }
     if (version != LBK__MOD_VERSION) {
-        fclose(f);
         lbk__ctx_fail(ctx, LBK_ERR_FORMAT, W, -1, "'%s' has format version %llu; this build reads version %u", path, (unsigned long long)version, LBK__MOD_VERSION);
         return NULL;
     }
     if (len != (uint64_t)size - 32) {
-        fclose(f);
         lbk__ctx_fail(ctx, LBK_ERR_FORMAT, W, -1, "'%s' is truncated or has trailing bytes (%llu payload bytes announced, %llu present)", path,
                       (unsigned long long)len, (unsigned long long)(size - 32));
         return NULL;
     }
-    if (!(buf = (unsigned char *)lbk__malloc((size_t)len + 1))) { fclose(f); lbk__ctx_fail(ctx, LBK_ERR_OOM, W, -1, "out of memory"); return NULL; }
-    if (fread(buf, 1, (size_t)len, f) != (size_t)len) { fclose(f); lbk__free(buf); lbk__ctx_fail(ctx, LBK_ERR_IO, W, -1, "reading '%s' failed", path); return NULL; }
-    fclose(f);
-    if (lbk__fnv1a(buf, (size_t)len) != sum) { lbk__free(buf); lbk__ctx_fail(ctx, LBK_ERR_FORMAT, W, -1, "'%s' is corrupted (checksum mismatch)", path); return NULL; }
-    rb.p = buf; rb.n = (size_t)len; rb.at = 0;
+    if (lbk__fnv1a(bytes + 32, (size_t)len) != sum) { lbk__ctx_fail(ctx, LBK_ERR_FORMAT, W, -1, "'%s' is corrupted (checksum mismatch)", path); return NULL; }
+    rb.p = bytes + 32; rb.n = (size_t)len; rb.at = 0;
     root = lbk__rvalue(&rb, 0, &oom);
-    lbk__free(buf);
     if (!root || rb.at != rb.n) {
         lbk_value_free(root);
         lbk__ctx_fail(ctx, oom ? LBK_ERR_OOM : LBK_ERR_FORMAT, W, -1, oom ? "out of memory" : "'%s': malformed payload", path);
@@ -7052,6 +7036,35 @@ LAZYBK_API lbk_module *lbk_module_load(lbk_ctx *ctx, const char *path) {
     }
     return m;
 }
+
+LAZYBK_API lbk_module *lbk_module_load_memory(lbk_ctx *ctx, const void *data, size_t size) {
+    if (!ctx) { lbk__set_last(LBK_ERR_ARG, "lbk_module_load_memory: NULL context"); return NULL; }
+    if (!data && size) { lbk__ctx_fail(ctx, LBK_ERR_ARG, "lbk_module_load_memory", -1, "NULL data"); return NULL; }
+    return lbk__module_from_bytes(ctx, (const unsigned char *)data, size, "memory", "lbk_module_load_memory");
+}
+
+LAZYBK_API lbk_module *lbk_module_load(lbk_ctx *ctx, const char *path) {
+    FILE *f;
+    unsigned char *buf;
+    long size;
+    lbk_module *m;
+    const char *W = "lbk_module_load";
+    if (!ctx) { lbk__set_last(LBK_ERR_ARG, "lbk_module_load: NULL context"); return NULL; }
+    if (!path) { lbk__ctx_fail(ctx, LBK_ERR_ARG, W, -1, "NULL path"); return NULL; }
+    if (!(f = fopen(path, "rb"))) { lbk__ctx_fail(ctx, LBK_ERR_IO, W, -1, "cannot open '%s': %s", path, strerror(errno)); return NULL; }
+    if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        lbk__ctx_fail(ctx, LBK_ERR_IO, W, -1, "cannot read '%s'", path);
+        return NULL;
+    }
+    if (!(buf = (unsigned char *)lbk__malloc((size_t)size + 1))) { fclose(f); lbk__ctx_fail(ctx, LBK_ERR_OOM, W, -1, "out of memory"); return NULL; }
+    if (fread(buf, 1, (size_t)size, f) != (size_t)size) { fclose(f); lbk__free(buf); lbk__ctx_fail(ctx, LBK_ERR_IO, W, -1, "reading '%s' failed", path); return NULL; }
+    fclose(f);
+    m = lbk__module_from_bytes(ctx, buf, (size_t)size, path, W);
+    lbk__free(buf);
+    return m;
+}
+
 
 
 // >>interop ----------------------------------------------------------------------------
