@@ -15,7 +15,7 @@ EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c)
 BENCHES  := $(BUILD)/bench/bench_core $(BUILD)/bench/bench_cpu $(BUILD)/bench/bench_matmul $(BUILD)/bench/bench_matmul_blas \
             $(BUILD)/bench/bench_eigen
 
-.PHONY: all deps bench-deps demo test sanitize valgrind check-std examples cuda bench-cuda bench install uninstall check-install fuzz clean
+.PHONY: all deps bench-deps demo test sanitize valgrind tsan check-std examples cuda bench-cuda bench install uninstall check-install fuzz clean
 
 all: $(BUILD)/tests $(EXAMPLES)
 
@@ -27,10 +27,11 @@ demo: deps $(BUILD)/examples/01_quickstart
 
 # The suite runs twice: on the reference path (every op against float64), then on the
 # default fast path (the same checks, plus fast-against-reference on random graphs).
-test: deps $(BUILD)/tests $(BUILD)/alloc_sweep $(BUILD)/test_dlpack_v1 $(BUILD)/fuzz_replay
+test: deps $(BUILD)/tests $(BUILD)/alloc_sweep $(BUILD)/test_dlpack_v1 $(BUILD)/fuzz_replay $(BUILD)/test_threads
 	./$(BUILD)/alloc_sweep
 	./$(BUILD)/test_dlpack_v1
 	./$(BUILD)/fuzz_replay
+	./$(BUILD)/test_threads
 	LAZYBK_CPU_REFERENCE=1 ./$(BUILD)/tests
 	./$(BUILD)/tests
 
@@ -41,6 +42,19 @@ $(BUILD)/tests: $(TEST_SRC) $(TEST_HDR) $(HDR) | deps
 $(BUILD)/test_dlpack_v1: tests/dlpack1/test_dlpack_v1.c $(HDR) | deps
 	@mkdir -p $(BUILD)
 	$(CC) -std=c99 $(CFLAGS) $(WARN) $(CPPFLAGS) $< -o $@ $(LIBS)
+
+$(BUILD)/test_threads: tests/threads/test_threads.c $(HDR) | deps
+	@mkdir -p $(BUILD)
+	$(CC) -std=c99 $(CFLAGS) $(WARN) $(CPPFLAGS) $< -o $@ $(LIBS)
+
+# ThreadSanitizer (gcc's; no OpenMP, which TSan cannot follow): contexts on 2, 4 and 8
+# threads beside concurrent registry and preprocess-registry traffic, then the whole suite.
+tsan: deps
+	@mkdir -p $(BUILD)
+	gcc -std=c99 -O1 -g -fsanitize=thread $(WARN) $(CPPFLAGS) tests/threads/test_threads.c -o $(BUILD)/test_threads-tsan $(LIBS)
+	gcc -std=c99 -O1 -g -fsanitize=thread $(WARN) $(CPPFLAGS) $(TEST_SRC) -o $(BUILD)/tests-tsan -lcmocka $(LIBS)
+	TSAN_OPTIONS=halt_on_error=1 ./$(BUILD)/test_threads-tsan
+	TSAN_OPTIONS=halt_on_error=1 ./$(BUILD)/tests-tsan
 
 $(BUILD)/fuzz_replay: tests/fuzz/replay.c tests/fuzz/fuzz_api.c tests/fuzz/fuzz_load.c $(HDR) | deps
 	@mkdir -p $(BUILD)

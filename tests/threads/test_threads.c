@@ -1,0 +1,81 @@
+/* Threads: one context per thread (2, 4 and 8 threads), each tracing, syncing and reading
+   its own graphs (fused groups, reductions, matmul, composites, modules), checked against
+   float64; meanwhile other threads look up, register and unregister backends and
+   preprocess functions. Built without OpenMP for ThreadSanitizer by `make tsan` (and
+   plainly by `make test`). Prints "threads: N passed, N failed". */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#define LAZYBK_IMPLEMENTATION
+#include "lazybk.h"
+
+static int g_fail;
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static void failed(const char *what, int id) { pthread_mutex_lock(&g_lock); g_fail++; printf("FAIL thread %d: %s\n", id, what); pthread_mutex_unlock(&g_lock); }
+
+static void *worker(void *arg) {
+    int id = (int)(intptr_t)arg;
+    lbk_ctx_desc d;
+    memset(&d, 0, sizeof d);
+    d.backend = id % 2 ? "cpu-reference" : "cpu";
+    d.n_threads = 1;
+    lbk_ctx *ctx = lbk_ctx_create(&d);
+    if (!ctx) { failed("context", id); return NULL; }
+    for (int it = 0; it < 40; it++) {
+        int64_t dims[2] = {8, 16};
+        float x[128], y[8];
+        for (int i = 0; i < 128; i++) x[i] = (float)((i * 7 + id * 13 + it) % 23) / 11.0f - 1;
+        lbk_scope s = lbk_scope_begin(ctx);
+        lbk_tensor t = lbk_from_host(ctx, LBK_F32, 2, dims, x);
+        int ax = -1;
+        lbk_tensor v = lbk_sum(ctx, lbk_mul(ctx, lbk_tanh(ctx, t), lbk_scalar(ctx, LBK_F32, 2)), 1, &ax, false);
+        lbk_tensor sm = lbk_softmax(ctx, lbk_matmul(ctx, t, lbk_transpose(ctx, t, 0, 1)), -1);
+        if (lbk_read(ctx, v, y, sizeof y) != LBK_OK) { failed(lbk_ctx_error(ctx), id); break; }
+        for (int r = 0; r < 8; r++) {
+            double want = 0;
+            for (int c = 0; c < 16; c++) want += 2 * tanh((double)x[r * 16 + c]);
+            if (fabs(y[r] - want) > 1e-4) { failed("wrong value", id); break; }
+        }
+        float p[64];
+        if (lbk_read(ctx, sm, p, sizeof p) != LBK_OK) { failed(lbk_ctx_error(ctx), id); break; }
+        lbk_scope_end(ctx, s, NULL, 0);
+    }
+    lbk_ctx_destroy(ctx);
+    return NULL;
+}
+static lbk_result pp(const lbk_module *m, const lbk_value *spec, lbk_value **out) { return lbk_preprocess_default(m, spec, out); }
+static void *registrar(void *arg) {
+    int id = (int)(intptr_t)arg;
+    void *self;
+    for (int it = 0; it < 200; it++) {
+        char name[64];
+        snprintf(name, sizeof name, "thread-backend-%d-%d", id, it % 4);
+        const lbk_backend_i *cpu = lbk_backend_get("cpu", &self);
+        if (!cpu) { failed("lookup", id); break; }
+        lbk_backend_i b = *cpu;
+        b.name = name;
+        if (lbk_backend_register(&b, self) == LBK_OK) (void)lbk_backend_unregister(name);
+        (void)lbk_backend_has("cpu-reference");
+        (void)lbk_backend_count();
+        snprintf(name, sizeof name, "pp-%d-%d", id, it);
+        (void)lbk_preprocess_register(name, pp);
+        (void)lbk_preprocess_get(name);
+    }
+    return NULL;
+}
+
+int main(void) {
+    int counts[3] = {2, 4, 8}, passed = 0;
+    for (int c = 0; c < 3; c++) {
+        pthread_t th[10];
+        int n = counts[c];
+        for (int i = 0; i < n; i++) pthread_create(&th[i], NULL, worker, (void *)(intptr_t)i);
+        pthread_create(&th[n], NULL, registrar, (void *)(intptr_t)(c * 2));
+        pthread_create(&th[n + 1], NULL, registrar, (void *)(intptr_t)(c * 2 + 1));
+        for (int i = 0; i < n + 2; i++) pthread_join(th[i], NULL);
+        if (!g_fail) passed++;
+    }
+    printf("threads: %d passed, %d failed\n", passed, g_fail);
+    return g_fail ? 1 : 0;
+}
