@@ -27,11 +27,12 @@ demo: deps $(BUILD)/examples/01_quickstart
 
 # The suite runs twice: on the reference path (every op against float64), then on the
 # default fast path (the same checks, plus fast-against-reference on random graphs).
-test: deps $(BUILD)/tests $(BUILD)/alloc_sweep $(BUILD)/test_dlpack_v1 $(BUILD)/fuzz_replay $(BUILD)/test_threads
+test: deps $(BUILD)/tests $(BUILD)/alloc_sweep $(BUILD)/test_dlpack_v1 $(BUILD)/fuzz_replay $(BUILD)/test_threads $(BUILD)/test_big
 	./$(BUILD)/alloc_sweep
 	./$(BUILD)/test_dlpack_v1
 	./$(BUILD)/fuzz_replay
 	./$(BUILD)/test_threads
+	./$(BUILD)/test_big
 	LAZYBK_CPU_REFERENCE=1 ./$(BUILD)/tests
 	./$(BUILD)/tests
 
@@ -40,6 +41,10 @@ $(BUILD)/tests: $(TEST_SRC) $(TEST_HDR) $(HDR) | deps
 	$(CC) -std=c99 $(CFLAGS) -fopenmp $(WARN) $(CPPFLAGS) $(TEST_SRC) -o $@ -lcmocka $(LIBS)
 
 $(BUILD)/test_dlpack_v1: tests/dlpack1/test_dlpack_v1.c $(HDR) | deps
+	@mkdir -p $(BUILD)
+	$(CC) -std=c99 $(CFLAGS) $(WARN) $(CPPFLAGS) $< -o $@ $(LIBS)
+
+$(BUILD)/test_big: tests/big/test_big.c $(HDR) | deps
 	@mkdir -p $(BUILD)
 	$(CC) -std=c99 $(CFLAGS) $(WARN) $(CPPFLAGS) $< -o $@ $(LIBS)
 
