@@ -168,5 +168,36 @@ static void test_catalogue(void **state) {
     lbk_ctx_destroy(other);
 }
 
-static const struct CMUnitTest tests[] = {cmocka_unit_test(test_catalogue)};
+/* Numerical edge cases, on both cpu paths: integer division by zero (true division, as
+   in PyTorch: inf/-inf/nan, no trap), float->int cast overflow (saturating, nan -> 0),
+   -0.0, denormals kept (no flush to zero), inf arithmetic. */
+static void test_numeric_edges(void **state) {
+    (void)state;
+    lbk_ctx *ctx = tctx();
+    int64_t n3 = 3, n4 = 4;
+    int32_t num[3] = {1, -1, 0}, den[3] = {0, 0, 0};
+    float q[3];
+    lbk_tensor d = lbk_div(ctx, lbk_from_host(ctx, LBK_I32, 1, &n3, num), lbk_from_host(ctx, LBK_I32, 1, &n3, den));
+    assert_int_equal(lbk_type(ctx, d), LBK_F32);
+    assert_int_equal(lbk_read(ctx, d, q, sizeof q), LBK_OK);
+    assert_true(isinf(q[0]) && q[0] > 0 && isinf(q[1]) && q[1] < 0 && isnan(q[2]));
+    float big[4] = {1e20f, -1e20f, NAN, -2.75f};
+    int32_t ci[4];
+    assert_int_equal(lbk_read(ctx, lbk_cast(ctx, lbk_from_host(ctx, LBK_F32, 1, &n4, big), LBK_I32), ci, sizeof ci), LBK_OK);
+    assert_true(ci[0] == INT32_MAX && ci[1] == INT32_MIN && ci[2] == 0 && ci[3] == -2);
+    float sp[4] = {0.0f, 1e-40f, INFINITY, -INFINITY}, o[4];
+    lbk_tensor x = lbk_from_host(ctx, LBK_F32, 1, &n4, sp);
+    assert_int_equal(lbk_read(ctx, lbk_neg(ctx, x), o, sizeof o), LBK_OK);
+    assert_true(o[0] == 0 && signbit(o[0]));            /* -0.0 */
+    assert_true(o[1] == -1e-40f);                       /* a denormal, not flushed */
+    assert_true(isinf(o[2]) && o[2] < 0);
+    assert_int_equal(lbk_read(ctx, lbk_add(ctx, x, lbk_from_host(ctx, LBK_F32, 1, &n4, sp)), o, sizeof o), LBK_OK);
+    assert_true(o[1] == sp[1] * 2 && o[1] != 0 && isinf(o[2]) && isinf(o[3]));   /* doubling a denormal is exact */
+    assert_int_equal(lbk_read(ctx, lbk_mul(ctx, x, lbk_scalar(ctx, LBK_F32, 0)), o, sizeof o), LBK_OK);
+    assert_true(o[0] == 0 && isnan(o[2]) && isnan(o[3]));   /* inf * 0 */
+    assert_int_equal(lbk_ctx_result(ctx), LBK_OK);
+    lbk_ctx_destroy(ctx);
+}
+
+static const struct CMUnitTest tests[] = {cmocka_unit_test(test_catalogue), cmocka_unit_test(test_numeric_edges)};
 TEST_GROUP(catalogue_tests, tests);
