@@ -155,9 +155,9 @@
 #define LAZYBK_H_INCLUDED
 
 #define LAZYBK_VERSION_MAJOR 0
-#define LAZYBK_VERSION_MINOR 7
+#define LAZYBK_VERSION_MINOR 8
 #define LAZYBK_VERSION_PATCH 0
-#define LAZYBK_VERSION_STRING "0.7.0"
+#define LAZYBK_VERSION_STRING "0.8.0"
 
 #include <stdbool.h>
 #include <stddef.h>
