@@ -6453,6 +6453,7 @@ static lbk_result lbk__delegate_run(lbk_ctx *ctx, lbk_module *m, int mi, const c
         lbk_tensor *tout = (lbk_tensor *)lbk__calloc((size_t)me->n_out + 1, sizeof(lbk_tensor));
         lbk_scope s = lbk_scope_begin(rc);
         void *buf = NULL;
+        int made = 0;   /* outputs [0, made) hold the caller's reference */
         if (!rin || !rout || !tout) r = lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
         for (k = 0; r == LBK_OK && k < me->n_in; k++) {
             const lbk__node *n = &ctx->nodes[in[k]];
@@ -6470,7 +6471,7 @@ static lbk_result lbk__delegate_run(lbk_ctx *ctx, lbk_module *m, int mi, const c
         }
         if (r == LBK_OK && (r = lbk__replay(rc, m, mi, prefix, rin, rout, where)) != LBK_OK)
             r = lbk__ctx_fail(ctx, r, where, -1, "on backend '%s': %s", m->backend, lbk_ctx_error(rc));
-        for (k = 0; r == LBK_OK && k < me->n_out; k++) { tout[k] = lbk__wrap(rc, rout[k], &oc); lbk__unref(rc, rout[k]); rout[k] = LBK__NONE; }
+        for (k = 0; r == LBK_OK && k < me->n_out; k++) { tout[k] = lbk__wrap(rc, rout[k], &oc); lbk__unref(rc, rout[k]); }
         if (r == LBK_OK && lbk_sync(rc, tout, me->n_out) != LBK_OK)
             r = lbk__ctx_fail(ctx, rc->recent, where, -1, "on backend '%s': %s", m->backend, lbk_ctx_error(rc));
         for (k = 0; r == LBK_OK && k < me->n_out; k++) {
@@ -6485,11 +6486,10 @@ static lbk_result lbk__delegate_run(lbk_ctx *ctx, lbk_module *m, int mi, const c
             if (!t.id || lbk__resolve(ctx, t, &out[k], &why) != LBK_OK) { r = ctx->recent; break; }
             ctx->nodes[out[k]].refs++;
             lbk_release(ctx, t);
-            out[k] = out[k];
-            rout[k] = 1;   /* made */
+            made++;
         }
         if (r != LBK_OK)
-            for (k = 0; k < me->n_out && rout; k++) if (rout[k] == 1) lbk__unref(ctx, out[k]);
+            for (k = 0; k < made; k++) lbk__unref(ctx, out[k]);
         lbk_scope_end(rc, s, NULL, 0);
         lbk_ctx_clear_error(rc);
         lbk__free(buf); lbk__free(rin); lbk__free(rout); lbk__free(tout);
@@ -10257,16 +10257,12 @@ static void lbk__cu_ew_expr(lbk__str *s, lbk_op op, const char *ct, bool f32, co
 static void lbk__cu_offset(lbk__str *s, int nd, const int64_t *dims, const int64_t *st, int64_t base) {
     int64_t p = 1;
     int d;
-    bool any = false;
     lbk__str_append(s, "(%lldLL", (long long)base);
     for (d = nd - 1; d >= 0; d--) {
-        if (st[d] != 0 && dims[d] != 1) {
+        if (st[d] != 0 && dims[d] != 1)
             lbk__str_append(s, " + ((i / %lldLL) %% %lldLL) * %lldLL", (long long)p, (long long)dims[d], (long long)st[d]);
-            any = true;
-        }
         p *= dims[d];
     }
-    (void)any;
     lbk__str_append(s, ")");
 }
 /* Strides of input y read at the shape of node x (NumPy broadcasting). */
@@ -10347,14 +10343,11 @@ static lbk_result lbk__cu_generate(lbk__cu_prog *p) {
         const lbk_node *x = &p->nodes[i];
         lbk__cu_step *st;
         uint32_t first_m = i, m;
-        bool is_group_end;
         if (x->op == LBK_OP_PARAM) continue;
-        is_group_end = group[i] >= 0 && (i + 1 >= n || group[i + 1] != group[i]);
-        if (group[i] >= 0) {   /* the group's end: is the next non-parameter node in another group? */
+        if (group[i] >= 0) {   /* a group runs at its end: the next non-parameter node is in another group */
             uint32_t j = i + 1;
             while (j < n && p->nodes[j].op == LBK_OP_PARAM) j++;
-            is_group_end = j >= n || group[j] != group[i];
-            if (!is_group_end) continue;
+            if (j < n && group[j] == group[i]) continue;
             first_m = (uint32_t)group[i];
         }
         if (!LBK__GROW(p->steps, cap_steps, (size_t)p->n_steps + 1)) goto oom;

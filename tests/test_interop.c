@@ -27,40 +27,41 @@ static size_t npy_bytes(unsigned char *out, int version, const char *dict, const
     return at + n;
 }
 
+/* The file at path holds exactly the n bytes of want. */
+static void same_file(const char *path, const unsigned char *want, size_t n) {
+    unsigned char got[512];
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    size_t gn = fread(got, 1, sizeof got, f);
+    fclose(f);
+    assert_int_equal(gn, n);
+    assert_memory_equal(got, want, n);
+}
+
 static void test_npy_save_bytes(void **state) {
     (void)state;
     lbk_ctx *ctx = tctx();
-    unsigned char want[256], got[256];
+    unsigned char want[256];
     float x[6] = {1, -2, 3.5f, 0, 1e-3f, -7};
     int64_t d[2] = {2, 3}, n5 = 5;
     assert_int_equal(lbk_save_npy(ctx, lbk_from_host(ctx, LBK_F32, 2, d, x), "build/t_f32.npy"), LBK_OK);
     size_t wn = npy_bytes(want, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", x, sizeof x);
-    FILE *f = fopen("build/t_f32.npy", "rb");
-    size_t gn = fread(got, 1, sizeof got, f);
-    fclose(f);
-    assert_int_equal(gn, wn);
-    assert_memory_equal(got, want, wn);
+    same_file("build/t_f32.npy", want, wn);
     /* 1-d, 0-d and bool, as NumPy writes their shapes */
     int64_t iv[5] = {1, -2, 3, INT64_MAX, INT64_MIN};
     assert_int_equal(lbk_save_npy(ctx, lbk_from_host(ctx, LBK_I64, 1, &n5, iv), "build/t_i64.npy"), LBK_OK);
     wn = npy_bytes(want, 1, "{'descr': '<i8', 'fortran_order': False, 'shape': (5,), }", iv, sizeof iv);
-    f = fopen("build/t_i64.npy", "rb"); gn = fread(got, 1, sizeof got, f); fclose(f);
-    assert_int_equal(gn, wn);
-    assert_memory_equal(got, want, wn);
+    same_file("build/t_i64.npy", want, wn);
     double s = 2.5;
     assert_int_equal(lbk_save_npy(ctx, lbk_from_host(ctx, LBK_F64, 0, NULL, &s), "build/t_0d.npy"), LBK_OK);
     wn = npy_bytes(want, 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (), }", &s, sizeof s);
-    f = fopen("build/t_0d.npy", "rb"); gn = fread(got, 1, sizeof got, f); fclose(f);
-    assert_int_equal(gn, wn);
-    assert_memory_equal(got, want, wn);
+    same_file("build/t_0d.npy", want, wn);
     /* a computed tensor is synced first; and it reads back */
     lbk_tensor y = lbk_gt(ctx, lbk_from_host(ctx, LBK_F32, 2, d, x), lbk_scalar(ctx, LBK_F32, 0));
     assert_int_equal(lbk_save_npy(ctx, y, "build/t_b1.npy"), LBK_OK);
     unsigned char bv[6] = {1, 0, 1, 0, 1, 0};
     wn = npy_bytes(want, 1, "{'descr': '|b1', 'fortran_order': False, 'shape': (2, 3), }", bv, sizeof bv);
-    f = fopen("build/t_b1.npy", "rb"); gn = fread(got, 1, sizeof got, f); fclose(f);
-    assert_int_equal(gn, wn);
-    assert_memory_equal(got, want, wn);
+    same_file("build/t_b1.npy", want, wn);
     lbk_tensor back = lbk_load_npy(ctx, "build/t_f32.npy");
     float xb[6];
     assert_int_equal(lbk_read(ctx, back, xb, sizeof xb), LBK_OK);
