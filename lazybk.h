@@ -818,6 +818,10 @@ typedef struct lbk_backend_i {
     /* optional. The fused kernel (group) node i of the compiled graph runs in, or -1:
        lbk_ir_dot draws groups as clusters. */
     int         (*computation_group)(void *self, const lbk_computation *c, uint32_t node);
+    /* optional. ctx, a context on this backend, is being destroyed (its data is freed
+       already): release what the backend keeps for it (a stream...). Backends tell
+       contexts apart with lbk_exec_context() during execute_computation. */
+    void        (*context_release)(void *self, lbk_ctx *ctx);
 } lbk_backend_i;
 
 /* Registry: thread-safe (one mutex). Names are copied. */
@@ -840,6 +844,9 @@ LAZYBK_API lbk_result           lbk_backend_check(const char *name, double tol, 
 /* For backends, during execute_computation: the thread count the context asked for
    (lbk_ctx_desc.n_threads or OMP_NUM_THREADS; 0: the backend's default). */
 LAZYBK_API int                  lbk_exec_threads(void);
+/* For backends, during execute_computation: the context it runs for (NULL outside), so a
+   backend can keep per-context state (a stream, a queue); see context_release. */
+LAZYBK_API lbk_ctx             *lbk_exec_context(void);
 /* For backends: describe a failure (thread-local; the executor copies it into the context's
    error, with the node's op and source location when debug_handle >= 0). Returns r. */
 LAZYBK_API lbk_result           lbk_backend_error(lbk_result r, int64_t debug_handle, const char *fmt, ...);
@@ -1211,6 +1218,8 @@ LAZYBK_API lbk_result lbk_backend_error(lbk_result r, int64_t debug_handle, cons
 }
 static LBK__TLS int lbk__tls_threads;   /* the executing context's n_threads */
 LAZYBK_API int lbk_exec_threads(void) { return lbk__tls_threads; }
+static LBK__TLS lbk_ctx *lbk__tls_ctx;   /* the executing context */
+LAZYBK_API lbk_ctx *lbk_exec_context(void) { return lbk__tls_ctx; }
 static void lbk__clear_backend_error(void) {
     lbk__tls_be_result = LBK_OK; lbk__tls_be_handle = -1; lbk__tls_be_msg[0] = 0;
 }
@@ -4500,8 +4509,10 @@ static lbk_result lbk__execute(lbk_ctx *ctx, const lbk__bk *b, lbk_computation *
     memset(outs, 0, sizeof(lbk_data *) * n_outs);
     lbk__clear_backend_error();
     lbk__tls_threads = ctx->n_threads;
+    lbk__tls_ctx = ctx;
     r = b->iface->execute_computation(b->self, c, args, (int)n_args, b->dev, outs, (int)n_outs, &out_n);
     lbk__tls_threads = 0;
+    lbk__tls_ctx = NULL;
     ctx->counters[LBK__C_execute]++;
     if (r != LBK_OK) {
         r = b->iface == ctx->iface ? lbk__backend_failed(ctx, r, where, "execute_computation")
@@ -4763,9 +4774,11 @@ LAZYBK_API lbk_ctx *lbk_ctx_create(const lbk_ctx_desc *desc) {
     dev.ordinal = ordinal >= 0 ? ordinal : bi->default_device_ordinal ? bi->default_device_ordinal(be->self) : 0;
     if (bi->map_device) {
         lbk_device md;
+        lbk__clear_backend_error();
         if (bi->map_device(be->self, dev.ordinal, &md) != LBK_OK) {
             lbk__backend_release(be);
-            lbk__set_last(LBK_ERR_ARG, "lbk_ctx_create: backend '%s' has no device %d", name, dev.ordinal);
+            lbk__set_last(LBK_ERR_ARG, "lbk_ctx_create: backend '%s' has no device %d%s%s", name, dev.ordinal,
+                          lbk__tls_be_msg[0] ? ": " : "", lbk__tls_be_msg);
             return NULL;
         }
         dev = md;
@@ -4844,6 +4857,7 @@ LAZYBK_API void lbk_ctx_destroy(lbk_ctx *ctx) {
     lbk__graph_free(&ctx->graph);
     lbk__str_free(&ctx->errmsg);
     lbk__str_free(&ctx->text);
+    if (ctx->iface->context_release) ctx->iface->context_release(ctx->self, ctx);
     lbk__tag_give(ctx->tag);
     lbk__backend_release(ctx->be);
     lbk__free(ctx);
@@ -9798,7 +9812,6 @@ static lbk_result lbk__cpu_execute(void *self, lbk_computation *c, lbk_data *con
     lbk__cpu *cpu = (lbk__cpu *)self;
     lbk__cpu_prog *p = (lbk__cpu_prog *)c;
     uint32_t i;
-    int k;
     lbk_result r = LBK_OK;
     (void)dev;
     *out_n = 0;
@@ -9846,7 +9859,6 @@ static lbk_result lbk__cpu_execute(void *self, lbk_computation *c, lbk_data *con
             }
         return r;
     }
-    for (k = 0; k < (int)p->n_outputs; k++) (void)k;
     *out_n = (int)p->n_outputs;
     lbk__lock(&cpu->lock);
     cpu->executions++;
@@ -9954,6 +9966,34 @@ static lbk_backend_i lbk__cpu_iface(void) {
 #include <time.h>
 
 typedef struct lbk__cublas_ctx *lbk__cublas_t;   /* cublasHandle_t, from its ABI */
+#define LBK__CU_MAX_DEVICES 16
+#define LBK__CU_STAGE (4u << 20)                 /* bytes per pinned staging buffer (two per device) */
+/* A freed device block, kept for reuse; last is the stream that used it last (NULL: idle). */
+typedef struct lbk__cu_free { CUdeviceptr p; size_t bytes; CUstream last; } lbk__cu_free;
+/* A context's stream (and the cuBLAS handle bound to it), made on its first execute. */
+typedef struct lbk__cu_stream { const lbk_ctx *ctx; CUstream s; lbk__cublas_t blas; } lbk__cu_stream;
+/* One device, set up on first use: its primary context, a stream for transfers (and for
+   work that comes with no context), the memory pool, pinned staging, the contexts' streams. */
+typedef struct lbk__cu_dev {
+    bool tried, ok;
+    char reason[256];
+    CUdevice dev;
+    CUcontext cuctx;
+    CUstream stream;
+    lbk__cublas_t blas;
+    int cc_major, cc_minor;
+    char name[256];
+    size_t mem;
+    lbk__cu_free pool[64];
+    int n_pool;
+    lbk__cu_stream *streams;
+    size_t n_streams, cap_streams;
+    void *stage[2];               /* pinned host memory, LBK__CU_STAGE bytes each (NULL: none) */
+    CUevent stage_ev[2];
+    bool stage_tried;
+    lbk__mutex stage_lock;
+    int64_t launches, bytes_h2d, bytes_d2h, staged, pool_hits, allocs, compiles;
+} lbk__cu_dev;
 typedef struct lbk__cu {
     bool tried, ok;
     char reason[512];
@@ -9971,15 +10011,25 @@ typedef struct lbk__cu {
     CUresult (*ctx_set)(CUcontext);
     CUresult (*mem_alloc)(CUdeviceptr *, size_t);
     CUresult (*mem_free)(CUdeviceptr);
+    CUresult (*host_alloc)(void **, size_t, unsigned);
+    CUresult (*host_free)(void *);
     CUresult (*htod)(CUdeviceptr, const void *, size_t);
     CUresult (*dtoh)(void *, CUdeviceptr, size_t);
+    CUresult (*htod_async)(CUdeviceptr, const void *, size_t, CUstream);
+    CUresult (*dtoh_async)(void *, CUdeviceptr, size_t, CUstream);
+    CUresult (*memset_async)(CUdeviceptr, unsigned char, size_t, CUstream);
     CUresult (*mem_info)(size_t *, size_t *);
     CUresult (*module_load)(CUmodule *, const void *);
     CUresult (*module_fn)(CUfunction *, CUmodule, const char *);
     CUresult (*module_unload)(CUmodule);
     CUresult (*launch)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, CUstream, void **, void **);
     CUresult (*stream_create)(CUstream *, unsigned);
+    CUresult (*stream_destroy)(CUstream);
     CUresult (*stream_sync)(CUstream);
+    CUresult (*event_create)(CUevent *, unsigned);
+    CUresult (*event_destroy)(CUevent);
+    CUresult (*event_record)(CUevent, CUstream);
+    CUresult (*event_sync)(CUevent);
     CUresult (*error_string)(CUresult, const char **);
     /* NVRTC */
     nvrtcResult (*prog_create)(nvrtcProgram *, const char *, const char *, int, const char *const *, const char *const *);
@@ -9998,22 +10048,14 @@ typedef struct lbk__cu {
                  const float *, float *, int, long long, int);
     int (*dgemm)(lbk__cublas_t, int, int, int, int, int, const double *, const double *, int, long long, const double *, int,
                  long long, const double *, double *, int, long long, int);
-    /* the device */
-    int n_devices, ordinal, cc_major, cc_minor;
-    CUdevice dev;
-    CUcontext cuctx;
-    CUstream stream;
-    lbk__cublas_t blas;
-    char dev_name[256];
-    size_t dev_mem;
-    int64_t compiles, kernel_launches, bytes_h2d, bytes_d2h, pool_hits, allocs, cache_hits;
+    /* the devices */
+    int n_devices, default_ordinal, driver;
+    lbk__cu_dev devs[LBK__CU_MAX_DEVICES];
     double nvrtc_ms;
-    struct lbk__cu_free { CUdeviceptr p; size_t bytes; } pool[64];
-    int n_pool;
     lbk__str report;
 } lbk__cu;
 static lbk__cu lbk__cu_self;
-static lbk__mutex lbk__cu_lock = LBK__MUTEX_INIT;   /* guards lbk__cu_self */
+static lbk__mutex lbk__cu_lock = LBK__MUTEX_INIT;   /* guards lbk__cu_self but the staging buffers */
 
 /* Opens the first library of names that dlopen finds. */
 static void *lbk__cu_open(const char *const *names) {
@@ -10049,7 +10091,7 @@ static const char *lbk__cu_err(const lbk__cu *cu, CUresult e) {
     if (cu->error_string) cu->error_string(e, &s);
     return s ? s : "unknown CUDA error";
 }
-/* Loads the libraries, initialises the driver and takes the device; false with a reason. */
+/* Loads the libraries and initialises the driver; false with a reason. */
 static bool lbk__cu_load_locked(lbk__cu *cu) {
     static const char *const cuda[] = {"libcuda.so.1", "libcuda.so", NULL};
     static const char *const cublas[] = {"libcublas.so", "libcublas.so.13", "libcublas.so.12", "/usr/local/cuda/lib64/libcublas.so", NULL};
@@ -10069,21 +10111,33 @@ static bool lbk__cu_load_locked(lbk__cu *cu) {
     LBK__CU_SYM(cu->h_cuda, ctx_set, "cuCtxSetCurrent");
     LBK__CU_SYM(cu->h_cuda, mem_alloc, "cuMemAlloc_v2");
     LBK__CU_SYM(cu->h_cuda, mem_free, "cuMemFree_v2");
+    LBK__CU_SYM(cu->h_cuda, host_alloc, "cuMemHostAlloc");
+    LBK__CU_SYM(cu->h_cuda, host_free, "cuMemFreeHost");
     LBK__CU_SYM(cu->h_cuda, htod, "cuMemcpyHtoD_v2");
     LBK__CU_SYM(cu->h_cuda, dtoh, "cuMemcpyDtoH_v2");
+    LBK__CU_SYM(cu->h_cuda, htod_async, "cuMemcpyHtoDAsync_v2");
+    LBK__CU_SYM(cu->h_cuda, dtoh_async, "cuMemcpyDtoHAsync_v2");
+    LBK__CU_SYM(cu->h_cuda, memset_async, "cuMemsetD8Async");
     LBK__CU_SYM(cu->h_cuda, mem_info, "cuMemGetInfo_v2");
     LBK__CU_SYM(cu->h_cuda, module_load, "cuModuleLoadData");
     LBK__CU_SYM(cu->h_cuda, module_fn, "cuModuleGetFunction");
     LBK__CU_SYM(cu->h_cuda, module_unload, "cuModuleUnload");
     LBK__CU_SYM(cu->h_cuda, launch, "cuLaunchKernel");
     LBK__CU_SYM(cu->h_cuda, stream_create, "cuStreamCreate");
+    LBK__CU_SYM(cu->h_cuda, stream_destroy, "cuStreamDestroy_v2");
     LBK__CU_SYM(cu->h_cuda, stream_sync, "cuStreamSynchronize");
+    LBK__CU_SYM(cu->h_cuda, event_create, "cuEventCreate");
+    LBK__CU_SYM(cu->h_cuda, event_destroy, "cuEventDestroy_v2");
+    LBK__CU_SYM(cu->h_cuda, event_record, "cuEventRecord");
+    LBK__CU_SYM(cu->h_cuda, event_sync, "cuEventSynchronize");
     if ((e = cu->init(0)) != CUDA_SUCCESS) { snprintf(cu->reason, sizeof cu->reason, "cuInit failed: %s", lbk__cu_err(cu, e)); return false; }
     if ((e = cu->device_count(&n)) != CUDA_SUCCESS || n < 1) {
         snprintf(cu->reason, sizeof cu->reason, "no CUDA device (%s)", e == CUDA_SUCCESS ? "count 0" : lbk__cu_err(cu, e));
         return false;
     }
-    cu->n_devices = n;
+    cu->n_devices = LBK__MIN(n, LBK__CU_MAX_DEVICES);
+    cu->driver_version(&cu->driver);
+    if (cu->default_ordinal >= cu->n_devices) cu->default_ordinal = 0;
     if (!lbk__cu_load_nvrtc(cu)) return false;
     if (!(cu->h_cublas = lbk__cu_open(cublas))) { snprintf(cu->reason, sizeof cu->reason, "cuBLAS (libcublas.so) not found"); return false; }
     LBK__CU_SYM(cu->h_cublas, blas_create, "cublasCreate_v2");
@@ -10091,83 +10145,245 @@ static bool lbk__cu_load_locked(lbk__cu *cu) {
     LBK__CU_SYM(cu->h_cublas, blas_stream, "cublasSetStream_v2");
     LBK__CU_SYM(cu->h_cublas, sgemm, "cublasSgemmStridedBatched");
     LBK__CU_SYM(cu->h_cublas, dgemm, "cublasDgemmStridedBatched");
-    if ((e = cu->device_get(&cu->dev, cu->ordinal)) != CUDA_SUCCESS || (e = cu->ctx_retain(&cu->cuctx, cu->dev)) != CUDA_SUCCESS ||
-        (e = cu->ctx_set(cu->cuctx)) != CUDA_SUCCESS || (e = cu->stream_create(&cu->stream, 0)) != CUDA_SUCCESS) {
-        snprintf(cu->reason, sizeof cu->reason, "cannot set up device %d: %s", cu->ordinal, lbk__cu_err(cu, e));
+    return true;
+}
+#undef LBK__CU_SYM
+/* Sets up device ordinal (its primary context, a stream, cuBLAS); false with a reason. */
+static bool lbk__cu_dev_setup_locked(lbk__cu *cu, int ordinal) {
+    lbk__cu_dev *d = &cu->devs[ordinal];
+    CUresult e;
+    if ((e = cu->device_get(&d->dev, ordinal)) != CUDA_SUCCESS || (e = cu->ctx_retain(&d->cuctx, d->dev)) != CUDA_SUCCESS) {
+        snprintf(d->reason, sizeof d->reason, "cannot set up device %d: %s", ordinal, lbk__cu_err(cu, e));
         return false;
     }
-    cu->device_name(cu->dev_name, (int)sizeof cu->dev_name, cu->dev);
-    cu->device_mem(&cu->dev_mem, cu->dev);
-    cu->device_attr(&cu->cc_major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, cu->dev);
-    cu->device_attr(&cu->cc_minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, cu->dev);
-    if (cu->blas_create(&cu->blas) != 0 || cu->blas_stream(cu->blas, cu->stream) != 0) {
-        snprintf(cu->reason, sizeof cu->reason, "cublasCreate failed");
+    if ((e = cu->ctx_set(d->cuctx)) != CUDA_SUCCESS || (e = cu->stream_create(&d->stream, 0)) != CUDA_SUCCESS) {
+        snprintf(d->reason, sizeof d->reason, "cannot set up device %d: %s", ordinal, lbk__cu_err(cu, e));
+        cu->ctx_release(d->dev);
+        return false;
+    }
+    cu->device_name(d->name, (int)sizeof d->name, d->dev);
+    cu->device_mem(&d->mem, d->dev);
+    cu->device_attr(&d->cc_major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, d->dev);
+    cu->device_attr(&d->cc_minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, d->dev);
+    if (cu->blas_create(&d->blas) != 0 || cu->blas_stream(d->blas, d->stream) != 0) {
+        snprintf(d->reason, sizeof d->reason, "cublasCreate failed on device %d", ordinal);
+        cu->stream_destroy(d->stream);
+        cu->ctx_release(d->dev);
         return false;
     }
     return true;
 }
-#undef LBK__CU_SYM
-static bool lbk__cu_ready(lbk__cu *cu) {
-    bool ok;
+/* The device of ordinal, set up and made current on this thread; NULL with the reason as
+   the backend error. */
+static lbk__cu_dev *lbk__cu_use(lbk__cu *cu, int ordinal) {
+    lbk__cu_dev *d = NULL;
     lbk__lock(&lbk__cu_lock);
     if (!cu->tried) { cu->tried = true; cu->ok = lbk__cu_load_locked(cu); }
-    ok = cu->ok;
-    if (ok) cu->ctx_set(cu->cuctx);   /* this thread uses the device's primary context */
+    if (!cu->ok) lbk_backend_error(LBK_ERR_UNAVAILABLE, -1, "backend 'cuda' is not available: %s", cu->reason);
+    else if (ordinal < 0 || ordinal >= cu->n_devices) lbk_backend_error(LBK_ERR_ARG, -1, "cuda: no device %d (there are %d)", ordinal, cu->n_devices);
+    else {
+        d = &cu->devs[ordinal];
+        if (!d->tried) {
+            static const lbk__mutex init = LBK__MUTEX_INIT;
+            memcpy(&d->stage_lock, &init, sizeof init);
+            d->tried = true;
+            d->ok = lbk__cu_dev_setup_locked(cu, ordinal);
+        }
+        if (!d->ok) { lbk_backend_error(LBK_ERR_UNAVAILABLE, -1, "%s", d->reason); d = NULL; }
+        else cu->ctx_set(d->cuctx);   /* this thread uses the device's primary context */
+    }
     lbk__unlock(&lbk__cu_lock);
-    return ok;
+    return d;
 }
-static bool lbk__cu_available(void *self) { return lbk__cu_ready((lbk__cu *)self); }
-static const char *lbk__cu_reason(void *self) { lbk__cu *cu = (lbk__cu *)self; return cu->reason[0] ? cu->reason : "not initialised"; }
+static bool lbk__cu_available(void *self) { return lbk__cu_use((lbk__cu *)self, ((lbk__cu *)self)->default_ordinal) != NULL; }
+static const char *lbk__cu_reason(void *self) {
+    lbk__cu *cu = (lbk__cu *)self;
+    return cu->reason[0] ? cu->reason : cu->devs[cu->default_ordinal].reason[0] ? cu->devs[cu->default_ordinal].reason : "not initialised";
+}
 
-/* ---- device memory: a small pool of freed blocks, by exact size ---- */
-typedef struct lbk__cu_buf { CUdeviceptr p; size_t bytes; lbk_dtype dt; } lbk__cu_buf;
-static lbk_result lbk__cu_malloc(lbk__cu *cu, size_t bytes, CUdeviceptr *out) {
+/* The stream (and cuBLAS handle) work for the executing context runs on: the context's
+   own, made on its first use; the device's when no context is executing. */
+static lbk_result lbk__cu_stream_of(lbk__cu *cu, lbk__cu_dev *d, CUstream *s, lbk__cublas_t *blas) {
+    const lbk_ctx *ctx = lbk_exec_context();
+    lbk__cu_stream *st = NULL;
+    size_t i;
+    CUresult e;
+    *s = d->stream;
+    *blas = d->blas;
+    if (!ctx) return LBK_OK;
+    lbk__lock(&lbk__cu_lock);
+    for (i = 0; i < d->n_streams; i++)
+        if (d->streams[i].ctx == ctx) { st = &d->streams[i]; break; }
+    if (!st) {
+        if (!LBK__GROW(d->streams, d->cap_streams, d->n_streams + 1)) { lbk__unlock(&lbk__cu_lock); return LBK_ERR_OOM; }
+        st = &d->streams[d->n_streams];
+        st->ctx = ctx;
+        st->blas = NULL;
+        if ((e = cu->stream_create(&st->s, 0)) != CUDA_SUCCESS) {
+            lbk__unlock(&lbk__cu_lock);
+            return lbk_backend_error(LBK_ERR_BACKEND, -1, "cuStreamCreate: %s", lbk__cu_err(cu, e));
+        }
+        if (cu->blas_create(&st->blas) != 0 || cu->blas_stream(st->blas, st->s) != 0) {
+            if (st->blas) cu->blas_destroy(st->blas);
+            cu->stream_destroy(st->s);
+            lbk__unlock(&lbk__cu_lock);
+            return lbk_backend_error(LBK_ERR_BACKEND, -1, "cublasCreate failed");
+        }
+        d->n_streams++;
+    }
+    *s = st->s;
+    *blas = st->blas;
+    lbk__unlock(&lbk__cu_lock);
+    return LBK_OK;
+}
+/* A context is gone: its work is waited for, its stream and cuBLAS handle destroyed, and
+   pooled blocks it used last become idle. */
+static void lbk__cu_context_release(void *self, lbk_ctx *ctx) {
+    lbk__cu *cu = (lbk__cu *)self;
+    int o;
+    size_t i;
+    int k;
+    lbk__lock(&lbk__cu_lock);
+    for (o = 0; o < cu->n_devices; o++) {
+        lbk__cu_dev *d = &cu->devs[o];
+        for (i = 0; d->ok && i < d->n_streams; i++) {
+            if (d->streams[i].ctx != ctx) continue;
+            cu->ctx_set(d->cuctx);
+            cu->stream_sync(d->streams[i].s);
+            for (k = 0; k < d->n_pool; k++)
+                if (d->pool[k].last == d->streams[i].s) d->pool[k].last = NULL;
+            cu->blas_destroy(d->streams[i].blas);
+            cu->stream_destroy(d->streams[i].s);
+            d->streams[i] = d->streams[--d->n_streams];
+            break;
+        }
+    }
+    lbk__unlock(&lbk__cu_lock);
+}
+
+/* ---- device memory: a small pool of freed blocks per device, by exact size ---- */
+typedef struct lbk__cu_buf { CUdeviceptr p; size_t bytes; int ordinal; CUstream last; } lbk__cu_buf;
+/* A block of bytes on d for work on stream s; a pooled block last used by another stream
+   is waited for first. */
+static lbk_result lbk__cu_malloc(lbk__cu *cu, lbk__cu_dev *d, size_t bytes, CUstream s, CUdeviceptr *out) {
     int i;
     CUresult e;
     if (bytes == 0) bytes = 1;
     lbk__lock(&lbk__cu_lock);
-    for (i = 0; i < cu->n_pool; i++)
-        if (cu->pool[i].bytes == bytes) {
-            *out = cu->pool[i].p;
-            cu->pool[i] = cu->pool[--cu->n_pool];
-            cu->pool_hits++;
+    for (i = 0; i < d->n_pool; i++)
+        if (d->pool[i].bytes == bytes) {
+            CUstream last = d->pool[i].last;
+            *out = d->pool[i].p;
+            d->pool[i] = d->pool[--d->n_pool];
+            d->pool_hits++;
             lbk__unlock(&lbk__cu_lock);
+            if (last && last != s && (e = cu->stream_sync(last)) != CUDA_SUCCESS)
+                return lbk_backend_error(LBK_ERR_BACKEND, -1, "cuStreamSynchronize: %s", lbk__cu_err(cu, e));
             return LBK_OK;
         }
-    cu->allocs++;
+    d->allocs++;
     e = cu->mem_alloc(out, bytes);
-    if (e == CUDA_ERROR_OUT_OF_MEMORY && cu->n_pool) {   /* give the pool back and retry */
-        for (i = 0; i < cu->n_pool; i++) cu->mem_free(cu->pool[i].p);
-        cu->n_pool = 0;
+    if (e == CUDA_ERROR_OUT_OF_MEMORY && d->n_pool) {   /* give the pool back and retry */
+        for (i = 0; i < d->n_pool; i++) {
+            if (d->pool[i].last) cu->stream_sync(d->pool[i].last);
+            cu->mem_free(d->pool[i].p);
+        }
+        d->n_pool = 0;
         e = cu->mem_alloc(out, bytes);
     }
     lbk__unlock(&lbk__cu_lock);
     if (e != CUDA_SUCCESS) return lbk_backend_error(e == CUDA_ERROR_OUT_OF_MEMORY ? LBK_ERR_OOM : LBK_ERR_BACKEND, -1, "cuMemAlloc of %zu bytes: %s", bytes, lbk__cu_err(cu, e));
     return LBK_OK;
 }
-static void lbk__cu_mfree(lbk__cu *cu, CUdeviceptr p, size_t bytes) {
+static void lbk__cu_mfree(lbk__cu *cu, lbk__cu_dev *d, CUdeviceptr p, size_t bytes, CUstream last) {
     if (bytes == 0) bytes = 1;
     lbk__lock(&lbk__cu_lock);
-    if (cu->n_pool < 64) { cu->pool[cu->n_pool].p = p; cu->pool[cu->n_pool].bytes = bytes; cu->n_pool++; }
-    else cu->mem_free(p);
+    if (d->n_pool < 64) { d->pool[d->n_pool].p = p; d->pool[d->n_pool].bytes = bytes; d->pool[d->n_pool].last = last; d->n_pool++; }
+    else {
+        if (last) cu->stream_sync(last);
+        cu->mem_free(p);
+    }
     lbk__unlock(&lbk__cu_lock);
+}
+
+/* ---- transfers: small ones directly, large ones through two pinned staging buffers, so
+   the host copy of one chunk overlaps the DMA of the other ---- */
+static bool lbk__cu_stage_ready(lbk__cu *cu, lbk__cu_dev *d) {   /* under d->stage_lock */
+    int k;
+    if (d->stage_tried) return d->stage[0] != NULL;
+    d->stage_tried = true;
+    for (k = 0; k < 2; k++)
+        if (cu->host_alloc(&d->stage[k], LBK__CU_STAGE, 0) != CUDA_SUCCESS || cu->event_create(&d->stage_ev[k], CU_EVENT_DISABLE_TIMING) != CUDA_SUCCESS ||
+            cu->event_record(d->stage_ev[k], d->stream) != CUDA_SUCCESS) {
+            for (; k >= 0; k--) {
+                if (d->stage[k]) cu->host_free(d->stage[k]);
+                d->stage[k] = NULL;
+            }
+            return false;   /* no pinned memory: plain copies */
+        }
+    return true;
+}
+static CUresult lbk__cu_copy_htod(lbk__cu *cu, lbk__cu_dev *d, CUdeviceptr dst, const void *src, size_t bytes) {
+    CUresult e = CUDA_SUCCESS;
+    size_t off;
+    int k = 0;
+    lbk__lock(&d->stage_lock);
+    if (bytes < 2 * (size_t)LBK__CU_STAGE || !lbk__cu_stage_ready(cu, d)) {
+        lbk__unlock(&d->stage_lock);
+        return cu->htod(dst, src, bytes);
+    }
+    for (off = 0; off < bytes && e == CUDA_SUCCESS; off += LBK__CU_STAGE, k ^= 1) {
+        size_t n = LBK__MIN((size_t)LBK__CU_STAGE, bytes - off);
+        if ((e = cu->event_sync(d->stage_ev[k])) != CUDA_SUCCESS) break;   /* the DMA out of this buffer is done */
+        memcpy(d->stage[k], (const char *)src + off, n);
+        if ((e = cu->htod_async(dst + off, d->stage[k], n, d->stream)) == CUDA_SUCCESS) e = cu->event_record(d->stage_ev[k], d->stream);
+    }
+    if (e == CUDA_SUCCESS) e = cu->stream_sync(d->stream);
+    d->staged += (int64_t)bytes;
+    lbk__unlock(&d->stage_lock);
+    return e;
+}
+static CUresult lbk__cu_copy_dtoh(lbk__cu *cu, lbk__cu_dev *d, void *dst, CUdeviceptr src, size_t bytes) {
+    CUresult e = CUDA_SUCCESS;
+    size_t off, prev = 0, prev_n = 0;
+    int k = 0;
+    lbk__lock(&d->stage_lock);
+    if (bytes < 2 * (size_t)LBK__CU_STAGE || !lbk__cu_stage_ready(cu, d)) {
+        lbk__unlock(&d->stage_lock);
+        return cu->dtoh(dst, src, bytes);
+    }
+    for (off = 0; e == CUDA_SUCCESS; off += LBK__CU_STAGE, k ^= 1) {
+        size_t n = off < bytes ? LBK__MIN((size_t)LBK__CU_STAGE, bytes - off) : 0;
+        if (n && (e = cu->dtoh_async(d->stage[k], src + off, n, d->stream)) == CUDA_SUCCESS) e = cu->event_record(d->stage_ev[k], d->stream);
+        if (e == CUDA_SUCCESS && prev_n) {   /* while that chunk moves, the previous one is copied out */
+            if ((e = cu->event_sync(d->stage_ev[k ^ 1])) == CUDA_SUCCESS) memcpy((char *)dst + prev, d->stage[k ^ 1], prev_n);
+        }
+        prev = off;
+        prev_n = n;
+        if (!n) break;
+    }
+    d->staged += (int64_t)bytes;
+    lbk__unlock(&d->stage_lock);
+    return e;
 }
 static lbk_result lbk__cu_from_host(void *self, lbk_device dev, lbk_dtype dt, int n_dims, const int64_t *dims, const void *src, lbk_data **out) {
     lbk__cu *cu = (lbk__cu *)self;
-    lbk__cu_buf *b = (lbk__cu_buf *)lbk__malloc(sizeof *b);
+    lbk__cu_dev *d = lbk__cu_use(cu, dev.ordinal);
+    lbk__cu_buf *b;
     lbk_result r;
     CUresult e;
-    (void)dev;
-    if (!b) return LBK_ERR_OOM;
-    b->dt = dt;
+    if (!d) return lbk__tls_be_result;
+    if (!(b = (lbk__cu_buf *)lbk__malloc(sizeof *b))) return LBK_ERR_OOM;
+    b->ordinal = dev.ordinal;
+    b->last = NULL;
     b->bytes = (size_t)lbk__numel(n_dims, dims) * lbk_dtype_size(dt);
-    if ((r = lbk__cu_malloc(cu, b->bytes, &b->p)) != LBK_OK) { lbk__free(b); return r; }
-    if (b->bytes && src && (e = cu->htod(b->p, src, b->bytes)) != CUDA_SUCCESS) {
-        lbk__cu_mfree(cu, b->p, b->bytes);
+    if ((r = lbk__cu_malloc(cu, d, b->bytes, d->stream, &b->p)) != LBK_OK) { lbk__free(b); return r; }
+    if (b->bytes && src && (e = lbk__cu_copy_htod(cu, d, b->p, src, b->bytes)) != CUDA_SUCCESS) {
+        lbk__cu_mfree(cu, d, b->p, b->bytes, NULL);
         lbk__free(b);
-        return lbk_backend_error(LBK_ERR_BACKEND, -1, "cuMemcpyHtoD: %s", lbk__cu_err(cu, e));
+        return lbk_backend_error(LBK_ERR_BACKEND, -1, "cuMemcpyHtoD of %zu bytes: %s", b->bytes, lbk__cu_err(cu, e));
     }
-    cu->bytes_h2d += (int64_t)b->bytes;
+    if (src) d->bytes_h2d += (int64_t)b->bytes;
     *out = (lbk_data *)b;
     return LBK_OK;
 }
@@ -10177,15 +10393,20 @@ static lbk_result lbk__cu_placeholder(void *self, lbk_device dev, lbk_dtype dt, 
 static lbk_result lbk__cu_to_host(void *self, lbk_data *data, void *dst, size_t dst_bytes) {
     lbk__cu *cu = (lbk__cu *)self;
     lbk__cu_buf *b = (lbk__cu_buf *)data;
-    CUresult e;
-    if (dst_bytes && ((e = cu->stream_sync(cu->stream)) != CUDA_SUCCESS || (e = cu->dtoh(dst, b->p, dst_bytes)) != CUDA_SUCCESS))
-        return lbk_backend_error(LBK_ERR_BACKEND, -1, "cuMemcpyDtoH: %s", lbk__cu_err(cu, e));
-    cu->bytes_d2h += (int64_t)dst_bytes;
+    lbk__cu_dev *d = lbk__cu_use(cu, b->ordinal);
+    CUresult e = CUDA_SUCCESS;
+    if (!d) return lbk__tls_be_result;
+    if (dst_bytes > b->bytes) return lbk_backend_error(LBK_ERR_ARG, -1, "cuda: %zu bytes asked of data of %zu", dst_bytes, b->bytes);
+    if (dst_bytes && ((b->last && (e = cu->stream_sync(b->last)) != CUDA_SUCCESS) || (e = lbk__cu_copy_dtoh(cu, d, dst, b->p, dst_bytes)) != CUDA_SUCCESS))
+        return lbk_backend_error(LBK_ERR_BACKEND, -1, "cuMemcpyDtoH of %zu bytes: %s", dst_bytes, lbk__cu_err(cu, e));
+    d->bytes_d2h += (int64_t)dst_bytes;
     return LBK_OK;
 }
 static void lbk__cu_data_free(void *self, lbk_data *data) {
+    lbk__cu *cu = (lbk__cu *)self;
     lbk__cu_buf *b = (lbk__cu_buf *)data;
-    lbk__cu_mfree((lbk__cu *)self, b->p, b->bytes);
+    lbk__cu_dev *d = lbk__cu_use(cu, b->ordinal);
+    if (d) lbk__cu_mfree(cu, d, b->p, b->bytes, b->last);
     lbk__free(b);
 }
 
@@ -10248,7 +10469,10 @@ static void lbk__cu_ew_expr(lbk__str *s, lbk_op op, const char *ct, bool f32, co
     case LBK_OP_FLOOR: lbk__str_append(s, "floor%s(%s)", sfx, a); break;
     case LBK_OP_CEIL: lbk__str_append(s, "ceil%s(%s)", sfx, a); break;
     case LBK_OP_RECIPROCAL: lbk__str_append(s, "((%s)1 / %s)", ct, a); break;
-    case LBK_OP_CAST: lbk__str_append(s, "(%s)(%s)", ct, a); break;
+    case LBK_OP_CAST:
+        if (strcmp(ct, "unsigned char") == 0) lbk__str_append(s, "(unsigned char)(%s != 0)", a);   /* to bool: nonzero */
+        else lbk__str_append(s, "(%s)(%s)", ct, a);
+        break;
     default: lbk__str_append(s, "0 /* unsupported */"); break;
     }
 }
@@ -10302,7 +10526,7 @@ typedef struct lbk__cu_prog {
     lbk__str src;
     CUmodule mod;
     char *ptx;
-    CUdeviceptr *ptr;             /* per node, during execution */
+    int ordinal;                  /* the device its module is loaded on */
 } lbk__cu_prog;
 
 /* Generates the CUDA C source of graph g into p (steps and kernels); no device needed. */
@@ -10571,7 +10795,7 @@ static void lbk__cu_prog_free(void *self, lbk_computation *c) {
     if (!p) return;
     if (p->mod && cu->module_unload) cu->module_unload(p->mod);
     lbk__free(p->nodes); lbk__free(p->param); lbk__free(p->out); lbk__free(p->last_use); lbk__free(p->steps); lbk__free(p->bufs);
-    lbk__free(p->ptx); lbk__free(p->ptr);
+    lbk__free(p->ptx);
     lbk__str_free(&p->src);
     if (p->g) lbk_graph_free(p->g);
     lbk__free(p);
@@ -10590,8 +10814,7 @@ static lbk_result lbk__cu_plan(const lbk_graph *g, lbk__cu_prog **out) {
     p->param = (int *)lbk__malloc(sizeof(int) * (p->n + 1));
     p->out = (int *)lbk__malloc(sizeof(int) * (p->n + 1));
     p->last_use = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (p->n + 1));
-    p->ptr = (CUdeviceptr *)lbk__calloc(p->n + 1, sizeof(CUdeviceptr));
-    if (!p->nodes || !p->param || !p->out || !p->last_use || !p->ptr) { lbk__cu_prog_free(&lbk__cu_self, (lbk_computation *)p); return LBK_ERR_OOM; }
+    if (!p->nodes || !p->param || !p->out || !p->last_use) { lbk__cu_prog_free(&lbk__cu_self, (lbk_computation *)p); return LBK_ERR_OOM; }
     for (i = 0; i < p->n; i++) {
         p->nodes[i] = lbk_graph_node(p->g, i);
         p->param[i] = lbk_graph_param_index(p->g, i);
@@ -10607,19 +10830,22 @@ static lbk_result lbk__cu_plan(const lbk_graph *g, lbk__cu_prog **out) {
 
 static lbk_result lbk__cu_compile(void *self, lbk_device dev, const lbk_graph *const *graphs, int n, lbk_computation **out) {
     lbk__cu *cu = (lbk__cu *)self;
+    lbk__cu_dev *d = lbk__cu_use(cu, dev.ordinal);
     int i, j;
     char arch[32];
-    (void)dev;
-    if (!lbk__cu_ready(cu)) return lbk_backend_error(LBK_ERR_UNAVAILABLE, -1, "backend 'cuda' is not available: %s", cu->reason);
-    snprintf(arch, sizeof arch, "compute_%d%d", cu->cc_major, cu->cc_minor);
+    if (!d) return lbk__tls_be_result;
+    snprintf(arch, sizeof arch, "compute_%d%d", d->cc_major, d->cc_minor);
     for (i = 0; i < n; i++) {
         lbk__cu_prog *p = NULL;
         lbk_result r = lbk__cu_plan(graphs[i], &p);
         double t0 = (double)clock() * 1000.0 / CLOCKS_PER_SEC;
         uint32_t s;
         CUresult e = CUDA_SUCCESS;
+        if (r == LBK_OK) p->ordinal = dev.ordinal;
         if (r == LBK_OK && p->src.len) r = lbk__cu_nvrtc(cu, lbk__str_get(&p->src), arch, &p->ptx, NULL);
+        lbk__lock(&lbk__cu_lock);
         cu->nvrtc_ms += (double)clock() * 1000.0 / CLOCKS_PER_SEC - t0;
+        lbk__unlock(&lbk__cu_lock);
         if (r == LBK_OK && p->ptx && (e = cu->module_load(&p->mod, p->ptx)) != CUDA_SUCCESS)
             r = lbk_backend_error(LBK_ERR_BACKEND, -1, "cuModuleLoadData: %s", lbk__cu_err(cu, e));
         for (s = 0; r == LBK_OK && s < p->n_steps; s++) {
@@ -10635,79 +10861,111 @@ static lbk_result lbk__cu_compile(void *self, lbk_device dev, const lbk_graph *c
             return r;
         }
         out[i] = (lbk_computation *)p;
-        cu->compiles++;
+        d->compiles++;
     }
     return LBK_OK;
+}
+
+/* Runs a gemm step: row-major C = A @ B is column-major C^T = B^T A^T. Empty products
+   write nothing; K = 0 writes zeros (cuBLAS refuses leading dimensions of 0). */
+static lbk_result lbk__cu_gemm(lbk__cu *cu, lbk__cublas_t blas, CUstream s, const lbk__cu_step *st, lbk_dtype dt, const CUdeviceptr *ptr,
+                               int64_t debug_handle) {
+    int e, ldb = (int)LBK__MAX(st->N, 1), lda = (int)LBK__MAX(st->K, 1);
+    if (st->M == 0 || st->N == 0 || st->batches == 0) return LBK_OK;
+    if (st->K == 0) {
+        CUresult ce = cu->memset_async(ptr[st->node], 0, (size_t)(st->M * st->N * st->batches) * lbk_dtype_size(dt), s);
+        return ce == CUDA_SUCCESS ? LBK_OK : lbk_backend_error(LBK_ERR_BACKEND, debug_handle, "cuMemsetD8Async: %s", lbk__cu_err(cu, ce));
+    }
+    if (st->M > INT_MAX || st->N > INT_MAX || st->K > INT_MAX || st->batches > INT_MAX)
+        return lbk_backend_error(LBK_ERR_UNSUPPORTED, debug_handle, "cuda: matmul dims past 2^31 (M %lld, N %lld, K %lld)", (long long)st->M, (long long)st->N, (long long)st->K);
+    if (dt == LBK_F32) {
+        float one = 1, zero = 0;
+        e = cu->sgemm(blas, 0, 0, (int)st->N, (int)st->M, (int)st->K, &one, (const float *)ptr[st->b], ldb, st->sb, (const float *)ptr[st->a], lda,
+                      st->sa, &zero, (float *)ptr[st->node], ldb, st->sc, (int)st->batches);
+    } else {
+        double one = 1, zero = 0;
+        e = cu->dgemm(blas, 0, 0, (int)st->N, (int)st->M, (int)st->K, &one, (const double *)ptr[st->b], ldb, st->sb, (const double *)ptr[st->a], lda,
+                      st->sa, &zero, (double *)ptr[st->node], ldb, st->sc, (int)st->batches);
+    }
+    return e == 0 ? LBK_OK : lbk_backend_error(LBK_ERR_BACKEND, debug_handle, "cuBLAS gemm failed (status %d)", e);
 }
 
 static lbk_result lbk__cu_execute(void *self, lbk_computation *c, lbk_data *const *args, int n_args, lbk_device dev, lbk_data **out,
                                   int out_cap, int *out_n) {
     lbk__cu *cu = (lbk__cu *)self;
     lbk__cu_prog *p = (lbk__cu_prog *)c;
+    lbk__cu_dev *d = lbk__cu_use(cu, dev.ordinal);
     uint32_t i, s, k;
     lbk_result r = LBK_OK;
     void *params[64 + 1];
-    (void)dev;
+    CUdeviceptr *ptr;
+    CUstream stream;
+    lbk__cublas_t blas;
     *out_n = 0;
+    if (!d) return lbk__tls_be_result;
     if ((uint32_t)n_args != p->n_params || out_cap < (int)p->n_outputs)
         return lbk_backend_error(LBK_ERR_ARG, -1, "got %d arguments and room for %d outputs; the graph has %u and %u", n_args, out_cap, p->n_params, p->n_outputs);
+    if (dev.ordinal != p->ordinal)
+        return lbk_backend_error(LBK_ERR_ARG, -1, "cuda: a computation compiled for device %d run on device %d", p->ordinal, dev.ordinal);
+    if ((r = lbk__cu_stream_of(cu, d, &stream, &blas)) != LBK_OK) return r;
+    if (!(ptr = (CUdeviceptr *)lbk__calloc(p->n + 1, sizeof(CUdeviceptr)))) return LBK_ERR_OOM;
     for (i = 0; i < p->n; i++) {
-        p->ptr[i] = 0;
-        if (p->param[i] >= 0) p->ptr[i] = ((lbk__cu_buf *)args[p->param[i]])->p;
+        lbk__cu_buf *b;
+        if (p->param[i] < 0) continue;
+        b = (lbk__cu_buf *)args[p->param[i]];
+        if (b->ordinal != dev.ordinal) { lbk__free(ptr); return lbk_backend_error(LBK_ERR_ARG, -1, "cuda: argument %d lives on device %d, not %d", p->param[i], b->ordinal, dev.ordinal); }
+        if (b->last && b->last != stream && (r = cu->stream_sync(b->last) == CUDA_SUCCESS ? LBK_OK : LBK_ERR_BACKEND) != LBK_OK) {
+            lbk__free(ptr);
+            return lbk_backend_error(r, -1, "cuStreamSynchronize failed");
+        }
+        ptr[i] = b->p;
     }
     for (s = 0; s < p->n_steps && r == LBK_OK; s++) {
         lbk__cu_step *st = &p->steps[s];
+        const lbk_node *x = &p->nodes[st->node];
         /* buffers for what the step writes: outputs become data handles, the rest scratch */
         for (k = st->first_buf; k < st->first_buf + st->n_bufs + (st->kind == 1); k++) {
             uint32_t m = st->kind == 1 ? st->node : p->bufs[k];
             const lbk_node *y = &p->nodes[m];
-            size_t bytes = (size_t)lbk__numel(y->n_dims, y->dims) * lbk_dtype_size(y->dtype);
-            if (p->ptr[m] || p->param[m] >= 0) continue;
+            if (ptr[m] || p->param[m] >= 0) continue;
             if (p->out[m] >= 0) {
-                lbk_data *d = NULL;
-                if ((r = lbk__cu_placeholder(self, dev, y->dtype, y->n_dims, y->dims, &d)) != LBK_OK) break;
-                out[p->out[m]] = d;
-                p->ptr[m] = ((lbk__cu_buf *)d)->p;
-            } else if ((r = lbk__cu_malloc(cu, bytes, &p->ptr[m])) != LBK_OK) {
+                lbk_data *o = NULL;
+                if ((r = lbk__cu_placeholder(self, dev, y->dtype, y->n_dims, y->dims, &o)) != LBK_OK) break;
+                ((lbk__cu_buf *)o)->last = stream;
+                out[p->out[m]] = o;
+                ptr[m] = ((lbk__cu_buf *)o)->p;
+            } else if ((r = lbk__cu_malloc(cu, d, (size_t)lbk__numel(y->n_dims, y->dims) * lbk_dtype_size(y->dtype), stream, &ptr[m])) != LBK_OK) {
                 break;
             }
         }
         if (r != LBK_OK) break;
-        if (st->kind == 1) {   /* row-major C = A @ B is column-major C^T = B^T A^T */
-            const lbk_node *x = &p->nodes[st->node];
-            int e;
-            if (x->dtype == LBK_F32) {
-                float one = 1, zero = 0;
-                e = cu->sgemm(cu->blas, 0, 0, (int)st->N, (int)st->M, (int)st->K, &one, (const float *)p->ptr[st->b], (int)st->N, st->sb,
-                              (const float *)p->ptr[st->a], (int)st->K, st->sa, &zero, (float *)p->ptr[st->node], (int)st->N, st->sc, (int)st->batches);
-            } else {
-                double one = 1, zero = 0;
-                e = cu->dgemm(cu->blas, 0, 0, (int)st->N, (int)st->M, (int)st->K, &one, (const double *)p->ptr[st->b], (int)st->N, st->sb,
-                              (const double *)p->ptr[st->a], (int)st->K, st->sa, &zero, (double *)p->ptr[st->node], (int)st->N, st->sc, (int)st->batches);
-            }
-            if (e != 0) r = lbk_backend_error(LBK_ERR_BACKEND, x->debug_handle, "cuBLAS gemm failed (status %d)", e);
-            cu->kernel_launches++;
+        if (st->kind == 1) {
+            r = lbk__cu_gemm(cu, blas, stream, st, x->dtype, ptr, x->debug_handle);
+            d->launches++;
             continue;
         }
-        if (st->n_bufs > 64) { r = lbk_backend_error(LBK_ERR_UNSUPPORTED, p->nodes[st->node].debug_handle, "cuda: a kernel with more than 64 buffers"); break; }
-        for (k = 0; k < st->n_bufs; k++) params[k] = &p->ptr[p->bufs[st->first_buf + k]];
+        if (st->n_bufs > 64) { r = lbk_backend_error(LBK_ERR_UNSUPPORTED, x->debug_handle, "cuda: a kernel with more than 64 buffers"); break; }
+        for (k = 0; k < st->n_bufs; k++) params[k] = &ptr[p->bufs[st->first_buf + k]];
         params[st->n_bufs] = &st->n;
         if (st->n > 0) {
-            unsigned blocks = (unsigned)((st->n + 255) / 256);
-            CUresult e = cu->launch(st->fn, blocks, 1, 1, 256, 1, 1, 0, cu->stream, params, NULL);
-            if (e != CUDA_SUCCESS) r = lbk_backend_error(LBK_ERR_BACKEND, p->nodes[st->node].debug_handle, "cuLaunchKernel: %s", lbk__cu_err(cu, e));
-            cu->kernel_launches++;
+            int64_t blocks = (st->n + 255) / 256;
+            CUresult e;
+            if (blocks > INT_MAX) { r = lbk_backend_error(LBK_ERR_UNSUPPORTED, x->debug_handle, "cuda: %lld elements are past one launch", (long long)st->n); break; }
+            e = cu->launch(st->fn, (unsigned)blocks, 1, 1, 256, 1, 1, 0, stream, params, NULL);
+            if (e != CUDA_SUCCESS) r = lbk_backend_error(LBK_ERR_BACKEND, x->debug_handle, "cuLaunchKernel: %s", lbk__cu_err(cu, e));
+            d->launches++;
         }
     }
     /* scratch goes back to the pool (the stream orders its reuse after these kernels) */
     for (i = 0; i < p->n; i++)
-        if (p->ptr[i] && p->param[i] < 0 && p->out[i] < 0) {
+        if (ptr[i] && p->param[i] < 0 && p->out[i] < 0) {
             const lbk_node *y = &p->nodes[i];
-            lbk__cu_mfree(cu, p->ptr[i], (size_t)lbk__numel(y->n_dims, y->dims) * lbk_dtype_size(y->dtype));
+            lbk__cu_mfree(cu, d, ptr[i], (size_t)lbk__numel(y->n_dims, y->dims) * lbk_dtype_size(y->dtype), stream);
         }
+    lbk__free(ptr);
     if (r != LBK_OK) {
-        for (i = 0; i < p->n; i++)
-            if (p->out[i] >= 0 && p->ptr[i] && out[p->out[i]]) { lbk__cu_data_free(self, out[p->out[i]]); out[p->out[i]] = NULL; }
+        for (i = 0; i < p->n_outputs; i++)
+            if (out[i]) { lbk__cu_data_free(self, out[i]); out[i] = NULL; }
         return r;
     }
     *out_n = (int)p->n_outputs;
@@ -10716,48 +10974,73 @@ static lbk_result lbk__cu_execute(void *self, lbk_computation *c, lbk_data *cons
 static const char *lbk__cu_text(void *self, const lbk_computation *c) { (void)self; return lbk__str_get(&((lbk__cu_prog *)c)->src); }
 static int lbk__cu_devtype(void *self) { (void)self; return LBK_DEVICE_CUDA; }
 static int lbk__cu_fallback(void *self) { (void)self; return LBK_DEVICE_CPU; }
-static int lbk__cu_ordinal(void *self) { return ((lbk__cu *)self)->ordinal; }
+static int lbk__cu_ordinal(void *self) { return ((lbk__cu *)self)->default_ordinal; }
+static void lbk__cu_set_ordinal(void *self, int ordinal) {
+    lbk__cu *cu = (lbk__cu *)self;
+    lbk__lock(&lbk__cu_lock);
+    if (ordinal >= 0 && ordinal < LBK__CU_MAX_DEVICES && (!cu->tried || ordinal < cu->n_devices)) cu->default_ordinal = ordinal;
+    lbk__unlock(&lbk__cu_lock);
+}
 static int lbk__cu_devices(void *self, lbk_device *out, int cap) {
     lbk__cu *cu = (lbk__cu *)self;
-    int i, n = lbk__cu_ready(cu) ? cu->n_devices : 0;
-    for (i = 0; i < n && i < cap; i++) { out[i].type = LBK_DEVICE_CUDA; out[i].ordinal = i; }
+    int i, n = lbk__cu_use(cu, cu->default_ordinal) ? cu->n_devices : 0;
+    for (i = 0; i < n && out && i < cap; i++) { out[i].type = LBK_DEVICE_CUDA; out[i].ordinal = i; }
     return n;
 }
 static lbk_result lbk__cu_map_device(void *self, int ordinal, lbk_device *out) {
-    lbk__cu *cu = (lbk__cu *)self;
-    if (!lbk__cu_ready(cu) || ordinal != cu->ordinal) return LBK_ERR_ARG;   /* one device per process for now: the default */
+    if (!lbk__cu_use((lbk__cu *)self, ordinal)) return LBK_ERR_ARG;   /* the reason is the backend error */
     out->type = LBK_DEVICE_CUDA;
     out->ordinal = ordinal;
     return LBK_OK;
 }
 static lbk_result lbk__cu_memory(void *self, lbk_device dev, size_t *free_b, size_t *total) {
     lbk__cu *cu = (lbk__cu *)self;
-    (void)dev;
-    if (!lbk__cu_ready(cu) || cu->mem_info(free_b, total) != CUDA_SUCCESS) return LBK_ERR_UNAVAILABLE;
+    if (!lbk__cu_use(cu, dev.ordinal) || cu->mem_info(free_b, total) != CUDA_SUCCESS) return LBK_ERR_UNAVAILABLE;
     return LBK_OK;
 }
 static const char *lbk__cu_report(void *self) {
     lbk__cu *cu = (lbk__cu *)self;
+    int o;
     lbk__lock(&lbk__cu_lock);
     lbk__str_reset(&cu->report);
     if (!cu->ok) lbk__str_append(&cu->report, "cuda: not available: %s\n", cu->reason[0] ? cu->reason : "not initialised");
-    else
-        lbk__str_append(&cu->report, "cuda: device %d %s (sm_%d%d, %zu MiB), compiles %lld (NVRTC %.1f ms), kernel launches %lld, "
-                        "bytes to device %lld, to host %lld, allocations %lld, pool hits %lld\n", cu->ordinal, cu->dev_name, cu->cc_major,
-                        cu->cc_minor, cu->dev_mem >> 20, (long long)cu->compiles, cu->nvrtc_ms, (long long)cu->kernel_launches,
-                        (long long)cu->bytes_h2d, (long long)cu->bytes_d2h, (long long)cu->allocs, (long long)cu->pool_hits);
+    else lbk__str_append(&cu->report, "cuda: driver %d, %d device(s), NVRTC %.1f ms in all\n", cu->driver, cu->n_devices, cu->nvrtc_ms);
+    for (o = 0; cu->ok && o < cu->n_devices; o++) {
+        const lbk__cu_dev *d = &cu->devs[o];
+        if (!d->tried) continue;
+        if (!d->ok) { lbk__str_append(&cu->report, "cuda:%d: %s\n", o, d->reason); continue; }
+        lbk__str_append(&cu->report, "cuda:%d %s (sm_%d%d, %zu MiB): compiles %lld, launches %lld, bytes to device %lld, to host %lld "
+                        "(%lld through pinned staging), allocations %lld, pool hits %lld, context streams %zu\n", o, d->name, d->cc_major,
+                        d->cc_minor, d->mem >> 20, (long long)d->compiles, (long long)d->launches, (long long)d->bytes_h2d,
+                        (long long)d->bytes_d2h, (long long)d->staged, (long long)d->allocs, (long long)d->pool_hits, d->n_streams);
+    }
     lbk__unlock(&lbk__cu_lock);
     return lbk__str_get(&cu->report);
 }
 static void lbk__cu_exit(void *self) {
     lbk__cu *cu = (lbk__cu *)self;
-    int i;
+    int i, o;
+    size_t k;
     lbk__lock(&lbk__cu_lock);
-    if (cu->ok) {
-        for (i = 0; i < cu->n_pool; i++) cu->mem_free(cu->pool[i].p);
-        cu->n_pool = 0;
-        if (cu->blas) cu->blas_destroy(cu->blas);
-        cu->ctx_release(cu->dev);
+    for (o = 0; cu->ok && o < cu->n_devices; o++) {
+        lbk__cu_dev *d = &cu->devs[o];
+        if (d->ok) {
+            cu->ctx_set(d->cuctx);
+            for (k = 0; k < d->n_streams; k++) {   /* contexts never destroyed */
+                cu->stream_sync(d->streams[k].s);
+                cu->blas_destroy(d->streams[k].blas);
+                cu->stream_destroy(d->streams[k].s);
+            }
+            cu->stream_sync(d->stream);
+            for (i = 0; i < d->n_pool; i++) cu->mem_free(d->pool[i].p);
+            for (i = 0; i < 2; i++)
+                if (d->stage[i]) { cu->event_destroy(d->stage_ev[i]); cu->host_free(d->stage[i]); }
+            cu->blas_destroy(d->blas);
+            cu->stream_destroy(d->stream);
+            cu->ctx_release(d->dev);
+        }
+        lbk__free(d->streams);
+        memset(d, 0, sizeof *d);
     }
     cu->ok = false;
     cu->tried = false;
@@ -10783,12 +11066,14 @@ static lbk_backend_i lbk__cu_iface(void) {
     b.computation_text = lbk__cu_text;
     b.default_device_type = lbk__cu_devtype;
     b.default_device_ordinal = lbk__cu_ordinal;
+    b.set_default_device_ordinal = lbk__cu_set_ordinal;
     b.fallback_device_type = lbk__cu_fallback;
     b.devices = lbk__cu_devices;
     b.map_device = lbk__cu_map_device;
     b.metric_report = lbk__cu_report;
     b.memory_info = lbk__cu_memory;
     b.supports_op = lbk__cu_supports;
+    b.context_release = lbk__cu_context_release;
     return b;
 }
 
