@@ -15,7 +15,7 @@ EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c)
 BENCHES  := $(BUILD)/bench/bench_core $(BUILD)/bench/bench_cpu $(BUILD)/bench/bench_matmul $(BUILD)/bench/bench_matmul_blas \
             $(BUILD)/bench/bench_eigen
 
-.PHONY: all deps bench-deps demo test sanitize valgrind tsan check-std examples cuda bench-cuda bench install uninstall check-install fuzz clean
+.PHONY: all deps bench-deps demo test sanitize valgrind tsan check-std examples fakecuda cuda bench-cuda bench install uninstall check-install fuzz clean
 
 all: $(BUILD)/tests $(EXAMPLES)
 
@@ -134,12 +134,22 @@ $(BUILD)/examples/%: examples/%.c $(HDR) | deps
 	@mkdir -p $(BUILD)/examples
 	$(CC) -std=c99 $(CFLAGS) $(WARN) $(CPPFLAGS) $< -o $@ $(LIBS)
 
-# The CUDA backend compiled in (-DLAZYBK_CUDA, headers from CUDA_HOME, nothing linked): the
-# CUDA test (no driver: unavailable and clean; NVRTC: every generated kernel compiled to
-# PTX; a GPU: every op against the cpu reference), the whole suite and the examples.
+# The CUDA backend compiled in (-DLAZYBK_CUDA, headers from CUDA_HOME, nothing linked):
+#  1. no driver: "cuda" unavailable with its reason, the suite and examples unchanged on cpu;
+#     with NVRTC, every kernel generated for the representative graphs compiled to PTX;
+#  2. the host emulation of a device (tests/cuda/fake: driver, NVRTC and cuBLAS stand-ins
+#     on LD_LIBRARY_PATH; kernels compiled as host C++): the device tests of test_cuda,
+#     the whole suite with LAZYBK_BACKEND=cuda, and the examples;
+#  3. on a GPU machine, test_cuda's device tests run on the GPU (plain ./build/cuda/test_cuda).
 CUDA_HOME ?= /usr/local/cuda
 CUDA_FLAGS := -DLAZYBK_CUDA -I$(CUDA_HOME)/include
-cuda: deps
+FAKECUDA := $(BUILD)/fakecuda
+fakecuda: deps
+	@mkdir -p $(FAKECUDA)
+	$(CC) -O1 -g $(WARN) -shared -fPIC -I$(CUDA_HOME)/include tests/cuda/fake/fake_driver.c -o $(FAKECUDA)/libcuda.so.1 -Wl,-soname,libcuda.so.1 -ldl -lpthread
+	$(CC) -O1 -g $(WARN) -shared -fPIC -I$(CUDA_HOME)/include tests/cuda/fake/fake_nvrtc.c -o $(FAKECUDA)/libnvrtc.so -ldl
+	$(CC) -O1 -g $(WARN) -shared -fPIC tests/cuda/fake/fake_cublas.c -o $(FAKECUDA)/libcublas.so -L$(FAKECUDA) -l:libcuda.so.1 -Wl,-rpath,'$$ORIGIN'
+cuda: deps fakecuda
 	@test -f $(CUDA_HOME)/include/cuda.h || { echo "make cuda: $(CUDA_HOME)/include/cuda.h not found (set CUDA_HOME)"; exit 1; }
 	@mkdir -p $(BUILD)/cuda
 	$(CC) -std=c99 $(CFLAGS) $(WARN) $(CPPFLAGS) $(CUDA_FLAGS) tests/cuda/test_cuda.c -o $(BUILD)/cuda/test_cuda $(LIBS) -ldl
@@ -151,6 +161,12 @@ cuda: deps
 	./$(BUILD)/cuda/test_cuda
 	./$(BUILD)/cuda/tests
 	./$(BUILD)/cuda/01_quickstart > /dev/null
+	@echo "== on the host emulation of a device ($(FAKECUDA))"
+	LD_LIBRARY_PATH=$(FAKECUDA) ./$(BUILD)/cuda/test_cuda
+	LD_LIBRARY_PATH=$(FAKECUDA) LAZYBK_BACKEND=cuda ./$(BUILD)/cuda/tests
+	@set -e; for e in $(BUILD)/cuda/0*; do \
+	    echo "LAZYBK_BACKEND=cuda $$e"; LD_LIBRARY_PATH=$(FAKECUDA) LAZYBK_BACKEND=cuda ./$$e > $$e.out 2>&1 || { cat $$e.out; exit 1; }; \
+	done
 
 # On a GPU machine: the fused chain against cuMemcpyDtoD, sgemm against cuBLAS, NVRTC times.
 bench-cuda: deps

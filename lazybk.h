@@ -10261,7 +10261,7 @@ static void lbk__cu_context_release(void *self, lbk_ctx *ctx) {
     lbk__unlock(&lbk__cu_lock);
 }
 
-/* ---- device memory: a small pool of freed blocks per device, by exact size ---- */
+/* ---- device memory: a pool of the 64 blocks freed last per device, by exact size ---- */
 typedef struct lbk__cu_buf { CUdeviceptr p; size_t bytes; int ordinal; CUstream last; } lbk__cu_buf;
 /* A block of bytes on d for work on stream s; a pooled block last used by another stream
    is waited for first. */
@@ -10274,7 +10274,8 @@ static lbk_result lbk__cu_malloc(lbk__cu *cu, lbk__cu_dev *d, size_t bytes, CUst
         if (d->pool[i].bytes == bytes) {
             CUstream last = d->pool[i].last;
             *out = d->pool[i].p;
-            d->pool[i] = d->pool[--d->n_pool];
+            memmove(&d->pool[i], &d->pool[i + 1], sizeof d->pool[0] * (size_t)(d->n_pool - i - 1));   /* oldest first */
+            d->n_pool--;
             d->pool_hits++;
             lbk__unlock(&lbk__cu_lock);
             if (last && last != s && (e = cu->stream_sync(last)) != CUDA_SUCCESS)
@@ -10298,11 +10299,14 @@ static lbk_result lbk__cu_malloc(lbk__cu *cu, lbk__cu_dev *d, size_t bytes, CUst
 static void lbk__cu_mfree(lbk__cu *cu, lbk__cu_dev *d, CUdeviceptr p, size_t bytes, CUstream last) {
     if (bytes == 0) bytes = 1;
     lbk__lock(&lbk__cu_lock);
-    if (d->n_pool < 64) { d->pool[d->n_pool].p = p; d->pool[d->n_pool].bytes = bytes; d->pool[d->n_pool].last = last; d->n_pool++; }
-    else {
-        if (last) cu->stream_sync(last);
-        cu->mem_free(p);
+    if (d->n_pool == 64) {   /* full: the block freed longest ago goes back to the driver */
+        if (d->pool[0].last) cu->stream_sync(d->pool[0].last);
+        cu->mem_free(d->pool[0].p);
+        memmove(&d->pool[0], &d->pool[1], sizeof d->pool[0] * 63);
+        d->n_pool--;
     }
+    d->pool[d->n_pool].p = p; d->pool[d->n_pool].bytes = bytes; d->pool[d->n_pool].last = last;
+    d->n_pool++;
     lbk__unlock(&lbk__cu_lock);
 }
 
@@ -10425,7 +10429,12 @@ static bool lbk__cu_runs(const lbk_graph *g, uint32_t i) {
     case LBK_OP_EQ: case LBK_OP_NE: case LBK_OP_LT: case LBK_OP_LE: case LBK_OP_GT: case LBK_OP_GE: return lbk__cu_float(in_dt);
     case LBK_OP_LOGICAL_AND: case LBK_OP_LOGICAL_OR: case LBK_OP_LOGICAL_NOT: return true;
     case LBK_OP_CAST: return lbk__cu_float(n.dtype) || (n.dtype == LBK_BOOL);   /* to float, or != 0 */
-    case LBK_OP_SUM: case LBK_OP_MEAN: case LBK_OP_AMAX: case LBK_OP_AMIN: case LBK_OP_MATMUL: return lbk__cu_float(n.dtype) && lbk__cu_float(in_dt);
+    case LBK_OP_SUM: case LBK_OP_MEAN: case LBK_OP_AMAX: case LBK_OP_AMIN: return lbk__cu_float(n.dtype) && lbk__cu_float(in_dt);
+    case LBK_OP_MATMUL: {   /* cuBLAS strided batches: each operand's batch dims whole or all broadcast */
+        lbk_node a = lbk_graph_node(g, n.inputs[0]), b = lbk_graph_node(g, n.inputs[1]);
+        int64_t batches = lbk__numel(n.n_dims - 2, n.dims), ba = lbk__numel(a.n_dims - 2, a.dims), bb = lbk__numel(b.n_dims - 2, b.dims);
+        return lbk__cu_float(n.dtype) && lbk__cu_float(in_dt) && (ba == 1 || ba == batches) && (bb == 1 || bb == batches);
+    }
     case LBK_OP_RESHAPE: case LBK_OP_PERMUTE: case LBK_OP_EXPAND: case LBK_OP_SLICE: case LBK_OP_CONCAT: return true;
     case LBK_OP_ARANGE: return lbk__cu_float(n.dtype);
     default: return lbk__cu_is_ew(n.op) && lbk__cu_float(n.dtype);
@@ -10463,7 +10472,9 @@ static void lbk__cu_ew_expr(lbk__str *s, lbk_op op, const char *ct, bool f32, co
     case LBK_OP_SIN: lbk__str_append(s, "sin%s(%s)", sfx, a); break;
     case LBK_OP_COS: lbk__str_append(s, "cos%s(%s)", sfx, a); break;
     case LBK_OP_TANH: lbk__str_append(s, "tanh%s(%s)", sfx, a); break;
-    case LBK_OP_SIGMOID: lbk__str_append(s, "((%s)1 / ((%s)1 + exp%s(-%s)))", ct, ct, sfx, a); break;
+    case LBK_OP_SIGMOID:   /* exp(x) / (1 + exp(x)) below 0: no underflow to 0 for large negative x */
+        lbk__str_append(s, "(%s >= (%s)0 ? (%s)1 / ((%s)1 + exp%s(-%s)) : exp%s(%s) / ((%s)1 + exp%s(%s)))", a, ct, ct, ct, sfx, a, sfx, a, ct, sfx, a);
+        break;
     case LBK_OP_RELU: lbk__str_append(s, "(%s < (%s)0 ? (%s)0 : %s)", a, ct, ct, a); break;
     case LBK_OP_ERF: lbk__str_append(s, "erf%s(%s)", sfx, a); break;
     case LBK_OP_FLOOR: lbk__str_append(s, "floor%s(%s)", sfx, a); break;
@@ -10476,15 +10487,15 @@ static void lbk__cu_ew_expr(lbk__str *s, lbk_op op, const char *ct, bool f32, co
     default: lbk__str_append(s, "0 /* unsupported */"); break;
     }
 }
-/* Offset into a tensor of dims in_dims (C order), read at flat index i of a tensor of out
-   dims, through per-dim strides st (0: broadcast) and a base offset. */
-static void lbk__cu_offset(lbk__str *s, int nd, const int64_t *dims, const int64_t *st, int64_t base) {
+/* Offset into a tensor read at flat index `var` of a tensor of dims (C order), through
+   per-dim strides st (0: broadcast) and a base offset. */
+static void lbk__cu_offset(lbk__str *s, const char *var, int nd, const int64_t *dims, const int64_t *st, int64_t base) {
     int64_t p = 1;
     int d;
     lbk__str_append(s, "(%lldLL", (long long)base);
     for (d = nd - 1; d >= 0; d--) {
         if (st[d] != 0 && dims[d] != 1)
-            lbk__str_append(s, " + ((i / %lldLL) %% %lldLL) * %lldLL", (long long)p, (long long)dims[d], (long long)st[d]);
+            lbk__str_append(s, " + ((%s / %lldLL) %% %lldLL) * %lldLL", var, (long long)p, (long long)dims[d], (long long)st[d]);
         p *= dims[d];
     }
     lbk__str_append(s, ")");
@@ -10501,14 +10512,16 @@ static void lbk__cu_bstrides(const lbk_node *x, const lbk_node *y, int64_t *st) 
     }
 }
 
-/* A step of a compiled graph: a kernel over n threads with the buffers of nodes bufs[], or
-   a cuBLAS product. */
+/* A step of a compiled graph: a kernel over n threads with the buffers of nodes bufs[]; a
+   reduction in two kernels (parts partial results per output into scratch, then one
+   thread per output folds them); or a cuBLAS product. */
 typedef struct lbk__cu_step {
-    int kind;                     /* 0 kernel, 1 gemm */
+    int kind;                     /* 0 kernel, 1 gemm, 2 two-phase reduction */
     uint32_t node;                /* the node it computes (a group: its last member) */
-    int64_t n;
+    int64_t n;                    /* threads (kind 2: of the first kernel) */
+    int64_t outputs, parts;       /* kind 2 */
     uint32_t first_buf, n_bufs;   /* into bufs: nodes whose buffers are the parameters */
-    CUfunction fn;
+    CUfunction fn, fn2;
     /* gemm: C[b] = A[b] @ B[b] (row-major), batch strides in elements */
     int64_t M, N, K, batches, sa, sb, sc;
     uint32_t a, b;
@@ -10518,7 +10531,7 @@ typedef struct lbk__cu_prog {
     lbk_node *nodes;              /* a copy of the graph view's nodes (dims and inputs point into g) */
     lbk_graph *g;
     int *param, *out;             /* per node */
-    uint32_t *last_use;
+    int32_t *kernel;              /* per node: the step that computes it (-1: a parameter) */
     lbk__cu_step *steps;
     uint32_t n_steps;
     uint32_t *bufs;
@@ -10529,57 +10542,297 @@ typedef struct lbk__cu_prog {
     int ordinal;                  /* the device its module is loaded on */
 } lbk__cu_prog;
 
+/* Members of one fused kernel at most: longer chains are cut (compilers choke on
+   functions of 10^5 statements; one store and load per cut is noise at that length). */
+#define LBK__CU_MAX_GROUP 512
+static bool lbk__cu_is_red(lbk_op op) { return op == LBK_OP_SUM || op == LBK_OP_MEAN || op == LBK_OP_AMAX || op == LBK_OP_AMIN; }
+
+/* Code generation state: the fused groups (group[i]: the first member's index, -1 none),
+   fuse[g]: the reduction group g is computed inside (-1 none), leaves[i]: the value is
+   read outside the kernel that computes it (or is an output). */
+typedef struct lbk__cu_gen {
+    lbk__cu_prog *p;
+    int32_t *group, *fuse;
+    bool *leaves;
+    size_t cap_steps, cap_bufs;
+} lbk__cu_gen;
+/* Whether node m is computed inside the kernel of node i (kg: i's group, fg: a group fused into i). */
+static bool lbk__cu_inside(const lbk__cu_gen *G, uint32_t i, int32_t kg, int32_t fg, uint32_t m) {
+    return m == i || (kg >= 0 && G->group[m] == kg) || (fg >= 0 && G->group[m] == fg);
+}
+/* The members of group gid in [first, last] as statements over registers r<m>, reading
+   outside inputs at flat index i through broadcast strides and storing leaving values. */
+static void lbk__cu_emit_group(lbk__cu_gen *G, int32_t gid, uint32_t first, uint32_t last, int64_t n_out, const char *ind) {
+    lbk__cu_prog *p = G->p;
+    uint32_t m, k;
+    for (m = first; m <= last; m++) {
+        const lbk_node *y = &p->nodes[m];
+        char opd[3][64];
+        const char *ct = lbk__cu_ctype(y->dtype);
+        if (y->op == LBK_OP_PARAM || G->group[m] != gid) continue;
+        for (k = 0; k < (uint32_t)y->n_inputs && k < 3; k++) {
+            uint32_t in = y->inputs[k];
+            int64_t bst[LAZYBK_MAX_DIMS];
+            if (G->group[in] == gid) { snprintf(opd[k], sizeof opd[k], "r%u", in); continue; }
+            snprintf(opd[k], sizeof opd[k], "a%u_%u", m, k);
+            lbk__cu_bstrides(y, &p->nodes[in], bst);
+            lbk__str_append(&p->src, "%s%s a%u_%u = v%u[", ind, lbk__cu_ctype(p->nodes[in].dtype), m, k, in);
+            if (lbk__numel(p->nodes[in].n_dims, p->nodes[in].dims) == n_out) lbk__str_append(&p->src, "i");
+            else lbk__cu_offset(&p->src, "i", y->n_dims, y->dims, bst, 0);
+            lbk__str_append(&p->src, "];\n");
+        }
+        lbk__str_append(&p->src, "%s%s r%u = ", ind, ct, m);
+        lbk__cu_ew_expr(&p->src, (lbk_op)y->op, ct, y->dtype == LBK_F32, opd[0], y->n_inputs > 1 ? opd[1] : "", y->n_inputs > 2 ? opd[2] : "");
+        lbk__str_append(&p->src, ";\n");
+        if (G->leaves[m]) lbk__str_append(&p->src, "%so%u[i] = r%u;\n", ind, m, m);
+    }
+}
+/* A reduction kernel (and its folding kernel when parts > 1). Threads map to (output o,
+   part q): parts adjacent when the innermost input dim is reduced (their reads are
+   adjacent), outputs adjacent otherwise. A fused group fg is evaluated at each element. */
+static void lbk__cu_emit_reduction(lbk__cu_gen *G, lbk__cu_step *st, uint32_t i, int32_t fg, uint32_t first_m) {
+    lbk__cu_prog *p = G->p;
+    const lbk_node *x = &p->nodes[i], *a = &p->nodes[x->inputs[0]];
+    const char *ct = lbk__cu_ctype(x->dtype);
+    int axes[LAZYBK_MAX_DIMS], na = lbk_node_axes(p->g, i, axes), kd = lbk_node_keepdim(p->g, i), o = 0, q, d, nr = 0;
+    uint32_t mask = 0;
+    int64_t ist[LAZYBK_MAX_DIMS], s = 1, odims[LAZYBK_MAX_DIMS], mst[LAZYBK_MAX_DIMS], rd[LAZYBK_MAX_DIMS], rs[LAZYBK_MAX_DIMS], R = 1, P, O = st->n;
+    bool mx = x->op == LBK_OP_AMAX, mn = x->op == LBK_OP_AMIN, comp = x->op != LBK_OP_AMAX && x->op != LBK_OP_AMIN, pfast;
+    const char *init = mx ? "-__longlong_as_double(0x7ff0000000000000LL)" : mn ? "__longlong_as_double(0x7ff0000000000000LL)" : "0.0";
+    for (d = a->n_dims - 1; d >= 0; d--) { ist[d] = s; s *= a->dims[d]; }
+    for (q = 0; q < na; q++) mask |= 1u << axes[q];
+    for (d = 0; d < a->n_dims; d++) {   /* kept dims map the output index; reduced ones are looped */
+        if (mask >> d & 1u) { rd[nr] = a->dims[d]; rs[nr] = ist[d]; nr++; R *= a->dims[d]; if (kd) { odims[o] = 1; mst[o] = 0; o++; } }
+        else { odims[o] = a->dims[d]; mst[o] = ist[d]; o++; }
+    }
+    /* enough threads to fill a large GPU (2^18), each folding 16 elements or more */
+    P = R < 64 || O == 0 ? 1 : LBK__MIN(LBK__MIN((R + 15) / 16, (262143 + O) / LBK__MAX(O, 1)), 4096);
+    if (P < 1) P = 1;
+    pfast = a->n_dims > 0 && (mask >> (a->n_dims - 1) & 1u);
+    st->outputs = O;
+    st->parts = P;
+    st->n = O * P;
+    st->kind = P > 1 ? 2 : 0;
+    if (P == 1) lbk__str_append(&p->src, "    long long o = i, q = 0;\n");
+    else if (pfast) lbk__str_append(&p->src, "    long long o = i / %lldLL, q = i %% %lldLL;\n", (long long)P, (long long)P);
+    else lbk__str_append(&p->src, "    long long o = i %% %lldLL, q = i / %lldLL;\n", (long long)O, (long long)O);
+    lbk__str_append(&p->src, "    long long base = ");
+    lbk__cu_offset(&p->src, "o", o, odims, mst, 0);
+    lbk__str_append(&p->src, ";\n    double acc = %s, comp = 0.0; bool nan = false;\n    for (long long j = q; j < %lldLL; j += %lldLL) {\n        long long off = base",
+                    init, (long long)R, (long long)P);
+    {
+        int64_t pr = 1;
+        for (q = nr - 1; q >= 0; q--) {
+            lbk__str_append(&p->src, " + ((j / %lldLL) %% %lldLL) * %lldLL", (long long)pr, (long long)rd[q], (long long)rs[q]);
+            pr *= rd[q];
+        }
+    }
+    lbk__str_append(&p->src, ";\n        double v;\n");
+    if (fg >= 0) {
+        lbk__str_append(&p->src, "        {\n            long long i = off;\n");
+        lbk__cu_emit_group(G, fg, first_m, x->inputs[0], lbk__numel(a->n_dims, a->dims), "            ");
+        lbk__str_append(&p->src, "            v = (double)r%u;\n        }\n", x->inputs[0]);
+    } else {
+        lbk__str_append(&p->src, "        v = (double)v%u[off];\n", x->inputs[0]);
+    }
+    if (!comp) lbk__str_append(&p->src, "        nan = nan || v != v;\n        acc = v %s acc ? v : acc;\n    }\n", mx ? ">" : "<");
+    else   /* Neumaier's compensated sum: as accurate as the cpu's pairwise sums */
+        lbk__str_append(&p->src, "        double t = acc + v;\n        comp += fabs(acc) >= fabs(v) ? (acc - t) + v : (v - t) + acc;\n        acc = t;\n    }\n");
+    if (P > 1) {
+        lbk__str_append(&p->src, "    part[i] = %s;\n}\n", comp ? "acc + comp" : "nan ? __longlong_as_double(0x7ff8000000000000LL) : acc");
+        lbk__str_append(&p->src, "extern \"C\" __global__ void k%u_2(const double* __restrict__ part, %s* __restrict__ o%u, long long n) {\n"
+                        "    long long o = (long long)blockIdx.x * blockDim.x + threadIdx.x;\n    if (o >= n) return;\n"
+                        "    double acc = %s, comp = 0.0; bool nan = false;\n    for (long long q = 0; q < %lldLL; q++) {\n"
+                        "        double v = part[", p->n_steps, ct, i, init, (long long)P);
+        if (pfast) lbk__str_append(&p->src, "o * %lldLL + q];\n", (long long)P);
+        else lbk__str_append(&p->src, "q * %lldLL + o];\n", (long long)O);
+        if (!comp) lbk__str_append(&p->src, "        nan = nan || v != v;\n        acc = v %s acc ? v : acc;\n    }\n", mx ? ">" : "<");
+        else lbk__str_append(&p->src, "        double t = acc + v;\n        comp += fabs(acc) >= fabs(v) ? (acc - t) + v : (v - t) + acc;\n        acc = t;\n    }\n");
+    }
+    if (!comp) lbk__str_append(&p->src, "    o%u[o] = (%s)(nan ? __longlong_as_double(0x7ff8000000000000LL) : acc);\n", i, ct);
+    else if (x->op == LBK_OP_MEAN) lbk__str_append(&p->src, "    o%u[o] = (%s)((acc + comp) / %lld.0);\n", i, ct, (long long)R);
+    else lbk__str_append(&p->src, "    o%u[o] = (%s)(acc + comp);\n", i, ct);
+}
+
+/* One kernel for node i (a group's last member, a reduction with its fused producer, a
+   data movement op): parameters, then body. */
+static lbk_result lbk__cu_emit_kernel(lbk__cu_gen *G, lbk__cu_step *st, uint32_t i, uint32_t first_m, int32_t kg, int32_t fg) {
+    lbk__cu_prog *p = G->p;
+    const lbk_graph *g = p->g;
+    const lbk_node *x = &p->nodes[i];
+    uint32_t m, k;
+    bool first = true;
+    /* parameters: the buffers it reads from outside, then those it writes, then n (and the
+       partial results of a two-phase reduction) */
+    lbk__str_append(&p->src, "extern \"C\" __global__ void k%u(", p->n_steps);
+    for (m = first_m; m <= i; m++) {
+        const lbk_node *y = &p->nodes[m];
+        if (y->op == LBK_OP_PARAM || !lbk__cu_inside(G, i, kg, fg, m)) continue;
+        for (k = 0; k < (uint32_t)y->n_inputs; k++) {
+            uint32_t in = y->inputs[k], q;
+            bool seen = lbk__cu_inside(G, i, kg, fg, in) && p->nodes[in].op != LBK_OP_PARAM;
+            for (q = st->first_buf; q < p->n_bufs && !seen; q++) seen = p->bufs[q] == in;
+            if (seen) continue;
+            if (!LBK__GROW(p->bufs, G->cap_bufs, (size_t)p->n_bufs + 1)) return LBK_ERR_OOM;
+            p->bufs[p->n_bufs++] = in;
+            lbk__str_append(&p->src, "%sconst %s* __restrict__ v%u", first ? "" : ", ", lbk__cu_ctype(p->nodes[in].dtype), in);
+            first = false;
+        }
+    }
+    for (m = first_m; m <= i; m++) {
+        const lbk_node *y = &p->nodes[m];
+        if (y->op == LBK_OP_PARAM || !lbk__cu_inside(G, i, kg, fg, m) || (m != i && !G->leaves[m])) continue;
+        if (!LBK__GROW(p->bufs, G->cap_bufs, (size_t)p->n_bufs + 1)) return LBK_ERR_OOM;
+        p->bufs[p->n_bufs++] = m;
+        lbk__str_append(&p->src, "%s%s* __restrict__ o%u", first ? "" : ", ", lbk__cu_ctype(y->dtype), m);
+        first = false;
+    }
+    st->n_bufs = p->n_bufs - st->first_buf;
+    lbk__str_append(&p->src, "%s%slong long n) {\n    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;\n    if (i >= n) return;\n",
+                    first ? "" : ", ", lbk__cu_is_red((lbk_op)x->op) ? "double* __restrict__ part, " : "");
+    if (kg >= 0) {   /* the fused group: every member in registers, leaving values stored */
+        lbk__cu_emit_group(G, kg, first_m, i, st->n, "    ");
+    } else if (lbk__cu_is_red((lbk_op)x->op)) {
+        lbk__cu_emit_reduction(G, st, i, fg, first_m);
+    } else {
+        const lbk_node *a = x->n_inputs ? &p->nodes[x->inputs[0]] : NULL;
+        const char *ct = lbk__cu_ctype(x->dtype);
+        int64_t ist[LAZYBK_MAX_DIMS], s = 1, mst[LAZYBK_MAX_DIMS];
+        int d;
+        if (a) for (d = a->n_dims - 1; d >= 0; d--) { ist[d] = s; s *= a->dims[d]; }
+        switch (x->op) {
+        case LBK_OP_RESHAPE: lbk__str_append(&p->src, "    o%u[i] = v%u[i];\n", i, x->inputs[0]); break;
+        case LBK_OP_EXPAND: {
+            int64_t bst[LAZYBK_MAX_DIMS];
+            lbk__cu_bstrides(x, a, bst);
+            lbk__str_append(&p->src, "    o%u[i] = v%u[", i, x->inputs[0]);
+            lbk__cu_offset(&p->src, "i", x->n_dims, x->dims, bst, 0);
+            lbk__str_append(&p->src, "];\n");
+            break;
+        }
+        case LBK_OP_PERMUTE: {
+            int perm[LAZYBK_MAX_DIMS];
+            lbk_node_perm(g, i, perm);
+            for (d = 0; d < x->n_dims; d++) mst[d] = ist[perm[d]];
+            lbk__str_append(&p->src, "    o%u[i] = v%u[", i, x->inputs[0]);
+            lbk__cu_offset(&p->src, "i", x->n_dims, x->dims, mst, 0);
+            lbk__str_append(&p->src, "];\n");
+            break;
+        }
+        case LBK_OP_SLICE: {
+            int ax;
+            int64_t start, step;
+            lbk_node_slice(g, i, &ax, &start, &step);
+            for (d = 0; d < x->n_dims; d++) mst[d] = ist[d];
+            mst[ax] = ist[ax] * step;
+            lbk__str_append(&p->src, "    o%u[i] = v%u[", i, x->inputs[0]);
+            lbk__cu_offset(&p->src, "i", x->n_dims, x->dims, mst, start * ist[ax]);
+            lbk__str_append(&p->src, "];\n");
+            break;
+        }
+        case LBK_OP_CONCAT: {
+            int ax = lbk_node_axis(g, i);
+            int64_t at = 0, inner = 1;
+            for (d = ax + 1; d < x->n_dims; d++) inner *= x->dims[d];
+            lbk__str_append(&p->src, "    long long c = (i / %lldLL) %% %lldLL, outer = i / (%lldLL * %lldLL), r = i %% %lldLL;\n",
+                            (long long)inner, (long long)x->dims[ax], (long long)inner, (long long)x->dims[ax], (long long)inner);
+            for (k = 0; k < (uint32_t)x->n_inputs; k++) {
+                const lbk_node *y = &p->nodes[x->inputs[k]];
+                int64_t w = y->dims[ax];
+                lbk__str_append(&p->src, "    %sif (c < %lldLL) { o%u[i] = v%u[(outer * %lldLL + (c - %lldLL)) * %lldLL + r]; }\n", k ? "else " : "",
+                                (long long)(at + w), i, x->inputs[k], (long long)w, (long long)at, (long long)inner);
+                at += w;
+            }
+            break;
+        }
+        case LBK_OP_ARANGE: {
+            double start, step;
+            lbk_node_arange(g, i, &start, &step);
+            lbk__str_append(&p->src, "    o%u[i] = (%s)(%.17g + (double)i * %.17g);\n", i, ct, start, step);
+            break;
+        }
+        default:
+            return lbk_backend_error(LBK_ERR_UNSUPPORTED, x->debug_handle, "cuda: no kernel for '%s'", lbk_op_name((lbk_op)x->op));
+        }
+    }
+    lbk__str_append(&p->src, "}\n");
+    return LBK_OK;
+}
+
 /* Generates the CUDA C source of graph g into p (steps and kernels); no device needed. */
 static lbk_result lbk__cu_generate(lbk__cu_prog *p) {
-    const lbk_graph *g = p->g;
     uint32_t i, k, n = p->n;
-    size_t cap_steps = 0, cap_bufs = 0;
-    int32_t *group = (int32_t *)lbk__malloc(sizeof(int32_t) * (n + 1));
-    bool *leaves = (bool *)lbk__calloc(n + 1, sizeof(bool));
-    if (!group || !leaves) { lbk__free(group); lbk__free(leaves); return LBK_ERR_OOM; }
-    for (i = 0; i < n; i++) group[i] = -1;
+    lbk__cu_gen G;
+    lbk_result r = LBK_OK;
+    memset(&G, 0, sizeof G);
+    G.p = p;
+    G.group = (int32_t *)lbk__malloc(sizeof(int32_t) * (n + 1));
+    G.fuse = (int32_t *)lbk__malloc(sizeof(int32_t) * (n + 1));
+    G.leaves = (bool *)lbk__calloc(n + 1, sizeof(bool));
+    if (!G.group || !G.fuse || !G.leaves) { r = LBK_ERR_OOM; goto done; }
+    for (i = 0; i < n; i++) { G.group[i] = -1; G.fuse[i] = -1; p->kernel[i] = -1; }
     /* elementwise runs of one shape (parameters between them do not break a run) */
     {
         int32_t open = -1;
-        uint32_t last = 0;
+        uint32_t last = 0, members = 0;
         for (i = 0; i < n; i++) {
             const lbk_node *x = &p->nodes[i];
             if (x->op == LBK_OP_PARAM) continue;
             if (!lbk__cu_is_ew(x->op)) { open = -1; continue; }
-            if (open < 0 || p->nodes[last].n_dims != x->n_dims ||
-                (x->n_dims && memcmp(p->nodes[last].dims, x->dims, sizeof(int64_t) * (size_t)x->n_dims) != 0))
+            if (open < 0 || p->nodes[last].n_dims != x->n_dims || members == LBK__CU_MAX_GROUP ||
+                (x->n_dims && memcmp(p->nodes[last].dims, x->dims, sizeof(int64_t) * (size_t)x->n_dims) != 0)) {
                 open = (int32_t)i;
-            group[i] = open;
+                members = 0;
+            }
+            G.group[i] = open;
+            members++;
             last = i;
         }
     }
-    for (i = 0; i < n; i++) {   /* values that leave their group: outputs, or read outside it */
+    /* a reduction right after the group that makes its input computes the group itself:
+       the input never reaches memory */
+    for (i = 0; i < n; i++) {
         const lbk_node *x = &p->nodes[i];
-        if (p->out[i] >= 0) leaves[i] = true;
-        for (k = 0; k < (uint32_t)x->n_inputs; k++)
-            if (group[x->inputs[k]] < 0 || group[x->inputs[k]] != group[i]) leaves[x->inputs[k]] = true;
+        uint32_t in, j;
+        if (!lbk__cu_is_red((lbk_op)x->op) || G.group[in = x->inputs[0]] < 0) continue;
+        for (j = in + 1; j < i && p->nodes[j].op == LBK_OP_PARAM; j++) {}
+        if (j == i) G.fuse[G.group[in]] = (int32_t)i;
+    }
+    for (i = 0; i < n; i++) {   /* values that leave their kernel: outputs, or read outside it */
+        const lbk_node *x = &p->nodes[i];
+        if (p->out[i] >= 0) G.leaves[i] = true;
+        for (k = 0; k < (uint32_t)x->n_inputs; k++) {
+            int32_t gi = G.group[x->inputs[k]];
+            if (gi < 0 || (gi != G.group[i] && G.fuse[gi] != (int32_t)i)) G.leaves[x->inputs[k]] = true;
+        }
     }
     lbk__str_append(&p->src,
         "// generated by lazybk from the graph; one kernel per step\n"
         "template <typename T> __device__ T lbk_max(T a, T b) { return a != a ? a : b != b ? b : a > b ? a : b; }\n"
         "template <typename T> __device__ T lbk_min(T a, T b) { return a != a ? a : b != b ? b : a < b ? a : b; }\n");
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < n && r == LBK_OK; i++) {
         const lbk_node *x = &p->nodes[i];
         lbk__cu_step *st;
         uint32_t first_m = i, m;
+        int32_t kg = G.group[i], fg = -1;
         if (x->op == LBK_OP_PARAM) continue;
-        if (group[i] >= 0) {   /* a group runs at its end: the next non-parameter node is in another group */
+        if (kg >= 0) {   /* a group runs at its end (the next non-parameter node is in another group), or in its reduction */
             uint32_t j = i + 1;
             while (j < n && p->nodes[j].op == LBK_OP_PARAM) j++;
-            if (j < n && group[j] == group[i]) continue;
-            first_m = (uint32_t)group[i];
+            if ((j < n && G.group[j] == kg) || G.fuse[kg] >= 0) continue;
+            first_m = (uint32_t)kg;
+        } else if (lbk__cu_is_red((lbk_op)x->op) && G.group[x->inputs[0]] >= 0 && G.fuse[G.group[x->inputs[0]]] == (int32_t)i) {
+            fg = G.group[x->inputs[0]];
+            first_m = (uint32_t)fg;
         }
-        if (!LBK__GROW(p->steps, cap_steps, (size_t)p->n_steps + 1)) goto oom;
+        if (!LBK__GROW(p->steps, G.cap_steps, (size_t)p->n_steps + 1)) { r = LBK_ERR_OOM; break; }
         st = &p->steps[p->n_steps];
         memset(st, 0, sizeof *st);
         st->node = i;
         st->n = lbk__numel(x->n_dims, x->dims);
         st->first_buf = p->n_bufs;
+        for (m = first_m; m <= i; m++)
+            if (lbk__cu_inside(&G, i, kg, fg, m)) p->kernel[m] = (int32_t)p->n_steps;
         if (x->op == LBK_OP_MATMUL) {   /* cuBLAS: batch dims flattened when each operand is whole or broadcast */
             const lbk_node *a = &p->nodes[x->inputs[0]], *b = &p->nodes[x->inputs[1]];
             int64_t ba = lbk__numel(a->n_dims - 2, a->dims), bb = lbk__numel(b->n_dims - 2, b->dims);
@@ -10587,9 +10840,9 @@ static lbk_result lbk__cu_generate(lbk__cu_prog *p) {
             st->M = x->dims[x->n_dims - 2]; st->N = x->dims[x->n_dims - 1]; st->K = a->dims[a->n_dims - 1];
             st->batches = lbk__numel(x->n_dims - 2, x->dims);
             st->a = x->inputs[0]; st->b = x->inputs[1];
-            if ((ba != 1 && ba != st->batches) || (bb != 1 && bb != st->batches)) {
-                lbk__free(group); lbk__free(leaves);
-                return lbk_backend_error(LBK_ERR_UNSUPPORTED, x->debug_handle, "cuda: matmul with partly broadcast batch dims");
+            if ((ba != 1 && ba != st->batches) || (bb != 1 && bb != st->batches)) {   /* supports_op declines these */
+                r = lbk_backend_error(LBK_ERR_UNSUPPORTED, x->debug_handle, "cuda: matmul with partly broadcast batch dims");
+                break;
             }
             st->sa = ba == 1 ? 0 : st->M * st->K;
             st->sb = bb == 1 ? 0 : st->K * st->N;
@@ -10597,164 +10850,14 @@ static lbk_result lbk__cu_generate(lbk__cu_prog *p) {
             p->n_steps++;
             continue;
         }
-        /* a kernel: parameters are the buffers it reads from outside, then those it writes */
-        lbk__str_append(&p->src, "extern \"C\" __global__ void k%u(", p->n_steps);
-        {
-            bool first = true;
-            for (m = first_m; m <= i; m++) {
-                const lbk_node *y = &p->nodes[m];
-                if (y->op == LBK_OP_PARAM || (group[i] >= 0 && group[m] != group[i])) continue;
-                for (k = 0; k < (uint32_t)y->n_inputs; k++) {
-                    uint32_t in = y->inputs[k], q;
-                    bool seen = group[i] >= 0 && group[in] == group[i];
-                    for (q = st->first_buf; q < p->n_bufs && !seen; q++) seen = p->bufs[q] == in;
-                    if (seen) continue;
-                    if (!LBK__GROW(p->bufs, cap_bufs, (size_t)p->n_bufs + 1)) goto oom;
-                    p->bufs[p->n_bufs++] = in;
-                    lbk__str_append(&p->src, "%sconst %s* __restrict__ v%u", first ? "" : ", ", lbk__cu_ctype(p->nodes[in].dtype), in);
-                    first = false;
-                }
-            }
-            for (m = first_m; m <= i; m++) {
-                const lbk_node *y = &p->nodes[m];
-                if (y->op == LBK_OP_PARAM || (group[i] >= 0 && group[m] != group[i]) || (group[i] >= 0 && !leaves[m])) continue;
-                if (!LBK__GROW(p->bufs, cap_bufs, (size_t)p->n_bufs + 1)) goto oom;
-                p->bufs[p->n_bufs++] = m;
-                lbk__str_append(&p->src, "%s%s* __restrict__ o%u", first ? "" : ", ", lbk__cu_ctype(y->dtype), m);
-                first = false;
-            }
-            st->n_bufs = p->n_bufs - st->first_buf;
-            lbk__str_append(&p->src, "%slong long n) {\n    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;\n    if (i >= n) return;\n",
-                            first ? "" : ", ");
-        }
-        if (group[i] >= 0) {   /* the fused group: every member in registers, leaving values stored */
-            for (m = first_m; m <= i; m++) {
-                const lbk_node *y = &p->nodes[m];
-                char opd[3][64];
-                const char *ct = lbk__cu_ctype(y->dtype);
-                if (y->op == LBK_OP_PARAM || group[m] != group[i]) continue;
-                for (k = 0; k < (uint32_t)y->n_inputs && k < 3; k++) {
-                    uint32_t in = y->inputs[k];
-                    if (group[in] == group[i]) snprintf(opd[k], sizeof opd[k], "r%u", in);
-                    else snprintf(opd[k], sizeof opd[k], "a%u_%u", m, k);
-                }
-                for (k = 0; k < (uint32_t)y->n_inputs && k < 3; k++) {   /* outside inputs, read through broadcast strides */
-                    uint32_t in = y->inputs[k];
-                    int64_t bst[LAZYBK_MAX_DIMS];
-                    if (group[in] == group[i]) continue;
-                    lbk__cu_bstrides(y, &p->nodes[in], bst);
-                    lbk__str_append(&p->src, "    %s a%u_%u = v%u[", lbk__cu_ctype(p->nodes[in].dtype), m, k, in);
-                    if (lbk__numel(p->nodes[in].n_dims, p->nodes[in].dims) == st->n) lbk__str_append(&p->src, "i");
-                    else lbk__cu_offset(&p->src, y->n_dims, y->dims, bst, 0);
-                    lbk__str_append(&p->src, "];\n");
-                }
-                lbk__str_append(&p->src, "    %s r%u = ", ct, m);
-                lbk__cu_ew_expr(&p->src, (lbk_op)y->op, ct, y->dtype == LBK_F32, opd[0], y->n_inputs > 1 ? opd[1] : "", y->n_inputs > 2 ? opd[2] : "");
-                lbk__str_append(&p->src, ";\n");
-                if (leaves[m]) lbk__str_append(&p->src, "    o%u[i] = r%u;\n", m, m);
-            }
-        } else {
-            const lbk_node *a = x->n_inputs ? &p->nodes[x->inputs[0]] : NULL;
-            const char *ct = lbk__cu_ctype(x->dtype);
-            int64_t ist[LAZYBK_MAX_DIMS], s = 1, odims[LAZYBK_MAX_DIMS], mst[LAZYBK_MAX_DIMS];
-            int d;
-            if (a) for (d = a->n_dims - 1; d >= 0; d--) { ist[d] = s; s *= a->dims[d]; }
-            switch (x->op) {
-            case LBK_OP_RESHAPE: lbk__str_append(&p->src, "    o%u[i] = v%u[i];\n", i, x->inputs[0]); break;
-            case LBK_OP_EXPAND: {
-                int64_t bst[LAZYBK_MAX_DIMS];
-                lbk__cu_bstrides(x, a, bst);
-                lbk__str_append(&p->src, "    o%u[i] = v%u[", i, x->inputs[0]);
-                lbk__cu_offset(&p->src, x->n_dims, x->dims, bst, 0);
-                lbk__str_append(&p->src, "];\n");
-                break;
-            }
-            case LBK_OP_PERMUTE: {
-                int perm[LAZYBK_MAX_DIMS];
-                lbk_node_perm(g, i, perm);
-                for (d = 0; d < x->n_dims; d++) mst[d] = ist[perm[d]];
-                lbk__str_append(&p->src, "    o%u[i] = v%u[", i, x->inputs[0]);
-                lbk__cu_offset(&p->src, x->n_dims, x->dims, mst, 0);
-                lbk__str_append(&p->src, "];\n");
-                break;
-            }
-            case LBK_OP_SLICE: {
-                int ax;
-                int64_t start, step;
-                lbk_node_slice(g, i, &ax, &start, &step);
-                for (d = 0; d < x->n_dims; d++) mst[d] = ist[d];
-                mst[ax] = ist[ax] * step;
-                lbk__str_append(&p->src, "    o%u[i] = v%u[", i, x->inputs[0]);
-                lbk__cu_offset(&p->src, x->n_dims, x->dims, mst, start * ist[ax]);
-                lbk__str_append(&p->src, "];\n");
-                break;
-            }
-            case LBK_OP_CONCAT: {
-                int ax = lbk_node_axis(g, i);
-                int64_t at = 0, inner = 1;
-                for (d = ax + 1; d < x->n_dims; d++) inner *= x->dims[d];
-                lbk__str_append(&p->src, "    long long c = (i / %lldLL) %% %lldLL, outer = i / (%lldLL * %lldLL), r = i %% %lldLL;\n",
-                                (long long)inner, (long long)x->dims[ax], (long long)inner, (long long)x->dims[ax], (long long)inner);
-                for (k = 0; k < (uint32_t)x->n_inputs; k++) {
-                    const lbk_node *y = &p->nodes[x->inputs[k]];
-                    int64_t w = y->dims[ax];
-                    lbk__str_append(&p->src, "    %sif (c < %lldLL) { o%u[i] = v%u[(outer * %lldLL + (c - %lldLL)) * %lldLL + r]; }\n", k ? "else " : "",
-                                    (long long)(at + w), i, x->inputs[k], (long long)w, (long long)at, (long long)inner);
-                    at += w;
-                }
-                break;
-            }
-            case LBK_OP_ARANGE: {
-                double start, step;
-                lbk_node_arange(g, i, &start, &step);
-                lbk__str_append(&p->src, "    o%u[i] = (%s)(%.17g + (double)i * %.17g);\n", i, ct, start, step);
-                break;
-            }
-            case LBK_OP_SUM: case LBK_OP_MEAN: case LBK_OP_AMAX: case LBK_OP_AMIN: {
-                int axes[LAZYBK_MAX_DIMS], na = lbk_node_axes(g, i, axes), kd = lbk_node_keepdim(g, i), o = 0, q;
-                uint32_t mask = 0;
-                int64_t rd[LAZYBK_MAX_DIMS], rs[LAZYBK_MAX_DIMS], R = 1;
-                int nr = 0;
-                bool mx = x->op == LBK_OP_AMAX, mn = x->op == LBK_OP_AMIN;
-                for (q = 0; q < na; q++) mask |= 1u << axes[q];
-                for (d = 0; d < a->n_dims; d++) {   /* kept dims map the output index; reduced ones are looped */
-                    if (mask >> d & 1u) { rd[nr] = a->dims[d]; rs[nr] = ist[d]; nr++; R *= a->dims[d]; if (kd) { odims[o] = 1; mst[o] = 0; o++; } }
-                    else { odims[o] = a->dims[d]; mst[o] = ist[d]; o++; }
-                }
-                lbk__str_append(&p->src, "    long long base = ");
-                lbk__cu_offset(&p->src, o, odims, mst, 0);
-                lbk__str_append(&p->src, ";\n    double acc = %s; bool nan = false;\n    for (long long j = 0; j < %lldLL; j++) {\n        long long off = base",
-                                mx ? "-__longlong_as_double(0x7ff0000000000000LL)" : mn ? "__longlong_as_double(0x7ff0000000000000LL)" : "0.0", (long long)R);
-                {
-                    int64_t pr = 1;
-                    for (q = nr - 1; q >= 0; q--) {
-                        lbk__str_append(&p->src, " + ((j / %lldLL) %% %lldLL) * %lldLL", (long long)pr, (long long)rd[q], (long long)rs[q]);
-                        pr *= rd[q];
-                    }
-                }
-                lbk__str_append(&p->src, ";\n        double v = (double)v%u[off];\n", x->inputs[0]);
-                if (mx || mn) lbk__str_append(&p->src, "        nan = nan || v != v;\n        acc = v %s acc ? v : acc;\n    }\n", mx ? ">" : "<");
-                else lbk__str_append(&p->src, "        acc += v;\n    }\n");
-                if (mx || mn) lbk__str_append(&p->src, "    o%u[i] = (%s)(nan ? __longlong_as_double(0x7ff8000000000000LL) : acc);\n", i, ct);
-                else if (x->op == LBK_OP_MEAN) lbk__str_append(&p->src, "    o%u[i] = (%s)(acc / %lld.0);\n", i, ct, (long long)R);
-                else lbk__str_append(&p->src, "    o%u[i] = (%s)acc;\n", i, ct);
-                break;
-            }
-            default:
-                lbk__free(group); lbk__free(leaves);
-                return lbk_backend_error(LBK_ERR_UNSUPPORTED, x->debug_handle, "cuda: no kernel for '%s'", lbk_op_name((lbk_op)x->op));
-            }
-        }
-        lbk__str_append(&p->src, "}\n");
-        p->n_steps++;
+        if ((r = lbk__cu_emit_kernel(&G, st, i, first_m, kg, fg)) == LBK_OK) p->n_steps++;
     }
-    lbk__free(group);
-    lbk__free(leaves);
-    return p->src.oom ? LBK_ERR_OOM : LBK_OK;
-oom:
-    lbk__free(group);
-    lbk__free(leaves);
-    return LBK_ERR_OOM;
+done:
+    lbk__free(G.group);
+    lbk__free(G.fuse);
+    lbk__free(G.leaves);
+    if (r == LBK_OK && p->src.oom) r = LBK_ERR_OOM;
+    return r;
 }
 
 /* NVRTC: src to PTX for arch ("compute_80"...). On a compile error the log is in *log. */
@@ -10794,7 +10897,7 @@ static void lbk__cu_prog_free(void *self, lbk_computation *c) {
     lbk__cu_prog *p = (lbk__cu_prog *)c;
     if (!p) return;
     if (p->mod && cu->module_unload) cu->module_unload(p->mod);
-    lbk__free(p->nodes); lbk__free(p->param); lbk__free(p->out); lbk__free(p->last_use); lbk__free(p->steps); lbk__free(p->bufs);
+    lbk__free(p->nodes); lbk__free(p->param); lbk__free(p->out); lbk__free(p->kernel); lbk__free(p->steps); lbk__free(p->bufs);
     lbk__free(p->ptx);
     lbk__str_free(&p->src);
     if (p->g) lbk_graph_free(p->g);
@@ -10813,14 +10916,12 @@ static lbk_result lbk__cu_plan(const lbk_graph *g, lbk__cu_prog **out) {
     p->nodes = (lbk_node *)lbk__malloc(sizeof(lbk_node) * (p->n + 1));
     p->param = (int *)lbk__malloc(sizeof(int) * (p->n + 1));
     p->out = (int *)lbk__malloc(sizeof(int) * (p->n + 1));
-    p->last_use = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (p->n + 1));
-    if (!p->nodes || !p->param || !p->out || !p->last_use) { lbk__cu_prog_free(&lbk__cu_self, (lbk_computation *)p); return LBK_ERR_OOM; }
+    p->kernel = (int32_t *)lbk__malloc(sizeof(int32_t) * (p->n + 1));
+    if (!p->nodes || !p->param || !p->out || !p->kernel) { lbk__cu_prog_free(&lbk__cu_self, (lbk_computation *)p); return LBK_ERR_OOM; }
     for (i = 0; i < p->n; i++) {
         p->nodes[i] = lbk_graph_node(p->g, i);
         p->param[i] = lbk_graph_param_index(p->g, i);
         p->out[i] = -1;
-        p->last_use[i] = i;
-        for (k = 0; k < (uint32_t)p->nodes[i].n_inputs; k++) p->last_use[p->nodes[i].inputs[k]] = i;
     }
     for (k = 0; k < p->n_outputs; k++) p->out[lbk_graph_output(p->g, k)] = (int)k;
     if ((r = lbk__cu_generate(p)) != LBK_OK) { lbk__cu_prog_free(&lbk__cu_self, (lbk_computation *)p); return r; }
@@ -10828,6 +10929,9 @@ static lbk_result lbk__cu_plan(const lbk_graph *g, lbk__cu_prog **out) {
     return LBK_OK;
 }
 
+/* Processor milliseconds of this process (NVRTC compiles in-process: its time in the
+   report; clock() because strict C99 has no monotonic wall clock). */
+static double lbk__cu_ms(void) { return (double)clock() * 1000.0 / CLOCKS_PER_SEC; }
 static lbk_result lbk__cu_compile(void *self, lbk_device dev, const lbk_graph *const *graphs, int n, lbk_computation **out) {
     lbk__cu *cu = (lbk__cu *)self;
     lbk__cu_dev *d = lbk__cu_use(cu, dev.ordinal);
@@ -10838,22 +10942,25 @@ static lbk_result lbk__cu_compile(void *self, lbk_device dev, const lbk_graph *c
     for (i = 0; i < n; i++) {
         lbk__cu_prog *p = NULL;
         lbk_result r = lbk__cu_plan(graphs[i], &p);
-        double t0 = (double)clock() * 1000.0 / CLOCKS_PER_SEC;
+        double t0 = lbk__cu_ms();
         uint32_t s;
         CUresult e = CUDA_SUCCESS;
         if (r == LBK_OK) p->ordinal = dev.ordinal;
         if (r == LBK_OK && p->src.len) r = lbk__cu_nvrtc(cu, lbk__str_get(&p->src), arch, &p->ptx, NULL);
         lbk__lock(&lbk__cu_lock);
-        cu->nvrtc_ms += (double)clock() * 1000.0 / CLOCKS_PER_SEC - t0;
+        cu->nvrtc_ms += lbk__cu_ms() - t0;
         lbk__unlock(&lbk__cu_lock);
         if (r == LBK_OK && p->ptx && (e = cu->module_load(&p->mod, p->ptx)) != CUDA_SUCCESS)
             r = lbk_backend_error(LBK_ERR_BACKEND, -1, "cuModuleLoadData: %s", lbk__cu_err(cu, e));
         for (s = 0; r == LBK_OK && s < p->n_steps; s++) {
             char name[32];
-            if (p->steps[s].kind != 0) continue;
+            if (p->steps[s].kind == 1) continue;
             snprintf(name, sizeof name, "k%u", s);
-            if ((e = cu->module_fn(&p->steps[s].fn, p->mod, name)) != CUDA_SUCCESS)
-                r = lbk_backend_error(LBK_ERR_BACKEND, -1, "cuModuleGetFunction(%s): %s", name, lbk__cu_err(cu, e));
+            if ((e = cu->module_fn(&p->steps[s].fn, p->mod, name)) == CUDA_SUCCESS && p->steps[s].kind == 2) {
+                snprintf(name, sizeof name, "k%u_2", s);
+                e = cu->module_fn(&p->steps[s].fn2, p->mod, name);
+            }
+            if (e != CUDA_SUCCESS) r = lbk_backend_error(LBK_ERR_BACKEND, -1, "cuModuleGetFunction(%s): %s", name, lbk__cu_err(cu, e));
         }
         if (r != LBK_OK) {
             lbk__cu_prog_free(self, (lbk_computation *)p);
@@ -10890,6 +10997,16 @@ static lbk_result lbk__cu_gemm(lbk__cu *cu, lbk__cublas_t blas, CUstream s, cons
     return e == 0 ? LBK_OK : lbk_backend_error(LBK_ERR_BACKEND, debug_handle, "cuBLAS gemm failed (status %d)", e);
 }
 
+/* Launches fn over n threads (blocks of 256) on stream s. */
+static lbk_result lbk__cu_launch(lbk__cu *cu, lbk__cu_dev *d, CUfunction fn, int64_t n, CUstream s, void **params, int64_t debug_handle) {
+    int64_t blocks = (n + 255) / 256;
+    CUresult e;
+    if (n <= 0) return LBK_OK;
+    if (blocks > INT_MAX) return lbk_backend_error(LBK_ERR_UNSUPPORTED, debug_handle, "cuda: %lld elements are past one launch", (long long)n);
+    e = cu->launch(fn, (unsigned)blocks, 1, 1, 256, 1, 1, 0, s, params, NULL);
+    d->launches++;
+    return e == CUDA_SUCCESS ? LBK_OK : lbk_backend_error(LBK_ERR_BACKEND, debug_handle, "cuLaunchKernel: %s", lbk__cu_err(cu, e));
+}
 static lbk_result lbk__cu_execute(void *self, lbk_computation *c, lbk_data *const *args, int n_args, lbk_device dev, lbk_data **out,
                                   int out_cap, int *out_n) {
     lbk__cu *cu = (lbk__cu *)self;
@@ -10897,8 +11014,9 @@ static lbk_result lbk__cu_execute(void *self, lbk_computation *c, lbk_data *cons
     lbk__cu_dev *d = lbk__cu_use(cu, dev.ordinal);
     uint32_t i, s, k;
     lbk_result r = LBK_OK;
-    void *params[64 + 1];
-    CUdeviceptr *ptr;
+    void *params[64 + 2];
+    uint32_t np;
+    CUdeviceptr *ptr, part;
     CUstream stream;
     lbk__cublas_t blas;
     *out_n = 0;
@@ -10946,15 +11064,19 @@ static lbk_result lbk__cu_execute(void *self, lbk_computation *c, lbk_data *cons
         }
         if (st->n_bufs > 64) { r = lbk_backend_error(LBK_ERR_UNSUPPORTED, x->debug_handle, "cuda: a kernel with more than 64 buffers"); break; }
         for (k = 0; k < st->n_bufs; k++) params[k] = &ptr[p->bufs[st->first_buf + k]];
-        params[st->n_bufs] = &st->n;
-        if (st->n > 0) {
-            int64_t blocks = (st->n + 255) / 256;
-            CUresult e;
-            if (blocks > INT_MAX) { r = lbk_backend_error(LBK_ERR_UNSUPPORTED, x->debug_handle, "cuda: %lld elements are past one launch", (long long)st->n); break; }
-            e = cu->launch(st->fn, (unsigned)blocks, 1, 1, 256, 1, 1, 0, stream, params, NULL);
-            if (e != CUDA_SUCCESS) r = lbk_backend_error(LBK_ERR_BACKEND, x->debug_handle, "cuLaunchKernel: %s", lbk__cu_err(cu, e));
-            d->launches++;
+        np = st->n_bufs;
+        part = 0;
+        if (lbk__cu_is_red((lbk_op)x->op)) {   /* the partial results of a two-phase reduction */
+            if (st->kind == 2 && (r = lbk__cu_malloc(cu, d, (size_t)st->n * sizeof(double), stream, &part)) != LBK_OK) break;
+            params[np++] = &part;
         }
+        params[np] = &st->n;
+        if ((r = lbk__cu_launch(cu, d, st->fn, st->n, stream, params, x->debug_handle)) == LBK_OK && st->kind == 2) {
+            void *fold[3];
+            fold[0] = &part; fold[1] = &ptr[st->node]; fold[2] = &st->outputs;
+            r = lbk__cu_launch(cu, d, st->fn2, st->outputs, stream, fold, x->debug_handle);
+        }
+        if (part) lbk__cu_mfree(cu, d, part, (size_t)st->n * sizeof(double), stream);
     }
     /* scratch goes back to the pool (the stream orders its reuse after these kernels) */
     for (i = 0; i < p->n; i++)
@@ -10972,6 +11094,16 @@ static lbk_result lbk__cu_execute(void *self, lbk_computation *c, lbk_data *cons
     return LBK_OK;
 }
 static const char *lbk__cu_text(void *self, const lbk_computation *c) { (void)self; return lbk__str_get(&((lbk__cu_prog *)c)->src); }
+/* The kernel node i runs in, when that kernel computes more than one node (lbk_ir_dot). */
+static int lbk__cu_group(void *self, const lbk_computation *c, uint32_t node) {
+    const lbk__cu_prog *p = (const lbk__cu_prog *)c;
+    uint32_t m;
+    (void)self;
+    if (node >= p->n || p->kernel[node] < 0) return -1;
+    for (m = 0; m < p->n; m++)
+        if (m != node && p->kernel[m] == p->kernel[node]) return p->kernel[node];
+    return -1;
+}
 static int lbk__cu_devtype(void *self) { (void)self; return LBK_DEVICE_CUDA; }
 static int lbk__cu_fallback(void *self) { (void)self; return LBK_DEVICE_CPU; }
 static int lbk__cu_ordinal(void *self) { return ((lbk__cu *)self)->default_ordinal; }
@@ -11004,7 +11136,7 @@ static const char *lbk__cu_report(void *self) {
     lbk__lock(&lbk__cu_lock);
     lbk__str_reset(&cu->report);
     if (!cu->ok) lbk__str_append(&cu->report, "cuda: not available: %s\n", cu->reason[0] ? cu->reason : "not initialised");
-    else lbk__str_append(&cu->report, "cuda: driver %d, %d device(s), NVRTC %.1f ms in all\n", cu->driver, cu->n_devices, cu->nvrtc_ms);
+    else lbk__str_append(&cu->report, "cuda: driver %d, %d device(s), NVRTC %.1f ms (processor time) in all\n", cu->driver, cu->n_devices, cu->nvrtc_ms);
     for (o = 0; cu->ok && o < cu->n_devices; o++) {
         const lbk__cu_dev *d = &cu->devs[o];
         if (!d->tried) continue;
@@ -11074,6 +11206,7 @@ static lbk_backend_i lbk__cu_iface(void) {
     b.memory_info = lbk__cu_memory;
     b.supports_op = lbk__cu_supports;
     b.context_release = lbk__cu_context_release;
+    b.computation_group = lbk__cu_group;
     return b;
 }
 

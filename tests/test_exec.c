@@ -120,7 +120,7 @@ static int64_t report_value(const char *rep, const char *key) {
 /* Repeated syncs of one graph allocate no new buffers after the first. */
 static void test_buffer_reuse(void **state) {
     (void)state;
-    lbk_ctx *ctx = tctx();
+    lbk_ctx *ctx = tctx_on("cpu");
     int64_t n = 4096;
     double *v = malloc(sizeof(double) * 4096), *got = malloc(sizeof(double) * 4096);
     tfill(v, n, -1, 1, 5);

@@ -111,7 +111,7 @@ static void test_random_graphs(void **state) {
 static void test_fused_plan(void **state) {
     (void)state;
     if (getenv("LAZYBK_CPU_REFERENCE")) skip();
-    lbk_ctx *ctx = tctx();
+    lbk_ctx *ctx = tctx_on("cpu");
     int64_t n = 1000;
     float host[1000];
     for (int i = 0; i < 1000; i++) host[i] = (float)i;
@@ -205,7 +205,7 @@ static void test_composites_whole(void **state) {
     (void)state;
     lbk_ctx_desc dr = {0};
     dr.backend = "cpu-reference";
-    lbk_ctx *c[2] = {tctx(), lbk_ctx_create(&dr)};
+    lbk_ctx *c[2] = {tctx_on("cpu"), lbk_ctx_create(&dr)};
     static const int64_t lens[] = {1, 5, 16, 17, 100, 1000};
     static double x[3 * 1000], w[1000], bias[1000], out[2][3 * 1000];
     for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
@@ -246,7 +246,7 @@ static void test_matmul_transposed_b(void **state) {
     (void)state;
     lbk_ctx_desc dr = {0};
     dr.backend = "cpu-reference";
-    lbk_ctx *c[2] = {tctx(), lbk_ctx_create(&dr)};
+    lbk_ctx *c[2] = {tctx_on("cpu"), lbk_ctx_create(&dr)};
     int64_t da[3] = {2, 7, 37}, db[3] = {2, 19, 37};   /* [2,7,37] @ transpose([2,19,37]) -> [2,7,19] */
     double a[2 * 7 * 37], b[2 * 19 * 37], out[2][2 * 7 * 19];
     tfill(a, 2 * 7 * 37, -1, 1, 77);

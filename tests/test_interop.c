@@ -187,7 +187,7 @@ static producer *make_producer(int *deleted, int nd, const int64_t *shape, const
 
 static void test_dlpack_import(void **state) {
     (void)state;
-    lbk_ctx *ctx = tctx();
+    lbk_ctx *ctx = tctx_on("cpu");
     int deleted = 0;
     /* compact: zero-copy (a change to the memory before the sync is seen), deleter once when released */
     int64_t sh[2] = {3, 4};
@@ -307,7 +307,7 @@ static void test_dlpack_export(void **state) {
    renders it when it is installed. */
 static void test_dot_clusters(void **state) {
     (void)state;
-    lbk_ctx *ctx = tctx();
+    lbk_ctx *ctx = tctx_on("cpu");
     int64_t dx[2] = {8, 4}, dw[2] = {3, 4}, db = 3;
     double v[32] = {0};
     lbk_tensor x = tfrom(ctx, LBK_F32, 2, dx, v), w = tfrom(ctx, LBK_F32, 2, dw, v), b = tfrom(ctx, LBK_F32, 1, &db, v);

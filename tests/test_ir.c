@@ -111,7 +111,7 @@ static void test_locations_and_debug(void **state) {
 
 static void test_dot_and_texts(void **state) {
     (void)state;
-    lbk_ctx *ctx = tctx();
+    lbk_ctx *ctx = tctx_on("cpu");
     int64_t d[2] = {2, 2};
     lbk_tensor x = lbk_full(ctx, LBK_F32, 2, d, 1);
     lbk_tensor y = lbk_matmul(ctx, x, lbk_relu(ctx, x));

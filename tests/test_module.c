@@ -398,14 +398,14 @@ static unsigned char *read_bytes(const char *path, size_t *n) {
 static void test_save_load(void **state) {
     (void)state;
     const char *path = "build/test_module.lbkm", *bad = "build/test_module_bad.lbkm";
-    lbk_ctx *ctx = tctx();
+    lbk_ctx *ctx = tctx_on("cpu");
     lbk_module *m = make_model(ctx);
     lbk_value *spec = fwd_spec();
     lbk_module *low = lbk_to_backend(m, "cpu-reference", spec);
     assert_non_null(low);
     assert_int_equal(lbk_module_save(low, path), LBK_OK);
     lbk_module_destroy(low);
-    lbk_ctx *c2 = tctx();
+    lbk_ctx *c2 = tctx_on("cpu");
     lbk_module *ld = lbk_module_load(c2, path);
     assert_non_null(ld);
     assert_string_equal(lbk_module_type(ld), "Model");

@@ -38,7 +38,10 @@ static void test_builtin_cpu(void **state) {
     assert_null(lbk_backend_get("no-such-backend", &self));
     assert_null(self);
     assert_int_equal(lbk_last_result(), LBK_ERR_NOT_FOUND);
-    lbk_ctx *ctx = tctx();
+    lbk_ctx_desc dc = {0};
+    dc.backend = "cpu";   /* tctx() follows $LAZYBK_BACKEND (make cuda runs the suite on cuda) */
+    lbk_ctx *ctx = lbk_ctx_create(&dc);
+    assert_non_null(ctx);
     assert_string_equal(lbk_ctx_backend(ctx), "cpu");
     assert_int_equal(lbk_ctx_device(ctx).type, LBK_DEVICE_CPU);
     assert_int_equal(lbk_ctx_device(ctx).ordinal, 0);
@@ -148,14 +151,16 @@ static void test_ordinals_and_env(void **state) {
     /* $LAZYBK_BACKEND chooses the default */
     lbk_backend_i b = mock_iface("mock_env");
     assert_int_equal(lbk_backend_register(&b, &g_mock), LBK_OK);
+    char saved[64] = "";
+    if (getenv("LAZYBK_BACKEND")) snprintf(saved, sizeof saved, "%s", getenv("LAZYBK_BACKEND"));
     setenv("LAZYBK_BACKEND", "mock_env", 1);
     assert_string_equal(lbk_backend_default(), "mock_env");
     ctx = lbk_ctx_create(NULL);
     assert_non_null(ctx);
     assert_string_equal(lbk_ctx_backend(ctx), "mock_env");
     lbk_ctx_destroy(ctx);
-    unsetenv("LAZYBK_BACKEND");
-    assert_string_equal(lbk_backend_default(), "cpu");
+    if (saved[0]) setenv("LAZYBK_BACKEND", saved, 1); else unsetenv("LAZYBK_BACKEND");
+    assert_string_equal(lbk_backend_default(), saved[0] ? saved : "cpu");
     assert_int_equal(lbk_backend_unregister("mock_env"), LBK_OK);
 }
 

@@ -30,7 +30,7 @@ static const char prelude[] =
     "static inline double rsqrt(double x) { return 1.0 / sqrt(x); }\n"
     "extern \"C\" int lbkfake_check_ptr(const void *p);\n"
     "template <typename T> static inline bool lbk_fake_arg_ok(T) { return true; }\n"
-    "template <typename T> static inline bool lbk_fake_arg_ok(T *p) { return lbkfake_check_ptr((const void *)p) != 0; }\n"
+    "template <typename T> static inline bool lbk_fake_arg_ok(T *p) { return !p || lbkfake_check_ptr((const void *)p) != 0; }\n"
     "#line 1 \"lazybk.cu\"\n";
 
 static char *fake_strdup(const char *s) { size_t n = strlen(s) + 1; char *p = (char *)malloc(n); if (p) memcpy(p, s, n); return p; }
