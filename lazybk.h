@@ -9992,7 +9992,7 @@ typedef struct lbk__cu_dev {
     CUevent stage_ev[2];
     bool stage_tried;
     lbk__mutex stage_lock;
-    int64_t launches, bytes_h2d, bytes_d2h, staged, pool_hits, allocs, compiles;
+    int64_t launches, bytes_h2d, bytes_d2h, staged, pool_hits, allocs, compiles, nvrtc_compiles, disk_hits;
 } lbk__cu_dev;
 typedef struct lbk__cu {
     bool tried, ok;
@@ -10932,6 +10932,81 @@ static lbk_result lbk__cu_plan(const lbk_graph *g, lbk__cu_prog **out) {
 /* Processor milliseconds of this process (NVRTC compiles in-process: its time in the
    report; clock() because strict C99 has no monotonic wall clock). */
 static double lbk__cu_ms(void) { return (double)clock() * 1000.0 / CLOCKS_PER_SEC; }
+/* ---- the on-disk kernel cache: with $LAZYBK_CUDA_CACHE naming a directory, the PTX of
+   each generated source is kept in a file named by the source's hash, the driver version
+   and the architecture; the file starts with the source itself, compared in full on
+   reading (a hash collision is a miss). A file that does not load is compiled again and
+   rewritten. ---- */
+#define LBK__CU_CACHE_MAGIC "LAZYBKCU1\n"
+static bool lbk__cu_cache_path(const lbk__cu *cu, const char *src, const char *arch, char *path, size_t cap) {
+    const char *dir = getenv("LAZYBK_CUDA_CACHE");
+    int n;
+    if (!dir || !dir[0]) return false;
+    n = snprintf(path, cap, "%s/lazybk-%016llx-%d-%s.ptx", dir, (unsigned long long)lbk__fnv1a((const unsigned char *)src, strlen(src)),
+                 cu->driver, arch);
+    return n > 0 && (size_t)n < cap;
+}
+/* The PTX kept for src at path (the caller frees it), or NULL. */
+static char *lbk__cu_cache_read(const char *path, const char *src) {
+    FILE *f = fopen(path, "rb");
+    size_t head = strlen(LBK__CU_CACHE_MAGIC), sl = strlen(src), n;
+    long size;
+    char *buf = NULL, *ptx = NULL;
+    if (!f) return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) > 0 && (size_t)size > head + sl && size < (1L << 30) && fseek(f, 0, SEEK_SET) == 0 &&
+        (buf = (char *)lbk__malloc((size_t)size + 1)) != NULL && (n = fread(buf, 1, (size_t)size, f)) == (size_t)size) {
+        buf[size] = 0;
+        if (memcmp(buf, LBK__CU_CACHE_MAGIC, head) == 0 && memcmp(buf + head, src, sl) == 0 && buf[head + sl] == 0)
+            ptx = lbk__strdup(buf + head + sl + 1);
+    }
+    fclose(f);
+    lbk__free(buf);
+    return ptx;
+}
+/* Writes the file for src (to a temporary name, then renamed: readers never see half). */
+static void lbk__cu_cache_write(const char *path, const char *src, const char *ptx) {
+    char tmp[1100];
+    FILE *f;
+    bool ok;
+    snprintf(tmp, sizeof tmp, "%s.%p.tmp", path, (void *)&tmp);   /* a name of this thread's own */
+    if (!(f = fopen(tmp, "wb"))) return;
+    ok = fputs(LBK__CU_CACHE_MAGIC, f) >= 0 && fwrite(src, 1, strlen(src) + 1, f) == strlen(src) + 1 && fputs(ptx, f) >= 0;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) remove(tmp);
+}
+/* The module of p's source: from the disk cache when it has it, else NVRTC (and kept). */
+static lbk_result lbk__cu_module(lbk__cu *cu, lbk__cu_dev *d, lbk__cu_prog *p, const char *arch) {
+    char path[1024];
+    const char *src = lbk__str_get(&p->src);
+    bool disk = lbk__cu_cache_path(cu, src, arch, path, sizeof path);
+    lbk_result r = LBK_OK;
+    CUresult e;
+    int attempt;
+    for (attempt = 0; attempt < 2; attempt++) {
+        bool from_disk = attempt == 0 && disk && (p->ptx = lbk__cu_cache_read(path, src)) != NULL;
+        if (!from_disk) {
+            double t0 = lbk__cu_ms();
+            r = lbk__cu_nvrtc(cu, src, arch, &p->ptx, NULL);
+            lbk__lock(&lbk__cu_lock);
+            cu->nvrtc_ms += lbk__cu_ms() - t0;
+            lbk__unlock(&lbk__cu_lock);
+            if (r != LBK_OK) return r;
+            d->nvrtc_compiles++;
+            if (disk) lbk__cu_cache_write(path, src, p->ptx);
+        }
+        if ((e = cu->module_load(&p->mod, p->ptx)) == CUDA_SUCCESS) {
+            if (from_disk) d->disk_hits++;
+            return LBK_OK;
+        }
+        lbk__free(p->ptx);
+        p->ptx = NULL;
+        p->mod = NULL;
+        r = lbk_backend_error(LBK_ERR_BACKEND, -1, "cuModuleLoadData: %s", lbk__cu_err(cu, e));
+        if (!from_disk) break;   /* a kept file that does not load (another driver, damaged): compile again */
+    }
+    return r;
+}
+
 static lbk_result lbk__cu_compile(void *self, lbk_device dev, const lbk_graph *const *graphs, int n, lbk_computation **out) {
     lbk__cu *cu = (lbk__cu *)self;
     lbk__cu_dev *d = lbk__cu_use(cu, dev.ordinal);
@@ -10942,16 +11017,10 @@ static lbk_result lbk__cu_compile(void *self, lbk_device dev, const lbk_graph *c
     for (i = 0; i < n; i++) {
         lbk__cu_prog *p = NULL;
         lbk_result r = lbk__cu_plan(graphs[i], &p);
-        double t0 = lbk__cu_ms();
         uint32_t s;
         CUresult e = CUDA_SUCCESS;
         if (r == LBK_OK) p->ordinal = dev.ordinal;
-        if (r == LBK_OK && p->src.len) r = lbk__cu_nvrtc(cu, lbk__str_get(&p->src), arch, &p->ptx, NULL);
-        lbk__lock(&lbk__cu_lock);
-        cu->nvrtc_ms += lbk__cu_ms() - t0;
-        lbk__unlock(&lbk__cu_lock);
-        if (r == LBK_OK && p->ptx && (e = cu->module_load(&p->mod, p->ptx)) != CUDA_SUCCESS)
-            r = lbk_backend_error(LBK_ERR_BACKEND, -1, "cuModuleLoadData: %s", lbk__cu_err(cu, e));
+        if (r == LBK_OK && p->src.len) r = lbk__cu_module(cu, d, p, arch);
         for (s = 0; r == LBK_OK && s < p->n_steps; s++) {
             char name[32];
             if (p->steps[s].kind == 1) continue;
@@ -11141,10 +11210,11 @@ static const char *lbk__cu_report(void *self) {
         const lbk__cu_dev *d = &cu->devs[o];
         if (!d->tried) continue;
         if (!d->ok) { lbk__str_append(&cu->report, "cuda:%d: %s\n", o, d->reason); continue; }
-        lbk__str_append(&cu->report, "cuda:%d %s (sm_%d%d, %zu MiB): compiles %lld, launches %lld, bytes to device %lld, to host %lld "
-                        "(%lld through pinned staging), allocations %lld, pool hits %lld, context streams %zu\n", o, d->name, d->cc_major,
-                        d->cc_minor, d->mem >> 20, (long long)d->compiles, (long long)d->launches, (long long)d->bytes_h2d,
-                        (long long)d->bytes_d2h, (long long)d->staged, (long long)d->allocs, (long long)d->pool_hits, d->n_streams);
+        lbk__str_append(&cu->report, "cuda:%d %s (sm_%d%d, %zu MiB): compiles %lld (NVRTC %lld, kernel cache files %lld), launches %lld, "
+                        "bytes to device %lld, to host %lld (%lld through pinned staging), allocations %lld, pool hits %lld, context streams %zu\n",
+                        o, d->name, d->cc_major, d->cc_minor, d->mem >> 20, (long long)d->compiles, (long long)d->nvrtc_compiles,
+                        (long long)d->disk_hits, (long long)d->launches, (long long)d->bytes_h2d, (long long)d->bytes_d2h, (long long)d->staged,
+                        (long long)d->allocs, (long long)d->pool_hits, d->n_streams);
     }
     lbk__unlock(&lbk__cu_lock);
     return lbk__str_get(&cu->report);

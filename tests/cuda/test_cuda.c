@@ -5,9 +5,12 @@
    movement, decomposed composites) are compiled to PTX on every run. With a GPU: every op
    against the cpu reference (lbk_backend_check) and a fused chain checked against float64.
    Prints "lazybk-cuda: N passed, N failed" (and what was skipped). */
+#define _XOPEN_SOURCE 700   /* setenv, mkdtemp, dirent */
 #define LAZYBK_IMPLEMENTATION
 #include "lazybk.h"
 #include <math.h>
+#include <dirent.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -316,6 +319,53 @@ static void transfers_pool_oom(lbk_ctx *c) {
     free(o);
 }
 
+
+/* $LAZYBK_CUDA_CACHE: a second context compiles nothing for a graph the first one kept; a
+   damaged file is compiled again and rewritten. */
+static lbk_result cache_run(lbk_ctx *c, double *out) {
+    int64_t n = 77;
+    lbk_tensor x = lbk_arange(c, LBK_F64, 0, 77, 1);
+    return lbk_read(c, lbk_sin(c, lbk_mul(c, x, lbk_scalar(c, LBK_F64, 0.125))), out, sizeof(double) * (size_t)n);
+}
+static void disk_cache(void) {
+    char dir[] = "/tmp/lbk-kcache-XXXXXX", path[512] = "";
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    setenv("LAZYBK_CUDA_CACHE", dir, 1);
+    lbk_ctx_desc d = {0};
+    d.backend = "cuda";
+    double out[77];
+    long long nv[4], hits[4];
+    for (int round = 0; round < 4; round++) {
+        lbk_ctx *c = lbk_ctx_create(&d);
+        int bad = cache_run(c, out) != LBK_OK;
+        for (int i = 0; i < 77 && !bad; i++) bad = fabs(out[i] - sin(i * 0.125)) > 1e-15;
+        CHECK(!bad, "kernel cache round %d: %s", round, lbk_ctx_error(c));
+        nv[round] = report_num(c, "(NVRTC ");
+        hits[round] = report_num(c, "kernel cache files ");
+        lbk_ctx_destroy(c);
+        if (round == 1) {   /* damage the PTX after the kept source */
+            DIR *dd = opendir(dir);
+            struct dirent *e;
+            while (dd && (e = readdir(dd)) != NULL)
+                if (strstr(e->d_name, ".ptx")) snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            if (dd) closedir(dd);
+            FILE *f = fopen(path, "r+b");
+            char buf[8192];
+            size_t len = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+            char *z = len ? memchr(buf, 0, len) : NULL;
+            CHECK(f && z, "a kept file at %s", path);
+            if (f && z) { fseek(f, (long)(z - buf) + 1, SEEK_SET); fputs("garbage, not PTX", f); }
+            if (f) fclose(f);
+        }
+    }
+    CHECK(hits[1] == hits[0] + 1 && nv[1] == nv[0], "the second context read the kept file: NVRTC %lld -> %lld, files %lld -> %lld", nv[0], nv[1], hits[0], hits[1]);
+    CHECK(nv[2] == nv[1] + 1 && hits[2] == hits[1], "a damaged file is compiled again: NVRTC %lld -> %lld", nv[1], nv[2]);
+    CHECK(hits[3] == hits[2] + 1 && nv[3] == nv[2], "and rewritten: files %lld -> %lld", hits[2], hits[3]);
+    unsetenv("LAZYBK_CUDA_CACHE");
+    remove(path);
+    rmdir(dir);
+}
+
 static void device_tests(lbk_ctx *cc) {
     /* the representative graphs, against the cpu backend (checked against float64 by make test) */
     vals got = {0}, want = {0};
@@ -338,6 +388,7 @@ static void device_tests(lbk_ctx *cc) {
     streams_and_threads(cc);
     ordinals();
     transfers_pool_oom(cc);
+    disk_cache();
     printf("%s", lbk_metrics_report(cc));
 }
 

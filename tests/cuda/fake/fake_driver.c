@@ -30,6 +30,16 @@ static __thread int t_ctx;   /* current context: ordinal + 1, 0 none */
 typedef struct fake_stream { int dev, live; } fake_stream;
 typedef struct fake_module { void *so; int dev; } fake_module;
 typedef struct fake_fn { void (*launch)(void **, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned); fake_module *mod; } fake_fn;
+/* Destroyed streams and functions stay allocated (a use after destroy is then seen, not a
+   crash); they are listed here so that leak checkers see them as reachable. */
+#define FAKE_MAX_KEPT 65536
+static void *g_kept[FAKE_MAX_KEPT];
+static int g_n_kept;
+static void fake_keep(void *p) {
+    pthread_mutex_lock(&g_lock);
+    if (g_n_kept < FAKE_MAX_KEPT) g_kept[g_n_kept++] = p;
+    pthread_mutex_unlock(&g_lock);
+}
 
 /* counters for tests */
 typedef struct lbkfake_counters {
@@ -225,6 +235,7 @@ CUresult cuStreamCreate(CUstream *s, unsigned flags) {
     if (!t_ctx) return CUDA_ERROR_INVALID_CONTEXT;
     if (!(f = (fake_stream *)malloc(sizeof *f))) return CUDA_ERROR_OUT_OF_MEMORY;
     f->dev = t_ctx - 1; f->live = 1;
+    fake_keep(f);
     pthread_mutex_lock(&g_lock);
     g_c.streams_created++; g_c.live_streams++;
     pthread_mutex_unlock(&g_lock);
@@ -269,6 +280,7 @@ CUresult cuModuleGetFunction(CUfunction *fn, CUmodule m, const char *name) {
     if (!(k = (fake_fn *)malloc(sizeof *k))) return CUDA_ERROR_OUT_OF_MEMORY;
     *(void **)&k->launch = p;
     k->mod = f;
+    fake_keep(k);
     *fn = (CUfunction)k;   /* leaked with the module's lifetime: a test instrument */
     return CUDA_SUCCESS;
 }
