@@ -10269,9 +10269,11 @@ static lbk_result lbk__cu_malloc(lbk__cu *cu, lbk__cu_dev *d, size_t bytes, CUst
     int i;
     CUresult e;
     if (bytes == 0) bytes = 1;
+    int pass;
     lbk__lock(&lbk__cu_lock);
+    for (pass = 0; pass < 2; pass++)   /* a block idle or of this stream first: no wait */
     for (i = 0; i < d->n_pool; i++)
-        if (d->pool[i].bytes == bytes) {
+        if (d->pool[i].bytes == bytes && (pass || !d->pool[i].last || d->pool[i].last == s)) {
             CUstream last = d->pool[i].last;
             *out = d->pool[i].p;
             memmove(&d->pool[i], &d->pool[i + 1], sizeof d->pool[0] * (size_t)(d->n_pool - i - 1));   /* oldest first */
@@ -10388,6 +10390,30 @@ static lbk_result lbk__cu_from_host(void *self, lbk_device dev, lbk_dtype dt, in
         return lbk_backend_error(LBK_ERR_BACKEND, -1, "cuMemcpyHtoD of %zu bytes: %s", b->bytes, lbk__cu_err(cu, e));
     }
     if (src) d->bytes_h2d += (int64_t)b->bytes;
+    *out = (lbk_data *)b;
+    return LBK_OK;
+}
+/* A scalar: copied on the legacy stream without waiting (the driver stages a pageable
+   source before returning; every stream lazybk makes is a blocking one, so kernels that
+   read it are ordered after the copy). */
+static lbk_result lbk__cu_from_scalar(void *self, lbk_device dev, lbk_dtype dt, const void *value, lbk_data **out) {
+    lbk__cu *cu = (lbk__cu *)self;
+    lbk__cu_dev *d = lbk__cu_use(cu, dev.ordinal);
+    lbk__cu_buf *b;
+    lbk_result r;
+    CUresult e;
+    if (!d) return lbk__tls_be_result;
+    if (!(b = (lbk__cu_buf *)lbk__malloc(sizeof *b))) return LBK_ERR_OOM;
+    b->ordinal = dev.ordinal;
+    b->last = NULL;
+    b->bytes = lbk_dtype_size(dt);
+    if ((r = lbk__cu_malloc(cu, d, b->bytes, NULL, &b->p)) != LBK_OK) { lbk__free(b); return r; }
+    if ((e = cu->htod_async(b->p, value, b->bytes, NULL)) != CUDA_SUCCESS) {
+        lbk__cu_mfree(cu, d, b->p, b->bytes, NULL);
+        lbk__free(b);
+        return lbk_backend_error(LBK_ERR_BACKEND, -1, "cuMemcpyHtoDAsync of a scalar: %s", lbk__cu_err(cu, e));
+    }
+    d->bytes_h2d += (int64_t)b->bytes;
     *out = (lbk_data *)b;
     return LBK_OK;
 }
@@ -11260,6 +11286,7 @@ static lbk_backend_i lbk__cu_iface(void) {
     b.prepare_to_exit = lbk__cu_exit;
     b.data_from_host = lbk__cu_from_host;
     b.data_placeholder = lbk__cu_placeholder;
+    b.data_from_scalar = lbk__cu_from_scalar;
     b.data_to_host = lbk__cu_to_host;
     b.data_free = lbk__cu_data_free;
     b.compile = lbk__cu_compile;
