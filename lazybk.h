@@ -59,8 +59,11 @@
    kernels. With LAZYBK_CUDA, "cuda" is registered too; it is available only when
    libcuda.so.1 loads, cuInit succeeds and a device exists (else a context on it fails
    with LBK_ERR_UNAVAILABLE and the reason). It generates one CUDA C source per graph
-   (fused elementwise runs, reductions, data movement), compiles it with NVRTC, runs
-   float matmul through cuBLAS, and declines the rest (cpu fallback).
+   (fused elementwise runs, two-phase reductions with their producing group fused in,
+   data movement), compiles it with NVRTC (kept on disk when $LAZYBK_CUDA_CACHE names a
+   directory), runs float matmul through cuBLAS, and declines the rest (cpu fallback).
+   "cuda:N" picks device N; each context gets its own stream; large copies go through
+   pinned staging buffers; device memory comes from a pool per device.
    "cpu-reference" is the reference interpreter alone: every primitive op for every dtype, one node at a time, accumulating in double or
    int64, float sums pairwise; composite ops reach it decomposed. It is the oracle other
    backends are checked against (lbk_backend_check). LAZYBK_CPU_REFERENCE=1 in the
@@ -98,7 +101,8 @@
    different threads at once. The backend registry and the preprocess registry share one
    mutex; the debug-handle table and the interned module paths another; stb_ds's hash
    seed is set under its own. The cpu backend's buffer pool is guarded by its own mutex,
-   the cuda backend's state by another. Modules belong to their context's thread. Checked
+   the cuda backend's state by another (its pinned staging buffers by one per device).
+   Modules belong to their context's thread. Checked
    by make tsan (one context per thread on 2-8 threads beside registry traffic).
 
    6. THE BACKEND INTERFACE
@@ -113,6 +117,9 @@
    computation_free, execute_computation; everything else may be NULL. supports_op lets a
    backend decline nodes: declined composites are decomposed (lbk_decomp_*), other declined
    nodes run on the cpu backend; lbk_backend_check compares a backend with cpu-reference.
+   A backend that keeps state per context (a stream, a queue) finds the context it runs
+   for with lbk_exec_context() inside execute_computation, and frees that state in its
+   context_release member, called when the context is destroyed.
    examples/02_custom_backend.c is a complete backend in 86 lines.
 
    7. MODULES
@@ -155,9 +162,9 @@
 #define LAZYBK_H_INCLUDED
 
 #define LAZYBK_VERSION_MAJOR 0
-#define LAZYBK_VERSION_MINOR 8
+#define LAZYBK_VERSION_MINOR 9
 #define LAZYBK_VERSION_PATCH 0
-#define LAZYBK_VERSION_STRING "0.8.0"
+#define LAZYBK_VERSION_STRING "0.9.0"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -10372,50 +10379,36 @@ static CUresult lbk__cu_copy_dtoh(lbk__cu *cu, lbk__cu_dev *d, void *dst, CUdevi
     lbk__unlock(&d->stage_lock);
     return e;
 }
-static lbk_result lbk__cu_from_host(void *self, lbk_device dev, lbk_dtype dt, int n_dims, const int64_t *dims, const void *src, lbk_data **out) {
-    lbk__cu *cu = (lbk__cu *)self;
-    lbk__cu_dev *d = lbk__cu_use(cu, dev.ordinal);
+/* New data of bytes on device ordinal, holding src (NULL: unspecified). A scalar is copied
+   on the legacy stream without waiting: the driver stages a pageable source before
+   returning, and every stream lazybk makes is a blocking one, so the kernels that read it
+   are ordered after the copy. Larger data is copied before this returns. */
+static lbk_result lbk__cu_upload(lbk__cu *cu, int ordinal, size_t bytes, const void *src, bool scalar, lbk_data **out) {
+    lbk__cu_dev *d = lbk__cu_use(cu, ordinal);
     lbk__cu_buf *b;
     lbk_result r;
-    CUresult e;
+    CUresult e = CUDA_SUCCESS;
     if (!d) return lbk__tls_be_result;
     if (!(b = (lbk__cu_buf *)lbk__malloc(sizeof *b))) return LBK_ERR_OOM;
-    b->ordinal = dev.ordinal;
+    b->ordinal = ordinal;
     b->last = NULL;
-    b->bytes = (size_t)lbk__numel(n_dims, dims) * lbk_dtype_size(dt);
-    if ((r = lbk__cu_malloc(cu, d, b->bytes, d->stream, &b->p)) != LBK_OK) { lbk__free(b); return r; }
-    if (b->bytes && src && (e = lbk__cu_copy_htod(cu, d, b->p, src, b->bytes)) != CUDA_SUCCESS) {
-        lbk__cu_mfree(cu, d, b->p, b->bytes, NULL);
+    b->bytes = bytes;
+    if ((r = lbk__cu_malloc(cu, d, bytes, scalar ? NULL : d->stream, &b->p)) != LBK_OK) { lbk__free(b); return r; }
+    if (bytes && src) e = scalar ? cu->htod_async(b->p, src, bytes, NULL) : lbk__cu_copy_htod(cu, d, b->p, src, bytes);
+    if (e != CUDA_SUCCESS) {
+        lbk__cu_mfree(cu, d, b->p, bytes, NULL);
         lbk__free(b);
-        return lbk_backend_error(LBK_ERR_BACKEND, -1, "cuMemcpyHtoD of %zu bytes: %s", b->bytes, lbk__cu_err(cu, e));
+        return lbk_backend_error(LBK_ERR_BACKEND, -1, "cuMemcpyHtoD of %zu bytes: %s", bytes, lbk__cu_err(cu, e));
     }
-    if (src) d->bytes_h2d += (int64_t)b->bytes;
+    if (src) d->bytes_h2d += (int64_t)bytes;
     *out = (lbk_data *)b;
     return LBK_OK;
 }
-/* A scalar: copied on the legacy stream without waiting (the driver stages a pageable
-   source before returning; every stream lazybk makes is a blocking one, so kernels that
-   read it are ordered after the copy). */
+static lbk_result lbk__cu_from_host(void *self, lbk_device dev, lbk_dtype dt, int n_dims, const int64_t *dims, const void *src, lbk_data **out) {
+    return lbk__cu_upload((lbk__cu *)self, dev.ordinal, (size_t)lbk__numel(n_dims, dims) * lbk_dtype_size(dt), src, false, out);
+}
 static lbk_result lbk__cu_from_scalar(void *self, lbk_device dev, lbk_dtype dt, const void *value, lbk_data **out) {
-    lbk__cu *cu = (lbk__cu *)self;
-    lbk__cu_dev *d = lbk__cu_use(cu, dev.ordinal);
-    lbk__cu_buf *b;
-    lbk_result r;
-    CUresult e;
-    if (!d) return lbk__tls_be_result;
-    if (!(b = (lbk__cu_buf *)lbk__malloc(sizeof *b))) return LBK_ERR_OOM;
-    b->ordinal = dev.ordinal;
-    b->last = NULL;
-    b->bytes = lbk_dtype_size(dt);
-    if ((r = lbk__cu_malloc(cu, d, b->bytes, NULL, &b->p)) != LBK_OK) { lbk__free(b); return r; }
-    if ((e = cu->htod_async(b->p, value, b->bytes, NULL)) != CUDA_SUCCESS) {
-        lbk__cu_mfree(cu, d, b->p, b->bytes, NULL);
-        lbk__free(b);
-        return lbk_backend_error(LBK_ERR_BACKEND, -1, "cuMemcpyHtoDAsync of a scalar: %s", lbk__cu_err(cu, e));
-    }
-    d->bytes_h2d += (int64_t)b->bytes;
-    *out = (lbk_data *)b;
-    return LBK_OK;
+    return lbk__cu_upload((lbk__cu *)self, dev.ordinal, lbk_dtype_size(dt), value, true, out);
 }
 static lbk_result lbk__cu_placeholder(void *self, lbk_device dev, lbk_dtype dt, int n_dims, const int64_t *dims, lbk_data **out) {
     return lbk__cu_from_host(self, dev, dt, n_dims, dims, NULL, out);
