@@ -10543,7 +10543,8 @@ typedef struct lbk__cu_step {
     CUfunction fn, fn2;
     /* gemm: C[b] = A[b] @ B[b] (row-major), batch strides in elements */
     int64_t M, N, K, batches, sa, sb, sc;
-    uint32_t a, b;
+    uint32_t a, b;                /* the nodes whose buffers A and B are read from */
+    bool ta, tb;                  /* read transposed: a or b is the source of a transpose of the operand */
 } lbk__cu_step;
 typedef struct lbk__cu_prog {
     uint32_t n, n_params, n_outputs;
@@ -10566,6 +10567,17 @@ typedef struct lbk__cu_prog {
 #define LBK__CU_MAX_GROUP 512
 static bool lbk__cu_is_red(lbk_op op) { return op == LBK_OP_SUM || op == LBK_OP_MEAN || op == LBK_OP_AMAX || op == LBK_OP_AMIN; }
 
+/* Whether node t swaps its input's last two dims and nothing else (a transpose cuBLAS can
+   read in place). */
+static bool lbk__cu_is_t2(const lbk__cu_prog *p, uint32_t t) {
+    const lbk_node *x = &p->nodes[t];
+    int perm[LAZYBK_MAX_DIMS], d;
+    if (x->op != LBK_OP_PERMUTE || x->n_dims < 2) return false;
+    lbk_node_perm(p->g, t, perm);
+    for (d = 0; d < x->n_dims - 2; d++)
+        if (perm[d] != d) return false;
+    return perm[x->n_dims - 2] == x->n_dims - 1 && perm[x->n_dims - 1] == x->n_dims - 2;
+}
 /* Code generation state: the fused groups (group[i]: the first member's index, -1 none),
    fuse[g]: the reduction group g is computed inside (-1 none), leaves[i]: the value is
    read outside the kernel that computes it (or is an output). */
@@ -10817,6 +10829,16 @@ static lbk_result lbk__cu_generate(lbk__cu_prog *p) {
         for (j = in + 1; j < i && p->nodes[j].op == LBK_OP_PARAM; j++) {}
         if (j == i) G.fuse[G.group[in]] = (int32_t)i;
     }
+    /* transposes that only matmuls read (and that are no output) are never made: cuBLAS
+       reads their source transposed (fuse[t] = -2 marks them) */
+    for (i = 0; i < n; i++) {
+        uint32_t j;
+        bool only_mm = lbk__cu_is_t2(p, i) && p->out[i] < 0;
+        for (j = i + 1; j < n && only_mm; j++)
+            for (k = 0; k < (uint32_t)p->nodes[j].n_inputs; k++)
+                if (p->nodes[j].inputs[k] == i && p->nodes[j].op != LBK_OP_MATMUL) only_mm = false;
+        if (only_mm) G.fuse[i] = -2;
+    }
     for (i = 0; i < n; i++) {   /* values that leave their kernel: outputs, or read outside it */
         const lbk_node *x = &p->nodes[i];
         if (p->out[i] >= 0) G.leaves[i] = true;
@@ -10834,7 +10856,7 @@ static lbk_result lbk__cu_generate(lbk__cu_prog *p) {
         lbk__cu_step *st;
         uint32_t first_m = i, m;
         int32_t kg = G.group[i], fg = -1;
-        if (x->op == LBK_OP_PARAM) continue;
+        if (x->op == LBK_OP_PARAM || (kg < 0 && G.fuse[i] == -2)) continue;
         if (kg >= 0) {   /* a group runs at its end (the next non-parameter node is in another group), or in its reduction */
             uint32_t j = i + 1;
             while (j < n && p->nodes[j].op == LBK_OP_PARAM) j++;
@@ -10863,9 +10885,14 @@ static lbk_result lbk__cu_generate(lbk__cu_prog *p) {
                 r = lbk_backend_error(LBK_ERR_UNSUPPORTED, x->debug_handle, "cuda: matmul with partly broadcast batch dims");
                 break;
             }
+            if (G.fuse[st->a] == -2) { st->ta = true; st->a = p->nodes[st->a].inputs[0]; }
+            if (G.fuse[st->b] == -2) { st->tb = true; st->b = p->nodes[st->b].inputs[0]; }
             st->sa = ba == 1 ? 0 : st->M * st->K;
             st->sb = bb == 1 ? 0 : st->K * st->N;
             st->sc = st->M * st->N;
+            lbk__str_append(&p->src, "// step %u: cuBLAS gemm, %lld batch(es) of [%lld x %lld] @ [%lld x %lld]%s%s\n", p->n_steps, (long long)st->batches,
+                            (long long)st->M, (long long)st->K, (long long)st->K, (long long)st->N, st->ta ? ", A read transposed" : "",
+                            st->tb ? ", B read transposed" : "");
             p->n_steps++;
             continue;
         }
@@ -11065,7 +11092,10 @@ static lbk_result lbk__cu_compile(void *self, lbk_device dev, const lbk_graph *c
    write nothing; K = 0 writes zeros (cuBLAS refuses leading dimensions of 0). */
 static lbk_result lbk__cu_gemm(lbk__cu *cu, lbk__cublas_t blas, CUstream s, const lbk__cu_step *st, lbk_dtype dt, const CUdeviceptr *ptr,
                                int64_t debug_handle) {
-    int e, ldb = (int)LBK__MAX(st->N, 1), lda = (int)LBK__MAX(st->K, 1);
+    /* B row-major [K, N] is column-major B^T with ld N; stored as its transpose [N, K], it is
+       column-major B with ld K, read with op T. Likewise A: ld K, or transposed ld M. */
+    int e, ldb = (int)LBK__MAX(st->tb ? st->K : st->N, 1), lda = (int)LBK__MAX(st->ta ? st->M : st->K, 1), ldc = (int)LBK__MAX(st->N, 1);
+    int opb = st->tb ? 1 : 0, opa = st->ta ? 1 : 0;   /* CUBLAS_OP_N, CUBLAS_OP_T */
     if (st->M == 0 || st->N == 0 || st->batches == 0) return LBK_OK;
     if (st->K == 0) {
         CUresult ce = cu->memset_async(ptr[st->node], 0, (size_t)(st->M * st->N * st->batches) * lbk_dtype_size(dt), s);
@@ -11075,12 +11105,12 @@ static lbk_result lbk__cu_gemm(lbk__cu *cu, lbk__cublas_t blas, CUstream s, cons
         return lbk_backend_error(LBK_ERR_UNSUPPORTED, debug_handle, "cuda: matmul dims past 2^31 (M %lld, N %lld, K %lld)", (long long)st->M, (long long)st->N, (long long)st->K);
     if (dt == LBK_F32) {
         float one = 1, zero = 0;
-        e = cu->sgemm(blas, 0, 0, (int)st->N, (int)st->M, (int)st->K, &one, (const float *)ptr[st->b], ldb, st->sb, (const float *)ptr[st->a], lda,
-                      st->sa, &zero, (float *)ptr[st->node], ldb, st->sc, (int)st->batches);
+        e = cu->sgemm(blas, opb, opa, (int)st->N, (int)st->M, (int)st->K, &one, (const float *)ptr[st->b], ldb, st->sb, (const float *)ptr[st->a],
+                      lda, st->sa, &zero, (float *)ptr[st->node], ldc, st->sc, (int)st->batches);
     } else {
         double one = 1, zero = 0;
-        e = cu->dgemm(blas, 0, 0, (int)st->N, (int)st->M, (int)st->K, &one, (const double *)ptr[st->b], ldb, st->sb, (const double *)ptr[st->a], lda,
-                      st->sa, &zero, (double *)ptr[st->node], ldb, st->sc, (int)st->batches);
+        e = cu->dgemm(blas, opb, opa, (int)st->N, (int)st->M, (int)st->K, &one, (const double *)ptr[st->b], ldb, st->sb, (const double *)ptr[st->a],
+                      lda, st->sa, &zero, (double *)ptr[st->node], ldc, st->sc, (int)st->batches);
     }
     return e == 0 ? LBK_OK : lbk_backend_error(LBK_ERR_BACKEND, debug_handle, "cuBLAS gemm failed (status %d)", e);
 }
