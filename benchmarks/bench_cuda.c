@@ -4,7 +4,9 @@
        cuMemcpy of the same bytes (read 256 MiB + write 256 MiB; goal >= 0.85x its bandwidth);
      - sgemm 4096^3 against cublasSgemm called directly (goal >= 0.95x);
      - NVRTC compile time per graph and the compile cache's hit rate.
-   Without a GPU it says so and exits 0.
+   Without a GPU it says so and exits 0. LAZYBK_BENCH_QUICK=1 shrinks the sizes (1M
+   elements, 256^3) to check the program itself, e.g. on the host emulation of a device:
+   LD_LIBRARY_PATH=build/fakecuda LAZYBK_BENCH_QUICK=1 ./build/bench/bench_cuda
    Build: cc -O2 -DLAZYBK_CUDA -I. -I/usr/local/cuda/include $(pkg-config --cflags stb) benchmarks/bench_cuda.c -o bench_cuda -lm -lpthread -ldl
 */
 #define _POSIX_C_SOURCE 200809L
@@ -40,7 +42,8 @@ int main(void) {
     lbk_ctx_desc d = {0};
     d.backend = "cuda";
     lbk_ctx *c = lbk_ctx_create(&d);
-    const int64_t N = 64LL << 20;
+    const bool quick = getenv("LAZYBK_BENCH_QUICK") != NULL;
+    const int64_t N = quick ? 1LL << 20 : 64LL << 20;
     float *h = malloc(sizeof(float) * (size_t)N);
     for (int64_t i = 0; i < N; i++) h[i] = (float)((i % 2001) - 1000) / 500.0f;
     lbk_tensor x = lbk_from_host(c, LBK_F32, 1, &N, h);
@@ -63,11 +66,11 @@ int main(void) {
         if (r >= 0) { tl[r] = t1 - t0; tm[r] = t2 - t1; }
     }
     double l = median(tl, REPS), m = median(tm, REPS);
-    printf("fused tanh(x*a+b)*sigmoid(x), 64M f32   lazybk %8.3f ms (%6.1f GB/s) | cuMemcpyDtoD same bytes %8.3f ms (%6.1f GB/s) | bandwidth ratio %.2f\n",
-           l, 536.870912 / l, m, 536.870912 / m, m / l);
+    printf("fused tanh(x*a+b)*sigmoid(x), %lldM f32   lazybk %8.3f ms (%6.1f GB/s) | cuMemcpyDtoD same bytes %8.3f ms (%6.1f GB/s) | bandwidth ratio %.2f\n",
+           (long long)(N >> 20), l, N * 8e-6 / l, m, N * 8e-6 / m, m / l);
     mfree(a); mfree(b);
     /* sgemm 4096^3 */
-    const int64_t M = 4096, d2[2] = {M, M};
+    const int64_t M = quick ? 256 : 4096, d2[2] = {M, M};
     lbk_tensor A = lbk_from_host(c, LBK_F32, 2, d2, h), B = lbk_from_host(c, LBK_F32, 2, d2, h + M * M);
     void *blas = NULL;
     ((blas_create_fn)dlsym(hb, "cublasCreate_v2"))(&blas);
@@ -90,8 +93,8 @@ int main(void) {
         if (r >= 0) { tl[r] = t1 - t0; tm[r] = t2 - t1; }
     }
     l = median(tl, REPS); m = median(tm, REPS);
-    printf("sgemm 4096^3                            lazybk %8.3f ms (%6.1f TFLOP/s) | cublasSgemm direct %8.3f ms (%6.1f TFLOP/s) | ratio %.2f\n",
-           l, 2.0 * M * M * M / l / 1e9, m, 2.0 * M * M * M / m / 1e9, m / l);
+    printf("sgemm %lld^3                            lazybk %8.3f ms (%6.1f TFLOP/s) | cublasSgemm direct %8.3f ms (%6.1f TFLOP/s) | ratio %.2f\n",
+           (long long)M, l, 2.0 * M * M * M / l / 1e9, m, 2.0 * M * M * M / m / 1e9, m / l);
     printf("compile cache: %lld compiles, %lld hits\n%s", (long long)lbk_counter(c, "compile"), (long long)lbk_counter(c, "cache_hit"),
            lbk_metrics_report(c));
     lbk_ctx_destroy(c);
