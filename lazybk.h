@@ -10168,12 +10168,12 @@ static bool lbk__cu_dev_setup_locked(lbk__cu *cu, int ordinal) {
         cu->ctx_release(d->dev);
         return false;
     }
-    cu->device_name(d->name, (int)sizeof d->name, d->dev);
-    cu->device_mem(&d->mem, d->dev);
-    cu->device_attr(&d->cc_major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, d->dev);
-    cu->device_attr(&d->cc_minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, d->dev);
-    if (cu->blas_create(&d->blas) != 0 || cu->blas_stream(d->blas, d->stream) != 0) {
-        snprintf(d->reason, sizeof d->reason, "cublasCreate failed on device %d", ordinal);
+    if ((e = cu->device_name(d->name, (int)sizeof d->name, d->dev)) != CUDA_SUCCESS || (e = cu->device_mem(&d->mem, d->dev)) != CUDA_SUCCESS ||
+        (e = cu->device_attr(&d->cc_major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, d->dev)) != CUDA_SUCCESS ||
+        (e = cu->device_attr(&d->cc_minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, d->dev)) != CUDA_SUCCESS ||
+        cu->blas_create(&d->blas) != 0 || cu->blas_stream(d->blas, d->stream) != 0) {
+        if (e != CUDA_SUCCESS) snprintf(d->reason, sizeof d->reason, "cannot query device %d: %s", ordinal, lbk__cu_err(cu, e));
+        else snprintf(d->reason, sizeof d->reason, "cublasCreate failed on device %d", ordinal);
         cu->stream_destroy(d->stream);
         cu->ctx_release(d->dev);
         return false;
@@ -10184,6 +10184,7 @@ static bool lbk__cu_dev_setup_locked(lbk__cu *cu, int ordinal) {
    the backend error. */
 static lbk__cu_dev *lbk__cu_use(lbk__cu *cu, int ordinal) {
     lbk__cu_dev *d = NULL;
+    CUresult e;
     lbk__lock(&lbk__cu_lock);
     if (!cu->tried) { cu->tried = true; cu->ok = lbk__cu_load_locked(cu); }
     if (!cu->ok) lbk_backend_error(LBK_ERR_UNAVAILABLE, -1, "backend 'cuda' is not available: %s", cu->reason);
@@ -10197,7 +10198,10 @@ static lbk__cu_dev *lbk__cu_use(lbk__cu *cu, int ordinal) {
             d->ok = lbk__cu_dev_setup_locked(cu, ordinal);
         }
         if (!d->ok) { lbk_backend_error(LBK_ERR_UNAVAILABLE, -1, "%s", d->reason); d = NULL; }
-        else cu->ctx_set(d->cuctx);   /* this thread uses the device's primary context */
+        else if ((e = cu->ctx_set(d->cuctx)) != CUDA_SUCCESS) {   /* this thread uses the device's primary context */
+            lbk_backend_error(LBK_ERR_BACKEND, -1, "cuCtxSetCurrent on device %d: %s", ordinal, lbk__cu_err(cu, e));
+            d = NULL;
+        }
     }
     lbk__unlock(&lbk__cu_lock);
     return d;

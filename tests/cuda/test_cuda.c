@@ -10,6 +10,7 @@
 #include "lazybk.h"
 #include <math.h>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <unistd.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -366,6 +367,29 @@ static void disk_cache(void) {
     rmdir(dir);
 }
 
+/* An NVRTC error reaches the context's error with the compiler's log, and the context
+   goes on (on the emulated device, which can be asked to fail; skipped on a GPU). */
+static void nvrtc_error(void) {
+    void *h = dlopen("libnvrtc.so", RTLD_NOW | RTLD_NOLOAD);
+    if (!h || !dlsym(h, "lbkfake_nvrtc")) { printf("skipped: NVRTC error injection (not the emulated device)\n"); if (h) dlclose(h); return; }
+    dlclose(h);
+    lbk_ctx_desc d = {0};
+    d.backend = "cuda";
+    lbk_ctx *c = lbk_ctx_create(&d);
+    int64_t n = 33;
+    double out[33];
+    setenv("LBK_FAKE_NVRTC_FAIL", "1", 1);
+    lbk_tensor y = lbk_cos(c, lbk_arange(c, LBK_F64, 0, 33, 1));
+    lbk_result r = lbk_sync(c, &y, 1);
+    unsetenv("LBK_FAKE_NVRTC_FAIL");
+    CHECK(r == LBK_ERR_BACKEND && strstr(lbk_ctx_error(c), "NVRTC could not compile") && strstr(lbk_ctx_error(c), "as asked by LBK_FAKE_NVRTC_FAIL"),
+          "the NVRTC log in the context's error: %s", lbk_ctx_error(c));
+    lbk_ctx_clear_error(c);
+    CHECK(lbk_read(c, lbk_cos(c, lbk_arange(c, LBK_F64, 0, 33, 1)), out, sizeof(double) * (size_t)n) == LBK_OK && out[32] == cos(32.0),
+          "the context goes on: %s", lbk_ctx_error(c));
+    lbk_ctx_destroy(c);
+}
+
 static void device_tests(lbk_ctx *cc) {
     /* the representative graphs, against the cpu backend (checked against float64 by make test) */
     vals got = {0}, want = {0};
@@ -389,6 +413,7 @@ static void device_tests(lbk_ctx *cc) {
     ordinals();
     transfers_pool_oom(cc);
     disk_cache();
+    nvrtc_error();
     printf("%s", lbk_metrics_report(cc));
 }
 

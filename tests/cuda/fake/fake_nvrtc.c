@@ -4,7 +4,8 @@
    adds one launcher per `extern "C" __global__` kernel that runs its grid one thread
    after another. The "PTX" is "LBKFAKE <path of the shared object>". Kernels that need
    threads of a block to cooperate (__syncthreads, __shared__, warp shuffles) do not
-   compile here: the emulation would be wrong for them. */
+   compile here: the emulation would be wrong for them. With $LBK_FAKE_NVRTC_FAIL set,
+   every compile fails (tests of the error path). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <nvrtc.h>
@@ -117,6 +118,7 @@ nvrtcResult nvrtcCompileProgram(nvrtcProgram prog, int n_opts, const char *const
     snprintf(logf, sizeof logf, "%s/k%d.log", g_dir, id);
     if (!(f = fopen(cpp, "w"))) return NVRTC_ERROR_INTERNAL_ERROR;
     fputs(prelude, f);
+    if (getenv("LBK_FAKE_NVRTC_FAIL")) fputs("#error fake nvrtc: a compile error, as asked by LBK_FAKE_NVRTC_FAIL\n", f);
     fputs(p->src, f);
     fputs("\n", f);
     if (fake_launchers(f, p->src) != 0) fputs("#error fake nvrtc: could not parse a kernel's parameters\n", f);
@@ -189,3 +191,5 @@ const char *nvrtcGetErrorString(nvrtcResult e) {
     default: return "NVRTC error (fake nvrtc)";
     }
 }
+/* Marks this library as the emulation's, for tests that only make sense there. */
+int lbkfake_nvrtc(void) { return 1; }
