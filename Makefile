@@ -149,6 +149,7 @@ fakecuda: deps
 	$(CC) -O1 -g $(WARN) -shared -fPIC -I$(CUDA_HOME)/include tests/cuda/fake/fake_driver.c -o $(FAKECUDA)/libcuda.so.1 -Wl,-soname,libcuda.so.1 -ldl -lpthread
 	$(CC) -O1 -g $(WARN) -shared -fPIC -I$(CUDA_HOME)/include tests/cuda/fake/fake_nvrtc.c -o $(FAKECUDA)/libnvrtc.so -ldl
 	$(CC) -O1 -g $(WARN) -shared -fPIC tests/cuda/fake/fake_cublas.c -o $(FAKECUDA)/libcublas.so -L$(FAKECUDA) -l:libcuda.so.1 -Wl,-rpath,'$$ORIGIN'
+	$(CC) -O1 -g $(WARN) -shared -fPIC -I$(CUDA_HOME)/include tests/cuda/fake/fake_cublaslt.c -o $(FAKECUDA)/libcublasLt.so -L$(FAKECUDA) -l:libcuda.so.1 -Wl,-rpath,'$$ORIGIN'
 cuda: deps fakecuda
 	@test -f $(CUDA_HOME)/include/cuda.h || { echo "make cuda: $(CUDA_HOME)/include/cuda.h not found (set CUDA_HOME)"; exit 1; }
 	@mkdir -p $(BUILD)/cuda

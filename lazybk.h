@@ -9969,6 +9969,14 @@ static lbk_backend_i lbk__cpu_iface(void) {
 #ifdef LAZYBK_CUDA
 #include <cuda.h>
 #include <nvrtc.h>
+#if defined(__GNUC__) || defined(__clang__)
+#  pragma GCC diagnostic push
+#  pragma GCC diagnostic ignored "-Wstrict-prototypes"   /* cublasLt.h declares f() */
+#  include <cublasLt.h>
+#  pragma GCC diagnostic pop
+#else
+#  include <cublasLt.h>
+#endif
 #include <dlfcn.h>
 #include <time.h>
 
@@ -9988,6 +9996,7 @@ typedef struct lbk__cu_dev {
     CUcontext cuctx;
     CUstream stream;
     lbk__cublas_t blas;
+    cublasLtHandle_t lt;          /* NULL: no cuBLASLt */
     int cc_major, cc_minor;
     char name[256];
     size_t mem;
@@ -9999,7 +10008,7 @@ typedef struct lbk__cu_dev {
     CUevent stage_ev[2];
     bool stage_tried;
     lbk__mutex stage_lock;
-    int64_t launches, bytes_h2d, bytes_d2h, staged, pool_hits, allocs, compiles, nvrtc_compiles, disk_hits;
+    int64_t launches, bytes_h2d, bytes_d2h, staged, pool_hits, allocs, compiles, nvrtc_compiles, disk_hits, lt_epilogues, epilogue_kernels;
 } lbk__cu_dev;
 typedef struct lbk__cu {
     bool tried, ok;
@@ -10055,6 +10064,19 @@ typedef struct lbk__cu {
                  const float *, float *, int, long long, int);
     int (*dgemm)(lbk__cublas_t, int, int, int, int, int, const double *, const double *, int, long long, const double *, int,
                  long long, const double *, double *, int, long long, int);
+    /* cuBLASLt (optional: products with a bias epilogue) */
+    bool has_lt;
+    cublasStatus_t (*lt_create)(cublasLtHandle_t *);
+    cublasStatus_t (*lt_destroy)(cublasLtHandle_t);
+    cublasStatus_t (*lt_desc_create)(cublasLtMatmulDesc_t *, cublasComputeType_t, cudaDataType_t);
+    cublasStatus_t (*lt_desc_destroy)(cublasLtMatmulDesc_t);
+    cublasStatus_t (*lt_desc_set)(cublasLtMatmulDesc_t, cublasLtMatmulDescAttributes_t, const void *, size_t);
+    cublasStatus_t (*lt_layout_create)(cublasLtMatrixLayout_t *, cudaDataType, uint64_t, uint64_t, int64_t);
+    cublasStatus_t (*lt_layout_destroy)(cublasLtMatrixLayout_t);
+    cublasStatus_t (*lt_layout_set)(cublasLtMatrixLayout_t, cublasLtMatrixLayoutAttribute_t, const void *, size_t);
+    cublasStatus_t (*lt_matmul)(cublasLtHandle_t, cublasLtMatmulDesc_t, const void *, const void *, cublasLtMatrixLayout_t, const void *,
+                                cublasLtMatrixLayout_t, const void *, const void *, cublasLtMatrixLayout_t, void *, cublasLtMatrixLayout_t,
+                                const cublasLtMatmulAlgo_t *, void *, size_t, cudaStream_t);
     /* the devices */
     int n_devices, default_ordinal, driver;
     lbk__cu_dev devs[LBK__CU_MAX_DEVICES];
@@ -10097,6 +10119,22 @@ static const char *lbk__cu_err(const lbk__cu *cu, CUresult e) {
     const char *s = NULL;
     if (cu->error_string) cu->error_string(e, &s);
     return s ? s : "unknown CUDA error";
+}
+/* cuBLASLt, when its library is there: products whose only reader adds a bias take it as
+   their epilogue. Without it they run as a product and a kernel. */
+static void lbk__cu_load_lt(lbk__cu *cu) {
+    static const char *const lt[] = {"libcublasLt.so", "libcublasLt.so.13", "libcublasLt.so.12", "/usr/local/cuda/lib64/libcublasLt.so", NULL};
+    static const char *const names[] = {"cublasLtCreate", "cublasLtDestroy", "cublasLtMatmulDescCreate", "cublasLtMatmulDescDestroy",
+                                        "cublasLtMatmulDescSetAttribute", "cublasLtMatrixLayoutCreate", "cublasLtMatrixLayoutDestroy",
+                                        "cublasLtMatrixLayoutSetAttribute", "cublasLtMatmul"};
+    void **fields[9];
+    void *h = lbk__cu_open(lt);
+    int i;
+    fields[0] = (void **)&cu->lt_create; fields[1] = (void **)&cu->lt_destroy; fields[2] = (void **)&cu->lt_desc_create;
+    fields[3] = (void **)&cu->lt_desc_destroy; fields[4] = (void **)&cu->lt_desc_set; fields[5] = (void **)&cu->lt_layout_create;
+    fields[6] = (void **)&cu->lt_layout_destroy; fields[7] = (void **)&cu->lt_layout_set; fields[8] = (void **)&cu->lt_matmul;
+    cu->has_lt = h != NULL;
+    for (i = 0; i < 9 && cu->has_lt; i++) cu->has_lt = (*fields[i] = dlsym(h, names[i])) != NULL;
 }
 /* Loads the libraries and initialises the driver; false with a reason. */
 static bool lbk__cu_load_locked(lbk__cu *cu) {
@@ -10152,6 +10190,7 @@ static bool lbk__cu_load_locked(lbk__cu *cu) {
     LBK__CU_SYM(cu->h_cublas, blas_stream, "cublasSetStream_v2");
     LBK__CU_SYM(cu->h_cublas, sgemm, "cublasSgemmStridedBatched");
     LBK__CU_SYM(cu->h_cublas, dgemm, "cublasDgemmStridedBatched");
+    lbk__cu_load_lt(cu);
     return true;
 }
 #undef LBK__CU_SYM
@@ -10178,6 +10217,7 @@ static bool lbk__cu_dev_setup_locked(lbk__cu *cu, int ordinal) {
         cu->ctx_release(d->dev);
         return false;
     }
+    if (cu->has_lt && cu->lt_create(&d->lt) != CUBLAS_STATUS_SUCCESS) d->lt = NULL;
     return true;
 }
 /* The device of ordinal, set up and made current on this thread; NULL with the reason as
@@ -10549,6 +10589,8 @@ typedef struct lbk__cu_step {
     int64_t M, N, K, batches, sa, sb, sc;
     uint32_t a, b;                /* the nodes whose buffers A and B are read from */
     bool ta, tb;                  /* read transposed: a or b is the source of a transpose of the operand */
+    int64_t bias;                 /* >= 0: the node of a bias (length N) added to every row: the product's
+                                     epilogue in cuBLASLt, else the step's kernel fn adds it */
 } lbk__cu_step;
 typedef struct lbk__cu_prog {
     uint32_t n, n_params, n_outputs;
@@ -10587,7 +10629,7 @@ static bool lbk__cu_is_t2(const lbk__cu_prog *p, uint32_t t) {
    read outside the kernel that computes it (or is an output). */
 typedef struct lbk__cu_gen {
     lbk__cu_prog *p;
-    int32_t *group, *fuse;
+    int32_t *group, *fuse, *epi;
     bool *leaves;
     size_t cap_steps, cap_bufs;
 } lbk__cu_gen;
@@ -10794,6 +10836,51 @@ static lbk_result lbk__cu_emit_kernel(lbk__cu_gen *G, lbk__cu_step *st, uint32_t
     return LBK_OK;
 }
 
+/* The cuBLAS step of product mm into node out (out != mm: out is mm + bias, the bias
+   added by cuBLASLt as the epilogue, or by the step's kernel after a plain product). Batch
+   dims are flattened when each operand is whole or broadcast; a broadcast B over a whole,
+   untransposed A is one product of batches * M rows. */
+static lbk_result lbk__cu_gemm_step(lbk__cu_gen *G, uint32_t mm, uint32_t out) {
+    lbk__cu_prog *p = G->p;
+    lbk__cu_step *st = &p->steps[p->n_steps];
+    const lbk_node *x = &p->nodes[mm], *a = &p->nodes[x->inputs[0]], *b = &p->nodes[x->inputs[1]];
+    int64_t ba = lbk__numel(a->n_dims - 2, a->dims), bb = lbk__numel(b->n_dims - 2, b->dims);
+    memset(st, 0, sizeof *st);
+    st->kind = 1;
+    st->node = out;
+    st->n = lbk__numel(x->n_dims, x->dims);
+    st->first_buf = p->n_bufs;
+    st->bias = -1;
+    st->M = x->dims[x->n_dims - 2]; st->N = x->dims[x->n_dims - 1]; st->K = a->dims[a->n_dims - 1];
+    st->batches = lbk__numel(x->n_dims - 2, x->dims);
+    st->a = x->inputs[0]; st->b = x->inputs[1];
+    if ((ba != 1 && ba != st->batches) || (bb != 1 && bb != st->batches))   /* supports_op declines these */
+        return lbk_backend_error(LBK_ERR_UNSUPPORTED, x->debug_handle, "cuda: matmul with partly broadcast batch dims");
+    if (G->fuse[st->a] == -2) { st->ta = true; st->a = p->nodes[st->a].inputs[0]; }
+    if (G->fuse[st->b] == -2) { st->tb = true; st->b = p->nodes[st->b].inputs[0]; }
+    st->sa = ba == 1 ? 0 : st->M * st->K;
+    st->sb = bb == 1 ? 0 : st->K * st->N;
+    if (st->batches > 1 && st->sb == 0 && st->sa != 0 && !st->ta) { st->M *= st->batches; st->batches = 1; st->sa = 0; }
+    st->sc = st->M * st->N;
+    p->kernel[mm] = p->kernel[out] = (int32_t)p->n_steps;
+    lbk__str_append(&p->src, "// step %u: cuBLAS gemm, %lld batch(es) of [%lld x %lld] @ [%lld x %lld]%s%s", p->n_steps, (long long)st->batches,
+                    (long long)st->M, (long long)st->K, (long long)st->K, (long long)st->N, st->ta ? ", A read transposed" : "",
+                    st->tb ? ", B read transposed" : "");
+    if (out != mm) {   /* the bias epilogue, and the kernel that adds it where cuBLASLt cannot */
+        const lbk_node *y = &p->nodes[out];
+        const char *ct = lbk__cu_ctype(x->dtype);
+        st->bias = y->inputs[0] == mm ? y->inputs[1] : y->inputs[0];
+        lbk__str_append(&p->src, ", + bias (node %lld) as the epilogue\n", (long long)st->bias);
+        lbk__str_append(&p->src, "extern \"C\" __global__ void k%u(const %s* __restrict__ v%lld, %s* __restrict__ o%u, long long n) {\n"
+                        "    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;\n    if (i >= n) return;\n"
+                        "    o%u[i] = o%u[i] + v%lld[i %% %lldLL];\n}\n", p->n_steps, ct, (long long)st->bias, ct, out, out, out,
+                        (long long)st->bias, (long long)st->N);
+    } else {
+        lbk__str_append(&p->src, "\n");
+    }
+    return LBK_OK;
+}
+
 /* Generates the CUDA C source of graph g into p (steps and kernels); no device needed. */
 static lbk_result lbk__cu_generate(lbk__cu_prog *p) {
     uint32_t i, k, n = p->n;
@@ -10803,9 +10890,10 @@ static lbk_result lbk__cu_generate(lbk__cu_prog *p) {
     G.p = p;
     G.group = (int32_t *)lbk__malloc(sizeof(int32_t) * (n + 1));
     G.fuse = (int32_t *)lbk__malloc(sizeof(int32_t) * (n + 1));
+    G.epi = (int32_t *)lbk__malloc(sizeof(int32_t) * (n + 1));
     G.leaves = (bool *)lbk__calloc(n + 1, sizeof(bool));
-    if (!G.group || !G.fuse || !G.leaves) { r = LBK_ERR_OOM; goto done; }
-    for (i = 0; i < n; i++) { G.group[i] = -1; G.fuse[i] = -1; p->kernel[i] = -1; }
+    if (!G.group || !G.fuse || !G.epi || !G.leaves) { r = LBK_ERR_OOM; goto done; }
+    for (i = 0; i < n; i++) { G.group[i] = -1; G.fuse[i] = -1; G.epi[i] = -1; p->kernel[i] = -1; }
     /* elementwise runs of one shape (parameters between them do not break a run) */
     {
         int32_t open = -1;
@@ -10843,6 +10931,31 @@ static lbk_result lbk__cu_generate(lbk__cu_prog *p) {
                 if (p->nodes[j].inputs[k] == i && p->nodes[j].op != LBK_OP_MATMUL) only_mm = false;
         if (only_mm) G.fuse[i] = -2;
     }
+    /* a float product whose one reader is a group of one add of a bias (length N, broadcast
+       over the rows) is computed with that add as its epilogue: fuse[group] = -3, and
+       G.epi maps the group to the product and back */
+    for (i = 0; i < n; i++) {
+        const lbk_node *x = &p->nodes[i];
+        uint32_t j, readers = 0, add = 0;
+        if (x->op != LBK_OP_MATMUL || !lbk__cu_float(x->dtype) || p->out[i] >= 0) continue;
+        for (j = i + 1; j < n; j++)
+            for (k = 0; k < (uint32_t)p->nodes[j].n_inputs; k++)
+                if (p->nodes[j].inputs[k] == i) { readers++; add = j; }
+        if (readers == 1 && p->nodes[add].op == LBK_OP_ADD && G.group[add] == (int32_t)add && G.fuse[add] == -1) {
+            const lbk_node *y = &p->nodes[add];
+            uint32_t bias = y->inputs[0] == i ? y->inputs[1] : y->inputs[0], m;
+            const lbk_node *b = &p->nodes[bias];
+            bool alone = true;
+            int64_t N = x->dims[x->n_dims - 1];
+            for (m = add + 1; m < n && alone; m++) alone = G.group[m] != (int32_t)add;   /* the group is the add alone */
+            if (alone && bias != i && b->dtype == x->dtype && b->n_dims >= 1 && b->dims[b->n_dims - 1] == N && lbk__numel(b->n_dims, b->dims) == N &&
+                b->n_dims <= x->n_dims) {
+                G.fuse[add] = -3;
+                G.epi[add] = (int32_t)i;
+                G.epi[i] = (int32_t)add;
+            }
+        }
+    }
     for (i = 0; i < n; i++) {   /* values that leave their kernel: outputs, or read outside it */
         const lbk_node *x = &p->nodes[i];
         if (p->out[i] >= 0) G.leaves[i] = true;
@@ -10860,7 +10973,12 @@ static lbk_result lbk__cu_generate(lbk__cu_prog *p) {
         lbk__cu_step *st;
         uint32_t first_m = i, m;
         int32_t kg = G.group[i], fg = -1;
-        if (x->op == LBK_OP_PARAM || (kg < 0 && G.fuse[i] == -2)) continue;
+        if (x->op == LBK_OP_PARAM || (kg < 0 && G.fuse[i] == -2) || (x->op == LBK_OP_MATMUL && G.epi[i] >= 0)) continue;
+        if (kg >= 0 && G.fuse[kg] == -3) {   /* the product with this add as its epilogue */
+            if (!LBK__GROW(p->steps, G.cap_steps, (size_t)p->n_steps + 1)) { r = LBK_ERR_OOM; break; }
+            if ((r = lbk__cu_gemm_step(&G, (uint32_t)G.epi[i], i)) == LBK_OK) p->n_steps++;
+            continue;
+        }
         if (kg >= 0) {   /* a group runs at its end (the next non-parameter node is in another group), or in its reduction */
             uint32_t j = i + 1;
             while (j < n && p->nodes[j].op == LBK_OP_PARAM) j++;
@@ -10878,26 +10996,8 @@ static lbk_result lbk__cu_generate(lbk__cu_prog *p) {
         st->first_buf = p->n_bufs;
         for (m = first_m; m <= i; m++)
             if (lbk__cu_inside(&G, i, kg, fg, m)) p->kernel[m] = (int32_t)p->n_steps;
-        if (x->op == LBK_OP_MATMUL) {   /* cuBLAS: batch dims flattened when each operand is whole or broadcast */
-            const lbk_node *a = &p->nodes[x->inputs[0]], *b = &p->nodes[x->inputs[1]];
-            int64_t ba = lbk__numel(a->n_dims - 2, a->dims), bb = lbk__numel(b->n_dims - 2, b->dims);
-            st->kind = 1;
-            st->M = x->dims[x->n_dims - 2]; st->N = x->dims[x->n_dims - 1]; st->K = a->dims[a->n_dims - 1];
-            st->batches = lbk__numel(x->n_dims - 2, x->dims);
-            st->a = x->inputs[0]; st->b = x->inputs[1];
-            if ((ba != 1 && ba != st->batches) || (bb != 1 && bb != st->batches)) {   /* supports_op declines these */
-                r = lbk_backend_error(LBK_ERR_UNSUPPORTED, x->debug_handle, "cuda: matmul with partly broadcast batch dims");
-                break;
-            }
-            if (G.fuse[st->a] == -2) { st->ta = true; st->a = p->nodes[st->a].inputs[0]; }
-            if (G.fuse[st->b] == -2) { st->tb = true; st->b = p->nodes[st->b].inputs[0]; }
-            st->sa = ba == 1 ? 0 : st->M * st->K;
-            st->sb = bb == 1 ? 0 : st->K * st->N;
-            st->sc = st->M * st->N;
-            lbk__str_append(&p->src, "// step %u: cuBLAS gemm, %lld batch(es) of [%lld x %lld] @ [%lld x %lld]%s%s\n", p->n_steps, (long long)st->batches,
-                            (long long)st->M, (long long)st->K, (long long)st->K, (long long)st->N, st->ta ? ", A read transposed" : "",
-                            st->tb ? ", B read transposed" : "");
-            p->n_steps++;
+        if (x->op == LBK_OP_MATMUL) {
+            if ((r = lbk__cu_gemm_step(&G, i, i)) == LBK_OK) p->n_steps++;
             continue;
         }
         if ((r = lbk__cu_emit_kernel(&G, st, i, first_m, kg, fg)) == LBK_OK) p->n_steps++;
@@ -10905,6 +11005,7 @@ static lbk_result lbk__cu_generate(lbk__cu_prog *p) {
 done:
     lbk__free(G.group);
     lbk__free(G.fuse);
+    lbk__free(G.epi);
     lbk__free(G.leaves);
     if (r == LBK_OK && p->src.oom) r = LBK_ERR_OOM;
     return r;
@@ -11073,7 +11174,7 @@ static lbk_result lbk__cu_compile(void *self, lbk_device dev, const lbk_graph *c
         if (r == LBK_OK && p->src.len) r = lbk__cu_module(cu, d, p, arch);
         for (s = 0; r == LBK_OK && s < p->n_steps; s++) {
             char name[32];
-            if (p->steps[s].kind == 1) continue;
+            if (p->steps[s].kind == 1 && p->steps[s].bias < 0) continue;
             snprintf(name, sizeof name, "k%u", s);
             if ((e = cu->module_fn(&p->steps[s].fn, p->mod, name)) == CUDA_SUCCESS && p->steps[s].kind == 2) {
                 snprintf(name, sizeof name, "k%u_2", s);
@@ -11117,6 +11218,52 @@ static lbk_result lbk__cu_gemm(lbk__cu *cu, lbk__cublas_t blas, CUstream s, cons
                       lda, st->sa, &zero, (double *)ptr[st->node], ldc, st->sc, (int)st->batches);
     }
     return e == 0 ? LBK_OK : lbk_backend_error(LBK_ERR_BACKEND, debug_handle, "cuBLAS gemm failed (status %d)", e);
+}
+
+/* A product with its bias epilogue through cuBLASLt (no workspace, its own heuristic);
+   false where that cannot run (no cuBLASLt, an empty product, a status other than
+   success): the caller then runs the plain product and the bias kernel. */
+static bool lbk__cu_gemm_lt(lbk__cu *cu, lbk__cu_dev *d, CUstream s, const lbk__cu_step *st, lbk_dtype dt, const CUdeviceptr *ptr) {
+    cublasLtMatmulDesc_t desc = NULL;
+    cublasLtMatrixLayout_t la = NULL, lb = NULL, lc = NULL;
+    cudaDataType ty = dt == LBK_F32 ? CUDA_R_32F : CUDA_R_64F;
+    int32_t opb = st->tb ? CUBLAS_OP_T : CUBLAS_OP_N, opa = st->ta ? CUBLAS_OP_T : CUBLAS_OP_N;
+    uint32_t epi = CUBLASLT_EPILOGUE_BIAS;
+    const void *bias = (const void *)(uintptr_t)ptr[st->bias];
+    int32_t batches = (int32_t)st->batches;
+    double one64 = 1, zero64 = 0;
+    float one32 = 1, zero32 = 0;
+    bool ok;
+    if (!d->lt || st->M == 0 || st->N == 0 || st->K == 0 || st->batches == 0 || st->batches > INT_MAX) return false;
+    /* column-major: D^T [N x M] = op(B) [N x K] * op(A) [K x M], as in lbk__cu_gemm */
+    ok = cu->lt_desc_create(&desc, dt == LBK_F32 ? CUBLAS_COMPUTE_32F : CUBLAS_COMPUTE_64F, ty) == CUBLAS_STATUS_SUCCESS &&
+         cu->lt_desc_set(desc, CUBLASLT_MATMUL_DESC_TRANSA, &opb, sizeof opb) == CUBLAS_STATUS_SUCCESS &&
+         cu->lt_desc_set(desc, CUBLASLT_MATMUL_DESC_TRANSB, &opa, sizeof opa) == CUBLAS_STATUS_SUCCESS &&
+         cu->lt_desc_set(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi) == CUBLAS_STATUS_SUCCESS &&
+         cu->lt_desc_set(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias) == CUBLAS_STATUS_SUCCESS &&
+         cu->lt_layout_create(&lb, ty, (uint64_t)(st->tb ? st->K : st->N), (uint64_t)(st->tb ? st->N : st->K), st->tb ? st->K : st->N) == CUBLAS_STATUS_SUCCESS &&
+         cu->lt_layout_create(&la, ty, (uint64_t)(st->ta ? st->M : st->K), (uint64_t)(st->ta ? st->K : st->M), st->ta ? st->M : st->K) == CUBLAS_STATUS_SUCCESS &&
+         cu->lt_layout_create(&lc, ty, (uint64_t)st->N, (uint64_t)st->M, st->N) == CUBLAS_STATUS_SUCCESS;
+    if (ok && batches > 1) {
+        int64_t sb = st->sb, sa = st->sa, sc = st->sc;
+        ok = cu->lt_layout_set(lb, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &batches, sizeof batches) == CUBLAS_STATUS_SUCCESS &&
+             cu->lt_layout_set(lb, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &sb, sizeof sb) == CUBLAS_STATUS_SUCCESS &&
+             cu->lt_layout_set(la, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &batches, sizeof batches) == CUBLAS_STATUS_SUCCESS &&
+             cu->lt_layout_set(la, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &sa, sizeof sa) == CUBLAS_STATUS_SUCCESS &&
+             cu->lt_layout_set(lc, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &batches, sizeof batches) == CUBLAS_STATUS_SUCCESS &&
+             cu->lt_layout_set(lc, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &sc, sizeof sc) == CUBLAS_STATUS_SUCCESS;
+    }
+    if (ok)
+        ok = cu->lt_matmul(d->lt, desc, dt == LBK_F32 ? (const void *)&one32 : (const void *)&one64, (const void *)(uintptr_t)ptr[st->b], lb,
+                           (const void *)(uintptr_t)ptr[st->a], la, dt == LBK_F32 ? (const void *)&zero32 : (const void *)&zero64,
+                           (const void *)(uintptr_t)ptr[st->node], lc, (void *)(uintptr_t)ptr[st->node], lc, NULL, NULL, 0,
+                           (cudaStream_t)s) == CUBLAS_STATUS_SUCCESS;
+    if (lc) cu->lt_layout_destroy(lc);
+    if (la) cu->lt_layout_destroy(la);
+    if (lb) cu->lt_layout_destroy(lb);
+    if (desc) cu->lt_desc_destroy(desc);
+    if (ok) d->lt_epilogues++;
+    return ok;
 }
 
 /* Launches fn over n threads (blocks of 256) on stream s. */
@@ -11180,8 +11327,15 @@ static lbk_result lbk__cu_execute(void *self, lbk_computation *c, lbk_data *cons
         }
         if (r != LBK_OK) break;
         if (st->kind == 1) {
-            r = lbk__cu_gemm(cu, blas, stream, st, x->dtype, ptr, x->debug_handle);
+            bool done = st->bias >= 0 && lbk__cu_gemm_lt(cu, d, stream, st, x->dtype, ptr);
+            if (!done) r = lbk__cu_gemm(cu, blas, stream, st, x->dtype, ptr, x->debug_handle);
             d->launches++;
+            if (r == LBK_OK && !done && st->bias >= 0) {   /* the bias by the step's kernel */
+                void *bp[3];
+                bp[0] = &ptr[st->bias]; bp[1] = &ptr[st->node]; bp[2] = &st->n;
+                r = lbk__cu_launch(cu, d, st->fn, st->n, stream, bp, x->debug_handle);
+                d->epilogue_kernels++;
+            }
             continue;
         }
         if (st->n_bufs > 64) { r = lbk_backend_error(LBK_ERR_UNSUPPORTED, x->debug_handle, "cuda: a kernel with more than 64 buffers"); break; }
@@ -11264,9 +11418,10 @@ static const char *lbk__cu_report(void *self) {
         if (!d->tried) continue;
         if (!d->ok) { lbk__str_append(&cu->report, "cuda:%d: %s\n", o, d->reason); continue; }
         lbk__str_append(&cu->report, "cuda:%d %s (sm_%d%d, %zu MiB): compiles %lld (NVRTC %lld, kernel cache files %lld), launches %lld, "
-                        "bytes to device %lld, to host %lld (%lld through pinned staging), allocations %lld, pool hits %lld, context streams %zu\n",
+                        "bias epilogues %lld in cuBLASLt, %lld as kernels, bytes to device %lld, to host %lld (%lld through pinned staging), "
+                        "allocations %lld, pool hits %lld, context streams %zu\n",
                         o, d->name, d->cc_major, d->cc_minor, d->mem >> 20, (long long)d->compiles, (long long)d->nvrtc_compiles,
-                        (long long)d->disk_hits, (long long)d->launches, (long long)d->bytes_h2d, (long long)d->bytes_d2h, (long long)d->staged,
+                        (long long)d->disk_hits, (long long)d->launches, (long long)d->lt_epilogues, (long long)d->epilogue_kernels, (long long)d->bytes_h2d, (long long)d->bytes_d2h, (long long)d->staged,
                         (long long)d->allocs, (long long)d->pool_hits, d->n_streams);
     }
     lbk__unlock(&lbk__cu_lock);
@@ -11291,6 +11446,7 @@ static void lbk__cu_exit(void *self) {
             for (i = 0; i < 2; i++)
                 if (d->stage[i]) { cu->event_destroy(d->stage_ev[i]); cu->host_free(d->stage[i]); }
             cu->blas_destroy(d->blas);
+            if (d->lt) cu->lt_destroy(d->lt);
             cu->stream_destroy(d->stream);
             cu->ctx_release(d->dev);
         }

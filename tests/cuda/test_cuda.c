@@ -390,6 +390,43 @@ static void nvrtc_error(void) {
     lbk_ctx_destroy(c);
 }
 
+/* linear without an activation: the bias is the product's epilogue (cuBLASLt), or a kernel
+   after it (on the emulated device, asked to refuse cuBLASLt); 2-d and batched 3-d inputs,
+   against float64. */
+static void bias_epilogue(lbk_ctx *c) {
+    int64_t dx[3] = {3, 9, 13}, dw[2] = {6, 13}, db = 6;
+    double x[351], w[78], b[6], out[162];
+    uint64_t seed = 11;
+    for (int i = 0; i < 351; i++) x[i] = urand(&seed) - 0.5;
+    for (int i = 0; i < 78; i++) w[i] = urand(&seed) - 0.5;
+    for (int i = 0; i < 6; i++) b[i] = urand(&seed);
+    void *h = dlopen("libnvrtc.so", RTLD_NOW | RTLD_NOLOAD);
+    bool fake = h && dlsym(h, "lbkfake_nvrtc");
+    if (h) dlclose(h);
+    for (int round = 0; round < (fake ? 2 : 1); round++) {
+        if (round) setenv("LBK_FAKE_LT_UNSUPPORTED", "1", 1);
+        long long lt0 = report_num(c, "bias epilogues "), k0 = report_num(c, "in cuBLASLt, ");
+        for (int f = 0; f < 2; f++)
+            for (int nd = 2; nd <= 3; nd++) {
+                lbk_dtype dt = f ? LBK_F64 : LBK_F32;
+                int64_t d2[2] = {27, 13};
+                lbk_tensor X = from_f64(c, dt, nd, nd == 3 ? dx : d2, x), W = from_f64(c, dt, 2, dw, w), B = from_f64(c, dt, 1, &db, b);
+                CHECK(lbk_read_as(c, lbk_linear(c, X, W, B), LBK_F64, out, sizeof out) == LBK_OK, "%s", lbk_ctx_error(c));
+                int bad = 0;
+                for (int r = 0; r < 27; r++)
+                    for (int o = 0; o < 6; o++) {
+                        double a = as_dt(dt, b[o]);
+                        for (int k = 0; k < 13; k++) a += as_dt(dt, x[r * 13 + k]) * as_dt(dt, w[o * 13 + k]);
+                        bad += !close_to(out[r * 6 + o], a, f ? 1e-13 : 1e-5);
+                    }
+                CHECK(bad == 0, "linear %s %d-d, %s: %d wrong", lbk_dtype_name(dt), nd, round ? "bias kernel" : "cuBLASLt", bad);
+            }
+        long long lt1 = report_num(c, "bias epilogues "), k1 = report_num(c, "in cuBLASLt, ");
+        CHECK(round ? (lt1 == lt0 && k1 >= k0 + 4) : (lt1 + k1 >= lt0 + k0 + 4), "bias epilogues: cuBLASLt %lld -> %lld, kernels %lld -> %lld", lt0, lt1, k0, k1);
+        if (round) unsetenv("LBK_FAKE_LT_UNSUPPORTED");
+    }
+}
+
 static void device_tests(lbk_ctx *cc) {
     /* the representative graphs, against the cpu backend (checked against float64 by make test) */
     vals got = {0}, want = {0};
@@ -409,6 +446,7 @@ static void device_tests(lbk_ctx *cc) {
     }
     big_reductions(cc);
     empty_products(cc);
+    bias_epilogue(cc);
     streams_and_threads(cc);
     ordinals();
     transfers_pool_oom(cc);
