@@ -69,7 +69,7 @@ static void graphs(lbk_ctx *c, vals *out) {
         lbk_dtype dt = f ? LBK_F64 : LBK_F32;
         int64_t d3[3] = {2, 3, 37}, row[1] = {37}, col[3] = {2, 3, 1}, m1[3] = {2, 5, 7}, m2[2] = {7, 4};
         lbk_tensor x = T(c, dt, 3, d3, 1), y = T(c, dt, 3, d3, 2), r = T(c, dt, 1, row, 3), k = T(c, dt, 3, col, 4);
-        lbk_tensor e[24];
+        lbk_tensor e[32];
         int n = 0;
         /* every elementwise op, fused in chains with broadcast operands and scalars */
         e[n++] = lbk_add(c, lbk_mul(c, x, r), lbk_sub(c, y, k));
@@ -101,6 +101,7 @@ static void graphs(lbk_ctx *c, vals *out) {
         /* matmul: batched with a broadcast B, and a transposed B */
         e[n++] = lbk_matmul(c, T(c, dt, 3, m1, 5), T(c, dt, 2, m2, 6));
         e[n++] = lbk_relu(c, lbk_linear(c, T(c, dt, 2, (int64_t[]){5, 7}, 7), T(c, dt, 2, (int64_t[]){4, 7}, 8), T(c, dt, 1, (int64_t[]){4}, 9)));
+        e[n++] = lbk_linear(c, T(c, dt, 3, (int64_t[]){2, 5, 7}, 10), T(c, dt, 2, (int64_t[]){4, 7}, 11), T(c, dt, 1, (int64_t[]){4}, 12));   /* bias epilogue */
         /* composites: decomposed into the primitives above */
         e[n++] = lbk_softmax(c, x, -1);
         e[n++] = lbk_layer_norm(c, x, 1, r, r, 1e-5);
