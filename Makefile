@@ -159,6 +159,11 @@ cuda: deps fakecuda
 	    echo "$(CC) ... $(CUDA_FLAGS) $$e"; \
 	    $(CC) -std=c99 $(CFLAGS) $(WARN) $(CPPFLAGS) $(CUDA_FLAGS) $$e -o $(BUILD)/cuda/$$(basename $$e .c) $(LIBS) -ldl; \
 	done
+	@set -e; for cxx in g++ clang++; do for std in c++11 c++17; do \
+	    echo "$$cxx -std=$$std ... $(CUDA_FLAGS) tests/std/cpp_unit.cpp"; \
+	    $$cxx -std=$$std -O1 -Wall -Wextra -Werror $(CPPFLAGS) $(CUDA_FLAGS) -x c++ tests/std/cpp_unit.cpp -o $(BUILD)/cuda/cpp-$$cxx-$$std $(LIBS) -ldl; \
+	    ./$(BUILD)/cuda/cpp-$$cxx-$$std; \
+	done; done
 	./$(BUILD)/cuda/test_cuda
 	./$(BUILD)/cuda/tests
 	./$(BUILD)/cuda/01_quickstart > /dev/null

@@ -9967,9 +9967,12 @@ static lbk_backend_i lbk__cpu_iface(void) {
    cuBLAS. Everything else is declined through supports_op: composites are decomposed,
    other nodes (integer arithmetic, argmax, rand) run on the cpu fallback. */
 #ifdef LAZYBK_CUDA
+#ifdef __cplusplus
+}   /* the CUDA headers bring C++ templates of their own: outside extern "C" */
+#endif
 #include <cuda.h>
 #include <nvrtc.h>
-#if defined(__GNUC__) || defined(__clang__)
+#if !defined(__cplusplus) && (defined(__GNUC__) || defined(__clang__))
 #  pragma GCC diagnostic push
 #  pragma GCC diagnostic ignored "-Wstrict-prototypes"   /* cublasLt.h declares f() */
 #  include <cublasLt.h>
@@ -9979,6 +9982,9 @@ static lbk_backend_i lbk__cpu_iface(void) {
 #endif
 #include <dlfcn.h>
 #include <time.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 typedef struct lbk__cublas_ctx *lbk__cublas_t;   /* cublasHandle_t, from its ABI */
 #define LBK__CU_MAX_DEVICES 16
