@@ -12,6 +12,7 @@ have_cmd dot                          || need="$need graphviz"
 have_cmd pkg-config                   || need="$need pkg-config"
 have_cmd cc                           || need="$need gcc"
 have_cmd c++                          || need="$need g++"   # make cuda: the emulated device compiles kernels as C++
+have_cmd clang                        || need="$need clang" # make check-std and make cuda build with clang and clang++ too
 have_cmd make                         || need="$need make"
 for p in "$@"; do
     dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"
