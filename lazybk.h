@@ -41,9 +41,9 @@
      LAZYBK_NO_SIMD              no per-CPU clones of the cpu fast path's kernels.
      LAZYBK_BLAS                 f32/f64 matmul through cblas_sgemm/cblas_dgemm (link a CBLAS,
                                  e.g. -lopenblas from Debian's libopenblas-dev).
-     LAZYBK_CUDA                 compile in the "cuda" backend (cuda.h and nvrtc.h on the include
-                                 path, e.g. -I/usr/local/cuda/include; nothing to link: the driver,
-                                 NVRTC and cuBLAS are opened with dlopen). Define it where
+     LAZYBK_CUDA                 compile in the "cuda" backend (cuda.h, nvrtc.h and cublasLt.h on
+                                 the include path, e.g. -I/usr/local/cuda/include; nothing to link:
+                                 the driver, NVRTC and cuBLAS are opened with dlopen). Define it where
                                  lazybk.h is included too to see lbk_cuda_source/lbk_cuda_ptx.
 
    2. BACKENDS
@@ -9957,15 +9957,21 @@ static lbk_backend_i lbk__cpu_iface(void) {
 #endif /* LAZYBK_NO_CPU_BACKEND */
 
 // >>backend-cuda -----------------------------------------------------------------------
-/* The CUDA backend (compiled in with LAZYBK_CUDA; needs cuda.h and nvrtc.h on the include
-   path, nothing to link). The driver (libcuda.so.1), NVRTC and cuBLAS are opened at run
-   time with dlopen, so a program built with it starts and runs on the cpu backend on a
-   machine without an NVIDIA driver: "cuda" is then registered but not available, with the
-   reason. Each graph becomes one CUDA C source generated from the IR (a kernel per fused
-   run of elementwise nodes of one shape, per reduction, per data movement op), compiled
-   by NVRTC for the device's architecture and cached with the graph; float matmuls go to
-   cuBLAS. Everything else is declined through supports_op: composites are decomposed,
-   other nodes (integer arithmetic, argmax, rand) run on the cpu fallback. */
+/* The CUDA backend (compiled in with LAZYBK_CUDA; needs cuda.h, nvrtc.h and cublasLt.h on
+   the include path, nothing to link). The driver (libcuda.so.1), NVRTC, cuBLAS and (if
+   present) cuBLASLt are opened at run time with dlopen, so a program built with it starts
+   and runs on the cpu backend on a machine without an NVIDIA driver: "cuda" is then
+   registered but not available, with the reason. Per device (cuda:N): the primary
+   context, a transfer stream, a memory pool, pinned staging buffers; per lazybk context:
+   a stream and cuBLAS handle (lbk_exec_context / context_release). Each graph becomes one
+   CUDA C source generated from the IR (a kernel per fused run of elementwise nodes of
+   one shape, per reduction — two-phase when large, with its producing group computed
+   inside — per data movement op), compiled by NVRTC for the device's architecture (or
+   read from $LAZYBK_CUDA_CACHE) and cached with the graph; float matmuls go to cuBLAS
+   (transposes read in place, a bias as a cuBLASLt epilogue). Everything else is declined
+   through supports_op: composites are decomposed, other nodes (integer arithmetic,
+   argmax, rand) run on the cpu fallback. tests/cuda/fake emulates a device on the host
+   for the tests (make cuda). */
 #ifdef LAZYBK_CUDA
 #ifdef __cplusplus
 }   /* the CUDA headers bring C++ templates of their own: outside extern "C" */
