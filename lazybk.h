@@ -10562,15 +10562,23 @@ static void lbk__cu_ew_expr(lbk__str *s, lbk_op op, const char *ct, bool f32, co
     default: lbk__str_append(s, "0 /* unsupported */"); break;
     }
 }
+/* " + ((var / p) % m) * st", without the division when p is 1 and the modulo when m is 0
+   (the outermost dim: var / p is below it already). 64-bit division is slow on a GPU. */
+static void lbk__cu_index_term(lbk__str *s, const char *var, int64_t p, int64_t m, int64_t st) {
+    lbk__str_append(s, " + (");
+    if (p == 1) lbk__str_append(s, "%s", var); else lbk__str_append(s, "(%s / %lldLL)", var, (long long)p);
+    if (m) lbk__str_append(s, " %% %lldLL", (long long)m);
+    lbk__str_append(s, ") * %lldLL", (long long)st);
+}
 /* Offset into a tensor read at flat index `var` of a tensor of dims (C order), through
    per-dim strides st (0: broadcast) and a base offset. */
 static void lbk__cu_offset(lbk__str *s, const char *var, int nd, const int64_t *dims, const int64_t *st, int64_t base) {
     int64_t p = 1;
-    int d;
+    int d, outer = 0;
+    while (outer < nd - 1 && dims[outer] == 1) outer++;   /* the first dim that counts: var / p < dims there, no modulo */
     lbk__str_append(s, "(%lldLL", (long long)base);
     for (d = nd - 1; d >= 0; d--) {
-        if (st[d] != 0 && dims[d] != 1)
-            lbk__str_append(s, " + ((%s / %lldLL) %% %lldLL) * %lldLL", var, (long long)p, (long long)dims[d], (long long)st[d]);
+        if (st[d] != 0 && dims[d] != 1) lbk__cu_index_term(s, var, p, d == outer ? 0 : dims[d], st[d]);
         p *= dims[d];
     }
     lbk__str_append(s, ")");
@@ -10711,8 +10719,8 @@ static void lbk__cu_emit_reduction(lbk__cu_gen *G, lbk__cu_step *st, uint32_t i,
                     init, (long long)R, (long long)P);
     {
         int64_t pr = 1;
-        for (q = nr - 1; q >= 0; q--) {
-            lbk__str_append(&p->src, " + ((j / %lldLL) %% %lldLL) * %lldLL", (long long)pr, (long long)rd[q], (long long)rs[q]);
+        for (q = nr - 1; q >= 0; q--) {   /* j < R: no modulo for the outermost reduced dim */
+            lbk__cu_index_term(&p->src, "j", pr, q == 0 ? 0 : rd[q], rs[q]);
             pr *= rd[q];
         }
     }
