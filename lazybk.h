@@ -10134,19 +10134,20 @@ static const char *lbk__cu_err(const lbk__cu *cu, CUresult e) {
 }
 /* cuBLASLt, when its library is there: products whose only reader adds a bias take it as
    their epilogue. Without it they run as a product and a kernel. */
-static void lbk__cu_load_lt(lbk__cu *cu) {
+static bool lbk__cu_load_lt(lbk__cu *cu) {
     static const char *const lt[] = {"libcublasLt.so", "libcublasLt.so.13", "libcublasLt.so.12", "/usr/local/cuda/lib64/libcublasLt.so", NULL};
-    static const char *const names[] = {"cublasLtCreate", "cublasLtDestroy", "cublasLtMatmulDescCreate", "cublasLtMatmulDescDestroy",
-                                        "cublasLtMatmulDescSetAttribute", "cublasLtMatrixLayoutCreate", "cublasLtMatrixLayoutDestroy",
-                                        "cublasLtMatrixLayoutSetAttribute", "cublasLtMatmul"};
-    void **fields[9];
     void *h = lbk__cu_open(lt);
-    int i;
-    fields[0] = (void **)&cu->lt_create; fields[1] = (void **)&cu->lt_destroy; fields[2] = (void **)&cu->lt_desc_create;
-    fields[3] = (void **)&cu->lt_desc_destroy; fields[4] = (void **)&cu->lt_desc_set; fields[5] = (void **)&cu->lt_layout_create;
-    fields[6] = (void **)&cu->lt_layout_destroy; fields[7] = (void **)&cu->lt_layout_set; fields[8] = (void **)&cu->lt_matmul;
-    cu->has_lt = h != NULL;
-    for (i = 0; i < 9 && cu->has_lt; i++) cu->has_lt = (*fields[i] = dlsym(h, names[i])) != NULL;
+    if (!h) return false;
+    LBK__CU_SYM(h, lt_create, "cublasLtCreate");
+    LBK__CU_SYM(h, lt_destroy, "cublasLtDestroy");
+    LBK__CU_SYM(h, lt_desc_create, "cublasLtMatmulDescCreate");
+    LBK__CU_SYM(h, lt_desc_destroy, "cublasLtMatmulDescDestroy");
+    LBK__CU_SYM(h, lt_desc_set, "cublasLtMatmulDescSetAttribute");
+    LBK__CU_SYM(h, lt_layout_create, "cublasLtMatrixLayoutCreate");
+    LBK__CU_SYM(h, lt_layout_destroy, "cublasLtMatrixLayoutDestroy");
+    LBK__CU_SYM(h, lt_layout_set, "cublasLtMatrixLayoutSetAttribute");
+    LBK__CU_SYM(h, lt_matmul, "cublasLtMatmul");
+    return true;
 }
 /* Loads the libraries and initialises the driver; false with a reason. */
 static bool lbk__cu_load_locked(lbk__cu *cu) {
@@ -10202,7 +10203,8 @@ static bool lbk__cu_load_locked(lbk__cu *cu) {
     LBK__CU_SYM(cu->h_cublas, blas_stream, "cublasSetStream_v2");
     LBK__CU_SYM(cu->h_cublas, sgemm, "cublasSgemmStridedBatched");
     LBK__CU_SYM(cu->h_cublas, dgemm, "cublasDgemmStridedBatched");
-    lbk__cu_load_lt(cu);
+    cu->has_lt = lbk__cu_load_lt(cu);
+    cu->reason[0] = 0;   /* a missing cuBLASLt symbol is no reason against the backend */
     return true;
 }
 #undef LBK__CU_SYM
@@ -10324,6 +10326,13 @@ static void lbk__cu_context_release(void *self, lbk_ctx *ctx) {
     lbk__unlock(&lbk__cu_lock);
 }
 
+/* Adds v to one of a device's counters (several threads may run on one device). */
+static void lbk__cu_count(int64_t *counter, int64_t v) {
+    lbk__lock(&lbk__cu_lock);
+    *counter += v;
+    lbk__unlock(&lbk__cu_lock);
+}
+
 /* ---- device memory: a pool of the 64 blocks freed last per device, by exact size ---- */
 typedef struct lbk__cu_buf { CUdeviceptr p; size_t bytes; int ordinal; CUstream last; } lbk__cu_buf;
 /* A block of bytes on d for work on stream s; a pooled block last used by another stream
@@ -10408,8 +10417,8 @@ static CUresult lbk__cu_copy_htod(lbk__cu *cu, lbk__cu_dev *d, CUdeviceptr dst, 
         if ((e = cu->htod_async(dst + off, d->stage[k], n, d->stream)) == CUDA_SUCCESS) e = cu->event_record(d->stage_ev[k], d->stream);
     }
     if (e == CUDA_SUCCESS) e = cu->stream_sync(d->stream);
-    d->staged += (int64_t)bytes;
     lbk__unlock(&d->stage_lock);
+    lbk__cu_count(&d->staged, (int64_t)bytes);
     return e;
 }
 static CUresult lbk__cu_copy_dtoh(lbk__cu *cu, lbk__cu_dev *d, void *dst, CUdeviceptr src, size_t bytes) {
@@ -10431,8 +10440,8 @@ static CUresult lbk__cu_copy_dtoh(lbk__cu *cu, lbk__cu_dev *d, void *dst, CUdevi
         prev_n = n;
         if (!n) break;
     }
-    d->staged += (int64_t)bytes;
     lbk__unlock(&d->stage_lock);
+    lbk__cu_count(&d->staged, (int64_t)bytes);
     return e;
 }
 /* New data of bytes on device ordinal, holding src (NULL: unspecified). A scalar is copied
@@ -10456,7 +10465,7 @@ static lbk_result lbk__cu_upload(lbk__cu *cu, int ordinal, size_t bytes, const v
         lbk__free(b);
         return lbk_backend_error(LBK_ERR_BACKEND, -1, "cuMemcpyHtoD of %zu bytes: %s", bytes, lbk__cu_err(cu, e));
     }
-    if (src) d->bytes_h2d += (int64_t)bytes;
+    if (src) lbk__cu_count(&d->bytes_h2d, (int64_t)bytes);
     *out = (lbk_data *)b;
     return LBK_OK;
 }
@@ -10478,7 +10487,7 @@ static lbk_result lbk__cu_to_host(void *self, lbk_data *data, void *dst, size_t 
     if (dst_bytes > b->bytes) return lbk_backend_error(LBK_ERR_ARG, -1, "cuda: %zu bytes asked of data of %zu", dst_bytes, b->bytes);
     if (dst_bytes && ((b->last && (e = cu->stream_sync(b->last)) != CUDA_SUCCESS) || (e = lbk__cu_copy_dtoh(cu, d, dst, b->p, dst_bytes)) != CUDA_SUCCESS))
         return lbk_backend_error(LBK_ERR_BACKEND, -1, "cuMemcpyDtoH of %zu bytes: %s", dst_bytes, lbk__cu_err(cu, e));
-    d->bytes_d2h += (int64_t)dst_bytes;
+    lbk__cu_count(&d->bytes_d2h, (int64_t)dst_bytes);
     return LBK_OK;
 }
 static void lbk__cu_data_free(void *self, lbk_data *data) {
@@ -10493,6 +10502,12 @@ static void lbk__cu_data_free(void *self, lbk_data *data) {
 static const char *lbk__cu_ctype(lbk_dtype dt) {
     switch (dt) { case LBK_F32: return "float"; case LBK_F64: return "double"; case LBK_I32: return "int"; case LBK_I64: return "long long"; default: return "unsigned char"; }
 }
+/* Whether cuBLAS strided batches can run product x = a @ b: each operand's batch dims
+   whole or all broadcast. */
+static bool lbk__cu_batches_ok(const lbk_node *x, const lbk_node *a, const lbk_node *b) {
+    int64_t batches = lbk__numel(x->n_dims - 2, x->dims), ba = lbk__numel(a->n_dims - 2, a->dims), bb = lbk__numel(b->n_dims - 2, b->dims);
+    return (ba == 1 || ba == batches) && (bb == 1 || bb == batches);
+}
 /* What the CUDA backend runs itself. */
 static bool lbk__cu_float(lbk_dtype dt) { return dt == LBK_F32 || dt == LBK_F64; }
 static bool lbk__cu_is_ew(lbk_op op) { return (op >= LBK_OP_ADD && op <= LBK_OP_WHERE) || (op >= LBK_OP_NEG && op <= LBK_OP_CAST); }
@@ -10505,10 +10520,9 @@ static bool lbk__cu_runs(const lbk_graph *g, uint32_t i) {
     case LBK_OP_LOGICAL_AND: case LBK_OP_LOGICAL_OR: case LBK_OP_LOGICAL_NOT: return true;
     case LBK_OP_CAST: return lbk__cu_float(n.dtype) || (n.dtype == LBK_BOOL);   /* to float, or != 0 */
     case LBK_OP_SUM: case LBK_OP_MEAN: case LBK_OP_AMAX: case LBK_OP_AMIN: return lbk__cu_float(n.dtype) && lbk__cu_float(in_dt);
-    case LBK_OP_MATMUL: {   /* cuBLAS strided batches: each operand's batch dims whole or all broadcast */
+    case LBK_OP_MATMUL: {
         lbk_node a = lbk_graph_node(g, n.inputs[0]), b = lbk_graph_node(g, n.inputs[1]);
-        int64_t batches = lbk__numel(n.n_dims - 2, n.dims), ba = lbk__numel(a.n_dims - 2, a.dims), bb = lbk__numel(b.n_dims - 2, b.dims);
-        return lbk__cu_float(n.dtype) && lbk__cu_float(in_dt) && (ba == 1 || ba == batches) && (bb == 1 || bb == batches);
+        return lbk__cu_float(n.dtype) && lbk__cu_float(in_dt) && lbk__cu_batches_ok(&n, &a, &b);
     }
     case LBK_OP_RESHAPE: case LBK_OP_PERMUTE: case LBK_OP_EXPAND: case LBK_OP_SLICE: case LBK_OP_CONCAT: return true;
     case LBK_OP_ARANGE: return lbk__cu_float(n.dtype);
@@ -10617,7 +10631,7 @@ typedef struct lbk__cu_prog {
     lbk_node *nodes;              /* a copy of the graph view's nodes (dims and inputs point into g) */
     lbk_graph *g;
     int *param, *out;             /* per node */
-    int32_t *kernel;              /* per node: the step that computes it (-1: a parameter) */
+    int32_t *kernel;              /* per node: the step that computes it (-1: a parameter, a transpose read in place) */
     lbk__cu_step *steps;
     uint32_t n_steps;
     uint32_t *bufs;
@@ -10644,12 +10658,16 @@ static bool lbk__cu_is_t2(const lbk__cu_prog *p, uint32_t t) {
         if (perm[d] != d) return false;
     return perm[x->n_dims - 2] == x->n_dims - 1 && perm[x->n_dims - 1] == x->n_dims - 2;
 }
-/* Code generation state: the fused groups (group[i]: the first member's index, -1 none),
-   fuse[g]: the reduction group g is computed inside (-1 none), leaves[i]: the value is
-   read outside the kernel that computes it (or is an output). */
+/* Code generation state: the fused groups (group[i]: the first member's index, -1 none);
+   fuse[g]: the reduction group g is computed inside, -3 for a group that is a product's
+   bias epilogue (epi[g]: that product, epi[product]: g), fuse[t] = -2 for a transpose
+   cuBLAS reads in place, -1 otherwise; leaves[i]: the value is read outside the kernel
+   that computes it (or is an output); readers[i], mm_readers[i]: how many inputs of
+   later nodes (of matmuls) are node i, reader[i]: the last such node. */
 typedef struct lbk__cu_gen {
     lbk__cu_prog *p;
-    int32_t *group, *fuse, *epi;
+    int32_t *group, *fuse, *epi, *reader;
+    uint32_t *readers, *mm_readers;
     bool *leaves;
     size_t cap_steps, cap_bufs;
 } lbk__cu_gen;
@@ -10683,6 +10701,12 @@ static void lbk__cu_emit_group(lbk__cu_gen *G, int32_t gid, uint32_t first, uint
         lbk__str_append(&p->src, ";\n");
         if (G->leaves[m]) lbk__str_append(&p->src, "%so%u[i] = r%u;\n", ind, m, m);
     }
+}
+/* The body of a reduction loop folding double v into acc: the nan flag and max/min, or a
+   Neumaier-compensated sum (as accurate as the cpu's pairwise sums). */
+static void lbk__cu_emit_fold(lbk__str *s, bool sum, bool mx) {
+    if (sum) lbk__str_append(s, "        double t = acc + v;\n        comp += fabs(acc) >= fabs(v) ? (acc - t) + v : (v - t) + acc;\n        acc = t;\n    }\n");
+    else lbk__str_append(s, "        nan = nan || v != v;\n        acc = v %s acc ? v : acc;\n    }\n", mx ? ">" : "<");
 }
 /* A reduction kernel (and its folding kernel when parts > 1). Threads map to (output o,
    part q): parts adjacent when the innermost input dim is reduced (their reads are
@@ -10732,9 +10756,7 @@ static void lbk__cu_emit_reduction(lbk__cu_gen *G, lbk__cu_step *st, uint32_t i,
     } else {
         lbk__str_append(&p->src, "        v = (double)v%u[off];\n", x->inputs[0]);
     }
-    if (!comp) lbk__str_append(&p->src, "        nan = nan || v != v;\n        acc = v %s acc ? v : acc;\n    }\n", mx ? ">" : "<");
-    else   /* Neumaier's compensated sum: as accurate as the cpu's pairwise sums */
-        lbk__str_append(&p->src, "        double t = acc + v;\n        comp += fabs(acc) >= fabs(v) ? (acc - t) + v : (v - t) + acc;\n        acc = t;\n    }\n");
+    lbk__cu_emit_fold(&p->src, comp, mx);
     if (P > 1) {
         lbk__str_append(&p->src, "    part[i] = %s;\n}\n", comp ? "acc + comp" : "nan ? __longlong_as_double(0x7ff8000000000000LL) : acc");
         lbk__str_append(&p->src, "extern \"C\" __global__ void k%u_2(const double* __restrict__ part, %s* __restrict__ o%u, long long n) {\n"
@@ -10743,8 +10765,7 @@ static void lbk__cu_emit_reduction(lbk__cu_gen *G, lbk__cu_step *st, uint32_t i,
                         "        double v = part[", p->n_steps, ct, i, init, (long long)P);
         if (pfast) lbk__str_append(&p->src, "o * %lldLL + q];\n", (long long)P);
         else lbk__str_append(&p->src, "q * %lldLL + o];\n", (long long)O);
-        if (!comp) lbk__str_append(&p->src, "        nan = nan || v != v;\n        acc = v %s acc ? v : acc;\n    }\n", mx ? ">" : "<");
-        else lbk__str_append(&p->src, "        double t = acc + v;\n        comp += fabs(acc) >= fabs(v) ? (acc - t) + v : (v - t) + acc;\n        acc = t;\n    }\n");
+        lbk__cu_emit_fold(&p->src, comp, mx);
     }
     if (!comp) lbk__str_append(&p->src, "    o%u[o] = (%s)(nan ? __longlong_as_double(0x7ff8000000000000LL) : acc);\n", i, ct);
     else if (x->op == LBK_OP_MEAN) lbk__str_append(&p->src, "    o%u[o] = (%s)((acc + comp) / %lld.0);\n", i, ct, (long long)R);
@@ -10864,7 +10885,6 @@ static lbk_result lbk__cu_gemm_step(lbk__cu_gen *G, uint32_t mm, uint32_t out) {
     lbk__cu_prog *p = G->p;
     lbk__cu_step *st = &p->steps[p->n_steps];
     const lbk_node *x = &p->nodes[mm], *a = &p->nodes[x->inputs[0]], *b = &p->nodes[x->inputs[1]];
-    int64_t ba = lbk__numel(a->n_dims - 2, a->dims), bb = lbk__numel(b->n_dims - 2, b->dims);
     memset(st, 0, sizeof *st);
     st->kind = 1;
     st->node = out;
@@ -10874,12 +10894,12 @@ static lbk_result lbk__cu_gemm_step(lbk__cu_gen *G, uint32_t mm, uint32_t out) {
     st->M = x->dims[x->n_dims - 2]; st->N = x->dims[x->n_dims - 1]; st->K = a->dims[a->n_dims - 1];
     st->batches = lbk__numel(x->n_dims - 2, x->dims);
     st->a = x->inputs[0]; st->b = x->inputs[1];
-    if ((ba != 1 && ba != st->batches) || (bb != 1 && bb != st->batches))   /* supports_op declines these */
+    if (!lbk__cu_batches_ok(x, a, b))   /* supports_op declines these */
         return lbk_backend_error(LBK_ERR_UNSUPPORTED, x->debug_handle, "cuda: matmul with partly broadcast batch dims");
     if (G->fuse[st->a] == -2) { st->ta = true; st->a = p->nodes[st->a].inputs[0]; }
     if (G->fuse[st->b] == -2) { st->tb = true; st->b = p->nodes[st->b].inputs[0]; }
-    st->sa = ba == 1 ? 0 : st->M * st->K;
-    st->sb = bb == 1 ? 0 : st->K * st->N;
+    st->sa = lbk__numel(a->n_dims - 2, a->dims) == 1 ? 0 : st->M * st->K;
+    st->sb = lbk__numel(b->n_dims - 2, b->dims) == 1 ? 0 : st->K * st->N;
     if (st->batches > 1 && st->sb == 0 && st->sa != 0 && !st->ta) { st->M *= st->batches; st->batches = 1; st->sa = 0; }
     st->sc = st->M * st->N;
     p->kernel[mm] = p->kernel[out] = (int32_t)p->n_steps;
@@ -10911,9 +10931,19 @@ static lbk_result lbk__cu_generate(lbk__cu_prog *p) {
     G.group = (int32_t *)lbk__malloc(sizeof(int32_t) * (n + 1));
     G.fuse = (int32_t *)lbk__malloc(sizeof(int32_t) * (n + 1));
     G.epi = (int32_t *)lbk__malloc(sizeof(int32_t) * (n + 1));
+    G.reader = (int32_t *)lbk__malloc(sizeof(int32_t) * (n + 1));
+    G.readers = (uint32_t *)lbk__calloc(n + 1, sizeof(uint32_t));
+    G.mm_readers = (uint32_t *)lbk__calloc(n + 1, sizeof(uint32_t));
     G.leaves = (bool *)lbk__calloc(n + 1, sizeof(bool));
-    if (!G.group || !G.fuse || !G.epi || !G.leaves) { r = LBK_ERR_OOM; goto done; }
-    for (i = 0; i < n; i++) { G.group[i] = -1; G.fuse[i] = -1; G.epi[i] = -1; p->kernel[i] = -1; }
+    if (!G.group || !G.fuse || !G.epi || !G.reader || !G.readers || !G.mm_readers || !G.leaves) { r = LBK_ERR_OOM; goto done; }
+    for (i = 0; i < n; i++) { G.group[i] = -1; G.fuse[i] = -1; G.epi[i] = -1; G.reader[i] = -1; p->kernel[i] = -1; }
+    for (i = 0; i < n; i++)
+        for (k = 0; k < (uint32_t)p->nodes[i].n_inputs; k++) {
+            uint32_t in = p->nodes[i].inputs[k];
+            G.readers[in]++;
+            G.mm_readers[in] += p->nodes[i].op == LBK_OP_MATMUL;
+            G.reader[in] = (int32_t)i;
+        }
     /* elementwise runs of one shape (parameters between them do not break a run) */
     {
         int32_t open = -1;
@@ -10943,32 +10973,22 @@ static lbk_result lbk__cu_generate(lbk__cu_prog *p) {
     }
     /* transposes that only matmuls read (and that are no output) are never made: cuBLAS
        reads their source transposed (fuse[t] = -2 marks them) */
-    for (i = 0; i < n; i++) {
-        uint32_t j;
-        bool only_mm = lbk__cu_is_t2(p, i) && p->out[i] < 0;
-        for (j = i + 1; j < n && only_mm; j++)
-            for (k = 0; k < (uint32_t)p->nodes[j].n_inputs; k++)
-                if (p->nodes[j].inputs[k] == i && p->nodes[j].op != LBK_OP_MATMUL) only_mm = false;
-        if (only_mm) G.fuse[i] = -2;
-    }
+    for (i = 0; i < n; i++)
+        if (lbk__cu_is_t2(p, i) && p->out[i] < 0 && G.readers[i] == G.mm_readers[i]) G.fuse[i] = -2;
     /* a float product whose one reader is a group of one add of a bias (length N, broadcast
        over the rows) is computed with that add as its epilogue: fuse[group] = -3, and
        G.epi maps the group to the product and back */
     for (i = 0; i < n; i++) {
         const lbk_node *x = &p->nodes[i];
-        uint32_t j, readers = 0, add = 0;
-        if (x->op != LBK_OP_MATMUL || !lbk__cu_float(x->dtype) || p->out[i] >= 0) continue;
-        for (j = i + 1; j < n; j++)
-            for (k = 0; k < (uint32_t)p->nodes[j].n_inputs; k++)
-                if (p->nodes[j].inputs[k] == i) { readers++; add = j; }
-        if (readers == 1 && p->nodes[add].op == LBK_OP_ADD && G.group[add] == (int32_t)add && G.fuse[add] == -1) {
+        uint32_t add = (uint32_t)G.reader[i];
+        if (x->op != LBK_OP_MATMUL || !lbk__cu_float(x->dtype) || p->out[i] >= 0 || G.readers[i] != 1) continue;
+        if (p->nodes[add].op == LBK_OP_ADD && G.group[add] == (int32_t)add && G.fuse[add] == -1) {
             const lbk_node *y = &p->nodes[add];
-            uint32_t bias = y->inputs[0] == i ? y->inputs[1] : y->inputs[0], m;
+            uint32_t bias = y->inputs[0] == i ? y->inputs[1] : y->inputs[0], m = add + 1;
             const lbk_node *b = &p->nodes[bias];
-            bool alone = true;
             int64_t N = x->dims[x->n_dims - 1];
-            for (m = add + 1; m < n && alone; m++) alone = G.group[m] != (int32_t)add;   /* the group is the add alone */
-            if (alone && bias != i && b->dtype == x->dtype && b->n_dims >= 1 && b->dims[b->n_dims - 1] == N && lbk__numel(b->n_dims, b->dims) == N &&
+            while (m < n && p->nodes[m].op == LBK_OP_PARAM) m++;
+            if ((m == n || G.group[m] != (int32_t)add) /* the group is the add alone */ && bias != i && b->dtype == x->dtype && b->n_dims >= 1 && b->dims[b->n_dims - 1] == N && lbk__numel(b->n_dims, b->dims) == N &&
                 b->n_dims <= x->n_dims) {
                 G.fuse[add] = -3;
                 G.epi[add] = (int32_t)i;
@@ -11026,6 +11046,9 @@ done:
     lbk__free(G.group);
     lbk__free(G.fuse);
     lbk__free(G.epi);
+    lbk__free(G.reader);
+    lbk__free(G.readers);
+    lbk__free(G.mm_readers);
     lbk__free(G.leaves);
     if (r == LBK_OK && p->src.oom) r = LBK_ERR_OOM;
     return r;
@@ -11162,11 +11185,11 @@ static lbk_result lbk__cu_module(lbk__cu *cu, lbk__cu_dev *d, lbk__cu_prog *p, c
             cu->nvrtc_ms += lbk__cu_ms() - t0;
             lbk__unlock(&lbk__cu_lock);
             if (r != LBK_OK) return r;
-            d->nvrtc_compiles++;
+            lbk__cu_count(&d->nvrtc_compiles, 1);
             if (disk) lbk__cu_cache_write(path, src, p->ptx);
         }
         if ((e = cu->module_load(&p->mod, p->ptx)) == CUDA_SUCCESS) {
-            if (from_disk) d->disk_hits++;
+            if (from_disk) lbk__cu_count(&d->disk_hits, 1);
             return LBK_OK;
         }
         lbk__free(p->ptx);
@@ -11208,7 +11231,7 @@ static lbk_result lbk__cu_compile(void *self, lbk_device dev, const lbk_graph *c
             return r;
         }
         out[i] = (lbk_computation *)p;
-        d->compiles++;
+        lbk__cu_count(&d->compiles, 1);
     }
     return LBK_OK;
 }
@@ -11282,7 +11305,7 @@ static bool lbk__cu_gemm_lt(lbk__cu *cu, lbk__cu_dev *d, CUstream s, const lbk__
     if (la) cu->lt_layout_destroy(la);
     if (lb) cu->lt_layout_destroy(lb);
     if (desc) cu->lt_desc_destroy(desc);
-    if (ok) d->lt_epilogues++;
+    if (ok) lbk__cu_count(&d->lt_epilogues, 1);
     return ok;
 }
 
@@ -11293,7 +11316,7 @@ static lbk_result lbk__cu_launch(lbk__cu *cu, lbk__cu_dev *d, CUfunction fn, int
     if (n <= 0) return LBK_OK;
     if (blocks > INT_MAX) return lbk_backend_error(LBK_ERR_UNSUPPORTED, debug_handle, "cuda: %lld elements are past one launch", (long long)n);
     e = cu->launch(fn, (unsigned)blocks, 1, 1, 256, 1, 1, 0, s, params, NULL);
-    d->launches++;
+    lbk__cu_count(&d->launches, 1);
     return e == CUDA_SUCCESS ? LBK_OK : lbk_backend_error(LBK_ERR_BACKEND, debug_handle, "cuLaunchKernel: %s", lbk__cu_err(cu, e));
 }
 static lbk_result lbk__cu_execute(void *self, lbk_computation *c, lbk_data *const *args, int n_args, lbk_device dev, lbk_data **out,
@@ -11349,12 +11372,12 @@ static lbk_result lbk__cu_execute(void *self, lbk_computation *c, lbk_data *cons
         if (st->kind == 1) {
             bool done = st->bias >= 0 && lbk__cu_gemm_lt(cu, d, stream, st, x->dtype, ptr);
             if (!done) r = lbk__cu_gemm(cu, blas, stream, st, x->dtype, ptr, x->debug_handle);
-            d->launches++;
+            lbk__cu_count(&d->launches, 1);
             if (r == LBK_OK && !done && st->bias >= 0) {   /* the bias by the step's kernel */
                 void *bp[3];
                 bp[0] = &ptr[st->bias]; bp[1] = &ptr[st->node]; bp[2] = &st->n;
                 r = lbk__cu_launch(cu, d, st->fn, st->n, stream, bp, x->debug_handle);
-                d->epilogue_kernels++;
+                lbk__cu_count(&d->epilogue_kernels, 1);
             }
             continue;
         }
