@@ -296,23 +296,156 @@ LAZYBK_API lbk_dtype  lbk_type(lbk_ctx *ctx, lbk_tensor t);            /* 0 for 
 LAZYBK_API bool       lbk_is_pending(lbk_ctx *ctx, lbk_tensor t);
 LAZYBK_API int64_t    lbk_live_tensors(lbk_ctx *ctx);                  /* handles not yet released */
 
+/* ---- the op table ------------------------------------------------------------------- */
+/* Every op is one row of LBK_OP_TABLE; everything that is a property of an op lives in its
+   row, and every list of ops in lazybk is derived from the table (the lbk_op enum, names,
+   kinds, arities, schemas, the declarations of the plain unary and binary calls, the
+   fusible set, module files, lbk_backend_check's cases). Columns:
+     id      the enum name (LBK_OP_<id>)
+     name    the public name, and the call lbk_<name> where api is UNARY or BINARY
+     kind    LBK_OPKIND_<kind> (see lbk_op_kind)
+     api     UNARY: lbk_<name>(ctx, t); BINARY: lbk_<name>(ctx, a, b); OWN: written by hand
+     n_in    fewest and most inputs (-1: any number)
+     rule    the shape and dtype rule (lbk__rule_<rule>, in the implementation): one function
+             used by the op's builder, the module-file validator and lbk_backend_check
+     dt      the dtype rule the shape rule applies (LBK__DT_<dt>)
+     attrs   the op's attribute fields (lbk__af_<attrs>: how they are printed and saved)
+     flags   LBK_OPF_FUSIBLE (a float elementwise map the fast paths may fuse),
+             LBK_OPF_COMPOSITE (decomposed for a backend that declines it), LBK_OPF_RANDOM
+             (never shared by hash-consing); LBK_OPF_ATTRS follows from attrs
+     schema  the PyTorch schema of a composite (its decomposition's key), else NULL
+   Module files store ops by name, so rows may be inserted anywhere. A new op needs its row,
+   a kernel on the cpu reference path (lbk__cpu_row for elementwise ops), a fast kernel
+   where one is wanted (lbk__tile_* for a fusible op), a conformance case (lbk__chk_case)
+   and, for a public call, its location macro below. What is missing fails with
+   LBK_ERR_UNSUPPORTED naming the op, never silently. */
+#define LBK_OP_TABLE(X) \
+/*  id           name         kind       api     n_in    rule       dt       attrs    flags                schema */ \
+  X(PARAM,       param,       PARAM,     OWN,    0, 0,   param,     KEEP,    none,    0,                   NULL) \
+  X(ADD,         add,         BINARY,    BINARY, 2, 2,   ew,        SAME,    none,    LBK_OPF_FUSIBLE,     NULL) \
+  X(SUB,         sub,         BINARY,    BINARY, 2, 2,   ew,        NOBOOL,  none,    LBK_OPF_FUSIBLE,     NULL) \
+  X(MUL,         mul,         BINARY,    BINARY, 2, 2,   ew,        SAME,    none,    LBK_OPF_FUSIBLE,     NULL) \
+  X(DIV,         div,         BINARY,    BINARY, 2, 2,   ew,        FLOAT,   none,    LBK_OPF_FUSIBLE,     NULL) \
+  X(POW,         pow,         BINARY,    BINARY, 2, 2,   ew,        NOBOOL,  none,    LBK_OPF_FUSIBLE,     NULL) \
+  X(MAXIMUM,     maximum,     BINARY,    BINARY, 2, 2,   ew,        SAME,    none,    LBK_OPF_FUSIBLE,     NULL) \
+  X(MINIMUM,     minimum,     BINARY,    BINARY, 2, 2,   ew,        SAME,    none,    LBK_OPF_FUSIBLE,     NULL) \
+  X(EQ,          eq,          COMPARE,   BINARY, 2, 2,   ew,        CMP,     none,    0,                   NULL) \
+  X(NE,          ne,          COMPARE,   BINARY, 2, 2,   ew,        CMP,     none,    0,                   NULL) \
+  X(LT,          lt,          COMPARE,   BINARY, 2, 2,   ew,        CMP,     none,    0,                   NULL) \
+  X(LE,          le,          COMPARE,   BINARY, 2, 2,   ew,        CMP,     none,    0,                   NULL) \
+  X(GT,          gt,          COMPARE,   BINARY, 2, 2,   ew,        CMP,     none,    0,                   NULL) \
+  X(GE,          ge,          COMPARE,   BINARY, 2, 2,   ew,        CMP,     none,    0,                   NULL) \
+  X(LOGICAL_AND, logical_and, LOGIC,     BINARY, 2, 2,   ew,        LOGIC,   none,    0,                   NULL) \
+  X(LOGICAL_OR,  logical_or,  LOGIC,     BINARY, 2, 2,   ew,        LOGIC,   none,    0,                   NULL) \
+  X(LOGICAL_NOT, logical_not, LOGIC,     UNARY,  1, 1,   ew,        LOGIC,   none,    0,                   NULL) \
+  X(WHERE,       where,       SELECT,    OWN,    3, 3,   where,     SAME,    none,    0,                   NULL) \
+  X(NEG,         neg,         UNARY,     UNARY,  1, 1,   ew,        NOBOOL,  none,    LBK_OPF_FUSIBLE,     NULL) \
+  X(ABS,         abs,         UNARY,     UNARY,  1, 1,   ew,        NOBOOL,  none,    LBK_OPF_FUSIBLE,     NULL) \
+  X(EXP,         exp,         UNARY,     UNARY,  1, 1,   ew,        FLOAT,   none,    LBK_OPF_FUSIBLE,     NULL) \
+  X(LOG,         log,         UNARY,     UNARY,  1, 1,   ew,        FLOAT,   none,    LBK_OPF_FUSIBLE,     NULL) \
+  X(SQRT,        sqrt,        UNARY,     UNARY,  1, 1,   ew,        FLOAT,   none,    LBK_OPF_FUSIBLE,     NULL) \
+  X(RSQRT,       rsqrt,       UNARY,     UNARY,  1, 1,   ew,        FLOAT,   none,    LBK_OPF_FUSIBLE,     NULL) \
+  X(SIN,         sin,         UNARY,     UNARY,  1, 1,   ew,        FLOAT,   none,    LBK_OPF_FUSIBLE,     NULL) \
+  X(COS,         cos,         UNARY,     UNARY,  1, 1,   ew,        FLOAT,   none,    LBK_OPF_FUSIBLE,     NULL) \
+  X(TANH,        tanh,        UNARY,     UNARY,  1, 1,   ew,        FLOAT,   none,    LBK_OPF_FUSIBLE,     NULL) \
+  X(SIGMOID,     sigmoid,     UNARY,     UNARY,  1, 1,   ew,        FLOAT,   none,    LBK_OPF_FUSIBLE,     NULL) \
+  X(RELU,        relu,        UNARY,     UNARY,  1, 1,   ew,        NOBOOL,  none,    LBK_OPF_FUSIBLE,     NULL) \
+  X(ERF,         erf,         UNARY,     UNARY,  1, 1,   ew,        FLOAT,   none,    LBK_OPF_FUSIBLE,     NULL) \
+  X(FLOOR,       floor,       UNARY,     UNARY,  1, 1,   ew,        INTID,   none,    LBK_OPF_FUSIBLE,     NULL) \
+  X(CEIL,        ceil,        UNARY,     UNARY,  1, 1,   ew,        INTID,   none,    LBK_OPF_FUSIBLE,     NULL) \
+  X(RECIPROCAL,  reciprocal,  UNARY,     UNARY,  1, 1,   ew,        FLOAT,   none,    LBK_OPF_FUSIBLE,     NULL) \
+  X(CAST,        cast,        CAST,      OWN,    1, 1,   cast,      KEEP,    none,    0,                   NULL) \
+  X(SUM,         sum,         REDUCE,    OWN,    1, 1,   reduce,    SUM,     reduce,  0,                   NULL) \
+  X(MEAN,        mean,        REDUCE,    OWN,    1, 1,   reduce,    MEAN,    reduce,  0,                   NULL) \
+  X(AMAX,        amax,        REDUCE,    OWN,    1, 1,   reduce,    KEEP,    reduce,  0,                   NULL) \
+  X(AMIN,        amin,        REDUCE,    OWN,    1, 1,   reduce,    KEEP,    reduce,  0,                   NULL) \
+  X(ARGMAX,      argmax,      REDUCE,    OWN,    1, 1,   argmax,    KEEP,    argmax,  0,                   NULL) \
+  X(MATMUL,      matmul,      MATMUL,    OWN,    2, 2,   matmul,    NOBOOL,  none,    0,                   NULL) \
+  X(RESHAPE,     reshape,     SHAPE,     OWN,    1, 1,   reshape,   KEEP,    none,    0,                   NULL) \
+  X(PERMUTE,     permute,     SHAPE,     OWN,    1, 1,   permute,   KEEP,    perm,    0,                   NULL) \
+  X(EXPAND,      expand,      SHAPE,     OWN,    1, 1,   expand,    KEEP,    none,    0,                   NULL) \
+  X(SLICE,       slice,       SHAPE,     OWN,    1, 1,   slice,     KEEP,    slice,   0,                   NULL) \
+  X(CONCAT,      concat,      SHAPE,     OWN,    1, -1,  concat,    SAME,    concat,  0,                   NULL) \
+  X(ARANGE,      arange,      CREATION,  OWN,    0, 0,   arange,    KEEP,    arange,  0,                   NULL) \
+  X(RAND,        rand,        RANDOM,    OWN,    1, 1,   random,    KEEP,    none,    LBK_OPF_RANDOM,      NULL) \
+  X(RANDN,       randn,       RANDOM,    OWN,    1, 1,   random,    KEEP,    none,    LBK_OPF_RANDOM,      NULL) \
+  X(SOFTMAX,     softmax,     COMPOSITE, OWN,    1, 1,   softmax,   FLOAT,   axis,    LBK_OPF_COMPOSITE, \
+    "softmax(Tensor self, int dim) -> Tensor") \
+  X(LOG_SOFTMAX, log_softmax, COMPOSITE, OWN,    1, 1,   softmax,   FLOAT,   axis,    LBK_OPF_COMPOSITE, \
+    "log_softmax(Tensor self, int dim) -> Tensor") \
+  X(LOGSUMEXP,   logsumexp,   COMPOSITE, OWN,    1, 1,   logsumexp, FLOAT,   lse,     LBK_OPF_COMPOSITE, \
+    "logsumexp(Tensor self, int dim, bool keepdim) -> Tensor") \
+  X(GELU,        gelu,        COMPOSITE, OWN,    1, 1,   act,       FLOAT,   gelu,    LBK_OPF_COMPOSITE, \
+    "gelu(Tensor self, str approximate) -> Tensor") \
+  X(SILU,        silu,        COMPOSITE, OWN,    1, 1,   act,       FLOAT,   none,    LBK_OPF_COMPOSITE, \
+    "silu(Tensor self) -> Tensor") \
+  X(VAR,         var,         COMPOSITE, OWN,    1, 1,   var,       FLOAT,   var,     LBK_OPF_COMPOSITE, \
+    "var(Tensor self, int[] dim, int correction, bool keepdim) -> Tensor") \
+  X(LAYER_NORM,  layer_norm,  COMPOSITE, OWN,    1, 3,   norm,      FLOAT,   norm,    LBK_OPF_COMPOSITE, \
+    "layer_norm(Tensor input, int[] normalized_shape, Tensor? weight, Tensor? bias, float eps) -> Tensor") \
+  X(RMS_NORM,    rms_norm,    COMPOSITE, OWN,    1, 2,   norm,      FLOAT,   norm,    LBK_OPF_COMPOSITE, \
+    "rms_norm(Tensor input, int[] normalized_shape, Tensor? weight, float eps) -> Tensor") \
+  X(LINEAR,      linear,      COMPOSITE, OWN,    2, 3,   linear,    NOBOOL,  linear,  LBK_OPF_COMPOSITE, \
+    "linear(Tensor input, Tensor weight, Tensor? bias) -> Tensor")
+
+/* What kind of op a row is: backends may claim ops by kind (every elementwise UNARY op
+   maps one value to one value of the node's dtype, and so on). */
+typedef enum lbk_op_kind {
+    LBK_OPKIND_INVALID = 0,
+    LBK_OPKIND_PARAM,      /* a graph input: device data or a scalar */
+    LBK_OPKIND_UNARY,      /* elementwise, one input */
+    LBK_OPKIND_BINARY,     /* elementwise arithmetic, two broadcast inputs */
+    LBK_OPKIND_COMPARE,    /* elementwise, two inputs of one dtype, bool result */
+    LBK_OPKIND_LOGIC,      /* elementwise over bool inputs, bool result */
+    LBK_OPKIND_SELECT,     /* where(cond, a, b) */
+    LBK_OPKIND_CAST,
+    LBK_OPKIND_REDUCE,     /* over axes (lbk_node_axes; argmax: lbk_node_axis) */
+    LBK_OPKIND_MATMUL,
+    LBK_OPKIND_SHAPE,      /* data movement: reshape, permute, expand, slice, concat */
+    LBK_OPKIND_CREATION,   /* made from attributes alone */
+    LBK_OPKIND_RANDOM,
+    LBK_OPKIND_COMPOSITE,  /* has a schema and a decomposition */
+    LBK_OPKIND_COUNT
+} lbk_op_kind;
+enum { LBK_OPF_FUSIBLE = 1, LBK_OPF_COMPOSITE = 2, LBK_OPF_RANDOM = 4, LBK_OPF_ATTRS = 8 };
+
+typedef enum lbk_op {
+    LBK_OP_INVALID = 0,
+#define LBK__OP_ENUM(id, name, kind, api, nmin, nmax, rule, dt, attrs, flags, schema) LBK_OP_##id,
+    LBK_OP_TABLE(LBK__OP_ENUM)
+#undef LBK__OP_ENUM
+    LBK_OP_COUNT
+} lbk_op;
+/* Elementwise ops see their inputs already cast to one dtype (comparisons: the promoted
+   dtype, result bool; logical ops: bool). Inputs broadcast NumPy-style to the node's shape.
+   matmul inputs are at least 2-d and share a dtype; batch dims broadcast. transpose is
+   a permute; full is an expand of a scalar parameter. rand/randn take one input: an i64
+   scalar parameter that seeds them (a counter-based generator per element). The numbers
+   of lbk_op may change between versions (rows are inserted); names never do. */
+LAZYBK_API const char *lbk_op_name(lbk_op op);        /* "add"...; "invalid" out of range */
+LAZYBK_API lbk_op      lbk_op_from_name(const char *name); /* LBK_OP_INVALID if unknown or NULL */
+LAZYBK_API lbk_op_kind lbk_op_kind_of(lbk_op op);     /* LBK_OPKIND_INVALID out of range */
+LAZYBK_API unsigned    lbk_op_flags(lbk_op op);       /* LBK_OPF_* bits; 0 out of range */
+/* The fewest inputs a node of op has; *out_max (may be NULL) the most, -1 for any number. */
+LAZYBK_API int         lbk_op_arity(lbk_op op, int *out_max);
+
 /* ---- ops -------------------------------------------------------------------------- */
 /* NumPy broadcasting. Promotion bool < i32 < i64 < f32 < f64; a 0-d tensor made by
    lbk_scalar counts only by its kind (bool, integer, float): f32 tensor * f64 scalar is
    f32, i32 tensor * f64 scalar is f32, bool tensor + int scalar is i64. */
-#define LBK__UNARY_OPS(X) X(neg) X(abs) X(exp) X(log) X(sqrt) X(rsqrt) X(sin) X(cos) X(tanh) \
-    X(sigmoid) X(relu) X(erf) X(floor) X(ceil) X(reciprocal) X(logical_not)
-#define LBK__BINARY_OPS(X) X(add) X(sub) X(mul) X(div) X(pow) X(maximum) X(minimum) \
-    X(eq) X(ne) X(lt) X(le) X(gt) X(ge) X(logical_and) X(logical_or)
+#define LBK__DECL_OWN(name)
 #define LBK__DECL_UNARY(name) \
     LAZYBK_API lbk_tensor lbk_##name(lbk_ctx *ctx, lbk_tensor t); \
     LAZYBK_API lbk_tensor lbk_##name##_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t);
 #define LBK__DECL_BINARY(name) \
     LAZYBK_API lbk_tensor lbk_##name(lbk_ctx *ctx, lbk_tensor a, lbk_tensor b); \
     LAZYBK_API lbk_tensor lbk_##name##_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor a, lbk_tensor b);
-LBK__UNARY_OPS(LBK__DECL_UNARY)   /* int inputs of exp..erf, reciprocal become f32; floor/ceil of ints are identity */
-LBK__BINARY_OPS(LBK__DECL_BINARY) /* div is true division (ints give f32); comparisons give bool;
-                                     logical ops take any dtype (nonzero is true) and give bool */
+#define LBK__OP_DECL(id, name, kind, api, nmin, nmax, rule, dt, attrs, flags, schema) LBK__DECL_##api(name)
+/* The unary and binary calls, one per row with api UNARY or BINARY: int inputs of exp..erf,
+   reciprocal become f32; floor/ceil of ints are identity; div is true division (ints give
+   f32); comparisons give bool; logical ops take any dtype (nonzero is true) and give bool. */
+LBK_OP_TABLE(LBK__OP_DECL)
+#undef LBK__OP_DECL
 LAZYBK_API lbk_tensor lbk_where(lbk_ctx *ctx, lbk_tensor cond, lbk_tensor a, lbk_tensor b); /* cond must be bool */
 LAZYBK_API lbk_tensor lbk_cast(lbk_ctx *ctx, lbk_tensor t, lbk_dtype dt); /* float->int truncates toward zero,
                                      saturating at the int's range; nan -> 0 */
@@ -461,39 +594,6 @@ typedef struct lbk_debug_info { const char *op; const char *file; int line; cons
 LAZYBK_API lbk_result  lbk_debug_lookup(int64_t debug_handle, lbk_debug_info *out);
 
 /* ---- the IR, read-only, for backend authors -------------------------------------- */
-#define LBK_OP_LIST(X) \
-    X(PARAM, "param")   /* a graph input: device data or a scalar */                     \
-    X(ADD, "add") X(SUB, "sub") X(MUL, "mul") X(DIV, "div") X(POW, "pow")                 \
-    X(MAXIMUM, "maximum") X(MINIMUM, "minimum")                                            \
-    X(EQ, "eq") X(NE, "ne") X(LT, "lt") X(LE, "le") X(GT, "gt") X(GE, "ge")               \
-    X(LOGICAL_AND, "logical_and") X(LOGICAL_OR, "logical_or") X(LOGICAL_NOT, "logical_not") \
-    X(WHERE, "where")                                                                      \
-    X(NEG, "neg") X(ABS, "abs") X(EXP, "exp") X(LOG, "log") X(SQRT, "sqrt")               \
-    X(RSQRT, "rsqrt") X(SIN, "sin") X(COS, "cos") X(TANH, "tanh") X(SIGMOID, "sigmoid")   \
-    X(RELU, "relu") X(ERF, "erf") X(FLOOR, "floor") X(CEIL, "ceil")                        \
-    X(RECIPROCAL, "reciprocal") X(CAST, "cast")                                            \
-    X(SUM, "sum") X(MEAN, "mean") X(AMAX, "amax") X(AMIN, "amin") X(ARGMAX, "argmax")     \
-    X(MATMUL, "matmul")                                                                    \
-    X(RESHAPE, "reshape") X(PERMUTE, "permute") X(EXPAND, "expand") X(SLICE, "slice")     \
-    X(CONCAT, "concat")                                                                    \
-    X(ARANGE, "arange") X(RAND, "rand") X(RANDN, "randn")                                  \
-    X(SOFTMAX, "softmax") X(LOG_SOFTMAX, "log_softmax") X(LOGSUMEXP, "logsumexp")          \
-    X(GELU, "gelu") X(SILU, "silu") X(VAR, "var") X(LAYER_NORM, "layer_norm")              \
-    X(RMS_NORM, "rms_norm") X(LINEAR, "linear")
-
-typedef enum lbk_op {
-    LBK_OP_INVALID = 0,
-#define LBK__OP_ENUM(id, str) LBK_OP_##id,
-    LBK_OP_LIST(LBK__OP_ENUM)
-#undef LBK__OP_ENUM
-    LBK_OP_COUNT
-} lbk_op;
-/* Elementwise ops see their inputs already cast to one dtype (comparisons: the promoted
-   dtype, result bool; logical ops: bool). Inputs broadcast NumPy-style to the node's shape.
-   matmul inputs are at least 2-d and share a dtype; batch dims broadcast. transpose is
-   a permute; full is an expand of a scalar parameter. rand/randn take one input: an i64
-   scalar parameter that seeds them (a counter-based generator per element). */
-LAZYBK_API const char *lbk_op_name(lbk_op op);   /* "add"...; "invalid" out of range */
 
 typedef struct lbk_graph lbk_graph;   /* nodes in topological order; valid during the call it is passed to */
 typedef struct lbk_node {
@@ -991,6 +1091,14 @@ extern "C" {
 #define LBK__MIN(a, b) ((a) < (b) ? (a) : (b))
 #define LBK__MAX(a, b) ((a) > (b) ? (a) : (b))
 #define LBK__COUNTOF(a) (sizeof(a) / sizeof((a)[0]))
+/* A compile-time check (C11/C++11, else a typedef of an array of size -1). */
+#if defined(__cplusplus) && __cplusplus >= 201103L
+#  define LBK__STATIC_ASSERT(cond, what) static_assert(cond, #what)
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#  define LBK__STATIC_ASSERT(cond, what) _Static_assert(cond, #what)
+#else
+#  define LBK__STATIC_ASSERT(cond, what) typedef char lbk__static_assert_##what[(cond) ? 1 : -1]
+#endif
 #if defined(__GNUC__) || defined(__clang__)
 #  define LBK__PRINTF(f, a) __attribute__((format(printf, f, a)))
 #  define LBK__UNUSED __attribute__((unused))
@@ -1902,16 +2010,6 @@ static void lbk__site_str(int64_t handle, char *buf, size_t cap) {
 // >>ir ---------------------------------------------------------------------------------
 /* The context, its nodes (flat array, 32-bit ids, hash-consed) and its tensor handles. */
 
-static const char *const lbk__op_names[] = {
-    "invalid",
-#define LBK__OP_STR(id, str) str,
-    LBK_OP_LIST(LBK__OP_STR)
-#undef LBK__OP_STR
-};
-LAZYBK_API const char *lbk_op_name(lbk_op op) {
-    return ((int)op > 0 && (int)op < (int)LBK_OP_COUNT) ? lbk__op_names[op] : "invalid";
-}
-
 /* Attributes live inline in the node; the union is zeroed before it is filled, so its
    bytes can be hashed and compared. */
 typedef union lbk__attrs {
@@ -2331,8 +2429,8 @@ static void lbk__shape_of(const lbk_ctx *ctx, uint32_t id, char *buf, size_t cap
 }
 
 // >>ops --------------------------------------------------------------------------------
-/* Graph-building calls: check arguments, infer shape and dtype, insert the casts that
-   promotion needs, and make the node. Nothing is computed here. */
+/* Graph-building calls: check arguments, infer shape and dtype through the op's rule,
+   insert the casts that promotion needs, and make the node. Nothing is computed here. */
 
 #define LBK__OPCTX(oc, opname, opid) \
     lbk__opctx oc; oc.ctx = ctx; oc.name = opname; oc.file = file; oc.line = line; oc.op = (int)(opid)
@@ -2357,19 +2455,89 @@ static void lbk__proto(lbk__node *p, lbk_op op, lbk_dtype dt, int n_dims, const 
     if (n_dims) memcpy(p->dims, dims, sizeof(int64_t) * (size_t)n_dims);
 }
 
-/* Result dtype of two operands under the promotion rules (wrapped scalars by kind). */
-static lbk_dtype lbk__promote(const lbk_ctx *ctx, uint32_t a, uint32_t b) {
-    const lbk__node *na = &ctx->nodes[a], *nb = &ctx->nodes[b];
-    lbk_dtype da = (lbk_dtype)na->dtype, db = (lbk_dtype)nb->dtype;
-    bool wa = (na->flags & LBK__NF_WRAPPED) != 0, wb = (nb->flags & LBK__NF_WRAPPED) != 0;
-    if (wa != wb) {
-        lbk_dtype ds = wa ? da : db, dtn = wa ? db : da;   /* scalar, tensor */
+/* ---- shape and dtype rules ----
+   One rule per op family (the op table's rule column): what a node of the op over inputs
+   of these dtypes and shapes, with these attributes, is, or why there is none. The
+   builders call it on the user's arguments (after turning them into attributes), the
+   module-file validator on every loaded node, lbk_backend_check through the builders: the
+   three can never disagree. A rule records the casts the inputs need; a graph node's
+   inputs carry them already. */
+typedef struct lbk__ty { lbk_dtype dt; int n_dims; const int64_t *dims; bool wrapped; } lbk__ty;
+typedef struct lbk__opdef lbk__opdef;
+typedef struct lbk__rin {
+    lbk_op op;
+    const lbk__opdef *def;
+    const lbk__ty *in;
+    uint32_t n_in;
+    const lbk__attrs *at;
+    lbk__ty want;   /* the dtype and shape asked for where the op is given its result rather than
+                       inferring it (cast, reshape, expand, slice's length, arange, random, param) */
+    bool node;      /* checking an existing node (a loaded file): no 1-d matmul operands, no identity */
+} lbk__rin;
+typedef struct lbk__rout {
+    lbk_dtype dt;
+    int n_dims;
+    int64_t dims[LAZYBK_MAX_DIMS];
+    lbk_dtype cast0, cast;   /* input 0 and the others are cast to these first (0: as they are) */
+    bool identity;           /* the op is its input 0 here (floor of an integer tensor...) */
+    lbk_result r;
+    char msg[400];
+} lbk__rout;
+
+/* An op's attribute fields: name, type and place in lbk__attrs. Printed by lbk_ir_text and
+   written field by field to module files. */
+enum { LBK__AF_END = 0, LBK__AF_BOOL, LBK__AF_I32, LBK__AF_I64, LBK__AF_F64, LBK__AF_AXES, LBK__AF_PERM };
+typedef struct lbk__afield { const char *name; uint8_t type; uint16_t off; } lbk__afield;
+typedef bool (*lbk__rule_fn)(const lbk__rin *a, lbk__rout *o);
+struct lbk__opdef {
+    const char *name;
+    lbk_op_kind kind;
+    int n_min, n_max;
+    lbk__rule_fn rule;
+    int dtr;
+    const lbk__afield *attrs;
+    unsigned flags;
+    const char *schema;
+    lbk_decomp_fn decomp;   /* composites: the built-in decomposition */
+};
+
+/* The dtype rules of the table's dt column. */
+enum { LBK__DT_KEEP = 1, LBK__DT_SAME, LBK__DT_NOBOOL, LBK__DT_FLOAT, LBK__DT_INTID, LBK__DT_CMP, LBK__DT_LOGIC,
+       LBK__DT_SUM, LBK__DT_MEAN };
+
+static bool lbk__rfail(lbk__rout *o, lbk_result r, const char *fmt, ...) LBK__PRINTF(3, 4);
+static bool lbk__rfail(lbk__rout *o, lbk_result r, const char *fmt, ...) {
+    va_list ap;
+    o->r = r;
+    va_start(ap, fmt);
+    vsnprintf(o->msg, sizeof o->msg, fmt, ap);
+    va_end(ap);
+    return false;
+}
+static void lbk__ty_str(const lbk__ty *t, char *buf, size_t cap) { lbk__shape_str(buf, cap, t->dt, t->n_dims, t->dims); }
+static void lbk__rout_set(lbk__rout *o, lbk_dtype dt, int n_dims, const int64_t *dims) {
+    o->dt = dt;
+    o->n_dims = n_dims;
+    if (n_dims) memmove(o->dims, dims, sizeof(int64_t) * (size_t)n_dims);
+}
+/* The result's size must be representable (every element count and byte size fits). */
+static bool lbk__rule_size(lbk__rout *o) {
+    char s[256];
+    if (lbk__dims_valid(o->n_dims, o->dims, o->dt)) return true;
+    lbk__shape_str(s, sizeof s, o->dt, o->n_dims, o->dims);
+    return lbk__rfail(o, LBK_ERR_SHAPE, "result %s is too large (its size overflows)", s);
+}
+/* The float dtype a composite computes in for an input of dtype dt. */
+static lbk_dtype lbk__float_of(lbk_dtype dt) { return lbk__is_float(dt) ? dt : LBK_F32; }
+/* Promotion of two operands (wrapped scalars count by kind only) and of a list (by rank). */
+static lbk_dtype lbk__promote_ty(const lbk__ty *a, const lbk__ty *b) {
+    if (a->wrapped != b->wrapped) {
+        lbk_dtype ds = a->wrapped ? a->dt : b->dt, dtn = a->wrapped ? b->dt : a->dt;   /* scalar, tensor */
         if (lbk__kind(ds) > lbk__kind(dtn)) return lbk__kind(ds) == 2 ? LBK_F32 : LBK_I64;
         return dtn;
     }
-    return lbk__rank(da) >= lbk__rank(db) ? da : db;
+    return lbk__rank(a->dt) >= lbk__rank(b->dt) ? a->dt : b->dt;
 }
-
 static bool lbk__broadcast(int na, const int64_t *da, int nb, const int64_t *db, int *out_n, int64_t *out) {
     int n = LBK__MAX(na, nb), i;
     for (i = 0; i < n; i++) {
@@ -2381,12 +2549,464 @@ static bool lbk__broadcast(int na, const int64_t *da, int nb, const int64_t *db,
     *out_n = n;
     return true;
 }
+/* The dims left after reducing mask (kept as 1 with keepdim); returns their number. */
+static int lbk__reduced_dims(int nd, const int64_t *dims, uint32_t mask, bool keepdim, int64_t *od) {
+    int i, on = 0;
+    for (i = 0; i < nd; i++) {
+        if (!(mask & (1u << i))) od[on++] = dims[i];
+        else if (keepdim) od[on++] = 1;
+    }
+    return on;
+}
+static bool lbk__mask_fits(uint32_t mask, int nd) { return nd >= 32 || (mask >> nd) == 0; }
 
-/* The node id cast to dt (itself if already dt); LBK__NONE on OOM. */
+static bool lbk__rule_param(const lbk__rin *a, lbk__rout *o) {
+    lbk__rout_set(o, a->want.dt, a->want.n_dims, a->want.dims);
+    return lbk__rule_size(o);
+}
+
+/* Elementwise unary, binary, comparison and logical ops: broadcast, then the dtype rule. */
+static bool lbk__rule_ew(const lbk__rin *a, lbk__rout *o) {
+    char s0[256], s1[256];
+    lbk_dtype dt = a->in[0].dt;
+    int nd = a->in[0].n_dims;
+    int64_t dims[LAZYBK_MAX_DIMS];
+    if (nd) memcpy(dims, a->in[0].dims, sizeof(int64_t) * (size_t)nd);
+    if (a->n_in == 2) {
+        if (!lbk__broadcast(a->in[0].n_dims, a->in[0].dims, a->in[1].n_dims, a->in[1].dims, &nd, dims)) {
+            lbk__ty_str(&a->in[0], s0, sizeof s0);
+            lbk__ty_str(&a->in[1], s1, sizeof s1);
+            return lbk__rfail(o, LBK_ERR_SHAPE, "cannot broadcast %s with %s", s0, s1);
+        }
+        dt = lbk__promote_ty(&a->in[0], &a->in[1]);
+    }
+    o->cast0 = o->cast = dt;
+    switch (a->def->dtr) {
+    case LBK__DT_NOBOOL:
+        if (dt == LBK_BOOL)
+            return lbk__rfail(o, LBK_ERR_DTYPE, a->n_in == 1 ? "not defined for bool tensors" : "not defined for two bool operands");
+        break;
+    case LBK__DT_FLOAT: if (!lbk__is_float(dt)) o->cast0 = o->cast = dt = LBK_F32; break;
+    case LBK__DT_INTID: if (!lbk__is_float(dt)) o->identity = true; break;
+    case LBK__DT_CMP: dt = LBK_BOOL; break;
+    case LBK__DT_LOGIC: o->cast0 = o->cast = dt = LBK_BOOL; break;
+    default: break;
+    }
+    lbk__rout_set(o, dt, nd, dims);
+    return lbk__rule_size(o);
+}
+
+static bool lbk__rule_where(const lbk__rin *a, lbk__rout *o) {
+    int nd = a->in[0].n_dims, i, tn;
+    int64_t dims[LAZYBK_MAX_DIMS], tmp[LAZYBK_MAX_DIMS];
+    char s0[256], s1[256], s2[256];
+    lbk__ty_str(&a->in[0], s0, sizeof s0);
+    if (a->in[0].dt != LBK_BOOL) return lbk__rfail(o, LBK_ERR_DTYPE, "condition %s must be bool", s0);
+    if (nd) memcpy(dims, a->in[0].dims, sizeof(int64_t) * (size_t)nd);
+    for (i = 1; i < 3; i++) {
+        if (!lbk__broadcast(nd, dims, a->in[i].n_dims, a->in[i].dims, &tn, tmp)) {
+            lbk__ty_str(&a->in[1], s1, sizeof s1);
+            lbk__ty_str(&a->in[2], s2, sizeof s2);
+            return lbk__rfail(o, LBK_ERR_SHAPE, "cannot broadcast %s, %s and %s", s0, s1, s2);
+        }
+        nd = tn;
+        if (nd) memcpy(dims, tmp, sizeof(int64_t) * (size_t)nd);
+    }
+    o->cast0 = LBK_BOOL;
+    o->cast = lbk__promote_ty(&a->in[1], &a->in[2]);
+    lbk__rout_set(o, o->cast, nd, dims);
+    return lbk__rule_size(o);
+}
+
+static bool lbk__rule_cast(const lbk__rin *a, lbk__rout *o) {
+    if (!lbk__dtype_ok(a->want.dt)) return lbk__rfail(o, LBK_ERR_DTYPE, "unknown dtype %d", (int)a->want.dt);
+    if (a->in[0].dt == a->want.dt) {
+        if (a->node) return lbk__rfail(o, LBK_ERR_DTYPE, "a cast to the dtype it has");
+        o->identity = true;
+    }
+    lbk__rout_set(o, a->want.dt, a->in[0].n_dims, a->in[0].dims);
+    return true;
+}
+
+static bool lbk__rule_reduce(const lbk__rin *a, lbk__rout *o) {
+    const lbk__ty *x = &a->in[0];
+    uint32_t mask = a->at->red.mask;
+    int i, dtr = a->def->dtr;
+    char s[256];
+    lbk_dtype dt = x->dt;
+    if (!lbk__mask_fits(mask, x->n_dims) || (x->n_dims == 0 && mask)) return lbk__rfail(o, LBK_ERR_ARG, "axes outside the tensor");
+    for (i = 0; i < x->n_dims; i++)
+        if ((mask & (1u << i)) && x->dims[i] == 0 && dtr == LBK__DT_KEEP) {
+            lbk__ty_str(x, s, sizeof s);
+            return lbk__rfail(o, LBK_ERR_SHAPE, "cannot reduce %s over zero-size axis %d", s, i);
+        }
+    if (dtr == LBK__DT_SUM && !lbk__is_float(dt)) dt = LBK_I64;
+    if (dtr == LBK__DT_MEAN && !lbk__is_float(dt)) dt = LBK_F32;
+    o->cast0 = dt;
+    o->dt = dt;
+    o->n_dims = lbk__reduced_dims(x->n_dims, x->dims, mask, a->at->red.keepdim != 0, o->dims);
+    return true;
+}
+
+static bool lbk__rule_argmax(const lbk__rin *a, lbk__rout *o) {
+    const lbk__ty *x = &a->in[0];
+    int ax = a->at->red.axis;
+    char s[256];
+    if (x->n_dims > 0 ? (ax < 0 || ax >= x->n_dims || a->at->red.mask != 1u << ax) : (ax != 0 || a->at->red.mask != 0))
+        return lbk__rfail(o, LBK_ERR_ARG, "axis %d outside the tensor", ax);
+    if (x->n_dims && x->dims[ax] == 0) {
+        lbk__ty_str(x, s, sizeof s);
+        return lbk__rfail(o, LBK_ERR_SHAPE, "cannot take argmax of %s over zero-size axis %d", s, ax);
+    }
+    o->dt = LBK_I64;
+    o->n_dims = lbk__reduced_dims(x->n_dims, x->dims, a->at->red.mask, a->at->red.keepdim != 0, o->dims);
+    return true;
+}
+
+/* torch.matmul: a 1-d operand is [1,K] (left) or [K,1] (right); the builder reshapes it so
+   and the node's own operands are at least 2-d. The result is the node's: batch dims,
+   then M and N (1 where an operand was 1-d). */
+static bool lbk__rule_matmul(const lbk__rin *a, lbk__rout *o) {
+    const lbk__ty *x = &a->in[0], *y = &a->in[1];
+    char sa[256], sb[256];
+    int na, nb, nbatch = 0, i;
+    int64_t da[LAZYBK_MAX_DIMS + 1], db[LAZYBK_MAX_DIMS + 1], bd[LAZYBK_MAX_DIMS];
+    lbk_dtype dt;
+    lbk__ty_str(x, sa, sizeof sa);
+    lbk__ty_str(y, sb, sizeof sb);
+    if (x->n_dims < (a->node ? 2 : 1) || y->n_dims < (a->node ? 2 : 1))
+        return lbk__rfail(o, LBK_ERR_SHAPE, "needs tensors of at least %d dim%s, got %s and %s", a->node ? 2 : 1, a->node ? "s" : "", sa, sb);
+    dt = lbk__promote_ty(x, y);
+    if (dt == LBK_BOOL) return lbk__rfail(o, LBK_ERR_DTYPE, "not defined for bool tensors %s and %s", sa, sb);
+    na = x->n_dims; nb = y->n_dims;
+    if (na == 1) { da[0] = 1; da[1] = x->dims[0]; na = 2; } else memcpy(da, x->dims, sizeof(int64_t) * (size_t)na);
+    if (nb == 1) { db[0] = y->dims[0]; db[1] = 1; nb = 2; } else memcpy(db, y->dims, sizeof(int64_t) * (size_t)nb);
+    if (da[na - 1] != db[nb - 2]) return lbk__rfail(o, LBK_ERR_SHAPE, "inner dimensions differ: %s @ %s", sa, sb);
+    if (!lbk__broadcast(na - 2, da, nb - 2, db, &nbatch, bd))
+        return lbk__rfail(o, LBK_ERR_SHAPE, "batch dimensions of %s and %s cannot be broadcast", sa, sb);
+    if (nbatch + 2 > LAZYBK_MAX_DIMS) return lbk__rfail(o, LBK_ERR_SHAPE, "result of %s @ %s has too many dims", sa, sb);
+    for (i = 0; i < nbatch; i++) o->dims[i] = bd[i];
+    o->dims[nbatch] = da[na - 2];
+    o->dims[nbatch + 1] = db[nb - 1];
+    o->n_dims = nbatch + 2;
+    o->dt = o->cast0 = o->cast = dt;
+    return lbk__rule_size(o);
+}
+
+static bool lbk__rule_reshape(const lbk__rin *a, lbk__rout *o) {
+    char s[256], s2[256];
+    int64_t total = lbk__numel(a->in[0].n_dims, a->in[0].dims);
+    lbk__rout_set(o, a->in[0].dt, a->want.n_dims, a->want.dims);
+    if (!lbk__dims_valid(o->n_dims, o->dims, o->dt) || lbk__numel(o->n_dims, o->dims) != total) {
+        lbk__ty_str(&a->in[0], s, sizeof s);
+        lbk__shape_str(s2, sizeof s2, o->dt, o->n_dims, o->dims);
+        return lbk__rfail(o, LBK_ERR_SHAPE, "cannot reshape %s (%lld elements) to %s", s, (long long)total, s2);
+    }
+    o->identity = o->n_dims == a->in[0].n_dims && (o->n_dims == 0 || memcmp(o->dims, a->in[0].dims, sizeof(int64_t) * (size_t)o->n_dims) == 0);
+    return true;
+}
+
+static bool lbk__rule_permute(const lbk__rin *a, lbk__rout *o) {
+    const lbk__ty *x = &a->in[0];
+    uint32_t seen = 0;
+    int d;
+    char s[256];
+    o->identity = true;
+    for (d = 0; d < x->n_dims; d++) {
+        int p = a->at->perm.p[d];
+        if (p < 0 || p >= x->n_dims || (seen >> p & 1u)) {
+            lbk__ty_str(x, s, sizeof s);
+            return lbk__rfail(o, LBK_ERR_ARG, "perm of %s names axis %d %s", s, p, p < 0 || p >= x->n_dims ? "outside it" : "twice");
+        }
+        seen |= 1u << p;
+        o->dims[d] = x->dims[p];
+        if (p != d) o->identity = false;
+    }
+    for (; d < LAZYBK_MAX_DIMS; d++)
+        if (a->at->perm.p[d] != 0) return lbk__rfail(o, LBK_ERR_ARG, "perm has more entries than the tensor has dims");
+    o->dt = x->dt;
+    o->n_dims = x->n_dims;
+    return true;
+}
+
+static bool lbk__rule_expand(const lbk__rin *a, lbk__rout *o) {
+    const lbk__ty *x = &a->in[0];
+    int i, nd = a->want.n_dims;
+    char s[256], s2[256];
+    lbk__rout_set(o, x->dt, nd, a->want.dims);
+    for (i = 0; i < nd; i++) {
+        int j = i - (nd - x->n_dims);
+        int64_t src = j >= 0 ? x->dims[j] : 1;
+        if (nd < x->n_dims || o->dims[i] < 0 || (src != 1 && src != o->dims[i])) {
+            lbk__ty_str(x, s, sizeof s);
+            lbk__shape_str(s2, sizeof s2, x->dt, nd, o->dims);
+            return lbk__rfail(o, LBK_ERR_SHAPE, "cannot expand %s to %s", s, s2);
+        }
+    }
+    if (nd < x->n_dims) return lbk__rfail(o, LBK_ERR_SHAPE, "cannot expand to fewer dims");
+    if (!lbk__rule_size(o)) return false;
+    o->identity = nd == x->n_dims && (nd == 0 || memcmp(o->dims, x->dims, sizeof(int64_t) * (size_t)nd) == 0);
+    return true;
+}
+
+static bool lbk__rule_slice(const lbk__rin *a, lbk__rout *o) {
+    const lbk__ty *x = &a->in[0];
+    int ax = a->at->slice.axis, d;
+    int64_t len, start = a->at->slice.start, step = a->at->slice.step;
+    char s[256];
+    lbk__ty_str(x, s, sizeof s);
+    if (x->n_dims == 0) return lbk__rfail(o, LBK_ERR_SHAPE, "cannot slice 0-d tensor %s", s);
+    if (ax < 0 || ax >= x->n_dims || step < 1 || start < 0 || a->want.n_dims != x->n_dims)
+        return lbk__rfail(o, LBK_ERR_ARG, "slice of %s: bad axis, start or step", s);
+    for (d = 0; d < x->n_dims; d++)
+        if (d != ax && a->want.dims[d] != x->dims[d]) return lbk__rfail(o, LBK_ERR_SHAPE, "slice of %s changes a dim other than its axis", s);
+    len = a->want.dims[ax];
+    if (len < 0 || (len > 0 && (start >= x->dims[ax] || (len - 1) > (x->dims[ax] - 1 - start) / step)))
+        return lbk__rfail(o, LBK_ERR_SHAPE, "slice of %s: %lld elements from %lld by %lld run past the axis", s, (long long)len,
+                          (long long)start, (long long)step);
+    lbk__rout_set(o, x->dt, x->n_dims, a->want.dims);
+    o->identity = start == 0 && len == x->dims[ax] && (step == 1 || len <= 1);
+    return true;
+}
+
+static bool lbk__rule_concat(const lbk__rin *a, lbk__rout *o) {
+    int nd = a->in[0].n_dims, ax = a->at->slice.axis, j;
+    uint32_t i;
+    lbk_dtype dt = a->in[0].dt;
+    char s0[256], s1[256];
+    if (nd == 0) return lbk__rfail(o, LBK_ERR_SHAPE, "cannot concatenate 0-d tensors");
+    if (ax < 0 || ax >= nd) return lbk__rfail(o, LBK_ERR_ARG, "axis %d outside the tensors", ax);
+    lbk__rout_set(o, dt, nd, a->in[0].dims);
+    for (i = 1; i < a->n_in; i++) {
+        const lbk__ty *x = &a->in[i];
+        bool ok = x->n_dims == nd;
+        for (j = 0; ok && j < nd; j++) ok = j == ax || x->dims[j] == o->dims[j];
+        if (!ok) {
+            lbk__ty_str(&a->in[0], s0, sizeof s0);
+            lbk__ty_str(x, s1, sizeof s1);
+            return lbk__rfail(o, LBK_ERR_SHAPE, "tensor %u %s does not match tensor 0 %s outside axis %d", i, s1, s0, ax);
+        }
+        if (o->dims[ax] > INT64_MAX - x->dims[ax]) return lbk__rfail(o, LBK_ERR_SHAPE, "result is too large");
+        o->dims[ax] += x->dims[ax];
+        if (lbk__rank(x->dt) > lbk__rank(dt)) dt = x->dt;
+    }
+    o->dt = o->cast0 = o->cast = dt;
+    o->identity = a->n_in == 1;
+    return lbk__rule_size(o);
+}
+
+static bool lbk__rule_arange(const lbk__rin *a, lbk__rout *o) {
+    if (a->want.dt == LBK_BOOL) return lbk__rfail(o, LBK_ERR_DTYPE, "arange does not make bool tensors");
+    if (!isfinite(a->at->ar.start) || !isfinite(a->at->ar.step) || a->at->ar.step == 0)
+        return lbk__rfail(o, LBK_ERR_ARG, "start %g, step %g: step must be nonzero and both finite", a->at->ar.start, a->at->ar.step);
+    if (a->want.n_dims != 1) return lbk__rfail(o, LBK_ERR_SHAPE, "arange is 1-d");
+    lbk__rout_set(o, a->want.dt, 1, a->want.dims);
+    return lbk__rule_size(o);
+}
+
+static bool lbk__rule_random(const lbk__rin *a, lbk__rout *o) {
+    if (!lbk__is_float(a->want.dt))
+        return lbk__rfail(o, LBK_ERR_DTYPE, "random values need f32 or f64, not %s", lbk_dtype_name(a->want.dt));
+    if (a->in[0].dt != LBK_I64 || a->in[0].n_dims != 0) return lbk__rfail(o, LBK_ERR_ARG, "the seed must be an i64 scalar");
+    lbk__rout_set(o, a->want.dt, a->want.n_dims, a->want.dims);
+    return lbk__rule_size(o);
+}
+
+/* softmax, log_softmax: the input's shape, a float dtype, an axis inside. */
+static bool lbk__rule_axis_ok(const lbk__rin *a, lbk__rout *o) {
+    int nd = a->in[0].n_dims, ax = a->at->comp.axis;
+    if (nd ? (ax < 0 || ax >= nd) : ax != 0) return lbk__rfail(o, LBK_ERR_ARG, "axis %d outside the tensor", ax);
+    o->dt = o->cast0 = lbk__float_of(a->in[0].dt);
+    return true;
+}
+static bool lbk__rule_softmax(const lbk__rin *a, lbk__rout *o) {
+    if (!lbk__rule_axis_ok(a, o)) return false;
+    lbk__rout_set(o, o->dt, a->in[0].n_dims, a->in[0].dims);
+    return true;
+}
+static bool lbk__rule_logsumexp(const lbk__rin *a, lbk__rout *o) {
+    const lbk__ty *x = &a->in[0];
+    if (!lbk__rule_axis_ok(a, o)) return false;
+    o->n_dims = lbk__reduced_dims(x->n_dims, x->dims, x->n_dims ? 1u << a->at->comp.axis : 0, a->at->comp.keepdim != 0, o->dims);
+    return true;
+}
+static bool lbk__rule_act(const lbk__rin *a, lbk__rout *o) {
+    o->cast0 = lbk__float_of(a->in[0].dt);
+    lbk__rout_set(o, o->cast0, a->in[0].n_dims, a->in[0].dims);
+    return true;
+}
+static bool lbk__rule_var(const lbk__rin *a, lbk__rout *o) {
+    const lbk__ty *x = &a->in[0];
+    if (a->at->comp.correction < 0) return lbk__rfail(o, LBK_ERR_ARG, "correction %d is negative", a->at->comp.correction);
+    if (!lbk__mask_fits(a->at->comp.mask, x->n_dims) || (x->n_dims == 0 && a->at->comp.mask))
+        return lbk__rfail(o, LBK_ERR_ARG, "axes outside the tensor");
+    o->dt = o->cast0 = lbk__float_of(x->dt);
+    o->n_dims = lbk__reduced_dims(x->n_dims, x->dims, a->at->comp.mask, a->at->comp.keepdim != 0, o->dims);
+    return true;
+}
+/* layer_norm, rms_norm: inputs x, then the weight if has_w, then the bias if has_b. */
+static bool lbk__rule_norm(const lbk__rin *a, lbk__rout *o) {
+    const lbk__ty *x = &a->in[0];
+    int nn = a->at->comp.n_norm;
+    uint32_t k, want_in = 1u + (a->at->comp.has_w != 0) + (a->at->comp.has_b != 0);
+    lbk_dtype dt = lbk__float_of(x->dt);
+    char sx[256], sw[256];
+    lbk__ty_str(x, sx, sizeof sx);
+    if (nn < 1 || nn > x->n_dims) return lbk__rfail(o, LBK_ERR_ARG, "n_norm_dims %d is outside 1..%d for %s", nn, x->n_dims, sx);
+    if (!(a->at->comp.eps >= 0) || !isfinite(a->at->comp.eps)) return lbk__rfail(o, LBK_ERR_ARG, "eps %g must be finite and >= 0", a->at->comp.eps);
+    if (a->n_in != want_in || (a->op == LBK_OP_RMS_NORM && a->at->comp.has_b)) return lbk__rfail(o, LBK_ERR_ARG, "inputs do not match has_weight/has_bias");
+    for (k = 1; k < a->n_in; k++) {
+        const lbk__ty *w = &a->in[k];
+        const char *what = (k == 1 && a->at->comp.has_w) ? "weight" : "bias";
+        if (w->n_dims != nn || memcmp(w->dims, x->dims + (x->n_dims - nn), sizeof(int64_t) * (size_t)nn) != 0) {
+            lbk__ty_str(w, sw, sizeof sw);
+            return lbk__rfail(o, LBK_ERR_SHAPE, "%s %s must have the last %d dims of %s", what, sw, nn, sx);
+        }
+        if (w->dt == LBK_BOOL) return lbk__rfail(o, LBK_ERR_DTYPE, "%s must not be bool", what);
+        if (lbk__rank(w->dt) > lbk__rank(dt)) dt = w->dt;
+    }
+    o->cast0 = o->cast = dt;
+    lbk__rout_set(o, dt, x->n_dims, x->dims);
+    return true;
+}
+/* linear: x [..., in], w [out, in], then the bias [out] if has_b. */
+static bool lbk__rule_linear(const lbk__rin *a, lbk__rout *o) {
+    const lbk__ty *x = &a->in[0], *w = &a->in[1];
+    char sx[256], sw[256], sb[256];
+    lbk_dtype dt;
+    lbk__ty_str(x, sx, sizeof sx);
+    lbk__ty_str(w, sw, sizeof sw);
+    if (x->n_dims < 1 || w->n_dims != 2 || w->dims[1] != x->dims[x->n_dims - 1])
+        return lbk__rfail(o, LBK_ERR_SHAPE, "needs x [..., in] and w [out, in], got %s and %s", sx, sw);
+    if (a->n_in != 2u + (a->at->comp.has_b != 0) || !a->at->comp.has_w) return lbk__rfail(o, LBK_ERR_ARG, "inputs do not match has_bias");
+    dt = lbk__promote_ty(x, w);
+    if (a->n_in == 3) {
+        const lbk__ty *b = &a->in[2];
+        if (!(b->n_dims == 1 && b->dims[0] == w->dims[0])) {
+            lbk__ty_str(b, sb, sizeof sb);
+            return lbk__rfail(o, LBK_ERR_SHAPE, "bias %s must be [%lld] for w %s", sb, (long long)w->dims[0], sw);
+        }
+        if (lbk__rank(b->dt) > lbk__rank(dt)) dt = b->dt;
+    }
+    if (dt == LBK_BOOL) return lbk__rfail(o, LBK_ERR_DTYPE, "not defined for bool tensors %s and %s", sx, sw);
+    lbk__rout_set(o, dt, x->n_dims, x->dims);
+    o->dims[x->n_dims - 1] = w->dims[0];
+    o->cast0 = o->cast = dt;
+    return true;
+}
+
+/* ---- the op table, expanded ---- */
+static const lbk__afield lbk__af_none[] = {{NULL, LBK__AF_END, 0}};
+#define LBK__AFLD(name, type, member) {name, LBK__AF_##type, (uint16_t)offsetof(lbk__attrs, member)}
+static const lbk__afield lbk__af_reduce[] = {LBK__AFLD("axes", AXES, red.mask), LBK__AFLD("keepdim", BOOL, red.keepdim), {NULL, 0, 0}};
+static const lbk__afield lbk__af_argmax[] = {LBK__AFLD("axis", I32, red.axis), LBK__AFLD("axes", AXES, red.mask),
+                                            LBK__AFLD("keepdim", BOOL, red.keepdim), {NULL, 0, 0}};
+static const lbk__afield lbk__af_perm[] = {LBK__AFLD("perm", PERM, perm.p), {NULL, 0, 0}};
+static const lbk__afield lbk__af_slice[] = {LBK__AFLD("axis", I32, slice.axis), LBK__AFLD("start", I64, slice.start),
+                                           LBK__AFLD("step", I64, slice.step), {NULL, 0, 0}};
+static const lbk__afield lbk__af_concat[] = {LBK__AFLD("axis", I32, slice.axis), {NULL, 0, 0}};
+static const lbk__afield lbk__af_arange[] = {LBK__AFLD("start", F64, ar.start), LBK__AFLD("step", F64, ar.step), {NULL, 0, 0}};
+static const lbk__afield lbk__af_axis[] = {LBK__AFLD("axis", I32, comp.axis), {NULL, 0, 0}};
+static const lbk__afield lbk__af_lse[] = {LBK__AFLD("axis", I32, comp.axis), LBK__AFLD("keepdim", BOOL, comp.keepdim), {NULL, 0, 0}};
+static const lbk__afield lbk__af_gelu[] = {LBK__AFLD("tanh", BOOL, comp.approx), {NULL, 0, 0}};
+static const lbk__afield lbk__af_var[] = {LBK__AFLD("axes", AXES, comp.mask), LBK__AFLD("correction", I32, comp.correction),
+                                         LBK__AFLD("keepdim", BOOL, comp.keepdim), {NULL, 0, 0}};
+static const lbk__afield lbk__af_norm[] = {LBK__AFLD("n_norm", I32, comp.n_norm), LBK__AFLD("eps", F64, comp.eps),
+                                          LBK__AFLD("has_weight", BOOL, comp.has_w), LBK__AFLD("has_bias", BOOL, comp.has_b), {NULL, 0, 0}};
+static const lbk__afield lbk__af_linear[] = {LBK__AFLD("has_weight", BOOL, comp.has_w), LBK__AFLD("has_bias", BOOL, comp.has_b), {NULL, 0, 0}};
+#undef LBK__AFLD
+
+/* A composite's built-in decomposition is lbk__d_<name> (in >>decomp): a composite row
+   without one does not compile. LBK__IFCOMP_<kind>(yes, no) picks by kind. */
+#define LBK__IFCOMP_PARAM(yes, no) no
+#define LBK__IFCOMP_UNARY(yes, no) no
+#define LBK__IFCOMP_BINARY(yes, no) no
+#define LBK__IFCOMP_COMPARE(yes, no) no
+#define LBK__IFCOMP_LOGIC(yes, no) no
+#define LBK__IFCOMP_SELECT(yes, no) no
+#define LBK__IFCOMP_CAST(yes, no) no
+#define LBK__IFCOMP_REDUCE(yes, no) no
+#define LBK__IFCOMP_MATMUL(yes, no) no
+#define LBK__IFCOMP_SHAPE(yes, no) no
+#define LBK__IFCOMP_CREATION(yes, no) no
+#define LBK__IFCOMP_RANDOM(yes, no) no
+#define LBK__IFCOMP_COMPOSITE(yes, no) yes
+#define LBK__DPROTO(id, name, kind, api, nmin, nmax, rule, dt, attrs, flags, schema) \
+    LBK__IFCOMP_##kind(static lbk_result lbk__d_##name(lbk_ctx *ctx, lbk_value *stack);, )
+LBK_OP_TABLE(LBK__DPROTO)
+#undef LBK__DPROTO
+
+#define LBK__OPDEF(id, name, kind, api, nmin, nmax, rule, dt, attrs, flags, schema) \
+    {#name, LBK_OPKIND_##kind, nmin, nmax, lbk__rule_##rule, LBK__DT_##dt, lbk__af_##attrs, (flags), schema, LBK__IFCOMP_##kind(lbk__d_##name, NULL)},
+static const lbk__opdef lbk__opdefs[] = {
+    {"invalid", LBK_OPKIND_INVALID, 0, 0, NULL, 0, lbk__af_none, 0, NULL, NULL},
+    LBK_OP_TABLE(LBK__OPDEF)
+};
+#undef LBK__OPDEF
+LBK__STATIC_ASSERT(sizeof lbk__opdefs / sizeof lbk__opdefs[0] == (size_t)LBK_OP_COUNT, op_table_matches_lbk_op);
+
+static bool lbk__op_ok(int op) { return op > 0 && op < (int)LBK_OP_COUNT; }
+LAZYBK_API const char *lbk_op_name(lbk_op op) { return lbk__op_ok((int)op) ? lbk__opdefs[op].name : "invalid"; }
+LAZYBK_API lbk_op lbk_op_from_name(const char *name) {
+    int op;
+    if (!name) return LBK_OP_INVALID;
+    for (op = 1; op < (int)LBK_OP_COUNT; op++)
+        if (strcmp(lbk__opdefs[op].name, name) == 0) return (lbk_op)op;
+    return LBK_OP_INVALID;
+}
+LAZYBK_API lbk_op_kind lbk_op_kind_of(lbk_op op) { return lbk__op_ok((int)op) ? lbk__opdefs[op].kind : LBK_OPKIND_INVALID; }
+LAZYBK_API unsigned lbk_op_flags(lbk_op op) {
+    if (!lbk__op_ok((int)op)) return 0;
+    return lbk__opdefs[op].flags | (lbk__opdefs[op].attrs[0].name ? (unsigned)LBK_OPF_ATTRS : 0u);
+}
+LAZYBK_API int lbk_op_arity(lbk_op op, int *out_max) {
+    if (out_max) *out_max = lbk__op_ok((int)op) ? lbk__opdefs[op].n_max : 0;
+    return lbk__op_ok((int)op) ? lbk__opdefs[op].n_min : 0;
+}
+LAZYBK_API const char *lbk_op_schema(lbk_op op) { return lbk__op_ok((int)op) ? lbk__opdefs[op].schema : NULL; }
+static bool lbk__is_composite(int op) { return lbk__op_ok(op) && (lbk__opdefs[op].flags & LBK_OPF_COMPOSITE) != 0; }
+
+/* Runs op's rule over input nodes in (n_in of them) with attributes at (NULL: none) and
+   the dtype and shape asked for; records the failure as op's. */
+static bool lbk__infer(const lbk__opctx *oc, lbk_op op, const uint32_t *in, uint32_t n_in, const lbk__attrs *at,
+                       lbk_dtype want_dt, int want_nd, const int64_t *want_dims, lbk__rout *o) {
+    lbk_ctx *ctx = oc->ctx;
+    lbk__ty tmp[4], *ty = tmp;
+    lbk__attrs zero;
+    lbk__rin a;
+    uint32_t k;
+    bool ok;
+    memset(o, 0, sizeof *o);
+    memset(&zero, 0, sizeof zero);
+    if (n_in > 4 && !(ty = (lbk__ty *)lbk__malloc(sizeof(lbk__ty) * n_in))) { lbk__op_fail(oc, LBK_ERR_OOM, "out of memory"); return false; }
+    for (k = 0; k < n_in; k++) {
+        const lbk__node *x = &ctx->nodes[in[k]];
+        ty[k].dt = (lbk_dtype)x->dtype;
+        ty[k].n_dims = x->n_dims;
+        ty[k].dims = x->dims;
+        ty[k].wrapped = (x->flags & LBK__NF_WRAPPED) != 0;
+    }
+    a.op = op;
+    a.def = &lbk__opdefs[op];
+    a.in = ty;
+    a.n_in = n_in;
+    a.at = at ? at : &zero;
+    a.want.dt = want_dt;
+    a.want.n_dims = want_nd;
+    a.want.dims = want_dims;
+    a.want.wrapped = false;
+    a.node = false;
+    ok = a.def->rule(&a, o);
+    if (ty != tmp) lbk__free(ty);
+    if (!ok) lbk__op_fail(oc, o->r, "%s", o->msg);
+    return ok;
+}
+
+/* The node id cast to dt (itself if already dt, or dt is 0); LBK__NONE on OOM. */
 static uint32_t lbk__cast_node(lbk_ctx *ctx, uint32_t id, lbk_dtype dt, const lbk__opctx *oc) {
     lbk__node p;
     const lbk__node *n = &ctx->nodes[id];
-    if (n->dtype == (uint8_t)dt) return id;
+    if (!dt || n->dtype == (uint8_t)dt) return id;
     lbk__proto(&p, LBK_OP_CAST, dt, n->n_dims, n->dims);
     return lbk__mk(ctx, &p, &id, 1, false, oc->file, oc->line);
 }
@@ -2394,23 +3014,40 @@ static uint32_t lbk__cast_node(lbk_ctx *ctx, uint32_t id, lbk_dtype dt, const lb
 /* Wraps a new handle around an existing node (ops that are the identity). */
 static lbk_tensor lbk__same(const lbk__opctx *oc, uint32_t id) { return lbk__wrap(oc->ctx, id, oc); }
 
-/* Makes node p over the given inputs, each first cast to its dtype in in_dt (0: as is). */
-static lbk_tensor lbk__emit(const lbk__opctx *oc, lbk__node *p, const uint32_t *in, const lbk_dtype *in_dt, uint32_t n_in, bool unique) {
-    uint32_t tmp[4] = {0, 0, 0, 0}, *cin = tmp, k, id;
+/* Makes node p over the given inputs, input 0 first cast to cast0 and the others to cast
+   (0: as they are). */
+static lbk_tensor lbk__emit(const lbk__opctx *oc, lbk__node *p, const uint32_t *in, lbk_dtype cast0, lbk_dtype cast, uint32_t n_in,
+                            bool unique) {
+    uint32_t tmp[4] = {0, 0, 0, 0}, *cin = tmp, k, id, made;
     lbk_ctx *ctx = oc->ctx;
     if (n_in > 4) {
         cin = (uint32_t *)lbk__malloc(sizeof(uint32_t) * n_in);
         if (!cin) return lbk__op_fail(oc, LBK_ERR_OOM, "out of memory");
     }
-    uint32_t made;
     for (made = 0; made < n_in; made++) {
-        cin[made] = in_dt && in_dt[made] ? lbk__cast_node(ctx, in[made], in_dt[made], oc) : in[made];
+        cin[made] = lbk__cast_node(ctx, in[made], made == 0 ? cast0 : cast, oc);
         if (cin[made] == LBK__NONE) break;
     }
     id = made == n_in ? lbk__mk(ctx, p, cin, n_in, unique, oc->file, oc->line) : LBK__NONE;
     if (id == LBK__NONE) for (k = 0; k < made; k++) lbk__drop_orphan(ctx, cin[k]);
     if (cin != tmp) lbk__free(cin);
     return lbk__wrap(ctx, id, oc);
+}
+
+/* The common builder: op over input nodes in through its rule, the inputs cast as it says. */
+static lbk_tensor lbk__build(const lbk__opctx *oc, lbk_op op, const uint32_t *in, uint32_t n_in, const lbk__attrs *at,
+                             lbk_dtype want_dt, int want_nd, const int64_t *want_dims) {
+    lbk__rout o;
+    lbk__node p;
+    uint32_t k;
+    if (!lbk__infer(oc, op, in, n_in, at, want_dt, want_nd, want_dims, &o)) {
+        for (k = 0; k < n_in; k++) lbk__drop_orphan(oc->ctx, in[k]);   /* an input made for this op alone */
+        return lbk__null_tensor();
+    }
+    if (o.identity) return lbk__same(oc, in[0]);
+    lbk__proto(&p, op, o.dt, o.n_dims, o.dims);
+    if (at) p.attrs = *at;
+    return lbk__emit(oc, &p, in, o.cast0, o.cast, n_in, (lbk__opdefs[op].flags & LBK_OPF_RANDOM) != 0);
 }
 
 static bool lbk__check_dims(const lbk__opctx *oc, lbk_dtype dt, int n_dims, const int64_t *dims) {
@@ -2437,14 +3074,17 @@ static bool lbk__check_dtype(const lbk__opctx *oc, lbk_dtype dt) {
 }
 static bool lbk__norm_axis(const lbk__opctx *oc, int axis, int nd, int *out, const char *what) {
     int lo = nd ? -nd : -1, hi = nd ? nd - 1 : 0;
-    char buf[256];
     if (axis < lo || axis > hi) {
         lbk__op_fail(oc, LBK_ERR_ARG, "%s %d is out of range [%d, %d]", what, axis, lo, hi);
         return false;
     }
-    (void)buf;
     *out = axis < 0 ? axis + (nd ? nd : 1) : axis;
     return true;
+}
+static lbk__attrs lbk__attrs_zero(void) {
+    lbk__attrs a;
+    memset(&a, 0, sizeof a);
+    return a;
 }
 
 /* ---- creation ---- */
@@ -2539,7 +3179,6 @@ LAZYBK_API lbk_tensor (lbk_scalar)(lbk_ctx *ctx, lbk_dtype dt, double value) { r
 
 LAZYBK_API lbk_tensor lbk_full_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims, double value) {
     uint32_t s;
-    lbk__node p;
     LBK__NULL_TENSOR_IF(!ctx);
     {
         LBK__OPCTX(oc, "full", LBK_OP_EXPAND);
@@ -2547,8 +3186,7 @@ LAZYBK_API lbk_tensor lbk_full_at(const char *file, int line, lbk_ctx *ctx, lbk_
         s = lbk__scalar_node(ctx, dt, value, 0, false, false, &oc);
         if (s == LBK__NONE) return lbk__op_fail(&oc, LBK_ERR_OOM, "out of memory");
         if (n_dims == 0) return lbk__wrap(ctx, s, &oc);
-        lbk__proto(&p, LBK_OP_EXPAND, dt, n_dims, dims);
-        return lbk__emit(&oc, &p, &s, NULL, 1, false);
+        return lbk__build(&oc, LBK_OP_EXPAND, &s, 1, NULL, dt, n_dims, dims);
     }
 }
 LAZYBK_API lbk_tensor (lbk_full)(lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims, double value) {
@@ -2556,7 +3194,7 @@ LAZYBK_API lbk_tensor (lbk_full)(lbk_ctx *ctx, lbk_dtype dt, int n_dims, const i
 }
 
 LAZYBK_API lbk_tensor lbk_arange_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, double start, double stop, double step) {
-    lbk__node p;
+    lbk__attrs at;
     double count;
     int64_t n;
     LBK__NULL_TENSOR_IF(!ctx);
@@ -2572,10 +3210,10 @@ LAZYBK_API lbk_tensor lbk_arange_at(const char *file, int line, lbk_ctx *ctx, lb
         if (count > 9.0e15) return lbk__op_fail(&oc, LBK_ERR_SHAPE, "arange of %g elements is too large", count);
         n = (int64_t)count;
         if (!lbk__check_dims(&oc, dt, 1, &n)) return lbk__null_tensor();
-        lbk__proto(&p, LBK_OP_ARANGE, dt, 1, &n);
-        p.attrs.ar.start = start;
-        p.attrs.ar.step = step;
-        return lbk__emit(&oc, &p, NULL, NULL, 0, false);
+        at = lbk__attrs_zero();
+        at.ar.start = start;
+        at.ar.step = step;
+        return lbk__build(&oc, LBK_OP_ARANGE, NULL, 0, &at, dt, 1, &n);
     }
 }
 LAZYBK_API lbk_tensor (lbk_arange)(lbk_ctx *ctx, lbk_dtype dt, double start, double stop, double step) {
@@ -2584,7 +3222,6 @@ LAZYBK_API lbk_tensor (lbk_arange)(lbk_ctx *ctx, lbk_dtype dt, double start, dou
 
 static lbk_tensor lbk__random(const lbk__opctx *oc, lbk_op op, lbk_dtype dt, int n_dims, const int64_t *dims) {
     lbk_ctx *ctx = oc->ctx;
-    lbk__node p;
     uint32_t s;
     int64_t seed;
     if (!lbk__check_dtype(oc, dt) || !lbk__check_dims(oc, dt, n_dims, dims)) return lbk__null_tensor();
@@ -2592,8 +3229,7 @@ static lbk_tensor lbk__random(const lbk__opctx *oc, lbk_op op, lbk_dtype dt, int
     seed = (int64_t)(lbk__mix64(ctx->seed * 0x9e3779b97f4a7c15ULL + ++ctx->rng_counter) >> 1);
     s = lbk__scalar_node(ctx, LBK_I64, 0, seed, true, false, oc);
     if (s == LBK__NONE) return lbk__op_fail(oc, LBK_ERR_OOM, "out of memory");
-    lbk__proto(&p, op, dt, n_dims, dims);
-    return lbk__emit(oc, &p, &s, NULL, 1, true);
+    return lbk__build(oc, op, &s, 1, NULL, dt, n_dims, dims);
 }
 LAZYBK_API lbk_tensor lbk_rand_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims) {
     LBK__NULL_TENSOR_IF(!ctx);
@@ -2610,134 +3246,46 @@ LAZYBK_API lbk_tensor (lbk_randn)(lbk_ctx *ctx, lbk_dtype dt, int n_dims, const 
     return lbk_randn_at(NULL, 0, ctx, dt, n_dims, dims);
 }
 
-/* ---- elementwise ---- */
-static lbk_tensor lbk__unary(lbk_ctx *ctx, lbk_op op, const char *name, lbk_tensor t, const char *file, int line) {
+/* ---- elementwise: the rows whose api is UNARY or BINARY ---- */
+static lbk_tensor lbk__unary(lbk_ctx *ctx, lbk_op op, lbk_tensor t, const char *file, int line) {
     uint32_t a;
-    lbk_dtype dt, in_dt;
-    lbk__node p;
-    const lbk__node *n;
-    {
-        LBK__OP1(oc, name, op, t, a);
-        n = &ctx->nodes[a];
-        dt = (lbk_dtype)n->dtype;
-        switch (op) {
-        case LBK_OP_LOGICAL_NOT: in_dt = LBK_BOOL; dt = LBK_BOOL; break;
-        case LBK_OP_NEG: case LBK_OP_ABS: case LBK_OP_RELU:
-            if (dt == LBK_BOOL) return lbk__op_fail(&oc, LBK_ERR_DTYPE, "not defined for bool tensors");
-            in_dt = dt; break;
-        case LBK_OP_FLOOR: case LBK_OP_CEIL:
-            if (!lbk__is_float(dt)) return lbk__same(&oc, a);
-            in_dt = dt; break;
-        default:
-            if (!lbk__is_float(dt)) dt = LBK_F32;
-            in_dt = dt; break;
-        }
-        lbk__proto(&p, op, dt, n->n_dims, n->dims);
-        return lbk__emit(&oc, &p, &a, &in_dt, 1, false);
-    }
+    LBK__OP1(oc, lbk__opdefs[op].name, op, t, a);
+    return lbk__build(&oc, op, &a, 1, NULL, (lbk_dtype)0, 0, NULL);
 }
-
-static lbk_tensor lbk__binary(lbk_ctx *ctx, lbk_op op, const char *name, lbk_tensor ta, lbk_tensor tb,
-                              const char *file, int line) {
+static lbk_tensor lbk__binary(lbk_ctx *ctx, lbk_op op, lbk_tensor ta, lbk_tensor tb, const char *file, int line) {
     uint32_t in[2];
-    lbk_dtype dt, out_dt, in_dt[2];
-    int nd;
-    int64_t dims[LAZYBK_MAX_DIMS];
-    lbk__node p;
     LBK__NULL_TENSOR_IF(!ctx);
     {
-        LBK__OPCTX(oc, name, op);
+        LBK__OPCTX(oc, lbk__opdefs[op].name, op);
         if (!lbk__arg(&oc, ta, 0, &in[0]) || !lbk__arg(&oc, tb, 1, &in[1])) return lbk__null_tensor();
-        {
-            const lbk__node *a = &ctx->nodes[in[0]], *b = &ctx->nodes[in[1]];
-            if (!lbk__broadcast(a->n_dims, a->dims, b->n_dims, b->dims, &nd, dims)) {
-                char sa[256], sb[256];
-                lbk__shape_of(ctx, in[0], sa, sizeof sa);
-                lbk__shape_of(ctx, in[1], sb, sizeof sb);
-                return lbk__op_fail(&oc, LBK_ERR_SHAPE, "cannot broadcast %s with %s", sa, sb);
-            }
-        }
-        dt = lbk__promote(ctx, in[0], in[1]);
-        out_dt = dt;
-        switch (op) {
-        case LBK_OP_LOGICAL_AND: case LBK_OP_LOGICAL_OR: dt = LBK_BOOL; out_dt = LBK_BOOL; break;
-        case LBK_OP_EQ: case LBK_OP_NE: case LBK_OP_LT: case LBK_OP_LE: case LBK_OP_GT: case LBK_OP_GE:
-            out_dt = LBK_BOOL; break;
-        case LBK_OP_DIV: if (!lbk__is_float(dt)) dt = out_dt = LBK_F32; break;
-        case LBK_OP_SUB: case LBK_OP_POW:
-            if (dt == LBK_BOOL) return lbk__op_fail(&oc, LBK_ERR_DTYPE, "not defined for two bool operands");
-            break;
-        default: break;
-        }
-        in_dt[0] = in_dt[1] = dt;
-        lbk__proto(&p, op, out_dt, nd, dims);
-        return lbk__emit(&oc, &p, in, in_dt, 2, false);
+        return lbk__build(&oc, op, in, 2, NULL, (lbk_dtype)0, 0, NULL);
     }
 }
-
-#define LBK__DEF_UNARY(name)                                                                           \
+#define LBK__DEF_OWN(id, name)
+#define LBK__DEF_UNARY(id, name)                                                                       \
     LAZYBK_API lbk_tensor lbk_##name##_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t) {    \
-        return lbk__unary(ctx, (lbk_op)lbk__opid_##name, #name, t, file, line);                               \
+        return lbk__unary(ctx, LBK_OP_##id, t, file, line);                                            \
     }                                                                                                  \
-    LAZYBK_API lbk_tensor (lbk_##name)(lbk_ctx *ctx, lbk_tensor t) { return lbk__unary(ctx, (lbk_op)lbk__opid_##name, #name, t, NULL, 0); }
-#define LBK__DEF_BINARY(name)                                                                                     \
+    LAZYBK_API lbk_tensor (lbk_##name)(lbk_ctx *ctx, lbk_tensor t) { return lbk__unary(ctx, LBK_OP_##id, t, NULL, 0); }
+#define LBK__DEF_BINARY(id, name)                                                                                 \
     LAZYBK_API lbk_tensor lbk_##name##_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor a, lbk_tensor b) {  \
-        return lbk__binary(ctx, (lbk_op)lbk__opid_##name, #name, a, b, file, line);                                      \
+        return lbk__binary(ctx, LBK_OP_##id, a, b, file, line);                                                   \
     }                                                                                                             \
     LAZYBK_API lbk_tensor (lbk_##name)(lbk_ctx *ctx, lbk_tensor a, lbk_tensor b) {                               \
-        return lbk__binary(ctx, (lbk_op)lbk__opid_##name, #name, a, b, NULL, 0);                                         \
+        return lbk__binary(ctx, LBK_OP_##id, a, b, NULL, 0);                                                      \
     }
-enum {
-    lbk__opid_neg = LBK_OP_NEG, lbk__opid_abs = LBK_OP_ABS, lbk__opid_exp = LBK_OP_EXP, lbk__opid_log = LBK_OP_LOG,
-    lbk__opid_sqrt = LBK_OP_SQRT, lbk__opid_rsqrt = LBK_OP_RSQRT, lbk__opid_sin = LBK_OP_SIN, lbk__opid_cos = LBK_OP_COS,
-    lbk__opid_tanh = LBK_OP_TANH, lbk__opid_sigmoid = LBK_OP_SIGMOID, lbk__opid_relu = LBK_OP_RELU,
-    lbk__opid_erf = LBK_OP_ERF, lbk__opid_floor = LBK_OP_FLOOR, lbk__opid_ceil = LBK_OP_CEIL,
-    lbk__opid_reciprocal = LBK_OP_RECIPROCAL, lbk__opid_logical_not = LBK_OP_LOGICAL_NOT,
-    lbk__opid_add = LBK_OP_ADD, lbk__opid_sub = LBK_OP_SUB, lbk__opid_mul = LBK_OP_MUL, lbk__opid_div = LBK_OP_DIV,
-    lbk__opid_pow = LBK_OP_POW, lbk__opid_maximum = LBK_OP_MAXIMUM, lbk__opid_minimum = LBK_OP_MINIMUM,
-    lbk__opid_eq = LBK_OP_EQ, lbk__opid_ne = LBK_OP_NE, lbk__opid_lt = LBK_OP_LT, lbk__opid_le = LBK_OP_LE,
-    lbk__opid_gt = LBK_OP_GT, lbk__opid_ge = LBK_OP_GE, lbk__opid_logical_and = LBK_OP_LOGICAL_AND,
-    lbk__opid_logical_or = LBK_OP_LOGICAL_OR
-};
-LBK__UNARY_OPS(LBK__DEF_UNARY)
-LBK__BINARY_OPS(LBK__DEF_BINARY)
+#define LBK__OP_DEF(id, name, kind, api, nmin, nmax, rule, dt, attrs, flags, schema) LBK__DEF_##api(id, name)
+LBK_OP_TABLE(LBK__OP_DEF)
+#undef LBK__OP_DEF
 
 LAZYBK_API lbk_tensor lbk_where_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor cond, lbk_tensor ta, lbk_tensor tb) {
     uint32_t in[3];
-    lbk_dtype dt, in_dt[3];
-    int nd, i;
-    int64_t dims[LAZYBK_MAX_DIMS];
-    lbk__node p;
     LBK__NULL_TENSOR_IF(!ctx);
     {
         LBK__OPCTX(oc, "where", LBK_OP_WHERE);
         if (!lbk__arg(&oc, cond, 0, &in[0]) || !lbk__arg(&oc, ta, 1, &in[1]) || !lbk__arg(&oc, tb, 2, &in[2]))
             return lbk__null_tensor();
-        if (ctx->nodes[in[0]].dtype != LBK_BOOL) {
-            char s[256];
-            lbk__shape_of(ctx, in[0], s, sizeof s);
-            return lbk__op_fail(&oc, LBK_ERR_DTYPE, "condition %s must be bool", s);
-        }
-        nd = ctx->nodes[in[0]].n_dims;
-        memcpy(dims, ctx->nodes[in[0]].dims, sizeof(int64_t) * (size_t)nd);
-        for (i = 1; i < 3; i++) {
-            const lbk__node *x = &ctx->nodes[in[i]];
-            int64_t tmp[LAZYBK_MAX_DIMS];
-            int tn;
-            if (!lbk__broadcast(nd, dims, x->n_dims, x->dims, &tn, tmp)) {
-                char s0[256], s1[256], s2[256];
-                lbk__shape_of(ctx, in[0], s0, sizeof s0);
-                lbk__shape_of(ctx, in[1], s1, sizeof s1);
-                lbk__shape_of(ctx, in[2], s2, sizeof s2);
-                return lbk__op_fail(&oc, LBK_ERR_SHAPE, "cannot broadcast %s, %s and %s", s0, s1, s2);
-            }
-            nd = tn;
-            memcpy(dims, tmp, sizeof(int64_t) * (size_t)nd);
-        }
-        dt = lbk__promote(ctx, in[1], in[2]);
-        in_dt[0] = LBK_BOOL; in_dt[1] = in_dt[2] = dt;
-        lbk__proto(&p, LBK_OP_WHERE, dt, nd, dims);
-        return lbk__emit(&oc, &p, in, in_dt, 3, false);
+        return lbk__build(&oc, LBK_OP_WHERE, in, 3, NULL, (lbk_dtype)0, 0, NULL);
     }
 }
 LAZYBK_API lbk_tensor (lbk_where)(lbk_ctx *ctx, lbk_tensor cond, lbk_tensor a, lbk_tensor b) {
@@ -2745,13 +3293,12 @@ LAZYBK_API lbk_tensor (lbk_where)(lbk_ctx *ctx, lbk_tensor cond, lbk_tensor a, l
 }
 
 LAZYBK_API lbk_tensor lbk_cast_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, lbk_dtype dt) {
-    uint32_t a, c;
+    uint32_t a;
     LBK__NULL_TENSOR_IF(!ctx);
     {
         LBK__OPCTX(oc, "cast", LBK_OP_CAST);
         if (!lbk__arg(&oc, t, 0, &a) || !lbk__check_dtype(&oc, dt)) return lbk__null_tensor();
-        c = lbk__cast_node(ctx, a, dt, &oc);
-        return lbk__wrap(ctx, c, &oc);
+        return lbk__build(&oc, LBK_OP_CAST, &a, 1, NULL, dt, 0, NULL);
     }
 }
 LAZYBK_API lbk_tensor (lbk_cast)(lbk_ctx *ctx, lbk_tensor t, lbk_dtype dt) { return lbk_cast_at(NULL, 0, ctx, t, dt); }
@@ -2773,54 +3320,25 @@ static bool lbk__axes_mask(const lbk__opctx *oc, int nd, int n_axes, const int *
     *out_mask = n_axes == 0 ? (nd ? (uint32_t)((1ull << nd) - 1) : 0) : mask;
     return true;
 }
-/* The dims left after reducing mask (kept as 1 with keepdim); returns their number. */
-static int lbk__reduced_dims(int nd, const int64_t *dims, uint32_t mask, bool keepdim, int64_t *od) {
-    int i, on = 0;
-    for (i = 0; i < nd; i++) {
-        if (!(mask & (1u << i))) od[on++] = dims[i];
-        else if (keepdim) od[on++] = 1;
-    }
-    return on;
-}
 
 /* ---- reductions ---- */
-static lbk_tensor lbk__reduce(lbk_ctx *ctx, lbk_op op, const char *name, lbk_tensor t, int n_axes, const int *axes,
-                              bool keepdim, const char *file, int line) {
+static lbk_tensor lbk__reduce(lbk_ctx *ctx, lbk_op op, lbk_tensor t, int n_axes, const int *axes, bool keepdim,
+                              const char *file, int line) {
     uint32_t a;
-    uint32_t mask = 0;
-    int i, nd, on = 0;
-    int64_t odims[LAZYBK_MAX_DIMS];
-    lbk_dtype dt, in_dt;
-    lbk__node p;
-    const lbk__node *n;
-    {
-        LBK__OP1(oc, name, op, t, a);
-        n = &ctx->nodes[a];
-        nd = n->n_dims;
-        if (!lbk__axes_mask(&oc, nd, n_axes, axes, &mask)) return lbk__null_tensor();
-        for (i = 0; i < nd; i++)
-            if ((mask & (1u << i)) && n->dims[i] == 0 && (op == LBK_OP_AMAX || op == LBK_OP_AMIN)) {
-                char s[256];
-                lbk__shape_of(ctx, a, s, sizeof s);
-                return lbk__op_fail(&oc, LBK_ERR_SHAPE, "cannot reduce %s over zero-size axis %d", s, i);
-            }
-        on = lbk__reduced_dims(nd, n->dims, mask, keepdim, odims);
-        dt = in_dt = (lbk_dtype)n->dtype;
-        if (op == LBK_OP_SUM && !lbk__is_float(dt)) dt = in_dt = LBK_I64;
-        if (op == LBK_OP_MEAN && !lbk__is_float(dt)) dt = in_dt = LBK_F32;
-        lbk__proto(&p, op, dt, on, odims);
-        p.attrs.red.mask = mask;
-        p.attrs.red.keepdim = keepdim;
-        return lbk__emit(&oc, &p, &a, &in_dt, 1, false);
-    }
+    lbk__attrs at;
+    LBK__OP1(oc, lbk__opdefs[op].name, op, t, a);
+    at = lbk__attrs_zero();
+    if (!lbk__axes_mask(&oc, ctx->nodes[a].n_dims, n_axes, axes, &at.red.mask)) return lbk__null_tensor();
+    at.red.keepdim = keepdim;
+    return lbk__build(&oc, op, &a, 1, &at, (lbk_dtype)0, 0, NULL);
 }
 #define LBK__DEF_REDUCE(name, OP)                                                                                 \
     LAZYBK_API lbk_tensor lbk_##name##_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_axes,     \
                                           const int *axes, bool keepdim) {                                       \
-        return lbk__reduce(ctx, OP, #name, t, n_axes, axes, keepdim, file, line);                                 \
+        return lbk__reduce(ctx, OP, t, n_axes, axes, keepdim, file, line);                                        \
     }                                                                                                             \
     LAZYBK_API lbk_tensor (lbk_##name)(lbk_ctx *ctx, lbk_tensor t, int n_axes, const int *axes, bool keepdim) {   \
-        return lbk__reduce(ctx, OP, #name, t, n_axes, axes, keepdim, NULL, 0);                                    \
+        return lbk__reduce(ctx, OP, t, n_axes, axes, keepdim, NULL, 0);                                           \
     }
 LBK__DEF_REDUCE(sum, LBK_OP_SUM)
 LBK__DEF_REDUCE(mean, LBK_OP_MEAN)
@@ -2829,99 +3347,59 @@ LBK__DEF_REDUCE(amin, LBK_OP_AMIN)
 
 LAZYBK_API lbk_tensor lbk_argmax_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, bool keepdim) {
     uint32_t a;
-    int ax, i, on = 0;
-    int64_t odims[LAZYBK_MAX_DIMS];
-    lbk__node p;
-    const lbk__node *n;
-    {
-        LBK__OP1(oc, "argmax", LBK_OP_ARGMAX, t, a);
-        n = &ctx->nodes[a];
-        if (!lbk__norm_axis(&oc, axis, n->n_dims, &ax, "axis")) return lbk__null_tensor();
-        if (n->n_dims && n->dims[ax] == 0) {
-            char s[256];
-            lbk__shape_of(ctx, a, s, sizeof s);
-            return lbk__op_fail(&oc, LBK_ERR_SHAPE, "cannot take argmax of %s over zero-size axis %d", s, ax);
-        }
-        for (i = 0; i < n->n_dims; i++) {
-            if (i != ax) odims[on++] = n->dims[i];
-            else if (keepdim) odims[on++] = 1;
-        }
-        lbk__proto(&p, LBK_OP_ARGMAX, LBK_I64, on, odims);
-        p.attrs.red.mask = n->n_dims ? 1u << ax : 0;
-        p.attrs.red.axis = n->n_dims ? ax : 0;
-        p.attrs.red.keepdim = keepdim;
-        return lbk__emit(&oc, &p, &a, NULL, 1, false);
-    }
+    int ax, nd;
+    lbk__attrs at;
+    LBK__OP1(oc, "argmax", LBK_OP_ARGMAX, t, a);
+    nd = ctx->nodes[a].n_dims;
+    if (!lbk__norm_axis(&oc, axis, nd, &ax, "axis")) return lbk__null_tensor();
+    at = lbk__attrs_zero();
+    at.red.mask = nd ? 1u << ax : 0;
+    at.red.axis = nd ? ax : 0;
+    at.red.keepdim = keepdim;
+    return lbk__build(&oc, LBK_OP_ARGMAX, &a, 1, &at, (lbk_dtype)0, 0, NULL);
 }
 LAZYBK_API lbk_tensor (lbk_argmax)(lbk_ctx *ctx, lbk_tensor t, int axis, bool keepdim) {
     return lbk_argmax_at(NULL, 0, ctx, t, axis, keepdim);
 }
 
-/* ---- matmul ---- */
+/* ---- matmul: 1-d operands are reshaped to 2-d around the node and the result back ---- */
 LAZYBK_API lbk_tensor lbk_matmul_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor ta, lbk_tensor tb) {
-    uint32_t in[2], id[2];
-    lbk_dtype dt, in_dt[2];
-    int i, na, nb, nbatch = 0, ond = 0;
-    int64_t da[LAZYBK_MAX_DIMS + 1], db[LAZYBK_MAX_DIMS + 1], bd[LAZYBK_MAX_DIMS], od[LAZYBK_MAX_DIMS + 1];
+    uint32_t in[2], id[2], mm;
+    int i, fn = 0, nb;
+    int64_t fd[LAZYBK_MAX_DIMS];
     lbk__node p;
-    lbk_tensor r;
+    lbk__rout o;
+    lbk_tensor r, out;
     LBK__NULL_TENSOR_IF(!ctx);
     {
         LBK__OPCTX(oc, "matmul", LBK_OP_MATMUL);
-        const lbk__node *a, *b;
-        char sa[256], sb[256];
         if (!lbk__arg(&oc, ta, 0, &in[0]) || !lbk__arg(&oc, tb, 1, &in[1])) return lbk__null_tensor();
-        a = &ctx->nodes[in[0]]; b = &ctx->nodes[in[1]];
-        lbk__shape_of(ctx, in[0], sa, sizeof sa);
-        lbk__shape_of(ctx, in[1], sb, sizeof sb);
-        if (a->n_dims == 0 || b->n_dims == 0)
-            return lbk__op_fail(&oc, LBK_ERR_SHAPE, "needs tensors of at least 1 dim, got %s and %s", sa, sb);
-        dt = lbk__promote(ctx, in[0], in[1]);
-        if (dt == LBK_BOOL) return lbk__op_fail(&oc, LBK_ERR_DTYPE, "not defined for bool tensors %s and %s", sa, sb);
-        /* 1-d operands become [1,K] and [K,1]; the extra dim is dropped from the result. */
-        na = a->n_dims; nb = b->n_dims;
-        if (na == 1) { da[0] = 1; da[1] = a->dims[0]; na = 2; } else memcpy(da, a->dims, sizeof(int64_t) * (size_t)na);
-        if (nb == 1) { db[0] = b->dims[0]; db[1] = 1; nb = 2; } else memcpy(db, b->dims, sizeof(int64_t) * (size_t)nb);
-        if (da[na - 1] != db[nb - 2])
-            return lbk__op_fail(&oc, LBK_ERR_SHAPE, "inner dimensions differ: %s @ %s", sa, sb);
-        if (!lbk__broadcast(na - 2, da, nb - 2, db, &nbatch, bd))
-            return lbk__op_fail(&oc, LBK_ERR_SHAPE, "batch dimensions of %s and %s cannot be broadcast", sa, sb);
-        for (i = 0; i < nbatch; i++) od[ond++] = bd[i];
-        od[ond++] = da[na - 2];
-        od[ond++] = db[nb - 1];
-        if (ond > LAZYBK_MAX_DIMS) return lbk__op_fail(&oc, LBK_ERR_SHAPE, "result of %s @ %s has too many dims", sa, sb);
+        if (!lbk__infer(&oc, LBK_OP_MATMUL, in, 2, NULL, (lbk_dtype)0, 0, NULL, &o)) return lbk__null_tensor();
+        lbk__proto(&p, LBK_OP_MATMUL, o.dt, o.n_dims, o.dims);
+        if (ctx->nodes[in[0]].n_dims > 1 && ctx->nodes[in[1]].n_dims > 1) return lbk__emit(&oc, &p, in, o.cast0, o.cast, 2, false);
         id[0] = in[0]; id[1] = in[1];
         for (i = 0; i < 2; i++) {
             const lbk__node *x = &ctx->nodes[in[i]];
+            lbk__node q;
             if (x->n_dims == 1) {
                 int64_t rd[2];
                 if (i == 0) { rd[0] = 1; rd[1] = x->dims[0]; } else { rd[0] = x->dims[0]; rd[1] = 1; }
-                lbk__proto(&p, LBK_OP_RESHAPE, (lbk_dtype)x->dtype, 2, rd);
-                id[i] = lbk__mk(ctx, &p, &in[i], 1, false, file, line);
+                lbk__proto(&q, LBK_OP_RESHAPE, (lbk_dtype)x->dtype, 2, rd);
+                id[i] = lbk__mk(ctx, &q, &in[i], 1, false, file, line);
                 if (id[i] == LBK__NONE) { if (i) lbk__drop_orphan(ctx, id[0]); return lbk__op_fail(&oc, LBK_ERR_OOM, "out of memory"); }
             }
         }
-        in_dt[0] = in_dt[1] = dt;
-        lbk__proto(&p, LBK_OP_MATMUL, dt, ond, od);
-        if (ctx->nodes[in[0]].n_dims > 1 && ctx->nodes[in[1]].n_dims > 1) return lbk__emit(&oc, &p, id, in_dt, 2, false);
-        /* drop the dims the 1-d operands added */
-        {
-            uint32_t mm;
-            int64_t fd[LAZYBK_MAX_DIMS];
-            int fn = 0;
-            r = lbk__emit(&oc, &p, id, in_dt, 2, false);
-            if (!r.id) return r;
-            mm = ctx->slots[(uint32_t)r.id - 1].node;
-            for (i = 0; i < nbatch; i++) fd[fn++] = bd[i];
-            if (ctx->nodes[in[0]].n_dims > 1) fd[fn++] = od[nbatch];
-            if (ctx->nodes[in[1]].n_dims > 1) fd[fn++] = od[nbatch + 1];
-            lbk__proto(&p, LBK_OP_RESHAPE, dt, fn, fd);
-            {
-                lbk_tensor out = lbk__emit(&oc, &p, &mm, NULL, 1, false);
-                lbk_release(ctx, r);
-                return out;
-            }
-        }
+        r = lbk__emit(&oc, &p, id, o.cast0, o.cast, 2, false);
+        if (!r.id) return r;
+        mm = ctx->slots[(uint32_t)r.id - 1].node;
+        nb = o.n_dims - 2;   /* drop the dims the 1-d operands added */
+        for (i = 0; i < nb; i++) fd[fn++] = o.dims[i];
+        if (ctx->nodes[in[0]].n_dims > 1) fd[fn++] = o.dims[nb];
+        if (ctx->nodes[in[1]].n_dims > 1) fd[fn++] = o.dims[nb + 1];
+        lbk__proto(&p, LBK_OP_RESHAPE, o.dt, fn, fd);
+        out = lbk__emit(&oc, &p, &mm, (lbk_dtype)0, (lbk_dtype)0, 1, false);
+        lbk_release(ctx, r);
+        return out;
     }
 }
 LAZYBK_API lbk_tensor (lbk_matmul)(lbk_ctx *ctx, lbk_tensor a, lbk_tensor b) { return lbk_matmul_at(NULL, 0, ctx, a, b); }
@@ -2931,44 +3409,39 @@ LAZYBK_API lbk_tensor lbk_reshape_at(const char *file, int line, lbk_ctx *ctx, l
     uint32_t a;
     int i, infer = -1;
     int64_t nd[LAZYBK_MAX_DIMS], known = 1, total;
-    lbk__node p;
     const lbk__node *n;
-    {
-        LBK__OP1(oc, "reshape", LBK_OP_RESHAPE, t, a);
-        char s[256];
-        n = &ctx->nodes[a];
-        lbk__shape_of(ctx, a, s, sizeof s);
-        if (n_dims < 0 || n_dims > LAZYBK_MAX_DIMS)
-            return lbk__op_fail(&oc, LBK_ERR_ARG, "n_dims %d is outside 0..%d", n_dims, LAZYBK_MAX_DIMS);
-        if (n_dims > 0 && !dims) return lbk__op_fail(&oc, LBK_ERR_ARG, "dims is NULL with n_dims %d", n_dims);
-        total = lbk__numel(n->n_dims, n->dims);
-        for (i = 0; i < n_dims; i++) {
-            nd[i] = dims[i];
-            if (dims[i] == -1) {
-                if (infer >= 0) return lbk__op_fail(&oc, LBK_ERR_SHAPE, "of %s: more than one -1 in the new shape", s);
-                infer = i;
-            } else if (dims[i] < 0) {
-                return lbk__op_fail(&oc, LBK_ERR_SHAPE, "of %s: negative dim %lld", s, (long long)dims[i]);
-            } else {
-                if (dims[i] != 0 && known > INT64_MAX / dims[i])
-                    return lbk__op_fail(&oc, LBK_ERR_SHAPE, "of %s: new shape overflows", s);
-                known *= dims[i];
-            }
+    char s[256];
+    LBK__OP1(oc, "reshape", LBK_OP_RESHAPE, t, a);
+    n = &ctx->nodes[a];
+    lbk__shape_of(ctx, a, s, sizeof s);
+    if (n_dims < 0 || n_dims > LAZYBK_MAX_DIMS)
+        return lbk__op_fail(&oc, LBK_ERR_ARG, "n_dims %d is outside 0..%d", n_dims, LAZYBK_MAX_DIMS);
+    if (n_dims > 0 && !dims) return lbk__op_fail(&oc, LBK_ERR_ARG, "dims is NULL with n_dims %d", n_dims);
+    total = lbk__numel(n->n_dims, n->dims);
+    for (i = 0; i < n_dims; i++) {
+        nd[i] = dims[i];
+        if (dims[i] == -1) {
+            if (infer >= 0) return lbk__op_fail(&oc, LBK_ERR_SHAPE, "of %s: more than one -1 in the new shape", s);
+            infer = i;
+        } else if (dims[i] < 0) {
+            return lbk__op_fail(&oc, LBK_ERR_SHAPE, "of %s: negative dim %lld", s, (long long)dims[i]);
+        } else {
+            if (dims[i] != 0 && known > INT64_MAX / dims[i])
+                return lbk__op_fail(&oc, LBK_ERR_SHAPE, "of %s: new shape overflows", s);
+            known *= dims[i];
         }
-        if (infer >= 0) {
-            if (known == 0) return lbk__op_fail(&oc, LBK_ERR_SHAPE, "of %s: cannot infer -1 next to a zero dim", s);
-            nd[infer] = total / known;
-            known *= nd[infer];
-        }
-        if (known != total) {
-            char s2[256];
-            lbk__shape_str(s2, sizeof s2, (lbk_dtype)n->dtype, n_dims, dims);
-            return lbk__op_fail(&oc, LBK_ERR_SHAPE, "cannot reshape %s (%lld elements) to %s", s, (long long)total, s2);
-        }
-        if (n_dims == n->n_dims && memcmp(nd, n->dims, sizeof(int64_t) * (size_t)n_dims) == 0) return lbk__same(&oc, a);
-        lbk__proto(&p, LBK_OP_RESHAPE, (lbk_dtype)n->dtype, n_dims, nd);
-        return lbk__emit(&oc, &p, &a, NULL, 1, false);
     }
+    if (infer >= 0) {
+        if (known == 0) return lbk__op_fail(&oc, LBK_ERR_SHAPE, "of %s: cannot infer -1 next to a zero dim", s);
+        nd[infer] = total / known;
+        known *= nd[infer];
+    }
+    if (known != total) {
+        char s2[256];
+        lbk__shape_str(s2, sizeof s2, (lbk_dtype)n->dtype, n_dims, dims);
+        return lbk__op_fail(&oc, LBK_ERR_SHAPE, "cannot reshape %s (%lld elements) to %s", s, (long long)total, s2);
+    }
+    return lbk__build(&oc, LBK_OP_RESHAPE, &a, 1, NULL, (lbk_dtype)0, n_dims, nd);
 }
 LAZYBK_API lbk_tensor (lbk_reshape)(lbk_ctx *ctx, lbk_tensor t, int n_dims, const int64_t *dims) {
     return lbk_reshape_at(NULL, 0, ctx, t, n_dims, dims);
@@ -2976,12 +3449,9 @@ LAZYBK_API lbk_tensor (lbk_reshape)(lbk_ctx *ctx, lbk_tensor t, int n_dims, cons
 
 static lbk_tensor lbk__permute(const lbk__opctx *oc, uint32_t a, const int *perm) {
     lbk_ctx *ctx = oc->ctx;
-    const lbk__node *n = &ctx->nodes[a];
-    int i, nd = n->n_dims, p2[LAZYBK_MAX_DIMS];
+    int i, nd = ctx->nodes[a].n_dims;
     uint32_t seen = 0;
-    bool ident = true;
-    int64_t od[LAZYBK_MAX_DIMS];
-    lbk__node p;
+    lbk__attrs at = lbk__attrs_zero();
     if (nd > 0 && !perm) return lbk__op_fail(oc, LBK_ERR_ARG, "perm is NULL");
     for (i = 0; i < nd; i++) {
         int ax;
@@ -2992,36 +3462,27 @@ static lbk_tensor lbk__permute(const lbk__opctx *oc, uint32_t a, const int *perm
             return lbk__op_fail(oc, LBK_ERR_ARG, "perm of %s names axis %d twice", s, ax);
         }
         seen |= 1u << ax;
-        p2[i] = ax;
-        od[i] = n->dims[ax];
-        if (ax != i) ident = false;
+        at.perm.p[i] = (int8_t)ax;
     }
-    if (ident) return lbk__same(oc, a);
-    lbk__proto(&p, LBK_OP_PERMUTE, (lbk_dtype)n->dtype, nd, od);
-    for (i = 0; i < nd; i++) p.attrs.perm.p[i] = (int8_t)p2[i];
-    return lbk__emit(oc, &p, &a, NULL, 1, false);
+    return lbk__build(oc, LBK_OP_PERMUTE, &a, 1, &at, (lbk_dtype)0, 0, NULL);
 }
 LAZYBK_API lbk_tensor lbk_permute_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, const int *perm) {
     uint32_t a;
-    {
-        LBK__OP1(oc, "permute", LBK_OP_PERMUTE, t, a);
-        return lbk__permute(&oc, a, perm);
-    }
+    LBK__OP1(oc, "permute", LBK_OP_PERMUTE, t, a);
+    return lbk__permute(&oc, a, perm);
 }
 LAZYBK_API lbk_tensor (lbk_permute)(lbk_ctx *ctx, lbk_tensor t, const int *perm) { return lbk_permute_at(NULL, 0, ctx, t, perm); }
 
 LAZYBK_API lbk_tensor lbk_transpose_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis0, int axis1) {
     uint32_t a;
     int perm[LAZYBK_MAX_DIMS], i, x0, x1, nd;
-    {
-        LBK__OP1(oc, "transpose", LBK_OP_PERMUTE, t, a);
-        nd = ctx->nodes[a].n_dims;
-        if (!lbk__norm_axis(&oc, axis0, nd, &x0, "axis0") || !lbk__norm_axis(&oc, axis1, nd, &x1, "axis1"))
-            return lbk__null_tensor();
-        for (i = 0; i < nd; i++) perm[i] = i;
-        if (nd) { perm[x0] = x1; perm[x1] = x0; }
-        return lbk__permute(&oc, a, perm);
-    }
+    LBK__OP1(oc, "transpose", LBK_OP_PERMUTE, t, a);
+    nd = ctx->nodes[a].n_dims;
+    if (!lbk__norm_axis(&oc, axis0, nd, &x0, "axis0") || !lbk__norm_axis(&oc, axis1, nd, &x1, "axis1"))
+        return lbk__null_tensor();
+    for (i = 0; i < nd; i++) perm[i] = i;
+    if (nd) { perm[x0] = x1; perm[x1] = x0; }
+    return lbk__permute(&oc, a, perm);
 }
 LAZYBK_API lbk_tensor (lbk_transpose)(lbk_ctx *ctx, lbk_tensor t, int axis0, int axis1) {
     return lbk_transpose_at(NULL, 0, ctx, t, axis0, axis1);
@@ -3031,33 +3492,24 @@ LAZYBK_API lbk_tensor lbk_expand_at(const char *file, int line, lbk_ctx *ctx, lb
     uint32_t a;
     int i;
     int64_t od[LAZYBK_MAX_DIMS];
-    lbk__node p;
     const lbk__node *n;
-    {
-        LBK__OP1(oc, "expand", LBK_OP_EXPAND, t, a);
-        char s[256], s2[256];
-        n = &ctx->nodes[a];
-        lbk__shape_of(ctx, a, s, sizeof s);
-        if (n_dims < n->n_dims || n_dims > LAZYBK_MAX_DIMS)
-            return lbk__op_fail(&oc, LBK_ERR_SHAPE, "of %s to %d dims: need %d..%d dims", s, n_dims, n->n_dims, LAZYBK_MAX_DIMS);
-        if (n_dims > 0 && !dims) return lbk__op_fail(&oc, LBK_ERR_ARG, "dims is NULL with n_dims %d", n_dims);
-        lbk__shape_str(s2, sizeof s2, (lbk_dtype)n->dtype, n_dims, dims);
-        for (i = 0; i < n_dims; i++) {
-            int j = i - (n_dims - n->n_dims);
-            int64_t src = j >= 0 ? n->dims[j] : 1;
-            od[i] = dims[i];
-            if (dims[i] == -1) {
-                if (j < 0) return lbk__op_fail(&oc, LBK_ERR_SHAPE, "of %s to %s: -1 in a new leading dim", s, s2);
-                od[i] = src;
-            } else if (dims[i] < 0 || (src != 1 && src != dims[i])) {
-                return lbk__op_fail(&oc, LBK_ERR_SHAPE, "cannot expand %s to %s", s, s2);
-            }
+    char s[256], s2[256];
+    LBK__OP1(oc, "expand", LBK_OP_EXPAND, t, a);
+    n = &ctx->nodes[a];
+    lbk__shape_of(ctx, a, s, sizeof s);
+    if (n_dims < n->n_dims || n_dims > LAZYBK_MAX_DIMS)
+        return lbk__op_fail(&oc, LBK_ERR_SHAPE, "of %s to %d dims: need %d..%d dims", s, n_dims, n->n_dims, LAZYBK_MAX_DIMS);
+    if (n_dims > 0 && !dims) return lbk__op_fail(&oc, LBK_ERR_ARG, "dims is NULL with n_dims %d", n_dims);
+    lbk__shape_str(s2, sizeof s2, (lbk_dtype)n->dtype, n_dims, dims);
+    for (i = 0; i < n_dims; i++) {   /* -1 keeps a dim */
+        int j = i - (n_dims - n->n_dims);
+        od[i] = dims[i];
+        if (dims[i] == -1) {
+            if (j < 0) return lbk__op_fail(&oc, LBK_ERR_SHAPE, "of %s to %s: -1 in a new leading dim", s, s2);
+            od[i] = n->dims[j];
         }
-        if (!lbk__check_dims(&oc, (lbk_dtype)n->dtype, n_dims, od)) return lbk__null_tensor();
-        if (n_dims == n->n_dims && memcmp(od, n->dims, sizeof(int64_t) * (size_t)n_dims) == 0) return lbk__same(&oc, a);
-        lbk__proto(&p, LBK_OP_EXPAND, (lbk_dtype)n->dtype, n_dims, od);
-        return lbk__emit(&oc, &p, &a, NULL, 1, false);
     }
+    return lbk__build(&oc, LBK_OP_EXPAND, &a, 1, NULL, (lbk_dtype)0, n_dims, od);
 }
 LAZYBK_API lbk_tensor (lbk_expand)(lbk_ctx *ctx, lbk_tensor t, int n_dims, const int64_t *dims) {
     return lbk_expand_at(NULL, 0, ctx, t, n_dims, dims);
@@ -3068,33 +3520,30 @@ LAZYBK_API lbk_tensor lbk_slice_at(const char *file, int line, lbk_ctx *ctx, lbk
     uint32_t a;
     int ax;
     int64_t len, cnt, od[LAZYBK_MAX_DIMS];
-    lbk__node p;
+    lbk__attrs at;
     const lbk__node *n;
-    {
-        LBK__OP1(oc, "slice", LBK_OP_SLICE, t, a);
-        n = &ctx->nodes[a];
-        if (n->n_dims == 0) {
-            char s[256];
-            lbk__shape_of(ctx, a, s, sizeof s);
-            return lbk__op_fail(&oc, LBK_ERR_SHAPE, "cannot slice 0-d tensor %s", s);
-        }
-        if (!lbk__norm_axis(&oc, axis, n->n_dims, &ax, "axis")) return lbk__null_tensor();
-        if (step <= 0) return lbk__op_fail(&oc, LBK_ERR_ARG, "step %lld must be positive", (long long)step);
-        len = n->dims[ax];
-        if (start < 0) start = start < -len ? 0 : start + len;
-        if (stop < 0) stop = stop < -len ? 0 : stop + len;
-        if (start > len) start = len;
-        if (stop > len) stop = len;
-        cnt = stop > start ? (stop - start - 1) / step + 1 : 0;
-        if (start == 0 && cnt == len && (step == 1 || len <= 1)) return lbk__same(&oc, a);
-        memcpy(od, n->dims, sizeof(int64_t) * n->n_dims);
-        od[ax] = cnt;
-        lbk__proto(&p, LBK_OP_SLICE, (lbk_dtype)n->dtype, n->n_dims, od);
-        p.attrs.slice.axis = ax;
-        p.attrs.slice.start = cnt ? start : 0;
-        p.attrs.slice.step = step;
-        return lbk__emit(&oc, &p, &a, NULL, 1, false);
+    LBK__OP1(oc, "slice", LBK_OP_SLICE, t, a);
+    n = &ctx->nodes[a];
+    if (n->n_dims == 0) {
+        char s[256];
+        lbk__shape_of(ctx, a, s, sizeof s);
+        return lbk__op_fail(&oc, LBK_ERR_SHAPE, "cannot slice 0-d tensor %s", s);
     }
+    if (!lbk__norm_axis(&oc, axis, n->n_dims, &ax, "axis")) return lbk__null_tensor();
+    if (step <= 0) return lbk__op_fail(&oc, LBK_ERR_ARG, "step %lld must be positive", (long long)step);
+    len = n->dims[ax];   /* Python's clamping */
+    if (start < 0) start = start < -len ? 0 : start + len;
+    if (stop < 0) stop = stop < -len ? 0 : stop + len;
+    if (start > len) start = len;
+    if (stop > len) stop = len;
+    cnt = stop > start ? (stop - start - 1) / step + 1 : 0;
+    memcpy(od, n->dims, sizeof(int64_t) * n->n_dims);
+    od[ax] = cnt;
+    at = lbk__attrs_zero();
+    at.slice.axis = ax;
+    at.slice.start = cnt ? start : 0;
+    at.slice.step = step;
+    return lbk__build(&oc, LBK_OP_SLICE, &a, 1, &at, (lbk_dtype)0, n->n_dims, od);
 }
 LAZYBK_API lbk_tensor (lbk_slice)(lbk_ctx *ctx, lbk_tensor t, int axis, int64_t start, int64_t stop, int64_t step) {
     return lbk_slice_at(NULL, 0, ctx, t, axis, start, stop, step);
@@ -3102,49 +3551,24 @@ LAZYBK_API lbk_tensor (lbk_slice)(lbk_ctx *ctx, lbk_tensor t, int axis, int64_t 
 
 LAZYBK_API lbk_tensor lbk_concat_at(const char *file, int line, lbk_ctx *ctx, const lbk_tensor *ts, int n, int axis) {
     uint32_t *in;
-    lbk_dtype *in_dt, dt;
-    int i, j, ax, nd;
-    int64_t od[LAZYBK_MAX_DIMS];
-    lbk__node p;
+    int i, ax = 0, nd;
+    lbk__attrs at;
     lbk_tensor r = {0};
     LBK__NULL_TENSOR_IF(!ctx);
     {
         LBK__OPCTX(oc, "concat", LBK_OP_CONCAT);
         if (!ts || n <= 0) return lbk__op_fail(&oc, LBK_ERR_ARG, "needs at least one tensor (ts %s, n %d)", ts ? "set" : "NULL", n);
         in = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (size_t)n);
-        in_dt = (lbk_dtype *)lbk__malloc(sizeof(lbk_dtype) * (size_t)n);
-        if (!in || !in_dt) { lbk__free(in); lbk__free(in_dt); return lbk__op_fail(&oc, LBK_ERR_OOM, "out of memory"); }
+        if (!in) return lbk__op_fail(&oc, LBK_ERR_OOM, "out of memory");
         for (i = 0; i < n; i++)
             if (!lbk__arg(&oc, ts[i], i, &in[i])) goto done;
         nd = ctx->nodes[in[0]].n_dims;
-        if (nd == 0) { lbk__op_fail(&oc, LBK_ERR_SHAPE, "cannot concatenate 0-d tensors"); goto done; }
-        if (!lbk__norm_axis(&oc, axis, nd, &ax, "axis")) goto done;
-        memcpy(od, ctx->nodes[in[0]].dims, sizeof(int64_t) * (size_t)nd);
-        dt = (lbk_dtype)ctx->nodes[in[0]].dtype;
-        for (i = 1; i < n; i++) {
-            const lbk__node *x = &ctx->nodes[in[i]];
-            bool ok = x->n_dims == nd;
-            for (j = 0; ok && j < nd; j++) ok = j == ax || x->dims[j] == od[j];
-            if (!ok) {
-                char s0[256], s1[256];
-                lbk__shape_of(ctx, in[0], s0, sizeof s0);
-                lbk__shape_of(ctx, in[i], s1, sizeof s1);
-                lbk__op_fail(&oc, LBK_ERR_SHAPE, "tensor %d %s does not match tensor 0 %s outside axis %d", i, s1, s0, ax);
-                goto done;
-            }
-            if (od[ax] > INT64_MAX - x->dims[ax]) { lbk__op_fail(&oc, LBK_ERR_SHAPE, "result is too large"); goto done; }
-            od[ax] += x->dims[ax];
-            if (lbk__rank((lbk_dtype)x->dtype) > lbk__rank(dt)) dt = (lbk_dtype)x->dtype;
-        }
-        if (!lbk__check_dims(&oc, dt, nd, od)) goto done;
-        if (n == 1) { r = lbk__same(&oc, in[0]); goto done; }
-        for (i = 0; i < n; i++) in_dt[i] = dt;
-        lbk__proto(&p, LBK_OP_CONCAT, dt, nd, od);
-        p.attrs.slice.axis = ax;
-        r = lbk__emit(&oc, &p, in, in_dt, (uint32_t)n, false);
+        if (nd > 0 && !lbk__norm_axis(&oc, axis, nd, &ax, "axis")) goto done;   /* 0-d: the rule says why */
+        at = lbk__attrs_zero();
+        at.slice.axis = ax;
+        r = lbk__build(&oc, LBK_OP_CONCAT, in, (uint32_t)n, &at, (lbk_dtype)0, 0, NULL);
     done:
         lbk__free(in);
-        lbk__free(in_dt);
         return r;
     }
 }
@@ -3153,143 +3577,91 @@ LAZYBK_API lbk_tensor (lbk_concat)(lbk_ctx *ctx, const lbk_tensor *ts, int n, in
 }
 
 /* ---- composite ops ---- */
-/* The float dtype a composite computes in for an input of dtype dt. */
-static lbk_dtype lbk__float_of(lbk_dtype dt) { return lbk__is_float(dt) ? dt : LBK_F32; }
-
-static lbk_tensor lbk__softmaxlike(lbk_ctx *ctx, lbk_op op, const char *name, lbk_tensor t, int axis, bool keepdim,
-                                   const char *file, int line) {
+static lbk_tensor lbk__softmaxlike(lbk_ctx *ctx, lbk_op op, lbk_tensor t, int axis, bool keepdim, const char *file, int line) {
     uint32_t a;
-    int ax, i, on = 0;
-    int64_t od[LAZYBK_MAX_DIMS];
-    lbk__node p;
-    lbk_dtype dt;
-    const lbk__node *n;
-    {
-        LBK__OP1(oc, name, op, t, a);
-        n = &ctx->nodes[a];
-        if (!lbk__norm_axis(&oc, axis, n->n_dims, &ax, "axis")) return lbk__null_tensor();
-        dt = lbk__float_of((lbk_dtype)n->dtype);
-        for (i = 0; i < n->n_dims; i++)
-            if (op != LBK_OP_LOGSUMEXP || i != ax || keepdim) od[on++] = (op == LBK_OP_LOGSUMEXP && i == ax) ? 1 : n->dims[i];
-        if (op != LBK_OP_LOGSUMEXP) on = n->n_dims;
-        lbk__proto(&p, op, dt, on, op == LBK_OP_LOGSUMEXP ? od : n->dims);
-        p.attrs.comp.axis = n->n_dims ? ax : 0;
-        p.attrs.comp.keepdim = op == LBK_OP_LOGSUMEXP && keepdim;
-        return lbk__emit(&oc, &p, &a, &dt, 1, false);
-    }
+    int ax, nd;
+    lbk__attrs at;
+    LBK__OP1(oc, lbk__opdefs[op].name, op, t, a);
+    nd = ctx->nodes[a].n_dims;
+    if (!lbk__norm_axis(&oc, axis, nd, &ax, "axis")) return lbk__null_tensor();
+    at = lbk__attrs_zero();
+    at.comp.axis = nd ? ax : 0;
+    at.comp.keepdim = op == LBK_OP_LOGSUMEXP && keepdim;
+    return lbk__build(&oc, op, &a, 1, &at, (lbk_dtype)0, 0, NULL);
 }
 LAZYBK_API lbk_tensor lbk_softmax_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis) {
-    return lbk__softmaxlike(ctx, LBK_OP_SOFTMAX, "softmax", t, axis, false, file, line);
+    return lbk__softmaxlike(ctx, LBK_OP_SOFTMAX, t, axis, false, file, line);
 }
 LAZYBK_API lbk_tensor (lbk_softmax)(lbk_ctx *ctx, lbk_tensor t, int axis) { return lbk_softmax_at(NULL, 0, ctx, t, axis); }
 LAZYBK_API lbk_tensor lbk_log_softmax_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis) {
-    return lbk__softmaxlike(ctx, LBK_OP_LOG_SOFTMAX, "log_softmax", t, axis, false, file, line);
+    return lbk__softmaxlike(ctx, LBK_OP_LOG_SOFTMAX, t, axis, false, file, line);
 }
 LAZYBK_API lbk_tensor (lbk_log_softmax)(lbk_ctx *ctx, lbk_tensor t, int axis) { return lbk_log_softmax_at(NULL, 0, ctx, t, axis); }
 LAZYBK_API lbk_tensor lbk_logsumexp_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, bool keepdim) {
-    return lbk__softmaxlike(ctx, LBK_OP_LOGSUMEXP, "logsumexp", t, axis, keepdim, file, line);
+    return lbk__softmaxlike(ctx, LBK_OP_LOGSUMEXP, t, axis, keepdim, file, line);
 }
 LAZYBK_API lbk_tensor (lbk_logsumexp)(lbk_ctx *ctx, lbk_tensor t, int axis, bool keepdim) {
     return lbk_logsumexp_at(NULL, 0, ctx, t, axis, keepdim);
 }
 
-static lbk_tensor lbk__activation(lbk_ctx *ctx, lbk_op op, const char *name, lbk_tensor t, bool approx, const char *file, int line) {
+static lbk_tensor lbk__activation(lbk_ctx *ctx, lbk_op op, lbk_tensor t, bool approx, const char *file, int line) {
     uint32_t a;
-    lbk__node p;
-    lbk_dtype dt;
-    {
-        LBK__OP1(oc, name, op, t, a);
-        dt = lbk__float_of((lbk_dtype)ctx->nodes[a].dtype);
-        lbk__proto(&p, op, dt, ctx->nodes[a].n_dims, ctx->nodes[a].dims);
-        p.attrs.comp.approx = approx;
-        return lbk__emit(&oc, &p, &a, &dt, 1, false);
-    }
+    lbk__attrs at;
+    LBK__OP1(oc, lbk__opdefs[op].name, op, t, a);
+    at = lbk__attrs_zero();
+    at.comp.approx = approx;
+    return lbk__build(&oc, op, &a, 1, &at, (lbk_dtype)0, 0, NULL);
 }
 LAZYBK_API lbk_tensor lbk_gelu_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, bool tanh_approx) {
-    return lbk__activation(ctx, LBK_OP_GELU, "gelu", t, tanh_approx, file, line);
+    return lbk__activation(ctx, LBK_OP_GELU, t, tanh_approx, file, line);
 }
 LAZYBK_API lbk_tensor (lbk_gelu)(lbk_ctx *ctx, lbk_tensor t, bool tanh_approx) { return lbk_gelu_at(NULL, 0, ctx, t, tanh_approx); }
 LAZYBK_API lbk_tensor lbk_silu_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t) {
-    return lbk__activation(ctx, LBK_OP_SILU, "silu", t, false, file, line);
+    return lbk__activation(ctx, LBK_OP_SILU, t, false, file, line);
 }
 LAZYBK_API lbk_tensor (lbk_silu)(lbk_ctx *ctx, lbk_tensor t) { return lbk_silu_at(NULL, 0, ctx, t); }
 
 LAZYBK_API lbk_tensor lbk_var_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_axes, const int *axes,
                                  int correction, bool keepdim) {
-    uint32_t a, mask = 0;
-    int nd, on = 0;
-    int64_t od[LAZYBK_MAX_DIMS];
-    lbk__node p;
-    lbk_dtype dt;
-    const lbk__node *n;
-    {
-        LBK__OP1(oc, "var", LBK_OP_VAR, t, a);
-        n = &ctx->nodes[a];
-        nd = n->n_dims;
-        if (correction < 0) return lbk__op_fail(&oc, LBK_ERR_ARG, "correction %d is negative", correction);
-        if (!lbk__axes_mask(&oc, nd, n_axes, axes, &mask)) return lbk__null_tensor();
-        on = lbk__reduced_dims(nd, n->dims, mask, keepdim, od);
-        dt = lbk__float_of((lbk_dtype)n->dtype);
-        lbk__proto(&p, LBK_OP_VAR, dt, on, od);
-        p.attrs.comp.mask = mask;
-        p.attrs.comp.correction = correction;
-        p.attrs.comp.keepdim = keepdim;
-        return lbk__emit(&oc, &p, &a, &dt, 1, false);
-    }
+    uint32_t a;
+    lbk__attrs at;
+    LBK__OP1(oc, "var", LBK_OP_VAR, t, a);
+    at = lbk__attrs_zero();
+    if (correction < 0) return lbk__op_fail(&oc, LBK_ERR_ARG, "correction %d is negative", correction);
+    if (!lbk__axes_mask(&oc, ctx->nodes[a].n_dims, n_axes, axes, &at.comp.mask)) return lbk__null_tensor();
+    at.comp.correction = correction;
+    at.comp.keepdim = keepdim;
+    return lbk__build(&oc, LBK_OP_VAR, &a, 1, &at, (lbk_dtype)0, 0, NULL);
 }
 LAZYBK_API lbk_tensor (lbk_var)(lbk_ctx *ctx, lbk_tensor t, int n_axes, const int *axes, int correction, bool keepdim) {
     return lbk_var_at(NULL, 0, ctx, t, n_axes, axes, correction, keepdim);
 }
 
-/* layer_norm (bias allowed) and rms_norm. */
-static lbk_tensor lbk__norm(lbk_ctx *ctx, lbk_op op, const char *name, lbk_tensor x, int n_norm, lbk_tensor w,
-                            lbk_tensor b, double eps, const char *file, int line) {
+/* layer_norm (bias allowed) and rms_norm: inputs x, then the weight and bias present. */
+static lbk_tensor lbk__norm(lbk_ctx *ctx, lbk_op op, lbk_tensor x, int n_norm, lbk_tensor w, lbk_tensor b, double eps,
+                            const char *file, int line) {
     uint32_t in[3];
-    lbk_dtype dt, in_dt[3];
-    int k, n_in = 1, i;
-    lbk__node p;
-    const lbk__node *nx;
+    int k, n_in = 1;
+    lbk__attrs at;
+    lbk_tensor opt[2];
     LBK__NULL_TENSOR_IF(!ctx);
     {
-        LBK__OPCTX(oc, name, op);
-        lbk_tensor opt[2];
+        LBK__OPCTX(oc, lbk__opdefs[op].name, op);
         opt[0] = w; opt[1] = b;
         if (!lbk__arg(&oc, x, 0, &in[0])) return lbk__null_tensor();
-        nx = &ctx->nodes[in[0]];
-        if (n_norm < 1 || n_norm > nx->n_dims) {
-            char s[256];
-            lbk__shape_of(ctx, in[0], s, sizeof s);
-            return lbk__op_fail(&oc, LBK_ERR_ARG, "n_norm_dims %d is outside 1..%d for %s", n_norm, nx->n_dims, s);
-        }
-        if (!(eps >= 0) || !isfinite(eps)) return lbk__op_fail(&oc, LBK_ERR_ARG, "eps %g must be finite and >= 0", eps);
-        dt = lbk__float_of((lbk_dtype)nx->dtype);
-        for (k = 0; k < 2; k++) {
-            const lbk__node *nw;
-            if (!opt[k].id) continue;   /* optional: {0} is absent */
-            if (!lbk__arg(&oc, opt[k], k + 1, &in[n_in])) return lbk__null_tensor();
-            nw = &ctx->nodes[in[n_in]];
-            if (nw->n_dims != n_norm || memcmp(nw->dims, nx->dims + (nx->n_dims - n_norm), sizeof(int64_t) * (size_t)n_norm) != 0) {
-                char sx[256], sw[256];
-                lbk__shape_of(ctx, in[0], sx, sizeof sx);
-                lbk__shape_of(ctx, in[n_in], sw, sizeof sw);
-                return lbk__op_fail(&oc, LBK_ERR_SHAPE, "%s %s must have the last %d dims of %s", k ? "bias" : "weight", sw, n_norm, sx);
-            }
-            if (nw->dtype == LBK_BOOL) return lbk__op_fail(&oc, LBK_ERR_DTYPE, "%s must not be bool", k ? "bias" : "weight");
-            if (lbk__rank((lbk_dtype)nw->dtype) > lbk__rank(dt)) dt = (lbk_dtype)nw->dtype;
-            n_in++;
-        }
-        for (i = 0; i < n_in; i++) in_dt[i] = dt;
-        lbk__proto(&p, op, dt, nx->n_dims, nx->dims);
-        p.attrs.comp.n_norm = n_norm;
-        p.attrs.comp.eps = eps;
-        p.attrs.comp.has_w = w.id != 0;
-        p.attrs.comp.has_b = b.id != 0;
-        return lbk__emit(&oc, &p, in, in_dt, (uint32_t)n_in, false);
+        for (k = 0; k < 2; k++)   /* optional: {0} is absent */
+            if (opt[k].id && !lbk__arg(&oc, opt[k], k + 1, &in[n_in++])) return lbk__null_tensor();
+        at = lbk__attrs_zero();
+        at.comp.n_norm = n_norm;
+        at.comp.eps = eps;
+        at.comp.has_w = w.id != 0;
+        at.comp.has_b = b.id != 0;
+        return lbk__build(&oc, op, in, (uint32_t)n_in, &at, (lbk_dtype)0, 0, NULL);
     }
 }
 LAZYBK_API lbk_tensor lbk_layer_norm_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, int n_norm_dims,
                                         lbk_tensor weight, lbk_tensor bias, double eps) {
-    return lbk__norm(ctx, LBK_OP_LAYER_NORM, "layer_norm", x, n_norm_dims, weight, bias, eps, file, line);
+    return lbk__norm(ctx, LBK_OP_LAYER_NORM, x, n_norm_dims, weight, bias, eps, file, line);
 }
 LAZYBK_API lbk_tensor (lbk_layer_norm)(lbk_ctx *ctx, lbk_tensor x, int n_norm_dims, lbk_tensor weight, lbk_tensor bias, double eps) {
     return lbk_layer_norm_at(NULL, 0, ctx, x, n_norm_dims, weight, bias, eps);
@@ -3297,7 +3669,7 @@ LAZYBK_API lbk_tensor (lbk_layer_norm)(lbk_ctx *ctx, lbk_tensor x, int n_norm_di
 LAZYBK_API lbk_tensor lbk_rms_norm_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, int n_norm_dims,
                                       lbk_tensor weight, double eps) {
     lbk_tensor none = {0};
-    return lbk__norm(ctx, LBK_OP_RMS_NORM, "rms_norm", x, n_norm_dims, weight, none, eps, file, line);
+    return lbk__norm(ctx, LBK_OP_RMS_NORM, x, n_norm_dims, weight, none, eps, file, line);
 }
 LAZYBK_API lbk_tensor (lbk_rms_norm)(lbk_ctx *ctx, lbk_tensor x, int n_norm_dims, lbk_tensor weight, double eps) {
     return lbk_rms_norm_at(NULL, 0, ctx, x, n_norm_dims, weight, eps);
@@ -3305,42 +3677,16 @@ LAZYBK_API lbk_tensor (lbk_rms_norm)(lbk_ctx *ctx, lbk_tensor x, int n_norm_dims
 
 LAZYBK_API lbk_tensor lbk_linear_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, lbk_tensor w, lbk_tensor b) {
     uint32_t in[3];
-    lbk_dtype dt, in_dt[3];
-    int n_in = 2, i;
-    int64_t od[LAZYBK_MAX_DIMS];
-    lbk__node p;
-    const lbk__node *nx, *nw;
+    lbk__attrs at;
     LBK__NULL_TENSOR_IF(!ctx);
     {
         LBK__OPCTX(oc, "linear", LBK_OP_LINEAR);
-        char sx[256], sw[256];
         if (!lbk__arg(&oc, x, 0, &in[0]) || !lbk__arg(&oc, w, 1, &in[1])) return lbk__null_tensor();
         if (b.id && !lbk__arg(&oc, b, 2, &in[2])) return lbk__null_tensor();
-        nx = &ctx->nodes[in[0]];
-        nw = &ctx->nodes[in[1]];
-        lbk__shape_of(ctx, in[0], sx, sizeof sx);
-        lbk__shape_of(ctx, in[1], sw, sizeof sw);
-        if (nx->n_dims < 1 || nw->n_dims != 2 || nw->dims[1] != nx->dims[nx->n_dims - 1])
-            return lbk__op_fail(&oc, LBK_ERR_SHAPE, "needs x [..., in] and w [out, in], got %s and %s", sx, sw);
-        dt = lbk__promote(ctx, in[0], in[1]);
-        if (b.id) {
-            const lbk__node *nb = &ctx->nodes[in[2]];
-            if (!(nb->n_dims == 1 && nb->dims[0] == nw->dims[0])) {
-                char sb[256];
-                lbk__shape_of(ctx, in[2], sb, sizeof sb);
-                return lbk__op_fail(&oc, LBK_ERR_SHAPE, "bias %s must be [%lld] for w %s", sb, (long long)nw->dims[0], sw);
-            }
-            if (lbk__rank((lbk_dtype)nb->dtype) > lbk__rank(dt)) dt = (lbk_dtype)nb->dtype;
-            n_in = 3;
-        }
-        if (dt == LBK_BOOL) return lbk__op_fail(&oc, LBK_ERR_DTYPE, "not defined for bool tensors %s and %s", sx, sw);
-        memcpy(od, nx->dims, sizeof(int64_t) * nx->n_dims);
-        od[nx->n_dims - 1] = nw->dims[0];
-        for (i = 0; i < n_in; i++) in_dt[i] = dt;
-        lbk__proto(&p, LBK_OP_LINEAR, dt, nx->n_dims, od);
-        p.attrs.comp.has_w = 1;
-        p.attrs.comp.has_b = b.id != 0;
-        return lbk__emit(&oc, &p, in, in_dt, (uint32_t)n_in, false);
+        at = lbk__attrs_zero();
+        at.comp.has_w = 1;
+        at.comp.has_b = b.id != 0;
+        return lbk__build(&oc, LBK_OP_LINEAR, in, b.id ? 3u : 2u, &at, (lbk_dtype)0, 0, NULL);
     }
 }
 LAZYBK_API lbk_tensor (lbk_linear)(lbk_ctx *ctx, lbk_tensor x, lbk_tensor w, lbk_tensor b) { return lbk_linear_at(NULL, 0, ctx, x, w, b); }
@@ -3348,23 +3694,6 @@ LAZYBK_API lbk_tensor (lbk_linear)(lbk_ctx *ctx, lbk_tensor x, lbk_tensor w, lbk
 // >>decomp -----------------------------------------------------------------------------
 /* The decomposition interface, its built-in implementation (a registry of functions keyed
    by schema), and the built-in decompositions themselves, written with the public ops. */
-
-static const char *const lbk__schemas[] = {
-    "softmax(Tensor self, int dim) -> Tensor",
-    "log_softmax(Tensor self, int dim) -> Tensor",
-    "logsumexp(Tensor self, int dim, bool keepdim) -> Tensor",
-    "gelu(Tensor self, str approximate) -> Tensor",
-    "silu(Tensor self) -> Tensor",
-    "var(Tensor self, int[] dim, int correction, bool keepdim) -> Tensor",
-    "layer_norm(Tensor input, int[] normalized_shape, Tensor? weight, Tensor? bias, float eps) -> Tensor",
-    "rms_norm(Tensor input, int[] normalized_shape, Tensor? weight, float eps) -> Tensor",
-    "linear(Tensor input, Tensor weight, Tensor? bias) -> Tensor",
-};
-LAZYBK_API const char *lbk_op_schema(lbk_op op) {
-    if ((int)op < (int)LBK_OP_SOFTMAX || (int)op > (int)LBK_OP_LINEAR) return NULL;
-    return lbk__schemas[op - LBK_OP_SOFTMAX];
-}
-static bool lbk__is_composite(int op) { return op >= LBK_OP_SOFTMAX && op <= LBK_OP_LINEAR; }
 
 /* ---- popping typed arguments off a stack ---- */
 static lbk_result lbk__pop_fail(lbk_ctx *ctx, const char *what, lbk_value *v) {
@@ -3553,11 +3882,6 @@ static lbk_result lbk__d_linear(lbk_ctx *ctx, lbk_value *stack) {
     if (b.id) y = (lbk_add)(ctx, y, b);
     return lbk__push_result(ctx, stack, y);
 }
-static const lbk_decomp_fn lbk__builtin_fns[] = {
-    lbk__d_softmax, lbk__d_log_softmax, lbk__d_logsumexp, lbk__d_gelu, lbk__d_silu,
-    lbk__d_var, lbk__d_layer_norm, lbk__d_rms_norm, lbk__d_linear,
-};
-
 /* ---- the registry behind the built-in implementation ---- */
 typedef struct lbk__decomp_kv { char *key; lbk_decomp_fn value; } lbk__decomp_kv;
 static lbk__mutex lbk__decomp_lock = LBK__MUTEX_INIT;
@@ -3573,8 +3897,8 @@ static lbk_decomp_fn lbk__decomp_find(const char *schema) {
     if (i >= 0) fn = lbk__decomp_user[i].value;
     lbk__unlock(&lbk__decomp_lock);
     if (fn) return fn;
-    for (k = 0; k < LBK__COUNTOF(lbk__schemas); k++)
-        if (strcmp(schema, lbk__schemas[k]) == 0) return lbk__builtin_fns[k];
+    for (k = 1; k < LBK_OP_COUNT; k++)   /* the built-ins: the composites' rows */
+        if (lbk__opdefs[k].schema && strcmp(schema, lbk__opdefs[k].schema) == 0) return lbk__opdefs[k].decomp;
     return NULL;
 }
 static bool lbk__decomp_has(void *self, const char *schema) { (void)self; return lbk__decomp_find(schema) != NULL; }
@@ -6162,131 +6486,51 @@ static bool lbk__vsig(const lbk_value *l, lbk__tsig *s, int64_t *used) {
     return true;
 }
 
-/* Whether recipe entry x (an op) is what its op makes of its inputs: shapes, dtypes,
-   attributes. A loaded blob is checked with it, so that no kernel reads past a buffer. */
+/* Whether recipe entry x (an op) is what its op makes of its inputs: the op's own rule
+   (the one its builder runs) over the entries it reads, with the node's attributes, must
+   give the node's dtype and shape and find its inputs already cast. A loaded blob is
+   checked with it, so that no kernel reads past a buffer. */
 static bool lbk__same_dims(int na, const int64_t *a, int nb, const int64_t *b) {
     return na == nb && (na == 0 || memcmp(a, b, sizeof(int64_t) * (size_t)na) == 0);
 }
-static bool lbk__mnode_valid(const lbk__method *me, const lbk__mnode *x) {
-    const lbk__mnode *in[LAZYBK_MAX_DIMS + 8];
+static bool lbk__mnode_valid(const lbk__method *me, const lbk__mnode *x, char *why, size_t why_cap) {
+    const lbk__opdef *d;
+    lbk__ty tmp[4], *ty = tmp;
+    lbk__rin a;
+    lbk__rout o;
     uint32_t k, n = x->n_in;
-    int64_t od[LAZYBK_MAX_DIMS];
-    int d, on, nd = x->n_dims;
-    lbk_op op = (lbk_op)x->op;
-    const lbk__attrs *at = &x->attrs;
-    if (n > 1u << 20) return false;
-    for (k = 0; k < n && k < LAZYBK_MAX_DIMS + 8; k++) in[k] = &me->nodes[me->ins[x->first_in + k]];
-    if ((op >= LBK_OP_ADD && op <= LBK_OP_WHERE) || (op >= LBK_OP_NEG && op <= LBK_OP_CAST)) {   /* elementwise */
-        bool unary = op >= LBK_OP_NEG || op == LBK_OP_LOGICAL_NOT, where = op == LBK_OP_WHERE;
-        bool cmp = (op >= LBK_OP_EQ && op <= LBK_OP_GE), logic = op == LBK_OP_LOGICAL_AND || op == LBK_OP_LOGICAL_OR || op == LBK_OP_LOGICAL_NOT;
-        if (n != (unary ? 1u : where ? 3u : 2u)) return false;
-        for (d = 0; d < nd; d++) od[d] = 1;
-        for (k = 0; k < n; k++) {   /* the broadcast of the inputs must be the node's shape */
-            int off = nd - in[k]->n_dims, j;
-            if (off < 0) return false;
-            for (j = 0; j < in[k]->n_dims; j++) {
-                int64_t v = in[k]->dims[j];
-                if (v != 1 && od[off + j] != 1 && od[off + j] != v) return false;
-                if (v != 1) od[off + j] = v;
-            }
-        }
-        for (d = 0; d < nd; d++) if (od[d] != x->dims[d] && !(x->dims[d] == 0 && od[d] == 1)) return false;
-        if (op == LBK_OP_CAST) return true;
-        if (where) return in[0]->dtype == LBK_BOOL && in[1]->dtype == x->dtype && in[2]->dtype == x->dtype;
-        if (cmp) return x->dtype == LBK_BOOL && in[0]->dtype == in[1]->dtype;
-        if (logic) { for (k = 0; k < n; k++) if (in[k]->dtype != LBK_BOOL) return false; return x->dtype == LBK_BOOL; }
-        for (k = 0; k < n; k++) if (in[k]->dtype != x->dtype) return false;
-        return true;
+    bool ok;
+    why[0] = 0;
+    if (!lbk__op_ok(x->op) || x->op == LBK_OP_PARAM) { snprintf(why, why_cap, "op %d is not an op", (int)x->op); return false; }
+    d = &lbk__opdefs[x->op];
+    if (n < (uint32_t)d->n_min || (d->n_max >= 0 && n > (uint32_t)d->n_max)) {
+        snprintf(why, why_cap, "%s with %u inputs", d->name, n);
+        return false;
     }
-    switch (op) {
-    case LBK_OP_SUM: case LBK_OP_MEAN: case LBK_OP_AMAX: case LBK_OP_AMIN: case LBK_OP_ARGMAX:
-        if (n != 1 || (in[0]->n_dims < 32 && (at->red.mask >> in[0]->n_dims) != 0)) return false;
-        if (op == LBK_OP_ARGMAX) {
-            if (in[0]->n_dims > 0 && (at->red.axis < 0 || at->red.axis >= in[0]->n_dims)) return false;
-            on = lbk__reduced_dims(in[0]->n_dims, in[0]->dims, in[0]->n_dims ? 1u << at->red.axis : 0, at->red.keepdim != 0, od);
-            return x->dtype == LBK_I64 && lbk__same_dims(on, od, nd, x->dims);
-        }
-        on = lbk__reduced_dims(in[0]->n_dims, in[0]->dims, at->red.mask, at->red.keepdim != 0, od);
-        return lbk__same_dims(on, od, nd, x->dims);
-    case LBK_OP_MATMUL: {
-        int na, nb, nbat;
-        if (n != 2 || in[0]->n_dims < 2 || in[1]->n_dims < 2 || nd < 2 || in[0]->dtype != x->dtype || in[1]->dtype != x->dtype) return false;
-        na = in[0]->n_dims; nb = in[1]->n_dims; nbat = nd - 2;
-        if (in[0]->dims[na - 1] != in[1]->dims[nb - 2] || x->dims[nd - 2] != in[0]->dims[na - 2] || x->dims[nd - 1] != in[1]->dims[nb - 1]) return false;
-        for (d = 0; d < nbat; d++) {
-            int ia = d - (nbat - (na - 2)), ib = d - (nbat - (nb - 2));
-            int64_t va = ia >= 0 ? in[0]->dims[ia] : 1, vb = ib >= 0 ? in[1]->dims[ib] : 1;
-            if (ia >= na - 2 || ib >= nb - 2 || (va != vb && va != 1 && vb != 1) || x->dims[d] != (va == 1 ? vb : va)) return false;
-        }
-        return nbat >= na - 2 && nbat >= nb - 2;
+    if (n > 4 && !(ty = (lbk__ty *)lbk__malloc(sizeof(lbk__ty) * n))) { snprintf(why, why_cap, "out of memory"); return false; }
+    for (k = 0; k < n; k++) {
+        const lbk__mnode *y = &me->nodes[me->ins[x->first_in + k]];
+        ty[k].dt = (lbk_dtype)y->dtype;
+        ty[k].n_dims = y->n_dims;
+        ty[k].dims = y->dims;
+        ty[k].wrapped = y->kind == LBK__MN_SCALAR && (y->flags & LBK__NF_WRAPPED) != 0;
     }
-    case LBK_OP_RESHAPE:
-        return n == 1 && in[0]->dtype == x->dtype && lbk__numel(in[0]->n_dims, in[0]->dims) == lbk__numel(nd, x->dims);
-    case LBK_OP_EXPAND:
-        if (n != 1 || in[0]->dtype != x->dtype || in[0]->n_dims > nd) return false;
-        for (d = 0; d < in[0]->n_dims; d++) {
-            int64_t v = in[0]->dims[d], o = x->dims[nd - in[0]->n_dims + d];
-            if (v != 1 && v != o) return false;
-        }
-        return true;
-    case LBK_OP_PERMUTE: {
-        uint32_t seen = 0;
-        if (n != 1 || in[0]->dtype != x->dtype || in[0]->n_dims != nd) return false;
-        for (d = 0; d < nd; d++) {
-            int p = at->perm.p[d];
-            if (p < 0 || p >= nd || (seen >> p & 1u) || x->dims[d] != in[0]->dims[p]) return false;
-            seen |= 1u << p;
-        }
-        return true;
+    memset(&o, 0, sizeof o);
+    a.op = (lbk_op)x->op; a.def = d; a.in = ty; a.n_in = n; a.at = &x->attrs; a.node = true;
+    a.want.dt = (lbk_dtype)x->dtype; a.want.n_dims = x->n_dims; a.want.dims = x->dims; a.want.wrapped = false;
+    ok = d->rule(&a, &o);
+    if (!ok) snprintf(why, why_cap, "%s: %s", d->name, o.msg);
+    else if (o.identity) { ok = false; snprintf(why, why_cap, "%s: the node would be its input", d->name); }
+    else if (o.dt != (lbk_dtype)x->dtype || !lbk__same_dims(o.n_dims, o.dims, x->n_dims, x->dims)) {
+        ok = false;
+        snprintf(why, why_cap, "%s: the rule gives another dtype or shape", d->name);
     }
-    case LBK_OP_SLICE: {
-        int ax = at->slice.axis;
-        int64_t len;
-        if (n != 1 || in[0]->dtype != x->dtype || in[0]->n_dims != nd || ax < 0 || ax >= nd || at->slice.step < 1 || at->slice.start < 0) return false;
-        for (d = 0; d < nd; d++) if (d != ax && x->dims[d] != in[0]->dims[d]) return false;
-        len = x->dims[ax];
-        if (len == 0) return true;
-        return at->slice.start < in[0]->dims[ax] && (len - 1) <= (in[0]->dims[ax] - 1 - at->slice.start) / at->slice.step;
+    for (k = 0; ok && k < n; k++) {
+        lbk_dtype want = k == 0 ? o.cast0 : o.cast;
+        if (want && ty[k].dt != want) { ok = false; snprintf(why, why_cap, "%s: input %u is %s, not %s", d->name, k, lbk_dtype_name(ty[k].dt), lbk_dtype_name(want)); }
     }
-    case LBK_OP_CONCAT: {
-        int ax = at->slice.axis;
-        int64_t sum = 0;
-        if (n < 1 || n > LAZYBK_MAX_DIMS + 8 || ax < 0 || ax >= nd) return false;   /* longer lists are not checked: refuse */
-        for (k = 0; k < n; k++) {
-            if (in[k]->dtype != x->dtype || in[k]->n_dims != nd) return false;
-            for (d = 0; d < nd; d++) if (d != ax && in[k]->dims[d] != x->dims[d]) return false;
-            sum += in[k]->dims[ax];
-        }
-        return sum == x->dims[ax];
-    }
-    case LBK_OP_ARANGE: return n == 0 && nd == 1;
-    case LBK_OP_RAND: case LBK_OP_RANDN: return n == 1 && in[0]->dtype == LBK_I64 && in[0]->n_dims == 0 && lbk__is_float((lbk_dtype)x->dtype);
-    case LBK_OP_SOFTMAX: case LBK_OP_LOG_SOFTMAX: case LBK_OP_GELU: case LBK_OP_SILU:
-        if (n != 1 || in[0]->dtype != x->dtype || !lbk__is_float((lbk_dtype)x->dtype) || !lbk__same_dims(in[0]->n_dims, in[0]->dims, nd, x->dims)) return false;
-        return op == LBK_OP_GELU || op == LBK_OP_SILU || nd == 0 || (at->comp.axis >= 0 && at->comp.axis < nd);
-    case LBK_OP_LOGSUMEXP:
-        if (n != 1 || in[0]->dtype != x->dtype || (in[0]->n_dims > 0 && (at->comp.axis < 0 || at->comp.axis >= in[0]->n_dims))) return false;
-        on = lbk__reduced_dims(in[0]->n_dims, in[0]->dims, in[0]->n_dims ? 1u << at->comp.axis : 0, at->comp.keepdim != 0, od);
-        return lbk__same_dims(on, od, nd, x->dims);
-    case LBK_OP_VAR:
-        if (n != 1 || in[0]->dtype != x->dtype || (in[0]->n_dims < 32 && (at->comp.mask >> in[0]->n_dims) != 0) || at->comp.correction < 0) return false;
-        on = lbk__reduced_dims(in[0]->n_dims, in[0]->dims, at->comp.mask, at->comp.keepdim != 0, od);
-        return lbk__same_dims(on, od, nd, x->dims);
-    case LBK_OP_LAYER_NORM: case LBK_OP_RMS_NORM: {
-        int nn = at->comp.n_norm;
-        if (n != 1u + (at->comp.has_w != 0) + (at->comp.has_b != 0) || nn < 1 || nn > nd || !lbk__is_float((lbk_dtype)x->dtype)) return false;
-        if (in[0]->dtype != x->dtype || !lbk__same_dims(in[0]->n_dims, in[0]->dims, nd, x->dims)) return false;
-        for (k = 1; k < n; k++) if (in[k]->dtype != x->dtype || !lbk__same_dims(in[k]->n_dims, in[k]->dims, nn, x->dims + (nd - nn))) return false;
-        return true;
-    }
-    case LBK_OP_LINEAR:
-        if (n != 2u + (at->comp.has_b != 0) || nd < 1 || in[1]->n_dims != 2 || in[0]->n_dims != nd) return false;
-        for (k = 0; k < n; k++) if (in[k]->dtype != x->dtype) return false;
-        for (d = 0; d < nd - 1; d++) if (in[0]->dims[d] != x->dims[d]) return false;
-        if (in[1]->dims[1] != in[0]->dims[nd - 1] || x->dims[nd - 1] != in[1]->dims[0]) return false;
-        return n == 2 || (in[2]->n_dims == 1 && in[2]->dims[0] == x->dims[nd - 1]);
-    default: return false;
-    }
+    if (ty != tmp) lbk__free(ty);
+    return ok;
 }
 
 /* A recipe from its serialised form, its constants made in ctx. Every field is checked:
@@ -6367,7 +6611,13 @@ static lbk_result lbk__method_parse(lbk_ctx *ctx, const char *name, const lbk_va
         }
         if (x->kind == LBK__MN_INPUT && (x->dtype != me->in[x->index].dt || !lbk__same_dims(x->n_dims, x->dims, me->in[x->index].n_dims, me->in[x->index].dims)))
             LBK__BAD("input node does not match its signature");
-        if (x->kind == LBK__MN_OP && !lbk__mnode_valid(me, x)) LBK__BAD("a node's shape, dtype or attributes do not follow from its inputs");
+        if (x->kind == LBK__MN_OP) {
+            char why[480], msg[560];
+            if (!lbk__mnode_valid(me, x, why, sizeof why)) {
+                snprintf(msg, sizeof msg, "node %lld's shape, dtype or attributes do not follow from its inputs (%s)", (long long)i, why);
+                LBK__BAD(msg);
+            }
+        }
         if (x->kind == LBK__MN_SCALAR && (x->n_dims != 0 || !(x->flags & LBK__NF_SCALAR))) LBK__BAD("bad scalar node");
         if (x->kind == LBK__MN_CONST) {
             const lbk__node *cn = &ctx->nodes[me->consts[x->index]];
