@@ -4040,74 +4040,77 @@ LAZYBK_API uint32_t lbk_graph_output(const lbk_graph *g, uint32_t k) { return (g
 LAZYBK_API int64_t lbk_node_numel(const lbk_graph *g, uint32_t i) {
     return (g && i < g->n) ? lbk__numel(g->nodes[i].n_dims, g->nodes[i].dims) : 0;
 }
-static const lbk__attrs *lbk__gattrs(const lbk_graph *g, uint32_t i, lbk_op a, lbk_op b, lbk_op c, lbk_op d) {
-    lbk_op op;
-    if (!g || i >= g->n) return NULL;
-    op = g->nodes[i].op;
-    return (op == a || op == b || op == c || op == d) ? &g->attrs[i] : NULL;
+/* Attribute accessors, by field name through the op's attribute fields (the op table's
+   attrs column), so that every op with an "axis" answers lbk_node_axis, and so on. */
+static const lbk__afield *lbk__afind(int op, const char *name) {
+    const lbk__afield *f;
+    if (!lbk__op_ok(op)) return NULL;
+    for (f = lbk__opdefs[op].attrs; f->name; f++)
+        if (strcmp(f->name, name) == 0) return f;
+    return NULL;
+}
+static const void *lbk__gfield(const lbk_graph *g, uint32_t i, const char *name) {
+    const lbk__afield *f;
+    if (!g || i >= g->n || !(f = lbk__afind(g->nodes[i].op, name))) return NULL;
+    return (const char *)&g->attrs[i] + f->off;
+}
+static int64_t lbk__gint(const lbk_graph *g, uint32_t i, const char *name, int64_t dflt) {
+    const void *p = lbk__gfield(g, i, name);
+    const lbk__afield *f = p ? lbk__afind(g->nodes[i].op, name) : NULL;
+    int32_t v32;
+    int64_t v64;
+    if (!f) return dflt;
+    switch (f->type) {
+    case LBK__AF_BOOL: return *(const uint8_t *)p;
+    case LBK__AF_I32: case LBK__AF_AXES: memcpy(&v32, p, 4); return v32;
+    case LBK__AF_I64: memcpy(&v64, p, 8); return v64;
+    default: return dflt;
+    }
 }
 LAZYBK_API int lbk_node_axes(const lbk_graph *g, uint32_t i, int *out_axes) {
-    const lbk__attrs *at = lbk__gattrs(g, i, LBK_OP_SUM, LBK_OP_MEAN, LBK_OP_AMAX, LBK_OP_AMIN);
-    const lbk__attrs *var = lbk__gattrs(g, i, LBK_OP_VAR, LBK_OP_VAR, LBK_OP_VAR, LBK_OP_VAR);
-    uint32_t mask = at ? at->red.mask : var ? var->comp.mask : 0;
+    const void *p = lbk__gfield(g, i, "axes");
+    uint32_t mask = 0;
     int k, n = 0;
+    if (!p || lbk__gfield(g, i, "axis")) return 0;   /* one axis (argmax): lbk_node_axis */
+    memcpy(&mask, p, 4);
     for (k = 0; k < LAZYBK_MAX_DIMS; k++)
         if (mask & (1u << k)) { if (out_axes) out_axes[n] = k; n++; }
     return n;
 }
-LAZYBK_API bool lbk_node_keepdim(const lbk_graph *g, uint32_t i) {
-    const lbk__attrs *at = lbk__gattrs(g, i, LBK_OP_SUM, LBK_OP_MEAN, LBK_OP_AMAX, LBK_OP_AMIN);
-    if (!at) at = lbk__gattrs(g, i, LBK_OP_ARGMAX, LBK_OP_ARGMAX, LBK_OP_ARGMAX, LBK_OP_ARGMAX);
-    if (at) return at->red.keepdim;
-    at = lbk__gattrs(g, i, LBK_OP_LOGSUMEXP, LBK_OP_VAR, LBK_OP_VAR, LBK_OP_VAR);
-    return at && at->comp.keepdim;
-}
-LAZYBK_API int lbk_node_axis(const lbk_graph *g, uint32_t i) {
-    const lbk__attrs *at = lbk__gattrs(g, i, LBK_OP_ARGMAX, LBK_OP_ARGMAX, LBK_OP_ARGMAX, LBK_OP_ARGMAX);
-    if (at) return at->red.axis;
-    at = lbk__gattrs(g, i, LBK_OP_SOFTMAX, LBK_OP_LOG_SOFTMAX, LBK_OP_LOGSUMEXP, LBK_OP_LOGSUMEXP);
-    if (at) return at->comp.axis;
-    at = lbk__gattrs(g, i, LBK_OP_CONCAT, LBK_OP_SLICE, LBK_OP_SLICE, LBK_OP_SLICE);
-    return at ? at->slice.axis : 0;
-}
-LAZYBK_API int lbk_node_correction(const lbk_graph *g, uint32_t i) {
-    const lbk__attrs *at = lbk__gattrs(g, i, LBK_OP_VAR, LBK_OP_VAR, LBK_OP_VAR, LBK_OP_VAR);
-    return at ? at->comp.correction : 0;
-}
-LAZYBK_API bool lbk_node_gelu_tanh(const lbk_graph *g, uint32_t i) {
-    const lbk__attrs *at = lbk__gattrs(g, i, LBK_OP_GELU, LBK_OP_GELU, LBK_OP_GELU, LBK_OP_GELU);
-    return at && at->comp.approx;
-}
+LAZYBK_API bool lbk_node_keepdim(const lbk_graph *g, uint32_t i) { return lbk__gint(g, i, "keepdim", 0) != 0; }
+LAZYBK_API int lbk_node_axis(const lbk_graph *g, uint32_t i) { return (int)lbk__gint(g, i, "axis", 0); }
+LAZYBK_API int lbk_node_correction(const lbk_graph *g, uint32_t i) { return (int)lbk__gint(g, i, "correction", 0); }
+LAZYBK_API bool lbk_node_gelu_tanh(const lbk_graph *g, uint32_t i) { return lbk__gint(g, i, "tanh", 0) != 0; }
 LAZYBK_API bool lbk_node_norm(const lbk_graph *g, uint32_t i, int *out_n_norm_dims, double *out_eps,
                               bool *out_has_weight, bool *out_has_bias) {
-    const lbk__attrs *at = lbk__gattrs(g, i, LBK_OP_LAYER_NORM, LBK_OP_RMS_NORM, LBK_OP_LINEAR, LBK_OP_LINEAR);
-    if (!at) return false;
-    if (out_n_norm_dims) *out_n_norm_dims = at->comp.n_norm;
-    if (out_eps) *out_eps = at->comp.eps;
-    if (out_has_weight) *out_has_weight = at->comp.has_w != 0;
-    if (out_has_bias) *out_has_bias = at->comp.has_b != 0;
+    const void *eps = lbk__gfield(g, i, "eps");
+    if (!lbk__gfield(g, i, "has_bias")) return false;
+    if (out_n_norm_dims) *out_n_norm_dims = (int)lbk__gint(g, i, "n_norm", 0);
+    if (out_eps) { *out_eps = 0; if (eps) memcpy(out_eps, eps, sizeof(double)); }
+    if (out_has_weight) *out_has_weight = lbk__gint(g, i, "has_weight", 0) != 0;
+    if (out_has_bias) *out_has_bias = lbk__gint(g, i, "has_bias", 0) != 0;
     return true;
 }
 LAZYBK_API bool lbk_node_perm(const lbk_graph *g, uint32_t i, int *out_perm) {
-    const lbk__attrs *at = lbk__gattrs(g, i, LBK_OP_PERMUTE, LBK_OP_PERMUTE, LBK_OP_PERMUTE, LBK_OP_PERMUTE);
+    const int8_t *p = (const int8_t *)lbk__gfield(g, i, "perm");
     int k;
-    if (!at || !out_perm) return false;
-    for (k = 0; k < g->nodes[i].n_dims; k++) out_perm[k] = at->perm.p[k];
+    if (!p || !out_perm) return false;
+    for (k = 0; k < g->nodes[i].n_dims; k++) out_perm[k] = p[k];
     return true;
 }
 LAZYBK_API bool lbk_node_slice(const lbk_graph *g, uint32_t i, int *out_axis, int64_t *out_start, int64_t *out_step) {
-    const lbk__attrs *at = lbk__gattrs(g, i, LBK_OP_SLICE, LBK_OP_SLICE, LBK_OP_SLICE, LBK_OP_SLICE);
-    if (!at) return false;
-    if (out_axis) *out_axis = at->slice.axis;
-    if (out_start) *out_start = at->slice.start;
-    if (out_step) *out_step = at->slice.step;
+    const lbk__afield *f = g && i < g->n ? lbk__afind(g->nodes[i].op, "step") : NULL;
+    if (!f || f->type != LBK__AF_I64 || !lbk__gfield(g, i, "axis")) return false;
+    if (out_axis) *out_axis = (int)lbk__gint(g, i, "axis", 0);
+    if (out_start) *out_start = lbk__gint(g, i, "start", 0);
+    if (out_step) *out_step = lbk__gint(g, i, "step", 1);
     return true;
 }
 LAZYBK_API bool lbk_node_arange(const lbk_graph *g, uint32_t i, double *out_start, double *out_step) {
-    const lbk__attrs *at = lbk__gattrs(g, i, LBK_OP_ARANGE, LBK_OP_ARANGE, LBK_OP_ARANGE, LBK_OP_ARANGE);
-    if (!at) return false;
-    if (out_start) *out_start = at->ar.start;
-    if (out_step) *out_step = at->ar.step;
+    const void *st = lbk__gfield(g, i, "start"), *sp = lbk__gfield(g, i, "step");
+    if (!st || !sp || lbk__afind(g->nodes[i].op, "start")->type != LBK__AF_F64) return false;
+    if (out_start) memcpy(out_start, st, sizeof(double));
+    if (out_step) memcpy(out_step, sp, sizeof(double));
     return true;
 }
 
@@ -4393,6 +4396,7 @@ static lbk_result lbk__decomp_args(const lbk__node *x, const lbk_tensor *in, lbk
         LBK__PUSH(lbk_value_bool(x->attrs.comp.keepdim != 0));
         break;
     case LBK_OP_GELU: LBK__PUSH(lbk_value_str(x->attrs.comp.approx ? "tanh" : "none")); break;
+    case LBK_OP_SILU: break;   /* the tensor alone */
     case LBK_OP_VAR: {
         int64_t ax[LAZYBK_MAX_DIMS];
         int na = 0;
@@ -4415,7 +4419,7 @@ static lbk_result lbk__decomp_args(const lbk__node *x, const lbk_tensor *in, lbk
         LBK__PUSH(lbk_value_tensor(in[1]));
         LBK__PUSH(x->attrs.comp.has_b ? lbk_value_tensor(in[2]) : lbk_value_none());
         break;
-    default: break;
+    default: r = LBK_ERR_UNSUPPORTED; break;   /* a composite this function has no arguments for */
     }
 #undef LBK__PUSH
     return r;
@@ -4443,8 +4447,12 @@ static lbk_result lbk__decompose(lbk_ctx *ctx, uint32_t x, const uint32_t *in, u
         if (!h[k].id) return ctx->recent;
     }
     stack = lbk_value_list();
-    if (!stack || lbk__decomp_args(&xn, h, stack) != LBK_OK) {
+    r = stack ? lbk__decomp_args(&xn, h, stack) : LBK_ERR_OOM;
+    if (r != LBK_OK) {
         lbk_value_free(stack);
+        if (r == LBK_ERR_UNSUPPORTED)
+            return lbk__ctx_fail(ctx, r, where, xn.debug, "composite %s has no argument list for its schema (lbk__decomp_args)",
+                                 lbk_op_name((lbk_op)xn.op));
         return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, xn.debug, "out of memory");
     }
     ctx->inherit_debug = xn.debug;
@@ -5409,28 +5417,35 @@ static bool lbk__text_roots(lbk_ctx *ctx, const lbk_tensor *ts, int n, const cha
     return true;
 }
 
+/* " name=value" for each attribute field of the node's op. */
 static void lbk__attr_text(lbk__str *s, const lbk__node *n) {
+    const lbk__afield *f;
     int k;
-    switch ((lbk_op)n->op) {
-    case LBK_OP_SUM: case LBK_OP_MEAN: case LBK_OP_AMAX: case LBK_OP_AMIN:
-        lbk__str_append(s, " axes=[");
-        for (k = 0; k < LAZYBK_MAX_DIMS; k++)
-            if (n->attrs.red.mask & (1u << k)) lbk__str_append(s, "%s%d", (n->attrs.red.mask & ((1u << k) - 1)) ? "," : "", k);
-        lbk__str_append(s, "]%s", n->attrs.red.keepdim ? " keepdim" : "");
-        break;
-    case LBK_OP_ARGMAX: lbk__str_append(s, " axis=%d%s", n->attrs.red.axis, n->attrs.red.keepdim ? " keepdim" : ""); break;
-    case LBK_OP_PERMUTE:
-        lbk__str_append(s, " perm=[");
-        for (k = 0; k < n->n_dims; k++) lbk__str_append(s, "%s%d", k ? "," : "", n->attrs.perm.p[k]);
-        lbk__str_append(s, "]");
-        break;
-    case LBK_OP_SLICE:
-        lbk__str_append(s, " axis=%d start=%lld step=%lld", n->attrs.slice.axis, (long long)n->attrs.slice.start,
-                        (long long)n->attrs.slice.step);
-        break;
-    case LBK_OP_CONCAT: lbk__str_append(s, " axis=%d", n->attrs.slice.axis); break;
-    case LBK_OP_ARANGE: lbk__str_append(s, " start=%g step=%g", n->attrs.ar.start, n->attrs.ar.step); break;
-    default: break;
+    for (f = lbk__opdefs[n->op].attrs; f->name; f++) {
+        const char *p = (const char *)&n->attrs + f->off;
+        int32_t v32;
+        int64_t v64;
+        double d;
+        lbk__str_append(s, " %s=", f->name);
+        switch (f->type) {
+        case LBK__AF_BOOL: lbk__str_append(s, "%s", *(const uint8_t *)p ? "true" : "false"); break;
+        case LBK__AF_I32: memcpy(&v32, p, 4); lbk__str_append(s, "%d", (int)v32); break;
+        case LBK__AF_I64: memcpy(&v64, p, 8); lbk__str_append(s, "%lld", (long long)v64); break;
+        case LBK__AF_F64: memcpy(&d, p, 8); lbk__str_append(s, "%.17g", d); break;
+        case LBK__AF_AXES:
+            memcpy(&v32, p, 4);
+            lbk__str_append(s, "[");
+            for (k = 0; k < LAZYBK_MAX_DIMS; k++)
+                if ((uint32_t)v32 & (1u << k)) lbk__str_append(s, "%s%d", ((uint32_t)v32 & ((1u << k) - 1)) ? "," : "", k);
+            lbk__str_append(s, "]");
+            break;
+        case LBK__AF_PERM:
+            lbk__str_append(s, "[");
+            for (k = 0; k < n->n_dims; k++) lbk__str_append(s, "%s%d", k ? "," : "", ((const int8_t *)p)[k]);
+            lbk__str_append(s, "]");
+            break;
+        default: lbk__str_append(s, "?"); break;   /* a field type this printer does not know */
+        }
     }
 }
 
@@ -6612,7 +6627,7 @@ static lbk_result lbk__method_parse(lbk_ctx *ctx, const char *name, const lbk_va
         if (x->kind == LBK__MN_INPUT && (x->dtype != me->in[x->index].dt || !lbk__same_dims(x->n_dims, x->dims, me->in[x->index].n_dims, me->in[x->index].dims)))
             LBK__BAD("input node does not match its signature");
         if (x->kind == LBK__MN_OP) {
-            char why[480], msg[560];
+            char why[480], msg[640];
             if (!lbk__mnode_valid(me, x, why, sizeof why)) {
                 snprintf(msg, sizeof msg, "node %lld's shape, dtype or attributes do not follow from its inputs (%s)", (long long)i, why);
                 LBK__BAD(msg);
