@@ -8082,6 +8082,16 @@ typedef struct lbk__cpu {
 static lbk__cpu lbk__cpu_self = {LBK__MUTEX_INIT, {NULL}, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0, false, {0}};
 static lbk__cpu lbk__cpu_ref_self = {LBK__MUTEX_INIT, {NULL}, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0, true, {0}};
 
+/* Ops the elementwise reference kernel (lbk__cpu_row, lbk_convert for casts) runs: by kind. */
+static bool lbk__cpu_is_ew(lbk_op op) {
+    lbk_op_kind k = lbk_op_kind_of(op);
+    return k == LBK_OPKIND_UNARY || k == LBK_OPKIND_BINARY || k == LBK_OPKIND_COMPARE || k == LBK_OPKIND_LOGIC ||
+           k == LBK_OPKIND_SELECT || k == LBK_OPKIND_CAST;
+}
+struct lbk__cpu_inst;
+static lbk_result lbk__cpu_row(const struct lbk__cpu_inst *x, lbk_dtype dt, int64_t n, void *o, const void *a, int64_t sa,
+                               const void *b, int64_t sb, const void *c, int64_t sc);
+
 /* The fast path is used unless this is "cpu-reference" or LAZYBK_CPU_REFERENCE=1. */
 static bool lbk__cpu_fast(const lbk__cpu *cpu) {
     const char *e;
@@ -8330,17 +8340,13 @@ static void lbk__cpu_bstrides(const struct lbk__cpu_inst *out, const struct lbk_
 #  define LBK__RESTRICT
 #endif
 
-/* Whether x can live in a fused group: a float elementwise op whose inputs share its dtype. */
-static bool lbk__cpu_fusible(const lbk__cpu_prog *p, const lbk__cpu_inst *x) {
+static bool lbk__cpu_tile_knows(lbk_op op, int8_t *known);
+/* Whether x can live in a fused group: a float elementwise op the table marks fusible,
+   which the tile kernels run, whose inputs share its dtype. */
+static bool lbk__cpu_fusible(const lbk__cpu_prog *p, const lbk__cpu_inst *x, int8_t *known) {
     uint32_t k;
     if (x->param >= 0 || (x->dt != LBK_F32 && x->dt != LBK_F64) || x->n_in < 1 || x->n_in > 2 || x->numel == 0) return false;
-    switch (x->op) {
-    case LBK_OP_ADD: case LBK_OP_SUB: case LBK_OP_MUL: case LBK_OP_DIV: case LBK_OP_POW: case LBK_OP_MAXIMUM:
-    case LBK_OP_MINIMUM: case LBK_OP_NEG: case LBK_OP_ABS: case LBK_OP_EXP: case LBK_OP_LOG: case LBK_OP_SQRT:
-    case LBK_OP_RSQRT: case LBK_OP_SIN: case LBK_OP_COS: case LBK_OP_TANH: case LBK_OP_SIGMOID: case LBK_OP_RELU:
-    case LBK_OP_ERF: case LBK_OP_FLOOR: case LBK_OP_CEIL: case LBK_OP_RECIPROCAL: break;
-    default: return false;
-    }
+    if (!(lbk_op_flags(x->op) & LBK_OPF_FUSIBLE) || !lbk__cpu_tile_knows(x->op, known)) return false;
     for (k = 0; k < x->n_in; k++)
         if (p->inst[p->ins[x->first_in + k]].dt != x->dt) return false;
     return true;
@@ -8362,6 +8368,8 @@ static bool lbk__cpu_plan_groups(lbk__cpu_prog *p) {
     int32_t *ext_group = NULL;    /* per instruction: the group whose external list holds it */
     size_t cap_rf = 0;
     bool ok = true;
+    int8_t known[LBK_OP_COUNT];
+    memset(known, -1, sizeof known);
     reg_last = (uint32_t *)lbk__calloc(n + 1, sizeof(uint32_t));
     op_of = (uint32_t *)lbk__calloc(n + 1, sizeof(uint32_t));
     ext_group = (int32_t *)lbk__malloc(sizeof(int32_t) * (n + 1));
@@ -8370,7 +8378,7 @@ static bool lbk__cpu_plan_groups(lbk__cpu_prog *p) {
     for (i = 0; i < n && ok; i++) {
         lbk__cpu_inst *x = &p->inst[i];
         if (x->param >= 0) continue;
-        if (!lbk__cpu_fusible(p, x)) { open = -1; continue; }
+        if (!lbk__cpu_fusible(p, x, known)) { open = -1; continue; }
         if (open < 0 || !lbk__cpu_same_shape(&p->inst[p->groups[open].last], x)) {
             if (!LBK__GROW(p->groups, cap_g, (size_t)p->n_groups + 1)) { ok = false; break; }
             open = (int32_t)p->n_groups++;
@@ -8606,7 +8614,7 @@ LBK__VMATH float lbk__verff(float x) {
    vectorises at -O2). o never aliases a or b. */
 #define LBK__TILE_OPS(T, SFX, LBK__TILE, EXPF, LOGF, SQRTF, SINF, COSF, TANHF, ERFF, FLOORF, CEILF, POWF, SIGMOIDF, ONE, ZERO, \
                       TRIGOK, SINF_LIBM, COSF_LIBM)                                                                 \
-    static LBK__TILE_FN void lbk__tile_##SFX(lbk_op op, T *LBK__RESTRICT o, const T *LBK__RESTRICT a,  \
+    static LBK__TILE_FN int lbk__tile_##SFX(lbk_op op, T *LBK__RESTRICT o, const T *LBK__RESTRICT a,   \
                                                               const T *LBK__RESTRICT b) {                         \
         int i;                                                                                                      \
         switch (op) {                                                                                               \
@@ -8642,8 +8650,9 @@ LBK__VMATH float lbk__verff(float x) {
         case LBK_OP_ERF: { for (i = 0; i < LBK__TILE; i++) o[i] = ERFF(a[i]); } break;                              \
         case LBK_OP_FLOOR: { for (i = 0; i < LBK__TILE; i++) o[i] = FLOORF(a[i]); } break;                          \
         case LBK_OP_CEIL: { for (i = 0; i < LBK__TILE; i++) o[i] = CEILF(a[i]); } break;                            \
-        default: break;                                                                                             \
+        default: return 0;   /* no tile kernel: the op is not fused (lbk__cpu_tile_knows) */                       \
         }                                                                                                           \
+        return 1;                                                                                                   \
     }
 static LBK__NOTRAP double lbk__sigmoid64(double x) { return 1.0 / (1.0 + exp(-x)); }
 /* Two tile sizes: 256 for large tensors, 16 for small ones (a 16-element tensor would
@@ -8660,6 +8669,16 @@ LBK__TILE_OPS(float, f32_16, 16, lbk__vexpf, lbk__vlogf, sqrtf, lbk__vsinf, lbk_
 LBK__TILE_OPS(double, f64_16, 16, exp, log, sqrt, sin, cos, tanh, erf, floor, ceil, pow, lbk__sigmoid64, 1.0, 0.0,
               lbk__trig_always, sin, cos)
 #undef LBK__TILE_OPS
+/* Whether the tile kernels run op: tried once per op and compile, on a tile of zeros
+   (known[op]: -1 not tried yet, else the answer). */
+static bool lbk__cpu_tile_knows(lbk_op op, int8_t *known) {
+    if (known[op] < 0) {
+        float a[LBK__TILE], o[LBK__TILE];
+        memset(a, 0, sizeof a);
+        known[op] = (int8_t)lbk__tile_f32(op, o, a, a);
+    }
+    return known[op] != 0;
+}
 
 /* A fused group's reduction tail: the len values of a tile folded into LBK__RB lanes
    (sums in double; amax/amin keep a nan once seen). */
@@ -9115,6 +9134,13 @@ static lbk_result lbk__cpu_compile_one(lbk__cpu *cpu, const lbk_graph *g, lbk__c
         (void)lbk_node_norm(g, i, &x->n_norm, &x->eps, &x->has_w, &x->has_b);
     }
     for (k = 0; k < p->n_outputs; k++) p->inst[lbk_graph_output(g, k)].out = (int)k;
+    for (i = 0; i < n; i++) {   /* an elementwise op needs its reference kernel: asked on an empty row */
+        const lbk__cpu_inst *x = &p->inst[i];
+        lbk_result r;
+        if (x->param >= 0 || !lbk__cpu_is_ew(x->op) || x->op == LBK_OP_CAST) continue;
+        r = lbk__cpu_row(x, p->inst[p->ins[x->first_in + (x->op == LBK_OP_WHERE ? 1 : 0)]].dt, 0, NULL, NULL, 0, NULL, 0, NULL, 0);
+        if (r != LBK_OK) { lbk__cpu_prog_free(cpu, (lbk_computation *)p); lbk__free(free_slots); return r; }
+    }
     p->fast = lbk__cpu_fast(cpu);
     if (p->fast && !lbk__cpu_plan_groups(p)) goto oom;
     if (p->fast) lbk__cpu_plan_transposes(p);
@@ -9246,7 +9272,7 @@ static double lbk__fmax(double x, double y) { return x != x ? x : y != y ? y : x
 static double lbk__fmin(double x, double y) { return x != x ? x : y != y ? y : x < y ? x : y; }
 
 /* One row of an elementwise node: n outputs, inputs read with strides sa, sb, sc. */
-static void lbk__cpu_row(const lbk__cpu_inst *x, lbk_dtype dt, int64_t n, void *o, const void *a, int64_t sa,
+static lbk_result lbk__cpu_row(const lbk__cpu_inst *x, lbk_dtype dt, int64_t n, void *o, const void *a, int64_t sa,
                          const void *b, int64_t sb, const void *c, int64_t sc) {
     int64_t i;
 #define LBK__UNF(EXPR)                                                                                              \
@@ -9323,8 +9349,11 @@ static void lbk__cpu_row(const lbk__cpu_inst *x, lbk_dtype dt, int64_t n, void *
         for (i = 0; i < n; i++)
             memcpy((char *)o + i * esz, C[i * sa] ? (const char *)b + i * sb * esz : (const char *)c + i * sc * esz, esz);
     } break;
-    default: break;
+    default:
+        return lbk_backend_error(LBK_ERR_UNSUPPORTED, x->debug, "the cpu backend has no kernel for elementwise op '%s'",
+                                 lbk_op_name(x->op));
     }
+    return LBK_OK;
 #undef LBK__UNF
 #undef LBK__BINF
 #undef LBK__INT_T
@@ -9335,14 +9364,15 @@ static void lbk__cpu_row(const lbk__cpu_inst *x, lbk_dtype dt, int64_t n, void *
 }
 
 /* Elementwise node over broadcast inputs, a row (innermost dim) at a time. */
-static void lbk__cpu_ew(const lbk__cpu_prog *p, const lbk__cpu_inst *x, void *o) {
+static lbk_result lbk__cpu_ew(const lbk__cpu_prog *p, const lbk__cpu_inst *x, void *o) {
     int64_t st[3][LAZYBK_MAX_DIMS], off[3] = {0, 0, 0}, idx[LAZYBK_MAX_DIMS], L, rows, r;
     const char *in[3] = {NULL, NULL, NULL};
     size_t isz[3] = {0, 0, 0}, osz = lbk_dtype_size(x->dt);
     lbk_dtype dt = x->dt;
     uint32_t k;
     int nd = x->n_dims, d;
-    if (x->numel == 0) return;
+    lbk_result r0;
+    if (x->numel == 0) return LBK_OK;
     memset(st, 0, sizeof st);   /* absent inputs stay at offset 0 */
     for (k = 0; k < x->n_in && k < 3; k++) {
         const lbk__cpu_inst *y = &p->inst[p->ins[x->first_in + k]];
@@ -9362,9 +9392,10 @@ static void lbk__cpu_ew(const lbk__cpu_prog *p, const lbk__cpu_inst *x, void *o)
         if (x->op == LBK_OP_CAST) {
             lbk__convert(orow, x->dt, in[0] + off[0] * (int64_t)isz[0], dt, L, nd ? st[0][nd - 1] : 0);
         } else {
-            lbk__cpu_row(x, dt, L, orow, in[0] + off[0] * (int64_t)isz[0], nd ? st[0][nd - 1] : 0,
-                         in[1] ? in[1] + off[1] * (int64_t)isz[1] : NULL, nd ? st[1][nd - 1] : 0,
-                         in[2] ? in[2] + off[2] * (int64_t)isz[2] : NULL, nd ? st[2][nd - 1] : 0);
+            r0 = lbk__cpu_row(x, dt, L, orow, in[0] + off[0] * (int64_t)isz[0], nd ? st[0][nd - 1] : 0,
+                              in[1] ? in[1] + off[1] * (int64_t)isz[1] : NULL, nd ? st[1][nd - 1] : 0,
+                              in[2] ? in[2] + off[2] * (int64_t)isz[2] : NULL, nd ? st[2][nd - 1] : 0);
+            if (r0 != LBK_OK) return r0;
         }
         for (d = nd - 2; d >= 0; d--) {
             for (k = 0; k < 3; k++) off[k] += st[k][d];
@@ -9373,6 +9404,7 @@ static void lbk__cpu_ew(const lbk__cpu_prog *p, const lbk__cpu_inst *x, void *o)
             idx[d] = 0;
         }
     }
+    return LBK_OK;
 }
 
 static double lbk__ld(const void *p, lbk_dtype dt, int64_t i) {
@@ -10073,7 +10105,7 @@ static lbk_result lbk__cpu_run_node(const lbk__cpu_prog *p, uint32_t i, void *o)
         if (p->fast) return lbk__cpu_rows(p, x, o);
         return lbk_backend_error(LBK_ERR_UNSUPPORTED, x->debug, "the cpu reference path runs '%s' only decomposed", lbk_op_name(x->op));
     default:
-        if (x->op >= LBK_OP_ADD && x->op <= LBK_OP_CAST) { lbk__cpu_ew(p, x, o); return LBK_OK; }
+        if (lbk__cpu_is_ew(x->op)) return lbk__cpu_ew(p, x, o);
         return lbk_backend_error(LBK_ERR_UNSUPPORTED, x->debug, "the cpu reference path has no kernel for '%s'",
                                  lbk_op_name(x->op));
     }
@@ -10775,7 +10807,19 @@ static bool lbk__cu_batches_ok(const lbk_node *x, const lbk_node *a, const lbk_n
 }
 /* What the CUDA backend runs itself. */
 static bool lbk__cu_float(lbk_dtype dt) { return dt == LBK_F32 || dt == LBK_F64; }
-static bool lbk__cu_is_ew(lbk_op op) { return (op >= LBK_OP_ADD && op <= LBK_OP_WHERE) || (op >= LBK_OP_NEG && op <= LBK_OP_CAST); }
+static bool lbk__cu_ew_expr(lbk__str *s, lbk_op op, const char *ct, bool f32, const char *a, const char *b, const char *c);
+/* An elementwise op (by its kind) the generator has a CUDA C expression for. */
+static bool lbk__cu_is_ew(lbk_op op) {
+    lbk_op_kind k = lbk_op_kind_of(op);
+    lbk__str probe = {NULL, 0, 0, false};
+    bool known;
+    if (k != LBK_OPKIND_UNARY && k != LBK_OPKIND_BINARY && k != LBK_OPKIND_COMPARE && k != LBK_OPKIND_LOGIC &&
+        k != LBK_OPKIND_SELECT && k != LBK_OPKIND_CAST)
+        return false;
+    known = lbk__cu_ew_expr(&probe, op, "float", true, "a", "b", "c");
+    lbk__str_free(&probe);
+    return known;
+}
 static bool lbk__cu_runs(const lbk_graph *g, uint32_t i) {
     lbk_node n = lbk_graph_node(g, i);
     lbk_dtype in_dt = n.n_inputs ? lbk_graph_node(g, n.inputs[n.op == LBK_OP_WHERE ? 1 : 0]).dtype : n.dtype;
@@ -10796,8 +10840,9 @@ static bool lbk__cu_runs(const lbk_graph *g, uint32_t i) {
 }
 static bool lbk__cu_supports(void *self, const lbk_graph *g, uint32_t i) { (void)self; return lbk__cu_runs(g, i); }
 
-/* The expression of elementwise node n over operands a, b, c (C expressions of type ct). */
-static void lbk__cu_ew_expr(lbk__str *s, lbk_op op, const char *ct, bool f32, const char *a, const char *b, const char *c) {
+/* The expression of elementwise node n over operands a, b, c (C expressions of type ct);
+   false for an op it has none for (lbk__cu_is_ew then declines it). */
+static bool lbk__cu_ew_expr(lbk__str *s, lbk_op op, const char *ct, bool f32, const char *a, const char *b, const char *c) {
     const char *sfx = f32 ? "f" : "";
     switch (op) {
     case LBK_OP_ADD: lbk__str_append(s, "%s + %s", a, b); break;
@@ -10838,8 +10883,9 @@ static void lbk__cu_ew_expr(lbk__str *s, lbk_op op, const char *ct, bool f32, co
         if (strcmp(ct, "unsigned char") == 0) lbk__str_append(s, "(unsigned char)(%s != 0)", a);   /* to bool: nonzero */
         else lbk__str_append(s, "(%s)(%s)", ct, a);
         break;
-    default: lbk__str_append(s, "0 /* unsupported */"); break;
+    default: return false;
     }
+    return true;
 }
 /* " + ((var / p) % m) * st", without the division when p is 1 and the modulo when m is 0
    (the outermost dim: var / p is below it already). 64-bit division is slow on a GPU. */
@@ -10935,6 +10981,9 @@ typedef struct lbk__cu_gen {
     uint32_t *readers, *mm_readers;
     bool *leaves;
     size_t cap_steps, cap_bufs;
+    bool bad;                     /* a node had no CUDA C expression: bad_op, at bad_dh */
+    lbk_op bad_op;
+    int64_t bad_dh;
 } lbk__cu_gen;
 /* Whether node m is computed inside the kernel of node i (kg: i's group, fg: a group fused into i). */
 static bool lbk__cu_inside(const lbk__cu_gen *G, uint32_t i, int32_t kg, int32_t fg, uint32_t m) {
@@ -10962,7 +11011,11 @@ static void lbk__cu_emit_group(lbk__cu_gen *G, int32_t gid, uint32_t first, uint
             lbk__str_append(&p->src, "];\n");
         }
         lbk__str_append(&p->src, "%s%s r%u = ", ind, ct, m);
-        lbk__cu_ew_expr(&p->src, (lbk_op)y->op, ct, y->dtype == LBK_F32, opd[0], y->n_inputs > 1 ? opd[1] : "", y->n_inputs > 2 ? opd[2] : "");
+        if (!lbk__cu_ew_expr(&p->src, (lbk_op)y->op, ct, y->dtype == LBK_F32, opd[0], y->n_inputs > 1 ? opd[1] : "", y->n_inputs > 2 ? opd[2] : "") && !G->bad) {
+            G->bad = true;
+            G->bad_op = (lbk_op)y->op;
+            G->bad_dh = y->debug_handle;
+        }
         lbk__str_append(&p->src, ";\n");
         if (G->leaves[m]) lbk__str_append(&p->src, "%so%u[i] = r%u;\n", ind, m, m);
     }
@@ -11308,6 +11361,8 @@ static lbk_result lbk__cu_generate(lbk__cu_prog *p) {
         if ((r = lbk__cu_emit_kernel(&G, st, i, first_m, kg, fg)) == LBK_OK) p->n_steps++;
     }
 done:
+    if (r == LBK_OK && G.bad)
+        r = lbk_backend_error(LBK_ERR_UNSUPPORTED, G.bad_dh, "cuda: no CUDA C expression for '%s'", lbk_op_name(G.bad_op));
     lbk__free(G.group);
     lbk__free(G.fuse);
     lbk__free(G.epi);
