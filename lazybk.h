@@ -225,9 +225,75 @@ LAZYBK_API const char *lbk_last_error(void);
 LAZYBK_API const char *lbk_version(void);
 
 /* ---- dtypes, devices, handles ---------------------------------------------------- */
-typedef enum lbk_dtype { LBK_F32 = 1, LBK_F64, LBK_I32, LBK_I64, LBK_BOOL, LBK_DTYPE_COUNT } lbk_dtype; /* 0 invalid */
+/* Every dtype is one row of LBK_DTYPE_TABLE; what lazybk knows of a dtype lives there, and
+   everything else (names, sizes, promotion, conversions, module files, .npy codes) is
+   derived from it. Columns:
+     id       the enum name (LBK_<id>); rows are only ever appended, so the numbers stay
+     name     the name in messages and files ("f32")
+     storage  the C type an element is stored as
+     bytes    its size
+     kind     LBK_DTYPE_KIND_<kind>
+     rank     promotion: the higher rank wins; two different dtypes of one rank promote to the
+              lowest dtype of a higher rank
+     conv     how an element becomes a double or an int64 and back: NATIVE (a C conversion of
+              storage, with lazybk's rules: float->int truncates toward zero and saturates,
+              nan->0; int->int wraps; ->bool is != 0), or the prefix of hand-written scalar
+              converters lbk__<conv>_{ldf,ldi,stf,sti} for a storage that is not the value
+     npy      its .npy descr, or NULL */
+#define LBK_DTYPE_TABLE(X) \
+/*  id     name    storage   bytes  kind     rank  conv     npy */ \
+  X(F32,   "f32",  float,    4,     FLOAT,   3,    NATIVE,  "<f4") \
+  X(F64,   "f64",  double,   8,     FLOAT,   4,    NATIVE,  "<f8") \
+  X(I32,   "i32",  int32_t,  4,     SIGNED,  1,    NATIVE,  "<i4") \
+  X(I64,   "i64",  int64_t,  8,     SIGNED,  2,    NATIVE,  "<i8") \
+  X(BOOL,  "bool", uint8_t,  1,     BOOL,    0,    NATIVE,  "|b1")
+typedef enum lbk_dtype {
+    LBK_DTYPE_INVALID = 0,
+#define LBK__DT_ENUM(id, name, storage, bytes, kind, rank, conv, npy) LBK_##id,
+    LBK_DTYPE_TABLE(LBK__DT_ENUM)
+#undef LBK__DT_ENUM
+    LBK_DTYPE_COUNT
+} lbk_dtype;
+typedef enum lbk_dtype_kind {
+    LBK_DTYPE_KIND_INVALID = 0, LBK_DTYPE_KIND_BOOL, LBK_DTYPE_KIND_SIGNED, LBK_DTYPE_KIND_UNSIGNED, LBK_DTYPE_KIND_FLOAT,
+    LBK_DTYPE_KIND_QUANTIZED
+} lbk_dtype_kind;
+/* A dtype's row, for backends and tools. The row converters convert n elements, src read
+   with a stride (in elements), dst contiguous; to_i64 of a float truncates toward zero and
+   saturates (nan: 0), from_i64 wraps into an integer dtype. Thread-safe, static. */
+typedef struct lbk_dtype_info {
+    const char    *name;
+    size_t         size;       /* bytes per element */
+    lbk_dtype_kind kind;
+    int            rank;       /* promotion rank */
+    const char    *npy;        /* .npy descr, or NULL */
+    void (*to_f64)(double *dst, const void *src, int64_t stride, int64_t n);
+    void (*from_f64)(void *dst, const double *src, int64_t n);
+    void (*to_f32)(float *dst, const void *src, int64_t stride, int64_t n);
+    void (*from_f32)(void *dst, const float *src, int64_t n);
+    void (*to_i64)(int64_t *dst, const void *src, int64_t stride, int64_t n);
+    void (*from_i64)(void *dst, const int64_t *src, int64_t n);
+} lbk_dtype_info;
+LAZYBK_API const lbk_dtype_info *lbk_dtype_info_of(lbk_dtype dt);   /* NULL if invalid */
 LAZYBK_API const char *lbk_dtype_name(lbk_dtype dt);   /* "f32"...; "invalid" out of range */
 LAZYBK_API size_t      lbk_dtype_size(lbk_dtype dt);   /* bytes per element (bool: 1); 0 if invalid */
+LAZYBK_API lbk_dtype   lbk_dtype_from_name(const char *name);   /* LBK_DTYPE_INVALID if unknown or NULL */
+LAZYBK_API bool        lbk_dtype_is_float(lbk_dtype dt);
+/* The dtype two tensors of dtypes a and b promote to (no wrapped scalars); 0 if invalid. */
+LAZYBK_API lbk_dtype   lbk_dtype_promote(lbk_dtype a, lbk_dtype b);
+/* n elements of sdt (read with src_stride, in elements) into dst as ddt, contiguous: exact
+   between integers, float->int truncates toward zero and saturates (nan -> 0), ->bool is
+   != 0. No-op for an invalid dtype. */
+LAZYBK_API void        lbk_convert(void *dst, lbk_dtype ddt, const void *src, lbk_dtype sdt, int64_t n, int64_t src_stride);
+/* Element i of p (of dtype dt) as a double or an int64, and stored from one (same rules). */
+LAZYBK_API double      lbk_load_f64(lbk_dtype dt, const void *p, int64_t i);
+LAZYBK_API int64_t     lbk_load_i64(lbk_dtype dt, const void *p, int64_t i);
+LAZYBK_API void        lbk_store_f64(lbk_dtype dt, void *p, int64_t i, double v);
+LAZYBK_API void        lbk_store_i64(lbk_dtype dt, void *p, int64_t i, int64_t v);
+/* Elements of a shape; -1 for a negative dim or a count past INT64_MAX. */
+LAZYBK_API int64_t     lbk_shape_numel(int n_dims, const int64_t *dims);
+/* "f32[2,3]" into buf (truncated to cap). */
+LAZYBK_API void        lbk_shape_str(char *buf, size_t cap, lbk_dtype dt, int n_dims, const int64_t *dims);
 
 /* Device types. A backend may use any int >= LBK_DEVICE_USER for its own. */
 enum { LBK_DEVICE_CPU = 1, LBK_DEVICE_CUDA = 2, LBK_DEVICE_USER = 16 };
@@ -1346,23 +1412,9 @@ LAZYBK_API void lbk_log_stderr(void *user, lbk_log_level level, const char *msg)
 }
 
 // >>dtype ------------------------------------------------------------------------------
-/* Dtype facts and the element conversion every part of lazybk shares. */
-
-static bool lbk__dtype_ok(lbk_dtype dt) { return (int)dt >= LBK_F32 && (int)dt < LBK_DTYPE_COUNT; }
-LAZYBK_API const char *lbk_dtype_name(lbk_dtype dt) {
-    static const char *const names[] = {"invalid", "f32", "f64", "i32", "i64", "bool"};
-    return lbk__dtype_ok(dt) ? names[dt] : "invalid";
-}
-LAZYBK_API size_t lbk_dtype_size(lbk_dtype dt) {
-    static const size_t sizes[] = {0, 4, 8, 4, 8, 1};
-    return lbk__dtype_ok(dt) ? sizes[dt] : 0;
-}
-static bool lbk__is_float(lbk_dtype dt) { return dt == LBK_F32 || dt == LBK_F64; }
-static int lbk__kind(lbk_dtype dt) { return dt == LBK_BOOL ? 0 : lbk__is_float(dt) ? 2 : 1; }
-static int lbk__rank(lbk_dtype dt) {
-    static const int r[] = {-1, 3, 4, 1, 2, 0};
-    return r[dt];
-}
+/* The dtype table expanded: per row its scalar converters (lbk__ldf/ldi/stf/sti_<id>),
+   its row converters, its lbk_dtype_info; the conversions and shape helpers every part of
+   lazybk (and every backend) shares. */
 
 /* float -> integer: truncation toward zero, saturating, nan -> 0 (no undefined behaviour). */
 static int64_t lbk__f2i64(double v) {
@@ -1371,53 +1423,173 @@ static int64_t lbk__f2i64(double v) {
     if (v <= -9223372036854775808.0) return INT64_MIN;
     return (int64_t)v;
 }
-static int32_t lbk__f2i32(double v) {
-    if (v != v) return 0;
-    if (v >= 2147483647.0) return INT32_MAX;
-    if (v <= -2147483648.0) return INT32_MIN;
-    return (int32_t)v;
-}
-/* Two's-complement wrap of an int64 into int32 without implementation-defined conversion. */
-static int32_t lbk__wrap32(uint64_t v) {
-    uint32_t u = (uint32_t)v;
-    return u <= (uint32_t)INT32_MAX ? (int32_t)u : (int32_t)(int64_t)((int64_t)u - 4294967296LL);
-}
 static int64_t lbk__wrap64(uint64_t u) {
     return u <= (uint64_t)INT64_MAX ? (int64_t)u : -(int64_t)(~u) - 1;
 }
+/* The same for any width: a signed or unsigned integer of `bytes` bytes. */
+static LBK__UNUSED int64_t lbk__f2int_s(double v, int bytes) {
+    double hi;
+    if (bytes >= 8) return lbk__f2i64(v);
+    hi = (double)(((int64_t)1 << (8 * bytes - 1)) - 1);
+    if (v != v) return 0;
+    if (v >= hi) return (int64_t)hi;
+    if (v <= -hi - 1) return (int64_t)(-hi - 1);
+    return (int64_t)v;
+}
+static LBK__UNUSED uint64_t lbk__f2int_u(double v, int bytes) {
+    double hi = bytes >= 8 ? 18446744073709551615.0 : (double)((((uint64_t)1) << (8 * bytes)) - 1);
+    if (v != v || v <= 0) return 0;
+    if (v >= hi) return bytes >= 8 ? UINT64_MAX : (uint64_t)hi;
+    return (uint64_t)v;
+}
+static LBK__UNUSED int64_t lbk__wrap_s(int64_t v, int bytes) {
+    uint64_t m, u;
+    if (bytes >= 8) return v;
+    m = ((uint64_t)1 << (8 * bytes)) - 1;
+    u = (uint64_t)v & m;
+    return u > (m >> 1) ? (int64_t)u - (int64_t)(m + 1) : (int64_t)u;
+}
+static LBK__UNUSED uint64_t lbk__wrap_u(int64_t v, int bytes) {
+    return bytes >= 8 ? (uint64_t)v : (uint64_t)v & (((uint64_t)1 << (8 * bytes)) - 1);
+}
 
-/* Converts n elements, src read with a stride (in elements), dst contiguous. */
+/* NATIVE rows: C conversions of the storage type, with the rules above by kind. */
+#define LBK__LDI_FLOAT(T, b, x) lbk__f2i64((double)(x))
+#define LBK__LDI_SIGNED(T, b, x) ((int64_t)(x))
+#define LBK__LDI_UNSIGNED(T, b, x) ((int64_t)(x))
+#define LBK__LDI_BOOL(T, b, x) ((int64_t)((x) != 0))
+#define LBK__STF_FLOAT(T, b, v) ((T)(v))
+#define LBK__STF_SIGNED(T, b, v) ((T)lbk__f2int_s((v), (b)))
+#define LBK__STF_UNSIGNED(T, b, v) ((T)lbk__f2int_u((v), (b)))
+#define LBK__STF_BOOL(T, b, v) ((T)((v) != 0))
+#define LBK__STI_FLOAT(T, b, v) ((T)(v))
+#define LBK__STI_SIGNED(T, b, v) ((T)lbk__wrap_s((v), (b)))
+#define LBK__STI_UNSIGNED(T, b, v) ((T)lbk__wrap_u((v), (b)))
+#define LBK__STI_BOOL(T, b, v) ((T)((v) != 0))
+#define LBK__DT_CONV_NATIVE(id, T, b, kind)                                                                      \
+    static double lbk__ldf_##id(const void *p, int64_t i) { return (double)((const T *)p)[i]; }                   \
+    static int64_t lbk__ldi_##id(const void *p, int64_t i) { return LBK__LDI_##kind(T, b, ((const T *)p)[i]); }   \
+    static void lbk__stf_##id(void *p, int64_t i, double v) { ((T *)p)[i] = LBK__STF_##kind(T, b, v); }           \
+    static void lbk__sti_##id(void *p, int64_t i, int64_t v) { ((T *)p)[i] = LBK__STI_##kind(T, b, v); }
+/* A row with its own converters (conv = prefix): lbk__<prefix>_ldf/_ldi/_stf/_sti, written
+   before the table is expanded. */
+#define LBK__DT_CONV_OWN(id, prefix)                                                                             \
+    static double lbk__ldf_##id(const void *p, int64_t i) { return lbk__##prefix##_ldf(p, i); }                   \
+    static int64_t lbk__ldi_##id(const void *p, int64_t i) { return lbk__##prefix##_ldi(p, i); }                  \
+    static void lbk__stf_##id(void *p, int64_t i, double v) { lbk__##prefix##_stf(p, i, v); }                    \
+    static void lbk__sti_##id(void *p, int64_t i, int64_t v) { lbk__##prefix##_sti(p, i, v); }
+#define LBK__DT_CONV_PICK_NATIVE(id, T, b, kind, conv) LBK__DT_CONV_NATIVE(id, T, b, kind)
+#define LBK__DT_CONV_ROW(id, name, storage, bytes, kind, rank, conv, npy) LBK__DT_CONV_PICK_##conv(id, storage, bytes, kind, conv)
+/* (a row whose conv is not NATIVE defines LBK__DT_CONV_PICK_<conv>(...) as LBK__DT_CONV_OWN(id, <conv>)) */
+LBK_DTYPE_TABLE(LBK__DT_CONV_ROW)
+#undef LBK__DT_CONV_ROW
+
+/* Row converters from the scalar ones; to_f32 of an integer goes through int64 (one rounding). */
+#define LBK__TOF32_FLOAT(id, s, i) ((float)lbk__ldf_##id(s, i))
+#define LBK__TOF32_SIGNED(id, s, i) ((float)lbk__ldi_##id(s, i))
+#define LBK__TOF32_UNSIGNED(id, s, i) ((float)lbk__ldi_##id(s, i))
+#define LBK__TOF32_BOOL(id, s, i) ((float)lbk__ldi_##id(s, i))
+#define LBK__DT_ROWS(id, name, storage, bytes, kind, rank, conv, npy)                                                   \
+    static void lbk__to_f64_##id(double *d, const void *s, int64_t st, int64_t n) {                                    \
+        int64_t i; for (i = 0; i < n; i++) d[i] = lbk__ldf_##id(s, i * st); }                                         \
+    static void lbk__from_f64_##id(void *d, const double *s, int64_t n) {                                              \
+        int64_t i; for (i = 0; i < n; i++) lbk__stf_##id(d, i, s[i]); }                                               \
+    static void lbk__to_f32_##id(float *d, const void *s, int64_t st, int64_t n) {                                     \
+        int64_t i; for (i = 0; i < n; i++) d[i] = LBK__TOF32_##kind(id, s, i * st); }                                 \
+    static void lbk__from_f32_##id(void *d, const float *s, int64_t n) {                                               \
+        int64_t i; for (i = 0; i < n; i++) lbk__stf_##id(d, i, (double)s[i]); }                                       \
+    static void lbk__to_i64_##id(int64_t *d, const void *s, int64_t st, int64_t n) {                                   \
+        int64_t i; for (i = 0; i < n; i++) d[i] = lbk__ldi_##id(s, i * st); }                                         \
+    static void lbk__from_i64_##id(void *d, const int64_t *s, int64_t n) {                                             \
+        int64_t i; for (i = 0; i < n; i++) lbk__sti_##id(d, i, s[i]); }
+LBK_DTYPE_TABLE(LBK__DT_ROWS)
+#undef LBK__DT_ROWS
+
+#define LBK__DT_INFO(id, name, storage, bytes, kind, rank, conv, npy)                                                 \
+    {name, bytes, LBK_DTYPE_KIND_##kind, rank, npy, lbk__to_f64_##id, lbk__from_f64_##id, lbk__to_f32_##id,           \
+     lbk__from_f32_##id, lbk__to_i64_##id, lbk__from_i64_##id},
+static const lbk_dtype_info lbk__dtypes[] = {
+    {"invalid", 0, LBK_DTYPE_KIND_INVALID, -1, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    LBK_DTYPE_TABLE(LBK__DT_INFO)
+};
+#undef LBK__DT_INFO
+LBK__STATIC_ASSERT(sizeof lbk__dtypes / sizeof lbk__dtypes[0] == (size_t)LBK_DTYPE_COUNT, dtype_table_matches_lbk_dtype);
+#define LBK__DT_SIZE_CHECK(id, name, storage, bytes, kind, rank, conv, npy) \
+    LBK__STATIC_ASSERT(sizeof(storage) == (bytes), dtype_##id##_storage_has_its_size);
+LBK_DTYPE_TABLE(LBK__DT_SIZE_CHECK)
+#undef LBK__DT_SIZE_CHECK
+
+static bool lbk__dtype_ok(lbk_dtype dt) { return (int)dt > 0 && (int)dt < LBK_DTYPE_COUNT; }
+LAZYBK_API const lbk_dtype_info *lbk_dtype_info_of(lbk_dtype dt) { return lbk__dtype_ok(dt) ? &lbk__dtypes[dt] : NULL; }
+LAZYBK_API const char *lbk_dtype_name(lbk_dtype dt) { return lbk__dtype_ok(dt) ? lbk__dtypes[dt].name : "invalid"; }
+LAZYBK_API size_t lbk_dtype_size(lbk_dtype dt) { return lbk__dtype_ok(dt) ? lbk__dtypes[dt].size : 0; }
+LAZYBK_API lbk_dtype lbk_dtype_from_name(const char *name) {
+    int k;
+    if (!name) return LBK_DTYPE_INVALID;
+    for (k = 1; k < LBK_DTYPE_COUNT; k++)
+        if (strcmp(lbk__dtypes[k].name, name) == 0) return (lbk_dtype)k;
+    return LBK_DTYPE_INVALID;
+}
+static bool lbk__is_float(lbk_dtype dt) { return lbk__dtype_ok(dt) && lbk__dtypes[dt].kind == LBK_DTYPE_KIND_FLOAT; }
+LAZYBK_API bool lbk_dtype_is_float(lbk_dtype dt) { return lbk__is_float(dt); }
+/* The kind a wrapped scalar promotes by: bool 0, integer 1, float 2. */
+static int lbk__kind(lbk_dtype dt) {
+    lbk_dtype_kind k = lbk__dtype_ok(dt) ? lbk__dtypes[dt].kind : LBK_DTYPE_KIND_INVALID;
+    return k == LBK_DTYPE_KIND_BOOL ? 0 : k == LBK_DTYPE_KIND_FLOAT ? 2 : 1;
+}
+static int lbk__rank(lbk_dtype dt) { return lbk__dtype_ok(dt) ? lbk__dtypes[dt].rank : -1; }
+LAZYBK_API lbk_dtype lbk_dtype_promote(lbk_dtype a, lbk_dtype b) {
+    int k, best = 0;
+    if (!lbk__dtype_ok(a) || !lbk__dtype_ok(b)) return LBK_DTYPE_INVALID;
+    if (a == b || lbk__rank(a) != lbk__rank(b)) return lbk__rank(a) > lbk__rank(b) ? a : b;
+    for (k = 1; k < LBK_DTYPE_COUNT; k++)   /* one rank, two dtypes: the lowest dtype above it */
+        if (lbk__dtypes[k].rank > lbk__rank(a) && (!best || lbk__dtypes[k].rank < lbk__dtypes[best].rank)) best = k;
+    return best ? (lbk_dtype)best : a;
+}
+
+#define LBK__DT_LOAD_CASE(id, name, storage, bytes, kind, rank, conv, npy) case LBK_##id: return lbk__ldf_##id(p, i);
+LAZYBK_API double lbk_load_f64(lbk_dtype dt, const void *p, int64_t i) {
+    switch (dt) { LBK_DTYPE_TABLE(LBK__DT_LOAD_CASE) default: return 0; }
+}
+#undef LBK__DT_LOAD_CASE
+#define LBK__DT_LOAD_CASE(id, name, storage, bytes, kind, rank, conv, npy) case LBK_##id: return lbk__ldi_##id(p, i);
+LAZYBK_API int64_t lbk_load_i64(lbk_dtype dt, const void *p, int64_t i) {
+    switch (dt) { LBK_DTYPE_TABLE(LBK__DT_LOAD_CASE) default: return 0; }
+}
+#undef LBK__DT_LOAD_CASE
+#define LBK__DT_STORE_CASE(id, name, storage, bytes, kind, rank, conv, npy) case LBK_##id: lbk__stf_##id(p, i, v); break;
+LAZYBK_API void lbk_store_f64(lbk_dtype dt, void *p, int64_t i, double v) {
+    switch (dt) { LBK_DTYPE_TABLE(LBK__DT_STORE_CASE) default: break; }
+}
+#undef LBK__DT_STORE_CASE
+#define LBK__DT_STORE_CASE(id, name, storage, bytes, kind, rank, conv, npy) case LBK_##id: lbk__sti_##id(p, i, v); break;
+LAZYBK_API void lbk_store_i64(lbk_dtype dt, void *p, int64_t i, int64_t v) {
+    switch (dt) { LBK_DTYPE_TABLE(LBK__DT_STORE_CASE) default: break; }
+}
+#undef LBK__DT_STORE_CASE
+
+/* Through int64 from an integer or bool dtype (exact), through double from a float one;
+   in blocks of 256 so that no full-size temporary is made. */
+LAZYBK_API void lbk_convert(void *dst, lbk_dtype ddt, const void *src, lbk_dtype sdt, int64_t n, int64_t sst) {
+    const lbk_dtype_info *d = lbk_dtype_info_of(ddt), *s = lbk_dtype_info_of(sdt);
+    int64_t at, k, len;
+    if (!d || !s || n <= 0) return;
+    if (ddt == sdt) {
+        if (sst == 1) { memcpy(dst, src, (size_t)n * d->size); return; }
+        for (k = 0; k < n; k++) memcpy((char *)dst + (size_t)k * d->size, (const char *)src + (size_t)(k * sst) * d->size, d->size);
+        return;
+    }
+    for (at = 0; at < n; at += len) {
+        union { double f[256]; int64_t i[256]; } buf;
+        const char *sp = (const char *)src + (size_t)(at * sst) * s->size;
+        char *dp = (char *)dst + (size_t)at * d->size;
+        len = LBK__MIN(n - at, 256);
+        if (s->kind == LBK_DTYPE_KIND_FLOAT) { s->to_f64(buf.f, sp, sst, len); d->from_f64(dp, buf.f, len); }
+        else { s->to_i64(buf.i, sp, sst, len); d->from_i64(dp, buf.i, len); }
+    }
+}
 static void lbk__convert(void *dst, lbk_dtype ddt, const void *src, lbk_dtype sdt, int64_t n, int64_t sst) {
-    int64_t i;
-#define LBK__CONV_FROM(ST, LOADF, LOADI)                                                      \
-    {                                                                                         \
-        const ST *s = (const ST *)src;                                                        \
-        switch (ddt) {                                                                        \
-        case LBK_F32: for (i = 0; i < n; i++) ((float *)dst)[i] = (float)(LOADF); break;      \
-        case LBK_F64: for (i = 0; i < n; i++) ((double *)dst)[i] = (double)(LOADF); break;    \
-        case LBK_I32: for (i = 0; i < n; i++) ((int32_t *)dst)[i] = LOADI##32; break;         \
-        case LBK_I64: for (i = 0; i < n; i++) ((int64_t *)dst)[i] = LOADI##64; break;         \
-        case LBK_BOOL: for (i = 0; i < n; i++) ((uint8_t *)dst)[i] = s[i * sst] != 0; break;  \
-        default: break;                                                                       \
-        }                                                                                     \
-    }
-#define LBK__FI32 lbk__f2i32((double)s[i * sst])
-#define LBK__FI64 lbk__f2i64((double)s[i * sst])
-#define LBK__II32 lbk__wrap32((uint64_t)(int64_t)s[i * sst])
-#define LBK__II64 (int64_t)s[i * sst]
-    switch (sdt) {
-    case LBK_F32: LBK__CONV_FROM(float, s[i * sst], LBK__FI) break;
-    case LBK_F64: LBK__CONV_FROM(double, s[i * sst], LBK__FI) break;
-    case LBK_I32: LBK__CONV_FROM(int32_t, s[i * sst], LBK__II) break;
-    case LBK_I64: LBK__CONV_FROM(int64_t, s[i * sst], LBK__II) break;
-    case LBK_BOOL: LBK__CONV_FROM(uint8_t, s[i * sst] != 0, LBK__II) break;
-    default: break;
-    }
-#undef LBK__FI32
-#undef LBK__FI64
-#undef LBK__II32
-#undef LBK__II64
-#undef LBK__CONV_FROM
+    lbk_convert(dst, ddt, src, sdt, n, sst);
 }
 
 /* Shape helpers. */
@@ -1453,6 +1625,27 @@ static void lbk__shape_str(char *buf, size_t cap, lbk_dtype dt, int n_dims, cons
     }
     len = strlen(buf);
     snprintf(buf + len, cap - len, "]");
+}
+LAZYBK_API void lbk_shape_str(char *buf, size_t cap, lbk_dtype dt, int n_dims, const int64_t *dims) {
+    if (!buf || !cap) return;
+    if (n_dims < 0 || n_dims > LAZYBK_MAX_DIMS || (n_dims && !dims)) { snprintf(buf, cap, "%s[?]", lbk_dtype_name(dt)); return; }
+    lbk__shape_str(buf, cap, dt, n_dims, dims);
+}
+LAZYBK_API int64_t lbk_shape_numel(int n_dims, const int64_t *dims) {
+    int64_t n = 1;
+    int i;
+    bool zero = false;
+    if (n_dims < 0 || (n_dims && !dims)) return -1;
+    for (i = 0; i < n_dims; i++) {
+        if (dims[i] < 0) return -1;
+        if (dims[i] == 0) zero = true;
+    }
+    if (zero) return 0;
+    for (i = 0; i < n_dims; i++) {
+        if (n > INT64_MAX / dims[i]) return -1;
+        n *= dims[i];
+    }
+    return n;
 }
 
 // >>value ------------------------------------------------------------------------------
@@ -2536,7 +2729,7 @@ static lbk_dtype lbk__promote_ty(const lbk__ty *a, const lbk__ty *b) {
         if (lbk__kind(ds) > lbk__kind(dtn)) return lbk__kind(ds) == 2 ? LBK_F32 : LBK_I64;
         return dtn;
     }
-    return lbk__rank(a->dt) >= lbk__rank(b->dt) ? a->dt : b->dt;
+    return lbk_dtype_promote(a->dt, b->dt);
 }
 static bool lbk__broadcast(int na, const int64_t *da, int nb, const int64_t *db, int *out_n, int64_t *out) {
     int n = LBK__MAX(na, nb), i;
@@ -2788,7 +2981,7 @@ static bool lbk__rule_concat(const lbk__rin *a, lbk__rout *o) {
         }
         if (o->dims[ax] > INT64_MAX - x->dims[ax]) return lbk__rfail(o, LBK_ERR_SHAPE, "result is too large");
         o->dims[ax] += x->dims[ax];
-        if (lbk__rank(x->dt) > lbk__rank(dt)) dt = x->dt;
+        dt = lbk_dtype_promote(dt, x->dt);
     }
     o->dt = o->cast0 = o->cast = dt;
     o->identity = a->n_in == 1;
@@ -2863,7 +3056,7 @@ static bool lbk__rule_norm(const lbk__rin *a, lbk__rout *o) {
             return lbk__rfail(o, LBK_ERR_SHAPE, "%s %s must have the last %d dims of %s", what, sw, nn, sx);
         }
         if (w->dt == LBK_BOOL) return lbk__rfail(o, LBK_ERR_DTYPE, "%s must not be bool", what);
-        if (lbk__rank(w->dt) > lbk__rank(dt)) dt = w->dt;
+        dt = lbk_dtype_promote(dt, w->dt);
     }
     o->cast0 = o->cast = dt;
     lbk__rout_set(o, dt, x->n_dims, x->dims);
@@ -2886,7 +3079,7 @@ static bool lbk__rule_linear(const lbk__rin *a, lbk__rout *o) {
             lbk__ty_str(b, sb, sizeof sb);
             return lbk__rfail(o, LBK_ERR_SHAPE, "bias %s must be [%lld] for w %s", sb, (long long)w->dims[0], sw);
         }
-        if (lbk__rank(b->dt) > lbk__rank(dt)) dt = b->dt;
+        dt = lbk_dtype_promote(dt, b->dt);
     }
     if (dt == LBK_BOOL) return lbk__rfail(o, LBK_ERR_DTYPE, "not defined for bool tensors %s and %s", sx, sw);
     lbk__rout_set(o, dt, x->n_dims, x->dims);
@@ -3160,10 +3353,14 @@ static uint32_t lbk__scalar_node(lbk_ctx *ctx, lbk_dtype dt, double fv, int64_t 
     lbk__node p;
     lbk__proto(&p, LBK_OP_PARAM, dt, 0, NULL);
     p.flags = (uint8_t)(LBK__NF_SCALAR | (wrapped ? LBK__NF_WRAPPED : 0));
-    if (lbk__is_float(dt)) p.attrs.sc.v.f = use_int ? (double)iv : fv;
-    else if (dt == LBK_BOOL) p.attrs.sc.v.i = use_int ? iv != 0 : fv != 0;
-    else if (dt == LBK_I32) p.attrs.sc.v.i = use_int ? (int64_t)lbk__wrap32((uint64_t)iv) : lbk__f2i32(fv);
-    else p.attrs.sc.v.i = use_int ? iv : lbk__f2i64(fv);
+    if (lbk__is_float(dt)) {
+        p.attrs.sc.v.f = use_int ? (double)iv : fv;   /* rounded to dt when its data is made */
+    } else {   /* the value dt holds: stored in dt by its converters and read back */
+        union { double d; int64_t i; unsigned char b[16]; } e;
+        memset(&e, 0, sizeof e);
+        if (use_int) lbk_store_i64(dt, e.b, 0, iv); else lbk_store_f64(dt, e.b, 0, fv);
+        p.attrs.sc.v.i = lbk_load_i64(dt, e.b, 0);
+    }
     return lbk__mk(ctx, &p, NULL, 0, true, oc->file, oc->line);
 }
 
@@ -4248,16 +4445,11 @@ static lbk_result lbk__backend_failed(lbk_ctx *ctx, lbk_result r, const char *wh
 
 /* Device data for a scalar parameter. */
 static lbk_result lbk__scalar_data(lbk_ctx *ctx, const lbk__node *n, lbk_data **out) {
-    union { float f; double d; int32_t i; int64_t l; uint8_t b; } v;
+    union { double d; int64_t l; unsigned char b[16]; } v;
     lbk_dtype dt = (lbk_dtype)n->dtype;
     memset(&v, 0, sizeof v);
-    switch (dt) {
-    case LBK_F32: v.f = (float)n->attrs.sc.v.f; break;
-    case LBK_F64: v.d = n->attrs.sc.v.f; break;
-    case LBK_I32: v.i = (int32_t)n->attrs.sc.v.i; break;
-    case LBK_I64: v.l = n->attrs.sc.v.i; break;
-    default: v.b = (uint8_t)(n->attrs.sc.v.i != 0); break;
-    }
+    if (lbk__is_float(dt)) lbk_store_f64(dt, v.b, 0, n->attrs.sc.v.f);
+    else lbk_store_i64(dt, v.b, 0, n->attrs.sc.v.i);
     *out = NULL;
     if (ctx->iface->data_from_scalar) return ctx->iface->data_from_scalar(ctx->self, ctx->device, dt, &v, out);
     return ctx->iface->data_from_host(ctx->self, ctx->device, dt, 0, NULL, &v, out);
@@ -7359,9 +7551,7 @@ LAZYBK_API lbk_module *lbk_module_load(lbk_ctx *ctx, const char *path) {
 // >>interop ----------------------------------------------------------------------------
 /* NumPy .npy files (format 1.0, 2.0 and 3.0 read; 1.0 written, 2.0 when the header needs
    it): little-endian, C order, the dtypes lazybk has. */
-static const char *lbk__npy_descr(lbk_dtype dt) {
-    switch (dt) { case LBK_F32: return "<f4"; case LBK_F64: return "<f8"; case LBK_I32: return "<i4"; case LBK_I64: return "<i8"; case LBK_BOOL: return "|b1"; default: return NULL; }
-}
+static const char *lbk__npy_descr(lbk_dtype dt) { return lbk__dtype_ok(dt) ? lbk__dtypes[dt].npy : NULL; }
 static bool lbk__host_little(void) { const uint16_t one = 1; return *(const unsigned char *)&one == 1; }
 
 /* The header's dict: {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), } with keys
@@ -7475,15 +7665,21 @@ LAZYBK_API lbk_tensor lbk_load_npy_at(const char *file, int line, lbk_ctx *ctx, 
             return lbk__op_fail(&oc, LBK_ERR_FORMAT, "'%s': %s", path, why);
         }
         lbk__free(hdr);
-        if (strcmp(descr, "<f4") == 0) dt = LBK_F32;
-        else if (strcmp(descr, "<f8") == 0) dt = LBK_F64;
-        else if (strcmp(descr, "<i4") == 0) dt = LBK_I32;
-        else if (strcmp(descr, "<i8") == 0) dt = LBK_I64;
-        else if (strcmp(descr, "|b1") == 0) dt = LBK_BOOL;
+        {
+            int k;
+            for (k = 1; k < LBK_DTYPE_COUNT; k++)
+                if (lbk__dtypes[k].npy && strcmp(descr, lbk__dtypes[k].npy) == 0) dt = (lbk_dtype)k;
+        }
         if (!dt) {
+            lbk__str known = {NULL, 0, 0, false};
+            int k;
             fclose(f);
             if (descr[0] == '>') return lbk__op_fail(&oc, LBK_ERR_UNSUPPORTED, "'%s' is big-endian (%s): save it little-endian", path, descr);
-            return lbk__op_fail(&oc, LBK_ERR_DTYPE, "'%s' has dtype %s; lazybk reads <f4, <f8, <i4, <i8 and |b1", path, descr);
+            for (k = 1; k < LBK_DTYPE_COUNT; k++)
+                if (lbk__dtypes[k].npy) lbk__str_append(&known, "%s%s", known.len ? ", " : "", lbk__dtypes[k].npy);
+            lbk__op_fail(&oc, LBK_ERR_DTYPE, "'%s' has dtype %s; lazybk reads %s", path, descr, lbk__str_get(&known));
+            lbk__str_free(&known);
+            return lbk__null_tensor();
         }
         if (fortran) { fclose(f); return lbk__op_fail(&oc, LBK_ERR_UNSUPPORTED, "'%s' is in Fortran order: save it in C order", path); }
         if (!lbk__dims_valid(nd, dims, dt)) { fclose(f); return lbk__op_fail(&oc, LBK_ERR_FORMAT, "'%s': its shape is too large", path); }
@@ -8083,6 +8279,9 @@ static lbk__cpu lbk__cpu_self = {LBK__MUTEX_INIT, {NULL}, 0, NULL, 0, 0, 0, 0, 0
 static lbk__cpu lbk__cpu_ref_self = {LBK__MUTEX_INIT, {NULL}, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0, true, {0}};
 
 /* Ops the elementwise reference kernel (lbk__cpu_row, lbk_convert for casts) runs: by kind. */
+/* The dtypes the fast path has native kernels for (grouped tiles, gemm, reductions, rows);
+   every other dtype runs the reference kernels through the dtype table's converters. */
+static bool lbk__cpu_native(lbk_dtype dt) { return dt == LBK_F32 || dt == LBK_F64; }
 static bool lbk__cpu_is_ew(lbk_op op) {
     lbk_op_kind k = lbk_op_kind_of(op);
     return k == LBK_OPKIND_UNARY || k == LBK_OPKIND_BINARY || k == LBK_OPKIND_COMPARE || k == LBK_OPKIND_LOGIC ||
@@ -8345,7 +8544,7 @@ static bool lbk__cpu_tile_knows(lbk_op op, int8_t *known);
    which the tile kernels run, whose inputs share its dtype. */
 static bool lbk__cpu_fusible(const lbk__cpu_prog *p, const lbk__cpu_inst *x, int8_t *known) {
     uint32_t k;
-    if (x->param >= 0 || (x->dt != LBK_F32 && x->dt != LBK_F64) || x->n_in < 1 || x->n_in > 2 || x->numel == 0) return false;
+    if (x->param >= 0 || !lbk__cpu_native(x->dt) || x->n_in < 1 || x->n_in > 2 || x->numel == 0) return false;
     if (!(lbk_op_flags(x->op) & LBK_OPF_FUSIBLE) || !lbk__cpu_tile_knows(x->op, known)) return false;
     for (k = 0; k < x->n_in; k++)
         if (p->inst[p->ins[x->first_in + k]].dt != x->dt) return false;
@@ -8972,7 +9171,7 @@ static void lbk__cpu_plan_transposes(lbk__cpu_prog *p) {
         uint32_t bi, readers = 0;
         int d;
         bool swap = true;
-        if (x->op != LBK_OP_MATMUL || (x->dt != LBK_F32 && x->dt != LBK_F64)) continue;
+        if (x->op != LBK_OP_MATMUL || !lbk__cpu_native(x->dt)) continue;
         bi = p->ins[x->first_in + 1];
         b = &p->inst[bi];
         if (b->op != LBK_OP_PERMUTE || b->out >= 0 || b->group >= 0 || b->n_dims < 2 || b->dt != x->dt) continue;
@@ -8993,7 +9192,7 @@ static void lbk__cpu_plan_transposes(lbk__cpu_prog *p) {
 
 /* Whether the fast matmul kernel runs instruction x. */
 static bool lbk__cpu_matmul_is_fast(const lbk__cpu_prog *p, const lbk__cpu_inst *x) {
-    return x->op == LBK_OP_MATMUL && (x->dt == LBK_F32 || x->dt == LBK_F64) && p->inst[p->ins[x->first_in]].dt == x->dt;
+    return x->op == LBK_OP_MATMUL && lbk__cpu_native(x->dt) && p->inst[p->ins[x->first_in]].dt == x->dt;
 }
 
 /* Fuses groups with their neighbours:
@@ -9136,9 +9335,11 @@ static lbk_result lbk__cpu_compile_one(lbk__cpu *cpu, const lbk_graph *g, lbk__c
     for (k = 0; k < p->n_outputs; k++) p->inst[lbk_graph_output(g, k)].out = (int)k;
     for (i = 0; i < n; i++) {   /* an elementwise op needs its reference kernel: asked on an empty row */
         const lbk__cpu_inst *x = &p->inst[i];
+        double dummy = 0;
         lbk_result r;
         if (x->param >= 0 || !lbk__cpu_is_ew(x->op) || x->op == LBK_OP_CAST) continue;
-        r = lbk__cpu_row(x, p->inst[p->ins[x->first_in + (x->op == LBK_OP_WHERE ? 1 : 0)]].dt, 0, NULL, NULL, 0, NULL, 0, NULL, 0);
+        r = lbk__cpu_row(x, p->inst[p->ins[x->first_in + (x->op == LBK_OP_WHERE ? 1 : 0)]].dt, 0, &dummy, &dummy, 0, &dummy, 0,
+                         &dummy, 0);
         if (r != LBK_OK) { lbk__cpu_prog_free(cpu, (lbk_computation *)p); lbk__free(free_slots); return r; }
     }
     p->fast = lbk__cpu_fast(cpu);
@@ -9271,96 +9472,94 @@ static uint64_t lbk__ipow(int64_t b, int64_t e) {
 static double lbk__fmax(double x, double y) { return x != x ? x : y != y ? y : x > y ? x : y; }
 static double lbk__fmin(double x, double y) { return x != x ? x : y != y ? y : x < y ? x : y; }
 
-/* One row of an elementwise node: n outputs, inputs read with strides sa, sb, sc. */
+/* One row of an elementwise node: n outputs, inputs read with strides sa, sb, sc, of the
+   compute dtype dt (where: of its data operands). Rows go through the dtypes' row
+   converters, 256 elements at a time: floats are computed in double, integers and bool in
+   int64 (wrapping), and each result is rounded or wrapped once, on the store. An op with no
+   case here is LBK_ERR_UNSUPPORTED (asked once per compile with n = 0). */
+#define LBK__CPU_RB 256
 static lbk_result lbk__cpu_row(const lbk__cpu_inst *x, lbk_dtype dt, int64_t n, void *o, const void *a, int64_t sa,
-                         const void *b, int64_t sb, const void *c, int64_t sc) {
-    int64_t i;
-#define LBK__UNF(EXPR)                                                                                              \
-    if (dt == LBK_F32) { float *O = (float *)o; const float *A = (const float *)a;                                  \
-        for (i = 0; i < n; i++) { double x_ = A[i * sa]; O[i] = (float)(EXPR); } }                                  \
-    else { double *O = (double *)o; const double *A = (const double *)a;                                            \
-        for (i = 0; i < n; i++) { double x_ = A[i * sa]; O[i] = (EXPR); } }
-#define LBK__BINF(EXPR)                                                                                             \
-    if (dt == LBK_F32) { float *O = (float *)o; const float *A = (const float *)a, *B = (const float *)b;           \
-        for (i = 0; i < n; i++) { double x_ = A[i * sa], y_ = B[i * sb]; O[i] = (float)(EXPR); } }                  \
-    else { double *O = (double *)o; const double *A = (const double *)a, *B = (const double *)b;                    \
-        for (i = 0; i < n; i++) { double x_ = A[i * sa], y_ = B[i * sb]; O[i] = (EXPR); } }
-#define LBK__INT_T(T, WRAP, EXPR)                                                                                   \
-    { T *O = (T *)o; const T *A = (const T *)a, *B = (const T *)b;                                                  \
-      for (i = 0; i < n; i++) { int64_t x_ = A[i * sa], y_ = B ? (int64_t)B[i * sb] : 0; (void)y_;                  \
-                                O[i] = (T)WRAP((uint64_t)(EXPR)); } }
-#define LBK__BOOLV(v) ((v) != 0)
-#define LBK__INT(EXPR)                                                                                              \
-    switch (dt) {                                                                                                   \
-    case LBK_I32: LBK__INT_T(int32_t, lbk__wrap32, EXPR) break;                                                     \
-    case LBK_I64: LBK__INT_T(int64_t, lbk__wrap64, EXPR) break;                                                     \
-    default: LBK__INT_T(uint8_t, LBK__BOOLV, EXPR) break;                                                           \
-    }
-#define LBK__CMP_T(T, OPR)                                                                                          \
-    { uint8_t *O = (uint8_t *)o; const T *A = (const T *)a, *B = (const T *)b;                                      \
-      for (i = 0; i < n; i++) O[i] = A[i * sa] OPR B[i * sb]; }
-#define LBK__CMP(OPR)                                                                                               \
-    switch (dt) {                                                                                                   \
-    case LBK_F32: LBK__CMP_T(float, OPR) break;                                                                     \
-    case LBK_F64: LBK__CMP_T(double, OPR) break;                                                                    \
-    case LBK_I32: LBK__CMP_T(int32_t, OPR) break;                                                                   \
-    case LBK_I64: LBK__CMP_T(int64_t, OPR) break;                                                                   \
-    default: LBK__CMP_T(uint8_t, OPR) break;                                                                        \
-    }
-    bool fl = lbk__is_float(dt);
-    switch (x->op) {
-    case LBK_OP_EXP: LBK__UNF(exp(x_)) break;
-    case LBK_OP_LOG: LBK__UNF(log(x_)) break;
-    case LBK_OP_SQRT: LBK__UNF(sqrt(x_)) break;
-    case LBK_OP_RSQRT: LBK__UNF(1.0 / sqrt(x_)) break;
-    case LBK_OP_SIN: LBK__UNF(sin(x_)) break;
-    case LBK_OP_COS: LBK__UNF(cos(x_)) break;
-    case LBK_OP_TANH: LBK__UNF(tanh(x_)) break;
-    case LBK_OP_SIGMOID: LBK__UNF(1.0 / (1.0 + exp(-x_))) break;
-    case LBK_OP_ERF: LBK__UNF(erf(x_)) break;
-    case LBK_OP_FLOOR: LBK__UNF(floor(x_)) break;
-    case LBK_OP_CEIL: LBK__UNF(ceil(x_)) break;
-    case LBK_OP_RECIPROCAL: LBK__UNF(1.0 / x_) break;
-    case LBK_OP_NEG: if (fl) { LBK__UNF(-x_) } else { b = NULL; LBK__INT(0 - (uint64_t)x_) } break;
-    case LBK_OP_ABS: if (fl) { LBK__UNF(fabs(x_)) } else { b = NULL; LBK__INT(x_ < 0 ? 0 - (uint64_t)x_ : (uint64_t)x_) } break;
-    case LBK_OP_RELU: if (fl) { LBK__UNF(x_ < 0 ? 0.0 : x_) } else { b = NULL; LBK__INT(x_ > 0 ? (uint64_t)x_ : 0) } break;
-    case LBK_OP_ADD: if (fl) { LBK__BINF(x_ + y_) } else { LBK__INT((uint64_t)x_ + (uint64_t)y_) } break;
-    case LBK_OP_SUB: if (fl) { LBK__BINF(x_ - y_) } else { LBK__INT((uint64_t)x_ - (uint64_t)y_) } break;
-    case LBK_OP_MUL: if (fl) { LBK__BINF(x_ * y_) } else { LBK__INT((uint64_t)x_ * (uint64_t)y_) } break;
-    case LBK_OP_DIV: LBK__BINF(x_ / y_) break;
-    case LBK_OP_POW: if (fl) { LBK__BINF(pow(x_, y_)) } else { LBK__INT(lbk__ipow(x_, y_)) } break;
-    case LBK_OP_MAXIMUM: if (fl) { LBK__BINF(lbk__fmax(x_, y_)) } else { LBK__INT(x_ > y_ ? x_ : y_) } break;
-    case LBK_OP_MINIMUM: if (fl) { LBK__BINF(lbk__fmin(x_, y_)) } else { LBK__INT(x_ < y_ ? x_ : y_) } break;
-    case LBK_OP_EQ: LBK__CMP(==) break;
-    case LBK_OP_NE: LBK__CMP(!=) break;
-    case LBK_OP_LT: LBK__CMP(<) break;
-    case LBK_OP_LE: LBK__CMP(<=) break;
-    case LBK_OP_GT: LBK__CMP(>) break;
-    case LBK_OP_GE: LBK__CMP(>=) break;
-    case LBK_OP_LOGICAL_AND: { uint8_t *O = (uint8_t *)o; const uint8_t *A = (const uint8_t *)a, *B = (const uint8_t *)b;
-        for (i = 0; i < n; i++) O[i] = A[i * sa] && B[i * sb]; } break;
-    case LBK_OP_LOGICAL_OR: { uint8_t *O = (uint8_t *)o; const uint8_t *A = (const uint8_t *)a, *B = (const uint8_t *)b;
-        for (i = 0; i < n; i++) O[i] = A[i * sa] || B[i * sb]; } break;
-    case LBK_OP_LOGICAL_NOT: { uint8_t *O = (uint8_t *)o; const uint8_t *A = (const uint8_t *)a;
-        for (i = 0; i < n; i++) O[i] = !A[i * sa]; } break;
-    case LBK_OP_WHERE: {
-        const uint8_t *C = (const uint8_t *)a;
-        size_t esz = lbk_dtype_size(x->dt);
-        for (i = 0; i < n; i++)
-            memcpy((char *)o + i * esz, C[i * sa] ? (const char *)b + i * sb * esz : (const char *)c + i * sc * esz, esz);
-    } break;
-    default:
-        return lbk_backend_error(LBK_ERR_UNSUPPORTED, x->debug, "the cpu backend has no kernel for elementwise op '%s'",
-                                 lbk_op_name(x->op));
-    }
+                               const void *b, int64_t sb, const void *c, int64_t sc) {
+    const lbk_dtype_info *ti = lbk_dtype_info_of(dt), *oi = lbk_dtype_info_of(x->dt);
+    bool fl = lbk_dtype_is_float(dt), rf;
+    lbk_op_kind kind = lbk_op_kind_of(x->op);
+    int64_t at = 0, len, i;
+    union { double f[LBK__CPU_RB]; int64_t i[LBK__CPU_RB]; } A, B, R;
+    if (!ti || !oi) return lbk_backend_error(LBK_ERR_DTYPE, x->debug, "'%s' of dtype %s", lbk_op_name(x->op), lbk_dtype_name(dt));
+#define LBK__F1(EXPR) for (i = 0; i < len; i++) { double x_ = A.f[i]; R.f[i] = (EXPR); }
+#define LBK__F2(EXPR) for (i = 0; i < len; i++) { double x_ = A.f[i], y_ = B.f[i]; R.f[i] = (EXPR); }
+#define LBK__I1(EXPR) for (i = 0; i < len; i++) { int64_t x_ = A.i[i]; R.i[i] = lbk__wrap64((uint64_t)(EXPR)); }
+#define LBK__I2(EXPR) for (i = 0; i < len; i++) { int64_t x_ = A.i[i], y_ = B.i[i]; R.i[i] = lbk__wrap64((uint64_t)(EXPR)); }
+#define LBK__CMP(OPR) for (i = 0; i < len; i++) R.i[i] = fl ? A.f[i] OPR B.f[i] : A.i[i] OPR B.i[i];
+#define LBK__FLOAT_ONLY(FEXPR) if (!fl) goto no_int; LBK__F1(FEXPR)
+    do {
+        len = LBK__MIN(n - at, LBK__CPU_RB);
+        if (x->op == LBK_OP_WHERE) {   /* cond (bool, a), then the data operands: elements copied as they are */
+            const uint8_t *C = (const uint8_t *)a + at * sa;
+            size_t esz = oi->size;
+            char *O = (char *)o + (size_t)at * esz;
+            for (i = 0; i < len; i++)
+                memcpy(O + (size_t)i * esz, C[i * sa] ? (const char *)b + (size_t)((at + i) * sb) * esz
+                                                      : (const char *)c + (size_t)((at + i) * sc) * esz, esz);
+            continue;
+        }
+        if (fl && kind != LBK_OPKIND_LOGIC) {
+            ti->to_f64(A.f, (const char *)a + (size_t)(at * sa) * ti->size, sa, len);
+            if (b) ti->to_f64(B.f, (const char *)b + (size_t)(at * sb) * ti->size, sb, len);
+        } else {
+            ti->to_i64(A.i, (const char *)a + (size_t)(at * sa) * ti->size, sa, len);
+            if (b) ti->to_i64(B.i, (const char *)b + (size_t)(at * sb) * ti->size, sb, len);
+        }
+        rf = fl && (kind == LBK_OPKIND_UNARY || kind == LBK_OPKIND_BINARY);
+        switch (x->op) {
+        case LBK_OP_EXP: LBK__FLOAT_ONLY(exp(x_)) break;
+        case LBK_OP_LOG: LBK__FLOAT_ONLY(log(x_)) break;
+        case LBK_OP_SQRT: LBK__FLOAT_ONLY(sqrt(x_)) break;
+        case LBK_OP_RSQRT: LBK__FLOAT_ONLY(1.0 / sqrt(x_)) break;
+        case LBK_OP_SIN: LBK__FLOAT_ONLY(sin(x_)) break;
+        case LBK_OP_COS: LBK__FLOAT_ONLY(cos(x_)) break;
+        case LBK_OP_TANH: LBK__FLOAT_ONLY(tanh(x_)) break;
+        case LBK_OP_SIGMOID: LBK__FLOAT_ONLY(1.0 / (1.0 + exp(-x_))) break;
+        case LBK_OP_ERF: LBK__FLOAT_ONLY(erf(x_)) break;
+        case LBK_OP_FLOOR: LBK__FLOAT_ONLY(floor(x_)) break;
+        case LBK_OP_CEIL: LBK__FLOAT_ONLY(ceil(x_)) break;
+        case LBK_OP_RECIPROCAL: LBK__FLOAT_ONLY(1.0 / x_) break;
+        case LBK_OP_DIV: if (!fl) goto no_int; LBK__F2(x_ / y_) break;
+        case LBK_OP_NEG: if (fl) { LBK__F1(-x_) } else { LBK__I1(0 - (uint64_t)x_) } break;
+        case LBK_OP_ABS: if (fl) { LBK__F1(fabs(x_)) } else { LBK__I1(x_ < 0 ? 0 - (uint64_t)x_ : (uint64_t)x_) } break;
+        case LBK_OP_RELU: if (fl) { LBK__F1(x_ < 0 ? 0.0 : x_) } else { LBK__I1(x_ > 0 ? (uint64_t)x_ : 0) } break;
+        case LBK_OP_ADD: if (fl) { LBK__F2(x_ + y_) } else { LBK__I2((uint64_t)x_ + (uint64_t)y_) } break;
+        case LBK_OP_SUB: if (fl) { LBK__F2(x_ - y_) } else { LBK__I2((uint64_t)x_ - (uint64_t)y_) } break;
+        case LBK_OP_MUL: if (fl) { LBK__F2(x_ * y_) } else { LBK__I2((uint64_t)x_ * (uint64_t)y_) } break;
+        case LBK_OP_POW: if (fl) { LBK__F2(pow(x_, y_)) } else { LBK__I2(lbk__ipow(x_, y_)) } break;
+        case LBK_OP_MAXIMUM: if (fl) { LBK__F2(lbk__fmax(x_, y_)) } else { LBK__I2(x_ > y_ ? x_ : y_) } break;
+        case LBK_OP_MINIMUM: if (fl) { LBK__F2(lbk__fmin(x_, y_)) } else { LBK__I2(x_ < y_ ? x_ : y_) } break;
+        case LBK_OP_EQ: LBK__CMP(==) break;
+        case LBK_OP_NE: LBK__CMP(!=) break;
+        case LBK_OP_LT: LBK__CMP(<) break;
+        case LBK_OP_LE: LBK__CMP(<=) break;
+        case LBK_OP_GT: LBK__CMP(>) break;
+        case LBK_OP_GE: LBK__CMP(>=) break;
+        case LBK_OP_LOGICAL_AND: for (i = 0; i < len; i++) R.i[i] = A.i[i] && B.i[i]; break;
+        case LBK_OP_LOGICAL_OR: for (i = 0; i < len; i++) R.i[i] = A.i[i] || B.i[i]; break;
+        case LBK_OP_LOGICAL_NOT: for (i = 0; i < len; i++) R.i[i] = !A.i[i]; break;
+        default:
+            return lbk_backend_error(LBK_ERR_UNSUPPORTED, x->debug, "the cpu backend has no kernel for elementwise op '%s'",
+                                     lbk_op_name(x->op));
+        }
+        if (rf) oi->from_f64((char *)o + (size_t)at * oi->size, R.f, len);
+        else oi->from_i64((char *)o + (size_t)at * oi->size, R.i, len);
+    } while ((at += len) < n);
     return LBK_OK;
-#undef LBK__UNF
-#undef LBK__BINF
-#undef LBK__INT_T
-#undef LBK__BOOLV
-#undef LBK__INT
-#undef LBK__CMP_T
+no_int:
+    return lbk_backend_error(LBK_ERR_DTYPE, x->debug, "the cpu backend runs '%s' on float dtypes, not %s", lbk_op_name(x->op),
+                             lbk_dtype_name(dt));
+#undef LBK__F1
+#undef LBK__F2
+#undef LBK__I1
+#undef LBK__I2
 #undef LBK__CMP
+#undef LBK__FLOAT_ONLY
 }
 
 /* Elementwise node over broadcast inputs, a row (innermost dim) at a time. */
@@ -9407,31 +9606,12 @@ static lbk_result lbk__cpu_ew(const lbk__cpu_prog *p, const lbk__cpu_inst *x, vo
     return LBK_OK;
 }
 
-static double lbk__ld(const void *p, lbk_dtype dt, int64_t i) {
-    switch (dt) {
-    case LBK_F32: return ((const float *)p)[i];
-    case LBK_F64: return ((const double *)p)[i];
-    case LBK_I32: return ((const int32_t *)p)[i];
-    case LBK_I64: return (double)((const int64_t *)p)[i];
-    default: return ((const uint8_t *)p)[i];
-    }
-}
-static int64_t lbk__ldi(const void *p, lbk_dtype dt, int64_t i) {
-    switch (dt) {
-    case LBK_I32: return ((const int32_t *)p)[i];
-    case LBK_I64: return ((const int64_t *)p)[i];
-    case LBK_BOOL: return ((const uint8_t *)p)[i];
-    default: return lbk__f2i64(lbk__ld(p, dt, i));
-    }
-}
+/* Element loads and stores of the reference kernels: the dtype table's converters. */
+#define lbk__ld(p, dt, i) lbk_load_f64((dt), (p), (i))
+#define lbk__ldi(p, dt, i) lbk_load_i64((dt), (p), (i))
 static void lbk__st(void *p, lbk_dtype dt, int64_t i, double f, int64_t v) {
-    switch (dt) {
-    case LBK_F32: ((float *)p)[i] = (float)f; break;
-    case LBK_F64: ((double *)p)[i] = f; break;
-    case LBK_I32: ((int32_t *)p)[i] = lbk__wrap32((uint64_t)v); break;
-    case LBK_I64: ((int64_t *)p)[i] = v; break;
-    default: ((uint8_t *)p)[i] = v != 0; break;
-    }
+    if (lbk_dtype_is_float(dt)) lbk_store_f64(dt, p, i, f);
+    else lbk_store_i64(dt, p, i, v);
 }
 
 /* Pairwise summation without recursion: blocks of 32 summed in order, blocks merged
@@ -9883,7 +10063,7 @@ LBK__ROW_KERNEL(double, f64, exp, log, sqrt, HUGE_VAL)
 static bool lbk__cpu_runs_whole(const lbk_graph *g, uint32_t i) {
     lbk_node n = lbk_graph_node(g, i);
     int k;
-    if (n.dtype != LBK_F32 && n.dtype != LBK_F64) return false;
+    if (!lbk__cpu_native(n.dtype)) return false;
     for (k = 0; k < n.n_inputs; k++)
         if (lbk_graph_node(g, n.inputs[k]).dtype != n.dtype) return false;
     switch (n.op) {
@@ -10030,7 +10210,7 @@ static lbk_result lbk__cpu_run_node(const lbk__cpu_prog *p, uint32_t i, void *o)
     switch (x->op) {
     case LBK_OP_SUM: case LBK_OP_MEAN: case LBK_OP_AMAX: case LBK_OP_AMIN: case LBK_OP_ARGMAX: {
         lbk_result r = LBK_OK;
-        if (p->fast && x->op != LBK_OP_ARGMAX && (x->dt == LBK_F32 || x->dt == LBK_F64) && lbk__cpu_reduce_fast(p, x, o, &r))
+        if (p->fast && x->op != LBK_OP_ARGMAX && lbk__cpu_native(x->dt) && lbk__cpu_reduce_fast(p, x, o, &r))
             return r;
         lbk__cpu_reduce(p, x, o);
         return LBK_OK;
