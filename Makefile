@@ -105,7 +105,8 @@ valgrind: deps
 	valgrind -q --error-exitcode=9 --leak-check=full ./$(BUILD)/tests-valgrind
 
 # gcc and clang in C99 and C11 with -Werror; C++11 and C++17; the header included twice;
-# LAZYBK_STATIC in two units of one program.
+# LAZYBK_STATIC in two units of one program; each built-in backend section compiled alone
+# against the public declarations (tools/check_sections.sh).
 check-std: deps
 	@mkdir -p $(BUILD)/std
 	@set -e; for cc in gcc clang; do for std in c99 c11; do \
@@ -120,6 +121,8 @@ check-std: deps
 	@echo "check-std: header included twice"
 	$(CC) -std=c99 -O1 $(WARN) -Werror $(CPPFLAGS) tests/std/twice.c -o $(BUILD)/std/twice $(LIBS)
 	./$(BUILD)/std/twice
+	@echo "check-std: the built-in backends on the public API"
+	BUILD=$(BUILD) sh tools/check_sections.sh $(CC)
 	@echo "check-std: LAZYBK_STATIC in two units"
 	$(CC) -std=c99 -O1 $(WARN) -Werror $(CPPFLAGS) tests/std/static_a.c tests/std/static_b.c -o $(BUILD)/std/static $(LIBS)
 	./$(BUILD)/std/static

@@ -120,7 +120,7 @@
    A backend that keeps state per context (a stream, a queue) finds the context it runs
    for with lbk_exec_context() inside execute_computation, and frees that state in its
    context_release member, called when the context is destroyed.
-   examples/02_custom_backend.c is a complete backend in 86 lines.
+   examples/02_custom_backend.c is a complete backend ("tiny") in one short file.
 
    7. MODULES
    ----------
@@ -221,7 +221,7 @@ LAZYBK_API const char *lbk_result_str(lbk_result r);
 /* Thread-local: the last failure of a call that had no context to record it on. */
 LAZYBK_API lbk_result  lbk_last_result(void);
 LAZYBK_API const char *lbk_last_error(void);
-/* "0.1.0" */
+/* LAZYBK_VERSION_STRING of the implementation linked in (the header's may differ) */
 LAZYBK_API const char *lbk_version(void);
 
 /* ---- dtypes, devices, handles ---------------------------------------------------- */
@@ -285,6 +285,8 @@ LAZYBK_API lbk_dtype   lbk_dtype_promote(lbk_dtype a, lbk_dtype b);
    between integers, float->int truncates toward zero and saturates (nan -> 0), ->bool is
    != 0. No-op for an invalid dtype. */
 LAZYBK_API void        lbk_convert(void *dst, lbk_dtype ddt, const void *src, lbk_dtype sdt, int64_t n, int64_t src_stride);
+/* double -> int64 as lbk_cast does it: toward zero, saturating, nan -> 0. */
+LAZYBK_API int64_t     lbk_f64_to_i64(double v);
 /* Element i of p (of dtype dt) as a double or an int64, and stored from one (same rules). */
 LAZYBK_API double      lbk_load_f64(lbk_dtype dt, const void *p, int64_t i);
 LAZYBK_API int64_t     lbk_load_i64(lbk_dtype dt, const void *p, int64_t i);
@@ -492,7 +494,8 @@ LAZYBK_API const char *lbk_op_name(lbk_op op);        /* "add"...; "invalid" out
 LAZYBK_API lbk_op      lbk_op_from_name(const char *name); /* LBK_OP_INVALID if unknown or NULL */
 LAZYBK_API lbk_op_kind lbk_op_kind_of(lbk_op op);     /* LBK_OPKIND_INVALID out of range */
 LAZYBK_API unsigned    lbk_op_flags(lbk_op op);       /* LBK_OPF_* bits; 0 out of range */
-/* The fewest inputs a node of op has; *out_max (may be NULL) the most, -1 for any number. */
+/* The fewest inputs a node of op has; *out_max (may be NULL) the most, -1 for any number.
+   -1 (and *out_max -1) for an op out of range. */
 LAZYBK_API int         lbk_op_arity(lbk_op op, int *out_max);
 
 /* ---- ops -------------------------------------------------------------------------- */
@@ -671,6 +674,12 @@ typedef struct lbk_node {
 /* A copy of a graph view that outlives the call it was passed to (an interpreting
    backend keeps it as its computation); NULL on OOM. Free it with lbk_graph_free. */
 LAZYBK_API lbk_graph *lbk_graph_copy(const lbk_graph *g);
+/* The graph a sync of ts (n > 0) would hand a backend, before placement and decomposition:
+   every pending node they depend on, computed tensors as parameters, ts as the outputs in
+   order. A copy the caller frees with lbk_graph_free; NULL with the context's error set for
+   a bad handle (or on OOM). For tests and tools that ask a backend about a node
+   (supports_op) as the executor would. */
+LAZYBK_API lbk_graph *lbk_graph_of(lbk_ctx *ctx, const lbk_tensor *ts, int n);
 LAZYBK_API void       lbk_graph_free(lbk_graph *g);
 LAZYBK_API uint32_t lbk_graph_size(const lbk_graph *g);
 LAZYBK_API lbk_node lbk_graph_node(const lbk_graph *g, uint32_t i);  /* op LBK_OP_INVALID out of range */
@@ -1174,7 +1183,8 @@ extern "C" {
 #endif
 
 // >>memory -----------------------------------------------------------------------------
-/* Host bookkeeping memory, mutexes, growable arrays and a string builder. */
+/* Host bookkeeping memory, mutexes, growable arrays, a string builder and a byte hash: the
+   platform layer every section may use, built-in backends included (tools/check_sections.sh). */
 
 static void *lbk__malloc(size_t sz) { return LAZYBK_MALLOC(sz ? sz : 1); }
 static void *lbk__calloc(size_t n, size_t sz) {
@@ -1351,6 +1361,14 @@ static uint64_t lbk__mix64(uint64_t x) {   /* splitmix64's finaliser */
 #define LBK__KEY(h) ((h) & 0x7f7f7f7f7f7f7f7fULL)
 #define LBK__HASH(h, v) ((h) = ((h) ^ (uint64_t)(v)) * 0x100000001b3ULL + 0x9e3779b97f4a7c15ULL)
 
+/* FNV-1a over bytes: module-file checksums, cache-file names. */
+static uint64_t lbk__fnv1a(const unsigned char *p, size_t n) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    size_t i;
+    for (i = 0; i < n; i++) { h ^= p[i]; h *= 0x100000001b3ULL; }
+    return h;
+}
+
 // >>errors -----------------------------------------------------------------------------
 /* Result strings, the thread-local last error, and the message a backend leaves. */
 
@@ -1417,19 +1435,16 @@ LAZYBK_API void lbk_log_stderr(void *user, lbk_log_level level, const char *msg)
    lazybk (and every backend) shares. */
 
 /* float -> integer: truncation toward zero, saturating, nan -> 0 (no undefined behaviour). */
-static int64_t lbk__f2i64(double v) {
+LAZYBK_API int64_t lbk_f64_to_i64(double v) {
     if (v != v) return 0;
     if (v >= 9223372036854775807.0) return INT64_MAX;
     if (v <= -9223372036854775808.0) return INT64_MIN;
     return (int64_t)v;
 }
-static int64_t lbk__wrap64(uint64_t u) {
-    return u <= (uint64_t)INT64_MAX ? (int64_t)u : -(int64_t)(~u) - 1;
-}
 /* The same for any width: a signed or unsigned integer of `bytes` bytes. */
 static LBK__UNUSED int64_t lbk__f2int_s(double v, int bytes) {
     double hi;
-    if (bytes >= 8) return lbk__f2i64(v);
+    if (bytes >= 8) return lbk_f64_to_i64(v);
     hi = (double)(((int64_t)1 << (8 * bytes - 1)) - 1);
     if (v != v) return 0;
     if (v >= hi) return (int64_t)hi;
@@ -1454,7 +1469,7 @@ static LBK__UNUSED uint64_t lbk__wrap_u(int64_t v, int bytes) {
 }
 
 /* NATIVE rows: C conversions of the storage type, with the rules above by kind. */
-#define LBK__LDI_FLOAT(T, b, x) lbk__f2i64((double)(x))
+#define LBK__LDI_FLOAT(T, b, x) lbk_f64_to_i64((double)(x))
 #define LBK__LDI_SIGNED(T, b, x) ((int64_t)(x))
 #define LBK__LDI_UNSIGNED(T, b, x) ((int64_t)(x))
 #define LBK__LDI_BOOL(T, b, x) ((int64_t)((x) != 0))
@@ -2232,7 +2247,9 @@ typedef struct lbk__node {
     uint32_t n_in;
     uint32_t in[4];          /* or in[0] = offset into ctx->side */
     uint32_t mark, local;    /* sync scratch: visit epoch, index in the collected graph */
-    uint32_t aux;            /* planning scratch: original parameter index + 1, or value id + 1 */
+    uint32_t plan_val;       /* while a plan is made: 1 + the node's value id in it, 0 for none. Value ids
+                                are parameter indices first, then decomposition constants, then the
+                                segments' outputs (lbk__plan_params, lbk__plan_segments) */
     uint16_t op;
     uint8_t dtype, n_dims, flags;
     int64_t dims[LAZYBK_MAX_DIMS];
@@ -2323,7 +2340,6 @@ struct lbk_ctx {
     lbk__dcache dcache[256];
     struct lbk__trace *trace;   /* a method being traced (lbk_method_begin), or NULL */
     const char *module_key;     /* its interned module path, given to the debug handles of traced ops */
-    int flattening;             /* > 0 while a method is flattened for preprocessing */
     struct lbk__dlx *dl_exports;   /* tensors exported with lbk_to_dlpack, not yet deleted */
 };
 
@@ -3153,8 +3169,8 @@ LAZYBK_API unsigned lbk_op_flags(lbk_op op) {
     return lbk__opdefs[op].flags | (lbk__opdefs[op].attrs[0].name ? (unsigned)LBK_OPF_ATTRS : 0u);
 }
 LAZYBK_API int lbk_op_arity(lbk_op op, int *out_max) {
-    if (out_max) *out_max = lbk__op_ok((int)op) ? lbk__opdefs[op].n_max : 0;
-    return lbk__op_ok((int)op) ? lbk__opdefs[op].n_min : 0;
+    if (out_max) *out_max = lbk__op_ok((int)op) ? lbk__opdefs[op].n_max : -1;
+    return lbk__op_ok((int)op) ? lbk__opdefs[op].n_min : -1;
 }
 LAZYBK_API const char *lbk_op_schema(lbk_op op) { return lbk__op_ok((int)op) ? lbk__opdefs[op].schema : NULL; }
 static bool lbk__is_composite(int op) { return lbk__op_ok(op) && (lbk__opdefs[op].flags & LBK_OPF_COMPOSITE) != 0; }
@@ -4739,20 +4755,20 @@ static void lbk__query_support(lbk_ctx *ctx, uint8_t *sup, bool *all) {
 }
 
 /* Value ids of the rewritten graph's parameters: original parameters keep their index
-   (aux = index + 1); new ones (decomposition scalars) become plan constants. */
+   (plan_val = index + 1); new ones (decomposition scalars) become plan constants. */
 static lbk_result lbk__plan_params(lbk_ctx *ctx, lbk__plan *p, const char *where) {
     size_t k;
     uint32_t nc = 0;
     for (k = 0; k < ctx->n_order; k++) {
         const lbk__node *x = &ctx->nodes[ctx->order[k]];
-        if (x->op == LBK_OP_PARAM && !x->aux) nc++;
+        if (x->op == LBK_OP_PARAM && !x->plan_val) nc++;
     }
     p->consts = (lbk_data **)lbk__calloc(nc + 1, sizeof(lbk_data *));
     if (!p->consts) return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
     for (k = 0; k < ctx->n_order; k++) {
         lbk__node *x = &ctx->nodes[ctx->order[k]];
         lbk_result r;
-        if (x->op != LBK_OP_PARAM || x->aux) continue;
+        if (x->op != LBK_OP_PARAM || x->plan_val) continue;
         lbk__clear_backend_error();
         if (x->flags & LBK__NF_SCALAR) {
             r = lbk__scalar_data(ctx, x, &p->consts[p->n_consts]);
@@ -4766,7 +4782,7 @@ static lbk_result lbk__plan_params(lbk_ctx *ctx, lbk__plan *p, const char *where
             lbk__free(host);
         }
         if (r != LBK_OK || !p->consts[p->n_consts]) return lbk__backend_failed(ctx, r, where, "data for a decomposition constant");
-        x->aux = p->n_params + ++p->n_consts;
+        x->plan_val = p->n_params + ++p->n_consts;
     }
     return LBK_OK;
 }
@@ -4779,7 +4795,7 @@ static void lbk__val_of(lbk__val *v, const lbk__node *x, bool fallback) {
 }
 
 /* Splits the (rewritten) collected graph into runs of nodes on one device and compiles
-   each; sup says which nodes the backend runs. Parameters' aux hold value ids + 1. */
+   each; sup says which nodes the backend runs. Parameters' plan_val hold value ids + 1. */
 static lbk_result lbk__plan_segments(lbk_ctx *ctx, lbk__plan *p, const uint8_t *sup, const uint32_t *roots, size_t n_roots,
                                      const char *where) {
     size_t n = ctx->n_order, i, k;
@@ -4804,7 +4820,7 @@ static lbk_result lbk__plan_segments(lbk_ctx *ctx, lbk__plan *p, const uint8_t *
         const lbk__node *x = &ctx->nodes[ord[i]];
         if (x->op == LBK_OP_PARAM) {
             seg_of[i] = UINT32_MAX;
-            lbk__val_of(&p->vals[x->aux - 1], x, false);
+            lbk__val_of(&p->vals[x->plan_val - 1], x, false);
             continue;
         }
         if (n_segs == 0 || p->segs[n_segs - 1].fallback != !sup[i]) p->segs[n_segs++].fallback = !sup[i];
@@ -4846,12 +4862,12 @@ static lbk_result lbk__plan_segments(lbk_ctx *ctx, lbk__plan *p, const uint8_t *
         sg->args = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (n_args + 1));
         sg->outs = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (n_list - n_args + 1));
         if (!sg->args || !sg->outs) { r = lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory"); break; }
-        for (j = 0; j < n_args; j++) sg->args[j] = ctx->nodes[list[j]].aux - 1;
+        for (j = 0; j < n_args; j++) sg->args[j] = ctx->nodes[list[j]].plan_val - 1;
         sg->n_args = (uint32_t)n_args;
         for (j = n_args; j < n_list; j++) {
             lbk__node *x = &ctx->nodes[list[j]];
             if (!is_out[x->local]) continue;
-            x->aux = ++v;
+            x->plan_val = ++v;
             lbk__val_of(&p->vals[v - 1], x, sg->fallback != 0);
             sg->outs[sg->n_outs++] = v - 1;
         }
@@ -4867,7 +4883,7 @@ static lbk_result lbk__plan_segments(lbk_ctx *ctx, lbk__plan *p, const uint8_t *
         if (r == LBK_OK) r = lbk__compile_view(ctx, &b, where, &sg->comp);
     }
     p->n_values = v;
-    for (k = 0; k < n_roots && r == LBK_OK; k++) p->root_vals[k] = ctx->nodes[roots[k]].aux - 1;
+    for (k = 0; k < n_roots && r == LBK_OK; k++) p->root_vals[k] = ctx->nodes[roots[k]].plan_val - 1;
 done:
     lbk__free(ord); lbk__free(seg_of); lbk__free(list); lbk__free(is_out);
     return r;
@@ -4925,7 +4941,7 @@ static lbk_result lbk__make_plan(lbk_ctx *ctx, const uint32_t *roots, size_t n_r
     memcpy(ord, ctx->order, sizeof(uint32_t) * n);
     for (k = 0; k < n; k++) {
         lbk__node *x = &ctx->nodes[ord[k]];
-        x->aux = x->op == LBK_OP_PARAM ? (uint32_t)ctx->graph.param_of[k] + 1 : 0;
+        x->plan_val = x->op == LBK_OP_PARAM ? (uint32_t)ctx->graph.param_of[k] + 1 : 0;
         if (!sup[k] && lbk__is_composite(x->op)) composite_declined = true;
     }
     sc = lbk_scope_begin(ctx);
@@ -4957,8 +4973,8 @@ static lbk_result lbk__make_plan(lbk_ctx *ctx, const uint32_t *roots, size_t n_r
     if (r == LBK_OK && !all) r = lbk__plan_fallback(ctx, p, where);
     if (r == LBK_OK) r = lbk__plan_segments(ctx, p, sup, new_roots, n_roots, where);
     p->n_decomposed = composite_declined;
-    for (k = 0; k < n; k++) ctx->nodes[ord[k]].aux = 0;
-    for (k = 0; k < ctx->n_order; k++) ctx->nodes[ctx->order[k]].aux = 0;
+    for (k = 0; k < n; k++) ctx->nodes[ord[k]].plan_val = 0;
+    for (k = 0; k < ctx->n_order; k++) ctx->nodes[ctx->order[k]].plan_val = 0;
     lbk_scope_end(ctx, sc, NULL, 0);   /* the rewritten nodes go: the plan holds what it needs */
     lbk__free(sup); lbk__free(ord); lbk__free(new_roots);
     if (r != LBK_OK) { lbk__plan_free(ctx, p); return r; }
@@ -5759,6 +5775,24 @@ LAZYBK_API const char *lbk_backend_text(lbk_ctx *ctx, const lbk_tensor *ts, int 
     return lbk__str_get(&ctx->text);
 }
 
+LAZYBK_API lbk_graph *lbk_graph_of(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
+    size_t m;
+    bool ok;
+    if (!ctx) { lbk__set_last(LBK_ERR_ARG, "lbk_graph_of: NULL context"); return NULL; }
+    if (n <= 0) { lbk__ctx_fail(ctx, LBK_ERR_ARG, "lbk_graph_of", -1, "n is %d; at least one tensor is needed", n); return NULL; }
+    if (!lbk__text_roots(ctx, ts, n, "lbk_graph_of", false, &m)) return NULL;
+    (void)lbk__collect(ctx, ctx->roots, m, &ok);
+    if (!ok || !lbk__build_view(ctx, ctx->order, ctx->n_order, 0, ctx->roots, m)) {
+        lbk__ctx_fail(ctx, LBK_ERR_OOM, "lbk_graph_of", -1, "out of memory");
+        return NULL;
+    }
+    {
+        lbk_graph *g = lbk_graph_copy(&ctx->graph);
+        if (!g) lbk__ctx_fail(ctx, LBK_ERR_OOM, "lbk_graph_of", -1, "out of memory");
+        return g;
+    }
+}
+
 LAZYBK_API const char *lbk_metrics_report(lbk_ctx *ctx) {
     int k;
     const char *rep;
@@ -5796,7 +5830,7 @@ LAZYBK_API int64_t lbk_counter(lbk_ctx *ctx, const char *name) {
 struct lbk__method;
 static void lbk__delegate_free(lbk_module *m);
 static lbk_value *lbk__tree_value(const lbk_module *m, int depth);
-static lbk_result lbk__delegate_run(lbk_ctx *ctx, lbk_module *m, int mi, const char *prefix, const uint32_t *in, uint32_t *out,
+static lbk_result lbk__delegate_run(lbk_ctx *ctx, lbk_module *m, int mi, bool flatten, const char *prefix, const uint32_t *in, uint32_t *out,
                                     const char *where);
 
 typedef struct lbk__tsig { lbk_dtype dt; int n_dims; int64_t dims[LAZYBK_MAX_DIMS]; } lbk__tsig;
@@ -6045,7 +6079,8 @@ typedef struct lbk__rec {
     lbk__method *me;
     size_t cap_nodes, cap_ins, cap_consts;
     uint32_t *idx;                /* per context node: its entry, or LBK__NONE */
-    uint32_t *callof;             /* per context node: 1 + (call << 16 | output) if a call's output */
+    uint32_t *call_of;            /* per context node: 1 + the trace call it is an output of, or 0 */
+    uint32_t *call_out;           /* per context node that is a call's output: which output */
     uint32_t *call_entry;         /* per trace call: its CALL entry, or LBK__NONE */
     uint8_t *dep;                 /* per context node: depends on the inputs */
 } lbk__rec;
@@ -6096,15 +6131,19 @@ static lbk_result lbk__record(lbk_ctx *ctx, struct lbk__trace *t, const uint32_t
     R.ctx = ctx;
     R.me = me;
     R.idx = (uint32_t *)lbk__malloc(sizeof(uint32_t) * ctx->n_nodes);
-    R.callof = (uint32_t *)lbk__calloc(ctx->n_nodes, sizeof(uint32_t));
+    R.call_of = (uint32_t *)lbk__calloc(ctx->n_nodes, sizeof(uint32_t));
+    R.call_out = (uint32_t *)lbk__calloc(ctx->n_nodes, sizeof(uint32_t));
     R.dep = (uint8_t *)lbk__calloc(ctx->n_nodes, 1);
     R.call_entry = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (t->n_calls + 1));
-    if (!R.idx || !R.callof || !R.dep || !R.call_entry) goto oom;
+    if (!R.idx || !R.call_of || !R.call_out || !R.dep || !R.call_entry) goto oom;
     for (i = 0; i < ctx->n_nodes; i++) R.idx[i] = LBK__NONE;
     for (k = 0; k < t->n_calls; k++) {
         R.call_entry[k] = LBK__NONE;
-        for (i = 0; i < t->calls[k].n_out; i++)
-            R.callof[t->call_ids[t->calls[k].first + t->calls[k].n_in + i]] = 1u + (uint32_t)(k << 16 | i);
+        for (i = 0; i < t->calls[k].n_out; i++) {
+            uint32_t y = t->call_ids[t->calls[k].first + t->calls[k].n_in + i];
+            R.call_of[y] = 1u + (uint32_t)k;
+            R.call_out[y] = i;
+        }
     }
     for (j = 0; j < t->n_in; j++) {   /* inputs first, in order */
         uint32_t e = lbk__rec_push(&R, LBK__MN_INPUT, t->in_ids[j], 0);
@@ -6121,8 +6160,8 @@ static lbk_result lbk__record(lbk_ctx *ctx, struct lbk__trace *t, const uint32_t
             uint32_t x = (uint32_t)(stack[top - 1] >> 32), pos = (uint32_t)stack[top - 1], n_in;
             const uint32_t *in;
             const lbk__node *n = &ctx->nodes[x];
-            if (R.callof[x]) {
-                const lbk__tcall *c = &t->calls[(R.callof[x] - 1) >> 16];
+            if (R.call_of[x]) {
+                const lbk__tcall *c = &t->calls[R.call_of[x] - 1];
                 in = t->call_ids + c->first;
                 n_in = c->n_in;
             } else {
@@ -6141,8 +6180,8 @@ static lbk_result lbk__record(lbk_ctx *ctx, struct lbk__trace *t, const uint32_t
             }
             top--;
             R.dep[x] &= (uint8_t)~4;
-            if (R.callof[x]) {
-                uint32_t ck = (R.callof[x] - 1) >> 16, e;
+            if (R.call_of[x]) {
+                uint32_t ck = R.call_of[x] - 1, e;
                 const lbk__tcall *c = &t->calls[ck];
                 if (R.call_entry[ck] == LBK__NONE) {
                     uint32_t ins[64], *pin = ins, m2;
@@ -6161,7 +6200,7 @@ static lbk_result lbk__record(lbk_ctx *ctx, struct lbk__trace *t, const uint32_t
                 e = lbk__rec_push(&R, LBK__MN_CALL_OUT, x, 0);
                 if (e == LBK__NONE) goto oom;
                 me->nodes[e].first_in = R.call_entry[ck];
-                me->nodes[e].index = (int32_t)((R.callof[x] - 1) & 0xffffu);
+                me->nodes[e].index = (int32_t)R.call_out[x];
                 R.dep[x] = 1;
                 continue;
             }
@@ -6195,7 +6234,7 @@ oom:
     me->n_consts = 0;   /* no references were taken yet */
     r = lbk__ctx_fail(ctx, LBK_ERR_OOM, W, -1, "out of memory");
 done:
-    lbk__free(stack); lbk__free(R.idx); lbk__free(R.callof); lbk__free(R.dep); lbk__free(R.call_entry);
+    lbk__free(stack); lbk__free(R.idx); lbk__free(R.call_of); lbk__free(R.call_out); lbk__free(R.dep); lbk__free(R.call_entry);
     return r;
 }
 
@@ -6275,15 +6314,16 @@ static int64_t lbk__mdebug(lbk__method *me, uint32_t e, const char *prefix, cons
     return me->remapped[e];
 }
 
-static lbk_result lbk__invoke(lbk_ctx *ctx, lbk_module *m, int mi, const char *prefix, const uint32_t *in, uint32_t *out, const char *where);
+static lbk_result lbk__invoke(lbk_ctx *ctx, lbk_module *m, int mi, bool flatten, const char *prefix, const uint32_t *in, uint32_t *out, const char *where);
 
 /* Replays method mi of m under path prefix over input nodes in; out receives the output
-   nodes, each with one reference the caller owns. */
-static lbk_result lbk__replay(lbk_ctx *ctx, lbk_module *m, int mi, const char *prefix, const uint32_t *in, uint32_t *out,
+   nodes, each with one reference the caller owns. flatten: the replay inlines every child
+   into one recipe (for preprocessing), so a child lowered to a backend of its own is an error. */
+static lbk_result lbk__replay(lbk_ctx *ctx, lbk_module *m, int mi, bool flatten, const char *prefix, const uint32_t *in, uint32_t *out,
                               const char *where) {
     lbk__method *me = &m->methods[mi];
     const char *root = lbk__module_root(m);
-    uint32_t *ids = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (me->n_nodes + 1)), e, k, tmp[64], *ins = tmp;
+    uint32_t *ids = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (me->n_nodes + 1)), e, k, tmp[64], *ins = tmp, max_in = 0;
     uint32_t **call_outs = NULL;
     lbk_result r = LBK_OK;
     int j;
@@ -6291,11 +6331,14 @@ static lbk_result lbk__replay(lbk_ctx *ctx, lbk_module *m, int mi, const char *p
         lbk__free(ids);
         return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
     }
-    for (e = 0; e < me->n_nodes; e++) ids[e] = LBK__NONE;
+    for (e = 0; e < me->n_nodes; e++) {
+        ids[e] = LBK__NONE;
+        if (me->nodes[e].kind != LBK__MN_CALL_OUT && me->nodes[e].n_in > max_in) max_in = me->nodes[e].n_in;
+    }
+    if (max_in > LBK__COUNTOF(tmp) && !(ins = (uint32_t *)lbk__malloc(sizeof(uint32_t) * max_in))) { ins = tmp; r = LBK_ERR_OOM; }
     for (e = 0; e < me->n_nodes && r == LBK_OK; e++) {
         const lbk__mnode *x = &me->nodes[e];
         lbk__node p;
-        if (x->n_in > 64 && ins == tmp && !(ins = (uint32_t *)lbk__malloc(sizeof(uint32_t) * 4096))) { ins = tmp; r = LBK_ERR_OOM; break; }
         for (k = 0; k < x->n_in && x->kind != LBK__MN_CALL_OUT; k++) ins[k] = ids[me->ins[x->first_in + k]];
         switch (x->kind) {
         case LBK__MN_INPUT: ids[e] = in[x->index]; break;
@@ -6322,7 +6365,7 @@ static lbk_result lbk__replay(lbk_ctx *ctx, lbk_module *m, int mi, const char *p
             }
             if (!(call_outs[x->index] = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (size_t)(c->n_out + 1)))) { r = LBK_ERR_OOM; break; }
             snprintf(buf, sizeof buf, "%s::%s(%s)", prefix, c->attr, child->type);
-            r = lbk__invoke(ctx, child, ci, lbk__intern(buf), ins, call_outs[x->index], where);
+            r = lbk__invoke(ctx, child, ci, flatten, lbk__intern(buf), ins, call_outs[x->index], where);
             if (r != LBK_OK) { lbk__free(call_outs[x->index]); call_outs[x->index] = NULL; }
             break;
         }
@@ -6377,14 +6420,15 @@ static lbk_result lbk__check_inputs(lbk_ctx *ctx, const lbk_module *m, const lbk
 }
 
 /* Runs method mi of m: a lowered module through its backend, any other by replaying. */
-static lbk_result lbk__invoke(lbk_ctx *ctx, lbk_module *m, int mi, const char *prefix, const uint32_t *in, uint32_t *out, const char *where) {
-    if (m->backend) return lbk__delegate_run(ctx, m, mi, prefix, in, out, where);
-    return lbk__replay(ctx, m, mi, prefix, in, out, where);
+static lbk_result lbk__invoke(lbk_ctx *ctx, lbk_module *m, int mi, bool flatten, const char *prefix, const uint32_t *in, uint32_t *out, const char *where) {
+    if (m->backend) return lbk__delegate_run(ctx, m, mi, flatten, prefix, in, out, where);
+    return lbk__replay(ctx, m, mi, flatten, prefix, in, out, where);
 }
 
 /* lbk_module_run and the eager lbk_module_call. */
+/* as_call: a child's method called from a method being traced is recorded as a call. */
 static lbk_result lbk__module_run(lbk_module *m, const char *method, const lbk_tensor *in, int n_in, lbk_tensor *out, int n_out,
-                                  const char *where) {
+                                  bool as_call, const char *where) {
     lbk_ctx *ctx;
     lbk__method *me;
     uint32_t tmp_in[16], tmp_out[16], *ids = tmp_in, *outs = tmp_out;
@@ -6405,10 +6449,10 @@ static lbk_result lbk__module_run(lbk_module *m, const char *method, const lbk_t
         return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
     }
     r = lbk__check_inputs(ctx, m, me, in, n_in, ids, where);
-    if (r == LBK_OK && ctx->trace && strcmp(where, "lbk_module_call") == 0) {
+    if (r == LBK_OK && ctx->trace && as_call) {
         r = lbk__trace_call(ctx, m, me, ids, out);
     } else if (r == LBK_OK) {
-        r = lbk__invoke(ctx, m, mi, lbk__module_root(m), ids, outs, where);
+        r = lbk__invoke(ctx, m, mi, false, lbk__module_root(m), ids, outs, where);
         if (r == LBK_OK) {
             lbk__opctx oc;
             oc.ctx = ctx; oc.name = where; oc.file = NULL; oc.line = 0; oc.op = 0;
@@ -6425,14 +6469,14 @@ static lbk_result lbk__module_run(lbk_module *m, const char *method, const lbk_t
     return r;
 }
 LAZYBK_API lbk_result lbk_module_run(lbk_module *m, const char *method, const lbk_tensor *in, int n_in, lbk_tensor *out, int n_out) {
-    return lbk__module_run(m, method, in, n_in, out, n_out, "lbk_module_run");
+    return lbk__module_run(m, method, in, n_in, out, n_out, false, "lbk_module_run");
 }
 LAZYBK_API lbk_result lbk_module_call(lbk_module *child, const char *method, const lbk_tensor *in, int n_in, lbk_tensor *out, int n_out) {
     if (child && child->ctx->trace && child->parent != child->ctx->trace->m)
         return lbk__ctx_fail(child->ctx, LBK_ERR_ARG, "lbk_module_call", -1,
                              "%s is not a child of %s, whose method '%s' is being traced (add it with lbk_module_add_child first)",
                              child->type, child->ctx->trace->m->type, child->ctx->trace->method);
-    return lbk__module_run(child, method, in, n_in, out, n_out, "lbk_module_call");
+    return lbk__module_run(child, method, in, n_in, out, n_out, true, "lbk_module_call");
 }
 
 /* Introspection. */
@@ -6562,9 +6606,7 @@ static lbk_result lbk__flatten(lbk_module *m, int mi, lbk__method *flat, const c
     memcpy(flat->out, me->out, sizeof(lbk__tsig) * (size_t)me->n_out);
     for (k = 0; k < me->n_in; k++, made++)
         if ((t.in_ids[k] = lbk__shape_param(ctx, &me->in[k], where)) == LBK__NONE) { r = lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory"); goto done; }
-    ctx->flattening++;
-    r = lbk__replay(ctx, m, mi, lbk__module_root(m), t.in_ids, outs, where);
-    ctx->flattening--;
+    r = lbk__replay(ctx, m, mi, true, lbk__module_root(m), t.in_ids, outs, where);
     if (r != LBK_OK) goto done;
     r = lbk__record(ctx, &t, outs, me->n_out, flat);
     for (k = 0; k < me->n_out; k++) lbk__unref(ctx, outs[k]);
@@ -6868,7 +6910,7 @@ static void lbk__delegate_free(lbk_module *m) {
 }
 
 /* Runs method mi of a lowered module. */
-static lbk_result lbk__delegate_run(lbk_ctx *ctx, lbk_module *m, int mi, const char *prefix, const uint32_t *in, uint32_t *out, const char *where) {
+static lbk_result lbk__delegate_run(lbk_ctx *ctx, lbk_module *m, int mi, bool flatten, const char *prefix, const uint32_t *in, uint32_t *out, const char *where) {
     lbk__method *me = &m->methods[mi];
     void *self;
     const lbk_backend_i *b = lbk_backend_get(m->backend, &self);
@@ -6877,7 +6919,7 @@ static lbk_result lbk__delegate_run(lbk_ctx *ctx, lbk_module *m, int mi, const c
     int k;
     lbk__opctx oc;
     oc.ctx = ctx; oc.name = where; oc.file = NULL; oc.line = 0; oc.op = 0;
-    if (ctx->flattening && (m->unavailable || !b || b->delegate_compile || lw->rctx != ctx))
+    if (flatten && (m->unavailable || !b || b->delegate_compile || lw->rctx != ctx))
         return lbk__ctx_fail(ctx, LBK_ERR_UNSUPPORTED, where, -1,
                              "the child %s is lowered to '%s' and cannot be inlined into its parent's blob; lower or save the parent "
                              "before lowering the child, or save the child on its own", m->type, m->backend);
@@ -6924,7 +6966,7 @@ static lbk_result lbk__delegate_run(lbk_ctx *ctx, lbk_module *m, int mi, const c
         lbk_value_free(res);
         return r;
     }
-    if (lw->rctx == ctx) return lbk__replay(ctx, m, mi, prefix, in, out, where);
+    if (lw->rctx == ctx) return lbk__replay(ctx, m, mi, flatten, prefix, in, out, where);
     {   /* another backend: through the host into the module's own context and back */
         lbk_ctx *rc = lw->rctx;
         uint32_t *rin = (uint32_t *)lbk__calloc((size_t)me->n_in + 1, sizeof(uint32_t)), *rout = (uint32_t *)lbk__calloc((size_t)me->n_out + 1, sizeof(uint32_t));
@@ -6947,7 +6989,7 @@ static lbk_result lbk__delegate_run(lbk_ctx *ctx, lbk_module *m, int mi, const c
             rt = (lbk_from_host)(rc, (lbk_dtype)n->dtype, n->n_dims, n->dims, buf);
             if (!rt.id || lbk__resolve(rc, rt, &rin[k], &why) != LBK_OK) { r = lbk__ctx_fail(ctx, rc->recent, where, -1, "%s", lbk_ctx_error(rc)); break; }
         }
-        if (r == LBK_OK && (r = lbk__replay(rc, m, mi, prefix, rin, rout, where)) != LBK_OK)
+        if (r == LBK_OK && (r = lbk__replay(rc, m, mi, false, prefix, rin, rout, where)) != LBK_OK)
             r = lbk__ctx_fail(ctx, r, where, -1, "on backend '%s': %s", m->backend, lbk_ctx_error(rc));
         for (k = 0; r == LBK_OK && k < me->n_out; k++) { tout[k] = lbk__wrap(rc, rout[k], &oc); lbk__unref(rc, rout[k]); }
         if (r == LBK_OK && lbk_sync(rc, tout, me->n_out) != LBK_OK)
@@ -7044,7 +7086,7 @@ static lbk_result lbk__precompile(lbk_ctx *ctx, lbk_module *low, int mi, const c
     oc.ctx = ctx; oc.name = where; oc.file = NULL; oc.line = 0; oc.op = 0;
     for (k = 0; r == LBK_OK && k < me->n_in; k++, made++)
         if ((in[k] = lbk__shape_param(ctx, &me->in[k], where)) == LBK__NONE) r = lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
-    if (r == LBK_OK && (r = lbk__replay(ctx, low, mi, lbk__module_root(low), in, out, where)) == LBK_OK) {
+    if (r == LBK_OK && (r = lbk__replay(ctx, low, mi, false, lbk__module_root(low), in, out, where)) == LBK_OK) {
         for (k = 0; k < me->n_out; k++) { ts[k] = lbk__wrap(ctx, out[k], &oc); lbk__unref(ctx, out[k]); }
         for (k = 0; k < me->n_out; k++) if (!ts[k].id) r = LBK_ERR_OOM;
         if (r == LBK_OK) r = lbk__plan_of(ctx, ts, me->n_out, where, &plan);
@@ -7294,12 +7336,6 @@ static lbk_value *lbk__rvalue(lbk__rbuf *r, int depth, bool *oom) {
     }
     if (!v) *oom = true;
     return v;
-}
-static uint64_t lbk__fnv1a(const unsigned char *p, size_t n) {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    size_t i;
-    for (i = 0; i < n; i++) { h ^= p[i]; h *= 0x100000001b3ULL; }
-    return h;
 }
 /* {"type": T, "children": [[attr, tree]...]} */
 static lbk_value *lbk__tree_value(const lbk_module *m, int depth) {
@@ -7956,10 +7992,17 @@ static void lbk__dl_detach_all(lbk_ctx *ctx) { (void)ctx; }
 
 // >>check ------------------------------------------------------------------------------
 /* lbk_backend_check: the backend against the cpu reference, op by op. Written with the
-   public API only, plus the support query. */
+   public API only (lbk_graph_of and the vtable's supports_op tell which nodes the backend
+   claims), plus the memory layer and the thread's last result.
+   Every row of the op table is checked by the case of its rule family (lbk__chk_<rule>,
+   picked by the table's rule column, so a new family does not compile without one). The
+   elementwise family builds each op through its table-generated call (api UNARY or BINARY)
+   over every dtype the op's dtype rule accepts; an op of a family whose case has no
+   builder for it fails the check: "no conformance case for op X". */
 
 typedef struct lbk__chk {
-    lbk_ctx *t, *ref;         /* backend under test, reference */
+    lbk_ctx *t, *ref;                /* backend under test, reference */
+    const lbk_backend_i *b; void *self;
     uint64_t rng;
     double tol, worst;
     int cases, failed, skipped;
@@ -7971,18 +8014,31 @@ static double lbk__chk_rand(lbk__chk *c) {
     return (double)((c->rng * 2685821657736338717ULL) >> 11) * (1.0 / 9007199254740992.0);
 }
 
+static void lbk__chk_fail(lbk__chk *c, const char *op, const char *fmt, const char *what) {
+    c->failed++;
+    if (!c->first_fail[0]) {
+        char msg[200];
+        snprintf(msg, sizeof msg, fmt, what);
+        snprintf(c->first_fail, sizeof c->first_fail, "%s: %s", op, msg);
+    }
+}
+
 /* The same host data as a tensor in both contexts. Values in [lo, hi), integral for ints. */
 static bool lbk__chk_input(lbk__chk *c, lbk_dtype dt, int nd, const int64_t *dims, double lo, double hi, lbk_tensor *out_t, lbk_tensor *out_r) {
-    int64_t n = lbk__numel(nd, dims), i;
+    int64_t n = lbk_shape_numel(nd, dims), i;
     size_t esz = lbk_dtype_size(dt);
-    double *v = (double *)lbk__malloc(sizeof(double) * (size_t)(n ? n : 1));
-    void *host = lbk__malloc(esz * (size_t)(n ? n : 1));
+    const lbk_dtype_info *di = lbk_dtype_info_of(dt);
+    double *v;
+    void *host;
+    if (n < 0 || !di) return false;
+    v = (double *)lbk__malloc(sizeof(double) * (size_t)(n ? n : 1));
+    host = lbk__malloc(esz * (size_t)(n ? n : 1));
     if (!v || !host) { lbk__free(v); lbk__free(host); return false; }
     for (i = 0; i < n; i++) {
         double x = lo + (hi - lo) * lbk__chk_rand(c);
-        v[i] = lbk__is_float(dt) ? x : dt == LBK_BOOL ? (double)(x > 0.5 * (lo + hi)) : floor(x);
+        v[i] = di->kind == LBK_DTYPE_KIND_FLOAT ? x : di->kind == LBK_DTYPE_KIND_BOOL ? (double)(x > 0.5 * (lo + hi)) : floor(x);
     }
-    lbk__convert(host, dt, v, LBK_F64, n, 1);
+    lbk_convert(host, dt, v, LBK_F64, n, 1);
     *out_t = (lbk_from_host)(c->t, dt, nd, dims, host);
     *out_r = (lbk_from_host)(c->ref, dt, nd, dims, host);
     lbk__free(v);
@@ -7991,45 +8047,57 @@ static bool lbk__chk_input(lbk__chk *c, lbk_dtype dt, int nd, const int64_t *dim
 }
 
 /* Whether the backend claims the node of t (the last node of its graph). */
-static bool lbk__chk_claimed(lbk_ctx *ctx, lbk_tensor t) {
-    uint32_t id;
-    const char *why;
-    bool ok;
-    if (lbk__resolve(ctx, t, &id, &why) != LBK_OK || !lbk__is_pending_node(&ctx->nodes[id])) return false;
-    if (!ctx->iface->supports_op) return true;
-    (void)lbk__collect(ctx, &id, 1, &ok);
-    if (!ok || !lbk__build_view(ctx, ctx->order, ctx->n_order, 0, &id, 1)) return false;
-    return ctx->iface->supports_op(ctx->self, &ctx->graph, ctx->nodes[id].local);
+static bool lbk__chk_claimed(lbk__chk *c, lbk_tensor t) {
+    lbk_graph *g = lbk_graph_of(c->t, &t, 1);
+    uint32_t out;
+    bool yes;
+    if (!g) { lbk_ctx_clear_error(c->t); return false; }
+    out = lbk_graph_output(g, 0);
+    yes = lbk_graph_node(g, out).op != LBK_OP_PARAM && (!c->b->supports_op || c->b->supports_op(c->self, g, out));
+    lbk_graph_free(g);
+    return yes;
 }
 
-/* Compares the two results of one case. */
-static void lbk__chk_compare(lbk__chk *c, const char *op, lbk_tensor t, lbk_tensor r) {
-    int64_t n = lbk_numel(c->t, t), i;
+/* Reads t as f64 (n values); NULL (and a failure recorded) if it cannot. */
+static double *lbk__chk_read(lbk__chk *c, lbk_ctx *ctx, const char *op, lbk_tensor t, int64_t n) {
+    double *a = (double *)lbk__malloc(sizeof(double) * (size_t)(n ? n : 1));
+    if (a && lbk_read_as(ctx, t, LBK_F64, a, sizeof(double) * (size_t)n) == LBK_OK) return a;
+    lbk__chk_fail(c, op, "%s", a ? lbk_ctx_error(ctx) : "out of memory");
+    lbk_ctx_clear_error(ctx);
+    lbk__free(a);
+    return NULL;
+}
+
+/* One case: t from the backend, r from the reference, built by the same call. A call the
+   reference refuses (a dtype the op's rule does not take) is no case. moments: compare
+   mean and spread instead of values (random ops). */
+static void lbk__chk_cmp(lbk__chk *c, const char *op, lbk_tensor t, lbk_tensor r, bool moments) {
+    int64_t n, i;
     double *a, *b;
-    if (!t.id || !r.id || n != lbk_numel(c->ref, r) || lbk_type(c->t, t) != lbk_type(c->ref, r)) {
-        c->failed++;
-        if (!c->first_fail[0])
-            snprintf(c->first_fail, sizeof c->first_fail, "%s: %s", op, t.id ? "shape or dtype differs" : lbk_ctx_error(c->t));
-        return;
-    }
-    if (!lbk__chk_claimed(c->t, t)) { c->skipped++; return; }
+    if (!r.id) { lbk_ctx_clear_error(c->ref); lbk_ctx_clear_error(c->t); return; }
+    n = lbk_numel(c->ref, r);
+    if (!t.id) { lbk__chk_fail(c, op, "%s", lbk_ctx_error(c->t)); lbk_ctx_clear_error(c->t); return; }
+    if (n != lbk_numel(c->t, t) || lbk_type(c->t, t) != lbk_type(c->ref, r)) { lbk__chk_fail(c, op, "%s", "shape or dtype differs"); return; }
+    if (!lbk__chk_claimed(c, t)) { c->skipped++; return; }
     c->cases++;
-    a = (double *)lbk__malloc(sizeof(double) * (size_t)(n ? n : 1));
-    b = (double *)lbk__malloc(sizeof(double) * (size_t)(n ? n : 1));
-    if (!a || !b || lbk_read_as(c->t, t, LBK_F64, a, sizeof(double) * (size_t)n) != LBK_OK ||
-        lbk_read_as(c->ref, r, LBK_F64, b, sizeof(double) * (size_t)n) != LBK_OK) {
-        c->failed++;
-        if (!c->first_fail[0]) snprintf(c->first_fail, sizeof c->first_fail, "%s: %s", op, lbk_ctx_error(c->t));
-        lbk_ctx_clear_error(c->t);
-    } else {
+    a = lbk__chk_read(c, c->t, op, t, n);
+    b = a ? lbk__chk_read(c, c->ref, op, r, n) : NULL;
+    if (a && b && moments) {   /* mean and mean square agree within 0.05 (n >= 4096: > 10 sigma) */
+        double ma = 0, mb = 0, sa = 0, sb = 0, e;
+        for (i = 0; i < n; i++) { ma += a[i]; mb += b[i]; sa += a[i] * a[i]; sb += b[i] * b[i]; }
+        e = n ? LBK__MAX(fabs(ma - mb), fabs(sa - sb)) / (double)n : 0;
+        if (e != e) e = INFINITY;
+        if (e > c->worst) c->worst = e;
+        if (e > 0.05) lbk__chk_fail(c, op, "%s", "its values are not distributed as the reference's");
+    } else if (a && b) {
         for (i = 0; i < n; i++) {
             double e = (a[i] != a[i] && b[i] != b[i]) || a[i] == b[i] ? 0 : fabs(a[i] - b[i]) / (1 + fabs(b[i]));
             if (e != e) e = INFINITY;
             if (e > c->worst) c->worst = e;
             if (e > c->tol) {
-                c->failed++;
-                if (!c->first_fail[0])
-                    snprintf(c->first_fail, sizeof c->first_fail, "%s: element %lld is %.9g, the reference %.9g", op, (long long)i, a[i], b[i]);
+                char msg[160];
+                snprintf(msg, sizeof msg, "element %lld is %.9g, the reference %.9g", (long long)i, a[i], b[i]);
+                lbk__chk_fail(c, op, "%s", msg);
                 break;
             }
         }
@@ -8037,161 +8105,251 @@ static void lbk__chk_compare(lbk__chk *c, const char *op, lbk_tensor t, lbk_tens
     lbk__free(a);
     lbk__free(b);
 }
+#define lbk__chk_compare(c, op, t, r) lbk__chk_cmp((c), (op), (t), (r), false)
 
+static const int64_t lbk__chk_shp[][4] = {{0}, {7}, {3, 4}, {2, 0, 3}, {2, 3, 5}};
+static const int lbk__chk_shn[] = {0, 1, 2, 3, 3};
+static const lbk_dtype lbk__chk_fdt[] = {LBK_F32, LBK_F64};
+
+/* The table's plain calls, by op (NULL where the row's api is OWN). */
 typedef lbk_tensor (*lbk__un_fn)(lbk_ctx *, lbk_tensor);
 typedef lbk_tensor (*lbk__bin_fn)(lbk_ctx *, lbk_tensor, lbk_tensor);
+#define LBK__CHK_UN_OWN(name) NULL
+#define LBK__CHK_UN_BINARY(name) NULL
+#define LBK__CHK_UN_UNARY(name) (lbk_##name)
+#define LBK__CHK_BIN_OWN(name) NULL
+#define LBK__CHK_BIN_UNARY(name) NULL
+#define LBK__CHK_BIN_BINARY(name) (lbk_##name)
+#define LBK__CHK_UN_ROW(id, name, kind, api, nmin, nmax, rule, dt, attrs, flags, schema) LBK__CHK_UN_##api(name),
+#define LBK__CHK_BIN_ROW(id, name, kind, api, nmin, nmax, rule, dt, attrs, flags, schema) LBK__CHK_BIN_##api(name),
+static const lbk__un_fn lbk__chk_un[] = {NULL, LBK_OP_TABLE(LBK__CHK_UN_ROW)};
+static const lbk__bin_fn lbk__chk_bin[] = {NULL, LBK_OP_TABLE(LBK__CHK_BIN_ROW)};
+#undef LBK__CHK_UN_ROW
+#undef LBK__CHK_BIN_ROW
 
-/* One op's cases: kind picks the builder; returns through c. */
-static void lbk__chk_op(lbk__chk *c, lbk_op op) {
-    static const int64_t shp[][4] = {{0}, {7}, {3, 4}, {2, 0, 3}, {2, 3, 5}};
-    static const int shn[] = {0, 1, 2, 3, 3};
-    static const lbk_dtype fdt[] = {LBK_F32, LBK_F64};
-    static const lbk__un_fn un[] = {(lbk_neg), (lbk_abs), (lbk_exp), (lbk_log), (lbk_sqrt), (lbk_rsqrt), (lbk_sin), (lbk_cos),
-                                    (lbk_tanh), (lbk_sigmoid), (lbk_relu), (lbk_erf), (lbk_floor), (lbk_ceil), (lbk_reciprocal),
-                                    (lbk_logical_not), (lbk_silu)};
-    static const lbk_op un_op[] = {LBK_OP_NEG, LBK_OP_ABS, LBK_OP_EXP, LBK_OP_LOG, LBK_OP_SQRT, LBK_OP_RSQRT, LBK_OP_SIN, LBK_OP_COS,
-                                   LBK_OP_TANH, LBK_OP_SIGMOID, LBK_OP_RELU, LBK_OP_ERF, LBK_OP_FLOOR, LBK_OP_CEIL,
-                                   LBK_OP_RECIPROCAL, LBK_OP_LOGICAL_NOT, LBK_OP_SILU};
-    static const lbk__bin_fn bin[] = {(lbk_add), (lbk_sub), (lbk_mul), (lbk_div), (lbk_pow), (lbk_maximum), (lbk_minimum), (lbk_eq),
-                                      (lbk_ne), (lbk_lt), (lbk_le), (lbk_gt), (lbk_ge), (lbk_logical_and), (lbk_logical_or)};
+/* Each family's case returns false where it has no builder for op. */
+static bool lbk__chk_param(lbk__chk *c, lbk_op op) { (void)c; (void)op; return true; }   /* every case has them */
+
+/* Elementwise: every dtype, over all-sign and positive ranges (nan where the reference
+   has nan is a match), through the table's call. */
+static bool lbk__chk_ew(lbk__chk *c, lbk_op op) {
     static const int64_t pa[][3] = {{3, 4}, {2, 3, 4}, {3, 1}, {0}, {0, 3}}, pb[][3] = {{3, 4}, {4}, {1, 4}, {5}, {3}};
     static const int pna[] = {2, 3, 2, 0, 2}, pnb[] = {2, 1, 2, 1, 1};
+    static const double lo[] = {-5, 0.5}, hi[] = {5, 2};
     const char *name = lbk_op_name(op);
-    lbk_tensor t, r, t2, r2, t3, r3;
-    size_t s, k, d;
-    for (k = 0; k < LBK__COUNTOF(un_op); k++) {
-        if (un_op[k] != op) continue;
-        for (d = 0; d < 2; d++)
-            for (s = 0; s < LBK__COUNTOF(shn); s++) {
-                double lo = (op == LBK_OP_LOG || op == LBK_OP_SQRT || op == LBK_OP_RSQRT) ? 0.1 : -4;
-                if (!lbk__chk_input(c, fdt[d], shn[s], shp[s], lo, 4, &t, &r)) continue;
-                lbk__chk_compare(c, name, un[k](c->t, t), un[k](c->ref, r));
+    lbk__un_fn un = lbk__chk_un[op];
+    lbk__bin_fn bin = lbk__chk_bin[op];
+    lbk_tensor t, r, t2, r2;
+    int d;
+    size_t s, k;
+    if (!un && !bin) return false;
+    for (d = 1; d < LBK_DTYPE_COUNT; d++)
+        for (k = 0; k < 2; k++)
+            for (s = 0; s < (un ? LBK__COUNTOF(lbk__chk_shn) : LBK__COUNTOF(pna)); s++) {
+                lbk_scope st = lbk_scope_begin(c->t), sr = lbk_scope_begin(c->ref);
+                if (un && lbk__chk_input(c, (lbk_dtype)d, lbk__chk_shn[s], lbk__chk_shp[s], lo[k], hi[k], &t, &r))
+                    lbk__chk_compare(c, name, un(c->t, t), un(c->ref, r));
+                if (bin && lbk__chk_input(c, (lbk_dtype)d, pna[s], pa[s], lo[k], hi[k], &t, &r) &&
+                    lbk__chk_input(c, (lbk_dtype)d, pnb[s], pb[s], lo[k], hi[k], &t2, &r2))
+                    lbk__chk_compare(c, name, bin(c->t, t, t2), bin(c->ref, r, r2));
+                lbk_scope_end(c->t, st, NULL, 0);
+                lbk_scope_end(c->ref, sr, NULL, 0);
             }
-        if (op == LBK_OP_NEG || op == LBK_OP_ABS || op == LBK_OP_RELU)
-            if (lbk__chk_input(c, LBK_I32, 2, shp[2], -50, 50, &t, &r)) lbk__chk_compare(c, name, un[k](c->t, t), un[k](c->ref, r));
-        return;
-    }
-    if (op >= LBK_OP_ADD && op <= LBK_OP_LOGICAL_OR) {
-        static const lbk_op bops[] = {LBK_OP_ADD, LBK_OP_SUB, LBK_OP_MUL, LBK_OP_DIV, LBK_OP_POW, LBK_OP_MAXIMUM, LBK_OP_MINIMUM,
-                                      LBK_OP_EQ, LBK_OP_NE, LBK_OP_LT, LBK_OP_LE, LBK_OP_GT, LBK_OP_GE, LBK_OP_LOGICAL_AND, LBK_OP_LOGICAL_OR};
-        static const lbk_dtype bdt[] = {LBK_F32, LBK_F64, LBK_I32, LBK_I64, LBK_BOOL};
-        for (k = 0; k < LBK__COUNTOF(bops); k++) if (bops[k] == op) break;
-        for (d = 0; d < LBK__COUNTOF(bdt); d++) {
-            bool logical = op == LBK_OP_LOGICAL_AND || op == LBK_OP_LOGICAL_OR;
-            if (bdt[d] == LBK_BOOL && !logical && op != LBK_OP_ADD && op != LBK_OP_MUL) continue;
-            if ((op == LBK_OP_POW) && !lbk__is_float(bdt[d])) continue;
-            for (s = 0; s < LBK__COUNTOF(pna); s++) {
-                double lo = op == LBK_OP_POW ? 0.5 : op == LBK_OP_DIV ? 1 : -5, hi = op == LBK_OP_POW ? 2 : 5;
-                if (!lbk__chk_input(c, bdt[d], pna[s], pa[s], lo, hi, &t, &r) ||
-                    !lbk__chk_input(c, bdt[d], pnb[s], pb[s], lo, hi, &t2, &r2))
-                    continue;
-                lbk__chk_compare(c, name, bin[k](c->t, t, t2), bin[k](c->ref, r, r2));
-            }
-        }
-        return;
-    }
-    switch (op) {
-    case LBK_OP_WHERE:
-        for (d = 0; d < 2; d++)
-            if (lbk__chk_input(c, LBK_BOOL, 2, pa[0], 0, 1, &t, &r) && lbk__chk_input(c, fdt[d], 2, pa[2], -3, 3, &t2, &r2) &&
-                lbk__chk_input(c, fdt[d], 1, pb[1], -3, 3, &t3, &r3))
-                lbk__chk_compare(c, name, (lbk_where)(c->t, t, t2, t3), (lbk_where)(c->ref, r, r2, r3));
-        break;
-    case LBK_OP_CAST: {
-        static const lbk_dtype all[] = {LBK_F32, LBK_F64, LBK_I32, LBK_I64, LBK_BOOL};
-        size_t i, j;
-        for (i = 0; i < 5; i++)
-            for (j = 0; j < 5; j++)
-                if (i != j && lbk__chk_input(c, all[i], 2, pa[0], -100, 100, &t, &r))
-                    lbk__chk_compare(c, name, (lbk_cast)(c->t, t, all[j]), (lbk_cast)(c->ref, r, all[j]));
-        break;
-    }
-    case LBK_OP_SUM: case LBK_OP_MEAN: case LBK_OP_AMAX: case LBK_OP_AMIN: case LBK_OP_VAR: {
-        static const int ax_sets[][2] = {{0, 0}, {-1, 0}, {0, 2}, {1, 0}};
-        static const int ax_n[] = {0, 1, 2, 1};
-        for (d = 0; d < 2; d++)
-            for (s = 0; s < 4; s++) {
-                int keep = (int)(s & 1);
-                lbk_tensor a, b;
-                if (!lbk__chk_input(c, fdt[d], 3, shp[4], -3, 3, &t, &r)) continue;
-                if (op == LBK_OP_SUM) { a = (lbk_sum)(c->t, t, ax_n[s], ax_sets[s], keep); b = (lbk_sum)(c->ref, r, ax_n[s], ax_sets[s], keep); }
-                else if (op == LBK_OP_MEAN) { a = (lbk_mean)(c->t, t, ax_n[s], ax_sets[s], keep); b = (lbk_mean)(c->ref, r, ax_n[s], ax_sets[s], keep); }
-                else if (op == LBK_OP_AMAX) { a = (lbk_amax)(c->t, t, ax_n[s], ax_sets[s], keep); b = (lbk_amax)(c->ref, r, ax_n[s], ax_sets[s], keep); }
-                else if (op == LBK_OP_AMIN) { a = (lbk_amin)(c->t, t, ax_n[s], ax_sets[s], keep); b = (lbk_amin)(c->ref, r, ax_n[s], ax_sets[s], keep); }
-                else { a = (lbk_var)(c->t, t, ax_n[s], ax_sets[s], 1, keep); b = (lbk_var)(c->ref, r, ax_n[s], ax_sets[s], 1, keep); }
-                lbk__chk_compare(c, name, a, b);
-            }
-        if (op == LBK_OP_SUM && lbk__chk_input(c, LBK_I32, 3, shp[3], -9, 9, &t, &r))   /* zero-size and ints */
-            lbk__chk_compare(c, name, (lbk_sum)(c->t, t, 1, ax_sets[3], false), (lbk_sum)(c->ref, r, 1, ax_sets[3], false));
-        break;
-    }
-    case LBK_OP_ARGMAX:
-        for (d = 0; d < 2; d++)
-            if (lbk__chk_input(c, fdt[d], 3, shp[4], -3, 3, &t, &r))
-                lbk__chk_compare(c, name, (lbk_argmax)(c->t, t, (int)d, d == 1), (lbk_argmax)(c->ref, r, (int)d, d == 1));
-        break;
-    case LBK_OP_MATMUL: {
-        static const int64_t ma[][3] = {{4, 5}, {2, 3, 4}, {5}, {3, 0}}, mb[][3] = {{5, 3}, {4, 6}, {5, 2}, {0, 2}};
-        static const int mna[] = {2, 3, 1, 2}, mnb[] = {2, 2, 2, 2};
-        for (d = 0; d < 2; d++)
-            for (s = 0; s < 4; s++)
-                if (lbk__chk_input(c, fdt[d], mna[s], ma[s], -2, 2, &t, &r) && lbk__chk_input(c, fdt[d], mnb[s], mb[s], -2, 2, &t2, &r2))
-                    lbk__chk_compare(c, name, (lbk_matmul)(c->t, t, t2), (lbk_matmul)(c->ref, r, r2));
-        break;
-    }
-    case LBK_OP_RESHAPE: case LBK_OP_PERMUTE: case LBK_OP_EXPAND: case LBK_OP_SLICE: case LBK_OP_CONCAT:
-        for (d = 0; d < 2; d++) {
-            int64_t rs[2] = {5, -1}, ex[4] = {4, 2, 3, 5};
-            int perm[3] = {2, 0, 1};
-            lbk_tensor tt[2], rr[2];
-            if (!lbk__chk_input(c, fdt[d], 3, shp[4], -3, 3, &t, &r)) continue;
-            if (op == LBK_OP_RESHAPE) lbk__chk_compare(c, name, (lbk_reshape)(c->t, t, 2, rs), (lbk_reshape)(c->ref, r, 2, rs));
-            if (op == LBK_OP_PERMUTE) lbk__chk_compare(c, name, (lbk_permute)(c->t, t, perm), (lbk_permute)(c->ref, r, perm));
-            if (op == LBK_OP_EXPAND) lbk__chk_compare(c, name, (lbk_expand)(c->t, t, 4, ex), (lbk_expand)(c->ref, r, 4, ex));
-            if (op == LBK_OP_SLICE) lbk__chk_compare(c, name, (lbk_slice)(c->t, t, 2, 1, 5, 2), (lbk_slice)(c->ref, r, 2, 1, 5, 2));
-            if (op == LBK_OP_CONCAT && lbk__chk_input(c, fdt[d], 3, shp[4], -3, 3, &t2, &r2)) {
-                tt[0] = t; tt[1] = t2; rr[0] = r; rr[1] = r2;
-                lbk__chk_compare(c, name, (lbk_concat)(c->t, tt, 2, 1), (lbk_concat)(c->ref, rr, 2, 1));
-            }
-        }
-        break;
-    case LBK_OP_ARANGE:
-        lbk__chk_compare(c, name, (lbk_arange)(c->t, LBK_F32, -2, 3, 0.5), (lbk_arange)(c->ref, LBK_F32, -2, 3, 0.5));
-        lbk__chk_compare(c, name, (lbk_arange)(c->t, LBK_I64, 10, -3, -3), (lbk_arange)(c->ref, LBK_I64, 10, -3, -3));
-        break;
-    case LBK_OP_SOFTMAX: case LBK_OP_LOG_SOFTMAX: case LBK_OP_LOGSUMEXP: case LBK_OP_GELU:
-        for (d = 0; d < 2; d++)
-            for (s = 1; s < LBK__COUNTOF(shn); s++) {
-                lbk_tensor a, b;
-                if (!lbk__chk_input(c, fdt[d], shn[s], shp[s], -5, 5, &t, &r)) continue;
-                if (op == LBK_OP_SOFTMAX) { a = (lbk_softmax)(c->t, t, -1); b = (lbk_softmax)(c->ref, r, -1); }
-                else if (op == LBK_OP_LOG_SOFTMAX) { a = (lbk_log_softmax)(c->t, t, 0); b = (lbk_log_softmax)(c->ref, r, 0); }
-                else if (op == LBK_OP_LOGSUMEXP) { a = (lbk_logsumexp)(c->t, t, -1, s & 1); b = (lbk_logsumexp)(c->ref, r, -1, s & 1); }
-                else { a = (lbk_gelu)(c->t, t, s & 1); b = (lbk_gelu)(c->ref, r, s & 1); }
-                lbk__chk_compare(c, name, a, b);
-            }
-        break;
-    case LBK_OP_LAYER_NORM: case LBK_OP_RMS_NORM: case LBK_OP_LINEAR:
-        for (d = 0; d < 2; d++) {
-            int64_t wd[2] = {3, 5}, bd = 3;
-            lbk_tensor none = {0};
-            if (!lbk__chk_input(c, fdt[d], 3, shp[4], -3, 3, &t, &r) || !lbk__chk_input(c, fdt[d], 1, shp[4] + 2, 0.5, 1.5, &t2, &r2) ||
-                !lbk__chk_input(c, fdt[d], 1, shp[4] + 2, -1, 1, &t3, &r3))
-                continue;
-            if (op == LBK_OP_LAYER_NORM) {
-                lbk__chk_compare(c, name, (lbk_layer_norm)(c->t, t, 1, t2, t3, 1e-5), (lbk_layer_norm)(c->ref, r, 1, r2, r3, 1e-5));
-                lbk__chk_compare(c, name, (lbk_layer_norm)(c->t, t, 2, none, none, 1e-3), (lbk_layer_norm)(c->ref, r, 2, none, none, 1e-3));
-            } else if (op == LBK_OP_RMS_NORM) {
-                lbk__chk_compare(c, name, (lbk_rms_norm)(c->t, t, 1, t2, 1e-6), (lbk_rms_norm)(c->ref, r, 1, r2, 1e-6));
-            } else if (lbk__chk_input(c, fdt[d], 2, wd, -1, 1, &t2, &r2) && lbk__chk_input(c, fdt[d], 1, &bd, -1, 1, &t3, &r3)) {
-                lbk__chk_compare(c, name, (lbk_linear)(c->t, t, t2, t3), (lbk_linear)(c->ref, r, r2, r3));
-                lbk__chk_compare(c, name, (lbk_linear)(c->t, t, t2, none), (lbk_linear)(c->ref, r, r2, none));
-            }
-        }
-        break;
-    default: break;
-    }
+    return true;
 }
+
+static bool lbk__chk_where(lbk__chk *c, lbk_op op) {
+    static const int64_t dc[2] = {3, 4}, da[2] = {3, 1}, db[1] = {4};
+    lbk_tensor t, r, t2, r2, t3, r3;
+    size_t d;
+    if (op != LBK_OP_WHERE) return false;
+    for (d = 0; d < 2; d++)
+        if (lbk__chk_input(c, LBK_BOOL, 2, dc, 0, 1, &t, &r) && lbk__chk_input(c, lbk__chk_fdt[d], 2, da, -3, 3, &t2, &r2) &&
+            lbk__chk_input(c, lbk__chk_fdt[d], 1, db, -3, 3, &t3, &r3))
+            lbk__chk_compare(c, "where", (lbk_where)(c->t, t, t2, t3), (lbk_where)(c->ref, r, r2, r3));
+    return true;
+}
+
+static bool lbk__chk_cast(lbk__chk *c, lbk_op op) {
+    static const int64_t dims[2] = {3, 4};
+    lbk_tensor t, r;
+    int i, j;
+    if (op != LBK_OP_CAST) return false;
+    for (i = 1; i < LBK_DTYPE_COUNT; i++)
+        for (j = 1; j < LBK_DTYPE_COUNT; j++)
+            if (i != j && lbk__chk_input(c, (lbk_dtype)i, 2, dims, -100, 100, &t, &r))
+                lbk__chk_compare(c, "cast", (lbk_cast)(c->t, t, (lbk_dtype)j), (lbk_cast)(c->ref, r, (lbk_dtype)j));
+    return true;
+}
+
+static bool lbk__chk_reduce(lbk__chk *c, lbk_op op) {
+    typedef lbk_tensor (*red_fn)(lbk_ctx *, lbk_tensor, int, const int *, bool);
+    static const int ax_sets[][2] = {{0, 0}, {-1, 0}, {0, 2}, {1, 0}};
+    static const int ax_n[] = {0, 1, 2, 1};
+    red_fn f = op == LBK_OP_SUM ? (lbk_sum) : op == LBK_OP_MEAN ? (lbk_mean) : op == LBK_OP_AMAX ? (lbk_amax) : op == LBK_OP_AMIN ? (lbk_amin) : NULL;
+    lbk_tensor t, r;
+    size_t d, s;
+    if (!f) return false;
+    for (d = 0; d < 2; d++)
+        for (s = 0; s < 4; s++)
+            if (lbk__chk_input(c, lbk__chk_fdt[d], 3, lbk__chk_shp[4], -3, 3, &t, &r))
+                lbk__chk_compare(c, lbk_op_name(op), f(c->t, t, ax_n[s], ax_sets[s], s & 1), f(c->ref, r, ax_n[s], ax_sets[s], s & 1));
+    if (lbk__chk_input(c, LBK_I32, 3, lbk__chk_shp[3], -9, 9, &t, &r) && op != LBK_OP_AMAX && op != LBK_OP_AMIN)   /* zero-size, ints */
+        lbk__chk_compare(c, lbk_op_name(op), f(c->t, t, 1, ax_sets[3], false), f(c->ref, r, 1, ax_sets[3], false));
+    if (lbk__chk_input(c, LBK_I64, 3, lbk__chk_shp[4], -9, 9, &t, &r))
+        lbk__chk_compare(c, lbk_op_name(op), f(c->t, t, 1, ax_sets[1], true), f(c->ref, r, 1, ax_sets[1], true));
+    return true;
+}
+
+static bool lbk__chk_var(lbk__chk *c, lbk_op op) {
+    static const int ax_sets[][2] = {{0, 0}, {-1, 0}, {0, 2}, {1, 0}};
+    static const int ax_n[] = {0, 1, 2, 1};
+    lbk_tensor t, r;
+    size_t d, s;
+    if (op != LBK_OP_VAR) return false;
+    for (d = 0; d < 2; d++)
+        for (s = 0; s < 4; s++)
+            if (lbk__chk_input(c, lbk__chk_fdt[d], 3, lbk__chk_shp[4], -3, 3, &t, &r))
+                lbk__chk_compare(c, "var", (lbk_var)(c->t, t, ax_n[s], ax_sets[s], (int)d, s & 1),
+                                 (lbk_var)(c->ref, r, ax_n[s], ax_sets[s], (int)d, s & 1));
+    return true;
+}
+
+static bool lbk__chk_argmax(lbk__chk *c, lbk_op op) {
+    lbk_tensor t, r;
+    size_t d;
+    if (op != LBK_OP_ARGMAX) return false;
+    for (d = 0; d < 2; d++)
+        if (lbk__chk_input(c, lbk__chk_fdt[d], 3, lbk__chk_shp[4], -3, 3, &t, &r))
+            lbk__chk_compare(c, "argmax", (lbk_argmax)(c->t, t, (int)d, d == 1), (lbk_argmax)(c->ref, r, (int)d, d == 1));
+    return true;
+}
+
+static bool lbk__chk_matmul(lbk__chk *c, lbk_op op) {
+    static const int64_t ma[][3] = {{4, 5}, {2, 3, 4}, {5}, {3, 0}, {1, 1}}, mb[][3] = {{5, 3}, {4, 6}, {5, 2}, {0, 2}, {1, 1}};
+    static const int mna[] = {2, 3, 1, 2, 2}, mnb[] = {2, 2, 2, 2, 2};
+    lbk_tensor t, r, t2, r2;
+    size_t d, s;
+    if (op != LBK_OP_MATMUL) return false;
+    for (d = 0; d < 2; d++)
+        for (s = 0; s < LBK__COUNTOF(mna); s++)
+            if (lbk__chk_input(c, lbk__chk_fdt[d], mna[s], ma[s], -2, 2, &t, &r) && lbk__chk_input(c, lbk__chk_fdt[d], mnb[s], mb[s], -2, 2, &t2, &r2))
+                lbk__chk_compare(c, "matmul", (lbk_matmul)(c->t, t, t2), (lbk_matmul)(c->ref, r, r2));
+    if (lbk__chk_input(c, LBK_I32, 2, ma[0], -9, 9, &t, &r) && lbk__chk_input(c, LBK_I32, 2, mb[0], -9, 9, &t2, &r2))
+        lbk__chk_compare(c, "matmul", (lbk_matmul)(c->t, t, t2), (lbk_matmul)(c->ref, r, r2));
+    return true;
+}
+
+/* The data-movement family: one builder per op over f32, f64 and i64. */
+static bool lbk__chk_move(lbk__chk *c, lbk_op op) {
+    static const lbk_dtype dts[] = {LBK_F32, LBK_F64, LBK_I64};
+    const char *name = lbk_op_name(op);
+    lbk_tensor t, r, t2, r2, tt[2], rr[2];
+    size_t d;
+    if (op != LBK_OP_RESHAPE && op != LBK_OP_PERMUTE && op != LBK_OP_EXPAND && op != LBK_OP_SLICE && op != LBK_OP_CONCAT) return false;
+    for (d = 0; d < LBK__COUNTOF(dts); d++) {
+        int64_t rs[2] = {5, -1}, ex[4] = {4, 2, 3, 5};
+        int perm[3] = {2, 0, 1};
+        if (!lbk__chk_input(c, dts[d], 3, lbk__chk_shp[4], -3, 3, &t, &r)) continue;
+        if (op == LBK_OP_RESHAPE) lbk__chk_compare(c, name, (lbk_reshape)(c->t, t, 2, rs), (lbk_reshape)(c->ref, r, 2, rs));
+        if (op == LBK_OP_PERMUTE) lbk__chk_compare(c, name, (lbk_permute)(c->t, t, perm), (lbk_permute)(c->ref, r, perm));
+        if (op == LBK_OP_EXPAND) lbk__chk_compare(c, name, (lbk_expand)(c->t, t, 4, ex), (lbk_expand)(c->ref, r, 4, ex));
+        if (op == LBK_OP_SLICE) {
+            lbk__chk_compare(c, name, (lbk_slice)(c->t, t, 2, 1, 5, 2), (lbk_slice)(c->ref, r, 2, 1, 5, 2));
+            lbk__chk_compare(c, name, (lbk_slice)(c->t, t, 0, 2, 9, 1), (lbk_slice)(c->ref, r, 0, 2, 9, 1));   /* empty */
+        }
+        if (op == LBK_OP_CONCAT && lbk__chk_input(c, dts[d], 3, lbk__chk_shp[4], -3, 3, &t2, &r2)) {
+            tt[0] = t; tt[1] = t2; rr[0] = r; rr[1] = r2;
+            lbk__chk_compare(c, name, (lbk_concat)(c->t, tt, 2, 1), (lbk_concat)(c->ref, rr, 2, 1));
+        }
+    }
+    return true;
+}
+#define lbk__chk_reshape lbk__chk_move
+#define lbk__chk_permute lbk__chk_move
+#define lbk__chk_expand lbk__chk_move
+#define lbk__chk_slice lbk__chk_move
+#define lbk__chk_concat lbk__chk_move
+
+static bool lbk__chk_arange(lbk__chk *c, lbk_op op) {
+    if (op != LBK_OP_ARANGE) return false;
+    lbk__chk_compare(c, "arange", (lbk_arange)(c->t, LBK_F32, -2, 3, 0.5), (lbk_arange)(c->ref, LBK_F32, -2, 3, 0.5));
+    lbk__chk_compare(c, "arange", (lbk_arange)(c->t, LBK_I64, 10, -3, -3), (lbk_arange)(c->ref, LBK_I64, 10, -3, -3));
+    lbk__chk_compare(c, "arange", (lbk_arange)(c->t, LBK_F64, 0, 0, 1), (lbk_arange)(c->ref, LBK_F64, 0, 0, 1));
+    return true;
+}
+
+/* Random ops: the backend's generator need not be the reference's; its values must be
+   distributed the same way (mean and mean square). */
+static bool lbk__chk_random(lbk__chk *c, lbk_op op) {
+    static const int64_t dims[2] = {64, 128};
+    size_t d;
+    if (op != LBK_OP_RAND && op != LBK_OP_RANDN) return false;
+    for (d = 0; d < 2; d++) {
+        lbk_set_seed(c->t, 1234 + d);
+        lbk_set_seed(c->ref, 1234 + d);
+        if (op == LBK_OP_RAND)
+            lbk__chk_cmp(c, "rand", (lbk_rand)(c->t, lbk__chk_fdt[d], 2, dims), (lbk_rand)(c->ref, lbk__chk_fdt[d], 2, dims), true);
+        else
+            lbk__chk_cmp(c, "randn", (lbk_randn)(c->t, lbk__chk_fdt[d], 2, dims), (lbk_randn)(c->ref, lbk__chk_fdt[d], 2, dims), true);
+    }
+    return true;
+}
+
+/* softmax, log_softmax (rule softmax), logsumexp, gelu and silu (rule act): rows over
+   every shape, the empty ones included. */
+static bool lbk__chk_rows(lbk__chk *c, lbk_op op) {
+    lbk_tensor t, r, a, b;
+    size_t d, s;
+    if (op != LBK_OP_SOFTMAX && op != LBK_OP_LOG_SOFTMAX && op != LBK_OP_LOGSUMEXP && op != LBK_OP_GELU && op != LBK_OP_SILU) return false;
+    for (d = 0; d < 2; d++)
+        for (s = 1; s < LBK__COUNTOF(lbk__chk_shn); s++) {
+            int ax = s & 1 ? -1 : 0;
+            if (!lbk__chk_input(c, lbk__chk_fdt[d], lbk__chk_shn[s], lbk__chk_shp[s], -5, 5, &t, &r)) continue;
+            if (op == LBK_OP_SOFTMAX) { a = (lbk_softmax)(c->t, t, ax); b = (lbk_softmax)(c->ref, r, ax); }
+            else if (op == LBK_OP_LOG_SOFTMAX) { a = (lbk_log_softmax)(c->t, t, ax); b = (lbk_log_softmax)(c->ref, r, ax); }
+            else if (op == LBK_OP_LOGSUMEXP) { a = (lbk_logsumexp)(c->t, t, ax, s & 1); b = (lbk_logsumexp)(c->ref, r, ax, s & 1); }
+            else if (op == LBK_OP_GELU) { a = (lbk_gelu)(c->t, t, s & 1); b = (lbk_gelu)(c->ref, r, s & 1); }
+            else { a = (lbk_silu)(c->t, t); b = (lbk_silu)(c->ref, r); }
+            lbk__chk_compare(c, lbk_op_name(op), a, b);
+        }
+    return true;
+}
+#define lbk__chk_softmax lbk__chk_rows
+#define lbk__chk_logsumexp lbk__chk_rows
+#define lbk__chk_act lbk__chk_rows
+
+/* layer_norm, rms_norm (rule norm) and linear. */
+static bool lbk__chk_norm(lbk__chk *c, lbk_op op) {
+    lbk_tensor t, r, t2, r2, t3, r3, none = {0};
+    size_t d;
+    if (op != LBK_OP_LAYER_NORM && op != LBK_OP_RMS_NORM && op != LBK_OP_LINEAR) return false;
+    for (d = 0; d < 2; d++) {
+        int64_t wd[2] = {3, 5}, bd = 3;
+        if (!lbk__chk_input(c, lbk__chk_fdt[d], 3, lbk__chk_shp[4], -3, 3, &t, &r) ||
+            !lbk__chk_input(c, lbk__chk_fdt[d], 1, lbk__chk_shp[4] + 2, 0.5, 1.5, &t2, &r2) ||
+            !lbk__chk_input(c, lbk__chk_fdt[d], 1, lbk__chk_shp[4] + 2, -1, 1, &t3, &r3))
+            continue;
+        if (op == LBK_OP_LAYER_NORM) {
+            lbk__chk_compare(c, "layer_norm", (lbk_layer_norm)(c->t, t, 1, t2, t3, 1e-5), (lbk_layer_norm)(c->ref, r, 1, r2, r3, 1e-5));
+            lbk__chk_compare(c, "layer_norm", (lbk_layer_norm)(c->t, t, 2, none, none, 1e-3), (lbk_layer_norm)(c->ref, r, 2, none, none, 1e-3));
+        } else if (op == LBK_OP_RMS_NORM) {
+            lbk__chk_compare(c, "rms_norm", (lbk_rms_norm)(c->t, t, 1, t2, 1e-6), (lbk_rms_norm)(c->ref, r, 1, r2, 1e-6));
+            lbk__chk_compare(c, "rms_norm", (lbk_rms_norm)(c->t, t, 2, none, 1e-6), (lbk_rms_norm)(c->ref, r, 2, none, 1e-6));
+        } else if (lbk__chk_input(c, lbk__chk_fdt[d], 2, wd, -1, 1, &t2, &r2) && lbk__chk_input(c, lbk__chk_fdt[d], 1, &bd, -1, 1, &t3, &r3)) {
+            lbk__chk_compare(c, "linear", (lbk_linear)(c->t, t, t2, t3), (lbk_linear)(c->ref, r, r2, r3));
+            lbk__chk_compare(c, "linear", (lbk_linear)(c->t, t, t2, none), (lbk_linear)(c->ref, r, r2, none));
+        }
+    }
+    return true;
+}
+#define lbk__chk_linear lbk__chk_norm
+
+typedef bool (*lbk__chk_fn)(lbk__chk *c, lbk_op op);
+#define LBK__CHK_ROW(id, name, kind, api, nmin, nmax, rule, dt, attrs, flags, schema) lbk__chk_##rule,
+static const lbk__chk_fn lbk__chk_cases[] = {NULL, LBK_OP_TABLE(LBK__CHK_ROW)};
+#undef LBK__CHK_ROW
+LBK__STATIC_ASSERT(sizeof lbk__chk_cases / sizeof lbk__chk_cases[0] == (size_t)LBK_OP_COUNT, check_cases_cover_the_op_table);
 
 LAZYBK_API lbk_result lbk_backend_check(const char *name, double tol, FILE *report) {
     lbk_ctx_desc dt, dr;
@@ -8209,23 +8367,29 @@ LAZYBK_API lbk_result lbk_backend_check(const char *name, double tol, FILE *repo
     if (!c.t) return lbk_last_result();
     c.ref = lbk_ctx_create(&dr);
     if (!c.ref) { lbk_ctx_destroy(c.t); return lbk_last_result(); }
+    c.b = lbk_backend_get(name, &c.self);
+    if (!c.b) { lbk_ctx_destroy(c.t); lbk_ctx_destroy(c.ref); return lbk_last_result(); }
     c.tol = tol;
     c.rng = 0x9e3779b97f4a7c15ULL;
     if (report) fprintf(report, "lbk_backend_check('%s') against cpu-reference, tol %g\n", name, tol);
-    for (op = LBK_OP_ADD; op < LBK_OP_COUNT; op++) {
+    for (op = LBK_OP_PARAM + 1; op < LBK_OP_COUNT; op++) {
         lbk_scope st = lbk_scope_begin(c.t), sr = lbk_scope_begin(c.ref);
-        if (op == LBK_OP_RAND || op == LBK_OP_RANDN) continue;
+        bool has;
         c.worst = 0; c.cases = 0; c.failed = 0; c.skipped = 0; c.first_fail[0] = 0;
-        lbk__chk_op(&c, (lbk_op)op);
+        has = lbk__chk_cases[op](&c, (lbk_op)op);
         lbk_scope_end(c.t, st, NULL, 0);
         lbk_scope_end(c.ref, sr, NULL, 0);
         lbk_ctx_clear_error(c.t);
         lbk_ctx_clear_error(c.ref);
+        if (!has) lbk__chk_fail(&c, lbk_op_name((lbk_op)op), "%s", "no conformance case for this op");
         if (c.cases == 0 && c.failed == 0) continue;   /* not claimed */
         claimed++;
         if (c.failed) {
             failed_ops++;
-            if (!first[0]) snprintf(first, sizeof first, "%s", c.first_fail);
+            if (!first[0]) {
+                if (has) snprintf(first, sizeof first, "%s", c.first_fail);
+                else snprintf(first, sizeof first, "no conformance case for op %s", lbk_op_name((lbk_op)op));
+            }
         }
         if (report)
             fprintf(report, "  %-12s %3d case(s)  worst %-10.3g %s%s%s\n", lbk_op_name((lbk_op)op), c.cases, c.worst,
@@ -8282,6 +8446,10 @@ static lbk__cpu lbk__cpu_ref_self = {LBK__MUTEX_INIT, {NULL}, 0, NULL, 0, 0, 0, 
 /* The dtypes the fast path has native kernels for (grouped tiles, gemm, reductions, rows);
    every other dtype runs the reference kernels through the dtype table's converters. */
 static bool lbk__cpu_native(lbk_dtype dt) { return dt == LBK_F32 || dt == LBK_F64; }
+/* Two's-complement wrap of integer arithmetic done in uint64 (no undefined overflow). */
+static int64_t lbk__wrap64(uint64_t u) {
+    return u <= (uint64_t)INT64_MAX ? (int64_t)u : -(int64_t)(~u) - 1;
+}
 static bool lbk__cpu_is_ew(lbk_op op) {
     lbk_op_kind k = lbk_op_kind_of(op);
     return k == LBK_OPKIND_UNARY || k == LBK_OPKIND_BINARY || k == LBK_OPKIND_COMPARE || k == LBK_OPKIND_LOGIC ||
@@ -8300,7 +8468,7 @@ static bool lbk__cpu_fast(const lbk__cpu *cpu) {
 }
 
 static lbk__cpu_buf *lbk__cpu_alloc(lbk__cpu *cpu, lbk_dtype dt, int n_dims, const int64_t *dims) {
-    size_t bytes = (size_t)lbk__numel(n_dims, dims) * lbk_dtype_size(dt);
+    size_t bytes = (size_t)lbk_shape_numel(n_dims, dims) * lbk_dtype_size(dt);
     lbk__cpu_buf *b = NULL;
     int i;
     lbk__lock(&cpu->lock);
@@ -8379,7 +8547,7 @@ static lbk_result lbk__cpu_from_host(void *self, lbk_device dev, lbk_dtype dt, i
     lbk__cpu_buf *b = lbk__cpu_alloc((lbk__cpu *)self, dt, n_dims, dims);
     (void)dev;
     if (!b) return lbk_backend_error(LBK_ERR_OOM, -1, "cannot allocate %zu bytes",
-                                     (size_t)lbk__numel(n_dims, dims) * lbk_dtype_size(dt));
+                                     (size_t)lbk_shape_numel(n_dims, dims) * lbk_dtype_size(dt));
     if (b->bytes) memcpy(b->ptr, src, b->bytes);
     *out = (lbk_data *)b;
     return LBK_OK;
@@ -8392,7 +8560,7 @@ static lbk_result lbk__cpu_wrap_host(void *self, lbk_device dev, lbk_dtype dt, i
     b->dtype = dt;
     b->n_dims = n_dims;
     if (n_dims) memcpy(b->dims, dims, sizeof(int64_t) * (size_t)n_dims);
-    b->bytes = (size_t)lbk__numel(n_dims, dims) * lbk_dtype_size(dt);
+    b->bytes = (size_t)lbk_shape_numel(n_dims, dims) * lbk_dtype_size(dt);
     b->ptr = ptr;
     b->release = release;
     b->release_arg = release_arg;
@@ -8508,7 +8676,7 @@ static void lbk__cpu_plan_text(lbk__cpu_prog *p) {
     for (i = 0; i < p->n; i++) {
         const lbk__cpu_inst *x = &p->inst[i];
         char shape[256];
-        lbk__shape_str(shape, sizeof shape, x->dt, x->n_dims, x->dims);
+        lbk_shape_str(shape, sizeof shape, x->dt, x->n_dims, x->dims);
         if (x->param >= 0) {
             lbk__str_append(&p->text, "  %%%u = %s parameter %d", i, shape, x->param);
         } else {
@@ -9095,7 +9263,7 @@ static lbk_result lbk__cpu_group_walk(const lbk__cpu_prog *p, const lbk__cpu_gro
         w->nd = nd;
         w->L = shape->dims[nd - 1];
         w->rows = shape->numel / w->L;
-        w->per_out = gr->tail >= 0 ? lbk__numel(nd - gr->red_first, shape->dims + gr->red_first) / w->L : 1;
+        w->per_out = gr->tail >= 0 ? lbk_shape_numel(nd - gr->red_first, shape->dims + gr->red_first) / w->L : 1;
     }
     *s = block + st_bytes;
     return LBK_OK;
@@ -9306,7 +9474,7 @@ static lbk_result lbk__cpu_compile_one(lbk__cpu *cpu, const lbk_graph *g, lbk__c
         x->dims = p->dims + n_dims;
         if (nd.n_dims) memcpy(p->dims + n_dims, nd.dims, sizeof(int64_t) * (size_t)nd.n_dims);
         n_dims += (uint32_t)nd.n_dims;
-        x->numel = lbk__numel(nd.n_dims, nd.dims);
+        x->numel = lbk_shape_numel(nd.n_dims, nd.dims);
         x->bytes = (size_t)x->numel * lbk_dtype_size(nd.dtype);
         x->first_in = n_ins;
         x->n_in = (uint32_t)nd.n_inputs;
@@ -9442,11 +9610,11 @@ static void lbk__cpu_copy(char *dst, const char *src, size_t esz, int nd, const 
                           const int64_t *src_st) {
     int64_t idx[LAZYBK_MAX_DIMS], L, rows, r, i, so = 0, dof = 0, ss, ds;
     int d;
-    if (lbk__numel(nd, dims) == 0) return;
+    if (lbk_shape_numel(nd, dims) == 0) return;
     L = nd ? dims[nd - 1] : 1;
     ss = nd ? src_st[nd - 1] : 0;
     ds = nd ? dst_st[nd - 1] : 0;
-    rows = lbk__numel(nd, dims) / L;
+    rows = lbk_shape_numel(nd, dims) / L;
     memset(idx, 0, sizeof idx);
     for (r = 0; r < rows; r++) {
         switch (esz) {
@@ -9589,7 +9757,7 @@ static lbk_result lbk__cpu_ew(const lbk__cpu_prog *p, const lbk__cpu_inst *x, vo
     for (r = 0; r < rows; r++) {
         char *orow = (char *)o + (size_t)(r * L) * osz;
         if (x->op == LBK_OP_CAST) {
-            lbk__convert(orow, x->dt, in[0] + off[0] * (int64_t)isz[0], dt, L, nd ? st[0][nd - 1] : 0);
+            lbk_convert(orow, x->dt, in[0] + off[0] * (int64_t)isz[0], dt, L, nd ? st[0][nd - 1] : 0);
         } else {
             r0 = lbk__cpu_row(x, dt, L, orow, in[0] + off[0] * (int64_t)isz[0], nd ? st[0][nd - 1] : 0,
                               in[1] ? in[1] + off[1] * (int64_t)isz[1] : NULL, nd ? st[1][nd - 1] : 0,
@@ -9641,7 +9809,7 @@ static void lbk__cpu_reduce(const lbk__cpu_prog *p, const lbk__cpu_inst *x, void
     int64_t ist[LAZYBK_MAX_DIMS], kd[LAZYBK_MAX_DIMS], kst[LAZYBK_MAX_DIMS], rd[LAZYBK_MAX_DIMS], rst[LAZYBK_MAX_DIMS];
     int64_t kidx[LAZYBK_MAX_DIMS], ridx[LAZYBK_MAX_DIMS], R = 1, out_n = 1, oi, base = 0;
     int nk = 0, nr = 0, d;
-    bool fl = lbk__is_float(idt);
+    bool fl = lbk_dtype_is_float(idt);
     lbk__cpu_strides(in->n_dims, in->dims, ist);
     for (d = 0; d < in->n_dims; d++) {
         if (x->mask & (1u << d)) { rd[nr] = in->dims[d]; rst[nr++] = ist[d]; R *= in->dims[d]; }
@@ -9711,7 +9879,7 @@ static lbk_result lbk__cpu_matmul(const lbk__cpu_prog *p, const lbk__cpu_inst *x
     int nd = x->n_dims, nb = nd - 2, d;
     int64_t M = x->dims[nd - 2], N = x->dims[nd - 1], K = ia->dims[ia->n_dims - 1];
     int64_t ast[LAZYBK_MAX_DIMS], bst[LAZYBK_MAX_DIMS], idx[LAZYBK_MAX_DIMS], batches = 1, bi, i, j, k, aoff = 0, boff = 0;
-    bool fl = lbk__is_float(x->dt);
+    bool fl = lbk_dtype_is_float(x->dt);
     double *acc;
     uint64_t *iacc;
     if (x->numel == 0) return LBK_OK;
@@ -10087,7 +10255,7 @@ static lbk_result lbk__cpu_rows(const lbk__cpu_prog *p, const lbk__cpu_inst *x, 
     (void)threads;
     if (x->op == LBK_OP_LAYER_NORM || x->op == LBK_OP_RMS_NORM) {
         int k = 1;
-        L = lbk__numel(x->n_norm, in->dims + (in->n_dims - x->n_norm));
+        L = lbk_shape_numel(x->n_norm, in->dims + (in->n_dims - x->n_norm));
         if (x->has_w) w = p->vals[p->ins[x->first_in + (uint32_t)k++]];
         if (x->has_b) b = p->vals[p->ins[x->first_in + (uint32_t)k]];
     } else {
@@ -10167,7 +10335,7 @@ static bool lbk__cpu_reduce_fast(const lbk__cpu_prog *p, const lbk__cpu_inst *x,
     for (k = first; k <= last; k++)
         if (!(x->mask & (1u << k))) return false;   /* not one block of axes */
     if (last == nd - 1) {   /* trailing: rows of L */
-        L = lbk__numel(nd - first, in->dims + first);
+        L = lbk_shape_numel(nd - first, in->dims + first);
         R = in->numel / L;
         for (i = 0; i < R; i++) {
             if (x->dt == LBK_F32) lbk__redrow_f32(x->op, (const float *)(const void *)(a + (size_t)(i * L) * esz), L, (float *)o + i);
@@ -10177,7 +10345,7 @@ static bool lbk__cpu_reduce_fast(const lbk__cpu_prog *p, const lbk__cpu_inst *x,
     }
     if (first == 0) {   /* leading: R rows of L columns, reduced row by row */
         double *acc;
-        R = lbk__numel(last + 1, in->dims);
+        R = lbk_shape_numel(last + 1, in->dims);
         L = in->numel / R;
         acc = (double *)lbk__malloc(sizeof(double) * (size_t)L);
         if (!acc) { *r = lbk_backend_error(LBK_ERR_OOM, x->debug, "out of memory"); return true; }
@@ -10259,7 +10427,7 @@ static lbk_result lbk__cpu_run_node(const lbk__cpu_prog *p, uint32_t i, void *o)
         bool exact = st == floor(st) && sp == floor(sp) && fabs(st) < 9e15 && fabs(sp) < 9e15;
         for (j = 0; j < x->numel; j++) {
             double f = st + (double)j * sp;
-            int64_t v = exact ? (int64_t)st + j * (int64_t)sp : lbk__f2i64(f);
+            int64_t v = exact ? (int64_t)st + j * (int64_t)sp : lbk_f64_to_i64(f);
             lbk__st(o, x->dt, j, f, v);
         }
         return LBK_OK;
@@ -10713,13 +10881,16 @@ static bool lbk__cu_dev_setup_locked(lbk__cu *cu, int ordinal) {
 }
 /* The device of ordinal, set up and made current on this thread; NULL with the reason as
    the backend error. */
-static lbk__cu_dev *lbk__cu_use(lbk__cu *cu, int ordinal) {
+/* The device for ordinal, set current on this thread; NULL with the backend error recorded
+   (and its result in *out_r, which may be NULL) if it cannot be used. */
+static lbk__cu_dev *lbk__cu_use(lbk__cu *cu, int ordinal, lbk_result *out_r) {
     lbk__cu_dev *d = NULL;
+    lbk_result r = LBK_OK;
     CUresult e;
     lbk__lock(&lbk__cu_lock);
     if (!cu->tried) { cu->tried = true; cu->ok = lbk__cu_load_locked(cu); }
-    if (!cu->ok) lbk_backend_error(LBK_ERR_UNAVAILABLE, -1, "backend 'cuda' is not available: %s", cu->reason);
-    else if (ordinal < 0 || ordinal >= cu->n_devices) lbk_backend_error(LBK_ERR_ARG, -1, "cuda: no device %d (there are %d)", ordinal, cu->n_devices);
+    if (!cu->ok) r = lbk_backend_error(LBK_ERR_UNAVAILABLE, -1, "backend 'cuda' is not available: %s", cu->reason);
+    else if (ordinal < 0 || ordinal >= cu->n_devices) r = lbk_backend_error(LBK_ERR_ARG, -1, "cuda: no device %d (there are %d)", ordinal, cu->n_devices);
     else {
         d = &cu->devs[ordinal];
         if (!d->tried) {
@@ -10728,16 +10899,17 @@ static lbk__cu_dev *lbk__cu_use(lbk__cu *cu, int ordinal) {
             d->tried = true;
             d->ok = lbk__cu_dev_setup_locked(cu, ordinal);
         }
-        if (!d->ok) { lbk_backend_error(LBK_ERR_UNAVAILABLE, -1, "%s", d->reason); d = NULL; }
+        if (!d->ok) { r = lbk_backend_error(LBK_ERR_UNAVAILABLE, -1, "%s", d->reason); d = NULL; }
         else if ((e = cu->ctx_set(d->cuctx)) != CUDA_SUCCESS) {   /* this thread uses the device's primary context */
-            lbk_backend_error(LBK_ERR_BACKEND, -1, "cuCtxSetCurrent on device %d: %s", ordinal, lbk__cu_err(cu, e));
+            r = lbk_backend_error(LBK_ERR_BACKEND, -1, "cuCtxSetCurrent on device %d: %s", ordinal, lbk__cu_err(cu, e));
             d = NULL;
         }
     }
     lbk__unlock(&lbk__cu_lock);
+    if (out_r) *out_r = r;
     return d;
 }
-static bool lbk__cu_available(void *self) { return lbk__cu_use((lbk__cu *)self, ((lbk__cu *)self)->default_ordinal) != NULL; }
+static bool lbk__cu_available(void *self) { return lbk__cu_use((lbk__cu *)self, ((lbk__cu *)self)->default_ordinal, NULL) != NULL; }
 static const char *lbk__cu_reason(void *self) {
     lbk__cu *cu = (lbk__cu *)self;
     return cu->reason[0] ? cu->reason : cu->devs[cu->default_ordinal].reason[0] ? cu->devs[cu->default_ordinal].reason : "not initialised";
@@ -10926,11 +11098,12 @@ static CUresult lbk__cu_copy_dtoh(lbk__cu *cu, lbk__cu_dev *d, void *dst, CUdevi
    returning, and every stream lazybk makes is a blocking one, so the kernels that read it
    are ordered after the copy. Larger data is copied before this returns. */
 static lbk_result lbk__cu_upload(lbk__cu *cu, int ordinal, size_t bytes, const void *src, bool scalar, lbk_data **out) {
-    lbk__cu_dev *d = lbk__cu_use(cu, ordinal);
+    lbk_result use_r = LBK_OK;
+    lbk__cu_dev *d = lbk__cu_use(cu, ordinal, &use_r);
     lbk__cu_buf *b;
     lbk_result r;
     CUresult e = CUDA_SUCCESS;
-    if (!d) return lbk__tls_be_result;
+    if (!d) return use_r;
     if (!(b = (lbk__cu_buf *)lbk__malloc(sizeof *b))) return LBK_ERR_OOM;
     b->ordinal = ordinal;
     b->last = NULL;
@@ -10947,7 +11120,7 @@ static lbk_result lbk__cu_upload(lbk__cu *cu, int ordinal, size_t bytes, const v
     return LBK_OK;
 }
 static lbk_result lbk__cu_from_host(void *self, lbk_device dev, lbk_dtype dt, int n_dims, const int64_t *dims, const void *src, lbk_data **out) {
-    return lbk__cu_upload((lbk__cu *)self, dev.ordinal, (size_t)lbk__numel(n_dims, dims) * lbk_dtype_size(dt), src, false, out);
+    return lbk__cu_upload((lbk__cu *)self, dev.ordinal, (size_t)lbk_shape_numel(n_dims, dims) * lbk_dtype_size(dt), src, false, out);
 }
 static lbk_result lbk__cu_from_scalar(void *self, lbk_device dev, lbk_dtype dt, const void *value, lbk_data **out) {
     return lbk__cu_upload((lbk__cu *)self, dev.ordinal, lbk_dtype_size(dt), value, true, out);
@@ -10958,9 +11131,10 @@ static lbk_result lbk__cu_placeholder(void *self, lbk_device dev, lbk_dtype dt, 
 static lbk_result lbk__cu_to_host(void *self, lbk_data *data, void *dst, size_t dst_bytes) {
     lbk__cu *cu = (lbk__cu *)self;
     lbk__cu_buf *b = (lbk__cu_buf *)data;
-    lbk__cu_dev *d = lbk__cu_use(cu, b->ordinal);
+    lbk_result use_r = LBK_OK;
+    lbk__cu_dev *d = lbk__cu_use(cu, b->ordinal, &use_r);
     CUresult e = CUDA_SUCCESS;
-    if (!d) return lbk__tls_be_result;
+    if (!d) return use_r;
     if (dst_bytes > b->bytes) return lbk_backend_error(LBK_ERR_ARG, -1, "cuda: %zu bytes asked of data of %zu", dst_bytes, b->bytes);
     if (dst_bytes && ((b->last && (e = cu->stream_sync(b->last)) != CUDA_SUCCESS) || (e = lbk__cu_copy_dtoh(cu, d, dst, b->p, dst_bytes)) != CUDA_SUCCESS))
         return lbk_backend_error(LBK_ERR_BACKEND, -1, "cuMemcpyDtoH of %zu bytes: %s", dst_bytes, lbk__cu_err(cu, e));
@@ -10970,7 +11144,7 @@ static lbk_result lbk__cu_to_host(void *self, lbk_data *data, void *dst, size_t 
 static void lbk__cu_data_free(void *self, lbk_data *data) {
     lbk__cu *cu = (lbk__cu *)self;
     lbk__cu_buf *b = (lbk__cu_buf *)data;
-    lbk__cu_dev *d = lbk__cu_use(cu, b->ordinal);
+    lbk__cu_dev *d = lbk__cu_use(cu, b->ordinal, NULL);
     if (d) lbk__cu_mfree(cu, d, b->p, b->bytes, b->last);
     lbk__free(b);
 }
@@ -10982,7 +11156,7 @@ static const char *lbk__cu_ctype(lbk_dtype dt) {
 /* Whether cuBLAS strided batches can run product x = a @ b: each operand's batch dims
    whole or all broadcast. */
 static bool lbk__cu_batches_ok(const lbk_node *x, const lbk_node *a, const lbk_node *b) {
-    int64_t batches = lbk__numel(x->n_dims - 2, x->dims), ba = lbk__numel(a->n_dims - 2, a->dims), bb = lbk__numel(b->n_dims - 2, b->dims);
+    int64_t batches = lbk_shape_numel(x->n_dims - 2, x->dims), ba = lbk_shape_numel(a->n_dims - 2, a->dims), bb = lbk_shape_numel(b->n_dims - 2, b->dims);
     return (ba == 1 || ba == batches) && (bb == 1 || bb == batches);
 }
 /* What the CUDA backend runs itself. */
@@ -11186,7 +11360,7 @@ static void lbk__cu_emit_group(lbk__cu_gen *G, int32_t gid, uint32_t first, uint
             snprintf(opd[k], sizeof opd[k], "a%u_%u", m, k);
             lbk__cu_bstrides(y, &p->nodes[in], bst);
             lbk__str_append(&p->src, "%s%s a%u_%u = v%u[", ind, lbk__cu_ctype(p->nodes[in].dtype), m, k, in);
-            if (lbk__numel(p->nodes[in].n_dims, p->nodes[in].dims) == n_out) lbk__str_append(&p->src, "i");
+            if (lbk_shape_numel(p->nodes[in].n_dims, p->nodes[in].dims) == n_out) lbk__str_append(&p->src, "i");
             else lbk__cu_offset(&p->src, "i", y->n_dims, y->dims, bst, 0);
             lbk__str_append(&p->src, "];\n");
         }
@@ -11249,7 +11423,7 @@ static void lbk__cu_emit_reduction(lbk__cu_gen *G, lbk__cu_step *st, uint32_t i,
     lbk__str_append(&p->src, ";\n        double v;\n");
     if (fg >= 0) {
         lbk__str_append(&p->src, "        {\n            long long i = off;\n");
-        lbk__cu_emit_group(G, fg, first_m, x->inputs[0], lbk__numel(a->n_dims, a->dims), "            ");
+        lbk__cu_emit_group(G, fg, first_m, x->inputs[0], lbk_shape_numel(a->n_dims, a->dims), "            ");
         lbk__str_append(&p->src, "            v = (double)r%u;\n        }\n", x->inputs[0]);
     } else {
         lbk__str_append(&p->src, "        v = (double)v%u[off];\n", x->inputs[0]);
@@ -11386,18 +11560,18 @@ static lbk_result lbk__cu_gemm_step(lbk__cu_gen *G, uint32_t mm, uint32_t out) {
     memset(st, 0, sizeof *st);
     st->kind = 1;
     st->node = out;
-    st->n = lbk__numel(x->n_dims, x->dims);
+    st->n = lbk_shape_numel(x->n_dims, x->dims);
     st->first_buf = p->n_bufs;
     st->bias = -1;
     st->M = x->dims[x->n_dims - 2]; st->N = x->dims[x->n_dims - 1]; st->K = a->dims[a->n_dims - 1];
-    st->batches = lbk__numel(x->n_dims - 2, x->dims);
+    st->batches = lbk_shape_numel(x->n_dims - 2, x->dims);
     st->a = x->inputs[0]; st->b = x->inputs[1];
     if (!lbk__cu_batches_ok(x, a, b))   /* supports_op declines these */
         return lbk_backend_error(LBK_ERR_UNSUPPORTED, x->debug_handle, "cuda: matmul with partly broadcast batch dims");
     if (G->fuse[st->a] == -2) { st->ta = true; st->a = p->nodes[st->a].inputs[0]; }
     if (G->fuse[st->b] == -2) { st->tb = true; st->b = p->nodes[st->b].inputs[0]; }
-    st->sa = lbk__numel(a->n_dims - 2, a->dims) == 1 ? 0 : st->M * st->K;
-    st->sb = lbk__numel(b->n_dims - 2, b->dims) == 1 ? 0 : st->K * st->N;
+    st->sa = lbk_shape_numel(a->n_dims - 2, a->dims) == 1 ? 0 : st->M * st->K;
+    st->sb = lbk_shape_numel(b->n_dims - 2, b->dims) == 1 ? 0 : st->K * st->N;
     if (st->batches > 1 && st->sb == 0 && st->sa != 0 && !st->ta) { st->M *= st->batches; st->batches = 1; st->sa = 0; }
     st->sc = st->M * st->N;
     p->kernel[mm] = p->kernel[out] = (int32_t)p->n_steps;
@@ -11486,7 +11660,7 @@ static lbk_result lbk__cu_generate(lbk__cu_prog *p) {
             const lbk_node *b = &p->nodes[bias];
             int64_t N = x->dims[x->n_dims - 1];
             while (m < n && p->nodes[m].op == LBK_OP_PARAM) m++;
-            if ((m == n || G.group[m] != (int32_t)add) /* the group is the add alone */ && bias != i && b->dtype == x->dtype && b->n_dims >= 1 && b->dims[b->n_dims - 1] == N && lbk__numel(b->n_dims, b->dims) == N &&
+            if ((m == n || G.group[m] != (int32_t)add) /* the group is the add alone */ && bias != i && b->dtype == x->dtype && b->n_dims >= 1 && b->dims[b->n_dims - 1] == N && lbk_shape_numel(b->n_dims, b->dims) == N &&
                 b->n_dims <= x->n_dims) {
                 G.fuse[add] = -3;
                 G.epi[add] = (int32_t)i;
@@ -11530,7 +11704,7 @@ static lbk_result lbk__cu_generate(lbk__cu_prog *p) {
         st = &p->steps[p->n_steps];
         memset(st, 0, sizeof *st);
         st->node = i;
-        st->n = lbk__numel(x->n_dims, x->dims);
+        st->n = lbk_shape_numel(x->n_dims, x->dims);
         st->first_buf = p->n_bufs;
         for (m = first_m; m <= i; m++)
             if (lbk__cu_inside(&G, i, kg, fg, m)) p->kernel[m] = (int32_t)p->n_steps;
@@ -11703,10 +11877,11 @@ static lbk_result lbk__cu_module(lbk__cu *cu, lbk__cu_dev *d, lbk__cu_prog *p, c
 
 static lbk_result lbk__cu_compile(void *self, lbk_device dev, const lbk_graph *const *graphs, int n, lbk_computation **out) {
     lbk__cu *cu = (lbk__cu *)self;
-    lbk__cu_dev *d = lbk__cu_use(cu, dev.ordinal);
+    lbk_result use_r = LBK_OK;
+    lbk__cu_dev *d = lbk__cu_use(cu, dev.ordinal, &use_r);
     int i, j;
     char arch[32];
-    if (!d) return lbk__tls_be_result;
+    if (!d) return use_r;
     snprintf(arch, sizeof arch, "compute_%d%d", d->cc_major, d->cc_minor);
     for (i = 0; i < n; i++) {
         lbk__cu_prog *p = NULL;
@@ -11823,16 +11998,16 @@ static lbk_result lbk__cu_execute(void *self, lbk_computation *c, lbk_data *cons
                                   int out_cap, int *out_n) {
     lbk__cu *cu = (lbk__cu *)self;
     lbk__cu_prog *p = (lbk__cu_prog *)c;
-    lbk__cu_dev *d = lbk__cu_use(cu, dev.ordinal);
-    uint32_t i, s, k;
     lbk_result r = LBK_OK;
+    lbk__cu_dev *d = lbk__cu_use(cu, dev.ordinal, &r);
+    uint32_t i, s, k;
     void *params[64 + 2];
     uint32_t np;
     CUdeviceptr *ptr, part;
     CUstream stream;
     lbk__cublas_t blas;
     *out_n = 0;
-    if (!d) return lbk__tls_be_result;
+    if (!d) return r;
     if ((uint32_t)n_args != p->n_params || out_cap < (int)p->n_outputs)
         return lbk_backend_error(LBK_ERR_ARG, -1, "got %d arguments and room for %d outputs; the graph has %u and %u", n_args, out_cap, p->n_params, p->n_outputs);
     if (dev.ordinal != p->ordinal)
@@ -11864,7 +12039,7 @@ static lbk_result lbk__cu_execute(void *self, lbk_computation *c, lbk_data *cons
                 ((lbk__cu_buf *)o)->last = stream;
                 out[p->out[m]] = o;
                 ptr[m] = ((lbk__cu_buf *)o)->p;
-            } else if ((r = lbk__cu_malloc(cu, d, (size_t)lbk__numel(y->n_dims, y->dims) * lbk_dtype_size(y->dtype), stream, &ptr[m])) != LBK_OK) {
+            } else if ((r = lbk__cu_malloc(cu, d, (size_t)lbk_shape_numel(y->n_dims, y->dims) * lbk_dtype_size(y->dtype), stream, &ptr[m])) != LBK_OK) {
                 break;
             }
         }
@@ -11901,7 +12076,7 @@ static lbk_result lbk__cu_execute(void *self, lbk_computation *c, lbk_data *cons
     for (i = 0; i < p->n; i++)
         if (ptr[i] && p->param[i] < 0 && p->out[i] < 0) {
             const lbk_node *y = &p->nodes[i];
-            lbk__cu_mfree(cu, d, ptr[i], (size_t)lbk__numel(y->n_dims, y->dims) * lbk_dtype_size(y->dtype), stream);
+            lbk__cu_mfree(cu, d, ptr[i], (size_t)lbk_shape_numel(y->n_dims, y->dims) * lbk_dtype_size(y->dtype), stream);
         }
     lbk__free(ptr);
     if (r != LBK_OK) {
@@ -11934,19 +12109,19 @@ static void lbk__cu_set_ordinal(void *self, int ordinal) {
 }
 static int lbk__cu_devices(void *self, lbk_device *out, int cap) {
     lbk__cu *cu = (lbk__cu *)self;
-    int i, n = lbk__cu_use(cu, cu->default_ordinal) ? cu->n_devices : 0;
+    int i, n = lbk__cu_use(cu, cu->default_ordinal, NULL) ? cu->n_devices : 0;
     for (i = 0; i < n && out && i < cap; i++) { out[i].type = LBK_DEVICE_CUDA; out[i].ordinal = i; }
     return n;
 }
 static lbk_result lbk__cu_map_device(void *self, int ordinal, lbk_device *out) {
-    if (!lbk__cu_use((lbk__cu *)self, ordinal)) return LBK_ERR_ARG;   /* the reason is the backend error */
+    if (!lbk__cu_use((lbk__cu *)self, ordinal, NULL)) return LBK_ERR_ARG;   /* the reason is the backend error */
     out->type = LBK_DEVICE_CUDA;
     out->ordinal = ordinal;
     return LBK_OK;
 }
 static lbk_result lbk__cu_memory(void *self, lbk_device dev, size_t *free_b, size_t *total) {
     lbk__cu *cu = (lbk__cu *)self;
-    if (!lbk__cu_use(cu, dev.ordinal) || cu->mem_info(free_b, total) != CUDA_SUCCESS) return LBK_ERR_UNAVAILABLE;
+    if (!lbk__cu_use(cu, dev.ordinal, NULL) || cu->mem_info(free_b, total) != CUDA_SUCCESS) return LBK_ERR_UNAVAILABLE;
     return LBK_OK;
 }
 static const char *lbk__cu_report(void *self) {
