@@ -710,13 +710,14 @@ LAZYBK_API bool     lbk_node_norm(const lbk_graph *g, uint32_t i, int *out_n_nor
 
 /* ---- values (IValue) ------------------------------------------------------------- */
 /* A dynamic value: none, bool, int, double, string, tensor, list, dict (string keys,
-   insertion order kept). Containers own their items. A tensor value holds a handle, not
+   insertion order kept), bytes (raw data: a module's constants). Containers own their items. A tensor value holds a handle, not
    the tensor: the tensor belongs to its context. Accessors given the wrong kind (or NULL)
    return false/0/0.0/NULL/{0} and set lbk_last_error; they never crash. Not thread-safe
    per value; different values may be used from different threads. */
 typedef struct lbk_value lbk_value;
 typedef enum lbk_value_kind { LBK_VALUE_NONE, LBK_VALUE_BOOL, LBK_VALUE_INT, LBK_VALUE_DOUBLE,
-                              LBK_VALUE_STR, LBK_VALUE_TENSOR, LBK_VALUE_LIST, LBK_VALUE_DICT } lbk_value_kind;
+                              LBK_VALUE_STR, LBK_VALUE_TENSOR, LBK_VALUE_LIST, LBK_VALUE_DICT,
+                              LBK_VALUE_BYTES } lbk_value_kind;
 /* Constructors return NULL on OOM. */
 LAZYBK_API lbk_value     *lbk_value_none(void);
 LAZYBK_API lbk_value     *lbk_value_bool(bool v);
@@ -726,6 +727,10 @@ LAZYBK_API lbk_value     *lbk_value_str(const char *s);     /* copies; NULL s gi
 LAZYBK_API lbk_value     *lbk_value_tensor(lbk_tensor t);
 LAZYBK_API lbk_value     *lbk_value_list(void);
 LAZYBK_API lbk_value     *lbk_value_dict(void);
+/* A copy of n bytes (data may be NULL when n is 0). Bytes read from a module file may
+   instead share the file's mapped memory; either way they stay valid while the value does. */
+LAZYBK_API lbk_value     *lbk_value_bytes(const void *data, size_t n);
+LAZYBK_API const void    *lbk_value_as_bytes(const lbk_value *v, size_t *out_n);  /* borrowed; NULL (and *out_n 0) if not bytes */
 LAZYBK_API lbk_value_kind lbk_value_kind_of(const lbk_value *v);   /* LBK_VALUE_NONE for NULL */
 LAZYBK_API const char    *lbk_value_kind_name(lbk_value_kind k);
 LAZYBK_API bool           lbk_value_as_bool(const lbk_value *v);
@@ -773,12 +778,15 @@ LAZYBK_API lbk_result  lbk_module_run(lbk_module *m, const char *method, const l
    ahead of time. An unavailable backend gives a lowered module (and a warning through the
    logger) whose methods fail with LBK_ERR_UNAVAILABLE. NULL on failure. */
 LAZYBK_API lbk_module *lbk_to_backend(lbk_module *m, const char *backend, const lbk_value *method_compile_spec);
-/* Writes a versioned binary file: format version, backend, method compile spec, method
-   signatures, the preprocessed blob, the module tree. A plain module is saved lowered to
-   its context's backend (every method). */
+/* Writes a versioned binary file (format 2): backend, method compile spec, method
+   signatures, the preprocessed blob, the module tree, then the blob's bytes values
+   (constants) raw and 64-byte aligned. A plain module is saved lowered to its context's
+   backend (every method). */
 LAZYBK_API lbk_result  lbk_module_save(const lbk_module *m, const char *path);
-/* Reads it and compiles again for the saved backend. A truncated, corrupted or
-   wrong-version file gives LBK_ERR_FORMAT; an unavailable backend LBK_ERR_UNAVAILABLE. */
+/* Reads it (formats 1 and 2) and compiles again for the saved backend. The file is mapped
+   where the platform can: the cpu backend computes on the constants in place, so loading
+   costs about the file's size in memory. A truncated, corrupted or wrong-version file
+   gives LBK_ERR_FORMAT; an unavailable backend LBK_ERR_UNAVAILABLE. */
 LAZYBK_API lbk_module *lbk_module_load(lbk_ctx *ctx, const char *path);
 /* The same from the bytes of such a file held in memory ("memory" in messages). */
 LAZYBK_API lbk_module *lbk_module_load_memory(lbk_ctx *ctx, const void *data, size_t size);
@@ -795,7 +803,9 @@ LAZYBK_API lbk_result        lbk_preprocess_register(const char *backend, lbk_pr
 LAZYBK_API bool              lbk_preprocess_has(const char *backend);
 LAZYBK_API lbk_preprocess_fn lbk_preprocess_get(const char *backend);   /* NULL if none */
 /* The default: a dict of method -> its IR serialised into values (calls of children
-   inlined, constants as base64 bytes). A registered preprocess may start from it. */
+   inlined, ops and dtypes by name, attributes by field name, constants as bytes values;
+   the layout is described in the implementation's module section). A registered
+   preprocess may start from it. */
 LAZYBK_API lbk_result        lbk_preprocess_default(const lbk_module *m, const lbk_value *method_compile_spec,
                                                     lbk_value **out_processed);
 
@@ -1090,6 +1100,12 @@ LAZYBK_API lbk_result           lbk_backend_error(lbk_result r, int64_t debug_ha
 #  include <windows.h>
 #else
 #  include <pthread.h>
+#endif
+#if defined(__unix__) || defined(__APPLE__)
+#  include <sys/mman.h>   /* module files are mapped */
+#  include <sys/stat.h>
+#  include <fcntl.h>
+#  include <unistd.h>
 #endif
 
 #if defined(__cplusplus) && __cplusplus >= 201103L
@@ -1678,8 +1694,30 @@ struct lbk_value {
         lbk_tensor t;
         struct { lbk_value **items; size_t n, cap; } list;
         struct { lbk_value **items; char **keys; size_t n, cap, kcap; lbk__str_i64 *index; } dict;
+        struct { unsigned char *p; size_t n; struct lbk__blob *owner; } bytes;   /* owner NULL: p is the value's */
     } u;
 };
+
+/* Memory many bytes values (and zero-copy constants) share: a mapped module file or a
+   copy of one's data section. Freed (unmapped) when the last reference goes; any thread. */
+typedef struct lbk__blob { int refs; void *base; size_t size; bool mapped; } lbk__blob;
+static lbk__mutex lbk__blob_lock = LBK__MUTEX_INIT;
+static void lbk__blob_unmap(lbk__blob *b);
+static void lbk__blob_ref(lbk__blob *b) { lbk__lock(&lbk__blob_lock); b->refs++; lbk__unlock(&lbk__blob_lock); }
+static void lbk__blob_unref(void *arg) {
+    lbk__blob *b = (lbk__blob *)arg;
+    int left;
+    if (!b) return;
+    lbk__lock(&lbk__blob_lock);
+    left = --b->refs;
+    lbk__unlock(&lbk__blob_lock);
+    if (left > 0) return;
+    if (b->mapped) lbk__blob_unmap(b);
+    else lbk__free(b->base);
+    lbk__free(b);
+}
+/* A bytes value over [p, p + n) of blob b (which it references). */
+static lbk_value *lbk__value_bytes_in(lbk__blob *b, const unsigned char *p, size_t n);
 
 static lbk_value *lbk__value_new(lbk_value_kind k) {
     lbk_value *v = (lbk_value *)lbk__calloc(1, sizeof *v);
@@ -1703,8 +1741,8 @@ LAZYBK_API lbk_value *lbk_value_list(void) { return lbk__value_new(LBK_VALUE_LIS
 LAZYBK_API lbk_value *lbk_value_dict(void) { return lbk__value_new(LBK_VALUE_DICT); }
 LAZYBK_API lbk_value_kind lbk_value_kind_of(const lbk_value *v) { return v ? v->kind : LBK_VALUE_NONE; }
 LAZYBK_API const char *lbk_value_kind_name(lbk_value_kind k) {
-    static const char *const names[] = {"none", "bool", "int", "double", "str", "tensor", "list", "dict"};
-    return ((int)k >= 0 && (int)k <= (int)LBK_VALUE_DICT) ? names[k] : "invalid";
+    static const char *const names[] = {"none", "bool", "int", "double", "str", "tensor", "list", "dict", "bytes"};
+    return ((int)k >= 0 && (int)k <= (int)LBK_VALUE_BYTES) ? names[k] : "invalid";
 }
 
 static bool lbk__value_is(const lbk_value *v, lbk_value_kind k, const char *where) {
@@ -1712,6 +1750,30 @@ static bool lbk__value_is(const lbk_value *v, lbk_value_kind k, const char *wher
     lbk__set_last(LBK_ERR_ARG, "%s: value is %s, not %s", where, v ? lbk_value_kind_name(v->kind) : "NULL",
                   lbk_value_kind_name(k));
     return false;
+}
+LAZYBK_API lbk_value *lbk_value_bytes(const void *data, size_t n) {
+    lbk_value *v;
+    if (n && !data) { lbk__set_last(LBK_ERR_ARG, "lbk_value_bytes: NULL data for %zu bytes", n); return NULL; }
+    if (!(v = lbk__value_new(LBK_VALUE_BYTES))) return NULL;
+    if (!(v->u.bytes.p = (unsigned char *)lbk__malloc(n))) { lbk__free(v); return NULL; }
+    if (n) memcpy(v->u.bytes.p, data, n);
+    v->u.bytes.n = n;
+    return v;
+}
+static lbk_value *lbk__value_bytes_in(lbk__blob *b, const unsigned char *p, size_t n) {
+    lbk_value *v = lbk__value_new(LBK_VALUE_BYTES);
+    if (!v) return NULL;
+    lbk__blob_ref(b);
+    v->u.bytes.p = (unsigned char *)(uintptr_t)p;
+    v->u.bytes.n = n;
+    v->u.bytes.owner = b;
+    return v;
+}
+LAZYBK_API const void *lbk_value_as_bytes(const lbk_value *v, size_t *out_n) {
+    if (out_n) *out_n = 0;
+    if (!lbk__value_is(v, LBK_VALUE_BYTES, "lbk_value_as_bytes")) return NULL;
+    if (out_n) *out_n = v->u.bytes.n;
+    return v->u.bytes.p;
 }
 LAZYBK_API bool lbk_value_as_bool(const lbk_value *v) { return lbk__value_is(v, LBK_VALUE_BOOL, "lbk_value_as_bool") && v->u.b; }
 LAZYBK_API int64_t lbk_value_as_int(const lbk_value *v) {
@@ -1737,6 +1799,7 @@ LAZYBK_API void lbk_value_free(lbk_value *v) {
     if (!LBK__GROW(stack, cap, 16)) { stack = NULL; cap = 0; }
     for (;;) {
         if (v->kind == LBK_VALUE_STR) lbk__free(v->u.s);
+        if (v->kind == LBK_VALUE_BYTES) { if (v->u.bytes.owner) lbk__blob_unref(v->u.bytes.owner); else lbk__free(v->u.bytes.p); }
         if (v->kind == LBK_VALUE_LIST || v->kind == LBK_VALUE_DICT) {
             lbk_value **items = v->kind == LBK_VALUE_LIST ? v->u.list.items : v->u.dict.items;
             size_t n = v->kind == LBK_VALUE_LIST ? v->u.list.n : v->u.dict.n;
@@ -1852,6 +1915,12 @@ LAZYBK_API lbk_value *lbk_value_copy(const lbk_value *v) {
         const lbk_value *s = p.src;
         switch (s->kind) {
         case LBK_VALUE_STR: ok = (d->u.s = lbk__strdup(s->u.s)) != NULL; break;
+        case LBK_VALUE_BYTES:   /* shared memory is shared again; owned bytes are copied */
+            d->u.bytes = s->u.bytes;
+            if (s->u.bytes.owner) lbk__blob_ref(s->u.bytes.owner);
+            else if ((d->u.bytes.p = (unsigned char *)lbk__malloc(s->u.bytes.n)) != NULL) { if (s->u.bytes.n) memcpy(d->u.bytes.p, s->u.bytes.p, s->u.bytes.n); }
+            else { d->kind = LBK_VALUE_NONE; ok = false; }
+            break;
         case LBK_VALUE_LIST: case LBK_VALUE_DICT:
             for (k = 0; k < (s->kind == LBK_VALUE_LIST ? s->u.list.n : s->u.dict.n) && ok; k++) {
                 const lbk_value *it = s->kind == LBK_VALUE_LIST ? s->u.list.items[k] : s->u.dict.items[k];
@@ -6526,28 +6595,45 @@ LAZYBK_API lbk_preprocess_fn lbk_preprocess_get(const char *backend) {
 
 /* ---- the serialised form of a method (the default preprocess) ----
    {"inputs": [[dtype, n_dims, dims...]...], "outputs": [...], "consts": [[dtype, n_dims,
-   dims..., "base64 of the little-endian bytes"]...], "nodes": [[kind, op, dtype, n_dims,
-   flags, index, debug, dims..., n_in, inputs..., attribute words...]...]}. Calls of
-   children are inlined (each node keeps its module path), so the blob stands alone. */
-static const char lbk__b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-static char *lbk__b64_encode(const unsigned char *p, size_t n) {
-    size_t i, o = 0;
-    char *s = (char *)lbk__malloc((n + 2) / 3 * 4 + 1);
-    if (!s) return NULL;
-    for (i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
-        s[o++] = lbk__b64[v >> 18 & 63]; s[o++] = lbk__b64[v >> 12 & 63];
-        s[o++] = i + 1 < n ? lbk__b64[v >> 6 & 63] : '=';
-        s[o++] = i + 2 < n ? lbk__b64[v & 63] : '=';
-    }
-    s[o] = 0;
-    return s;
+   dims..., bytes (little-endian, C order)]...], "nodes": [[kind, op, dtype, n_dims, flags,
+   index, debug, dims..., n_in, inputs..., {attribute: value...}]...], "outs": [entry...]}.
+   Ops and dtypes are names; the attributes are the op's fields by name (a scalar's
+   {"value": v}). Calls of children are inlined (each node keeps its module path), so the
+   blob stands alone. Blobs of format-1 files (op and dtype numbers, the attribute union as
+   raw words, constants in base64) are read too, through the numbering frozen below. */
+static const char *const lbk__v1_ops[] = {
+    "invalid", "param", "add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge",
+    "logical_and", "logical_or", "logical_not", "where", "neg", "abs", "exp", "log", "sqrt", "rsqrt", "sin", "cos", "tanh",
+    "sigmoid", "relu", "erf", "floor", "ceil", "reciprocal", "cast", "sum", "mean", "amax", "amin", "argmax", "matmul",
+    "reshape", "permute", "expand", "slice", "concat", "arange", "rand", "randn", "softmax", "log_softmax", "logsumexp",
+    "gelu", "silu", "var", "layer_norm", "rms_norm", "linear"};
+static const char *const lbk__v1_dtypes[] = {"invalid", "f32", "f64", "i32", "i64", "bool"};
+/* Format 1 stored the attribute union's words; this build's union is the one format 1 had
+   (checked for the default LAZYBK_MAX_DIMS; a build with another must read files its own
+   configuration wrote, as before). */
+#define LBK__V1_ATTR_WORDS ((int)LBK__COUNTOF(((lbk__attrs *)0)->words))
+#if LAZYBK_MAX_DIMS == 8
+LBK__STATIC_ASSERT(sizeof(lbk__attrs) == 32, attrs_union_kept_its_format1_layout);
+#endif
+static bool lbk__vint(const lbk_value *l, int64_t i, int64_t lo, int64_t hi, int64_t *out);
+
+static int lbk__v_op(const lbk_value *x) {   /* an op by name, or by format-1 number; 0 if neither */
+    if (lbk_value_kind_of(x) == LBK_VALUE_STR) return (int)lbk_op_from_name(lbk_value_as_str(x));
+    if (lbk_value_kind_of(x) == LBK_VALUE_INT && lbk_value_as_int(x) > 0 && lbk_value_as_int(x) < (int64_t)LBK__COUNTOF(lbk__v1_ops))
+        return (int)lbk_op_from_name(lbk__v1_ops[lbk_value_as_int(x)]);
+    return 0;
 }
+static lbk_dtype lbk__v_dtype(const lbk_value *x) {
+    if (lbk_value_kind_of(x) == LBK_VALUE_STR) return lbk_dtype_from_name(lbk_value_as_str(x));
+    if (lbk_value_kind_of(x) == LBK_VALUE_INT && lbk_value_as_int(x) > 0 && lbk_value_as_int(x) < (int64_t)LBK__COUNTOF(lbk__v1_dtypes))
+        return lbk_dtype_from_name(lbk__v1_dtypes[lbk_value_as_int(x)]);
+    return LBK_DTYPE_INVALID;
+}
+/* Format 1's constants: base64. Decodes exactly n bytes into out; false if s is not their encoding. */
 static int lbk__b64_val(int c) {
     return c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26 : c >= '0' && c <= '9' ? c - '0' + 52 :
            c == '+' ? 62 : c == '/' ? 63 : -1;
 }
-/* Decodes exactly n bytes into out; false if s is not their encoding. */
 static bool lbk__b64_decode(const char *s, unsigned char *out, size_t n) {
     size_t i, o = 0, len = strlen(s);
     if (len != (n + 2) / 3 * 4) return false;
@@ -6563,13 +6649,103 @@ static bool lbk__b64_decode(const char *s, unsigned char *out, size_t n) {
     return true;
 }
 static bool lbk__vpush_int(lbk_value *list, int64_t v) { return lbk_list_push(list, lbk_value_int(v)) == LBK_OK; }
+static bool lbk__vpush_str(lbk_value *list, const char *s) { return lbk_list_push(list, lbk_value_str(s)) == LBK_OK; }
 static lbk_value *lbk__sig_value(const lbk__tsig *s) {
     lbk_value *l = lbk_value_list();
     int d;
-    bool ok = l && lbk__vpush_int(l, s->dt) && lbk__vpush_int(l, s->n_dims);
+    bool ok = l && lbk__vpush_str(l, lbk_dtype_name(s->dt)) && lbk__vpush_int(l, s->n_dims);
     for (d = 0; ok && d < s->n_dims; d++) ok = lbk__vpush_int(l, s->dims[d]);
     if (!ok) { lbk_value_free(l); return NULL; }
     return l;
+}
+
+/* The attribute fields of entry x as a dict (a scalar entry: its value). */
+static lbk_value *lbk__attrs_value(const lbk__mnode *x, bool scalar) {
+    lbk_value *d = lbk_value_dict();
+    const lbk__afield *f;
+    bool ok = d != NULL;
+    if (ok && scalar)
+        ok = lbk_dict_set(d, "value", lbk__is_float((lbk_dtype)x->dtype) ? lbk_value_double(x->attrs.sc.v.f) : lbk_value_int(x->attrs.sc.v.i)) == LBK_OK;
+    for (f = lbk__opdefs[x->op].attrs; ok && !scalar && f->name; f++) {
+        const char *p = (const char *)&x->attrs + f->off;
+        lbk_value *v = NULL;
+        int32_t v32;
+        int64_t v64;
+        double dv;
+        int k;
+        switch (f->type) {
+        case LBK__AF_BOOL: v = lbk_value_bool(*(const uint8_t *)p != 0); break;
+        case LBK__AF_I32: memcpy(&v32, p, 4); v = lbk_value_int(v32); break;
+        case LBK__AF_I64: memcpy(&v64, p, 8); v = lbk_value_int(v64); break;
+        case LBK__AF_F64: memcpy(&dv, p, 8); v = lbk_value_double(dv); break;
+        case LBK__AF_AXES:
+            memcpy(&v32, p, 4);
+            v = lbk_value_list();
+            for (k = 0; v && k < LAZYBK_MAX_DIMS; k++)
+                if (((uint32_t)v32 & (1u << k)) && !lbk__vpush_int(v, k)) { lbk_value_free(v); v = NULL; }
+            break;
+        case LBK__AF_PERM:
+            v = lbk_value_list();
+            for (k = 0; v && k < x->n_dims; k++)
+                if (!lbk__vpush_int(v, ((const int8_t *)p)[k])) { lbk_value_free(v); v = NULL; }
+            break;
+        default: break;   /* a field type with no encoding: fails below */
+        }
+        ok = v && lbk_dict_set(d, f->name, v) == LBK_OK;
+    }
+    if (!ok) { lbk_value_free(d); return NULL; }
+    return d;
+}
+/* Reads them back: exactly the op's fields, each of its type and range. */
+static bool lbk__attrs_parse(const lbk_value *d, lbk__mnode *x, bool scalar) {
+    const lbk__afield *f;
+    int64_t n = 0;
+    memset(&x->attrs, 0, sizeof x->attrs);
+    if (lbk_value_kind_of(d) != LBK_VALUE_DICT) return false;
+    if (scalar) {
+        const lbk_value *v = lbk_dict_get(d, "value");
+        if (lbk_dict_len(d) != 1) return false;
+        if (lbk__is_float((lbk_dtype)x->dtype) && lbk_value_kind_of(v) == LBK_VALUE_DOUBLE) x->attrs.sc.v.f = lbk_value_as_double(v);
+        else if (!lbk__is_float((lbk_dtype)x->dtype) && lbk_value_kind_of(v) == LBK_VALUE_INT) x->attrs.sc.v.i = lbk_value_as_int(v);
+        else return false;
+        return true;
+    }
+    for (f = lbk__opdefs[x->op].attrs; f->name; f++, n++) {
+        const lbk_value *v = lbk_dict_get(d, f->name);
+        char *p = (char *)&x->attrs + f->off;
+        lbk_value_kind vk = lbk_value_kind_of(v);
+        int64_t i, k, len;
+        switch (f->type) {
+        case LBK__AF_BOOL: if (vk != LBK_VALUE_BOOL) return false; *(uint8_t *)p = lbk_value_as_bool(v); break;
+        case LBK__AF_I32: {
+            int32_t v32;
+            if (vk != LBK_VALUE_INT || (i = lbk_value_as_int(v)) < INT32_MIN || i > INT32_MAX) return false;
+            v32 = (int32_t)i; memcpy(p, &v32, 4);
+            break;
+        }
+        case LBK__AF_I64: if (vk != LBK_VALUE_INT) return false; i = lbk_value_as_int(v); memcpy(p, &i, 8); break;
+        case LBK__AF_F64: { double dv; if (vk != LBK_VALUE_DOUBLE) return false; dv = lbk_value_as_double(v); memcpy(p, &dv, 8); break; }
+        case LBK__AF_AXES: {
+            uint32_t mask = 0;
+            if ((len = lbk_list_len(v)) < 0 || len > LAZYBK_MAX_DIMS) return false;
+            for (k = 0; k < len; k++) {
+                if (!lbk__vint(v, k, 0, LAZYBK_MAX_DIMS - 1, &i) || (mask & (1u << i))) return false;
+                mask |= 1u << i;
+            }
+            memcpy(p, &mask, 4);
+            break;
+        }
+        case LBK__AF_PERM:
+            if ((len = lbk_list_len(v)) != x->n_dims) return false;
+            for (k = 0; k < len; k++) {
+                if (!lbk__vint(v, k, 0, LAZYBK_MAX_DIMS - 1, &i)) return false;
+                ((int8_t *)p)[k] = (int8_t)i;
+            }
+            break;
+        default: return false;
+        }
+    }
+    return lbk_dict_len(d) == n;
 }
 
 /* A parameter node of signature sig with no data, held by the caller (one reference): an
@@ -6630,32 +6806,33 @@ static lbk_value *lbk__method_value(lbk_ctx *ctx, const lbk__method *me, const c
         lbk__tsig s;
         lbk_value *c;
         size_t bytes = (size_t)lbk__numel(n->n_dims, n->dims) * lbk_dtype_size((lbk_dtype)n->dtype);
-        unsigned char *buf = (unsigned char *)lbk__malloc(bytes + 1);
-        char *b64 = NULL;
+        lbk_value *data = lbk_value_bytes(NULL, 0);
         s.dt = (lbk_dtype)n->dtype; s.n_dims = n->n_dims; memcpy(s.dims, n->dims, sizeof s.dims);
         c = lbk__sig_value(&s);
-        ok = c && buf;
-        if (ok && bytes) {
+        ok = c && data;
+        if (ok && bytes) {   /* read straight into the value's memory */
+            lbk__free(data->u.bytes.p);
+            ok = (data->u.bytes.p = (unsigned char *)lbk__malloc(bytes)) != NULL;
+            data->u.bytes.n = ok ? bytes : 0;
             lbk__clear_backend_error();
-            *r = ctx->iface->data_to_host(ctx->self, n->data, buf, bytes);
-            if (*r != LBK_OK) { lbk_value_free(c); lbk__free(buf); lbk_value_free(v); lbk_value_free(ins); lbk_value_free(outs); lbk_value_free(consts); lbk_value_free(nodes);
+            *r = ok ? ctx->iface->data_to_host(ctx->self, n->data, data->u.bytes.p, bytes) : LBK_OK;
+            if (*r != LBK_OK) { lbk_value_free(c); lbk_value_free(data); lbk_value_free(v); lbk_value_free(ins); lbk_value_free(outs); lbk_value_free(consts); lbk_value_free(nodes);
                                 return lbk__ctx_fail(ctx, *r, where, -1, "reading a constant of method '%s' failed", me->name), (lbk_value *)NULL; }
         }
-        ok = ok && (b64 = lbk__b64_encode(buf, bytes)) != NULL && lbk_list_push(c, lbk_value_str(b64)) == LBK_OK;
-        lbk__free(b64);
-        lbk__free(buf);
+        if (ok) { ok = lbk_list_push(c, data) == LBK_OK; data = NULL; }
+        lbk_value_free(data);
         if (ok) ok = lbk_list_push(consts, c) == LBK_OK;
         else lbk_value_free(c);
     }
     for (e = 0; ok && e < me->n_nodes; e++) {
         const lbk__mnode *x = &me->nodes[e];
         lbk_value *l = lbk_value_list();
-        ok = l && lbk__vpush_int(l, x->kind) && lbk__vpush_int(l, x->op) && lbk__vpush_int(l, x->dtype) && lbk__vpush_int(l, x->n_dims) &&
-             lbk__vpush_int(l, x->flags) && lbk__vpush_int(l, x->index) && lbk__vpush_int(l, x->debug);
+        ok = l && lbk__vpush_int(l, x->kind) && lbk__vpush_str(l, lbk_op_name((lbk_op)x->op)) && lbk__vpush_str(l, lbk_dtype_name((lbk_dtype)x->dtype)) &&
+             lbk__vpush_int(l, x->n_dims) && lbk__vpush_int(l, x->flags) && lbk__vpush_int(l, x->index) && lbk__vpush_int(l, x->debug);
         for (j = 0; ok && j < x->n_dims; j++) ok = lbk__vpush_int(l, x->dims[j]);
         ok = ok && lbk__vpush_int(l, x->n_in);
         for (k = 0; ok && k < x->n_in; k++) ok = lbk__vpush_int(l, x->kind == LBK__MN_CALL_OUT ? x->first_in : me->ins[x->first_in + k]);
-        for (j = 0; ok && j < (int)(sizeof x->attrs.words / sizeof x->attrs.words[0]); j++) ok = lbk__vpush_int(l, (int64_t)x->attrs.words[j]);
+        ok = ok && lbk_list_push(l, lbk__attrs_value(x, x->kind == LBK__MN_SCALAR)) == LBK_OK;
         if (ok) ok = lbk_list_push(nodes, l) == LBK_OK;
         else lbk_value_free(l);
     }
@@ -6724,8 +6901,7 @@ static bool lbk__vint(const lbk_value *l, int64_t i, int64_t lo, int64_t hi, int
 static bool lbk__vsig(const lbk_value *l, lbk__tsig *s, int64_t *used) {
     int64_t v, d;
     memset(s, 0, sizeof *s);
-    if (!lbk__vint(l, 0, 1, LBK_DTYPE_COUNT - 1, &v)) return false;
-    s->dt = (lbk_dtype)v;
+    if ((s->dt = lbk__v_dtype(lbk_list_get(l, 0))) == LBK_DTYPE_INVALID) return false;
     if (!lbk__vint(l, 1, 0, LAZYBK_MAX_DIMS, &v)) return false;
     s->n_dims = (int)v;
     for (d = 0; d < s->n_dims; d++)
@@ -6733,6 +6909,23 @@ static bool lbk__vsig(const lbk_value *l, lbk__tsig *s, int64_t *used) {
     if (!lbk__dims_valid(s->n_dims, s->dims, s->dt)) return false;
     *used = 2 + s->n_dims;
     return true;
+}
+
+/* A module constant over bytes value data: the file's own memory (no copy) on a backend
+   with data_wrap_host when data lies in a shared blob, aligned; else copied in. */
+static lbk_tensor lbk__const_tensor(lbk_ctx *ctx, lbk_dtype dt, int nd, const int64_t *dims, const lbk_value *data, const char *where) {
+    lbk__blob *b = data->u.bytes.owner;
+    lbk__opctx oc;
+    oc.ctx = ctx; oc.name = where; oc.file = NULL; oc.line = 0; oc.op = LBK_OP_PARAM;
+    if (b && data->u.bytes.n > 0 && ((uintptr_t)data->u.bytes.p % 64) == 0 && ctx->iface->data_wrap_host) {
+        lbk_data *d = NULL;
+        lbk__blob_ref(b);   /* the backend gives it back through the release */
+        lbk__clear_backend_error();
+        if (ctx->iface->data_wrap_host(ctx->self, ctx->device, dt, nd, dims, data->u.bytes.p, lbk__blob_unref, b, &d) == LBK_OK && d)
+            return lbk__data_tensor(&oc, dt, nd, dims, d);
+        lbk__blob_unref(b);   /* declined: a failed wrap does not release (data_wrap_host's contract) */
+    }
+    return (lbk_from_host)(ctx, dt, nd, dims, data->u.bytes.p);
 }
 
 /* Whether recipe entry x (an op) is what its op makes of its inputs: the op's own rule
@@ -6789,7 +6982,7 @@ static lbk_result lbk__method_parse(lbk_ctx *ctx, const char *name, const lbk_va
                     *nodes = lbk_dict_get(v, "nodes");
     int64_t n_in = lbk_list_len(ins), n_out = lbk_list_len(outs), n_c = lbk_list_len(consts), n_n = lbk_list_len(nodes), i, u;
     size_t cap_ins = 0;
-    const int n_words = (int)(sizeof me->nodes[0].attrs.words / sizeof me->nodes[0].attrs.words[0]);
+    const int n_words = LBK__V1_ATTR_WORDS;
     memset(me, 0, sizeof *me);
 #define LBK__BAD(what) do { lbk__method_free(ctx, me); return lbk__ctx_fail(ctx, LBK_ERR_FORMAT, where, -1, "method '%s': %s", name, what); } while (0)
     if (n_in < 0 || n_out < 1 || n_c < 0 || n_n < 0 || n_in > 4096 || n_out > 4096 || n_n > ((int64_t)1 << 30)) LBK__BAD("not a serialised method");
@@ -6806,18 +6999,25 @@ static lbk_result lbk__method_parse(lbk_ctx *ctx, const char *name, const lbk_va
     for (i = 0; i < n_c; i++) {   /* constants: uploaded now, held by the recipe */
         const lbk_value *c = lbk_list_get(consts, i);
         lbk__tsig s;
-        const char *b64;
+        const lbk_value *data;
         size_t bytes;
-        unsigned char *buf;
         lbk_tensor t;
         uint32_t id;
-        if (!lbk__vsig(c, &s, &u) || !(b64 = lbk_value_as_str(lbk_list_get(c, u))) || lbk_list_len(c) != u + 1) LBK__BAD("bad constant");
-        bytes = (size_t)lbk__numel(s.n_dims, s.dims) * lbk_dtype_size(s.dt);
-        if (strlen(b64) != (bytes + 2) / 3 * 4) LBK__BAD("constant data of the wrong size");
-        if (!(buf = (unsigned char *)lbk__malloc(bytes + 1))) { lbk__method_free(ctx, me); return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory"); }
-        if (!lbk__b64_decode(b64, buf, bytes)) { lbk__free(buf); LBK__BAD("constant data is not base64"); }
-        t = (lbk_from_host)(ctx, s.dt, s.n_dims, s.dims, buf);
-        lbk__free(buf);
+        if (!lbk__vsig(c, &s, &u) || lbk_list_len(c) != u + 1) LBK__BAD("bad constant");
+        data = lbk_list_get(c, u);
+        bytes = (size_t)lbk_shape_numel(s.n_dims, s.dims) * lbk_dtype_size(s.dt);
+        if (lbk_value_kind_of(data) == LBK_VALUE_BYTES) {   /* format 2: zero-copy where the backend can wrap the file's memory */
+            if (data->u.bytes.n != bytes) LBK__BAD("constant data of the wrong size");
+            t = lbk__const_tensor(ctx, s.dt, s.n_dims, s.dims, data, where);
+        } else {   /* format 1: base64 */
+            const char *b64 = lbk_value_as_str(data);
+            unsigned char *buf;
+            if (!b64 || strlen(b64) != (bytes + 2) / 3 * 4) LBK__BAD("constant data of the wrong size");
+            if (!(buf = (unsigned char *)lbk__malloc(bytes + 1))) { lbk__method_free(ctx, me); return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory"); }
+            if (!lbk__b64_decode(b64, buf, bytes)) { lbk__free(buf); LBK__BAD("constant data is not base64"); }
+            t = (lbk_from_host)(ctx, s.dt, s.n_dims, s.dims, buf);
+            lbk__free(buf);
+        }
         {
             const char *why;
             if (!t.id || lbk__resolve(ctx, t, &id, &why) != LBK_OK) { lbk__method_free(ctx, me); return ctx->recent; }
@@ -6830,10 +7030,13 @@ static lbk_result lbk__method_parse(lbk_ctx *ctx, const char *name, const lbk_va
         const lbk_value *l = lbk_list_get(nodes, i);
         lbk__mnode *x = &me->nodes[i];
         int64_t hv[7], k, at, nin;
-        for (k = 0; k < 7; k++) if (!lbk__vint(l, k, INT64_MIN, INT64_MAX, &hv[k])) LBK__BAD("bad node");
+        bool v1 = lbk_value_kind_of(lbk_list_get(l, 1)) == LBK_VALUE_INT;   /* a format-1 blob */
+        for (k = 0; k < 7; k++) if (k != 1 && k != 2 && !lbk__vint(l, k, INT64_MIN, INT64_MAX, &hv[k])) LBK__BAD("bad node");
+        hv[1] = lbk__v_op(lbk_list_get(l, 1));
+        hv[2] = lbk__v_dtype(lbk_list_get(l, 2));
         if (hv[0] < LBK__MN_INPUT || hv[0] > LBK__MN_CALL_OUT || hv[0] == LBK__MN_CALL || hv[0] == LBK__MN_CALL_OUT) LBK__BAD("bad node kind");
-        if (hv[1] < 0 || hv[1] >= LBK_OP_COUNT || hv[2] < 1 || hv[2] >= LBK_DTYPE_COUNT || hv[3] < 0 || hv[3] > LAZYBK_MAX_DIMS || hv[4] < 0 || hv[4] > 255)
-            LBK__BAD("bad node header");
+        if (hv[1] <= 0 || hv[2] == LBK_DTYPE_INVALID) LBK__BAD("unknown op or dtype (a file from a newer lazybk?)");
+        if (hv[3] < 0 || hv[3] > LAZYBK_MAX_DIMS || hv[4] < 0 || hv[4] > 255) LBK__BAD("bad node header");
         x->kind = (uint8_t)hv[0]; x->op = (uint16_t)hv[1]; x->dtype = (uint8_t)hv[2]; x->n_dims = (uint8_t)hv[3]; x->flags = (uint8_t)hv[4];
         x->debug = hv[6] >= -1 && hv[6] < ((int64_t)1 << 40) ? hv[6] : -1;
         if (x->kind == LBK__MN_INPUT && (hv[5] < 0 || hv[5] >= n_in)) LBK__BAD("input index out of range");
@@ -6852,11 +7055,15 @@ static lbk_result lbk__method_parse(lbk_ctx *ctx, const char *name, const lbk_va
             me->ins[me->n_ins++] = (uint32_t)y;
         }
         at += 1 + nin;
-        if (lbk_list_len(l) != at + n_words) LBK__BAD("bad node attributes");
-        for (k = 0; k < n_words; k++) {
-            const lbk_value *w = lbk_list_get(l, at + k);
-            if (lbk_value_kind_of(w) != LBK_VALUE_INT) LBK__BAD("bad node attributes");
-            x->attrs.words[k] = (uint64_t)lbk_value_as_int(w);
+        if (v1) {   /* the attribute union's words */
+            if (lbk_list_len(l) != at + n_words) LBK__BAD("bad node attributes");
+            for (k = 0; k < n_words; k++) {
+                const lbk_value *w = lbk_list_get(l, at + k);
+                if (lbk_value_kind_of(w) != LBK_VALUE_INT) LBK__BAD("bad node attributes");
+                x->attrs.words[k] = (uint64_t)lbk_value_as_int(w);
+            }
+        } else if (lbk_list_len(l) != at + 1 || !lbk__attrs_parse(lbk_list_get(l, at), x, x->kind == LBK__MN_SCALAR)) {
+            LBK__BAD("bad node attributes (the op's fields by name)");
         }
         if (x->kind == LBK__MN_INPUT && (x->dtype != me->in[x->index].dt || !lbk__same_dims(x->n_dims, x->dims, me->in[x->index].n_dims, me->in[x->index].dims)))
             LBK__BAD("input node does not match its signature");
@@ -7223,27 +7430,55 @@ LAZYBK_API lbk_result lbk_module_replace_child(lbk_module *parent, const char *a
 }
 
 /* ---- save and load ----
-   File: "LBKMODL\n", u32 format version, u32 0, u64 payload size, u64 FNV-1a of the payload,
-   then the payload: one value, {"type", "backend", "spec", "sigs", "processed", "tree",
-   "debug"}, encoded as tag byte + little-endian fields (none 0, bool 1, int 2, double 3,
-   string 4 (u64 length, bytes), list 6 (u64 count, items), dict 7 (u64 count, key string,
-   item)...). Tensors cannot be saved. Loading checks every length against what is left. */
+   Format 2 (written), little-endian:
+     0  "LBKMODL\n"   8 u32 version (2)   12 u32 0
+    16 u64 meta size M   24 u64 FNV-1a of the meta   32 u64 data offset D (a multiple of 64)
+    40 u64 data size S   48 u64 checksum of the data (lbk__data_sum)   56 u64 0
+    64 the meta: one value, {"type", "backend", "spec", "sigs", "processed", "tree", "debug"},
+       as tag byte + fields (none 0, bool 1, int 2, double 3, string 4 (u64 length, bytes),
+       list 6 (u64 count, items), dict 7 (u64 count, key string, item), bytes 8 (u64 offset
+       into the data, u64 length))
+     D the data: every bytes value's bytes, in the order the meta names them, each at the
+       next multiple of 64 (zeros between); the file ends with the last.
+   So constants are raw and aligned: a loaded file is mapped, and the cpu backend computes
+   on the mapped pages without a copy. Format 1 (read): "LBKMODL\n", u32 1, u32 0, u64
+   payload size, u64 FNV-1a of it, the payload (the meta's encoding without bytes; blobs
+   of numbered ops, raw attribute words, base64 constants). Tensors cannot be saved. Loading
+   checks every length and offset against what is there and the layout against the one
+   the writer makes. */
 #define LBK__MOD_MAGIC "LBKMODL\n"
-#define LBK__MOD_VERSION 1u
+#define LBK__MOD_VERSION 2u
 #define LBK__MOD_DEPTH 64
-typedef struct lbk__wbuf { unsigned char *p; size_t len, cap; bool oom; } lbk__wbuf;
+#define LBK__ALIGN64(x) (((x) + 63u) & ~(uint64_t)63u)
+static uint64_t lbk__le64(const unsigned char *p) {
+    uint64_t v = 0;
+    int i;
+    for (i = 7; i >= 0; i--) v = v << 8 | p[i];
+    return v;
+}
+static void lbk__put_le64(unsigned char *p, uint64_t v) { int i; for (i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i)); }
+/* The data checksum: per bytes value (in order) its offset, length and a multiply-xor
+   over its 8-byte words (the tail zero-padded), folded; several GB/s. */
+static uint64_t lbk__data_sum(uint64_t h, uint64_t off, const unsigned char *p, size_t n) {
+    size_t i;
+    uint64_t w = 0x9e3779b97f4a7c15ULL ^ off ^ ((uint64_t)n << 1);
+    for (i = 0; i + 8 <= n; i += 8) w = (w ^ lbk__le64(p + i)) * 0x100000001b3ULL;
+    if (i < n) { unsigned char t[8] = {0}; memcpy(t, p + i, n - i); w = (w ^ lbk__le64(t)) * 0x100000001b3ULL; }
+    return (h ^ (w ^ (w >> 29))) * 0xbf58476d1ce4e5b9ULL;
+}
+
+typedef struct lbk__wchunk { const unsigned char *p; size_t n; uint64_t off; } lbk__wchunk;
+typedef struct lbk__wbuf {
+    unsigned char *p; size_t len, cap; bool oom;
+    lbk__wchunk *chunks; size_t n_chunks, cap_chunks; uint64_t data_len;   /* the data section being laid out */
+} lbk__wbuf;
 static void lbk__wput(lbk__wbuf *w, const void *src, size_t n) {
     if (w->oom) return;
     if (!LBK__GROW(w->p, w->cap, w->len + n + 1)) { w->oom = true; return; }
     memcpy(w->p + w->len, src, n);
     w->len += n;
 }
-static void lbk__wput_u64(lbk__wbuf *w, uint64_t v) {
-    unsigned char b[8];
-    int i;
-    for (i = 0; i < 8; i++) b[i] = (unsigned char)(v >> (8 * i));
-    lbk__wput(w, b, 8);
-}
+static void lbk__wput_u64(lbk__wbuf *w, uint64_t v) { unsigned char b[8]; lbk__put_le64(b, v); lbk__wput(w, b, 8); }
 static void lbk__wput_str(lbk__wbuf *w, const char *s) { size_t n = strlen(s); lbk__wput_u64(w, n); lbk__wput(w, s, n); }
 static lbk_result lbk__wvalue(lbk__wbuf *w, const lbk_value *v, int depth) {
     unsigned char tag;
@@ -7262,6 +7497,15 @@ static lbk_result lbk__wvalue(lbk__wbuf *w, const lbk_value *v, int depth) {
         break;
     }
     case LBK_VALUE_STR: tag = 4; lbk__wput(w, &tag, 1); lbk__wput_str(w, lbk_value_as_str(v)); break;
+    case LBK_VALUE_BYTES: {   /* laid out in the data section; written after the meta */
+        uint64_t off = LBK__ALIGN64(w->data_len);
+        if (!LBK__GROW(w->chunks, w->cap_chunks, w->n_chunks + 1)) return LBK_ERR_OOM;
+        w->chunks[w->n_chunks].p = v->u.bytes.p; w->chunks[w->n_chunks].n = v->u.bytes.n; w->chunks[w->n_chunks].off = off;
+        w->n_chunks++;
+        w->data_len = off + v->u.bytes.n;
+        tag = 8; lbk__wput(w, &tag, 1); lbk__wput_u64(w, off); lbk__wput_u64(w, v->u.bytes.n);
+        break;
+    }
     case LBK_VALUE_LIST:
         tag = 6; lbk__wput(w, &tag, 1);
         n = lbk_list_len(v);
@@ -7282,12 +7526,14 @@ static lbk_result lbk__wvalue(lbk__wbuf *w, const lbk_value *v, int depth) {
     }
     return w->oom ? LBK_ERR_OOM : LBK_OK;
 }
-typedef struct lbk__rbuf { const unsigned char *p; size_t n, at; } lbk__rbuf;
+typedef struct lbk__rbuf {
+    const unsigned char *p; size_t n, at;
+    unsigned version;
+    lbk__blob *blob; const unsigned char *data; uint64_t data_size, next, sum;   /* format 2's data section */
+} lbk__rbuf;
 static bool lbk__rget_u64(lbk__rbuf *r, uint64_t *out) {
-    int i;
     if (r->n - r->at < 8) return false;
-    *out = 0;
-    for (i = 0; i < 8; i++) *out |= (uint64_t)r->p[r->at + (size_t)i] << (8 * i);
+    *out = lbk__le64(r->p + r->at);
     r->at += 8;
     return true;
 }
@@ -7314,6 +7560,14 @@ static lbk_value *lbk__rvalue(lbk__rbuf *r, int depth, bool *oom) {
     case 2: if (!lbk__rget_u64(r, &u)) return NULL; v = lbk_value_int((int64_t)u); break;
     case 3: { double d; if (!lbk__rget_u64(r, &u)) return NULL; memcpy(&d, &u, 8); v = lbk_value_double(d); break; }
     case 4: { char *s = lbk__rget_str(r, oom); if (!s) return NULL; v = lbk_value_str(s); lbk__free(s); break; }
+    case 8:   /* bytes: where the writer puts the next ones, and inside the data */
+        if (r->version < 2 || !lbk__rget_u64(r, &u) || !lbk__rget_u64(r, &n)) return NULL;
+        if (u != LBK__ALIGN64(r->next) || u > r->data_size || n > r->data_size - u) return NULL;
+        for (i = r->next; i < u; i++) if (r->data[i]) return NULL;   /* the padding is zeros: every byte is checked */
+        r->next = u + n;
+        r->sum = lbk__data_sum(r->sum, u, r->data + u, (size_t)n);
+        v = lbk__value_bytes_in(r->blob, r->data + u, (size_t)n);
+        break;
     case 6:
         if (!lbk__rget_u64(r, &n) || n > r->n - r->at) return NULL;   /* every item takes a byte at least */
         if (!(v = lbk_value_list())) break;
@@ -7381,12 +7635,14 @@ static lbk_value *lbk__debug_value(const lbk_value *processed) {
 LAZYBK_API lbk_result lbk_module_save(const lbk_module *cm, const char *path) {
     lbk_module *m = (lbk_module *)(uintptr_t)cm, *low = NULL;
     lbk_ctx *ctx;
-    lbk_value *root = NULL, *dbg = NULL, *tree = NULL;
+    lbk_value *dbg = NULL, *tree = NULL;
     lbk__wbuf w;
     lbk_result r = LBK_OK;
     FILE *f;
-    unsigned char head[32];
-    uint64_t sum;
+    unsigned char head[64], tag = 7;
+    static const unsigned char zeros[64] = {0};
+    uint64_t data_off, dsum = 0, at;
+    size_t k;
     int i;
     const char *W = "lbk_module_save";
     if (!m) return lbk__set_last(LBK_ERR_ARG, "lbk_module_save: NULL module");
@@ -7406,34 +7662,48 @@ LAZYBK_API lbk_result lbk_module_save(const lbk_module *cm, const char *path) {
         m = low;
     }
     memset(&w, 0, sizeof w);
-    root = lbk_value_dict();
     dbg = lbk__debug_value(m->processed);
-    tree = m->tree ? lbk_value_copy(m->tree) : lbk__tree_value(m, 0);
-    if (!root || !dbg || !tree || lbk_dict_set(root, "type", lbk_value_str(m->type)) != LBK_OK ||
-        lbk_dict_set(root, "backend", lbk_value_str(m->backend)) != LBK_OK || lbk_dict_set(root, "spec", lbk_value_copy(m->spec)) != LBK_OK ||
-        lbk_dict_set(root, "sigs", lbk_value_copy(m->sigs)) != LBK_OK || lbk_dict_set(root, "processed", lbk_value_copy(m->processed)) != LBK_OK) {
-        r = lbk__ctx_fail(ctx, LBK_ERR_OOM, W, -1, "out of memory");
-        goto done;
-    }
-    if (lbk_dict_set(root, "tree", tree) != LBK_OK) { tree = NULL; r = lbk__ctx_fail(ctx, LBK_ERR_OOM, W, -1, "out of memory"); goto done; }
-    tree = NULL;
-    if (lbk_dict_set(root, "debug", dbg) != LBK_OK) { dbg = NULL; r = lbk__ctx_fail(ctx, LBK_ERR_OOM, W, -1, "out of memory"); goto done; }
-    dbg = NULL;
-    if ((r = lbk__wvalue(&w, root, 0)) != LBK_OK) {
+    tree = m->tree ? NULL : lbk__tree_value(m, 0);
+    if (!dbg || (!m->tree && !tree)) { r = lbk__ctx_fail(ctx, LBK_ERR_OOM, W, -1, "out of memory"); goto done; }
+    /* the meta dict, written from the module's own values (the blob is not copied) */
+    lbk__wput(&w, &tag, 1);
+    lbk__wput_u64(&w, 7);
+    lbk__wput_str(&w, "type"); tag = 4; lbk__wput(&w, &tag, 1); lbk__wput_str(&w, m->type);
+    lbk__wput_str(&w, "backend"); lbk__wput(&w, &tag, 1); lbk__wput_str(&w, m->backend);
+    lbk__wput_str(&w, "spec"); r = lbk__wvalue(&w, m->spec, 1);
+    if (r == LBK_OK) { lbk__wput_str(&w, "sigs"); r = lbk__wvalue(&w, m->sigs, 1); }
+    if (r == LBK_OK) { lbk__wput_str(&w, "processed"); r = lbk__wvalue(&w, m->processed, 1); }
+    if (r == LBK_OK) { lbk__wput_str(&w, "tree"); r = lbk__wvalue(&w, m->tree ? m->tree : tree, 1); }
+    if (r == LBK_OK) { lbk__wput_str(&w, "debug"); r = lbk__wvalue(&w, dbg, 1); }
+    if (r == LBK_OK && w.oom) r = LBK_ERR_OOM;
+    if (r != LBK_OK) {
         r = lbk__ctx_fail(ctx, r, W, -1, r == LBK_ERR_OOM ? "out of memory" : "the preprocessed blob holds a value that cannot be saved (a tensor, or nesting deeper than %d)", LBK__MOD_DEPTH);
         goto done;
     }
+    data_off = LBK__ALIGN64(64 + (uint64_t)w.len);
+    for (k = 0; k < w.n_chunks; k++) dsum = lbk__data_sum(dsum, w.chunks[k].off, w.chunks[k].p, w.chunks[k].n);
+    memset(head, 0, sizeof head);
     memcpy(head, LBK__MOD_MAGIC, 8);
-    for (i = 0; i < 4; i++) { head[8 + i] = (unsigned char)(LBK__MOD_VERSION >> (8 * i)); head[12 + i] = 0; }
-    sum = lbk__fnv1a(w.p, w.len);
-    for (i = 0; i < 8; i++) { head[16 + i] = (unsigned char)((uint64_t)w.len >> (8 * i)); head[24 + i] = (unsigned char)(sum >> (8 * i)); }
+    for (i = 0; i < 4; i++) head[8 + i] = (unsigned char)(LBK__MOD_VERSION >> (8 * i));
+    lbk__put_le64(head + 16, w.len);
+    lbk__put_le64(head + 24, lbk__fnv1a(w.p, w.len));
+    lbk__put_le64(head + 32, data_off);
+    lbk__put_le64(head + 40, w.data_len);
+    lbk__put_le64(head + 48, dsum);
     if (!(f = fopen(path, "wb"))) { r = lbk__ctx_fail(ctx, LBK_ERR_IO, W, -1, "cannot open '%s' for writing: %s", path, strerror(errno)); goto done; }
-    if (fwrite(head, 1, 32, f) != 32 || (w.len && fwrite(w.p, 1, w.len, f) != w.len)) r = LBK_ERR_IO;
+    if (fwrite(head, 1, 64, f) != 64 || (w.len && fwrite(w.p, 1, w.len, f) != w.len) ||
+        fwrite(zeros, 1, (size_t)(data_off - 64 - w.len), f) != (size_t)(data_off - 64 - w.len))
+        r = LBK_ERR_IO;
+    for (k = 0, at = 0; r == LBK_OK && k < w.n_chunks; k++) {   /* the data, straight from the values */
+        size_t pad = (size_t)(w.chunks[k].off - at);
+        if (fwrite(zeros, 1, pad, f) != pad || (w.chunks[k].n && fwrite(w.chunks[k].p, 1, w.chunks[k].n, f) != w.chunks[k].n)) r = LBK_ERR_IO;
+        at = w.chunks[k].off + w.chunks[k].n;
+    }
     if (fclose(f) != 0) r = LBK_ERR_IO;
     if (r != LBK_OK) r = lbk__ctx_fail(ctx, LBK_ERR_IO, W, -1, "writing '%s' failed", path);
 done:
-    lbk_value_free(root); lbk_value_free(dbg); lbk_value_free(tree);
-    lbk__free(w.p);
+    lbk_value_free(dbg); lbk_value_free(tree);
+    lbk__free(w.p); lbk__free(w.chunks);
     if (low) lbk_module_destroy(low);
     return r;
 }
@@ -7489,38 +7759,105 @@ static void lbk__debug_restore(lbk_value *processed, const lbk_value *dbg) {
     hmfree(map);
 }
 
-/* A module from the bytes of a module file; name (a path, or "memory") for messages. */
-static lbk_module *lbk__module_from_bytes(lbk_ctx *ctx, const unsigned char *bytes, size_t size, const char *name, const char *W) {
-    uint64_t len = 0, sum = 0, version = 0;
+/* The meta (format 2) or payload (format 1) of a module file: header checks, checksums,
+   the data section's layout. *blob is the data's memory for bytes values (format 2). */
+static lbk_value *lbk__module_meta(lbk_ctx *ctx, const unsigned char *bytes, size_t size, lbk__blob *blob, const unsigned char *data,
+                                   const char *path, const char *W) {
+    uint64_t version = 0, len, sum;
     lbk__rbuf rb;
-    lbk_value *root = NULL;
-    lbk_module *m = NULL;
-    const char *type, *backend, *path = name;
+    lbk_value *root;
     bool oom = false;
     int i;
+    memset(&rb, 0, sizeof rb);
     if (size < 32 || memcmp(bytes, LBK__MOD_MAGIC, 8) != 0) {
         lbk__ctx_fail(ctx, LBK_ERR_FORMAT, W, -1, "'%s' is not a lazybk module file (%s)", path, size < 32 ? "too short" : "bad magic");
         return NULL;
     }
     for (i = 0; i < 4; i++) version |= (uint64_t)bytes[8 + i] << (8 * i);
-    for (i = 0; i < 8; i++) { len |= (uint64_t)bytes[16 + i] << (8 * i); sum |= (uint64_t)bytes[24 + i] << (8 * i); }
-    if (version != LBK__MOD_VERSION) {
-        lbk__ctx_fail(ctx, LBK_ERR_FORMAT, W, -1, "'%s' has format version %llu; this build reads version %u", path, (unsigned long long)version, LBK__MOD_VERSION);
+    len = lbk__le64(bytes + 16);
+    sum = lbk__le64(bytes + 24);
+    if (version == 1) {
+        if (len != (uint64_t)size - 32) {
+            lbk__ctx_fail(ctx, LBK_ERR_FORMAT, W, -1, "'%s' is truncated or has trailing bytes (%llu payload bytes announced, %llu present)", path,
+                          (unsigned long long)len, (unsigned long long)(size - 32));
+            return NULL;
+        }
+        rb.p = bytes + 32;
+    } else if (version == LBK__MOD_VERSION) {
+        uint64_t doff, dsize;
+        if (size < 64) { lbk__ctx_fail(ctx, LBK_ERR_FORMAT, W, -1, "'%s' is truncated (no whole header)", path); return NULL; }
+        doff = lbk__le64(bytes + 32); dsize = lbk__le64(bytes + 40);
+        if (len > size - 64 || doff != LBK__ALIGN64(64 + len) || doff > size || dsize != size - doff) {
+            lbk__ctx_fail(ctx, LBK_ERR_FORMAT, W, -1, "'%s' is truncated or its sections do not add up (meta %llu bytes, data %llu at %llu, file %llu)",
+                          path, (unsigned long long)len, (unsigned long long)dsize, (unsigned long long)doff, (unsigned long long)size);
+            return NULL;
+        }
+        for (i = 12; i < 16; i++) if (bytes[i]) doff = 0;
+        for (i = 56; i < 64; i++) if (bytes[i]) doff = 0;
+        { uint64_t q; for (q = 64 + len; doff && q < doff; q++) if (bytes[q]) doff = 0; }
+        if (!doff || !data) { lbk__ctx_fail(ctx, LBK_ERR_FORMAT, W, -1, "'%s': reserved header bytes or padding are not zero", path); return NULL; }
+        rb.p = bytes + 64;
+        rb.blob = blob; rb.data = data; rb.data_size = dsize;
+    } else {
+        lbk__ctx_fail(ctx, LBK_ERR_FORMAT, W, -1, "'%s' has format version %llu; this build reads versions 1 and %u", path, (unsigned long long)version, LBK__MOD_VERSION);
         return NULL;
     }
-    if (len != (uint64_t)size - 32) {
-        lbk__ctx_fail(ctx, LBK_ERR_FORMAT, W, -1, "'%s' is truncated or has trailing bytes (%llu payload bytes announced, %llu present)", path,
-                      (unsigned long long)len, (unsigned long long)(size - 32));
-        return NULL;
-    }
-    if (lbk__fnv1a(bytes + 32, (size_t)len) != sum) { lbk__ctx_fail(ctx, LBK_ERR_FORMAT, W, -1, "'%s' is corrupted (checksum mismatch)", path); return NULL; }
-    rb.p = bytes + 32; rb.n = (size_t)len; rb.at = 0;
+    if (lbk__fnv1a(rb.p, (size_t)len) != sum) { lbk__ctx_fail(ctx, LBK_ERR_FORMAT, W, -1, "'%s' is corrupted (checksum mismatch)", path); return NULL; }
+    rb.n = (size_t)len; rb.version = (unsigned)version;
     root = lbk__rvalue(&rb, 0, &oom);
-    if (!root || rb.at != rb.n) {
+    if (!root || rb.at != rb.n || (version >= 2 && rb.next != rb.data_size)) {
         lbk_value_free(root);
-        lbk__ctx_fail(ctx, oom ? LBK_ERR_OOM : LBK_ERR_FORMAT, W, -1, oom ? "out of memory" : "'%s': malformed payload", path);
+        lbk__ctx_fail(ctx, oom ? LBK_ERR_OOM : LBK_ERR_FORMAT, W, -1, oom ? "out of memory" : "'%s': malformed %s", path,
+                      root && rb.at == rb.n ? "data section (bytes not where the meta puts them)" : "payload");
         return NULL;
     }
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+    if (version >= 2) rb.sum = lbk__le64(bytes + 48);   /* fuzz builds only (libFuzzer's convention): the harness cannot forge it */
+#endif
+    if (version >= 2 && rb.sum != lbk__le64(bytes + 48)) {
+        lbk_value_free(root);
+        lbk__ctx_fail(ctx, LBK_ERR_FORMAT, W, -1, "'%s' is corrupted (data checksum mismatch)", path);
+        return NULL;
+    }
+    return root;
+}
+
+/* A format-1 blob's constants (base64 strings) become bytes values, so that the module
+   saves again with raw constants. What is not valid base64 of the right size is left for
+   the method parser to refuse. False on OOM. */
+static bool lbk__v1_consts_to_bytes(lbk_value *processed) {
+    int64_t i, j, n = lbk_dict_len(processed);
+    for (i = 0; i < n; i++) {
+        lbk_value *consts = lbk_dict_get(lbk_dict_get(processed, lbk_dict_key(processed, i)), "consts");
+        for (j = 0; j < lbk_list_len(consts); j++) {
+            lbk_value *c = lbk_list_get(consts, j), *last, *bytes;
+            lbk__tsig sg;
+            int64_t used;
+            size_t nb;
+            if (!lbk__vsig(c, &sg, &used) || lbk_list_len(c) != used + 1) continue;
+            last = lbk_list_get(c, used);
+            nb = (size_t)lbk_shape_numel(sg.n_dims, sg.dims) * lbk_dtype_size(sg.dt);
+            if (lbk_value_kind_of(last) != LBK_VALUE_STR || strlen(last->u.s) != (nb + 2) / 3 * 4) continue;
+            if (!(bytes = lbk_value_bytes(NULL, 0))) return false;
+            lbk__free(bytes->u.bytes.p);
+            if (!(bytes->u.bytes.p = (unsigned char *)lbk__malloc(nb))) { bytes->u.bytes.n = 0; lbk_value_free(bytes); return false; }
+            bytes->u.bytes.n = nb;
+            if (!lbk__b64_decode(last->u.s, bytes->u.bytes.p, nb)) { lbk_value_free(bytes); continue; }
+            lbk_value_free(last);
+            c->u.list.items[used] = bytes;
+        }
+    }
+    return true;
+}
+
+/* A module from a module file's bytes; blob/data: its data section's memory (format 2).
+   name (a path, or "memory") for messages. */
+static lbk_module *lbk__module_from_bytes(lbk_ctx *ctx, const unsigned char *bytes, size_t size, lbk__blob *blob, const unsigned char *data,
+                                          const char *name, const char *W) {
+    lbk_value *root = lbk__module_meta(ctx, bytes, size, blob, data, name, W);
+    lbk_module *m = NULL;
+    const char *type, *backend, *path = name;
+    if (!root) return NULL;
     type = lbk_value_as_str(lbk_dict_get(root, "type"));
     backend = lbk_value_as_str(lbk_dict_get(root, "backend"));
     if (!type || !backend || lbk_dict_len(lbk_dict_get(root, "spec")) < 1 || lbk_dict_len(lbk_dict_get(root, "sigs")) < 0 ||
@@ -7530,6 +7867,11 @@ static lbk_module *lbk__module_from_bytes(lbk_ctx *ctx, const unsigned char *byt
         return NULL;
     }
     lbk__debug_restore(lbk_dict_get(root, "processed"), lbk_dict_get(root, "debug"));
+    if (!lbk__v1_consts_to_bytes(lbk_dict_get(root, "processed"))) {
+        lbk_value_free(root);
+        lbk__ctx_fail(ctx, LBK_ERR_OOM, W, -1, "out of memory");
+        return NULL;
+    }
     if (!(m = lbk_module_create(ctx, type))) { lbk_value_free(root); return NULL; }
     if (!(m->backend = lbk__strdup(backend)) || !(m->spec = lbk_value_copy(lbk_dict_get(root, "spec"))) ||
         !(m->sigs = lbk_value_copy(lbk_dict_get(root, "sigs"))) || !(m->processed = lbk_value_copy(lbk_dict_get(root, "processed"))) ||
@@ -7554,34 +7896,96 @@ static lbk_module *lbk__module_from_bytes(lbk_ctx *ctx, const unsigned char *byt
     return m;
 }
 
-LAZYBK_API lbk_module *lbk_module_load_memory(lbk_ctx *ctx, const void *data, size_t size) {
-    if (!ctx) { lbk__set_last(LBK_ERR_ARG, "lbk_module_load_memory: NULL context"); return NULL; }
-    if (!data && size) { lbk__ctx_fail(ctx, LBK_ERR_ARG, "lbk_module_load_memory", -1, "NULL data"); return NULL; }
-    return lbk__module_from_bytes(ctx, (const unsigned char *)data, size, "memory", "lbk_module_load_memory");
+/* The data section of a format-2 file at bytes, copied into an aligned blob of its own
+   (a load from memory: the caller's buffer is not kept). NULL blob for format 1 or a
+   header too short to say; *data then NULL. False on OOM. */
+static bool lbk__blob_copy_data(const unsigned char *bytes, size_t size, lbk__blob **out, const unsigned char **data) {
+    uint64_t doff;
+    lbk__blob *b;
+    unsigned char *raw;
+    *out = NULL; *data = NULL;
+    if (size < 64 || memcmp(bytes, LBK__MOD_MAGIC, 8) != 0 || bytes[8] != LBK__MOD_VERSION) return true;
+    doff = lbk__le64(bytes + 32);
+    if (doff > size) return true;   /* refused by the header checks */
+    if (!(b = (lbk__blob *)lbk__calloc(1, sizeof *b)) || !(raw = (unsigned char *)lbk__malloc((size_t)(size - doff) + 64))) { lbk__free(b); return false; }
+    b->refs = 1; b->base = raw; b->size = (size_t)(size - doff) + 64;
+    *data = raw + ((64 - ((uintptr_t)raw & 63)) & 63);
+    if (size > doff) memcpy((unsigned char *)(uintptr_t)*data, bytes + doff, (size_t)(size - doff));
+    *out = b;
+    return true;
 }
-
-LAZYBK_API lbk_module *lbk_module_load(lbk_ctx *ctx, const char *path) {
-    FILE *f;
-    unsigned char *buf;
-    long size;
+LAZYBK_API lbk_module *lbk_module_load_memory(lbk_ctx *ctx, const void *data, size_t size) {
+    const char *W = "lbk_module_load_memory";
+    lbk__blob *b;
+    const unsigned char *d;
     lbk_module *m;
-    const char *W = "lbk_module_load";
-    if (!ctx) { lbk__set_last(LBK_ERR_ARG, "lbk_module_load: NULL context"); return NULL; }
-    if (!path) { lbk__ctx_fail(ctx, LBK_ERR_ARG, W, -1, "NULL path"); return NULL; }
-    if (!(f = fopen(path, "rb"))) { lbk__ctx_fail(ctx, LBK_ERR_IO, W, -1, "cannot open '%s': %s", path, strerror(errno)); return NULL; }
-    if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        lbk__ctx_fail(ctx, LBK_ERR_IO, W, -1, "cannot read '%s'", path);
-        return NULL;
-    }
-    if (!(buf = (unsigned char *)lbk__malloc((size_t)size + 1))) { fclose(f); lbk__ctx_fail(ctx, LBK_ERR_OOM, W, -1, "out of memory"); return NULL; }
-    if (fread(buf, 1, (size_t)size, f) != (size_t)size) { fclose(f); lbk__free(buf); lbk__ctx_fail(ctx, LBK_ERR_IO, W, -1, "reading '%s' failed", path); return NULL; }
-    fclose(f);
-    m = lbk__module_from_bytes(ctx, buf, (size_t)size, path, W);
-    lbk__free(buf);
+    if (!ctx) { lbk__set_last(LBK_ERR_ARG, "lbk_module_load_memory: NULL context"); return NULL; }
+    if (!data && size) { lbk__ctx_fail(ctx, LBK_ERR_ARG, W, -1, "NULL data"); return NULL; }
+    if (!data) data = "";
+    if (!lbk__blob_copy_data((const unsigned char *)data, size, &b, &d)) { lbk__ctx_fail(ctx, LBK_ERR_OOM, W, -1, "out of memory"); return NULL; }
+    m = lbk__module_from_bytes(ctx, (const unsigned char *)data, size, b, d, "memory", W);
+    lbk__blob_unref(b);   /* what the module's values and constants use stays referenced */
     return m;
 }
 
+/* The whole file in a blob: mapped (private, copy-on-write) where the platform can, else read. */
+#if defined(__unix__) || defined(__APPLE__)
+static void lbk__blob_unmap(lbk__blob *b) { munmap(b->base, b->size); }
+static lbk_result lbk__blob_file(const char *path, lbk__blob **out, const char **why) {
+    struct stat st;
+    int fd = open(path, O_RDONLY);
+    void *p;
+    *out = NULL;
+    if (fd < 0) { *why = strerror(errno); return LBK_ERR_IO; }
+    if (fstat(fd, &st) != 0 || st.st_size < 0) { *why = strerror(errno); close(fd); return LBK_ERR_IO; }
+    if (!(*out = (lbk__blob *)lbk__calloc(1, sizeof **out))) { close(fd); return LBK_ERR_OOM; }
+    (*out)->refs = 1;
+    (*out)->size = (size_t)st.st_size;
+    if (st.st_size == 0) { close(fd); (*out)->base = lbk__malloc(1); return (*out)->base ? LBK_OK : LBK_ERR_OOM; }
+    p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED) { *why = strerror(errno); lbk__free(*out); *out = NULL; return LBK_ERR_IO; }
+    (*out)->base = p;
+    (*out)->mapped = true;
+    return LBK_OK;
+}
+#else
+static void lbk__blob_unmap(lbk__blob *b) { (void)b; }
+static lbk_result lbk__blob_file(const char *path, lbk__blob **out, const char **why) {
+    FILE *f = fopen(path, "rb");
+    long size;
+    *out = NULL;
+    if (!f) { *why = strerror(errno); return LBK_ERR_IO; }
+    if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) { *why = "cannot seek"; fclose(f); return LBK_ERR_IO; }
+    if (!(*out = (lbk__blob *)lbk__calloc(1, sizeof **out)) || !((*out)->base = lbk__malloc((size_t)size + 64))) {
+        lbk__free(*out); *out = NULL; fclose(f); return LBK_ERR_OOM;
+    }
+    (*out)->refs = 1;
+    (*out)->size = (size_t)size;
+    if (fread((*out)->base, 1, (size_t)size, f) != (size_t)size) { *why = "short read"; fclose(f); lbk__blob_unref(*out); *out = NULL; return LBK_ERR_IO; }
+    fclose(f);
+    return LBK_OK;
+}
+#endif
+
+LAZYBK_API lbk_module *lbk_module_load(lbk_ctx *ctx, const char *path) {
+    const char *W = "lbk_module_load", *why = "";
+    lbk__blob *b = NULL;
+    lbk_module *m;
+    lbk_result r;
+    const unsigned char *bytes, *data = NULL;
+    if (!ctx) { lbk__set_last(LBK_ERR_ARG, "lbk_module_load: NULL context"); return NULL; }
+    if (!path) { lbk__ctx_fail(ctx, LBK_ERR_ARG, W, -1, "NULL path"); return NULL; }
+    if ((r = lbk__blob_file(path, &b, &why)) != LBK_OK) {
+        lbk__ctx_fail(ctx, r, W, -1, r == LBK_ERR_OOM ? "out of memory reading '%s'%s" : "cannot open '%s': %s", path, r == LBK_ERR_OOM ? "" : why);
+        return NULL;
+    }
+    bytes = (const unsigned char *)b->base;
+    if (b->size >= 64 && lbk__le64(bytes + 32) <= b->size) data = bytes + lbk__le64(bytes + 32);   /* mapped: 64-aligned */
+    m = lbk__module_from_bytes(ctx, bytes, b->size, b, data, path, W);
+    lbk__blob_unref(b);   /* the mapping stays while the module's constants and values use it */
+    return m;
+}
 
 
 // >>interop ----------------------------------------------------------------------------

@@ -204,8 +204,163 @@ static void test_many_calls(void **state) {
     lbk_ctx_destroy(ctx);
 }
 
+/* The committed format-1 file (tests/fixtures/make_module_v1.c) still loads and computes. */
+static void fixture_want(const double *x, double y0[8], double y1[4], double y2[8], double y3[8]) {
+    static const float W[12] = {0.5f, -1, 2, 0.25f, -0.75f, 1.5f, 0.1f, -0.2f, 0.3f, 1, -1, 0.125f};
+    static const float B[4] = {0.1f, -0.2f, 0.3f, 0};
+    double h[8];
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 4; j++) {
+            double v = B[j];
+            for (int k = 0; k < 3; k++) v += (double)(float)x[i * 3 + k] * W[k * 4 + j];
+            h[i * 4 + j] = v;
+        }
+    for (int i = 0; i < 2; i++) {
+        double mx = -INFINITY, s = 0, mean = 0, var = 0;
+        for (int j = 0; j < 4; j++) mx = fmax(mx, h[i * 4 + j]);
+        for (int j = 0; j < 4; j++) s += exp(h[i * 4 + j] - mx);
+        for (int j = 0; j < 4; j++) y0[i * 4 + j] = exp(h[i * 4 + j] - mx) / s;
+        for (int j = 0; j < 4; j++) mean += h[i * 4 + j] / 4;
+        for (int j = 0; j < 4; j++) var += (h[i * 4 + j] - mean) * (h[i * 4 + j] - mean) / 4;
+        for (int j = 0; j < 4; j++) y3[i * 4 + j] = (h[i * 4 + j] - mean) / sqrt(var + 1e-5);
+    }
+    for (int j = 0; j < 4; j++) y1[j] = h[j] + h[4 + j];
+    for (int j = 0; j < 4; j++) { y2[j] = h[4 + j]; y2[4 + j] = 2 * h[4 + j]; }   /* rows 1 and 3 of [h; 2h] */
+}
+static void run_fixture(lbk_ctx *ctx, lbk_module *m) {
+    double x[6] = {0.3, -1.2, 2.0, 0.7, 0.05, -0.6}, w0[8], w1[4], w2[8], w3[8], g[8];
+    int64_t xd[2] = {2, 3};
+    lbk_tensor in = tfrom(ctx, LBK_F32, 2, xd, x), out[4];
+    fixture_want(x, w0, w1, w2, w3);
+    assert_int_equal(lbk_module_run(m, "forward", &in, 1, out, 4), LBK_OK);
+    tread(ctx, out[0], g); tclose(g, w0, 8, 1e-5, "softmax");
+    tread(ctx, out[1], g); tclose(g, w1, 4, 1e-5, "sum of permute");
+    tread(ctx, out[2], g); tclose(g, w2, 8, 1e-5, "slice of concat");
+    tread(ctx, out[3], g); tclose(g, w3, 8, 1e-4, "layer_norm");
+}
+static void test_module_format1(void **state) {
+    (void)state;
+    lbk_ctx *ctx = tctx_on("cpu");
+    lbk_module *m = lbk_module_load(ctx, "tests/fixtures/module_v1.lbkm");
+    if (!m) fail_msg("%s", lbk_ctx_error(ctx));
+    assert_string_equal(lbk_module_type(m), "Fixture");
+    assert_non_null(lbk_module_child(m, "enc"));
+    run_fixture(ctx, m);
+    /* and saved again (in the current format), it loads and computes the same */
+    assert_int_equal(lbk_module_save(m, "build/t_fixture_again.lbkm"), LBK_OK);
+    lbk_module *m2 = lbk_module_load(ctx, "build/t_fixture_again.lbkm");
+    if (!m2) fail_msg("%s", lbk_ctx_error(ctx));
+    run_fixture(ctx, m2);
+    lbk_module_destroy(m2);
+    lbk_module_destroy(m);
+    lbk_ctx_destroy(ctx);
+}
+
+static void test_value_bytes(void **state) {
+    (void)state;
+    unsigned char raw[5] = {1, 2, 3, 0, 255};
+    size_t n;
+    lbk_value *v = lbk_value_bytes(raw, 5), *c;
+    assert_int_equal(lbk_value_kind_of(v), LBK_VALUE_BYTES);
+    assert_string_equal(lbk_value_kind_name(LBK_VALUE_BYTES), "bytes");
+    raw[0] = 9;   /* copied */
+    const unsigned char *p = lbk_value_as_bytes(v, &n);
+    assert_int_equal(n, 5);
+    assert_int_equal(p[0], 1); assert_int_equal(p[4], 255);
+    c = lbk_value_copy(v);
+    lbk_value_free(v);
+    p = lbk_value_as_bytes(c, &n);
+    assert_int_equal(n, 5); assert_int_equal(p[2], 3);
+    lbk_value_free(c);
+    assert_null(lbk_value_bytes(NULL, 3));
+    assert_contains(lbk_last_error(), "lbk_value_bytes");
+    v = lbk_value_bytes(NULL, 0);
+    assert_non_null(v);
+    lbk_value_as_bytes(v, &n);
+    assert_int_equal(n, 0);
+    lbk_value_free(v);
+    v = lbk_value_int(3);
+    assert_null(lbk_value_as_bytes(v, &n));
+    assert_int_equal(n, 0);
+    lbk_value_free(v);
+}
+
+static unsigned char *slurp(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    *n = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc(*n + 1);
+    assert_int_equal(fread(b, 1, *n, f), *n);
+    fclose(f);
+    return b;
+}
+static uint64_t le64(const unsigned char *p) { uint64_t v = 0; for (int i = 7; i >= 0; i--) v = v << 8 | p[i]; return v; }
+static void spit(const char *path, const unsigned char *b, size_t n) {
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b, 1, n, f), n);
+    fclose(f);
+}
+static void expect_format_error(lbk_ctx *ctx, const char *path, const char *needle) {
+    assert_null(lbk_module_load(ctx, path));
+    assert_int_equal(lbk_ctx_result(ctx), LBK_ERR_FORMAT);
+    if (needle) assert_contains(lbk_ctx_error(ctx), needle);
+    lbk_ctx_clear_error(ctx);
+}
+/* Format 2: the layout the header promises, constants raw and aligned, and a file an enemy
+   edited refused cleanly. */
+static void test_module_format2(void **state) {
+    (void)state;
+    lbk_ctx *ctx = tctx_on("cpu");
+    lbk_module *m = lbk_module_load(ctx, "tests/fixtures/module_v1.lbkm");
+    assert_non_null(m);
+    assert_int_equal(lbk_module_save(m, "build/t_fmt2.lbkm"), LBK_OK);
+    lbk_module_destroy(m);
+    size_t n;
+    unsigned char *b = slurp("build/t_fmt2.lbkm", &n);
+    uint64_t meta = le64(b + 16), doff = le64(b + 32), dsize = le64(b + 40);
+    assert_memory_equal(b, "LBKMODL\n\2\0\0\0", 12);
+    assert_true(doff % 64 == 0 && doff >= 64 + meta && doff + dsize == n);
+    assert_true(dsize >= (12 + 4) * 4 && dsize < (12 + 4) * 4 + 64);   /* W and b, raw, the second 64-aligned */
+    {   /* W's bytes are in the data section as they are in memory (little-endian f32) */
+        static const float W0[3] = {0.5f, -1, 2};
+        assert_memory_equal(b + doff, W0, sizeof W0);
+    }
+    /* from memory, it loads and computes */
+    m = lbk_module_load_memory(ctx, b, n);
+    if (!m) fail_msg("%s", lbk_ctx_error(ctx));
+    run_fixture(ctx, m);
+    lbk_module_destroy(m);
+    b[13] = 1; spit("build/t_fmt2_bad.lbkm", b, n); b[13] = 0;
+    expect_format_error(ctx, "build/t_fmt2_bad.lbkm", "reserved header bytes");
+    b[doff + 1] ^= 0x40; spit("build/t_fmt2_bad.lbkm", b, n); b[doff + 1] ^= 0x40;
+    expect_format_error(ctx, "build/t_fmt2_bad.lbkm", "data checksum");
+    spit("build/t_fmt2_bad.lbkm", b, n - 1);
+    expect_format_error(ctx, "build/t_fmt2_bad.lbkm", "do not add up");
+    {   /* a byte appended, the header's data size grown to match: the meta no longer ends the data */
+        unsigned char *b2 = malloc(n + 1);
+        memcpy(b2, b, n); b2[n] = 0;
+        uint64_t ds = dsize + 1;
+        for (int i = 0; i < 8; i++) b2[40 + i] = (unsigned char)(ds >> (8 * i));
+        spit("build/t_fmt2_bad.lbkm", b2, n + 1);
+        expect_format_error(ctx, "build/t_fmt2_bad.lbkm", "data section");
+        free(b2);
+    }
+    {   /* a data offset that is not where the writer puts it */
+        uint64_t d2 = doff + 64;
+        for (int i = 0; i < 8; i++) b[32 + i] = (unsigned char)(d2 >> (8 * i));
+        spit("build/t_fmt2_bad.lbkm", b, n);
+        expect_format_error(ctx, "build/t_fmt2_bad.lbkm", NULL);
+    }
+    free(b);
+    lbk_ctx_destroy(ctx);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_op_table), cmocka_unit_test(test_dtype_table), cmocka_unit_test(test_graph_of),
-    cmocka_unit_test(test_concat_5000), cmocka_unit_test(test_many_calls),
+    cmocka_unit_test(test_concat_5000), cmocka_unit_test(test_many_calls), cmocka_unit_test(test_module_format1),
+    cmocka_unit_test(test_value_bytes), cmocka_unit_test(test_module_format2),
 };
 TEST_GROUP(tables_tests, tests);

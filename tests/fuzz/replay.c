@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#define FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION 1   /* as the fuzz targets are built (fuzz_load.c) */
 #define LAZYBK_IMPLEMENTATION
 #include "lazybk.h"
 #include "fuzz_api.c"
