@@ -33,6 +33,7 @@ test: deps $(BUILD)/tests $(BUILD)/alloc_sweep $(BUILD)/test_dlpack_v1 $(BUILD)/
 	./$(BUILD)/fuzz_replay
 	./$(BUILD)/test_threads
 	./$(BUILD)/test_big
+	BUILD=$(BUILD) CC=$(CC) sh tests/new_op/run.sh
 	LAZYBK_CPU_REFERENCE=1 ./$(BUILD)/tests
 	./$(BUILD)/tests
 
