@@ -162,9 +162,9 @@
 #define LAZYBK_H_INCLUDED
 
 #define LAZYBK_VERSION_MAJOR 0
-#define LAZYBK_VERSION_MINOR 9
+#define LAZYBK_VERSION_MINOR 10
 #define LAZYBK_VERSION_PATCH 0
-#define LAZYBK_VERSION_STRING "0.9.0"
+#define LAZYBK_VERSION_STRING "0.10.0"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -908,13 +908,52 @@ typedef struct lbk_data lbk_data;               /* a backend's data handle; each
 typedef struct lbk_computation lbk_computation; /* a backend's compiled graph */
 #define LBK_BACKEND_ABI 1
 
-/* The vtable. Grows only at the end: struct_size tells lazybk which members a backend
-   built against an older header has. Members marked optional may be NULL. All calls for
-   one context come from the thread using that context. */
+/* ---- writing a backend: the life of one, in the order lazybk calls it ----------------
+   register   lbk_backend_register(&iface, self) copies the vtable and the name; self is
+              yours and must outlive the registration. init (if set) runs now; an error
+              refuses the registration. Built-ins register on first use of the registry.
+   available  is_available is asked when a context opens on the backend (and by
+              lbk_backend_available); false makes lbk_ctx_create fail with
+              unavailable_reason in the message. Cache the answer: it is asked often.
+   device     the context's device is {default_device_type, default_device_ordinal}, or the
+              desc's ordinal, passed through map_device (which may refuse it: LBK_ERR_ARG)
+              and checked against devices. lbk_backend_devices / _set_default_device /
+              _memory_info / _compilation_devices reach these members from outside.
+   data       data_from_host (and data_from_scalar, data_placeholder, data_wrap_host) make
+              lbk_data handles; they are yours to define and lazybk never looks inside. lazybk
+              owns each handle from the moment you return it and gives it back exactly once,
+              through data_free. data_to_host copies one out for lbk_read.
+   compile    at a sync, compile receives read-only graph views (lbk_graph_*, lbk_node_*),
+              valid only during the call (lbk_graph_copy keeps one), after supports_op
+              declined what you cannot run (declined composites are decomposed, other
+              declined nodes run on the cpu fallback). The lbk_computation you return is
+              cached by lazybk per graph shape and is yours to free in computation_free,
+              called when the cache evicts it or the context goes.
+   execute    execute_computation gets the parameters' data (borrowed) and returns one new
+              handle per output (owned by lazybk from then on). lbk_exec_context() names the
+              context it runs for; report failures with lbk_backend_error(r, debug_handle,
+              ...) so that the error names the traced op and line.
+   release    context_release(ctx) when a context on the backend is destroyed (after its
+              data and computations were freed): drop per-context state (streams...).
+   exit       prepare_to_exit once, at lbk_backend_unregister, lbk_shutdown or process exit.
+   Threads: every call made for one context comes from the thread using that context;
+   different contexts may call the same backend from different threads at once, so state in
+   self shared by contexts needs your lock. The registry calls are thread-safe.
+   NULL: every member marked optional may be NULL, and lazybk then does what its comment
+   says (one wrapper per member in the implementation holds that default). A NULL required
+   member refuses the registration. Error returns: an lbk_result, with the message set by
+   lbk_backend_error; returning an error leaves nothing half-owned (what you returned
+   nothing for, lazybk does not free). examples/02_custom_backend.c is the whole of one.
+
+   The vtable. Grows only at the end: struct_size tells lazybk which members a backend
+   built against an older header has. Members marked optional may be NULL. Grouped by
+   concern: lifetime, data transfer, computations, devices, introspection, op support,
+   module delegation, host memory, per-context state. */
 typedef struct lbk_backend_i {
     uint32_t    struct_size;   /* sizeof(lbk_backend_i) as the backend was built */
     uint32_t    abi_version;   /* LBK_BACKEND_ABI */
     const char *name;          /* registry key, copied on registration */
+    /* -- lifetime -- */
     /* optional. NULL: always available. */
     bool        (*is_available)(void *self);
     /* optional. Why is_available is false, for the error message. */
@@ -999,7 +1038,7 @@ typedef struct lbk_backend_i {
     /* optional. Releases what the handles stand for, when the lowered module is destroyed
        (lazybk frees the handles value itself). */
     void        (*delegate_free)(void *self, lbk_value *handles);
-    /* -- host memory (DLPack) -- */
+    /* -- host memory (DLPack, mapped module files) -- */
     /* optional. New data over host memory the caller owns, without a copy: the backend
        calls release(release_arg) exactly once, when the data is freed. NULL (or an error):
        lazybk copies through data_from_host instead. */
@@ -1010,6 +1049,7 @@ typedef struct lbk_backend_i {
     /* optional. The fused kernel (group) node i of the compiled graph runs in, or -1:
        lbk_ir_dot draws groups as clusters. */
     int         (*computation_group)(void *self, const lbk_computation *c, uint32_t node);
+    /* -- per-context state -- */
     /* optional. ctx, a context on this backend, is being destroyed (its data is freed
        already): release what the backend keeps for it (a stream...). Backends tell
        contexts apart with lbk_exec_context() during execute_computation. */
@@ -1025,6 +1065,17 @@ LAZYBK_API int                  lbk_backend_count(void);
 LAZYBK_API const char          *lbk_backend_name(int i);   /* NULL out of range; order of registration */
 LAZYBK_API bool                 lbk_backend_available(const char *name);
 LAZYBK_API const char          *lbk_backend_default(void); /* $LAZYBK_BACKEND, else "cpu" */
+/* Backend devices (the vtable's device members; the backend is held during each call).
+   The devices it has (0 if unavailable; -1 on a bad name or argument), written up to cap. */
+LAZYBK_API int                  lbk_backend_devices(const char *backend, lbk_device *out, int cap);
+/* The device contexts opened later use (type < 0: keep the type). LBK_ERR_ARG for an
+   ordinal it lacks, LBK_ERR_UNSUPPORTED where the backend cannot change it. */
+LAZYBK_API lbk_result           lbk_backend_set_default_device(const char *backend, int type, int ordinal);
+/* Free and total bytes of a device; LBK_ERR_UNSUPPORTED if the backend does not say. */
+LAZYBK_API lbk_result           lbk_backend_memory_info(const char *backend, lbk_device dev, size_t *out_free, size_t *out_total);
+/* The devices a graph for dev compiles for (the count; at least dev itself). Not yet used
+   by the executor: a context compiles for its one device. */
+LAZYBK_API int                  lbk_backend_compilation_devices(const char *backend, lbk_device dev, lbk_device *out, int cap);
 LAZYBK_API lbk_result           lbk_shutdown(void);        /* prepare_to_exit for every backend; also at exit */
 /* Conformance: every op the backend claims (supports_op) is run on random inputs over
    several shapes (broadcasting, size-1 and zero-size dims) and dtypes, and compared with
@@ -2123,11 +2174,16 @@ LAZYBK_API const char *lbk_backend_name(int i) {
     return s;
 }
 
-LAZYBK_API bool lbk_backend_available(const char *name) {
-    void *self;
-    const lbk_backend_i *b = lbk_backend_get(name, &self);
-    if (!b) return false;
-    return !b->is_available || b->is_available(self);
+static bool lbk__be_available(const lbk_backend_i *b, void *self);
+static lbk__backend *lbk__backend_acquire(const char *name);
+static void lbk__backend_release(lbk__backend *b);
+LAZYBK_API bool lbk_backend_available(const char *name) {   /* held while asked: unregister waits (LBK_ERR_BUSY) */
+    lbk__backend *be = name ? lbk__backend_acquire(name) : NULL;
+    bool ok;
+    if (!be) { lbk__set_last(name ? LBK_ERR_NOT_FOUND : LBK_ERR_ARG, "lbk_backend_available: %s%s%s", name ? "no backend named '" : "NULL name", name ? name : "", name ? "'" : ""); return false; }
+    ok = lbk__be_available(&be->iface, be->self);
+    lbk__backend_release(be);
+    return ok;
 }
 
 LAZYBK_API const char *lbk_backend_default(void) {
@@ -2168,6 +2224,104 @@ static void lbk__backend_release(lbk__backend *b) {
     lbk__lock(&lbk__reg_lock);
     b->users--;
     lbk__unlock(&lbk__reg_lock);
+}
+
+/* ---- the optional members' defaults: one wrapper each, used by every caller ---- */
+static bool lbk__be_available(const lbk_backend_i *b, void *self) { return !b->is_available || b->is_available(self); }
+static int lbk__be_default_type(const lbk_backend_i *b, void *self) {
+    return b->default_device_type ? b->default_device_type(self) : LBK_DEVICE_USER;
+}
+static int lbk__be_default_ordinal(const lbk_backend_i *b, void *self) {
+    return b->default_device_ordinal ? b->default_device_ordinal(self) : 0;
+}
+static int lbk__be_fallback_type(const lbk_backend_i *b, void *self) {
+    return b->fallback_device_type ? b->fallback_device_type(self) : LBK_DEVICE_CPU;
+}
+/* How many devices (written to out, up to cap); NULL member: one, ordinal 0, of the default type. */
+static int lbk__be_devices(const lbk_backend_i *b, void *self, lbk_device *out, int cap) {
+    if (b->devices) return b->devices(self, out, cap);
+    if (out && cap > 0) { out[0].type = lbk__be_default_type(b, self); out[0].ordinal = 0; }
+    return 1;
+}
+static int lbk__be_compilation_devices(const lbk_backend_i *b, void *self, lbk_device dev, lbk_device *out, int cap) {
+    if (b->compilation_devices) return b->compilation_devices(self, dev, out, cap);
+    if (out && cap > 0) out[0] = dev;
+    return 1;
+}
+static bool lbk__be_supports(const lbk_backend_i *b, void *self, const lbk_graph *g, uint32_t i) {
+    return lbk_graph_node(g, i).op == LBK_OP_PARAM || !b->supports_op || b->supports_op(self, g, i);
+}
+
+/* The public device calls: each holds the backend (it cannot be unregistered meanwhile). */
+LAZYBK_API int lbk_backend_devices(const char *name, lbk_device *out, int cap) {
+    lbk__backend *be;
+    int n;
+    if (!name) { lbk__set_last(LBK_ERR_ARG, "lbk_backend_devices: NULL name"); return -1; }
+    if (cap < 0 || (cap > 0 && !out)) { lbk__set_last(LBK_ERR_ARG, "lbk_backend_devices: cap %d with %s out", cap, out ? "an" : "a NULL"); return -1; }
+    if (!(be = lbk__backend_acquire(name))) { lbk__set_last(LBK_ERR_NOT_FOUND, "lbk_backend_devices: no backend named '%s'", name); return -1; }
+    n = lbk__be_available(&be->iface, be->self) ? lbk__be_devices(&be->iface, be->self, out, cap) : 0;
+    lbk__backend_release(be);
+    return n;
+}
+LAZYBK_API lbk_result lbk_backend_set_default_device(const char *name, int type, int ordinal) {
+    lbk__backend *be;
+    const lbk_backend_i *b;
+    lbk_result r = LBK_OK;
+    int n;
+    if (!name) return lbk__set_last(LBK_ERR_ARG, "lbk_backend_set_default_device: NULL name");
+    if (!(be = lbk__backend_acquire(name))) return lbk__set_last(LBK_ERR_NOT_FOUND, "lbk_backend_set_default_device: no backend named '%s'", name);
+    b = &be->iface;
+    n = lbk__be_devices(b, be->self, NULL, 0);
+    if (type >= 0 && type != lbk__be_default_type(b, be->self) && !b->set_default_device_type)
+        r = lbk__set_last(LBK_ERR_UNSUPPORTED, "lbk_backend_set_default_device: backend '%s' has only device type %d (asked %d)", name,
+                          lbk__be_default_type(b, be->self), type);
+    else if (ordinal < 0 || ordinal >= n)
+        r = lbk__set_last(LBK_ERR_ARG, "lbk_backend_set_default_device: backend '%s' has %d device(s); no ordinal %d", name, n, ordinal);
+    else if (ordinal != lbk__be_default_ordinal(b, be->self) && !b->set_default_device_ordinal)
+        r = lbk__set_last(LBK_ERR_UNSUPPORTED, "lbk_backend_set_default_device: backend '%s' cannot change its default ordinal", name);
+    if (r == LBK_OK) {
+        if (type >= 0 && b->set_default_device_type) b->set_default_device_type(be->self, type);
+        if (b->set_default_device_ordinal) b->set_default_device_ordinal(be->self, ordinal);
+        if (lbk__be_default_ordinal(b, be->self) != ordinal)
+            r = lbk__set_last(LBK_ERR_ARG, "lbk_backend_set_default_device: backend '%s' refused ordinal %d", name, ordinal);
+    }
+    lbk__backend_release(be);
+    if (r == LBK_OK) lbk__clear_last();
+    return r;
+}
+LAZYBK_API lbk_result lbk_backend_memory_info(const char *name, lbk_device dev, size_t *out_free, size_t *out_total) {
+    lbk__backend *be;
+    lbk_result r;
+    size_t f = 0, t = 0;
+    if (out_free) *out_free = 0;
+    if (out_total) *out_total = 0;
+    if (!name) return lbk__set_last(LBK_ERR_ARG, "lbk_backend_memory_info: NULL name");
+    if (!(be = lbk__backend_acquire(name))) return lbk__set_last(LBK_ERR_NOT_FOUND, "lbk_backend_memory_info: no backend named '%s'", name);
+    if (!be->iface.memory_info) {
+        r = lbk__set_last(LBK_ERR_UNSUPPORTED, "lbk_backend_memory_info: backend '%s' does not report memory", name);
+    } else {
+        lbk__clear_backend_error();
+        r = be->iface.memory_info(be->self, dev, &f, &t);
+        if (r != LBK_OK) lbk__set_last(r, "lbk_backend_memory_info: backend '%s', device %d:%d: %s", name, dev.type, dev.ordinal,
+                                       lbk__tls_be_msg[0] ? lbk__tls_be_msg : lbk_result_str(r));
+    }
+    lbk__backend_release(be);
+    if (r == LBK_OK) {
+        if (out_free) *out_free = f;
+        if (out_total) *out_total = t;
+        lbk__clear_last();
+    }
+    return r;
+}
+LAZYBK_API int lbk_backend_compilation_devices(const char *name, lbk_device dev, lbk_device *out, int cap) {
+    lbk__backend *be;
+    int n;
+    if (!name) { lbk__set_last(LBK_ERR_ARG, "lbk_backend_compilation_devices: NULL name"); return -1; }
+    if (cap < 0 || (cap > 0 && !out)) { lbk__set_last(LBK_ERR_ARG, "lbk_backend_compilation_devices: bad out/cap"); return -1; }
+    if (!(be = lbk__backend_acquire(name))) { lbk__set_last(LBK_ERR_NOT_FOUND, "lbk_backend_compilation_devices: no backend named '%s'", name); return -1; }
+    n = lbk__be_compilation_devices(&be->iface, be->self, dev, out, cap);
+    lbk__backend_release(be);
+    return n;
 }
 
 // >>debug ------------------------------------------------------------------------------
@@ -4817,8 +4971,7 @@ static void lbk__query_support(lbk_ctx *ctx, uint8_t *sup, bool *all) {
     uint32_t i;
     *all = true;
     for (i = 0; i < ctx->graph.n; i++) {
-        sup[i] = ctx->graph.nodes[i].op == LBK_OP_PARAM || !ctx->iface->supports_op ||
-                 ctx->iface->supports_op(ctx->self, &ctx->graph, i);
+        sup[i] = lbk__be_supports(ctx->iface, ctx->self, &ctx->graph, i);
         if (!sup[i]) *all = false;
     }
 }
@@ -4960,7 +5113,7 @@ done:
 
 /* The fallback backend, for nodes the context's backend declines. */
 static lbk_result lbk__plan_fallback(lbk_ctx *ctx, lbk__plan *p, const char *where) {
-    int type = ctx->iface->fallback_device_type ? ctx->iface->fallback_device_type(ctx->self) : LBK_DEVICE_CPU;
+    int type = lbk__be_fallback_type(ctx->iface, ctx->self);
     if (type != LBK_DEVICE_CPU)
         return lbk__ctx_fail(ctx, LBK_ERR_UNSUPPORTED, where, -1, "backend '%s' asks for fallback device type %d; only the cpu backend is a fallback",
                              ctx->be->name, type);
@@ -5386,8 +5539,8 @@ LAZYBK_API lbk_ctx *lbk_ctx_create(const lbk_ctx_desc *desc) {
                       why && why[0] ? why : "its is_available returned false");
         return NULL;
     }
-    dev.type = bi->default_device_type ? bi->default_device_type(be->self) : LBK_DEVICE_USER;
-    dev.ordinal = ordinal >= 0 ? ordinal : bi->default_device_ordinal ? bi->default_device_ordinal(be->self) : 0;
+    dev.type = lbk__be_default_type(bi, be->self);
+    dev.ordinal = ordinal >= 0 ? ordinal : lbk__be_default_ordinal(bi, be->self);
     if (bi->map_device) {
         lbk_device md;
         lbk__clear_backend_error();
@@ -5399,7 +5552,7 @@ LAZYBK_API lbk_ctx *lbk_ctx_create(const lbk_ctx_desc *desc) {
         }
         dev = md;
     } else {
-        int count = bi->devices ? bi->devices(be->self, NULL, 0) : 1;
+        int count = lbk__be_devices(bi, be->self, NULL, 0);
         if (dev.ordinal >= count) {
             lbk__backend_release(be);
             lbk__set_last(LBK_ERR_ARG, "lbk_ctx_create: backend '%s' has no device %d (it has %d)", name, dev.ordinal, count);
@@ -7130,7 +7283,7 @@ static lbk_result lbk__delegate_run(lbk_ctx *ctx, lbk_module *m, int mi, bool fl
         return lbk__ctx_fail(ctx, LBK_ERR_UNSUPPORTED, where, -1,
                              "the child %s is lowered to '%s' and cannot be inlined into its parent's blob; lower or save the parent "
                              "before lowering the child, or save the child on its own", m->type, m->backend);
-    if (m->unavailable || !b || (b->is_available && !b->is_available(self)))
+    if (m->unavailable || !b || !lbk__be_available(b, self))
         return lbk__ctx_fail(ctx, LBK_ERR_UNAVAILABLE, where, -1, "backend '%s' is not available (module %s, method '%s')", m->backend, m->type, me->name);
     if (b->delegate_compile && b->delegate_execute) {   /* the backend's own: inputs and outputs as values */
         lbk_value *ins = lbk_value_list(), *res = NULL, *h = lbk_dict_get(m->handles, me->name);
@@ -7316,7 +7469,7 @@ static lbk_result lbk__lower_compile(lbk_module *low, bool fail_unavailable, con
     if (!b) return lbk__ctx_fail(ctx, LBK_ERR_NOT_FOUND, where, -1, "no backend named '%s'", low->backend);
     if (!(low->lowered = lw = (lbk__lowered *)lbk__calloc(1, sizeof(lbk__lowered)))) return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
     lw->rctx = ctx;
-    if (b->is_available && !b->is_available(self)) {   /* as PyTorch: lowering succeeds, running fails */
+    if (!lbk__be_available(b, self)) {   /* as PyTorch: lowering succeeds, running fails */
         char msg[400];
         if (fail_unavailable) return lbk__ctx_fail(ctx, LBK_ERR_UNAVAILABLE, where, -1, "backend '%s' is not available", low->backend);
         snprintf(msg, sizeof msg, "%s: backend '%s' is not available; running %s will fail", where, low->backend, low->type);

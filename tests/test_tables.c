@@ -166,11 +166,13 @@ static void test_concat_5000(void **state) {
 }
 
 /* A method calling a child 65,537 times: the call index once shared 32 bits with the
-   output index, 16 each, and wrapped. */
+   output index, 16 each, and wrapped. On the cpu backend by name: tracing gives each
+   call's output placeholder data, 65,537 device allocations the emulated CUDA device's
+   small memory cannot hold. */
 static void test_many_calls(void **state) {
     (void)state;
     enum { CALLS = 65537 };
-    lbk_ctx *ctx = tctx();
+    lbk_ctx *ctx = tctx_on("cpu");
     lbk_module *m = lbk_module_create(ctx, "Chain"), *inc = lbk_module_create(ctx, "Inc");
     int64_t xd[1] = {3};
     const int64_t *dims[1] = {xd};
@@ -185,7 +187,7 @@ static void test_many_calls(void **state) {
     h = x;
     for (int k = 0; k < CALLS; k++) {
         lbk_tensor nh;
-        assert_int_equal(lbk_module_call(inc, "forward", &h, 1, &nh, 1), LBK_OK);
+        if (lbk_module_call(inc, "forward", &h, 1, &nh, 1) != LBK_OK) fail_msg("call %d: %s", k, lbk_ctx_error(ctx));
         if (k) lbk_release(ctx, h);
         h = nh;
     }
@@ -193,7 +195,7 @@ static void test_many_calls(void **state) {
     assert_int_equal(lbk_method_end(m, outs, 2), LBK_OK);
     double in[3] = {0, 0.5, -7}, got[3], got2[3];
     lbk_tensor a = tfrom(ctx, LBK_F64, 1, xd, in), out[2];
-    assert_int_equal(lbk_module_run(m, "forward", &a, 1, out, 2), LBK_OK);
+    if (lbk_module_run(m, "forward", &a, 1, out, 2) != LBK_OK) fail_msg("%s", lbk_ctx_error(ctx));
     tread(ctx, out[0], got);
     tread(ctx, out[1], got2);
     for (int i = 0; i < 3; i++) {
@@ -358,9 +360,47 @@ static void test_module_format2(void **state) {
     lbk_ctx_destroy(ctx);
 }
 
+/* The public device calls on the cpu backend (one device, no memory report) and on a
+   backend with none of the device members (the defaults). */
+static void test_backend_devices(void **state) {
+    (void)state;
+    lbk_device devs[4], cpu0 = {LBK_DEVICE_CPU, 0}, comp[2];
+    size_t fr = 7, tot = 7;
+    assert_int_equal(lbk_backend_devices("cpu", devs, 4), 1);
+    assert_int_equal(devs[0].type, LBK_DEVICE_CPU);
+    assert_int_equal(devs[0].ordinal, 0);
+    assert_int_equal(lbk_backend_devices("cpu", NULL, 0), 1);
+    assert_int_equal(lbk_backend_devices("no-such", devs, 4), -1);
+    assert_int_equal(lbk_last_result(), LBK_ERR_NOT_FOUND);
+    assert_int_equal(lbk_backend_devices("cpu", NULL, 3), -1);
+    assert_int_equal(lbk_backend_devices(NULL, devs, 4), -1);
+    assert_int_equal(lbk_backend_set_default_device("cpu", LBK_DEVICE_CPU, 0), LBK_OK);
+    assert_int_equal(lbk_backend_set_default_device("cpu", -1, 1), LBK_ERR_ARG);
+    assert_contains(lbk_last_error(), "no ordinal 1");
+    assert_int_equal(lbk_backend_set_default_device("cpu", LBK_DEVICE_CUDA, 0), LBK_ERR_UNSUPPORTED);
+    assert_int_equal(lbk_backend_memory_info("cpu", cpu0, &fr, &tot), LBK_ERR_UNSUPPORTED);
+    assert_true(fr == 0 && tot == 0);
+    assert_int_equal(lbk_backend_compilation_devices("cpu", cpu0, comp, 2), 1);
+    assert_int_equal(comp[0].type, LBK_DEVICE_CPU);
+    /* a backend with no device members: one device of type LBK_DEVICE_USER */
+    lbk_backend_i b = mock_iface("mock_nodev");
+    b.default_device_type = NULL; b.default_device_ordinal = NULL; b.set_default_device_ordinal = NULL;
+    b.devices = NULL; b.map_device = NULL; b.memory_info = NULL; b.compilation_devices = NULL;
+    assert_int_equal(lbk_backend_register(&b, &g_mock), LBK_OK);
+    assert_int_equal(lbk_backend_devices("mock_nodev", devs, 4), 1);
+    assert_int_equal(devs[0].type, LBK_DEVICE_USER);
+    assert_int_equal(lbk_backend_set_default_device("mock_nodev", -1, 0), LBK_OK);
+    assert_int_equal(lbk_backend_set_default_device("mock_nodev", -1, 1), LBK_ERR_ARG);
+    lbk_device u0 = {LBK_DEVICE_USER, 0};
+    assert_int_equal(lbk_backend_compilation_devices("mock_nodev", u0, comp, 2), 1);
+    assert_int_equal(comp[0].type, LBK_DEVICE_USER);
+    assert_int_equal(lbk_backend_unregister("mock_nodev"), LBK_OK);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_op_table), cmocka_unit_test(test_dtype_table), cmocka_unit_test(test_graph_of),
     cmocka_unit_test(test_concat_5000), cmocka_unit_test(test_many_calls), cmocka_unit_test(test_module_format1),
     cmocka_unit_test(test_value_bytes), cmocka_unit_test(test_module_format2),
+    cmocka_unit_test(test_backend_devices),
 };
 TEST_GROUP(tables_tests, tests);

@@ -428,6 +428,28 @@ static void bias_epilogue(lbk_ctx *c) {
     }
 }
 
+/* The public device calls on the cuda backend (a GPU or the emulated one: two devices). */
+static void device_api_tests(void) {
+    lbk_device devs[8], dev0 = {LBK_DEVICE_CUDA, 0}, comp[4];
+    size_t fr = 0, tot = 0;
+    int n = lbk_backend_devices("cuda", devs, 8);
+    CHECK(n >= 1 && devs[0].type == LBK_DEVICE_CUDA && devs[0].ordinal == 0, "lbk_backend_devices(cuda): %d", n);
+    CHECK(lbk_backend_memory_info("cuda", dev0, &fr, &tot) == LBK_OK && tot > 0 && fr <= tot, "memory_info: %s", lbk_last_error());
+    CHECK(lbk_backend_compilation_devices("cuda", dev0, comp, 4) == 1 && comp[0].ordinal == 0, "compilation_devices");
+    CHECK(lbk_backend_set_default_device("cuda", LBK_DEVICE_CUDA, n) == LBK_ERR_ARG, "an ordinal past the devices is refused");
+    if (n >= 2) {
+        lbk_ctx_desc d;
+        lbk_ctx *c;
+        memset(&d, 0, sizeof d);
+        d.backend = "cuda";
+        CHECK(lbk_backend_set_default_device("cuda", -1, 1) == LBK_OK, "set_default_device(cuda, 1): %s", lbk_last_error());
+        c = lbk_ctx_create(&d);
+        CHECK(c && lbk_ctx_device(c).ordinal == 1, "a new context opens on the new default");
+        lbk_ctx_destroy(c);
+        CHECK(lbk_backend_set_default_device("cuda", -1, 0) == LBK_OK, "and back");
+    }
+}
+
 static void device_tests(lbk_ctx *cc) {
     /* the representative graphs, against the cpu backend (checked against float64 by make test) */
     vals got = {0}, want = {0};
@@ -513,6 +535,7 @@ int main(void) {
         CHECK(cc != NULL, "a context on cuda: %s", lbk_last_error());
         CHECK(lbk_backend_check("cuda", 1e-4, stdout) == LBK_OK, "lbk_backend_check(cuda)");
         if (cc) device_tests(cc);
+        device_api_tests();
     } else {
         printf("skipped: device runs (no GPU here)\n");
     }
