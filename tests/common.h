@@ -49,6 +49,25 @@ static inline int64_t tnumel(int nd, const int64_t *dims) {
     return n;
 }
 
+/* A whole file into malloc'd memory (the caller frees it), and back out. */
+static inline unsigned char *tfile_read(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    *n = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *p = (unsigned char *)malloc(*n + 1);
+    assert_int_equal(fread(p, 1, *n, f), *n);
+    fclose(f);
+    return p;
+}
+static inline void tfile_write(const char *path, const unsigned char *p, size_t n) {
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(p, 1, n, f), n);
+    fclose(f);
+}
+
 /* Host data of dtype dt from doubles. */
 static inline lbk_tensor tfrom(lbk_ctx *ctx, lbk_dtype dt, int nd, const int64_t *dims, const double *v) {
     int64_t n = tnumel(nd, dims);

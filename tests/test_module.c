@@ -381,23 +381,6 @@ static void test_trace_misuse(void **state) {
 /* Save and load: lowered and plain modules round-trip (values, types, the tree, debug
    handles); truncated, corrupted and wrong-version files give LBK_ERR_FORMAT; a saved
    module for an unavailable backend gives LBK_ERR_UNAVAILABLE at load. */
-static void write_bytes(const char *path, const unsigned char *p, size_t n) {
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(p, 1, n, f), n);
-    fclose(f);
-}
-static unsigned char *read_bytes(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *p = malloc(*n + 1);
-    assert_int_equal(fread(p, 1, *n, f), *n);
-    fclose(f);
-    return p;
-}
 static void test_save_load(void **state) {
     (void)state;
     const char *path = "build/test_module.lbkm", *bad = "build/test_module_bad.lbkm";
@@ -425,25 +408,25 @@ static void test_save_load(void **state) {
     lbk_module_destroy(ld);
     /* damaged files */
     size_t n;
-    unsigned char *bytes = read_bytes(path, &n);
+    unsigned char *bytes = tfile_read(path, &n);
     assert_true(n > 64);
     size_t cuts[] = {0, 7, 8, 20, 31, 32, 33, n / 2, n - 1};
     for (size_t k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {
-        write_bytes(bad, bytes, cuts[k]);
+        tfile_write(bad, bytes, cuts[k]);
         assert_null(lbk_module_load(c2, bad));
         assert_int_equal(lbk_ctx_result(c2), LBK_ERR_FORMAT);
         lbk_ctx_clear_error(c2);
     }
     for (size_t at = 0; at < n; at += n / 23 + 1) {   /* one flipped byte anywhere */
         bytes[at] ^= 0x5a;
-        write_bytes(bad, bytes, n);
+        tfile_write(bad, bytes, n);
         bytes[at] ^= 0x5a;
         assert_null(lbk_module_load(c2, bad));
         assert_int_equal(lbk_ctx_result(c2), LBK_ERR_FORMAT);
         lbk_ctx_clear_error(c2);
     }
     bytes[8] = 3;   /* format version 3 */
-    write_bytes(bad, bytes, n);
+    tfile_write(bad, bytes, n);
     assert_null(lbk_module_load(c2, bad));
     assert_int_equal(lbk_ctx_result(c2), LBK_ERR_FORMAT);
     assert_contains(lbk_ctx_error(c2), "format version 3; this build reads versions 1 and 2");
@@ -545,7 +528,7 @@ static void test_load_validation(void **state) {
     assert_int_equal(lbk_module_save(low, "build/test_module_fz.lbkm"), LBK_OK);
     lbk_module_destroy(low);
     size_t n;
-    unsigned char *bytes = read_bytes("build/test_module_fz.lbkm", &n);
+    unsigned char *bytes = tfile_read("build/test_module_fz.lbkm", &n);
     int loaded = 0, refused = 0;
     for (size_t at = 32; at < n; at += 1 + n / 700) {
         unsigned char keep = bytes[at];
@@ -553,7 +536,7 @@ static void test_load_validation(void **state) {
             bytes[at] = v ? (unsigned char)(keep ^ 0x01) : (unsigned char)(keep + 0x41);
             uint64_t h = fnv1a(bytes + 32, n - 32);
             for (int i = 0; i < 8; i++) bytes[24 + i] = (unsigned char)(h >> (8 * i));
-            write_bytes("build/test_module_fz_bad.lbkm", bytes, n);
+            tfile_write("build/test_module_fz_bad.lbkm", bytes, n);
             lbk_module *ld = lbk_module_load(ctx, "build/test_module_fz_bad.lbkm");
             if (ld) {   /* a change that still makes sense (a weight, a name): it must run */
                 int64_t xd[2] = {4, 2};

@@ -287,24 +287,7 @@ static void test_value_bytes(void **state) {
     lbk_value_free(v);
 }
 
-static unsigned char *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(*n + 1);
-    assert_int_equal(fread(b, 1, *n, f), *n);
-    fclose(f);
-    return b;
-}
 static uint64_t le64(const unsigned char *p) { uint64_t v = 0; for (int i = 7; i >= 0; i--) v = v << 8 | p[i]; return v; }
-static void spit(const char *path, const unsigned char *b, size_t n) {
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(b, 1, n, f), n);
-    fclose(f);
-}
 static void expect_format_error(lbk_ctx *ctx, const char *path, const char *needle) {
     assert_null(lbk_module_load(ctx, path));
     assert_int_equal(lbk_ctx_result(ctx), LBK_ERR_FORMAT);
@@ -321,7 +304,7 @@ static void test_module_format2(void **state) {
     assert_int_equal(lbk_module_save(m, "build/t_fmt2.lbkm"), LBK_OK);
     lbk_module_destroy(m);
     size_t n;
-    unsigned char *b = slurp("build/t_fmt2.lbkm", &n);
+    unsigned char *b = tfile_read("build/t_fmt2.lbkm", &n);
     uint64_t meta = le64(b + 16), doff = le64(b + 32), dsize = le64(b + 40);
     assert_memory_equal(b, "LBKMODL\n\2\0\0\0", 12);
     assert_true(doff % 64 == 0 && doff >= 64 + meta && doff + dsize == n);
@@ -335,25 +318,25 @@ static void test_module_format2(void **state) {
     if (!m) fail_msg("%s", lbk_ctx_error(ctx));
     run_fixture(ctx, m);
     lbk_module_destroy(m);
-    b[13] = 1; spit("build/t_fmt2_bad.lbkm", b, n); b[13] = 0;
+    b[13] = 1; tfile_write("build/t_fmt2_bad.lbkm", b, n); b[13] = 0;
     expect_format_error(ctx, "build/t_fmt2_bad.lbkm", "reserved header bytes");
-    b[doff + 1] ^= 0x40; spit("build/t_fmt2_bad.lbkm", b, n); b[doff + 1] ^= 0x40;
+    b[doff + 1] ^= 0x40; tfile_write("build/t_fmt2_bad.lbkm", b, n); b[doff + 1] ^= 0x40;
     expect_format_error(ctx, "build/t_fmt2_bad.lbkm", "data checksum");
-    spit("build/t_fmt2_bad.lbkm", b, n - 1);
+    tfile_write("build/t_fmt2_bad.lbkm", b, n - 1);
     expect_format_error(ctx, "build/t_fmt2_bad.lbkm", "do not add up");
     {   /* a byte appended, the header's data size grown to match: the meta no longer ends the data */
         unsigned char *b2 = malloc(n + 1);
         memcpy(b2, b, n); b2[n] = 0;
         uint64_t ds = dsize + 1;
         for (int i = 0; i < 8; i++) b2[40 + i] = (unsigned char)(ds >> (8 * i));
-        spit("build/t_fmt2_bad.lbkm", b2, n + 1);
+        tfile_write("build/t_fmt2_bad.lbkm", b2, n + 1);
         expect_format_error(ctx, "build/t_fmt2_bad.lbkm", "data section");
         free(b2);
     }
     {   /* a data offset that is not where the writer puts it */
         uint64_t d2 = doff + 64;
         for (int i = 0; i < 8; i++) b[32 + i] = (unsigned char)(d2 >> (8 * i));
-        spit("build/t_fmt2_bad.lbkm", b, n);
+        tfile_write("build/t_fmt2_bad.lbkm", b, n);
         expect_format_error(ctx, "build/t_fmt2_bad.lbkm", NULL);
     }
     free(b);
