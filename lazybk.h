@@ -536,7 +536,12 @@ LAZYBK_API lbk_tensor lbk_slice(lbk_ctx *ctx, lbk_tensor t, int axis, int64_t st
 LAZYBK_API lbk_tensor lbk_concat(lbk_ctx *ctx, const lbk_tensor *ts, int n, int axis); /* dtypes promote */
 /* Composite ops: recorded as single nodes, so a backend can run them whole; for a backend
    that declines one, the executor rewrites it through the decomposition implementation
-   (lbk_decomp_*) when it compiles the graph. Integer inputs compute in f32. */
+   (lbk_decomp_*) when it compiles the graph. The result dtype is the table's dtype rule,
+   the same on every path: the float functions (softmax ... rms_norm) compute integer
+   inputs in f32 and return f32; lbk_linear is matmul + add and follows them (integer
+   operands give an exact integer result, as torch.nn.functional.linear does). Over a
+   zero-size axis: softmax/log_softmax give their (empty) result, logsumexp -inf, var nan
+   (as PyTorch). */
 LAZYBK_API lbk_tensor lbk_softmax(lbk_ctx *ctx, lbk_tensor t, int axis);
 LAZYBK_API lbk_tensor lbk_log_softmax(lbk_ctx *ctx, lbk_tensor t, int axis);
 LAZYBK_API lbk_tensor lbk_logsumexp(lbk_ctx *ctx, lbk_tensor t, int axis, bool keepdim);
@@ -1674,29 +1679,25 @@ static void lbk__convert(void *dst, lbk_dtype ddt, const void *src, lbk_dtype sd
     lbk_convert(dst, ddt, src, sdt, n, sst);
 }
 
-/* Shape helpers. */
+/* Shape helpers. lbk__numel is for shapes that passed lbk__dims_why (every tensor's). */
 static int64_t lbk__numel(int n_dims, const int64_t *dims) {
     int64_t n = 1;
     int i;
     for (i = 0; i < n_dims; i++) n *= dims[i];
     return n;
 }
-/* false if a dim is negative or the element count or byte size overflows. */
-static bool lbk__dims_valid(int n_dims, const int64_t *dims, lbk_dtype dt) {
-    int64_t n = 1;
+/* Why a shape cannot be a tensor's (NULL if it can): a negative dim, more elements than
+   int64 holds (lbk_shape_numel, the one checked element count), or more bytes than a
+   size_t offset can reach. Every shape rule, creation call and file reader asks this. */
+static const char *lbk__dims_why(int n_dims, const int64_t *dims, lbk_dtype dt) {
     int i;
-    bool zero = false;
-    for (i = 0; i < n_dims; i++) {
-        if (dims[i] < 0) return false;
-        if (dims[i] == 0) zero = true;
-    }
-    if (zero) return true;
-    for (i = 0; i < n_dims; i++) {
-        if (n > INT64_MAX / dims[i]) return false;
-        n *= dims[i];
-    }
-    return (uint64_t)n <= (uint64_t)(SIZE_MAX / 8) / (lbk__dtype_ok(dt) ? lbk_dtype_size(dt) : 8);
+    int64_t n = lbk_shape_numel(n_dims, dims);
+    if (n >= 0) return (uint64_t)n <= (uint64_t)(SIZE_MAX / 8) / (lbk__dtype_ok(dt) ? lbk_dtype_size(dt) : 8) ? NULL : "needs more bytes than size_t can address";
+    for (i = 0; i < n_dims; i++)
+        if (dims[i] < 0) return "has a negative dim";
+    return "has more than 2^63 elements";
 }
+static bool lbk__dims_valid(int n_dims, const int64_t *dims, lbk_dtype dt) { return lbk__dims_why(n_dims, dims, dt) == NULL; }
 static void lbk__shape_str(char *buf, size_t cap, lbk_dtype dt, int n_dims, const int64_t *dims) {
     size_t len;
     int i;
@@ -2955,9 +2956,10 @@ static void lbk__rout_set(lbk__rout *o, lbk_dtype dt, int n_dims, const int64_t 
 /* The result's size must be representable (every element count and byte size fits). */
 static bool lbk__rule_size(lbk__rout *o) {
     char s[256];
-    if (lbk__dims_valid(o->n_dims, o->dims, o->dt)) return true;
+    const char *why = lbk__dims_why(o->n_dims, o->dims, o->dt);
+    if (!why) return true;
     lbk__shape_str(s, sizeof s, o->dt, o->n_dims, o->dims);
-    return lbk__rfail(o, LBK_ERR_SHAPE, "result %s is too large (its size overflows)", s);
+    return lbk__rfail(o, LBK_ERR_SHAPE, "result %s %s", s, why);
 }
 /* The float dtype a composite computes in for an input of dtype dt. */
 static lbk_dtype lbk__float_of(lbk_dtype dt) { return lbk__is_float(dt) ? dt : LBK_F32; }
@@ -3483,18 +3485,16 @@ static lbk_tensor lbk__build(const lbk__opctx *oc, lbk_op op, const uint32_t *in
 }
 
 static bool lbk__check_dims(const lbk__opctx *oc, lbk_dtype dt, int n_dims, const int64_t *dims) {
-    int i;
+    const char *why;
     if (n_dims < 0 || n_dims > LAZYBK_MAX_DIMS) {
         lbk__op_fail(oc, LBK_ERR_ARG, "n_dims %d is outside 0..%d", n_dims, LAZYBK_MAX_DIMS);
         return false;
     }
     if (n_dims > 0 && !dims) { lbk__op_fail(oc, LBK_ERR_ARG, "dims is NULL with n_dims %d", n_dims); return false; }
-    if (!lbk__dims_valid(n_dims, dims, dt)) {
+    if ((why = lbk__dims_why(n_dims, dims, dt)) != NULL) {
         char buf[256];
         lbk__shape_str(buf, sizeof buf, dt, n_dims, dims);
-        for (i = 0; i < n_dims; i++)
-            if (dims[i] < 0) { lbk__op_fail(oc, LBK_ERR_SHAPE, "negative dim in %s", buf); return false; }
-        lbk__op_fail(oc, LBK_ERR_SHAPE, "shape %s is too large (size overflows)", buf);
+        lbk__op_fail(oc, LBK_ERR_SHAPE, "shape %s %s", buf, why);
         return false;
     }
     return true;
@@ -4182,6 +4182,15 @@ static lbk_tensor lbk__c(lbk_ctx *ctx, lbk_tensor like, double v) {
 }
 
 /* ---- the built-in decompositions: numerically careful (max subtracted, two-pass var) ---- */
+/* The max over axis ax, kept as a size-1 dim, that softmax and logsumexp subtract; over a
+   zero-size axis (where amax has no answer) -inf, as PyTorch's empty logsumexp is -inf. */
+static lbk_tensor lbk__d_rowmax(lbk_ctx *ctx, lbk_tensor x, int ax) {
+    int64_t dims[LAZYBK_MAX_DIMS];
+    int nd = lbk_ndim(ctx, x), k, a = ax < 0 ? ax + nd : ax;
+    if (a < 0 || a >= nd || lbk_dim(ctx, x, a) != 0) return (lbk_amax)(ctx, x, 1, &ax, true);
+    for (k = 0; k < nd; k++) dims[k] = k == a ? 1 : lbk_dim(ctx, x, k);
+    return (lbk_full)(ctx, lbk__float_of(lbk_type(ctx, x)), nd, dims, -INFINITY);
+}
 static lbk_result lbk__d_softmax(lbk_ctx *ctx, lbk_value *stack) {
     lbk_tensor x, m, e;
     double dim;
@@ -4189,7 +4198,7 @@ static lbk_result lbk__d_softmax(lbk_ctx *ctx, lbk_value *stack) {
     LBK__TRY(lbk__pop_num(ctx, stack, LBK_VALUE_INT, &dim));
     LBK__TRY(lbk__pop_tensor(ctx, stack, false, &x));
     ax = (int)dim;
-    m = (lbk_amax)(ctx, x, 1, &ax, true);
+    m = lbk__d_rowmax(ctx, x, ax);
     e = (lbk_exp)(ctx, (lbk_sub)(ctx, x, m));
     return lbk__push_result(ctx, stack, (lbk_div)(ctx, e, (lbk_sum)(ctx, e, 1, &ax, true)));
 }
@@ -4200,7 +4209,7 @@ static lbk_result lbk__d_log_softmax(lbk_ctx *ctx, lbk_value *stack) {
     LBK__TRY(lbk__pop_num(ctx, stack, LBK_VALUE_INT, &dim));
     LBK__TRY(lbk__pop_tensor(ctx, stack, false, &x));
     ax = (int)dim;
-    z = (lbk_sub)(ctx, x, (lbk_amax)(ctx, x, 1, &ax, true));
+    z = (lbk_sub)(ctx, x, lbk__d_rowmax(ctx, x, ax));
     return lbk__push_result(ctx, stack, (lbk_sub)(ctx, z, (lbk_log)(ctx, (lbk_sum)(ctx, (lbk_exp)(ctx, z), 1, &ax, true))));
 }
 static lbk_result lbk__d_logsumexp(lbk_ctx *ctx, lbk_value *stack) {
@@ -4211,7 +4220,7 @@ static lbk_result lbk__d_logsumexp(lbk_ctx *ctx, lbk_value *stack) {
     LBK__TRY(lbk__pop_num(ctx, stack, LBK_VALUE_INT, &dim));
     LBK__TRY(lbk__pop_tensor(ctx, stack, false, &x));
     ax = (int)dim;
-    m = (lbk_amax)(ctx, x, 1, &ax, true);
+    m = lbk__d_rowmax(ctx, x, ax);
     /* rows of -inf (or +inf) would give inf - inf: shift by 0 there instead */
     m = (lbk_where)(ctx, (lbk_eq)(ctx, (lbk_abs)(ctx, m), lbk__c(ctx, m, INFINITY)), lbk__c(ctx, m, 0), m);
     s = (lbk_log)(ctx, (lbk_sum)(ctx, (lbk_exp)(ctx, (lbk_sub)(ctx, x, m)), 1, &ax, keep != 0));
@@ -10818,13 +10827,13 @@ static lbk_result lbk__cpu_rows(const lbk__cpu_prog *p, const lbk__cpu_inst *x, 
     } else {
         L = in->dims[in->n_dims - 1];
     }
-    if (in->numel == 0) return LBK_OK;
-    rows = L ? in->numel / L : 0;
-    out_len = x->op == LBK_OP_LOGSUMEXP ? 1 : L;
-    if (L == 0) {   /* empty rows: logsumexp of nothing is -inf */
+    if (L == 0) {   /* empty rows: logsumexp of nothing is -inf (the other ops' outputs are empty) */
         for (r = 0; r < x->numel; r++) lbk__st(o, x->dt, r, -HUGE_VAL, 0);
         return LBK_OK;
     }
+    if (in->numel == 0) return LBK_OK;
+    rows = in->numel / L;
+    out_len = x->op == LBK_OP_LOGSUMEXP ? 1 : L;
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(threads > 0 ? threads : omp_get_max_threads()) if (threads != 1 && in->numel >= (1 << 18))
 #endif

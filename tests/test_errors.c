@@ -117,7 +117,7 @@ static void test_bad_dtypes_and_dims(void **state) {
     still_usable(ctx);
     assert_int_equal(lbk_full(ctx, LBK_F32, 3, huge, 0).id, 0);
     assert_int_equal(lbk_ctx_result(ctx), LBK_ERR_SHAPE);
-    assert_contains(lbk_ctx_error(ctx), "overflows");
+    assert_contains(lbk_ctx_error(ctx), "more than 2^63 elements");
     still_usable(ctx);
     assert_int_equal(lbk_from_host(ctx, LBK_F32, 99, &d, v).id, 0);
     still_usable(ctx);

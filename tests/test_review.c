@@ -1,0 +1,142 @@
+/* Regressions for the outside review (issue 14): one test per numbered finding, named
+   test_r<N>_..., each asserting the fixed behaviour against hand-computed values. Both
+   cpu paths where the finding concerns computed values. */
+#include "common.h"
+#include <stdio.h>
+
+static const char *const k_paths[2] = {"cpu", "cpu-reference"};
+
+/* 1. Broadcast, where and matmul result sizes are checked: 2^64+26 elements is an error
+   naming the op and the shape, never a 26-element result. */
+static void test_r1_result_size_overflow(void **state) {
+    (void)state;
+    for (int p = 0; p < 2; p++) {
+        lbk_ctx *ctx = tctx_on(k_paths[p]);
+        int64_t d1[3] = {460321, 1, 1}, d2[3] = {1, 5292357, 1}, d3[3] = {1, 1, 7571986};
+        lbk_tensor c = lbk_gt(ctx, lbk_full(ctx, LBK_F32, 3, d1, 1), lbk_scalar(ctx, LBK_F32, 0));
+        lbk_tensor w = lbk_where(ctx, c, lbk_full(ctx, LBK_F32, 3, d2, 2), lbk_full(ctx, LBK_F32, 3, d3, 3));
+        assert_int_equal(w.id, 0);
+        assert_int_equal(lbk_ctx_result(ctx), LBK_ERR_SHAPE);
+        assert_contains(lbk_ctx_error(ctx), "lbk_where");
+        assert_contains(lbk_ctx_error(ctx), "f32[460321,5292357,7571986] has more than 2^63 elements");
+        assert_contains(lbk_ctx_error(ctx), "test_review.c:");
+        lbk_ctx_clear_error(ctx);
+        /* binary ops, chained so that each input alone is small */
+        lbk_tensor a = lbk_add(ctx, lbk_full(ctx, LBK_F32, 3, d1, 1), lbk_full(ctx, LBK_F32, 3, d2, 2));
+        assert_int_not_equal(a.id, 0);
+        assert_int_equal(lbk_mul(ctx, a, lbk_full(ctx, LBK_F32, 3, d3, 3)).id, 0);
+        assert_contains(lbk_ctx_error(ctx), "lbk_mul");
+        assert_contains(lbk_ctx_error(ctx), "more than 2^63 elements");
+        lbk_ctx_clear_error(ctx);
+        /* matmul: M x N alone, and the broadcast batch */
+        int64_t mk[2] = {(int64_t)1 << 32, 1}, kn[2] = {1, (int64_t)1 << 32};
+        assert_int_equal(lbk_matmul(ctx, lbk_full(ctx, LBK_F32, 2, mk, 1), lbk_full(ctx, LBK_F32, 2, kn, 1)).id, 0);
+        assert_contains(lbk_ctx_error(ctx), "lbk_matmul");
+        assert_contains(lbk_ctx_error(ctx), "f32[4294967296,4294967296] has more than 2^63 elements");
+        lbk_ctx_clear_error(ctx);
+        int64_t b1[4] = {(int64_t)1 << 31, 1, 2, 2}, b2[4] = {1, (int64_t)1 << 31, 2, 4};
+        assert_int_equal(lbk_matmul(ctx, lbk_full(ctx, LBK_F32, 4, b1, 1), lbk_full(ctx, LBK_F32, 4, b2, 1)).id, 0);
+        assert_contains(lbk_ctx_error(ctx), "more than 2^63 elements");
+        lbk_ctx_clear_error(ctx);
+        /* byte size: elements fit int64 but not a size_t offset */
+        int64_t e[2] = {(int64_t)1 << 31, (int64_t)1 << 31};
+        assert_int_equal(lbk_expand(ctx, lbk_scalar(ctx, LBK_F64, 1), 2, e).id, 0);
+        assert_contains(lbk_ctx_error(ctx), "lbk_expand");
+        assert_contains(lbk_ctx_error(ctx), "bytes");
+        lbk_ctx_clear_error(ctx);
+        /* the context still computes, and the largest legal result keeps its count */
+        double v;
+        assert_int_equal(lbk_read(ctx, lbk_mean(ctx, lbk_add(ctx, lbk_full(ctx, LBK_F64, 3, (int64_t[]){4, 1, 1}, 1), lbk_full(ctx, LBK_F64, 3, (int64_t[]){1, 5, 6}, 2)), 0, NULL, false), &v, sizeof v), LBK_OK);
+        assert_true(v == 3);
+        lbk_ctx_destroy(ctx);
+    }
+}
+
+/* 2. Composites over a zero-size axis, as PyTorch defines them, identically on both paths
+   and whichever axis (the fast path runs the last axis whole, the others decompose). */
+static void test_r2_composites_empty_axis(void **state) {
+    (void)state;
+    for (int p = 0; p < 2; p++) {
+        lbk_ctx *ctx = tctx_on(k_paths[p]);
+        int64_t e20[2] = {2, 0}, e03[2] = {0, 3}, e0[1] = {0};
+        float o[8];
+        double od[8];
+        for (int dt = 0; dt < 2; dt++) {
+            lbk_dtype t = dt ? LBK_F64 : LBK_F32;
+            lbk_tensor z = lbk_full(ctx, t, 2, e20, 1), z2 = lbk_full(ctx, t, 2, e03, 1);
+            /* logsumexp of nothing: -inf, keepdim or not, last axis or first */
+            lbk_tensor l1 = lbk_logsumexp(ctx, z, 1, false), l2 = lbk_logsumexp(ctx, z2, 0, true), l3 = lbk_logsumexp(ctx, z, -1, true);
+            assert_int_equal(lbk_numel(ctx, l1), 2);
+            assert_int_equal(lbk_ndim(ctx, l2), 2);
+            assert_int_equal(lbk_dim(ctx, l2, 1), 3);
+            assert_int_equal(lbk_read_as(ctx, l1, LBK_F64, od, 2 * 8), LBK_OK);
+            assert_true(isinf(od[0]) && od[0] < 0 && isinf(od[1]) && od[1] < 0);
+            assert_int_equal(lbk_read_as(ctx, l2, LBK_F64, od, 3 * 8), LBK_OK);
+            for (int k = 0; k < 3; k++) assert_true(isinf(od[k]) && od[k] < 0);
+            assert_int_equal(lbk_read_as(ctx, l3, LBK_F64, od, 2 * 8), LBK_OK);
+            assert_true(isinf(od[1]) && od[1] < 0);
+            /* softmax and log_softmax: empty results of the input's shape */
+            lbk_tensor s[4] = {lbk_softmax(ctx, z, 1), lbk_log_softmax(ctx, z, 1), lbk_softmax(ctx, z2, 0), lbk_log_softmax(ctx, z2, -2)};
+            assert_int_equal(lbk_sync(ctx, s, 4), LBK_OK);
+            for (int k = 0; k < 4; k++) {
+                assert_int_equal(lbk_numel(ctx, s[k]), 0);
+                assert_int_equal(lbk_read(ctx, s[k], o, 0), LBK_OK);
+            }
+            assert_int_equal(lbk_dim(ctx, s[2], 1), 3);
+            /* softmax over a non-empty axis of an empty tensor */
+            assert_int_equal(lbk_read(ctx, lbk_softmax(ctx, z2, 1), o, 0), LBK_OK);
+            /* var and mean of nothing: nan; layer_norm/rms_norm over empty rows: empty */
+            int ax = 1;
+            assert_int_equal(lbk_read_as(ctx, lbk_var(ctx, z, 1, &ax, 1, false), LBK_F64, od, 16), LBK_OK);
+            assert_true(isnan(od[0]) && isnan(od[1]));
+            assert_int_equal(lbk_read_as(ctx, lbk_mean(ctx, z, 1, &ax, false), LBK_F64, od, 16), LBK_OK);
+            assert_true(isnan(od[0]) && isnan(od[1]));
+            lbk_tensor w0 = lbk_full(ctx, t, 1, e0, 1);
+            assert_int_equal(lbk_read(ctx, lbk_layer_norm(ctx, z, 1, w0, w0, 1e-5), o, 0), LBK_OK);
+            assert_int_equal(lbk_read(ctx, lbk_rms_norm(ctx, z, 1, w0, 1e-5), o, 0), LBK_OK);
+            /* amax has no answer there: refused at trace time, naming amax and the shape */
+            assert_int_equal(lbk_amax(ctx, z, 1, &ax, false).id, 0);
+            assert_contains(lbk_ctx_error(ctx), "lbk_amax");
+            assert_contains(lbk_ctx_error(ctx), "[2,0]");
+            lbk_ctx_clear_error(ctx);
+        }
+        assert_int_equal(lbk_ctx_result(ctx), LBK_OK);
+        lbk_ctx_destroy(ctx);
+    }
+}
+
+/* 13. One dtype rule per composite, the same on both paths: the float functions give f32
+   for integer inputs; linear follows matmul and stays an exact integer (values past 2^24,
+   which f32 could not hold). */
+static void test_r13_composite_dtypes(void **state) {
+    (void)state;
+    for (int p = 0; p < 2; p++) {
+        lbk_ctx *ctx = tctx_on(k_paths[p]);
+        int64_t dx[2] = {2, 3}, dw[2] = {2, 3}, db[1] = {2};
+        int64_t x[6] = {1, 2, 3, 4, 5, 6}, w[6] = {10000000, 1, 0, 3, 0, 1}, b[2] = {7, -1}, o[4];
+        lbk_tensor tx = lbk_from_host(ctx, LBK_I64, 2, dx, x), tw = lbk_from_host(ctx, LBK_I64, 2, dw, w);
+        lbk_tensor lin = lbk_linear(ctx, tx, tw, lbk_from_host(ctx, LBK_I64, 1, db, b));
+        assert_int_equal(lbk_type(ctx, lin), LBK_I64);
+        assert_int_equal(lbk_read(ctx, lin, o, sizeof o), LBK_OK);
+        assert_true(o[0] == 10000002 + 7 && o[1] == 3 + 3 - 1 && o[2] == 40000005 + 7 && o[3] == 12 + 6 - 1);
+        lbk_tensor i32 = lbk_cast(ctx, tx, LBK_I32);
+        int ax = 1;
+        lbk_tensor f[8] = {lbk_softmax(ctx, tx, 1), lbk_log_softmax(ctx, i32, 0), lbk_logsumexp(ctx, tx, 1, false), lbk_gelu(ctx, i32, false),
+                           lbk_silu(ctx, tx), lbk_var(ctx, i32, 1, &ax, 0, false), lbk_layer_norm(ctx, tx, 1, (lbk_tensor){0}, (lbk_tensor){0}, 1e-5),
+                           lbk_rms_norm(ctx, i32, 1, (lbk_tensor){0}, 1e-5)};
+        for (int k = 0; k < 8; k++) assert_int_equal(lbk_type(ctx, f[k]), LBK_F32);
+        float fo[6];
+        assert_int_equal(lbk_read(ctx, f[2], fo, 8), LBK_OK);   /* log(e + e^2 + e^3) */
+        assert_true(fabs(fo[0] - (3 + log(1 + exp(-1.0) + exp(-2.0)))) < 1e-5);
+        assert_int_equal(lbk_read(ctx, f[5], fo, 8), LBK_OK);   /* population variance of 1,2,3 */
+        assert_true(fabs(fo[0] - 2.0 / 3.0) < 1e-6);
+        lbk_ctx_destroy(ctx);
+    }
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_r1_result_size_overflow),
+    cmocka_unit_test(test_r2_composites_empty_axis),
+    cmocka_unit_test(test_r13_composite_dtypes),
+};
+TEST_GROUP(review_tests, tests);
