@@ -91,6 +91,9 @@ sanitize: deps
 	    $(WARN) $(CPPFLAGS) tests/alloc_sweep.c -o $(BUILD)/alloc_sweep-sanitize $(LIBS)
 	$(CC) -std=c99 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
 	    $(WARN) $(CPPFLAGS) tests/fuzz/replay.c -o $(BUILD)/fuzz_replay-sanitize $(LIBS)
+	$(CC) -std=c99 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
+	    $(WARN) $(CPPFLAGS) tests/threads/test_threads.c -o $(BUILD)/test_threads-sanitize $(LIBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(BUILD)/test_threads-sanitize
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(BUILD)/alloc_sweep-sanitize
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(BUILD)/fuzz_replay-sanitize
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 LAZYBK_CPU_REFERENCE=1 ./$(BUILD)/tests-sanitize

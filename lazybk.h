@@ -1061,7 +1061,11 @@ typedef struct lbk_backend_i {
     void        (*context_release)(void *self, lbk_ctx *ctx);
 } lbk_backend_i;
 
-/* Registry: thread-safe (one mutex). Names are copied. */
+/* Registry: thread-safe (one mutex). Names are copied. Lifetimes: the vtable pointer from
+   lbk_backend_get and the string from lbk_backend_name stay readable until the process
+   exits, even after the backend is unregistered by another thread (its entry is kept;
+   registering the same name, vtable and self again reuses it). Calling a vtable member
+   after unregister calls a backend that has run prepare_to_exit: that is the caller's. */
 LAZYBK_API lbk_result           lbk_backend_register(const lbk_backend_i *iface, void *self); /* LBK_ERR_EXISTS on a taken name */
 LAZYBK_API lbk_result           lbk_backend_unregister(const char *name); /* LBK_ERR_BUSY while a context uses it */
 LAZYBK_API bool                 lbk_backend_has(const char *name);
@@ -2000,14 +2004,20 @@ typedef struct lbk__backend {
     lbk_backend_i iface;   /* lazybk's layout; members an older backend lacks stay NULL */
     void *self;
     char *name;
-    int users;             /* live contexts on it */
+    int users;             /* live contexts and calls holding it */
     bool exited;           /* prepare_to_exit has run */
+    bool retiring;         /* unregistered, its prepare_to_exit still running */
 } lbk__backend;
 typedef struct lbk__reg_kv { char *key; lbk__backend *value; } lbk__reg_kv;
 
 static lbk__mutex lbk__reg_lock = LBK__MUTEX_INIT;
 static lbk__reg_kv *lbk__reg_map;
 static lbk__backend **lbk__reg_list;   /* stb_ds array, registration order */
+/* Unregistered entries are kept (freed at exit): the vtable pointer lbk_backend_get gave
+   out and the name lbk_backend_name gave out stay readable for the life of the process,
+   whichever thread unregisters meanwhile. Registering the same name, vtable and self again
+   takes its old entry back, so a register/unregister loop does not grow this list. */
+static lbk__backend **lbk__reg_retired;
 typedef struct lbk__pp { char *key; lbk_preprocess_fn value; } lbk__pp;
 static lbk__pp *lbk__pp_map;   /* preprocess functions by backend name (stb_ds), under lbk__reg_lock */
 static bool lbk__builtins_done;
@@ -2053,10 +2063,41 @@ static LBK__NOINLINE void lbk__reg_del(const char *name) {
     (void)ok;   /* a failed shrink still deleted the entry */
 }
 
+/* A retired entry with this name, vtable bytes and self, taken off the retired list. */
+static lbk__backend *lbk__reg_take_retired(const lbk_backend_i *iface, size_t n, void *self) {
+    ptrdiff_t i;
+    lbk_backend_i want;
+    for (i = 0; i < arrlen(lbk__reg_retired); i++) {
+        lbk__backend *b = lbk__reg_retired[i];
+        if (b->retiring || b->self != self || strcmp(b->name, iface->name) != 0) continue;
+        memset(&want, 0, sizeof want);
+        memcpy(&want, iface, n);
+        want.struct_size = (uint32_t)sizeof(lbk_backend_i);
+        want.name = b->name;
+        if (memcmp(&want, &b->iface, sizeof want) != 0) continue;
+        arrdel(lbk__reg_retired, i);
+        return b;
+    }
+    return NULL;
+}
+/* A registration that failed: a fresh entry is freed, a reused one goes back to retired
+   (where its array slot was, so the put cannot fail). */
+static void lbk__reg_drop(lbk__backend *b, bool reused) {
+    if (reused) { arrput(lbk__reg_retired, b); return; }
+    lbk__free(b->name);
+    lbk__free(b);
+}
+static LBK__NOINLINE bool lbk__reg_retire(lbk__backend *b) {
+    volatile bool ok = false;
+    LBK__STBDS_GUARD(ok, arrput(lbk__reg_retired, b));
+    return ok;
+}
+
 static lbk_result lbk__register_locked(const lbk_backend_i *iface, void *self) {
     lbk__backend *b;
     size_t n;
     lbk_result r;
+    bool reused = false;
     if (!iface || !iface->name || !iface->name[0])
         return lbk__set_last(LBK_ERR_ARG, "lbk_backend_register: NULL interface or empty name");
     if (iface->abi_version != LBK_BACKEND_ABI)
@@ -2069,15 +2110,23 @@ static lbk_result lbk__register_locked(const lbk_backend_i *iface, void *self) {
         return lbk__set_last(LBK_ERR_EXISTS, "lbk_backend_register: a backend named '%s' is already registered",
                              iface->name);
     n = LBK__MIN((size_t)iface->struct_size, sizeof(lbk_backend_i));
-    b = (lbk__backend *)lbk__calloc(1, sizeof *b);
-    if (!b) return lbk__set_last(LBK_ERR_OOM, "lbk_backend_register: out of memory");
-    memcpy(&b->iface, iface, n);
-    b->iface.struct_size = (uint32_t)sizeof(lbk_backend_i);
-    b->self = self;
-    b->name = lbk__strdup(iface->name);
-    if (!b->name) { lbk__free(b); return lbk__set_last(LBK_ERR_OOM, "lbk_backend_register: out of memory"); }
-    b->iface.name = b->name;
-    if (!b->iface.data_from_host || !b->iface.data_to_host || !b->iface.data_free || !b->iface.compile ||
+    b = lbk__reg_take_retired(iface, n, self);
+    if (b) {
+        reused = true;
+    } else {
+        b = (lbk__backend *)lbk__calloc(1, sizeof *b);
+        if (!b) return lbk__set_last(LBK_ERR_OOM, "lbk_backend_register: out of memory");
+        memcpy(&b->iface, iface, n);
+        b->iface.struct_size = (uint32_t)sizeof(lbk_backend_i);
+        b->self = self;
+        b->name = lbk__strdup(iface->name);
+        if (!b->name) { lbk__free(b); return lbk__set_last(LBK_ERR_OOM, "lbk_backend_register: out of memory"); }
+        b->iface.name = b->name;
+    }
+    b->exited = false;
+    if (reused) {
+        /* checked when it was first registered */
+    } else if (!b->iface.data_from_host || !b->iface.data_to_host || !b->iface.data_free || !b->iface.compile ||
         !b->iface.computation_free || !b->iface.execute_computation) {
         lbk__free(b->name); lbk__free(b);
         return lbk__set_last(LBK_ERR_ARG, "lbk_backend_register: backend '%s' lacks a required member "
@@ -2085,13 +2134,12 @@ static lbk_result lbk__register_locked(const lbk_backend_i *iface, void *self) {
                              "execute_computation)", iface->name);
     }
     if (b->iface.init && (r = b->iface.init(self)) != LBK_OK) {
-        lbk__free(b->name); lbk__free(b);
+        lbk__reg_drop(b, reused);
         return lbk__set_last(r, "lbk_backend_register: init of backend '%s' failed: %s", iface->name, lbk_result_str(r));
     }
     if (!lbk__reg_put(b)) {
         if (b->iface.prepare_to_exit) b->iface.prepare_to_exit(self);
-        lbk__free(b->name);
-        lbk__free(b);
+        lbk__reg_drop(b, reused);
         return lbk__set_last(LBK_ERR_OOM, "lbk_backend_register: out of memory");
     }
     return LBK_OK;
@@ -2124,13 +2172,20 @@ LAZYBK_API lbk_result lbk_backend_unregister(const char *name) {
         return lbk__set_last(LBK_ERR_BUSY, "lbk_backend_unregister: backend '%s' is used by %d live context(s)",
                              name, users);
     }
+    if (!lbk__reg_retire(b)) {
+        lbk__unlock(&lbk__reg_lock);
+        return lbk__set_last(LBK_ERR_OOM, "lbk_backend_unregister: out of memory");
+    }
     lbk__reg_del(name);
     for (i = 0; i < arrlen(lbk__reg_list); i++)
         if (lbk__reg_list[i] == b) { arrdel(lbk__reg_list, i); break; }
+    b->retiring = true;   /* a re-registration waits for its prepare_to_exit (below) */
     lbk__unlock(&lbk__reg_lock);
     if (!b->exited && b->iface.prepare_to_exit) b->iface.prepare_to_exit(b->self);
-    lbk__free(b->name);
-    lbk__free(b);
+    lbk__lock(&lbk__reg_lock);
+    b->exited = true;
+    b->retiring = false;
+    lbk__unlock(&lbk__reg_lock);
     return LBK_OK;
 }
 
@@ -2151,10 +2206,10 @@ LAZYBK_API const lbk_backend_i *lbk_backend_get(const char *name, void **out_sel
     lbk__lock(&lbk__reg_lock);
     lbk__ensure_builtins_locked();
     b = lbk__find_locked(name);
+    if (b && out_self) *out_self = b->self;
     lbk__unlock(&lbk__reg_lock);
     if (!b) { lbk__set_last(LBK_ERR_NOT_FOUND, "lbk_backend_get: no backend named '%s'", name); return NULL; }
-    if (out_self) *out_self = b->self;
-    return &b->iface;
+    return &b->iface;   /* the entry outlives an unregister (lbk__reg_retired) */
 }
 
 LAZYBK_API int lbk_backend_count(void) {
@@ -12803,7 +12858,9 @@ static void lbk__release_globals(void) {
     for (i = 0; i < arrlen(lbk__reg_list); i++)
         if (lbk__reg_list[i]->users > 0) { lbk__unlock(&lbk__reg_lock); return; }
     for (i = 0; i < arrlen(lbk__reg_list); i++) { lbk__free(lbk__reg_list[i]->name); lbk__free(lbk__reg_list[i]); }
+    for (i = 0; i < arrlen(lbk__reg_retired); i++) { lbk__free(lbk__reg_retired[i]->name); lbk__free(lbk__reg_retired[i]); }
     arrfree(lbk__reg_list);
+    arrfree(lbk__reg_retired);
     shfree(lbk__reg_map);
     lbk__builtins_done = false;
     lbk__unlock(&lbk__reg_lock);

@@ -134,7 +134,48 @@ static void test_r13_composite_dtypes(void **state) {
     }
 }
 
+/* 3. Registry lifetimes: what lbk_backend_get and lbk_backend_name gave out stays
+   readable after unregister (ASan would see a freed entry); re-registering the same
+   vtable reuses the entry (a churn loop does not grow), a different one gets its own. */
+static void test_r3_registry_lifetimes(void **state) {
+    (void)state;
+    lbk_backend_i b = mock_iface("r3-backend");
+    void *self = NULL;
+    assert_int_equal(lbk_backend_register(&b, &g_mock), LBK_OK);
+    const lbk_backend_i *p1 = lbk_backend_get("r3-backend", &self);
+    assert_non_null(p1);
+    assert_ptr_equal(self, &g_mock);
+    const char *n1 = NULL;
+    for (int i = 0; i < lbk_backend_count(); i++)
+        if (strcmp(lbk_backend_name(i), "r3-backend") == 0) n1 = lbk_backend_name(i);
+    assert_non_null(n1);
+    int exits = g_mock.exits;
+    assert_int_equal(lbk_backend_unregister("r3-backend"), LBK_OK);
+    assert_int_equal(g_mock.exits, exits + 1);
+    assert_string_equal(p1->name, "r3-backend");   /* still readable */
+    assert_string_equal(n1, "r3-backend");
+    assert_true(p1->compile != NULL);
+    assert_null(lbk_backend_get("r3-backend", NULL));
+    for (int it = 0; it < 100; it++) {
+        assert_int_equal(lbk_backend_register(&b, &g_mock), LBK_OK);
+        assert_ptr_equal(lbk_backend_get("r3-backend", NULL), p1);   /* the same entry again */
+        assert_int_equal(lbk_backend_unregister("r3-backend"), LBK_OK);
+    }
+    b.supports_op = NULL;   /* another vtable: its own entry */
+    assert_int_equal(lbk_backend_register(&b, &g_mock), LBK_OK);
+    const lbk_backend_i *p2 = lbk_backend_get("r3-backend", NULL);
+    assert_true(p2 != p1 && p2->supports_op == NULL && p1->supports_op != NULL);
+    lbk_ctx_desc d = {0};
+    d.backend = "r3-backend";
+    lbk_ctx *ctx = lbk_ctx_create(&d);
+    assert_non_null(ctx);
+    assert_int_equal(lbk_backend_unregister("r3-backend"), LBK_ERR_BUSY);
+    lbk_ctx_destroy(ctx);
+    assert_int_equal(lbk_backend_unregister("r3-backend"), LBK_OK);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_r3_registry_lifetimes),
     cmocka_unit_test(test_r1_result_size_overflow),
     cmocka_unit_test(test_r2_composites_empty_axis),
     cmocka_unit_test(test_r13_composite_dtypes),

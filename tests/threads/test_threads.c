@@ -65,6 +65,46 @@ static void *registrar(void *arg) {
     return NULL;
 }
 
+/* Registry churn: one thread registers and unregisters "churn" (a copy of the cpu vtable
+   with no init/exit) while others look it up, ask if it is available and read the names
+   and vtables they were given. Under ASan/TSan (make sanitize, make tsan) a freed entry or
+   an unlocked read fails here. */
+static volatile int g_churn_stop;
+static void *churner(void *arg) {
+    (void)arg;
+    void *self;
+    const lbk_backend_i *cpu = lbk_backend_get("cpu", &self);
+    lbk_backend_i b = *cpu;
+    b.name = "churn";
+    b.init = NULL;
+    b.prepare_to_exit = NULL;
+    for (int it = 0; it < 3000; it++) {
+        if (lbk_backend_register(&b, self) == LBK_OK) {
+            lbk_result r;
+            while ((r = lbk_backend_unregister("churn")) == LBK_ERR_BUSY) {}
+            if (r != LBK_OK) { failed("churn unregister", -1); break; }
+        }
+    }
+    __atomic_store_n(&g_churn_stop, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+static void *looker(void *arg) {
+    int id = (int)(intptr_t)arg;
+    while (!__atomic_load_n(&g_churn_stop, __ATOMIC_SEQ_CST)) {
+        void *self = NULL;
+        const lbk_backend_i *b = lbk_backend_get("churn", &self);
+        if (b && (strcmp(b->name, "churn") != 0 || !b->compile || !self)) { failed("churn vtable", id); break; }
+        (void)lbk_backend_available("churn");
+        int n = lbk_backend_count();
+        for (int i = 0; i < n + 1; i++) {
+            const char *nm = lbk_backend_name(i);
+            if (nm && !nm[0]) { failed("empty backend name", id); break; }
+        }
+        if (b && strcmp(b->name, "churn") != 0) { failed("churn vtable after", id); break; }
+    }
+    return NULL;
+}
+
 int main(void) {
     int counts[3] = {2, 4, 8}, passed = 0;
     for (int c = 0; c < 3; c++) {
@@ -75,6 +115,15 @@ int main(void) {
         pthread_create(&th[n + 1], NULL, registrar, (void *)(intptr_t)(c * 2 + 1));
         for (int i = 0; i < n + 2; i++) pthread_join(th[i], NULL);
         if (!g_fail) passed++;
+    }
+    {
+        pthread_t th[3];
+        int before = g_fail;
+        pthread_create(&th[0], NULL, churner, NULL);
+        pthread_create(&th[1], NULL, looker, (void *)(intptr_t)101);
+        pthread_create(&th[2], NULL, looker, (void *)(intptr_t)102);
+        for (int i = 0; i < 3; i++) pthread_join(th[i], NULL);
+        if (g_fail == before) passed++;
     }
     printf("threads: %d passed, %d failed\n", passed, g_fail);
     return g_fail ? 1 : 0;
