@@ -2535,7 +2535,7 @@ typedef struct lbk__node {
     lbk__attrs attrs;
 } lbk__node;
 
-typedef struct lbk__slot { uint32_t node; uint16_t gen; uint8_t live; uint8_t retired; } lbk__slot;
+typedef struct lbk__slot { uint32_t node; uint16_t gen; uint8_t live; uint8_t mark; } lbk__slot;   /* mark: scratch of lbk_scope_end */
 typedef struct lbk__logent { uint64_t id, serial; } lbk__logent;
 typedef struct lbk__plan lbk__plan;
 typedef struct lbk__centry { uint64_t hash; lbk__plan *plan; uint64_t used; } lbk__centry;
@@ -2569,6 +2569,8 @@ struct lbk_graph {
 
 struct lbk_ctx {
     uint16_t tag;
+    uint32_t slot_base;      /* handle slot numbers start after it (lbk__tag_take) */
+    bool ballast;            /* lbk__cons_ballast has run */
     lbk__backend *be;
     const lbk_backend_i *iface;
     void *self;
@@ -2763,6 +2765,7 @@ static uint32_t lbk__cons_live(const lbk_ctx *ctx, ptrdiff_t slot) {
     return e;
 }
 
+static void lbk__cons_ballast(lbk_ctx *ctx);
 static uint32_t lbk__mk(lbk_ctx *ctx, lbk__node *p, const uint32_t *in, uint32_t n_in, bool unique,
                         const char *file, int line) {
     uint32_t id, k;
@@ -2774,6 +2777,7 @@ static uint32_t lbk__mk(lbk_ctx *ctx, lbk__node *p, const uint32_t *in, uint32_t
     } else {
         bool inserted = false;
         p->hash = lbk__node_hash(ctx, p, in);
+        if (!ctx->ballast && ctx->n_consed >= 64) lbk__cons_ballast(ctx);
         slot = lbk__slot_u32(&ctx->cons, p->hash, &inserted);   /* -1 on OOM: the node is made, not shared */
         if (slot >= 0 && !inserted) {
             uint32_t e = lbk__cons_live(ctx, slot);
@@ -2831,7 +2835,24 @@ static void lbk__drop_orphan(lbk_ctx *ctx, uint32_t id) {
     }
 }
 
-/* ---- tensor handles: [tag:16][generation:16][slot index + 1:32] ---- */
+/* ---- tensor handles: [tag:16][generation:16][slot_base + slot index + 1:32] ----
+   A tag is reused by a later context only with a slot_base past every slot number the
+   tag's earlier contexts issued, so a handle of a destroyed context never resolves. */
+/* Ballast: entries no node owns (value 0 is never a node). They keep the hash-consing
+   table from shrinking and growing again every time a loop step traces and releases its
+   graph; a real node with a colliding key simply takes the entry over. Added once a
+   context has traced a graph of some size, so that creating a context stays cheap. */
+static void lbk__cons_ballast(lbk_ctx *ctx) {
+    uint64_t i;
+    ctx->ballast = true;
+    for (i = 0; i < 1024; i++) {
+        bool ins = false;
+        ptrdiff_t slot = lbk__slot_u32(&ctx->cons, LBK__KEY(lbk__mix64(i * 0x9e3779b97f4a7c15ULL + 0x1234567ULL)), &ins);
+        if (slot < 0) break;   /* OOM: no ballast, only slower */
+        if (ins) ctx->cons[slot].value = 0;
+    }
+}
+static uint32_t lbk__slot_ix(const lbk_ctx *ctx, uint64_t id) { return (uint32_t)id - ctx->slot_base - 1; }
 static lbk_tensor lbk__wrap(lbk_ctx *ctx, uint32_t node, const lbk__opctx *oc) {
     lbk_tensor t = {0};
     uint32_t s;
@@ -2841,7 +2862,7 @@ static lbk_tensor lbk__wrap(lbk_ctx *ctx, uint32_t node, const lbk__opctx *oc) {
         size_t i, w = 0;   /* forget log entries of released handles */
         for (i = 0; i < ctx->n_tlog; i++) {
             uint64_t id = ctx->tlog[i].id;
-            lbk__slot *x = &ctx->slots[(uint32_t)id - 1];
+            lbk__slot *x = &ctx->slots[lbk__slot_ix(ctx, id)];
             if (x->live && x->gen == (uint16_t)(id >> 32)) ctx->tlog[w++] = ctx->tlog[i];
         }
         ctx->n_tlog = w;
@@ -2851,17 +2872,17 @@ static lbk_tensor lbk__wrap(lbk_ctx *ctx, uint32_t node, const lbk__opctx *oc) {
         s = ctx->free_slots - 1;
         ctx->free_slots = ctx->slots[s].node;
     } else {
-        if (ctx->n_slots >= UINT32_MAX - 1 || !LBK__GROW(ctx->slots, ctx->cap_slots, ctx->n_slots + 1)) goto oom;
+        if (ctx->n_slots >= (size_t)(UINT32_MAX - 1 - ctx->slot_base) || !LBK__GROW(ctx->slots, ctx->cap_slots, ctx->n_slots + 1)) goto oom;
         s = (uint32_t)ctx->n_slots++;
         ctx->slots[s].gen = 1;
-        ctx->slots[s].retired = 0;
+        ctx->slots[s].mark = 0;
     }
     sl = &ctx->slots[s];
     sl->node = node;
     sl->live = 1;
     ctx->nodes[node].refs++;
     ctx->live++;
-    t.id = ((uint64_t)ctx->tag << 48) | ((uint64_t)sl->gen << 32) | (uint64_t)(s + 1);
+    t.id = ((uint64_t)ctx->tag << 48) | ((uint64_t)sl->gen << 32) | (uint64_t)(ctx->slot_base + s + 1);
     ctx->tlog[ctx->n_tlog].id = t.id;
     ctx->tlog[ctx->n_tlog].serial = ctx->serial++;
     ctx->n_tlog++;
@@ -2879,6 +2900,8 @@ static lbk_result lbk__resolve(const lbk_ctx *ctx, lbk_tensor t, uint32_t *out_n
     if (t.id == 0) { *out_why = "invalid tensor handle {0}"; return LBK_ERR_ARG; }
     if ((uint16_t)(t.id >> 48) != ctx->tag) { *out_why = "tensor handle belongs to another context"; return LBK_ERR_STALE; }
     s = (uint32_t)t.id;
+    if (s != 0 && s <= ctx->slot_base) { *out_why = "tensor handle belongs to a destroyed context"; return LBK_ERR_STALE; }
+    s -= ctx->slot_base;
     if (s == 0 || s > ctx->n_slots) { *out_why = "tensor handle was never issued"; return LBK_ERR_STALE; }
     sl = &ctx->slots[s - 1];
     if (!sl->live || sl->gen != (uint16_t)(t.id >> 32)) { *out_why = "tensor handle was released"; return LBK_ERR_STALE; }
@@ -2901,9 +2924,7 @@ static void lbk__release_slot(lbk_ctx *ctx, uint32_t s) {
     uint32_t node = sl->node;
     sl->live = 0;
     ctx->live--;
-    if (sl->gen == UINT16_MAX) {
-        sl->retired = 1;   /* never reused: a wrapped generation could revive stale handles */
-    } else {
+    if (sl->gen != UINT16_MAX) {   /* at the last generation the slot is never reused: a wrapped one could revive stale handles */
         sl->gen++;
         sl->node = ctx->free_slots;
         ctx->free_slots = s + 1;
@@ -3882,7 +3903,7 @@ LAZYBK_API lbk_tensor lbk_matmul_at(const char *file, int line, lbk_ctx *ctx, lb
         }
         r = lbk__emit(&oc, &p, id, o.cast0, o.cast, 2, false);
         if (!r.id) return r;
-        mm = ctx->slots[(uint32_t)r.id - 1].node;
+        mm = ctx->slots[lbk__slot_ix(ctx, r.id)].node;
         nb = o.n_dims - 2;   /* drop the dims the 1-d operands added */
         for (i = 0; i < nb; i++) fd[fn++] = o.dims[i];
         if (ctx->nodes[in[0]].n_dims > 1) fd[fn++] = o.dims[nb];
@@ -5525,18 +5546,22 @@ static lbk_result lbk__sync_nodes(lbk_ctx *ctx, const uint32_t *nodes, size_t n,
 
 static lbk__mutex lbk__tag_lock = LBK__MUTEX_INIT;
 static uint8_t lbk__tags_used[65536 / 8];
+static uint32_t lbk__tag_base[65536];   /* per tag: every slot number up to it was issued under it */
 static uint32_t lbk__tag_next;
+#define LBK__TAG_BASE_MAX 0x80000000u  /* a tag past it is spent (each context keeps 2^31 slot numbers) */
 
-/* A tag no live context has, so a foreign handle is always told apart; 0 if none is free. */
-static uint16_t lbk__tag_take(void) {
+/* A tag no live context has, so a foreign handle is always told apart, with the slot
+   numbers its earlier contexts used behind *out_base; 0 if every tag is live or spent. */
+static uint16_t lbk__tag_take(uint32_t *out_base) {
     uint32_t k;
     uint16_t tag = 0;
     lbk__lock(&lbk__tag_lock);
     for (k = 0; k < 65535; k++) {
         uint32_t t = (lbk__tag_next + k) % 65535 + 1;
-        if (!(lbk__tags_used[t >> 3] & (1u << (t & 7)))) {
+        if (!(lbk__tags_used[t >> 3] & (1u << (t & 7))) && lbk__tag_base[t] < LBK__TAG_BASE_MAX) {
             lbk__tags_used[t >> 3] |= (uint8_t)(1u << (t & 7));
             tag = (uint16_t)t;
+            *out_base = lbk__tag_base[t];
             lbk__tag_next = t;
             break;
         }
@@ -5544,8 +5569,10 @@ static uint16_t lbk__tag_take(void) {
     lbk__unlock(&lbk__tag_lock);
     return tag;
 }
-static void lbk__tag_give(uint16_t t) {
+/* A destroyed context's tag: free again, its slot numbers up to base + used retired. */
+static void lbk__tag_give(uint16_t t, uint32_t base, size_t used) {
     lbk__lock(&lbk__tag_lock);
+    lbk__tag_base[t] = (uint32_t)LBK__MIN((uint64_t)base + used, (uint64_t)UINT32_MAX);
     lbk__tags_used[t >> 3] &= (uint8_t)~(1u << (t & 7));
     lbk__unlock(&lbk__tag_lock);
 }
@@ -5630,12 +5657,12 @@ LAZYBK_API lbk_ctx *lbk_ctx_create(const lbk_ctx_desc *desc) {
         lbk__set_last(LBK_ERR_OOM, "lbk_ctx_create: out of memory");
         return NULL;
     }
-    ctx->tag = lbk__tag_take();
+    ctx->tag = lbk__tag_take(&ctx->slot_base);
     if (!ctx->tag) {
         lbk__free(ctx->nodes);
         lbk__free(ctx);
         lbk__backend_release(be);
-        lbk__set_last(LBK_ERR_OOM, "lbk_ctx_create: 65535 contexts are alive already");
+        lbk__set_last(LBK_ERR_UNSUPPORTED, "lbk_ctx_create: 65535 contexts are alive already (the limit on live contexts)");
         return NULL;
     }
     memset(&ctx->nodes[0], 0, sizeof ctx->nodes[0]);
@@ -5658,15 +5685,6 @@ LAZYBK_API lbk_ctx *lbk_ctx_create(const lbk_ctx_desc *desc) {
     {
         size_t i;
         for (i = 0; i < LBK__COUNTOF(ctx->dcache); i++) ctx->dcache[i].handle = -1;
-        /* Ballast: entries no node owns (value 0 is never a node). They keep the hash-consing
-           table from shrinking and growing again every time a loop step traces and releases
-           its graph; a real node with a colliding key simply takes the entry over. */
-        for (i = 0; i < 1024; i++) {
-            bool ins = false;
-            ptrdiff_t slot = lbk__slot_u32(&ctx->cons, LBK__KEY(lbk__mix64(i * 0x9e3779b97f4a7c15ULL + 0x1234567ULL)), &ins);
-            if (slot < 0) break;   /* OOM: no ballast, only slower */
-            ctx->cons[slot].value = 0;
-        }
     }
     lbk__clear_last();
     return ctx;
@@ -5691,7 +5709,7 @@ LAZYBK_API void lbk_ctx_destroy(lbk_ctx *ctx) {
     lbk__str_free(&ctx->errmsg);
     lbk__str_free(&ctx->text);
     if (ctx->iface->context_release) ctx->iface->context_release(ctx->self, ctx);
-    lbk__tag_give(ctx->tag);
+    lbk__tag_give(ctx->tag, ctx->slot_base, ctx->n_slots);
     lbk__backend_release(ctx->be);
     lbk__free(ctx);
 }
@@ -5818,7 +5836,7 @@ LAZYBK_API void lbk_release(lbk_ctx *ctx, lbk_tensor t) {
     uint32_t id;
     const char *why;
     if (!ctx || lbk__resolve(ctx, t, &id, &why) != LBK_OK) return;
-    lbk__release_slot(ctx, (uint32_t)t.id - 1);
+    lbk__release_slot(ctx, lbk__slot_ix(ctx, t.id));
 }
 
 LAZYBK_API lbk_scope lbk_scope_begin(lbk_ctx *ctx) {
@@ -5830,25 +5848,28 @@ LAZYBK_API lbk_scope lbk_scope_begin(lbk_ctx *ctx) {
 LAZYBK_API void lbk_scope_end(lbk_ctx *ctx, lbk_scope s, const lbk_tensor *keep, int n_keep) {
     size_t first, k, w;
     int j;
+    uint32_t id;
+    const char *why;
     if (!ctx) return;
     if (n_keep < 0 || (n_keep > 0 && !keep)) n_keep = 0;
     first = ctx->n_tlog;
     while (first > 0 && ctx->tlog[first - 1].serial >= s.mark) first--;
-    /* entries from `first` on belong to the scope; kept ones stay, in order */
+    /* entries from `first` on belong to the scope; kept ones stay, in order. The kept
+       handles are marked on their slots first, so this is linear in scope + kept. */
+    for (j = 0; j < n_keep; j++)
+        if (lbk__resolve(ctx, keep[j], &id, &why) == LBK_OK) ctx->slots[lbk__slot_ix(ctx, keep[j].id)].mark = 1;
     w = first;
     for (k = first; k < ctx->n_tlog; k++) {
         lbk__logent e = ctx->tlog[k];
-        uint32_t id;
-        const char *why;
         lbk_tensor t;
-        bool kept = false;
         t.id = e.id;
         if (lbk__resolve(ctx, t, &id, &why) != LBK_OK) continue;
-        for (j = 0; j < n_keep && !kept; j++) kept = keep[j].id == e.id;
-        if (kept) ctx->tlog[w++] = e;
-        else lbk__release_slot(ctx, (uint32_t)e.id - 1);
+        if (ctx->slots[lbk__slot_ix(ctx, e.id)].mark) ctx->tlog[w++] = e;
+        else lbk__release_slot(ctx, lbk__slot_ix(ctx, e.id));
     }
     ctx->n_tlog = w;
+    for (j = 0; j < n_keep; j++)
+        if (lbk__resolve(ctx, keep[j], &id, &why) == LBK_OK) ctx->slots[lbk__slot_ix(ctx, keep[j].id)].mark = 0;
 }
 
 static const lbk__node *lbk__peek(lbk_ctx *ctx, lbk_tensor t) {

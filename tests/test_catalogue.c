@@ -82,7 +82,7 @@ static int run_case(int k, lbk_ctx *ctx, lbk_ctx *other, bad *w, lbk_ctx **where
     case 50: WANT(LBK_ERR_ARG, "lbk_exp", "{0}", HERE); lbk_exp(ctx, none); break;
     case 51: { lbk_tensor s = lbk_exp(ctx, a); lbk_release(ctx, s); WANT(LBK_ERR_STALE, "lbk_exp", "released", HERE); lbk_exp(ctx, s); break; }
     case 52: { lbk_tensor f = lbk_scalar(other, LBK_F32, 1); WANT(LBK_ERR_STALE, "lbk_add", "another context", HERE); lbk_add(ctx, a, f); break; }
-    case 53: WANT(LBK_ERR_STALE, "lbk_read", "never issued", NULL); r = lbk_read(ctx, (lbk_tensor){(a.id & ~(uint64_t)0xffffffff) | 999999}, buf, sizeof buf); break;
+    case 53: WANT(LBK_ERR_STALE, "lbk_read", "never issued", NULL); r = lbk_read(ctx, (lbk_tensor){(a.id & ~(uint64_t)0xffffffff) | (uint32_t)(a.id + 999999)}, buf, sizeof buf); break;
     /* reads and syncs */
     case 54: WANT(LBK_ERR_ARG, "lbk_read", "f32[2,3]", "24"); r = lbk_read(ctx, a, buf, 8); break;
     case 55: WANT(LBK_ERR_ARG, "lbk_read", "NULL", NULL); r = lbk_read(ctx, a, NULL, 24); break;
