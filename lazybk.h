@@ -98,7 +98,17 @@
    5. THREADS
    ----------
    A context belongs to one thread at a time; different contexts may be used from
-   different threads at once. The backend registry and the preprocess registry share one
+   different threads at once. A context can move between threads. Every call that takes
+   a context (or a module) holds it for the call's length (one atomic compare-and-swap):
+   a call from a second thread meanwhile returns LBK_ERR_BUSY, {0}, NULL or -1 with
+   "lbk_<call>: context is in use by another thread" in lbk_last_error() and touches
+   nothing of the context. The exceptions, readable from any thread while it lives:
+   lbk_ctx_result, lbk_ctx_error, lbk_ctx_device, lbk_ctx_backend, lbk_live_tensors and
+   the const lbk_module_* getters (they read one field; lbk_ctx_error's text may change
+   under a reader in another thread). lazybk is not re-entrant on one context: a backend
+   member (compile, execute_computation) calling back into the context it runs for gets
+   LBK_ERR_BUSY; it may use other contexts, and lbk_exec_context() is restored after. The
+   backend registry and the preprocess registry share one
    mutex; the debug-handle table and the interned module paths another; stb_ds's hash
    seed is set under its own. The cpu backend's buffer pool is guarded by its own mutex,
    the cuda backend's state by another (its pinned staging buffers by one per device).
@@ -1312,6 +1322,28 @@ static void lbk__lock(lbk__mutex *m) { pthread_mutex_lock(m); }
 static void lbk__unlock(lbk__mutex *m) { pthread_mutex_unlock(m); }
 #endif
 
+/* A word owned by one thread at a time (a context's user): compare-and-swap to take it,
+   a release store to give it back. Without atomics (a compiler lazybk does not know)
+   the check is skipped: ownership is then the caller's promise alone. */
+#if defined(_MSC_VER) && !defined(__clang__)
+static bool lbk__owner_take(volatile uintptr_t *p, uintptr_t me) {
+    return (uintptr_t)InterlockedCompareExchangePointer((void *volatile *)p, (void *)me, NULL) == 0;
+}
+static uintptr_t lbk__owner_get(volatile uintptr_t *p) { return (uintptr_t)InterlockedCompareExchangePointer((void *volatile *)p, NULL, NULL); }
+static void lbk__owner_put(volatile uintptr_t *p) { InterlockedExchangePointer((void *volatile *)p, NULL); }
+#elif defined(__GNUC__) || defined(__clang__)
+static bool lbk__owner_take(volatile uintptr_t *p, uintptr_t me) {
+    uintptr_t none = 0;
+    return __atomic_compare_exchange_n(p, &none, me, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+static uintptr_t lbk__owner_get(volatile uintptr_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static void lbk__owner_put(volatile uintptr_t *p) { __atomic_store_n(p, (uintptr_t)0, __ATOMIC_RELEASE); }
+#else
+static bool lbk__owner_take(volatile uintptr_t *p, uintptr_t me) { (void)p; (void)me; return true; }
+static uintptr_t lbk__owner_get(volatile uintptr_t *p) { (void)p; return 0; }
+static void lbk__owner_put(volatile uintptr_t *p) { (void)p; }
+#endif
+
 /* Runs stmt (an stb_ds call that may allocate); ok becomes false if an allocation failed,
    in which case the container is unchanged (a put) or already updated (a delete whose
    shrink failed). stmt must not leave anything half-done of lazybk's own. */
@@ -1466,12 +1498,20 @@ static LBK__TLS int64_t lbk__tls_be_handle;
 static LBK__TLS char lbk__tls_be_msg[512];
 
 static lbk_result lbk__set_last(lbk_result r, const char *fmt, ...) LBK__PRINTF(2, 3);
+/* A result a backend made up (999, -3) is not passed on: it becomes LBK_ERR_BACKEND, and
+   the message says which code came back. Every recorded failure goes through this. */
+static bool lbk__result_bogus(lbk_result r) { return (int)r < 0 || (int)r >= (int)LBK_RESULT_COUNT; }
+static void lbk__note_bogus(char *msg, size_t cap, lbk_result r) {
+    size_t n = strlen(msg);
+    if (n < cap) snprintf(msg + n, cap - n, " (the backend returned result code %d, which is not an lbk_result)", (int)r);
+}
 static lbk_result lbk__set_last(lbk_result r, const char *fmt, ...) {
     va_list ap;
-    lbk__tls_result = r;
     va_start(ap, fmt);
     vsnprintf(lbk__tls_msg, sizeof lbk__tls_msg, fmt, ap);
     va_end(ap);
+    if (lbk__result_bogus(r)) { lbk__note_bogus(lbk__tls_msg, sizeof lbk__tls_msg, r); r = LBK_ERR_BACKEND; }
+    lbk__tls_result = r;
     return r;
 }
 static void lbk__clear_last(void) { lbk__tls_result = LBK_OK; lbk__tls_msg[0] = 0; }
@@ -2570,6 +2610,8 @@ struct lbk_graph {
 struct lbk_ctx {
     uint16_t tag;
     uint32_t slot_base;      /* handle slot numbers start after it (lbk__tag_take) */
+    volatile uintptr_t owner; /* the thread inside a public call on it (lbk__enter), 0 if none */
+    const char *in_backend;  /* the backend member running for it on the owner thread, or NULL */
     bool ballast;            /* lbk__cons_ballast has run */
     lbk__backend *be;
     const lbk_backend_i *iface;
@@ -2652,6 +2694,13 @@ static lbk_result lbk__ctx_fail(lbk_ctx *ctx, lbk_result r, const char *where, i
 static lbk_result lbk__ctx_fail(lbk_ctx *ctx, lbk_result r, const char *where, int64_t dh, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
+    if (lbk__result_bogus(r)) {
+        char msg[768];
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        lbk__note_bogus(msg, sizeof msg, r);
+        return lbk__ctx_fail(ctx, LBK_ERR_BACKEND, where, dh, "%s", msg);
+    }
     lbk__ctx_vfail(ctx, r, where, dh, fmt, ap);
     va_end(ap);
     return r;
@@ -2852,6 +2901,47 @@ static void lbk__cons_ballast(lbk_ctx *ctx) {
         if (ins) ctx->cons[slot].value = 0;
     }
 }
+/* ---- one thread at a time: every public call that takes a context holds it ----
+   lbk__enter returns 1 (taken: lbk__leave gives it back), 2 (this thread holds it
+   already: a call nested in lazybk's own work) or 0 with LBK_ERR_BUSY in lbk_last_error
+   (another thread holds it, or a backend member running for it called back in). A
+   refused call touches nothing of the context, not even its sticky error. */
+static LBK__TLS char lbk__tls_me;
+static int lbk__enter(lbk_ctx *ctx, const char *call) {
+    uintptr_t me = (uintptr_t)&lbk__tls_me;
+    if (!ctx) return 2;   /* the call reports the NULL context itself */
+    if (lbk__owner_get(&ctx->owner) == me) {
+        if (!ctx->in_backend) return 2;
+        lbk__set_last(LBK_ERR_BUSY, "lbk_%s: called from inside backend '%s' %s on the context it is running for "
+                      "(lazybk is not re-entrant on one context; use another context)", call, ctx->be->name, ctx->in_backend);
+        return 0;
+    }
+    if (lbk__owner_take(&ctx->owner, me)) return 1;
+    lbk__set_last(LBK_ERR_BUSY, "lbk_%s: context is in use by another thread (a context belongs to one thread at a time)", call);
+    return 0;
+}
+static void lbk__leave(lbk_ctx *ctx, int held) {
+    if (held == 1) lbk__owner_put(&ctx->owner);
+}
+#define LBK__GUARD(T, c, call_name, fail, call)              \
+    do {                                                     \
+        lbk_ctx *c_ = (c);                                   \
+        T r_;                                                \
+        int g_ = lbk__enter(c_, call_name);                  \
+        if (!g_) return fail;                                \
+        r_ = call;                                           \
+        lbk__leave(c_, g_);                                  \
+        return r_;                                           \
+    } while (0)
+#define LBK__GUARD_VOID(c, call_name, call)                  \
+    do {                                                     \
+        lbk_ctx *c_ = (c);                                   \
+        int g_ = lbk__enter(c_, call_name);                  \
+        if (!g_) return;                                     \
+        call;                                                \
+        lbk__leave(c_, g_);                                  \
+    } while (0)
+
 static uint32_t lbk__slot_ix(const lbk_ctx *ctx, uint64_t id) { return (uint32_t)id - ctx->slot_base - 1; }
 static lbk_tensor lbk__wrap(lbk_ctx *ctx, uint32_t node, const lbk__opctx *oc) {
     lbk_tensor t = {0};
@@ -2951,6 +3041,11 @@ static void lbk__shape_of(const lbk_ctx *ctx, uint32_t id, char *buf, size_t cap
     LBK__OPCTX(oc, opname, opid); \
     if (!lbk__arg(&oc, (t), 0, &(a))) return lbk__null_tensor()
 
+static lbk_scope lbk__scope_none(void) {
+    lbk_scope s;
+    s.mark = 0;
+    return s;
+}
 static lbk_tensor lbk__null_tensor(void) {
     lbk_tensor z = {0};
     return z;
@@ -3616,7 +3711,7 @@ static lbk_tensor lbk__backend_fail(const lbk__opctx *oc, lbk_result r, const ch
     return lbk__op_fail(oc, r, "backend '%s' %s failed: %s", oc->ctx->be->name, member, lbk_result_str(r));
 }
 
-LAZYBK_API lbk_tensor lbk_from_host_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, int n_dims,
+static lbk_tensor lbk__g_from_host_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, int n_dims,
                                        const int64_t *dims, const void *data) {
     lbk_data *d = NULL;
     lbk_result r;
@@ -3634,11 +3729,15 @@ LAZYBK_API lbk_tensor lbk_from_host_at(const char *file, int line, lbk_ctx *ctx,
         return lbk__data_tensor(&oc, dt, n_dims, dims, d);
     }
 }
+LAZYBK_API lbk_tensor lbk_from_host_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, int n_dims,
+                                       const int64_t *dims, const void *data) {
+    LBK__GUARD(lbk_tensor, ctx, "from_host", lbk__null_tensor(), lbk__g_from_host_at(file, line, ctx, dt, n_dims, dims, data));
+}
 LAZYBK_API lbk_tensor (lbk_from_host)(lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims, const void *data) {
     return lbk_from_host_at(NULL, 0, ctx, dt, n_dims, dims, data);
 }
 
-LAZYBK_API lbk_tensor lbk_empty_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims) {
+static lbk_tensor lbk__g_empty_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims) {
     lbk_data *d = NULL;
     lbk_result r;
     LBK__NULL_TENSOR_IF(!ctx);
@@ -3658,6 +3757,9 @@ LAZYBK_API lbk_tensor lbk_empty_at(const char *file, int line, lbk_ctx *ctx, lbk
         if (r != LBK_OK || !d) return lbk__backend_fail(&oc, r != LBK_OK ? r : LBK_ERR_BACKEND, "data_placeholder");
         return lbk__data_tensor(&oc, dt, n_dims, dims, d);
     }
+}
+LAZYBK_API lbk_tensor lbk_empty_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims) {
+    LBK__GUARD(lbk_tensor, ctx, "empty", lbk__null_tensor(), lbk__g_empty_at(file, line, ctx, dt, n_dims, dims));
 }
 LAZYBK_API lbk_tensor (lbk_empty)(lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims) {
     return lbk_empty_at(NULL, 0, ctx, dt, n_dims, dims);
@@ -3679,7 +3781,7 @@ static uint32_t lbk__scalar_node(lbk_ctx *ctx, lbk_dtype dt, double fv, int64_t 
     return lbk__mk(ctx, &p, NULL, 0, true, oc->file, oc->line);
 }
 
-LAZYBK_API lbk_tensor lbk_scalar_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, double value) {
+static lbk_tensor lbk__g_scalar_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, double value) {
     LBK__NULL_TENSOR_IF(!ctx);
     {
         LBK__OPCTX(oc, "scalar", LBK_OP_PARAM);
@@ -3687,9 +3789,12 @@ LAZYBK_API lbk_tensor lbk_scalar_at(const char *file, int line, lbk_ctx *ctx, lb
         return lbk__wrap(ctx, lbk__scalar_node(ctx, dt, value, 0, false, true, &oc), &oc);
     }
 }
+LAZYBK_API lbk_tensor lbk_scalar_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, double value) {
+    LBK__GUARD(lbk_tensor, ctx, "scalar", lbk__null_tensor(), lbk__g_scalar_at(file, line, ctx, dt, value));
+}
 LAZYBK_API lbk_tensor (lbk_scalar)(lbk_ctx *ctx, lbk_dtype dt, double value) { return lbk_scalar_at(NULL, 0, ctx, dt, value); }
 
-LAZYBK_API lbk_tensor lbk_full_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims, double value) {
+static lbk_tensor lbk__g_full_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims, double value) {
     uint32_t s;
     LBK__NULL_TENSOR_IF(!ctx);
     {
@@ -3701,11 +3806,14 @@ LAZYBK_API lbk_tensor lbk_full_at(const char *file, int line, lbk_ctx *ctx, lbk_
         return lbk__build(&oc, LBK_OP_EXPAND, &s, 1, NULL, dt, n_dims, dims);
     }
 }
+LAZYBK_API lbk_tensor lbk_full_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims, double value) {
+    LBK__GUARD(lbk_tensor, ctx, "full", lbk__null_tensor(), lbk__g_full_at(file, line, ctx, dt, n_dims, dims, value));
+}
 LAZYBK_API lbk_tensor (lbk_full)(lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims, double value) {
     return lbk_full_at(NULL, 0, ctx, dt, n_dims, dims, value);
 }
 
-LAZYBK_API lbk_tensor lbk_arange_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, double start, double stop, double step) {
+static lbk_tensor lbk__g_arange_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, double start, double stop, double step) {
     lbk__attrs at;
     double count;
     int64_t n;
@@ -3728,6 +3836,9 @@ LAZYBK_API lbk_tensor lbk_arange_at(const char *file, int line, lbk_ctx *ctx, lb
         return lbk__build(&oc, LBK_OP_ARANGE, NULL, 0, &at, dt, 1, &n);
     }
 }
+LAZYBK_API lbk_tensor lbk_arange_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, double start, double stop, double step) {
+    LBK__GUARD(lbk_tensor, ctx, "arange", lbk__null_tensor(), lbk__g_arange_at(file, line, ctx, dt, start, stop, step));
+}
 LAZYBK_API lbk_tensor (lbk_arange)(lbk_ctx *ctx, lbk_dtype dt, double start, double stop, double step) {
     return lbk_arange_at(NULL, 0, ctx, dt, start, stop, step);
 }
@@ -3743,28 +3854,37 @@ static lbk_tensor lbk__random(const lbk__opctx *oc, lbk_op op, lbk_dtype dt, int
     if (s == LBK__NONE) return lbk__op_fail(oc, LBK_ERR_OOM, "out of memory");
     return lbk__build(oc, op, &s, 1, NULL, dt, n_dims, dims);
 }
-LAZYBK_API lbk_tensor lbk_rand_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims) {
+static lbk_tensor lbk__g_rand_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims) {
     LBK__NULL_TENSOR_IF(!ctx);
     { LBK__OPCTX(oc, "rand", LBK_OP_RAND); return lbk__random(&oc, LBK_OP_RAND, dt, n_dims, dims); }
+}
+LAZYBK_API lbk_tensor lbk_rand_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims) {
+    LBK__GUARD(lbk_tensor, ctx, "rand", lbk__null_tensor(), lbk__g_rand_at(file, line, ctx, dt, n_dims, dims));
 }
 LAZYBK_API lbk_tensor (lbk_rand)(lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims) {
     return lbk_rand_at(NULL, 0, ctx, dt, n_dims, dims);
 }
-LAZYBK_API lbk_tensor lbk_randn_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims) {
+static lbk_tensor lbk__g_randn_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims) {
     LBK__NULL_TENSOR_IF(!ctx);
     { LBK__OPCTX(oc, "randn", LBK_OP_RANDN); return lbk__random(&oc, LBK_OP_RANDN, dt, n_dims, dims); }
+}
+LAZYBK_API lbk_tensor lbk_randn_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims) {
+    LBK__GUARD(lbk_tensor, ctx, "randn", lbk__null_tensor(), lbk__g_randn_at(file, line, ctx, dt, n_dims, dims));
 }
 LAZYBK_API lbk_tensor (lbk_randn)(lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims) {
     return lbk_randn_at(NULL, 0, ctx, dt, n_dims, dims);
 }
 
 /* ---- elementwise: the rows whose api is UNARY or BINARY ---- */
-static lbk_tensor lbk__unary(lbk_ctx *ctx, lbk_op op, lbk_tensor t, const char *file, int line) {
+static lbk_tensor lbk__g_unary(lbk_ctx *ctx, lbk_op op, lbk_tensor t, const char *file, int line) {
     uint32_t a;
     LBK__OP1(oc, lbk__opdefs[op].name, op, t, a);
     return lbk__build(&oc, op, &a, 1, NULL, (lbk_dtype)0, 0, NULL);
 }
-static lbk_tensor lbk__binary(lbk_ctx *ctx, lbk_op op, lbk_tensor ta, lbk_tensor tb, const char *file, int line) {
+static lbk_tensor lbk__unary(lbk_ctx *ctx, lbk_op op, lbk_tensor t, const char *file, int line) {
+    LBK__GUARD(lbk_tensor, ctx, lbk__opdefs[op].name, lbk__null_tensor(), lbk__g_unary(ctx, op, t, file, line));
+}
+static lbk_tensor lbk__g_binary(lbk_ctx *ctx, lbk_op op, lbk_tensor ta, lbk_tensor tb, const char *file, int line) {
     uint32_t in[2];
     LBK__NULL_TENSOR_IF(!ctx);
     {
@@ -3772,6 +3892,9 @@ static lbk_tensor lbk__binary(lbk_ctx *ctx, lbk_op op, lbk_tensor ta, lbk_tensor
         if (!lbk__arg(&oc, ta, 0, &in[0]) || !lbk__arg(&oc, tb, 1, &in[1])) return lbk__null_tensor();
         return lbk__build(&oc, op, in, 2, NULL, (lbk_dtype)0, 0, NULL);
     }
+}
+static lbk_tensor lbk__binary(lbk_ctx *ctx, lbk_op op, lbk_tensor ta, lbk_tensor tb, const char *file, int line) {
+    LBK__GUARD(lbk_tensor, ctx, lbk__opdefs[op].name, lbk__null_tensor(), lbk__g_binary(ctx, op, ta, tb, file, line));
 }
 #define LBK__DEF_OWN(id, name)
 #define LBK__DEF_UNARY(id, name)                                                                       \
@@ -3790,7 +3913,7 @@ static lbk_tensor lbk__binary(lbk_ctx *ctx, lbk_op op, lbk_tensor ta, lbk_tensor
 LBK_OP_TABLE(LBK__OP_DEF)
 #undef LBK__OP_DEF
 
-LAZYBK_API lbk_tensor lbk_where_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor cond, lbk_tensor ta, lbk_tensor tb) {
+static lbk_tensor lbk__g_where_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor cond, lbk_tensor ta, lbk_tensor tb) {
     uint32_t in[3];
     LBK__NULL_TENSOR_IF(!ctx);
     {
@@ -3800,11 +3923,14 @@ LAZYBK_API lbk_tensor lbk_where_at(const char *file, int line, lbk_ctx *ctx, lbk
         return lbk__build(&oc, LBK_OP_WHERE, in, 3, NULL, (lbk_dtype)0, 0, NULL);
     }
 }
+LAZYBK_API lbk_tensor lbk_where_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor cond, lbk_tensor ta, lbk_tensor tb) {
+    LBK__GUARD(lbk_tensor, ctx, "where", lbk__null_tensor(), lbk__g_where_at(file, line, ctx, cond, ta, tb));
+}
 LAZYBK_API lbk_tensor (lbk_where)(lbk_ctx *ctx, lbk_tensor cond, lbk_tensor a, lbk_tensor b) {
     return lbk_where_at(NULL, 0, ctx, cond, a, b);
 }
 
-LAZYBK_API lbk_tensor lbk_cast_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, lbk_dtype dt) {
+static lbk_tensor lbk__g_cast_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, lbk_dtype dt) {
     uint32_t a;
     LBK__NULL_TENSOR_IF(!ctx);
     {
@@ -3812,6 +3938,9 @@ LAZYBK_API lbk_tensor lbk_cast_at(const char *file, int line, lbk_ctx *ctx, lbk_
         if (!lbk__arg(&oc, t, 0, &a) || !lbk__check_dtype(&oc, dt)) return lbk__null_tensor();
         return lbk__build(&oc, LBK_OP_CAST, &a, 1, NULL, dt, 0, NULL);
     }
+}
+LAZYBK_API lbk_tensor lbk_cast_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, lbk_dtype dt) {
+    LBK__GUARD(lbk_tensor, ctx, "cast", lbk__null_tensor(), lbk__g_cast_at(file, line, ctx, t, dt));
 }
 LAZYBK_API lbk_tensor (lbk_cast)(lbk_ctx *ctx, lbk_tensor t, lbk_dtype dt) { return lbk_cast_at(NULL, 0, ctx, t, dt); }
 
@@ -3834,7 +3963,7 @@ static bool lbk__axes_mask(const lbk__opctx *oc, int nd, int n_axes, const int *
 }
 
 /* ---- reductions ---- */
-static lbk_tensor lbk__reduce(lbk_ctx *ctx, lbk_op op, lbk_tensor t, int n_axes, const int *axes, bool keepdim,
+static lbk_tensor lbk__g_reduce(lbk_ctx *ctx, lbk_op op, lbk_tensor t, int n_axes, const int *axes, bool keepdim,
                               const char *file, int line) {
     uint32_t a;
     lbk__attrs at;
@@ -3843,6 +3972,10 @@ static lbk_tensor lbk__reduce(lbk_ctx *ctx, lbk_op op, lbk_tensor t, int n_axes,
     if (!lbk__axes_mask(&oc, ctx->nodes[a].n_dims, n_axes, axes, &at.red.mask)) return lbk__null_tensor();
     at.red.keepdim = keepdim;
     return lbk__build(&oc, op, &a, 1, &at, (lbk_dtype)0, 0, NULL);
+}
+static lbk_tensor lbk__reduce(lbk_ctx *ctx, lbk_op op, lbk_tensor t, int n_axes, const int *axes, bool keepdim,
+                              const char *file, int line) {
+    LBK__GUARD(lbk_tensor, ctx, lbk__opdefs[op].name, lbk__null_tensor(), lbk__g_reduce(ctx, op, t, n_axes, axes, keepdim, file, line));
 }
 #define LBK__DEF_REDUCE(name, OP)                                                                                 \
     LAZYBK_API lbk_tensor lbk_##name##_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_axes,     \
@@ -3857,7 +3990,7 @@ LBK__DEF_REDUCE(mean, LBK_OP_MEAN)
 LBK__DEF_REDUCE(amax, LBK_OP_AMAX)
 LBK__DEF_REDUCE(amin, LBK_OP_AMIN)
 
-LAZYBK_API lbk_tensor lbk_argmax_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, bool keepdim) {
+static lbk_tensor lbk__g_argmax_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, bool keepdim) {
     uint32_t a;
     int ax, nd;
     lbk__attrs at;
@@ -3870,12 +4003,15 @@ LAZYBK_API lbk_tensor lbk_argmax_at(const char *file, int line, lbk_ctx *ctx, lb
     at.red.keepdim = keepdim;
     return lbk__build(&oc, LBK_OP_ARGMAX, &a, 1, &at, (lbk_dtype)0, 0, NULL);
 }
+LAZYBK_API lbk_tensor lbk_argmax_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, bool keepdim) {
+    LBK__GUARD(lbk_tensor, ctx, "argmax", lbk__null_tensor(), lbk__g_argmax_at(file, line, ctx, t, axis, keepdim));
+}
 LAZYBK_API lbk_tensor (lbk_argmax)(lbk_ctx *ctx, lbk_tensor t, int axis, bool keepdim) {
     return lbk_argmax_at(NULL, 0, ctx, t, axis, keepdim);
 }
 
 /* ---- matmul: 1-d operands are reshaped to 2-d around the node and the result back ---- */
-LAZYBK_API lbk_tensor lbk_matmul_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor ta, lbk_tensor tb) {
+static lbk_tensor lbk__g_matmul_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor ta, lbk_tensor tb) {
     uint32_t in[2], id[2], mm;
     int i, fn = 0, nb;
     int64_t fd[LAZYBK_MAX_DIMS];
@@ -3914,10 +4050,13 @@ LAZYBK_API lbk_tensor lbk_matmul_at(const char *file, int line, lbk_ctx *ctx, lb
         return out;
     }
 }
+LAZYBK_API lbk_tensor lbk_matmul_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor ta, lbk_tensor tb) {
+    LBK__GUARD(lbk_tensor, ctx, "matmul", lbk__null_tensor(), lbk__g_matmul_at(file, line, ctx, ta, tb));
+}
 LAZYBK_API lbk_tensor (lbk_matmul)(lbk_ctx *ctx, lbk_tensor a, lbk_tensor b) { return lbk_matmul_at(NULL, 0, ctx, a, b); }
 
 /* ---- shape ops ---- */
-LAZYBK_API lbk_tensor lbk_reshape_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_dims, const int64_t *dims) {
+static lbk_tensor lbk__g_reshape_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_dims, const int64_t *dims) {
     uint32_t a;
     int i, infer = -1;
     int64_t nd[LAZYBK_MAX_DIMS], known = 1, total;
@@ -3955,6 +4094,9 @@ LAZYBK_API lbk_tensor lbk_reshape_at(const char *file, int line, lbk_ctx *ctx, l
     }
     return lbk__build(&oc, LBK_OP_RESHAPE, &a, 1, NULL, (lbk_dtype)0, n_dims, nd);
 }
+LAZYBK_API lbk_tensor lbk_reshape_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_dims, const int64_t *dims) {
+    LBK__GUARD(lbk_tensor, ctx, "reshape", lbk__null_tensor(), lbk__g_reshape_at(file, line, ctx, t, n_dims, dims));
+}
 LAZYBK_API lbk_tensor (lbk_reshape)(lbk_ctx *ctx, lbk_tensor t, int n_dims, const int64_t *dims) {
     return lbk_reshape_at(NULL, 0, ctx, t, n_dims, dims);
 }
@@ -3978,14 +4120,17 @@ static lbk_tensor lbk__permute(const lbk__opctx *oc, uint32_t a, const int *perm
     }
     return lbk__build(oc, LBK_OP_PERMUTE, &a, 1, &at, (lbk_dtype)0, 0, NULL);
 }
-LAZYBK_API lbk_tensor lbk_permute_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, const int *perm) {
+static lbk_tensor lbk__g_permute_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, const int *perm) {
     uint32_t a;
     LBK__OP1(oc, "permute", LBK_OP_PERMUTE, t, a);
     return lbk__permute(&oc, a, perm);
 }
+LAZYBK_API lbk_tensor lbk_permute_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, const int *perm) {
+    LBK__GUARD(lbk_tensor, ctx, "permute", lbk__null_tensor(), lbk__g_permute_at(file, line, ctx, t, perm));
+}
 LAZYBK_API lbk_tensor (lbk_permute)(lbk_ctx *ctx, lbk_tensor t, const int *perm) { return lbk_permute_at(NULL, 0, ctx, t, perm); }
 
-LAZYBK_API lbk_tensor lbk_transpose_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis0, int axis1) {
+static lbk_tensor lbk__g_transpose_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis0, int axis1) {
     uint32_t a;
     int perm[LAZYBK_MAX_DIMS], i, x0, x1, nd;
     LBK__OP1(oc, "transpose", LBK_OP_PERMUTE, t, a);
@@ -3996,11 +4141,14 @@ LAZYBK_API lbk_tensor lbk_transpose_at(const char *file, int line, lbk_ctx *ctx,
     if (nd) { perm[x0] = x1; perm[x1] = x0; }
     return lbk__permute(&oc, a, perm);
 }
+LAZYBK_API lbk_tensor lbk_transpose_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis0, int axis1) {
+    LBK__GUARD(lbk_tensor, ctx, "transpose", lbk__null_tensor(), lbk__g_transpose_at(file, line, ctx, t, axis0, axis1));
+}
 LAZYBK_API lbk_tensor (lbk_transpose)(lbk_ctx *ctx, lbk_tensor t, int axis0, int axis1) {
     return lbk_transpose_at(NULL, 0, ctx, t, axis0, axis1);
 }
 
-LAZYBK_API lbk_tensor lbk_expand_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_dims, const int64_t *dims) {
+static lbk_tensor lbk__g_expand_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_dims, const int64_t *dims) {
     uint32_t a;
     int i;
     int64_t od[LAZYBK_MAX_DIMS];
@@ -4023,11 +4171,14 @@ LAZYBK_API lbk_tensor lbk_expand_at(const char *file, int line, lbk_ctx *ctx, lb
     }
     return lbk__build(&oc, LBK_OP_EXPAND, &a, 1, NULL, (lbk_dtype)0, n_dims, od);
 }
+LAZYBK_API lbk_tensor lbk_expand_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_dims, const int64_t *dims) {
+    LBK__GUARD(lbk_tensor, ctx, "expand", lbk__null_tensor(), lbk__g_expand_at(file, line, ctx, t, n_dims, dims));
+}
 LAZYBK_API lbk_tensor (lbk_expand)(lbk_ctx *ctx, lbk_tensor t, int n_dims, const int64_t *dims) {
     return lbk_expand_at(NULL, 0, ctx, t, n_dims, dims);
 }
 
-LAZYBK_API lbk_tensor lbk_slice_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, int64_t start,
+static lbk_tensor lbk__g_slice_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, int64_t start,
                                    int64_t stop, int64_t step) {
     uint32_t a;
     int ax;
@@ -4057,11 +4208,15 @@ LAZYBK_API lbk_tensor lbk_slice_at(const char *file, int line, lbk_ctx *ctx, lbk
     at.slice.step = step;
     return lbk__build(&oc, LBK_OP_SLICE, &a, 1, &at, (lbk_dtype)0, n->n_dims, od);
 }
+LAZYBK_API lbk_tensor lbk_slice_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, int64_t start,
+                                   int64_t stop, int64_t step) {
+    LBK__GUARD(lbk_tensor, ctx, "slice", lbk__null_tensor(), lbk__g_slice_at(file, line, ctx, t, axis, start, stop, step));
+}
 LAZYBK_API lbk_tensor (lbk_slice)(lbk_ctx *ctx, lbk_tensor t, int axis, int64_t start, int64_t stop, int64_t step) {
     return lbk_slice_at(NULL, 0, ctx, t, axis, start, stop, step);
 }
 
-LAZYBK_API lbk_tensor lbk_concat_at(const char *file, int line, lbk_ctx *ctx, const lbk_tensor *ts, int n, int axis) {
+static lbk_tensor lbk__g_concat_at(const char *file, int line, lbk_ctx *ctx, const lbk_tensor *ts, int n, int axis) {
     uint32_t *in;
     int i, ax = 0, nd;
     lbk__attrs at;
@@ -4084,6 +4239,9 @@ LAZYBK_API lbk_tensor lbk_concat_at(const char *file, int line, lbk_ctx *ctx, co
         return r;
     }
 }
+LAZYBK_API lbk_tensor lbk_concat_at(const char *file, int line, lbk_ctx *ctx, const lbk_tensor *ts, int n, int axis) {
+    LBK__GUARD(lbk_tensor, ctx, "concat", lbk__null_tensor(), lbk__g_concat_at(file, line, ctx, ts, n, axis));
+}
 LAZYBK_API lbk_tensor (lbk_concat)(lbk_ctx *ctx, const lbk_tensor *ts, int n, int axis) {
     return lbk_concat_at(NULL, 0, ctx, ts, n, axis);
 }
@@ -4101,16 +4259,25 @@ static lbk_tensor lbk__softmaxlike(lbk_ctx *ctx, lbk_op op, lbk_tensor t, int ax
     at.comp.keepdim = op == LBK_OP_LOGSUMEXP && keepdim;
     return lbk__build(&oc, op, &a, 1, &at, (lbk_dtype)0, 0, NULL);
 }
-LAZYBK_API lbk_tensor lbk_softmax_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis) {
+static lbk_tensor lbk__g_softmax_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis) {
     return lbk__softmaxlike(ctx, LBK_OP_SOFTMAX, t, axis, false, file, line);
 }
+LAZYBK_API lbk_tensor lbk_softmax_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis) {
+    LBK__GUARD(lbk_tensor, ctx, "softmax", lbk__null_tensor(), lbk__g_softmax_at(file, line, ctx, t, axis));
+}
 LAZYBK_API lbk_tensor (lbk_softmax)(lbk_ctx *ctx, lbk_tensor t, int axis) { return lbk_softmax_at(NULL, 0, ctx, t, axis); }
-LAZYBK_API lbk_tensor lbk_log_softmax_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis) {
+static lbk_tensor lbk__g_log_softmax_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis) {
     return lbk__softmaxlike(ctx, LBK_OP_LOG_SOFTMAX, t, axis, false, file, line);
 }
+LAZYBK_API lbk_tensor lbk_log_softmax_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis) {
+    LBK__GUARD(lbk_tensor, ctx, "log_softmax", lbk__null_tensor(), lbk__g_log_softmax_at(file, line, ctx, t, axis));
+}
 LAZYBK_API lbk_tensor (lbk_log_softmax)(lbk_ctx *ctx, lbk_tensor t, int axis) { return lbk_log_softmax_at(NULL, 0, ctx, t, axis); }
-LAZYBK_API lbk_tensor lbk_logsumexp_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, bool keepdim) {
+static lbk_tensor lbk__g_logsumexp_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, bool keepdim) {
     return lbk__softmaxlike(ctx, LBK_OP_LOGSUMEXP, t, axis, keepdim, file, line);
+}
+LAZYBK_API lbk_tensor lbk_logsumexp_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, bool keepdim) {
+    LBK__GUARD(lbk_tensor, ctx, "logsumexp", lbk__null_tensor(), lbk__g_logsumexp_at(file, line, ctx, t, axis, keepdim));
 }
 LAZYBK_API lbk_tensor (lbk_logsumexp)(lbk_ctx *ctx, lbk_tensor t, int axis, bool keepdim) {
     return lbk_logsumexp_at(NULL, 0, ctx, t, axis, keepdim);
@@ -4124,16 +4291,22 @@ static lbk_tensor lbk__activation(lbk_ctx *ctx, lbk_op op, lbk_tensor t, bool ap
     at.comp.approx = approx;
     return lbk__build(&oc, op, &a, 1, &at, (lbk_dtype)0, 0, NULL);
 }
-LAZYBK_API lbk_tensor lbk_gelu_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, bool tanh_approx) {
+static lbk_tensor lbk__g_gelu_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, bool tanh_approx) {
     return lbk__activation(ctx, LBK_OP_GELU, t, tanh_approx, file, line);
 }
+LAZYBK_API lbk_tensor lbk_gelu_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, bool tanh_approx) {
+    LBK__GUARD(lbk_tensor, ctx, "gelu", lbk__null_tensor(), lbk__g_gelu_at(file, line, ctx, t, tanh_approx));
+}
 LAZYBK_API lbk_tensor (lbk_gelu)(lbk_ctx *ctx, lbk_tensor t, bool tanh_approx) { return lbk_gelu_at(NULL, 0, ctx, t, tanh_approx); }
-LAZYBK_API lbk_tensor lbk_silu_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t) {
+static lbk_tensor lbk__g_silu_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t) {
     return lbk__activation(ctx, LBK_OP_SILU, t, false, file, line);
+}
+LAZYBK_API lbk_tensor lbk_silu_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t) {
+    LBK__GUARD(lbk_tensor, ctx, "silu", lbk__null_tensor(), lbk__g_silu_at(file, line, ctx, t));
 }
 LAZYBK_API lbk_tensor (lbk_silu)(lbk_ctx *ctx, lbk_tensor t) { return lbk_silu_at(NULL, 0, ctx, t); }
 
-LAZYBK_API lbk_tensor lbk_var_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_axes, const int *axes,
+static lbk_tensor lbk__g_var_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_axes, const int *axes,
                                  int correction, bool keepdim) {
     uint32_t a;
     lbk__attrs at;
@@ -4144,6 +4317,10 @@ LAZYBK_API lbk_tensor lbk_var_at(const char *file, int line, lbk_ctx *ctx, lbk_t
     at.comp.correction = correction;
     at.comp.keepdim = keepdim;
     return lbk__build(&oc, LBK_OP_VAR, &a, 1, &at, (lbk_dtype)0, 0, NULL);
+}
+LAZYBK_API lbk_tensor lbk_var_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_axes, const int *axes,
+                                 int correction, bool keepdim) {
+    LBK__GUARD(lbk_tensor, ctx, "var", lbk__null_tensor(), lbk__g_var_at(file, line, ctx, t, n_axes, axes, correction, keepdim));
 }
 LAZYBK_API lbk_tensor (lbk_var)(lbk_ctx *ctx, lbk_tensor t, int n_axes, const int *axes, int correction, bool keepdim) {
     return lbk_var_at(NULL, 0, ctx, t, n_axes, axes, correction, keepdim);
@@ -4171,23 +4348,31 @@ static lbk_tensor lbk__norm(lbk_ctx *ctx, lbk_op op, lbk_tensor x, int n_norm, l
         return lbk__build(&oc, op, in, (uint32_t)n_in, &at, (lbk_dtype)0, 0, NULL);
     }
 }
-LAZYBK_API lbk_tensor lbk_layer_norm_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, int n_norm_dims,
+static lbk_tensor lbk__g_layer_norm_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, int n_norm_dims,
                                         lbk_tensor weight, lbk_tensor bias, double eps) {
     return lbk__norm(ctx, LBK_OP_LAYER_NORM, x, n_norm_dims, weight, bias, eps, file, line);
+}
+LAZYBK_API lbk_tensor lbk_layer_norm_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, int n_norm_dims,
+                                        lbk_tensor weight, lbk_tensor bias, double eps) {
+    LBK__GUARD(lbk_tensor, ctx, "layer_norm", lbk__null_tensor(), lbk__g_layer_norm_at(file, line, ctx, x, n_norm_dims, weight, bias, eps));
 }
 LAZYBK_API lbk_tensor (lbk_layer_norm)(lbk_ctx *ctx, lbk_tensor x, int n_norm_dims, lbk_tensor weight, lbk_tensor bias, double eps) {
     return lbk_layer_norm_at(NULL, 0, ctx, x, n_norm_dims, weight, bias, eps);
 }
-LAZYBK_API lbk_tensor lbk_rms_norm_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, int n_norm_dims,
+static lbk_tensor lbk__g_rms_norm_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, int n_norm_dims,
                                       lbk_tensor weight, double eps) {
     lbk_tensor none = {0};
     return lbk__norm(ctx, LBK_OP_RMS_NORM, x, n_norm_dims, weight, none, eps, file, line);
+}
+LAZYBK_API lbk_tensor lbk_rms_norm_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, int n_norm_dims,
+                                      lbk_tensor weight, double eps) {
+    LBK__GUARD(lbk_tensor, ctx, "rms_norm", lbk__null_tensor(), lbk__g_rms_norm_at(file, line, ctx, x, n_norm_dims, weight, eps));
 }
 LAZYBK_API lbk_tensor (lbk_rms_norm)(lbk_ctx *ctx, lbk_tensor x, int n_norm_dims, lbk_tensor weight, double eps) {
     return lbk_rms_norm_at(NULL, 0, ctx, x, n_norm_dims, weight, eps);
 }
 
-LAZYBK_API lbk_tensor lbk_linear_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, lbk_tensor w, lbk_tensor b) {
+static lbk_tensor lbk__g_linear_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, lbk_tensor w, lbk_tensor b) {
     uint32_t in[3];
     lbk__attrs at;
     LBK__NULL_TENSOR_IF(!ctx);
@@ -4200,6 +4385,9 @@ LAZYBK_API lbk_tensor lbk_linear_at(const char *file, int line, lbk_ctx *ctx, lb
         at.comp.has_b = b.id != 0;
         return lbk__build(&oc, LBK_OP_LINEAR, in, b.id ? 3u : 2u, &at, (lbk_dtype)0, 0, NULL);
     }
+}
+LAZYBK_API lbk_tensor lbk_linear_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, lbk_tensor w, lbk_tensor b) {
+    LBK__GUARD(lbk_tensor, ctx, "linear", lbk__null_tensor(), lbk__g_linear_at(file, line, ctx, x, w, b));
 }
 LAZYBK_API lbk_tensor (lbk_linear)(lbk_ctx *ctx, lbk_tensor x, lbk_tensor w, lbk_tensor b) { return lbk_linear_at(NULL, 0, ctx, x, w, b); }
 
@@ -4879,7 +5067,9 @@ static lbk_result lbk__compile_view(lbk_ctx *ctx, const lbk__bk *b, const char *
     lbk_result r;
     *out = NULL;
     lbk__clear_backend_error();
+    ctx->in_backend = "compile";
     r = b->iface->compile(b->self, b->dev, &gp, 1, out);
+    ctx->in_backend = NULL;
     if (r != LBK_OK || !*out) {
         *out = NULL;
         if (b->iface == ctx->iface) return lbk__backend_failed(ctx, r, where, "compile");
@@ -5354,19 +5544,68 @@ static lbk_result lbk__transfer(lbk_ctx *ctx, const lbk__plan *p, uint32_t v, lb
     return LBK_OK;
 }
 
+/* Outputs must be fresh handles: one that is an input, or another output, would be freed
+   twice. Such an output is dropped from outs (it is not the executor's to free) and the
+   execute fails naming the backend. Pairwise for the usual few handles, sorted beyond. */
+typedef struct lbk__alias_ent { const lbk_data *d; uint32_t idx; } lbk__alias_ent;   /* idx: outputs first, then args */
+static int lbk__alias_cmp(const void *a, const void *b) {
+    const lbk__alias_ent *x = (const lbk__alias_ent *)a, *y = (const lbk__alias_ent *)b;
+    if (x->d != y->d) return (uintptr_t)x->d < (uintptr_t)y->d ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+static lbk_result lbk__check_aliases(lbk_ctx *ctx, const lbk__bk *b, lbk_data *const *args, uint32_t n_args, lbk_data **outs,
+                                     uint32_t n_outs, const char *where) {
+    uint32_t k, j, n = n_outs + n_args, bad = UINT32_MAX, other = 0;
+    if ((uint64_t)n_outs * n <= 4096) {
+        for (k = 0; k < n_outs && bad == UINT32_MAX; k++) {
+            for (j = 0; j < k && outs[j] != outs[k]; j++) {}
+            if (j < k) { bad = k; other = j; break; }
+            for (j = 0; j < n_args && args[j] != outs[k]; j++) {}
+            if (j < n_args) { bad = k; other = n_outs + j; }
+        }
+    } else {
+        lbk__alias_ent *e = (lbk__alias_ent *)lbk__malloc(sizeof *e * n);
+        if (!e) return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
+        for (k = 0; k < n; k++) { e[k].d = k < n_outs ? outs[k] : args[k - n_outs]; e[k].idx = k; }
+        qsort(e, n, sizeof *e, lbk__alias_cmp);
+        for (k = 1; k < n; k++)   /* equal handles sort together, outputs (lower idx) first */
+            if (e[k].d == e[k - 1].d && e[k - 1].idx < n_outs && (bad == UINT32_MAX || e[k].idx < bad)) {
+                bad = e[k].idx < n_outs ? e[k].idx : e[k - 1].idx;
+                other = e[k].idx < n_outs ? e[k - 1].idx : e[k].idx;
+            }
+        lbk__free(e);
+    }
+    if (bad == UINT32_MAX) return LBK_OK;
+    for (k = 0; k < n_outs; k++) {   /* every output that repeats an input or an earlier output is not freed again */
+        for (j = 0; j < k && outs[j] != outs[k]; j++) {}
+        if (j < k) { outs[k] = NULL; continue; }
+        for (j = 0; j < n_args && args[j] != outs[k]; j++) {}
+        if (j < n_args) outs[k] = NULL;
+    }
+    if (other >= n_outs)
+        return lbk__ctx_fail(ctx, LBK_ERR_BACKEND, where, -1, "backend '%s' execute_computation returned its input %u as output %u "
+                             "(outputs must be new data handles)", b->name, other - n_outs, bad);
+    return lbk__ctx_fail(ctx, LBK_ERR_BACKEND, where, -1, "backend '%s' execute_computation returned one data handle as outputs %u "
+                         "and %u (outputs must be distinct)", b->name, other, bad);
+}
+
 /* Runs one computation and checks what it returns: n_outs non-NULL data handles. */
 static lbk_result lbk__execute(lbk_ctx *ctx, const lbk__bk *b, lbk_computation *c, lbk_data **args, uint32_t n_args,
                                lbk_data **outs, uint32_t n_outs, const char *where) {
     int out_n = 0;
     uint32_t k;
     lbk_result r;
+    lbk_ctx *saved_ctx = lbk__tls_ctx;   /* a backend may run another context from inside its execute */
+    int saved_threads = lbk__tls_threads;
     memset(outs, 0, sizeof(lbk_data *) * n_outs);
     lbk__clear_backend_error();
     lbk__tls_threads = ctx->n_threads;
     lbk__tls_ctx = ctx;
+    ctx->in_backend = "execute_computation";
     r = b->iface->execute_computation(b->self, c, args, (int)n_args, b->dev, outs, (int)n_outs, &out_n);
-    lbk__tls_threads = 0;
-    lbk__tls_ctx = NULL;
+    ctx->in_backend = NULL;
+    lbk__tls_threads = saved_threads;
+    lbk__tls_ctx = saved_ctx;
     ctx->counters[LBK__C_execute]++;
     if (r != LBK_OK) {
         r = b->iface == ctx->iface ? lbk__backend_failed(ctx, r, where, "execute_computation")
@@ -5382,6 +5621,7 @@ static lbk_result lbk__execute(lbk_ctx *ctx, const lbk__bk *b, lbk_computation *
                                   b->name, k);
                 break;
             }
+        if (r == LBK_OK) r = lbk__check_aliases(ctx, b, args, n_args, outs, n_outs, where);
     }
     if (r != LBK_OK)
         for (k = 0; k < n_outs; k++)
@@ -5694,6 +5934,7 @@ LAZYBK_API void lbk_ctx_destroy(lbk_ctx *ctx) {
     size_t i;
     int e;
     if (!ctx) return;
+    if (lbk__enter(ctx, "ctx_destroy") == 0) return;   /* in use elsewhere: left alone (LBK_ERR_BUSY in lbk_last_error) */
     lbk__trace_end(ctx);
     lbk__dl_detach_all(ctx);   /* exported tensors keep their data */
     for (i = 1; i < ctx->n_nodes; i++)
@@ -5719,16 +5960,22 @@ LAZYBK_API const char *lbk_ctx_error(const lbk_ctx *ctx) {
     if (!ctx) return NULL;
     return ctx->err == LBK_OK ? "" : ctx->errmsg.p ? ctx->errmsg.p : lbk_result_str(ctx->err);
 }
-LAZYBK_API void lbk_ctx_clear_error(lbk_ctx *ctx) {
+static void lbk__g_ctx_clear_error(lbk_ctx *ctx) {
     if (!ctx) return;
     ctx->err = LBK_OK;
     lbk__str_reset(&ctx->errmsg);
 }
-LAZYBK_API void lbk_set_seed(lbk_ctx *ctx, uint64_t seed) {
+LAZYBK_API void lbk_ctx_clear_error(lbk_ctx *ctx) {
+    LBK__GUARD_VOID(ctx, "ctx_clear_error", lbk__g_ctx_clear_error(ctx));
+}
+static void lbk__g_set_seed(lbk_ctx *ctx, uint64_t seed) {
     if (!ctx) return;
     ctx->seed = seed;
     ctx->rng_counter = 0;
     if (ctx->iface->set_rng_seed) ctx->iface->set_rng_seed(ctx->self, ctx->device, seed);
+}
+LAZYBK_API void lbk_set_seed(lbk_ctx *ctx, uint64_t seed) {
+    LBK__GUARD_VOID(ctx, "set_seed", lbk__g_set_seed(ctx, seed));
 }
 LAZYBK_API lbk_device lbk_ctx_device(const lbk_ctx *ctx) {
     lbk_device d = {0, 0};
@@ -5744,7 +5991,7 @@ static lbk_result lbk__handle(lbk_ctx *ctx, lbk_tensor t, uint32_t *out, const c
     return r;
 }
 
-LAZYBK_API lbk_result lbk_sync(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
+static lbk_result lbk__g_sync(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
     uint32_t *nodes;
     size_t k, m = 0;
     lbk_result r;
@@ -5764,6 +6011,9 @@ LAZYBK_API lbk_result lbk_sync(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
     r = lbk__sync_nodes(ctx, nodes, m, "lbk_sync");
     lbk__free(nodes);
     return r;
+}
+LAZYBK_API lbk_result lbk_sync(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
+    LBK__GUARD(lbk_result, ctx, "sync", LBK_ERR_BUSY, lbk__g_sync(ctx, ts, n));
 }
 
 /* Syncs t and returns its node, which then holds device data. */
@@ -5786,7 +6036,7 @@ static lbk_result lbk__ready(lbk_ctx *ctx, lbk_tensor t, size_t dst_bytes, lbk_d
     return LBK_OK;
 }
 
-LAZYBK_API lbk_result lbk_read(lbk_ctx *ctx, lbk_tensor t, void *dst, size_t dst_bytes) {
+static lbk_result lbk__g_read(lbk_ctx *ctx, lbk_tensor t, void *dst, size_t dst_bytes) {
     uint32_t id;
     lbk_result r;
     size_t bytes;
@@ -5802,8 +6052,11 @@ LAZYBK_API lbk_result lbk_read(lbk_ctx *ctx, lbk_tensor t, void *dst, size_t dst
     ctx->counters[LBK__C_bytes_to_host] += (int64_t)bytes;
     return LBK_OK;
 }
+LAZYBK_API lbk_result lbk_read(lbk_ctx *ctx, lbk_tensor t, void *dst, size_t dst_bytes) {
+    LBK__GUARD(lbk_result, ctx, "read", LBK_ERR_BUSY, lbk__g_read(ctx, t, dst, dst_bytes));
+}
 
-LAZYBK_API lbk_result lbk_read_as(lbk_ctx *ctx, lbk_tensor t, lbk_dtype dt, void *dst, size_t dst_bytes) {
+static lbk_result lbk__g_read_as(lbk_ctx *ctx, lbk_tensor t, lbk_dtype dt, void *dst, size_t dst_bytes) {
     uint32_t id;
     lbk_result r;
     size_t bytes;
@@ -5831,21 +6084,30 @@ LAZYBK_API lbk_result lbk_read_as(lbk_ctx *ctx, lbk_tensor t, lbk_dtype dt, void
     lbk__free(tmp);
     return r;
 }
+LAZYBK_API lbk_result lbk_read_as(lbk_ctx *ctx, lbk_tensor t, lbk_dtype dt, void *dst, size_t dst_bytes) {
+    LBK__GUARD(lbk_result, ctx, "read_as", LBK_ERR_BUSY, lbk__g_read_as(ctx, t, dt, dst, dst_bytes));
+}
 
-LAZYBK_API void lbk_release(lbk_ctx *ctx, lbk_tensor t) {
+static void lbk__g_release(lbk_ctx *ctx, lbk_tensor t) {
     uint32_t id;
     const char *why;
     if (!ctx || lbk__resolve(ctx, t, &id, &why) != LBK_OK) return;
     lbk__release_slot(ctx, lbk__slot_ix(ctx, t.id));
 }
+LAZYBK_API void lbk_release(lbk_ctx *ctx, lbk_tensor t) {
+    LBK__GUARD_VOID(ctx, "release", lbk__g_release(ctx, t));
+}
 
-LAZYBK_API lbk_scope lbk_scope_begin(lbk_ctx *ctx) {
+static lbk_scope lbk__g_scope_begin(lbk_ctx *ctx) {
     lbk_scope s;
     s.mark = ctx ? ctx->serial : 0;
     return s;
 }
+LAZYBK_API lbk_scope lbk_scope_begin(lbk_ctx *ctx) {
+    LBK__GUARD(lbk_scope, ctx, "scope_begin", lbk__scope_none(), lbk__g_scope_begin(ctx));
+}
 
-LAZYBK_API void lbk_scope_end(lbk_ctx *ctx, lbk_scope s, const lbk_tensor *keep, int n_keep) {
+static void lbk__g_scope_end(lbk_ctx *ctx, lbk_scope s, const lbk_tensor *keep, int n_keep) {
     size_t first, k, w;
     int j;
     uint32_t id;
@@ -5871,6 +6133,9 @@ LAZYBK_API void lbk_scope_end(lbk_ctx *ctx, lbk_scope s, const lbk_tensor *keep,
     for (j = 0; j < n_keep; j++)
         if (lbk__resolve(ctx, keep[j], &id, &why) == LBK_OK) ctx->slots[lbk__slot_ix(ctx, keep[j].id)].mark = 0;
 }
+LAZYBK_API void lbk_scope_end(lbk_ctx *ctx, lbk_scope s, const lbk_tensor *keep, int n_keep) {
+    LBK__GUARD_VOID(ctx, "scope_end", lbk__g_scope_end(ctx, s, keep, n_keep));
+}
 
 static const lbk__node *lbk__peek(lbk_ctx *ctx, lbk_tensor t) {
     uint32_t id;
@@ -5879,27 +6144,42 @@ static const lbk__node *lbk__peek(lbk_ctx *ctx, lbk_tensor t) {
     return &ctx->nodes[id];
 }
 /* A NULL context gives 0 (the general rule), an invalid handle -1. */
-LAZYBK_API int lbk_ndim(lbk_ctx *ctx, lbk_tensor t) {
+static int lbk__g_ndim(lbk_ctx *ctx, lbk_tensor t) {
     const lbk__node *n = lbk__peek(ctx, t);
     return n ? n->n_dims : ctx ? -1 : 0;
 }
-LAZYBK_API int64_t lbk_dim(lbk_ctx *ctx, lbk_tensor t, int axis) {
+LAZYBK_API int lbk_ndim(lbk_ctx *ctx, lbk_tensor t) {
+    LBK__GUARD(int, ctx, "ndim", -1, lbk__g_ndim(ctx, t));
+}
+static int64_t lbk__g_dim(lbk_ctx *ctx, lbk_tensor t, int axis) {
     const lbk__node *n = lbk__peek(ctx, t);
     if (!n) return ctx ? -1 : 0;
     if (axis < 0) axis += n->n_dims;
     return (axis >= 0 && axis < n->n_dims) ? n->dims[axis] : -1;
 }
-LAZYBK_API int64_t lbk_numel(lbk_ctx *ctx, lbk_tensor t) {
+LAZYBK_API int64_t lbk_dim(lbk_ctx *ctx, lbk_tensor t, int axis) {
+    LBK__GUARD(int64_t, ctx, "dim", -1, lbk__g_dim(ctx, t, axis));
+}
+static int64_t lbk__g_numel(lbk_ctx *ctx, lbk_tensor t) {
     const lbk__node *n = lbk__peek(ctx, t);
     return n ? lbk__numel(n->n_dims, n->dims) : ctx ? -1 : 0;
 }
-LAZYBK_API lbk_dtype lbk_type(lbk_ctx *ctx, lbk_tensor t) {
+LAZYBK_API int64_t lbk_numel(lbk_ctx *ctx, lbk_tensor t) {
+    LBK__GUARD(int64_t, ctx, "numel", -1, lbk__g_numel(ctx, t));
+}
+static lbk_dtype lbk__g_type(lbk_ctx *ctx, lbk_tensor t) {
     const lbk__node *n = lbk__peek(ctx, t);
     return n ? (lbk_dtype)n->dtype : (lbk_dtype)0;
 }
-LAZYBK_API bool lbk_is_pending(lbk_ctx *ctx, lbk_tensor t) {
+LAZYBK_API lbk_dtype lbk_type(lbk_ctx *ctx, lbk_tensor t) {
+    LBK__GUARD(lbk_dtype, ctx, "type", (lbk_dtype)0, lbk__g_type(ctx, t));
+}
+static bool lbk__g_is_pending(lbk_ctx *ctx, lbk_tensor t) {
     const lbk__node *n = lbk__peek(ctx, t);
     return n && lbk__is_pending_node(n);
+}
+LAZYBK_API bool lbk_is_pending(lbk_ctx *ctx, lbk_tensor t) {
+    LBK__GUARD(bool, ctx, "is_pending", false, lbk__g_is_pending(ctx, t));
 }
 LAZYBK_API int64_t lbk_live_tensors(lbk_ctx *ctx) { return ctx ? ctx->live : 0; }
 
@@ -5964,7 +6244,7 @@ static void lbk__attr_text(lbk__str *s, const lbk__node *n) {
     }
 }
 
-LAZYBK_API const char *lbk_ir_text(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
+static const char *lbk__g_ir_text(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
     size_t m, k, j;
     if (!ctx) return NULL;
     if (!lbk__text_roots(ctx, ts, n, "lbk_ir_text", true, &m)) return lbk__str_get(&ctx->text);
@@ -5992,6 +6272,9 @@ LAZYBK_API const char *lbk_ir_text(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
     if (m) lbk__str_append(&ctx->text, "\n");
     return lbk__str_get(&ctx->text);
 }
+LAZYBK_API const char *lbk_ir_text(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
+    LBK__GUARD(const char *, ctx, "ir_text", NULL, lbk__g_ir_text(ctx, ts, n));
+}
 
 static lbk_result lbk__plan_of(lbk_ctx *ctx, const lbk_tensor *ts, int n, const char *where, lbk__plan **plan);
 /* The fused group of every node of the graph of ts, as the backend compiled it (per
@@ -6009,7 +6292,7 @@ static int32_t *lbk__dot_groups(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
     return grp;
 }
 
-LAZYBK_API const char *lbk_ir_dot(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
+static const char *lbk__g_ir_dot(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
     size_t m, k, j;
     int32_t *grp, g, g_max = -1;
     if (!ctx) return NULL;
@@ -6046,6 +6329,9 @@ LAZYBK_API const char *lbk_ir_dot(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
     lbk__str_append(&ctx->text, "}\n");
     return lbk__str_get(&ctx->text);
 }
+LAZYBK_API const char *lbk_ir_dot(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
+    LBK__GUARD(const char *, ctx, "ir_dot", NULL, lbk__g_ir_dot(ctx, ts, n));
+}
 
 /* The plan a sync of ts would run (compiled now on a cache miss, and kept); *plan NULL
    when there is nothing to compile. Resets ctx->text. */
@@ -6064,7 +6350,7 @@ static lbk_result lbk__plan_of(lbk_ctx *ctx, const lbk_tensor *ts, int n, const 
     return lbk__plan_get(ctx, h, ctx->roots, w, where, plan);
 }
 
-LAZYBK_API const char *lbk_backend_text(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
+static const char *lbk__g_backend_text(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
     size_t k;
     lbk__plan *plan = NULL;
     const char *txt;
@@ -6081,8 +6367,11 @@ LAZYBK_API const char *lbk_backend_text(lbk_ctx *ctx, const lbk_tensor *ts, int 
     }
     return lbk__str_get(&ctx->text);
 }
+LAZYBK_API const char *lbk_backend_text(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
+    LBK__GUARD(const char *, ctx, "backend_text", NULL, lbk__g_backend_text(ctx, ts, n));
+}
 
-LAZYBK_API lbk_graph *lbk_graph_of(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
+static lbk_graph *lbk__g_graph_of(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
     size_t m;
     bool ok;
     if (!ctx) { lbk__set_last(LBK_ERR_ARG, "lbk_graph_of: NULL context"); return NULL; }
@@ -6099,8 +6388,11 @@ LAZYBK_API lbk_graph *lbk_graph_of(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
         return g;
     }
 }
+LAZYBK_API lbk_graph *lbk_graph_of(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
+    LBK__GUARD(lbk_graph *, ctx, "graph_of", NULL, lbk__g_graph_of(ctx, ts, n));
+}
 
-LAZYBK_API const char *lbk_metrics_report(lbk_ctx *ctx) {
+static const char *lbk__g_metrics_report(lbk_ctx *ctx) {
     int k;
     const char *rep;
     if (!ctx) return NULL;
@@ -6117,13 +6409,19 @@ LAZYBK_API const char *lbk_metrics_report(lbk_ctx *ctx) {
     if (rep && rep[0]) lbk__str_append(&ctx->text, "backend %s:\n%s", ctx->be->name, rep);
     return lbk__str_get(&ctx->text);
 }
+LAZYBK_API const char *lbk_metrics_report(lbk_ctx *ctx) {
+    LBK__GUARD(const char *, ctx, "metrics_report", NULL, lbk__g_metrics_report(ctx));
+}
 
-LAZYBK_API int64_t lbk_counter(lbk_ctx *ctx, const char *name) {
+static int64_t lbk__g_counter(lbk_ctx *ctx, const char *name) {
     int k;
     if (!ctx || !name) return 0;
     for (k = 0; k < LBK__C_COUNT; k++)
         if (strcmp(name, lbk__counter_names[k]) == 0) return ctx->counters[k];
     return 0;
+}
+LAZYBK_API int64_t lbk_counter(lbk_ctx *ctx, const char *name) {
+    LBK__GUARD(int64_t, ctx, "counter", -1, lbk__g_counter(ctx, name));
 }
 
 // >>module -----------------------------------------------------------------------------
@@ -6224,7 +6522,7 @@ static void lbk__method_free(lbk_ctx *ctx, lbk__method *me) {
 }
 static void lbk__sig_str(char *buf, size_t cap, const lbk__tsig *s) { lbk__shape_str(buf, cap, s->dt, s->n_dims, s->dims); }
 
-LAZYBK_API lbk_module *lbk_module_create(lbk_ctx *ctx, const char *type_name) {
+static lbk_module *lbk__g_module_create(lbk_ctx *ctx, const char *type_name) {
     lbk_module *m;
     if (!ctx) { lbk__set_last(LBK_ERR_ARG, "lbk_module_create: NULL context"); return NULL; }
     if (!type_name || !type_name[0] || strlen(type_name) > 200) {
@@ -6240,8 +6538,11 @@ LAZYBK_API lbk_module *lbk_module_create(lbk_ctx *ctx, const char *type_name) {
     m->ctx = ctx;
     return m;
 }
+LAZYBK_API lbk_module *lbk_module_create(lbk_ctx *ctx, const char *type_name) {
+    LBK__GUARD(lbk_module *, ctx, "module_create", NULL, lbk__g_module_create(ctx, type_name));
+}
 
-LAZYBK_API void lbk_module_destroy(lbk_module *m) {
+static void lbk__g_module_destroy(lbk_module *m) {
     int i;
     if (!m) return;
     if (m->ctx->trace && m->ctx->trace->m == m) lbk__trace_end(m->ctx);
@@ -6251,8 +6552,11 @@ LAZYBK_API void lbk_module_destroy(lbk_module *m) {
     lbk__free(m->children); lbk__free(m->methods); lbk__free(m->type); lbk__free(m->attr); lbk__free(m->backend);
     lbk__free(m);
 }
+LAZYBK_API void lbk_module_destroy(lbk_module *m) {
+    LBK__GUARD_VOID((m ? m->ctx : NULL), "module_destroy", lbk__g_module_destroy(m));
+}
 
-LAZYBK_API lbk_result lbk_module_add_child(lbk_module *parent, const char *attr, lbk_module *child) {
+static lbk_result lbk__g_module_add_child(lbk_module *parent, const char *attr, lbk_module *child) {
     const lbk_module *a;
     char *name;
     if (!parent || !child) return lbk__set_last(LBK_ERR_ARG, "lbk_module_add_child: NULL %s", parent ? "child" : "parent");
@@ -6277,6 +6581,9 @@ LAZYBK_API lbk_result lbk_module_add_child(lbk_module *parent, const char *attr,
     parent->children[parent->n_children++] = child;
     return LBK_OK;
 }
+LAZYBK_API lbk_result lbk_module_add_child(lbk_module *parent, const char *attr, lbk_module *child) {
+    LBK__GUARD(lbk_result, (parent ? parent->ctx : NULL), "module_add_child", LBK_ERR_BUSY, lbk__g_module_add_child(parent, attr, child));
+}
 
 /* ---- tracing ---- */
 static void lbk__trace_end(lbk_ctx *ctx) {
@@ -6293,7 +6600,7 @@ static void lbk__trace_end(lbk_ctx *ctx) {
     ctx->trace = NULL;
 }
 
-LAZYBK_API lbk_result lbk_method_begin(lbk_module *m, const char *method, int n_inputs, const lbk_dtype *dtypes,
+static lbk_result lbk__g_method_begin(lbk_module *m, const char *method, int n_inputs, const lbk_dtype *dtypes,
                                        const int *n_dims, const int64_t *const *dims, lbk_tensor *out_inputs) {
     lbk_ctx *ctx;
     struct lbk__trace *t;
@@ -6345,6 +6652,10 @@ LAZYBK_API lbk_result lbk_method_begin(lbk_module *m, const char *method, int n_
     snprintf(path, sizeof path, "%s::%s", lbk__module_root(m), method);
     ctx->module_key = lbk__intern(path);   /* ops traced from here on carry the module path */
     return LBK_OK;
+}
+LAZYBK_API lbk_result lbk_method_begin(lbk_module *m, const char *method, int n_inputs, const lbk_dtype *dtypes,
+                                       const int *n_dims, const int64_t *const *dims, lbk_tensor *out_inputs) {
+    LBK__GUARD(lbk_result, (m ? m->ctx : NULL), "method_begin", LBK_ERR_BUSY, lbk__g_method_begin(m, method, n_inputs, dtypes, n_dims, dims, out_inputs));
 }
 
 /* Records a call of child.method inside the trace: the outputs are placeholders of the
@@ -6545,7 +6856,7 @@ done:
     return r;
 }
 
-LAZYBK_API lbk_result lbk_method_end(lbk_module *m, const lbk_tensor *outputs, int n_outputs) {
+static lbk_result lbk__g_method_end(lbk_module *m, const lbk_tensor *outputs, int n_outputs) {
     lbk_ctx *ctx;
     struct lbk__trace *t;
     lbk__method me;
@@ -6603,6 +6914,9 @@ out:
     lbk__free(ids);
     lbk__trace_end(ctx);
     return r;
+}
+LAZYBK_API lbk_result lbk_method_end(lbk_module *m, const lbk_tensor *outputs, int n_outputs) {
+    LBK__GUARD(lbk_result, (m ? m->ctx : NULL), "method_end", LBK_ERR_BUSY, lbk__g_method_end(m, outputs, n_outputs));
 }
 
 /* ---- running ---- */
@@ -6775,15 +7089,21 @@ static lbk_result lbk__module_run(lbk_module *m, const char *method, const lbk_t
     if (outs != tmp_out) lbk__free(outs);
     return r;
 }
-LAZYBK_API lbk_result lbk_module_run(lbk_module *m, const char *method, const lbk_tensor *in, int n_in, lbk_tensor *out, int n_out) {
+static lbk_result lbk__g_module_run(lbk_module *m, const char *method, const lbk_tensor *in, int n_in, lbk_tensor *out, int n_out) {
     return lbk__module_run(m, method, in, n_in, out, n_out, false, "lbk_module_run");
 }
-LAZYBK_API lbk_result lbk_module_call(lbk_module *child, const char *method, const lbk_tensor *in, int n_in, lbk_tensor *out, int n_out) {
+LAZYBK_API lbk_result lbk_module_run(lbk_module *m, const char *method, const lbk_tensor *in, int n_in, lbk_tensor *out, int n_out) {
+    LBK__GUARD(lbk_result, (m ? m->ctx : NULL), "module_run", LBK_ERR_BUSY, lbk__g_module_run(m, method, in, n_in, out, n_out));
+}
+static lbk_result lbk__g_module_call(lbk_module *child, const char *method, const lbk_tensor *in, int n_in, lbk_tensor *out, int n_out) {
     if (child && child->ctx->trace && child->parent != child->ctx->trace->m)
         return lbk__ctx_fail(child->ctx, LBK_ERR_ARG, "lbk_module_call", -1,
                              "%s is not a child of %s, whose method '%s' is being traced (add it with lbk_module_add_child first)",
                              child->type, child->ctx->trace->m->type, child->ctx->trace->method);
     return lbk__module_run(child, method, in, n_in, out, n_out, true, "lbk_module_call");
+}
+LAZYBK_API lbk_result lbk_module_call(lbk_module *child, const char *method, const lbk_tensor *in, int n_in, lbk_tensor *out, int n_out) {
+    LBK__GUARD(lbk_result, (child ? child->ctx : NULL), "module_call", LBK_ERR_BUSY, lbk__g_module_call(child, method, in, n_in, out, n_out));
 }
 
 /* Introspection. */
@@ -7603,7 +7923,7 @@ static lbk_result lbk__lower_compile(lbk_module *low, bool fail_unavailable, con
     return LBK_OK;
 }
 
-LAZYBK_API lbk_module *lbk_to_backend(lbk_module *m, const char *backend, const lbk_value *spec) {
+static lbk_module *lbk__g_to_backend(lbk_module *m, const char *backend, const lbk_value *spec) {
     lbk_ctx *ctx;
     lbk_module *low;
     lbk_preprocess_fn pp;
@@ -7645,9 +7965,12 @@ LAZYBK_API lbk_module *lbk_to_backend(lbk_module *m, const char *backend, const 
     if (lbk__lower_compile(low, false, W) != LBK_OK) { lbk_module_destroy(low); return NULL; }
     return low;
 }
+LAZYBK_API lbk_module *lbk_to_backend(lbk_module *m, const char *backend, const lbk_value *spec) {
+    LBK__GUARD(lbk_module *, (m ? m->ctx : NULL), "to_backend", NULL, lbk__g_to_backend(m, backend, spec));
+}
 
 /* Puts child in parent as attr in place of the one there (destroyed), e.g. a lowered copy of it. */
-LAZYBK_API lbk_result lbk_module_replace_child(lbk_module *parent, const char *attr, lbk_module *child) {
+static lbk_result lbk__g_module_replace_child(lbk_module *parent, const char *attr, lbk_module *child) {
     lbk_module *old;
     int i;
     lbk_result r;
@@ -7665,6 +7988,9 @@ LAZYBK_API lbk_result lbk_module_replace_child(lbk_module *parent, const char *a
     }
     lbk_module_destroy(old);
     return LBK_OK;
+}
+LAZYBK_API lbk_result lbk_module_replace_child(lbk_module *parent, const char *attr, lbk_module *child) {
+    LBK__GUARD(lbk_result, (parent ? parent->ctx : NULL), "module_replace_child", LBK_ERR_BUSY, lbk__g_module_replace_child(parent, attr, child));
 }
 
 /* ---- save and load ----
@@ -7870,7 +8196,7 @@ static lbk_value *lbk__debug_value(const lbk_value *processed) {
     return out;
 }
 
-LAZYBK_API lbk_result lbk_module_save(const lbk_module *cm, const char *path) {
+static lbk_result lbk__g_module_save(const lbk_module *cm, const char *path) {
     lbk_module *m = (lbk_module *)(uintptr_t)cm, *low = NULL;
     lbk_ctx *ctx;
     lbk_value *dbg = NULL, *tree = NULL;
@@ -7944,6 +8270,9 @@ done:
     lbk__free(w.p); lbk__free(w.chunks);
     if (low) lbk_module_destroy(low);
     return r;
+}
+LAZYBK_API lbk_result lbk_module_save(const lbk_module *cm, const char *path) {
+    LBK__GUARD(lbk_result, (cm ? cm->ctx : NULL), "module_save", LBK_ERR_BUSY, lbk__g_module_save(cm, path));
 }
 
 /* Children of the saved tree, as plain modules (the hierarchy, for introspection). */
@@ -8152,7 +8481,7 @@ static bool lbk__blob_copy_data(const unsigned char *bytes, size_t size, lbk__bl
     *out = b;
     return true;
 }
-LAZYBK_API lbk_module *lbk_module_load_memory(lbk_ctx *ctx, const void *data, size_t size) {
+static lbk_module *lbk__g_module_load_memory(lbk_ctx *ctx, const void *data, size_t size) {
     const char *W = "lbk_module_load_memory";
     lbk__blob *b;
     const unsigned char *d;
@@ -8164,6 +8493,9 @@ LAZYBK_API lbk_module *lbk_module_load_memory(lbk_ctx *ctx, const void *data, si
     m = lbk__module_from_bytes(ctx, (const unsigned char *)data, size, b, d, "memory", W);
     lbk__blob_unref(b);   /* what the module's values and constants use stays referenced */
     return m;
+}
+LAZYBK_API lbk_module *lbk_module_load_memory(lbk_ctx *ctx, const void *data, size_t size) {
+    LBK__GUARD(lbk_module *, ctx, "module_load_memory", NULL, lbk__g_module_load_memory(ctx, data, size));
 }
 
 /* The whole file in a blob: mapped (private, copy-on-write) where the platform can, else read. */
@@ -8206,7 +8538,7 @@ static lbk_result lbk__blob_file(const char *path, lbk__blob **out, const char *
 }
 #endif
 
-LAZYBK_API lbk_module *lbk_module_load(lbk_ctx *ctx, const char *path) {
+static lbk_module *lbk__g_module_load(lbk_ctx *ctx, const char *path) {
     const char *W = "lbk_module_load", *why = "";
     lbk__blob *b = NULL;
     lbk_module *m;
@@ -8223,6 +8555,9 @@ LAZYBK_API lbk_module *lbk_module_load(lbk_ctx *ctx, const char *path) {
     m = lbk__module_from_bytes(ctx, bytes, b->size, b, data, path, W);
     lbk__blob_unref(b);   /* the mapping stays while the module's constants and values use it */
     return m;
+}
+LAZYBK_API lbk_module *lbk_module_load(lbk_ctx *ctx, const char *path) {
+    LBK__GUARD(lbk_module *, ctx, "module_load", NULL, lbk__g_module_load(ctx, path));
 }
 
 
@@ -8305,7 +8640,7 @@ static bool lbk__npy_header(const char *h, size_t n, char *descr, size_t cap_des
     return true;
 }
 
-LAZYBK_API lbk_tensor lbk_load_npy_at(const char *file, int line, lbk_ctx *ctx, const char *path) {
+static lbk_tensor lbk__g_load_npy_at(const char *file, int line, lbk_ctx *ctx, const char *path) {
     FILE *f;
     unsigned char pre[12];
     char *hdr = NULL, descr[32];
@@ -8380,9 +8715,12 @@ LAZYBK_API lbk_tensor lbk_load_npy_at(const char *file, int line, lbk_ctx *ctx, 
         return t;
     }
 }
+LAZYBK_API lbk_tensor lbk_load_npy_at(const char *file, int line, lbk_ctx *ctx, const char *path) {
+    LBK__GUARD(lbk_tensor, ctx, "load_npy", lbk__null_tensor(), lbk__g_load_npy_at(file, line, ctx, path));
+}
 LAZYBK_API lbk_tensor (lbk_load_npy)(lbk_ctx *ctx, const char *path) { return lbk_load_npy_at(NULL, 0, ctx, path); }
 
-LAZYBK_API lbk_result lbk_save_npy(lbk_ctx *ctx, lbk_tensor t, const char *path) {
+static lbk_result lbk__g_save_npy(lbk_ctx *ctx, lbk_tensor t, const char *path) {
     uint32_t id;
     const char *why, *W = "lbk_save_npy";
     const lbk__node *nd;
@@ -8423,6 +8761,9 @@ LAZYBK_API lbk_result lbk_save_npy(lbk_ctx *ctx, lbk_tensor t, const char *path)
     lbk__free(data);
     lbk__str_free(&h);
     return r;
+}
+LAZYBK_API lbk_result lbk_save_npy(lbk_ctx *ctx, lbk_tensor t, const char *path) {
+    LBK__GUARD(lbk_result, ctx, "save_npy", LBK_ERR_BUSY, lbk__g_save_npy(ctx, t, path));
 }
 
 
@@ -8520,8 +8861,11 @@ static lbk_tensor lbk__from_dl(const char *file, int line, lbk_ctx *ctx, const c
         }
     }
 }
-LAZYBK_API lbk_tensor lbk_from_dlpack_at(const char *file, int line, lbk_ctx *ctx, DLManagedTensor *mt) {
+static lbk_tensor lbk__g_from_dlpack_at(const char *file, int line, lbk_ctx *ctx, DLManagedTensor *mt) {
     return lbk__from_dl(file, line, ctx, "from_dlpack", mt ? &mt->dl_tensor : NULL, lbk__dl_release, mt);
+}
+LAZYBK_API lbk_tensor lbk_from_dlpack_at(const char *file, int line, lbk_ctx *ctx, DLManagedTensor *mt) {
+    LBK__GUARD(lbk_tensor, ctx, "from_dlpack", lbk__null_tensor(), lbk__g_from_dlpack_at(file, line, ctx, mt));
 }
 LAZYBK_API lbk_tensor (lbk_from_dlpack)(lbk_ctx *ctx, DLManagedTensor *mt) { return lbk_from_dlpack_at(NULL, 0, ctx, mt); }
 #if defined(DLPACK_MAJOR_VERSION) && DLPACK_MAJOR_VERSION >= 1
@@ -8529,13 +8873,16 @@ static void lbk__dlv_release(void *arg) {
     DLManagedTensorVersioned *mt = (DLManagedTensorVersioned *)arg;
     if (mt->deleter) mt->deleter(mt);
 }
-LAZYBK_API lbk_tensor lbk_from_dlpack_versioned_at(const char *file, int line, lbk_ctx *ctx, DLManagedTensorVersioned *mt) {
+static lbk_tensor lbk__g_from_dlpack_versioned_at(const char *file, int line, lbk_ctx *ctx, DLManagedTensorVersioned *mt) {
     if (ctx && mt && mt->version.major != 1) {
         LBK__OPCTX(oc, "from_dlpack_versioned", LBK_OP_PARAM);
         return lbk__op_fail(&oc, LBK_ERR_UNSUPPORTED, "DLPack version %u.%u; lazybk reads major version 1", (unsigned)mt->version.major,
                             (unsigned)mt->version.minor);
     }
     return lbk__from_dl(file, line, ctx, "from_dlpack_versioned", mt ? &mt->dl_tensor : NULL, lbk__dlv_release, mt);
+}
+LAZYBK_API lbk_tensor lbk_from_dlpack_versioned_at(const char *file, int line, lbk_ctx *ctx, DLManagedTensorVersioned *mt) {
+    LBK__GUARD(lbk_tensor, ctx, "from_dlpack_versioned", lbk__null_tensor(), lbk__g_from_dlpack_versioned_at(file, line, ctx, mt));
 }
 LAZYBK_API lbk_tensor (lbk_from_dlpack_versioned)(lbk_ctx *ctx, DLManagedTensorVersioned *mt) {
     return lbk_from_dlpack_versioned_at(NULL, 0, ctx, mt);
@@ -8555,7 +8902,7 @@ static void lbk__dl_deleter(DLManagedTensor *mt) {
     lbk__free(x);
 }
 
-LAZYBK_API lbk_result lbk_to_dlpack(lbk_ctx *ctx, lbk_tensor t, DLManagedTensor **out) {
+static lbk_result lbk__g_to_dlpack(lbk_ctx *ctx, lbk_tensor t, DLManagedTensor **out) {
     const char *W = "lbk_to_dlpack", *why;
     uint32_t id;
     lbk_result r;
@@ -8610,6 +8957,9 @@ LAZYBK_API lbk_result lbk_to_dlpack(lbk_ctx *ctx, lbk_tensor t, DLManagedTensor 
     ctx->dl_exports = x;
     *out = &x->mt;
     return LBK_OK;
+}
+LAZYBK_API lbk_result lbk_to_dlpack(lbk_ctx *ctx, lbk_tensor t, DLManagedTensor **out) {
+    LBK__GUARD(lbk_result, ctx, "to_dlpack", LBK_ERR_BUSY, lbk__g_to_dlpack(ctx, t, out));
 }
 
 /* The context is going: exported data outlives it, owned by its export. */

@@ -4,6 +4,7 @@
 #include "common.h"
 #include <stdio.h>
 #include <time.h>
+#include <pthread.h>
 
 static const char *const k_paths[2] = {"cpu", "cpu-reference"};
 
@@ -233,7 +234,191 @@ static void test_r9_scope_keep_linear(void **state) {
     lbk_ctx_destroy(ctx);
 }
 
+/* A backend that forwards to the cpu backend and misbehaves on request inside execute. */
+enum { MB_NONE, MB_REENTER, MB_OTHER_CTX, MB_ALIAS_INPUT, MB_ALIAS_OUTPUTS, MB_BOGUS_CODE, MB_BLOCK };
+static struct {
+    int mode;
+    lbk_tensor victim;                 /* what MB_REENTER reads */
+    lbk_result inner_r, inner2_r;
+    char inner_msg[512];
+    int inner_exec_ctx_ok, other_value_ok;
+    pthread_mutex_t mu; pthread_cond_t cv; int entered, release;   /* MB_BLOCK */
+} mb = {0, {0}, LBK_OK, LBK_OK, "", 0, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+static lbk_result mb_execute(void *self, lbk_computation *c, lbk_data *const *args, int n_args, lbk_device dev,
+                             lbk_data **out, int cap, int *out_n) {
+    mock_backend *m = (mock_backend *)self;
+    lbk_ctx *me = lbk_exec_context();
+    if (mb.mode == MB_REENTER) {
+        float v[4];
+        mb.inner_r = lbk_read(me, mb.victim, v, sizeof v);
+        snprintf(mb.inner_msg, sizeof mb.inner_msg, "%s", lbk_last_error());
+        mb.inner2_r = lbk_sync(me, &mb.victim, 1);
+        (void)lbk_add(me, mb.victim, mb.victim);   /* refused: returns {0}, records nothing on the context */
+    } else if (mb.mode == MB_OTHER_CTX) {
+        lbk_ctx *o = lbk_ctx_create(NULL);
+        double x = 0;
+        lbk_tensor t = lbk_add(o, lbk_scalar(o, LBK_F64, 20), lbk_scalar(o, LBK_F64, 22));
+        mb.other_value_ok = lbk_read(o, t, &x, sizeof x) == LBK_OK && x == 42;
+        lbk_ctx_destroy(o);
+        mb.inner_exec_ctx_ok = lbk_exec_context() == me;   /* restored after the inner sync */
+    } else if (mb.mode == MB_BLOCK) {
+        pthread_mutex_lock(&mb.mu);
+        mb.entered = 1;
+        pthread_cond_broadcast(&mb.cv);
+        while (!mb.release) pthread_cond_wait(&mb.cv, &mb.mu);
+        pthread_mutex_unlock(&mb.mu);
+    } else if (mb.mode == MB_BOGUS_CODE) {
+        return (lbk_result)999;
+    }
+    lbk_result r = m->cpu->execute_computation(m->cpu_self, c, args, n_args, dev, out, cap, out_n);
+    if (r == LBK_OK && mb.mode == MB_ALIAS_INPUT && n_args > 0 && *out_n > 0) { m->cpu->data_free(m->cpu_self, out[0]); out[0] = args[0]; }
+    if (r == LBK_OK && mb.mode == MB_ALIAS_OUTPUTS && *out_n > 1) { m->cpu->data_free(m->cpu_self, out[1]); out[1] = out[0]; }
+    return r;
+}
+static lbk_ctx *mb_ctx(int cache_capacity) {
+    if (!lbk_backend_has("r-misbehave")) {
+        lbk_backend_i b = mock_iface("r-misbehave");
+        b.execute_computation = mb_execute;
+        b.supports_op = NULL;
+        assert_int_equal(lbk_backend_register(&b, &g_mock), LBK_OK);
+    }
+    lbk_ctx_desc d = {0};
+    d.backend = "r-misbehave";
+    d.cache_capacity = cache_capacity;
+    lbk_ctx *ctx = lbk_ctx_create(&d);
+    assert_non_null(ctx);
+    return ctx;
+}
+
+/* 4. A backend calling back into lazybk from execute_computation: on the context it is
+   running for, every call is refused with LBK_ERR_BUSY naming the call and the member
+   (also with cache_capacity 1, where an inner compile used to free the running
+   computation); the outer sync is unharmed and the context works after. Another context
+   may be used from inside execute, and lbk_exec_context() is the outer one after it. */
+static void test_r4_backend_reentry(void **state) {
+    (void)state;
+    for (int cap = 0; cap < 2; cap++) {
+        lbk_ctx *ctx = mb_ctx(cap ? 1 : 0);
+        int64_t d = 4;
+        float x[4] = {1, 2, 3, 4}, y[4];
+        lbk_tensor a = lbk_from_host(ctx, LBK_F32, 1, &d, x);
+        mb.victim = lbk_mul(ctx, a, lbk_scalar(ctx, LBK_F32, 10));   /* pending: reading it inside would sync */
+        lbk_tensor e = lbk_exp(ctx, a);
+        mb.mode = MB_REENTER;
+        assert_int_equal(lbk_read(ctx, e, y, sizeof y), LBK_OK);
+        mb.mode = MB_NONE;
+        assert_int_equal(mb.inner_r, LBK_ERR_BUSY);
+        assert_int_equal(mb.inner2_r, LBK_ERR_BUSY);
+        assert_contains(mb.inner_msg, "lbk_read");
+        assert_contains(mb.inner_msg, "execute_computation");
+        assert_contains(mb.inner_msg, "r-misbehave");
+        for (int k = 0; k < 4; k++) assert_true(fabsf(y[k] - expf(x[k])) < 1e-6f * expf(x[k]));
+        assert_ctx_ok(ctx);
+        assert_int_equal(lbk_read(ctx, mb.victim, y, sizeof y), LBK_OK);   /* used to hand NULL data to the backend */
+        for (int k = 0; k < 4; k++) assert_true(y[k] == 10 * x[k]);
+        lbk_ctx_destroy(ctx);
+    }
+    lbk_ctx *ctx = mb_ctx(0);
+    double v;
+    mb.mode = MB_OTHER_CTX;
+    assert_int_equal(lbk_read(ctx, lbk_add(ctx, lbk_scalar(ctx, LBK_F64, 1), lbk_scalar(ctx, LBK_F64, 2)), &v, sizeof v), LBK_OK);
+    mb.mode = MB_NONE;
+    assert_true(v == 3 && mb.other_value_ok && mb.inner_exec_ctx_ok);
+    lbk_ctx_destroy(ctx);
+}
+
+/* 5. One context from two threads: the second thread's calls get LBK_ERR_BUSY "context is
+   in use by another thread" while the first is inside a sync (held there by the backend),
+   and nothing is corrupted: the first thread's result is right, both threads can use the
+   context afterwards (one at a time), and a destroy from the second is refused too. */
+static void *r5_user(void *arg) {
+    lbk_ctx *ctx = (lbk_ctx *)arg;
+    double v = 0;
+    lbk_tensor t = lbk_add(ctx, lbk_scalar(ctx, LBK_F64, 1), lbk_scalar(ctx, LBK_F64, 2));
+    return (void *)(intptr_t)(lbk_read(ctx, t, &v, sizeof v) == LBK_OK && v == 3);
+}
+static void *r5_syncer(void *arg) { return r5_user(arg); }
+static void test_r5_one_context_two_threads(void **state) {
+    (void)state;
+    lbk_ctx *ctx = mb_ctx(0);
+    pthread_t th;
+    mb.entered = mb.release = 0;
+    mb.mode = MB_BLOCK;
+    pthread_create(&th, NULL, r5_syncer, ctx);
+    pthread_mutex_lock(&mb.mu);
+    while (!mb.entered) pthread_cond_wait(&mb.cv, &mb.mu);
+    pthread_mutex_unlock(&mb.mu);
+    /* the other thread is inside execute on ctx */
+    double v;
+    assert_int_equal(lbk_scalar(ctx, LBK_F64, 1).id, 0);
+    assert_int_equal(lbk_last_result(), LBK_ERR_BUSY);
+    assert_contains(lbk_last_error(), "lbk_scalar: context is in use by another thread");
+    assert_int_equal(lbk_sync(ctx, NULL, 0), LBK_ERR_BUSY);
+    assert_int_equal(lbk_ndim(ctx, (lbk_tensor){1}), -1);
+    lbk_ctx_destroy(ctx);   /* refused: ctx stays alive */
+    assert_int_equal(lbk_last_result(), LBK_ERR_BUSY);
+    pthread_mutex_lock(&mb.mu);
+    mb.release = 1;
+    pthread_cond_broadcast(&mb.cv);
+    pthread_mutex_unlock(&mb.mu);
+    void *ok = NULL;
+    pthread_join(th, &ok);
+    mb.mode = MB_NONE;
+    assert_true(ok != NULL);
+    assert_ctx_ok(ctx);   /* the refused calls left no error on it */
+    assert_int_equal(lbk_read(ctx, lbk_add(ctx, lbk_scalar(ctx, LBK_F64, 40), lbk_scalar(ctx, LBK_F64, 2)), &v, sizeof v), LBK_OK);
+    assert_true(v == 42);
+    pthread_create(&th, NULL, r5_user, ctx);   /* handed to another thread: fine, one at a time */
+    pthread_join(th, &ok);
+    assert_true(ok != NULL);
+    lbk_ctx_destroy(ctx);
+}
+
+/* 11. A backend returning one of its inputs as an output, or one handle for two outputs:
+   LBK_ERR_BACKEND naming the backend, no double free (ASan/valgrind check the rest). */
+static void test_r11_backend_output_aliasing(void **state) {
+    (void)state;
+    lbk_ctx *ctx = mb_ctx(0);
+    int64_t d = 3;
+    float x[3] = {1, 2, 3}, y[3];
+    lbk_tensor a = lbk_from_host(ctx, LBK_F32, 1, &d, x);
+    mb.mode = MB_ALIAS_INPUT;
+    assert_int_equal(lbk_read(ctx, lbk_neg(ctx, a), y, sizeof y), LBK_ERR_BACKEND);
+    assert_contains(lbk_ctx_error(ctx), "r-misbehave");
+    assert_contains(lbk_ctx_error(ctx), "returned its input 0 as output 0");
+    lbk_ctx_clear_error(ctx);
+    mb.mode = MB_ALIAS_OUTPUTS;
+    lbk_tensor two[2] = {lbk_neg(ctx, a), lbk_exp(ctx, a)};
+    assert_int_equal(lbk_sync(ctx, two, 2), LBK_ERR_BACKEND);
+    assert_contains(lbk_ctx_error(ctx), "one data handle as outputs 0 and 1");
+    lbk_ctx_clear_error(ctx);
+    mb.mode = MB_NONE;
+    assert_int_equal(lbk_read(ctx, a, y, sizeof y), LBK_OK);   /* the input survived */
+    assert_true(y[0] == 1 && y[2] == 3);
+    assert_int_equal(lbk_read(ctx, two[1], y, sizeof y), LBK_OK);
+    assert_true(fabsf(y[1] - expf(2)) < 1e-5f);
+    lbk_ctx_destroy(ctx);
+}
+
+/* 12. A backend's result code that is not an lbk_result becomes LBK_ERR_BACKEND, and the
+   message carries the code. */
+static void test_r12_backend_bogus_code(void **state) {
+    (void)state;
+    lbk_ctx *ctx = mb_ctx(0);
+    float y;
+    mb.mode = MB_BOGUS_CODE;
+    assert_int_equal(lbk_read(ctx, lbk_neg(ctx, lbk_scalar(ctx, LBK_F32, 1)), &y, sizeof y), LBK_ERR_BACKEND);
+    mb.mode = MB_NONE;
+    assert_int_equal(lbk_ctx_result(ctx), LBK_ERR_BACKEND);
+    assert_contains(lbk_ctx_error(ctx), "result code 999");
+    lbk_ctx_destroy(ctx);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_r4_backend_reentry),
+    cmocka_unit_test(test_r5_one_context_two_threads),
+    cmocka_unit_test(test_r11_backend_output_aliasing),
+    cmocka_unit_test(test_r12_backend_bogus_code),
     cmocka_unit_test(test_r7_tag_reuse),
     cmocka_unit_test(test_r9_scope_keep_linear),
     cmocka_unit_test(test_r3_registry_lifetimes),
