@@ -1028,7 +1028,9 @@ typedef struct lbk_backend_i {
     lbk_result  (*map_device)(void *self, int ordinal, lbk_device *out);
 
     /* -- introspection -- */
-    const char *(*metric_report)(void *self);                  /* optional; owned by the backend */
+    /* optional; owned by the backend. lazybk calls it under one process-wide lock and
+       copies the text before unlocking, so one buffer per backend is safe. */
+    const char *(*metric_report)(void *self);
     /* optional (GetMemoryInfo). */
     lbk_result  (*memory_info)(void *self, lbk_device dev, size_t *out_free, size_t *out_total);
     /* -- op support -- */
@@ -2655,11 +2657,13 @@ struct lbk_ctx {
     lbk__u64_i64 *cache_map;
     lbk__centry *centries;
     int n_centries;
+    size_t cap_centries;
     uint64_t use_clock;
 
     int64_t counters[LBK__C_COUNT];
     uint64_t seed, rng_counter;
     lbk__str text;
+    lbk__str texts[4];       /* lbk__text_keep: one per text call kind */
     lbk__dcache dcache[256];
     struct lbk__trace *trace;   /* a method being traced (lbk_method_begin), or NULL */
     const char *module_key;     /* its interned module path, given to the debug handles of traced ops */
@@ -5023,10 +5027,8 @@ static int lbk__cache_find(lbk_ctx *ctx, uint64_t h) {
 static int lbk__cache_insert(lbk_ctx *ctx, uint64_t h, lbk__plan *p) {
     int e, k;
     if (ctx->n_centries < ctx->cache_capacity) {
-        if (!ctx->centries) {
-            ctx->centries = (lbk__centry *)lbk__calloc((size_t)ctx->cache_capacity, sizeof(lbk__centry));
-            if (!ctx->centries) return -1;
-        }
+        /* grown as entries come (a cache_capacity of INT_MAX costs nothing up front) */
+        if (!LBK__GROW(ctx->centries, ctx->cap_centries, (size_t)ctx->n_centries + 1)) return -1;
         e = ctx->n_centries++;
     } else {
         e = 0;
@@ -5949,6 +5951,7 @@ LAZYBK_API void lbk_ctx_destroy(lbk_ctx *ctx) {
     lbk__graph_free(&ctx->graph);
     lbk__str_free(&ctx->errmsg);
     lbk__str_free(&ctx->text);
+    for (i = 0; i < LBK__COUNTOF(ctx->texts); i++) lbk__str_free(&ctx->texts[i]);
     if (ctx->iface->context_release) ctx->iface->context_release(ctx->self, ctx);
     lbk__tag_give(ctx->tag, ctx->slot_base, ctx->n_slots);
     lbk__backend_release(ctx->be);
@@ -6185,6 +6188,15 @@ LAZYBK_API int64_t lbk_live_tensors(lbk_ctx *ctx) { return ctx ? ctx->live : 0; 
 
 /* ---- debugging texts ---- */
 /* Collects the graph of ts (n == 0: all live tensors) for a text; NULL with the error recorded. */
+/* Each text call kind returns its own buffer (0 ir_text, 1 ir_dot, 2 backend_text,
+   3 metrics_report), valid until the next call of the same kind on the context, so that
+   printf("%s%s", lbk_ir_text(..), lbk_backend_text(..)) prints both. */
+static const char *lbk__text_keep(lbk_ctx *ctx, int kind, const char *t) {
+    if (!t) return NULL;
+    lbk__str_reset(&ctx->texts[kind]);
+    lbk__str_append(&ctx->texts[kind], "%s", t);
+    return lbk__str_get(&ctx->texts[kind]);
+}
 /* Resets ctx->text, gathers the roots (ts, or every live tensor when n is 0) and orders the
    graph under them into ctx->order when order is set. False (error set on the context) on
    bad input or OOM. */
@@ -6273,7 +6285,7 @@ static const char *lbk__g_ir_text(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
     return lbk__str_get(&ctx->text);
 }
 LAZYBK_API const char *lbk_ir_text(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
-    LBK__GUARD(const char *, ctx, "ir_text", NULL, lbk__g_ir_text(ctx, ts, n));
+    LBK__GUARD(const char *, ctx, "ir_text", NULL, lbk__text_keep(ctx, 0, lbk__g_ir_text(ctx, ts, n)));
 }
 
 static lbk_result lbk__plan_of(lbk_ctx *ctx, const lbk_tensor *ts, int n, const char *where, lbk__plan **plan);
@@ -6330,7 +6342,7 @@ static const char *lbk__g_ir_dot(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
     return lbk__str_get(&ctx->text);
 }
 LAZYBK_API const char *lbk_ir_dot(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
-    LBK__GUARD(const char *, ctx, "ir_dot", NULL, lbk__g_ir_dot(ctx, ts, n));
+    LBK__GUARD(const char *, ctx, "ir_dot", NULL, lbk__text_keep(ctx, 1, lbk__g_ir_dot(ctx, ts, n)));
 }
 
 /* The plan a sync of ts would run (compiled now on a cache miss, and kept); *plan NULL
@@ -6368,7 +6380,7 @@ static const char *lbk__g_backend_text(lbk_ctx *ctx, const lbk_tensor *ts, int n
     return lbk__str_get(&ctx->text);
 }
 LAZYBK_API const char *lbk_backend_text(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
-    LBK__GUARD(const char *, ctx, "backend_text", NULL, lbk__g_backend_text(ctx, ts, n));
+    LBK__GUARD(const char *, ctx, "backend_text", NULL, lbk__text_keep(ctx, 2, lbk__g_backend_text(ctx, ts, n)));
 }
 
 static lbk_graph *lbk__g_graph_of(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
@@ -6392,6 +6404,7 @@ LAZYBK_API lbk_graph *lbk_graph_of(lbk_ctx *ctx, const lbk_tensor *ts, int n) {
     LBK__GUARD(lbk_graph *, ctx, "graph_of", NULL, lbk__g_graph_of(ctx, ts, n));
 }
 
+static lbk__mutex lbk__metrics_lock = LBK__MUTEX_INIT;
 static const char *lbk__g_metrics_report(lbk_ctx *ctx) {
     int k;
     const char *rep;
@@ -6405,12 +6418,16 @@ static const char *lbk__g_metrics_report(lbk_ctx *ctx) {
         lbk__str_append(&ctx->text, "cached_computations: %d\nlive_tensors: %lld\nlive_nodes: %lld\n", ctx->n_centries,
                         (long long)ctx->live, (long long)live_nodes);
     }
-    rep = ctx->iface->metric_report ? ctx->iface->metric_report(ctx->self) : NULL;
-    if (rep && rep[0]) lbk__str_append(&ctx->text, "backend %s:\n%s", ctx->be->name, rep);
+    if (ctx->iface->metric_report) {   /* the backend's text is shared by its contexts: read under the lock */
+        lbk__lock(&lbk__metrics_lock);
+        rep = ctx->iface->metric_report(ctx->self);
+        if (rep && rep[0]) lbk__str_append(&ctx->text, "backend %s:\n%s", ctx->be->name, rep);
+        lbk__unlock(&lbk__metrics_lock);
+    }
     return lbk__str_get(&ctx->text);
 }
 LAZYBK_API const char *lbk_metrics_report(lbk_ctx *ctx) {
-    LBK__GUARD(const char *, ctx, "metrics_report", NULL, lbk__g_metrics_report(ctx));
+    LBK__GUARD(const char *, ctx, "metrics_report", NULL, lbk__text_keep(ctx, 3, lbk__g_metrics_report(ctx)));
 }
 
 static int64_t lbk__g_counter(lbk_ctx *ctx, const char *name) {
