@@ -8525,6 +8525,7 @@ static lbk_result lbk__blob_file(const char *path, lbk__blob **out, const char *
     *out = NULL;
     if (fd < 0) { *why = strerror(errno); return LBK_ERR_IO; }
     if (fstat(fd, &st) != 0 || st.st_size < 0) { *why = strerror(errno); close(fd); return LBK_ERR_IO; }
+    if (!S_ISREG(st.st_mode)) { *why = S_ISDIR(st.st_mode) ? "it is a directory" : "it is not a regular file"; close(fd); return LBK_ERR_IO; }
     if (!(*out = (lbk__blob *)lbk__calloc(1, sizeof **out))) { close(fd); return LBK_ERR_OOM; }
     (*out)->refs = 1;
     (*out)->size = (size_t)st.st_size;
@@ -8692,7 +8693,8 @@ static lbk_tensor lbk__g_load_npy_at(const char *file, int line, lbk_ctx *ctx, c
         if (!lbk__npy_header(hdr, hlen, descr, sizeof descr, &fortran, &nd, dims, &why)) {
             lbk__free(hdr);
             fclose(f);
-            return lbk__op_fail(&oc, LBK_ERR_FORMAT, "'%s': %s", path, why);
+            /* a well-formed header lazybk cannot hold (rank) is unsupported, not malformed */
+            return lbk__op_fail(&oc, strstr(why, "LAZYBK_MAX_DIMS") ? LBK_ERR_UNSUPPORTED : LBK_ERR_FORMAT, "'%s': %s", path, why);
         }
         lbk__free(hdr);
         {

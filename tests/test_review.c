@@ -476,7 +476,31 @@ static void test_r12_cache_capacity_huge(void **state) {
     lbk_ctx_destroy(ctx);
 }
 
+/* 12. Errors that said the wrong thing: a directory given to lbk_module_load ("out of
+   memory" before), a well-formed .npy of rank 9 (unsupported, not malformed). */
+static void test_r12_error_kinds(void **state) {
+    (void)state;
+    lbk_ctx *ctx = tctx();
+    assert_null(lbk_module_load(ctx, "tests"));
+    assert_int_equal(lbk_ctx_result(ctx), LBK_ERR_IO);
+    assert_contains(lbk_ctx_error(ctx), "is a directory");
+    lbk_ctx_clear_error(ctx);
+    const char *h = "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 1, 1, 1, 1, 1, 1, 1), }";
+    unsigned char file[10 + 118 + 4];
+    memcpy(file, "\x93NUMPY\x01\x00\x76\x00", 10);   /* version 1.0, header length 118 */
+    memset(file + 10, ' ', 118);
+    memcpy(file + 10, h, strlen(h));
+    file[10 + 117] = '\n';
+    memset(file + 128, 0, 4);
+    tfile_write("build/r12_rank9.npy", file, sizeof file);
+    assert_int_equal(lbk_load_npy(ctx, "build/r12_rank9.npy").id, 0);
+    assert_int_equal(lbk_ctx_result(ctx), LBK_ERR_UNSUPPORTED);
+    assert_contains(lbk_ctx_error(ctx), "LAZYBK_MAX_DIMS");
+    lbk_ctx_destroy(ctx);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_r12_error_kinds),
     cmocka_unit_test(test_r12_cache_capacity_huge),
     cmocka_unit_test(test_r10_metrics_threads),
     cmocka_unit_test(test_r14_text_buffers),
