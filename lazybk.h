@@ -173,8 +173,8 @@
 
 #define LAZYBK_VERSION_MAJOR 0
 #define LAZYBK_VERSION_MINOR 10
-#define LAZYBK_VERSION_PATCH 0
-#define LAZYBK_VERSION_STRING "0.10.0"
+#define LAZYBK_VERSION_PATCH 1
+#define LAZYBK_VERSION_STRING "0.10.1"
 
 #include <stdbool.h>
 #include <stddef.h>
