@@ -565,6 +565,10 @@ LAZYBK_API lbk_tensor lbk_rms_norm(lbk_ctx *ctx, lbk_tensor x, int n_norm_dims, 
 /* x @ w^T + b: x [..., in], w [out, in], b [out] or {0}. */
 LAZYBK_API lbk_tensor lbk_linear(lbk_ctx *ctx, lbk_tensor x, lbk_tensor w, lbk_tensor b);
 
+/* The _at forms take the caller's source location (the macros above pass __FILE__ and
+   __LINE__). file may be any string, a literal or a buffer reused or freed after the
+   call: its text is copied and matched by content, so one (op, file text, line) is one
+   debug site whatever the pointer; the process keeps at most 2^20 sites. */
 LAZYBK_API lbk_tensor lbk_from_host_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims, const void *data);
 LAZYBK_API lbk_tensor lbk_scalar_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, double value);
 LAZYBK_API lbk_tensor lbk_full_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims, double value);
@@ -2424,9 +2428,13 @@ LAZYBK_API int lbk_backend_compilation_devices(const char *name, lbk_device dev,
 
 // >>debug ------------------------------------------------------------------------------
 /* Process-wide debug handles. A handle names an (op, file, line, module path) site, so the
-   table grows with the number of distinct call sites, not with the nodes traced. */
+   table grows with the number of distinct call sites, not with the nodes traced. Files
+   are keyed by their text (a binding may pass a fresh or reused buffer per call), module
+   paths by their interned address; at most LBK__MAX_SITES sites, after which new ones get
+   no handle (their nodes report no location). */
+#define LBK__MAX_SITES ((size_t)1 << 20)
 
-typedef struct lbk__site { int op; int line; const char *file_key; const char *module_key;
+typedef struct lbk__site { int op; int line; const char *module_key;
                            char *file; char *module_path; } lbk__site;
 static lbk__mutex lbk__debug_lock = LBK__MUTEX_INIT;
 static lbk__site *lbk__sites;
@@ -2435,12 +2443,13 @@ static lbk__u64_i64 *lbk__site_map;
 
 static uint64_t lbk__site_key(int op, const char *file, int line, const char *module) {
     uint64_t h = 0x12345;
-    LBK__HASH(h, op); LBK__HASH(h, (uintptr_t)file); LBK__HASH(h, line); LBK__HASH(h, (uintptr_t)module);
+    LBK__HASH(h, op); LBK__HASH(h, file ? lbk__fnv1a((const unsigned char *)file, strlen(file)) : 0); LBK__HASH(h, line);
+    LBK__HASH(h, (uintptr_t)module);
     return LBK__KEY(lbk__mix64(h));
 }
 
-/* Returns the handle of the site, creating it; -1 on OOM. file and module are interned by
-   address (string literals such as __FILE__); their text is copied. */
+/* Returns the handle of the site, creating it; -1 on OOM or past LBK__MAX_SITES. file is
+   matched by its text and copied; module is an interned path (lbk__intern). */
 static int64_t lbk__site_handle(int op, const char *file, int line, const char *module) {
     uint64_t key = lbk__site_key(op, file, line, module);
     int64_t h = -1;
@@ -2450,16 +2459,16 @@ static int64_t lbk__site_handle(int op, const char *file, int line, const char *
     i = lbk__site_map ? hmgeti(lbk__site_map, key) : -1;
     if (i >= 0) {
         s = &lbk__sites[lbk__site_map[i].value];
-        if (s->op == op && s->line == line && s->file_key == file && s->module_key == module) {
+        if (s->op == op && s->line == line && s->module_key == module && (s->file && file ? strcmp(s->file, file) == 0 : s->file == file)) {
             h = lbk__site_map[i].value;
             lbk__unlock(&lbk__debug_lock);
             return h;
         }
     }
-    if (LBK__GROW(lbk__sites, lbk__cap_sites, lbk__n_sites + 1)) {
+    if (lbk__n_sites < LBK__MAX_SITES && LBK__GROW(lbk__sites, lbk__cap_sites, lbk__n_sites + 1)) {
         s = &lbk__sites[lbk__n_sites];
         memset(s, 0, sizeof *s);
-        s->op = op; s->line = line; s->file_key = file; s->module_key = module;
+        s->op = op; s->line = line; s->module_key = module;
         s->file = file ? lbk__strdup(file) : NULL;
         s->module_path = module ? lbk__strdup(module) : NULL;
         if ((!file || s->file) && (!module || s->module_path)) {
@@ -2474,6 +2483,15 @@ static int64_t lbk__site_handle(int op, const char *file, int line, const char *
     }
     lbk__unlock(&lbk__debug_lock);
     return h;
+}
+
+/* The site's copy of its file name (lives until exit), or NULL. */
+static const char *lbk__site_file(int64_t h) {
+    const char *f = NULL;
+    lbk__lock(&lbk__debug_lock);
+    if (h >= 0 && (uint64_t)h < (uint64_t)lbk__n_sites) f = lbk__sites[h].file;
+    lbk__unlock(&lbk__debug_lock);
+    return f;
 }
 
 /* Module paths, interned process-wide (sites compare them by address); NULL on OOM. */
@@ -2596,7 +2614,7 @@ static const char *const lbk__counter_names[] = {
 #undef LBK__COUNTER_STR
 };
 
-typedef struct lbk__dcache { const char *file; int line; int op; int64_t handle; } lbk__dcache;
+typedef struct lbk__dcache { const char *file, *text; int line; int op; int64_t handle; } lbk__dcache;   /* text: the site's copy */
 
 struct lbk_graph {
     uint32_t n, n_params, n_outputs;
@@ -2715,9 +2733,12 @@ static int64_t lbk__debug_handle(lbk_ctx *ctx, int op, const char *file, int lin
     size_t slot = (size_t)((((uintptr_t)file >> 3) ^ (uintptr_t)line * 31u ^ (uintptr_t)op * 131u) & 255u);
     lbk__dcache *d = &ctx->dcache[slot];
     if (ctx->module_key) return lbk__site_handle(op, file, line, ctx->module_key);   /* tracing a method */
-    if (d->handle >= 0 && d->file == file && d->line == line && d->op == op) return d->handle;
+    /* the same pointer may hold new text (a reused buffer): the cached site's text must match */
+    if (d->handle >= 0 && d->file == file && d->line == line && d->op == op && file && d->text && strcmp(d->text, file) == 0)
+        return d->handle;
     d->handle = lbk__site_handle(op, file, line, NULL);
     d->file = file; d->line = line; d->op = op;
+    d->text = lbk__site_file(d->handle);
     return d->handle;
 }
 

@@ -499,7 +499,46 @@ static void test_r12_error_kinds(void **state) {
     lbk_ctx_destroy(ctx);
 }
 
+/* 8. The debug-site table is keyed by the file's text: a binding passing a fresh heap
+   string per call adds one site, not one per call, and a reused buffer with new text
+   reports the new file. */
+static void test_r8_debug_sites_by_text(void **state) {
+    (void)state;
+    lbk_ctx *ctx = tctx();
+    lbk_tensor x = lbk_scalar(ctx, LBK_F32, 1);
+    int64_t first = -1;
+    for (int i = 0; i < 1000; i++) {
+        char *f = (char *)malloc(32);
+        snprintf(f, 32, "binding.py");
+        lbk_tensor y = lbk_neg_at(f, 7, ctx, x);
+        lbk_ir_text(ctx, &y, 1);
+        free(f);
+        lbk_release(ctx, y);
+    }
+    /* the number of sites is visible through lbk_debug_lookup: after the loop, one
+       handle past the first binding site at most */
+    for (int64_t h = 0;; h++) {
+        lbk_debug_info di;
+        if (lbk_debug_lookup(h, &di) != LBK_OK) break;
+        if (di.file && strcmp(di.file, "binding.py") == 0) { assert_true(first < 0); first = h; }
+    }
+    assert_true(first >= 0);
+    char buf[32];
+    snprintf(buf, sizeof buf, "first.py");
+    assert_int_equal(lbk_reshape_at(buf, 3, ctx, x, 1, (int64_t[]){2}).id, 0);
+    assert_contains(lbk_ctx_error(ctx), "first.py:3");
+    lbk_ctx_clear_error(ctx);
+    snprintf(buf, sizeof buf, "second.py");   /* the same buffer, the same op and line, new text */
+    assert_int_equal(lbk_reshape_at(buf, 3, ctx, x, 1, (int64_t[]){2}).id, 0);
+    assert_contains(lbk_ctx_error(ctx), "second.py:3");
+    lbk_ctx_clear_error(ctx);
+    assert_int_equal(lbk_reshape_at(buf, 3, ctx, x, 1, (int64_t[]){3}).id, 0);   /* same pointer, same text: the cache */
+    assert_contains(lbk_ctx_error(ctx), "second.py:3");
+    lbk_ctx_destroy(ctx);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_r8_debug_sites_by_text),
     cmocka_unit_test(test_r12_error_kinds),
     cmocka_unit_test(test_r12_cache_capacity_huge),
     cmocka_unit_test(test_r10_metrics_threads),
