@@ -60,7 +60,7 @@ tsan: deps
 	gcc -std=c99 -O1 -g -fsanitize=thread $(WARN) $(CPPFLAGS) tests/threads/test_threads.c -o $(BUILD)/test_threads-tsan $(LIBS)
 	gcc -std=c99 -O1 -g -fsanitize=thread $(WARN) $(CPPFLAGS) $(TEST_SRC) -o $(BUILD)/tests-tsan -lcmocka $(LIBS)
 	TSAN_OPTIONS=halt_on_error=1 ./$(BUILD)/test_threads-tsan
-	TSAN_OPTIONS=halt_on_error=1 ./$(BUILD)/tests-tsan
+	LAZYBK_TEST_NO_TIMING=1 TSAN_OPTIONS=halt_on_error=1 ./$(BUILD)/tests-tsan
 
 $(BUILD)/fuzz_replay: tests/fuzz/replay.c tests/fuzz/fuzz_api.c tests/fuzz/fuzz_load.c $(HDR) | deps
 	@mkdir -p $(BUILD)
@@ -96,8 +96,8 @@ sanitize: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(BUILD)/test_threads-sanitize
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(BUILD)/alloc_sweep-sanitize
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(BUILD)/fuzz_replay-sanitize
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 LAZYBK_CPU_REFERENCE=1 ./$(BUILD)/tests-sanitize
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(BUILD)/tests-sanitize
+	LAZYBK_TEST_NO_TIMING=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 LAZYBK_CPU_REFERENCE=1 ./$(BUILD)/tests-sanitize
+	LAZYBK_TEST_NO_TIMING=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(BUILD)/tests-sanitize
 
 # The suite under valgrind's memcheck (no OpenMP: one thread, plain pthreads), both paths.
 # valgrind reports no AVX-512, so the kernels' AVX2 or baseline clones run here.
@@ -105,8 +105,8 @@ valgrind: deps
 	@mkdir -p $(BUILD)
 	@command -v valgrind >/dev/null 2>&1 || sh tools/deps.sh valgrind
 	$(CC) -std=c99 -O1 -g $(WARN) $(CPPFLAGS) $(TEST_SRC) -o $(BUILD)/tests-valgrind -lcmocka $(LIBS)
-	LAZYBK_CPU_REFERENCE=1 valgrind -q --error-exitcode=9 --leak-check=full ./$(BUILD)/tests-valgrind
-	valgrind -q --error-exitcode=9 --leak-check=full ./$(BUILD)/tests-valgrind
+	LAZYBK_TEST_NO_TIMING=1 LAZYBK_CPU_REFERENCE=1 valgrind -q --error-exitcode=9 --leak-check=full ./$(BUILD)/tests-valgrind
+	LAZYBK_TEST_NO_TIMING=1 valgrind -q --error-exitcode=9 --leak-check=full ./$(BUILD)/tests-valgrind
 
 # gcc and clang in C99 and C11 with -Werror; C++11 and C++17; the header included twice;
 # LAZYBK_STATIC in two units of one program; each built-in backend section compiled alone

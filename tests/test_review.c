@@ -221,7 +221,7 @@ static void test_r9_scope_keep_linear(void **state) {
     clock_t c0 = clock();
     lbk_scope_end(ctx, s, keep, N);
     double sec = (double)(clock() - c0) / CLOCKS_PER_SEC;
-    assert_true(sec < 3.0);
+    if (!getenv("LAZYBK_TEST_NO_TIMING")) assert_true(sec < 3.0);   /* set under valgrind and the sanitizers */
     assert_int_equal(lbk_live_tensors(ctx), N);
     float v;
     assert_int_equal(lbk_read(ctx, keep[N - 1], &v, sizeof v), LBK_OK);
@@ -555,7 +555,7 @@ static void test_r9_many_children(void **state) {
     lbk_module *back = root;   /* the loader adds children through the same name map */
     double sec = (double)(clock() - c0) / CLOCKS_PER_SEC;
     assert_non_null(back);
-    assert_true(sec < 10.0);
+    if (!getenv("LAZYBK_TEST_NO_TIMING")) assert_true(sec < 10.0);
     assert_int_equal(lbk_module_n_children(back), N);
     assert_non_null(lbk_module_child(back, "c99999"));
     assert_string_equal(lbk_module_type(lbk_module_child(back, "c12345")), "Leaf");
