@@ -182,7 +182,7 @@ static void test_r3_registry_lifetimes(void **state) {
    read another tensor's value) and still resolves its own. */
 static void test_r7_tag_reuse(void **state) {
     (void)state;
-    lbk_ctx *a = tctx();
+    lbk_ctx *a = tctx_on("cpu");   /* 70,000 contexts: the cheap backend, whatever LAZYBK_BACKEND says */
     int64_t d1 = 1;
     double seven = 7, out = 0;
     lbk_tensor old = lbk_from_host(a, LBK_F64, 1, &d1, &seven);
@@ -190,7 +190,7 @@ static void test_r7_tag_reuse(void **state) {
     lbk_ctx_destroy(a);
     int reused = 0;
     for (int k = 0; k < 70000 && !reused; k++) {
-        lbk_ctx *b = tctx();
+        lbk_ctx *b = tctx_on("cpu");
         lbk_tensor t = lbk_scalar(b, LBK_F64, 1);
         if (t.id >> 48 == tag) {
             reused = 1;
@@ -419,7 +419,9 @@ static void test_r12_backend_bogus_code(void **state) {
    read under lazybk's lock (TSan saw a write/read race in make tsan). */
 static void *r10_reporter(void *arg) {
     (void)arg;
-    lbk_ctx *ctx = lbk_ctx_create(NULL);
+    lbk_ctx_desc d = {0};
+    d.backend = "cpu";   /* the report checked below is the cpu backend's, whatever LAZYBK_BACKEND says */
+    lbk_ctx *ctx = lbk_ctx_create(&d);
     intptr_t ok = ctx != NULL;
     for (int i = 0; i < 200 && ok; i++) {
         float v;
