@@ -5576,35 +5576,33 @@ static int lbk__alias_cmp(const void *a, const void *b) {
     if (x->d != y->d) return (uintptr_t)x->d < (uintptr_t)y->d ? -1 : 1;
     return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
+/* The earlier output (its index) or input (n_outs + its index) that outs[k] repeats, or UINT32_MAX. */
+static uint32_t lbk__alias_of(lbk_data *const *args, uint32_t n_args, lbk_data *const *outs, uint32_t n_outs, uint32_t k) {
+    uint32_t j;
+    for (j = 0; j < k; j++) if (outs[j] == outs[k]) return j;
+    for (j = 0; j < n_args; j++) if (args[j] == outs[k]) return n_outs + j;
+    return UINT32_MAX;
+}
 static lbk_result lbk__check_aliases(lbk_ctx *ctx, const lbk__bk *b, lbk_data *const *args, uint32_t n_args, lbk_data **outs,
                                      uint32_t n_outs, const char *where) {
-    uint32_t k, j, n = n_outs + n_args, bad = UINT32_MAX, other = 0;
-    if ((uint64_t)n_outs * n <= 4096) {
-        for (k = 0; k < n_outs && bad == UINT32_MAX; k++) {
-            for (j = 0; j < k && outs[j] != outs[k]; j++) {}
-            if (j < k) { bad = k; other = j; break; }
-            for (j = 0; j < n_args && args[j] != outs[k]; j++) {}
-            if (j < n_args) { bad = k; other = n_outs + j; }
-        }
-    } else {
+    uint32_t k, n = n_outs + n_args, bad = UINT32_MAX, other = 0;
+    if ((uint64_t)n_outs * n > 4096) {   /* many handles: sorted, so that the usual no-alias answer is not quadratic */
         lbk__alias_ent *e = (lbk__alias_ent *)lbk__malloc(sizeof *e * n);
+        bool any = false;
         if (!e) return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
         for (k = 0; k < n; k++) { e[k].d = k < n_outs ? outs[k] : args[k - n_outs]; e[k].idx = k; }
         qsort(e, n, sizeof *e, lbk__alias_cmp);
-        for (k = 1; k < n; k++)   /* equal handles sort together, outputs (lower idx) first */
-            if (e[k].d == e[k - 1].d && e[k - 1].idx < n_outs && (bad == UINT32_MAX || e[k].idx < bad)) {
-                bad = e[k].idx < n_outs ? e[k].idx : e[k - 1].idx;
-                other = e[k].idx < n_outs ? e[k - 1].idx : e[k].idx;
-            }
+        for (k = 1; k < n && !any; k++) any = e[k].d == e[k - 1].d && e[k - 1].idx < n_outs;   /* outputs sort first */
         lbk__free(e);
+        if (!any) return LBK_OK;
+    }
+    for (k = 0; k < n_outs; k++) {   /* an output repeating an input or an earlier output is not freed again */
+        uint32_t o = lbk__alias_of(args, n_args, outs, n_outs, k);
+        if (o == UINT32_MAX) continue;
+        if (bad == UINT32_MAX) { bad = k; other = o; }
+        outs[k] = NULL;
     }
     if (bad == UINT32_MAX) return LBK_OK;
-    for (k = 0; k < n_outs; k++) {   /* every output that repeats an input or an earlier output is not freed again */
-        for (j = 0; j < k && outs[j] != outs[k]; j++) {}
-        if (j < k) { outs[k] = NULL; continue; }
-        for (j = 0; j < n_args && args[j] != outs[k]; j++) {}
-        if (j < n_args) outs[k] = NULL;
-    }
     if (other >= n_outs)
         return lbk__ctx_fail(ctx, LBK_ERR_BACKEND, where, -1, "backend '%s' execute_computation returned its input %u as output %u "
                              "(outputs must be new data handles)", b->name, other - n_outs, bad);
@@ -6211,11 +6209,14 @@ LAZYBK_API int64_t lbk_live_tensors(lbk_ctx *ctx) { return ctx ? ctx->live : 0; 
 /* Collects the graph of ts (n == 0: all live tensors) for a text; NULL with the error recorded. */
 /* Each text call kind returns its own buffer (0 ir_text, 1 ir_dot, 2 backend_text,
    3 metrics_report), valid until the next call of the same kind on the context, so that
-   printf("%s%s", lbk_ir_text(..), lbk_backend_text(..)) prints both. */
+   printf("%s%s", lbk_ir_text(..), lbk_backend_text(..)) prints both. t is the text the
+   call built in ctx->text: the two buffers trade places, nothing is copied. */
 static const char *lbk__text_keep(lbk_ctx *ctx, int kind, const char *t) {
-    if (!t) return NULL;
-    lbk__str_reset(&ctx->texts[kind]);
-    lbk__str_append(&ctx->texts[kind], "%s", t);
+    lbk__str built;
+    if (!t) return NULL;   /* a NULL context */
+    built = ctx->text;
+    ctx->text = ctx->texts[kind];
+    ctx->texts[kind] = built;
     return lbk__str_get(&ctx->texts[kind]);
 }
 /* Resets ctx->text, gathers the roots (ts, or every live tensor when n is 0) and orders the
