@@ -1373,18 +1373,20 @@ static void lbk__owner_put(volatile uintptr_t *p) { (void)p; }
    the first would be lost, so a NULL map first gets its array alone (hmdefault). */
 static lbk__mutex lbk__stbds_seed_lock = LBK__MUTEX_INIT;
 #define LBK__HM_NO_TABLE(map) (!(map) || stbds_header((map) - 1)->hash_table == NULL)
-#define LBK__HMPUT(ok, map, k, v)                                              \
+#define LBK__PUT_WITH(ok, map, make_array, put)                                \
     do {                                                                       \
         if (LBK__HM_NO_TABLE(map)) {                                           \
             (ok) = true;                                                       \
-            if (!(map)) LBK__STBDS_GUARD(ok, hmdefault(map, 0));               \
+            if (!(map)) LBK__STBDS_GUARD(ok, make_array);                      \
             lbk__lock(&lbk__stbds_seed_lock);                                  \
-            if (ok) LBK__STBDS_GUARD(ok, hmput(map, k, v));                    \
+            if (ok) LBK__STBDS_GUARD(ok, put);                                 \
             lbk__unlock(&lbk__stbds_seed_lock);                                \
         } else {                                                               \
-            LBK__STBDS_GUARD(ok, hmput(map, k, v));                            \
+            LBK__STBDS_GUARD(ok, put);                                         \
         }                                                                      \
     } while (0)
+#define LBK__HMPUT(ok, map, k, v) LBK__PUT_WITH(ok, map, hmdefault(map, 0), hmput(map, k, v))
+#define LBK__SHPUT(ok, map, k, v) LBK__PUT_WITH(ok, map, shdefault(map, 0), shput(map, k, v))
 /* The guarded calls live in small functions of their own that are never inlined, so no
    caller's locals share a frame with setjmp. */
 #if defined(__GNUC__) || defined(__clang__)
@@ -1409,12 +1411,8 @@ static LBK__NOINLINE void lbk__del_u32(lbk__u64_u32 **map, uint64_t key) {
 }
 typedef struct lbk__str_i64 { char *key; int64_t value; } lbk__str_i64;   /* string (not copied) -> index */
 static LBK__NOINLINE bool lbk__put_str(lbk__str_i64 **map, char *key, int64_t v) {
-    volatile bool ok = true;
-    volatile bool lock = LBK__HM_NO_TABLE(*map);
-    if (!*map) LBK__STBDS_GUARD(ok, shdefault(*map, 0));
-    if (lock) lbk__lock(&lbk__stbds_seed_lock);
-    if (ok) LBK__STBDS_GUARD(ok, shput(*map, key, v));
-    if (lock) lbk__unlock(&lbk__stbds_seed_lock);
+    volatile bool ok;
+    LBK__SHPUT(ok, *map, key, v);
     return ok;
 }
 /* Finds key's entry, inserting it (value LBK__NONE) if absent, with one hash probe:
@@ -2094,11 +2092,8 @@ static lbk__backend *lbk__find_locked(const char *name) {
 /* Keys are b->name, lazybk's own copy, rather than stb_ds's strdup mode: a strdup that
    failed inside shput would leave an entry without a key. */
 static LBK__NOINLINE bool lbk__reg_put(lbk__backend *b) {
-    volatile bool ok = true, ok2 = false;
-    if (!lbk__reg_map) LBK__STBDS_GUARD(ok, shdefault(lbk__reg_map, NULL));
-    lbk__lock(&lbk__stbds_seed_lock);
-    if (ok) LBK__STBDS_GUARD(ok, shput(lbk__reg_map, b->name, b));
-    lbk__unlock(&lbk__stbds_seed_lock);
+    volatile bool ok, ok2 = false;
+    LBK__SHPUT(ok, lbk__reg_map, b->name, b);
     if (ok) LBK__STBDS_GUARD(ok2, arrput(lbk__reg_list, b));
     if (ok && !ok2) LBK__STBDS_GUARD(ok, (void)shdel(lbk__reg_map, b->name));
     return ok2;
@@ -4663,12 +4658,8 @@ LAZYBK_API const lbk_decomp_i *lbk_decomp_get_impl(void **out_self) {
 LAZYBK_API const lbk_decomp_i *lbk_decomp_builtin(void) { return &lbk__decomp_builtin_i; }
 
 static LBK__NOINLINE bool lbk__decomp_put(char *key, lbk_decomp_fn fn) {
-    volatile bool ok = true;
-    volatile bool lock = LBK__HM_NO_TABLE(lbk__decomp_user);
-    if (!lbk__decomp_user) LBK__STBDS_GUARD(ok, shdefault(lbk__decomp_user, NULL));
-    if (lock) lbk__lock(&lbk__stbds_seed_lock);
-    if (ok) LBK__STBDS_GUARD(ok, shput(lbk__decomp_user, key, fn));
-    if (lock) lbk__unlock(&lbk__stbds_seed_lock);
+    volatile bool ok;
+    LBK__SHPUT(ok, lbk__decomp_user, key, fn);
     return ok;
 }
 static LBK__NOINLINE void lbk__decomp_del(const char *key) {
@@ -6547,10 +6538,8 @@ static lbk_module *lbk__child(const lbk_module *m, const char *attr) {
 }
 /* Maps child under its attr in m (false on OOM, nothing changed); unmaps attr. */
 static LBK__NOINLINE bool lbk__child_map_put(lbk_module *m, lbk_module *child) {
-    volatile bool ok = true;
-    lbk__lock(&lbk__stbds_seed_lock);
-    LBK__STBDS_GUARD(ok, shput(m->child_map, child->attr, child));
-    lbk__unlock(&lbk__stbds_seed_lock);
+    volatile bool ok;
+    LBK__SHPUT(ok, m->child_map, child->attr, child);
     return ok;
 }
 static LBK__NOINLINE void lbk__child_map_del(lbk_module *m, const char *attr) {
@@ -7177,14 +7166,10 @@ LAZYBK_API const char *lbk_module_backend(const lbk_module *m) { return m ? m->b
 
 /* ---- preprocess registry ---- */
 static LBK__NOINLINE bool lbk__pp_put(const char *name, lbk_preprocess_fn fn) {
-    volatile bool ok = true;
-    volatile bool lock = LBK__HM_NO_TABLE(lbk__pp_map);
+    volatile bool ok;
     char *volatile key = lbk__strdup(name);
     if (!key) return false;
-    if (!lbk__pp_map) LBK__STBDS_GUARD(ok, shdefault(lbk__pp_map, NULL));
-    if (lock) lbk__lock(&lbk__stbds_seed_lock);
-    if (ok) LBK__STBDS_GUARD(ok, shput(lbk__pp_map, key, fn));
-    if (lock) lbk__unlock(&lbk__stbds_seed_lock);
+    LBK__SHPUT(ok, lbk__pp_map, key, fn);
     if (!ok) lbk__free(key);
     return ok;
 }
