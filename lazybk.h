@@ -328,6 +328,13 @@ typedef struct lbk_ctx_desc {
     int         n_threads;    /* cpu threads; 0: OMP_NUM_THREADS or all cores */
     lbk_log_fn  logger;       /* NULL: silent. Receives every recorded error and warnings */
     void       *logger_user;
+    /* 0: no limit. A cap on the device memory the context holds: its tensors' data (not
+       data over memory lazybk did not allocate: mapped module files, DLPack imports), the
+       constants and scratch its cached compiled graphs keep (the backend's
+       computation_memory), and, during a sync, the values the sync makes. A call that would
+       go over it fails with LBK_ERR_OOM naming the op, the shape and the bytes, before the
+       allocation, after first evicting cached graphs that are not in use. */
+    size_t      max_memory_bytes;
 } lbk_ctx_desc;
 
 /* desc may be NULL. Returns NULL on failure: lbk_last_result() is LBK_ERR_NOT_FOUND for an
@@ -340,6 +347,9 @@ LAZYBK_API const char *lbk_ctx_error(const lbk_ctx *ctx);    /* its message; "" 
 LAZYBK_API void        lbk_ctx_clear_error(lbk_ctx *ctx);
 LAZYBK_API void        lbk_set_seed(lbk_ctx *ctx, uint64_t seed); /* random ops traced after this; reaches set_rng_seed */
 LAZYBK_API lbk_device  lbk_ctx_device(const lbk_ctx *ctx);   /* {0,0} for NULL */
+/* The bytes counted against max_memory_bytes now (tensors' data plus what cached graphs
+   keep); 0 for NULL. */
+LAZYBK_API size_t      lbk_ctx_memory_used(const lbk_ctx *ctx);
 LAZYBK_API const char *lbk_ctx_backend(const lbk_ctx *ctx);  /* the backend's name; NULL for NULL */
 
 /* ---- tensors ----------------------------------------------------------------------- */
@@ -677,7 +687,9 @@ LAZYBK_API const char *lbk_ir_dot(lbk_ctx *ctx, const lbk_tensor *ts, int n);   
 LAZYBK_API const char *lbk_backend_text(lbk_ctx *ctx, const lbk_tensor *ts, int n);
 LAZYBK_API const char *lbk_metrics_report(lbk_ctx *ctx);   /* "name: value" lines, then the backend's report */
 LAZYBK_API int64_t     lbk_counter(lbk_ctx *ctx, const char *name); /* 0 for unknown or NULL names */
-typedef struct lbk_debug_info { const char *op; const char *file; int line; const char *module_path; } lbk_debug_info;
+/* op: the node's op; call: the public call that traced it when that is not op's own name
+   (lbk_full traces an expand, lbk_transpose a permute; "full", "transpose"), else NULL. */
+typedef struct lbk_debug_info { const char *op; const char *file; int line; const char *module_path; const char *call; } lbk_debug_info;
 /* Process-wide, thread-safe. LBK_ERR_NOT_FOUND for an unknown handle (-1 is never valid). */
 LAZYBK_API lbk_result  lbk_debug_lookup(int64_t debug_handle, lbk_debug_info *out);
 
@@ -1075,6 +1087,10 @@ typedef struct lbk_backend_i {
        already): release what the backend keeps for it (a stream...). Backends tell
        contexts apart with lbk_exec_context() during execute_computation. */
     void        (*context_release)(void *self, lbk_ctx *ctx);
+    /* -- memory accounting -- */
+    /* optional. Bytes of device memory c keeps while it is cached (scratch buffers kept
+       between executions), counted against the context's max_memory_bytes. NULL: 0. */
+    size_t      (*computation_memory)(void *self, const lbk_computation *c);
 } lbk_backend_i;
 
 /* Registry: thread-safe (one mutex). Names are copied. Lifetimes: the vtable pointer from
@@ -2422,31 +2438,31 @@ LAZYBK_API int lbk_backend_compilation_devices(const char *name, lbk_device dev,
 }
 
 // >>debug ------------------------------------------------------------------------------
-/* Process-wide debug handles. A handle names an (op, file, line, module path) site, so the
+/* Process-wide debug handles. A handle names an (op, call, file, line, module path) site, so the
    table grows with the number of distinct call sites, not with the nodes traced. Files
    are keyed by their text (a binding may pass a fresh or reused buffer per call), module
    paths by their interned address; at most LBK__MAX_SITES sites, after which new ones get
    no handle (their nodes report no location). */
 #define LBK__MAX_SITES ((size_t)1 << 20)
 
-typedef struct lbk__site { int op; int line; const char *module_key;
+typedef struct lbk__site { int op; int line; const char *module_key; const char *call;   /* call: interned, or NULL */
                            char *file; char *module_path; } lbk__site;
 static lbk__mutex lbk__debug_lock = LBK__MUTEX_INIT;
 static lbk__site *lbk__sites;
 static size_t lbk__n_sites, lbk__cap_sites;
 static lbk__u64_i64 *lbk__site_map;
 
-static uint64_t lbk__site_key(int op, const char *file, int line, const char *module) {
+static uint64_t lbk__site_key(int op, const char *call, const char *file, int line, const char *module) {
     uint64_t h = 0x12345;
-    LBK__HASH(h, op); LBK__HASH(h, file ? lbk__fnv1a((const unsigned char *)file, strlen(file)) : 0); LBK__HASH(h, line);
+    LBK__HASH(h, op); LBK__HASH(h, (uintptr_t)call); LBK__HASH(h, file ? lbk__fnv1a((const unsigned char *)file, strlen(file)) : 0); LBK__HASH(h, line);
     LBK__HASH(h, (uintptr_t)module);
     return LBK__KEY(lbk__mix64(h));
 }
 
 /* Returns the handle of the site, creating it; -1 on OOM or past LBK__MAX_SITES. file is
-   matched by its text and copied; module is an interned path (lbk__intern). */
-static int64_t lbk__site_handle(int op, const char *file, int line, const char *module) {
-    uint64_t key = lbk__site_key(op, file, line, module);
+   matched by its text and copied; module and call are interned (lbk__intern). */
+static int64_t lbk__site_handle(int op, const char *call, const char *file, int line, const char *module) {
+    uint64_t key = lbk__site_key(op, call, file, line, module);
     int64_t h = -1;
     ptrdiff_t i;
     lbk__site *s;
@@ -2454,7 +2470,7 @@ static int64_t lbk__site_handle(int op, const char *file, int line, const char *
     i = lbk__site_map ? hmgeti(lbk__site_map, key) : -1;
     if (i >= 0) {
         s = &lbk__sites[lbk__site_map[i].value];
-        if (s->op == op && s->line == line && s->module_key == module && (s->file && file ? strcmp(s->file, file) == 0 : s->file == file)) {
+        if (s->op == op && s->call == call && s->line == line && s->module_key == module && (s->file && file ? strcmp(s->file, file) == 0 : s->file == file)) {
             h = lbk__site_map[i].value;
             lbk__unlock(&lbk__debug_lock);
             return h;
@@ -2463,7 +2479,7 @@ static int64_t lbk__site_handle(int op, const char *file, int line, const char *
     if (lbk__n_sites < LBK__MAX_SITES && LBK__GROW(lbk__sites, lbk__cap_sites, lbk__n_sites + 1)) {
         s = &lbk__sites[lbk__n_sites];
         memset(s, 0, sizeof *s);
-        s->op = op; s->line = line; s->module_key = module;
+        s->op = op; s->call = call; s->line = line; s->module_key = module;
         s->file = file ? lbk__strdup(file) : NULL;
         s->module_path = module ? lbk__strdup(module) : NULL;
         if ((!file || s->file) && (!module || s->module_path)) {
@@ -2506,11 +2522,12 @@ static const char *lbk__intern(const char *s) {
    prefix: a method traced on its own, run as a child. h itself when it has no path. */
 static int64_t lbk__debug_rebase(int64_t h, const char *prefix) {
     int op, line;
-    const char *file, *rest;
+    const char *file, *rest, *call;
     char buf[1024];
     lbk__lock(&lbk__debug_lock);
     if (h < 0 || (uint64_t)h >= (uint64_t)lbk__n_sites || !lbk__sites[h].module_path || !prefix) { lbk__unlock(&lbk__debug_lock); return h; }
     op = lbk__sites[h].op;
+    call = lbk__sites[h].call;
     line = lbk__sites[h].line;
     file = lbk__sites[h].file;
     rest = strstr(lbk__sites[h].module_path, "::");
@@ -2518,7 +2535,7 @@ static int64_t lbk__debug_rebase(int64_t h, const char *prefix) {
     lbk__unlock(&lbk__debug_lock);
     {
         const char *key = lbk__intern(buf);
-        int64_t nh = key ? lbk__site_handle(op, file, line, key) : -1;
+        int64_t nh = key ? lbk__site_handle(op, call, file, line, key) : -1;
         return nh >= 0 ? nh : h;
     }
 }
@@ -2533,6 +2550,7 @@ LAZYBK_API lbk_result lbk_debug_lookup(int64_t debug_handle, lbk_debug_info *out
     } else {
         const lbk__site *s = &lbk__sites[debug_handle];
         out->op = lbk_op_name((lbk_op)s->op);
+        out->call = s->call;
         out->file = s->file;
         out->line = s->line;
         out->module_path = s->module_path;
@@ -2569,7 +2587,8 @@ enum {
     LBK__NF_SIDE = 1,      /* inputs in ctx->side at in[0] */
     LBK__NF_SCALAR = 2,    /* parameter holding attrs.sc */
     LBK__NF_WRAPPED = 4,   /* made by lbk_scalar: promotes by kind only */
-    LBK__NF_CONSED = 8     /* present in the hash-consing map */
+    LBK__NF_CONSED = 8,    /* present in the hash-consing map */
+    LBK__NF_HOSTMEM = 16   /* data over memory lazybk did not allocate: not counted in mem_held */
 };
 #define LBK__NONE UINT32_MAX
 
@@ -2609,7 +2628,7 @@ static const char *const lbk__counter_names[] = {
 #undef LBK__COUNTER_STR
 };
 
-typedef struct lbk__dcache { const char *file, *text; int line; int op; int64_t handle; } lbk__dcache;   /* text: the site's copy */
+typedef struct lbk__dcache { const char *file, *text, *name; int line; int op; int64_t handle; } lbk__dcache;   /* text: the site's copy */
 
 struct lbk_graph {
     uint32_t n, n_params, n_outputs;
@@ -2673,6 +2692,10 @@ struct lbk_ctx {
     size_t cap_centries;
     uint64_t use_clock;
 
+    size_t mem_limit;        /* max_memory_bytes; 0: none */
+    size_t mem_held;         /* bytes of device data the nodes hold (lbk__mem_hold) */
+    size_t mem_plans;        /* bytes the cached plans keep (lbk__plan.mem_bytes) */
+
     int64_t counters[LBK__C_COUNT];
     uint64_t seed, rng_counter;
     lbk__str text;
@@ -2723,16 +2746,50 @@ static lbk_result lbk__ctx_fail(lbk_ctx *ctx, lbk_result r, const char *where, i
     return r;
 }
 
-/* Debug handle for a call site, through a small per-context cache before the global table. */
-static int64_t lbk__debug_handle(lbk_ctx *ctx, int op, const char *file, int line) {
+/* Call names of sites ("full"), process-wide: each string constant lazybk traces with (lit)
+   and its copy, or NULL where the call is its op's own name; names read from module files
+   have no lit. At most 256: later ones are not recorded (their sites say only the op). */
+static struct { const char *lit; int op; char *name; } lbk__calls[256];
+static int lbk__n_calls;
+/* The site's call for op traced by the public call name: NULL when name is op's own. With
+   by_text, name is matched by its text (a name read from a file). */
+static const char *lbk__call_name(int op, const char *name, bool by_text) {
+    const char *r = NULL;
+    int i;
+    if (!name) return NULL;
+    lbk__lock(&lbk__debug_lock);
+    for (i = 0; i < lbk__n_calls; i++)
+        if (by_text ? (lbk__calls[i].name && strcmp(lbk__calls[i].name, name) == 0)
+                    : (lbk__calls[i].lit == name && lbk__calls[i].op == op))
+            break;
+    if (i < lbk__n_calls) r = lbk__calls[i].name;
+    else if (i < (int)LBK__COUNTOF(lbk__calls)) {
+        bool own = strcmp(name, lbk_op_name((lbk_op)op)) == 0;
+        char *copy = own ? NULL : lbk__strdup(name);
+        if (own || copy) {
+            lbk__calls[i].lit = by_text ? NULL : name;
+            lbk__calls[i].op = op;
+            lbk__calls[i].name = copy;
+            lbk__n_calls++;
+            r = copy;
+        }
+    }
+    lbk__unlock(&lbk__debug_lock);
+    return r;
+}
+static const char *lbk__call_of(int op, const char *name) { return lbk__call_name(op, name, false); }
+/* Debug handle for a call site, through a small per-context cache before the global table.
+   name: the public call tracing it (lazybk's own string constant), or NULL. */
+static int64_t lbk__debug_handle(lbk_ctx *ctx, int op, const char *name, const char *file, int line) {
     size_t slot = (size_t)((((uintptr_t)file >> 3) ^ (uintptr_t)line * 31u ^ (uintptr_t)op * 131u) & 255u);
     lbk__dcache *d = &ctx->dcache[slot];
-    if (ctx->module_key) return lbk__site_handle(op, file, line, ctx->module_key);   /* tracing a method */
+    if (ctx->module_key) return lbk__site_handle(op, lbk__call_of(op, name), file, line, ctx->module_key);   /* tracing a method */
     /* the same pointer may hold new text (a reused buffer): the cached site's text must match */
-    if (d->handle >= 0 && d->file == file && d->line == line && d->op == op && file && d->text && strcmp(d->text, file) == 0)
+    if (d->handle >= 0 && d->file == file && d->line == line && d->op == op && d->name == name && file && d->text &&
+        strcmp(d->text, file) == 0)
         return d->handle;
-    d->handle = lbk__site_handle(op, file, line, NULL);
-    d->file = file; d->line = line; d->op = op;
+    d->handle = lbk__site_handle(op, lbk__call_of(op, name), file, line, NULL);
+    d->file = file; d->line = line; d->op = op; d->name = name;
     d->text = lbk__site_file(d->handle);
     return d->handle;
 }
@@ -2746,7 +2803,7 @@ static lbk_tensor lbk__op_fail(const lbk__opctx *oc, lbk_result r, const char *f
     char where[64];
     snprintf(where, sizeof where, "lbk_%s", oc->name);
     va_start(ap, fmt);
-    lbk__ctx_vfail(oc->ctx, r, where, lbk__debug_handle(oc->ctx, oc->op, oc->file, oc->line), fmt, ap);
+    lbk__ctx_vfail(oc->ctx, r, where, lbk__debug_handle(oc->ctx, oc->op, oc->name, oc->file, oc->line), fmt, ap);
     va_end(ap);
     return none;
 }
@@ -2754,6 +2811,32 @@ static lbk_tensor lbk__op_fail(const lbk__opctx *oc, lbk_result r, const char *f
 /* ---- nodes ---- */
 static const uint32_t *lbk__inputs(const lbk_ctx *ctx, const lbk__node *n) {
     return (n->flags & LBK__NF_SIDE) ? ctx->side + n->in[0] : n->in;
+}
+
+/* ---- memory accounting (max_memory_bytes) ----
+   mem_held follows the nodes' data: added where a node gets data, taken off where it lets
+   it go. Sizes of live nodes never overflow (the shape rules check them). */
+static size_t lbk__node_bytes(const lbk__node *n) {
+    return (size_t)lbk__numel(n->n_dims, n->dims) * lbk_dtype_size((lbk_dtype)n->dtype);
+}
+static void lbk__mem_hold(lbk_ctx *ctx, const lbk__node *n) {
+    if (!(n->flags & LBK__NF_HOSTMEM)) ctx->mem_held += lbk__node_bytes(n);
+}
+static void lbk__mem_drop(lbk_ctx *ctx, const lbk__node *n) {
+    size_t b = (n->flags & LBK__NF_HOSTMEM) ? 0 : lbk__node_bytes(n);
+    LAZYBK_ASSERT(ctx->mem_held >= b);
+    ctx->mem_held -= b;
+}
+/* The public call that traced n ("full"), or its op's name. */
+static const char *lbk__node_call(const lbk__node *n) {
+    lbk_debug_info di;
+    if (lbk_debug_lookup(n->debug, &di) == LBK_OK && di.call) return di.call;
+    return lbk_op_name((lbk_op)n->op);
+}
+/* Whether need more bytes fit under the limit. */
+static bool lbk__mem_fits(const lbk_ctx *ctx, size_t need) {
+    size_t used = ctx->mem_held + ctx->mem_plans;
+    return ctx->mem_limit == 0 || (used <= ctx->mem_limit && need <= ctx->mem_limit - used);
 }
 
 static uint64_t lbk__node_hash(const lbk_ctx *ctx, const lbk__node *p, const uint32_t *in) {
@@ -2803,7 +2886,7 @@ static void lbk__unref(lbk_ctx *ctx, uint32_t id) {
         const uint32_t *in;
         LAZYBK_ASSERT(n->refs > 0);
         if (--n->refs > 0) continue;
-        if (n->data) { ctx->iface->data_free(ctx->self, n->data); n->data = NULL; }
+        if (n->data) { lbk__mem_drop(ctx, n); ctx->iface->data_free(ctx->self, n->data); n->data = NULL; }
         if (n->flags & LBK__NF_CONSED) { ctx->n_consed--; lbk__del_u32(&ctx->cons, n->hash); }
         in = lbk__inputs(ctx, n);
         if (!LBK__GROW(ctx->ustack, ctx->cap_ustack, top + n->n_in)) {
@@ -2836,7 +2919,7 @@ static uint32_t lbk__cons_live(const lbk_ctx *ctx, ptrdiff_t slot) {
 
 static void lbk__cons_ballast(lbk_ctx *ctx);
 static uint32_t lbk__mk(lbk_ctx *ctx, lbk__node *p, const uint32_t *in, uint32_t n_in, bool unique,
-                        const char *file, int line) {
+                        const char *name, const char *file, int line) {
     uint32_t id, k;
     lbk__node *n;
     ptrdiff_t slot = -1;   /* cons entry to point at the new node */
@@ -2877,7 +2960,7 @@ static uint32_t lbk__mk(lbk_ctx *ctx, lbk__node *p, const uint32_t *in, uint32_t
     }
     n->refs = 0;
     n->data = p->data;
-    n->debug = (!file && ctx->inherit_debug >= 0) ? ctx->inherit_debug : lbk__debug_handle(ctx, p->op, file, line);
+    n->debug = (!file && ctx->inherit_debug >= 0) ? ctx->inherit_debug : lbk__debug_handle(ctx, p->op, name, file, line);
     if (n_in > 4) {
         n->flags |= LBK__NF_SIDE;
         n->in[0] = (uint32_t)ctx->n_side;
@@ -3633,7 +3716,7 @@ static uint32_t lbk__cast_node(lbk_ctx *ctx, uint32_t id, lbk_dtype dt, const lb
     const lbk__node *n = &ctx->nodes[id];
     if (!dt || n->dtype == (uint8_t)dt) return id;
     lbk__proto(&p, LBK_OP_CAST, dt, n->n_dims, n->dims);
-    return lbk__mk(ctx, &p, &id, 1, false, oc->file, oc->line);
+    return lbk__mk(ctx, &p, &id, 1, false, oc->name, oc->file, oc->line);
 }
 
 /* Wraps a new handle around an existing node (ops that are the identity). */
@@ -3653,7 +3736,7 @@ static lbk_tensor lbk__emit(const lbk__opctx *oc, lbk__node *p, const uint32_t *
         cin[made] = lbk__cast_node(ctx, in[made], made == 0 ? cast0 : cast, oc);
         if (cin[made] == LBK__NONE) break;
     }
-    id = made == n_in ? lbk__mk(ctx, p, cin, n_in, unique, oc->file, oc->line) : LBK__NONE;
+    id = made == n_in ? lbk__mk(ctx, p, cin, n_in, unique, oc->name, oc->file, oc->line) : LBK__NONE;
     if (id == LBK__NONE) for (k = 0; k < made; k++) lbk__drop_orphan(ctx, cin[k]);
     if (cin != tmp) lbk__free(cin);
     return lbk__wrap(ctx, id, oc);
@@ -3711,17 +3794,36 @@ static lbk__attrs lbk__attrs_zero(void) {
 }
 
 /* ---- creation ---- */
+/* Whether new data of that shape fits under max_memory_bytes, after evicting cached graphs
+   not in use; records LBK_ERR_OOM on oc if not. */
+static bool lbk__mem_reclaim(lbk_ctx *ctx, size_t need, const lbk__plan *keep);
+static bool lbk__mem_admit(const lbk__opctx *oc, lbk_dtype dt, int n_dims, const int64_t *dims) {
+    lbk_ctx *ctx = oc->ctx;
+    size_t need = (size_t)lbk__numel(n_dims, dims) * lbk_dtype_size(dt);
+    char sh[160];
+    if (lbk__mem_fits(ctx, need) || lbk__mem_reclaim(ctx, need, NULL)) return true;
+    lbk__shape_str(sh, sizeof sh, dt, n_dims, dims);
+    lbk__op_fail(oc, LBK_ERR_OOM, "%s needs %zu bytes, over the context's max_memory_bytes of %zu (it holds %zu)", sh, need,
+                 ctx->mem_limit, ctx->mem_held + ctx->mem_plans);
+    return false;
+}
+/* host_mem: d lies over memory lazybk did not allocate (not counted in mem_held). */
 static uint32_t lbk__param_node(lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims, lbk_data *d,
-                                const lbk__opctx *oc) {
+                                bool host_mem, const lbk__opctx *oc) {
     lbk__node p;
+    uint32_t id;
     lbk__proto(&p, LBK_OP_PARAM, dt, n_dims, dims);
     p.data = d;
-    return lbk__mk(ctx, &p, NULL, 0, true, oc->file, oc->line);
+    if (host_mem) p.flags |= LBK__NF_HOSTMEM;
+    id = lbk__mk(ctx, &p, NULL, 0, true, oc->name, oc->file, oc->line);
+    if (id != LBK__NONE && d) lbk__mem_hold(ctx, &ctx->nodes[id]);
+    return id;
 }
 /* A node over fresh device data; frees the data if the node cannot be made. */
-static lbk_tensor lbk__data_tensor(const lbk__opctx *oc, lbk_dtype dt, int n_dims, const int64_t *dims, lbk_data *d) {
+static lbk_tensor lbk__data_tensor(const lbk__opctx *oc, lbk_dtype dt, int n_dims, const int64_t *dims, lbk_data *d,
+                                   bool host_mem) {
     lbk_ctx *ctx = oc->ctx;
-    uint32_t id = lbk__param_node(ctx, dt, n_dims, dims, d, oc);
+    uint32_t id = lbk__param_node(ctx, dt, n_dims, dims, d, host_mem, oc);
     if (id == LBK__NONE) { ctx->iface->data_free(ctx->self, d); return lbk__op_fail(oc, LBK_ERR_OOM, "out of memory"); }
     return lbk__wrap(ctx, id, oc);
 }
@@ -3742,11 +3844,12 @@ static lbk_tensor lbk__g_from_host_at(const char *file, int line, lbk_ctx *ctx, 
         if (!lbk__check_dtype(&oc, dt) || !lbk__check_dims(&oc, dt, n_dims, dims)) return lbk__null_tensor();
         n = lbk__numel(n_dims, dims);
         if (n > 0 && !data) return lbk__op_fail(&oc, LBK_ERR_ARG, "data is NULL for %lld elements", (long long)n);
+        if (!lbk__mem_admit(&oc, dt, n_dims, dims)) return lbk__null_tensor();
         lbk__clear_backend_error();
         r = ctx->iface->data_from_host(ctx->self, ctx->device, dt, n_dims, dims, n > 0 ? data : NULL, &d);
         if (r != LBK_OK || !d) return lbk__backend_fail(&oc, r != LBK_OK ? r : LBK_ERR_BACKEND, "data_from_host");
         ctx->counters[LBK__C_bytes_to_device] += n * (int64_t)lbk_dtype_size(dt);
-        return lbk__data_tensor(&oc, dt, n_dims, dims, d);
+        return lbk__data_tensor(&oc, dt, n_dims, dims, d, false);
     }
 }
 LAZYBK_API lbk_tensor lbk_from_host_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, int n_dims,
@@ -3763,7 +3866,8 @@ static lbk_tensor lbk__g_empty_at(const char *file, int line, lbk_ctx *ctx, lbk_
     LBK__NULL_TENSOR_IF(!ctx);
     {
         LBK__OPCTX(oc, "empty", LBK_OP_PARAM);
-        if (!lbk__check_dtype(&oc, dt) || !lbk__check_dims(&oc, dt, n_dims, dims)) return lbk__null_tensor();
+        if (!lbk__check_dtype(&oc, dt) || !lbk__check_dims(&oc, dt, n_dims, dims) || !lbk__mem_admit(&oc, dt, n_dims, dims))
+            return lbk__null_tensor();
         lbk__clear_backend_error();
         if (ctx->iface->data_placeholder) {
             r = ctx->iface->data_placeholder(ctx->self, ctx->device, dt, n_dims, dims, &d);
@@ -3775,7 +3879,7 @@ static lbk_tensor lbk__g_empty_at(const char *file, int line, lbk_ctx *ctx, lbk_
             lbk__free(zeros);
         }
         if (r != LBK_OK || !d) return lbk__backend_fail(&oc, r != LBK_OK ? r : LBK_ERR_BACKEND, "data_placeholder");
-        return lbk__data_tensor(&oc, dt, n_dims, dims, d);
+        return lbk__data_tensor(&oc, dt, n_dims, dims, d, false);
     }
 }
 LAZYBK_API lbk_tensor lbk_empty_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, int n_dims, const int64_t *dims) {
@@ -3798,7 +3902,7 @@ static uint32_t lbk__scalar_node(lbk_ctx *ctx, lbk_dtype dt, double fv, int64_t 
         if (use_int) lbk_store_i64(dt, e.b, 0, iv); else lbk_store_f64(dt, e.b, 0, fv);
         p.attrs.sc.v.i = lbk_load_i64(dt, e.b, 0);
     }
-    return lbk__mk(ctx, &p, NULL, 0, true, oc->file, oc->line);
+    return lbk__mk(ctx, &p, NULL, 0, true, oc->name, oc->file, oc->line);
 }
 
 static lbk_tensor lbk__g_scalar_at(const char *file, int line, lbk_ctx *ctx, lbk_dtype dt, double value) {
@@ -4053,7 +4157,7 @@ static lbk_tensor lbk__g_matmul_at(const char *file, int line, lbk_ctx *ctx, lbk
                 int64_t rd[2];
                 if (i == 0) { rd[0] = 1; rd[1] = x->dims[0]; } else { rd[0] = x->dims[0]; rd[1] = 1; }
                 lbk__proto(&q, LBK_OP_RESHAPE, (lbk_dtype)x->dtype, 2, rd);
-                id[i] = lbk__mk(ctx, &q, &in[i], 1, false, file, line);
+                id[i] = lbk__mk(ctx, &q, &in[i], 1, false, oc.name, file, line);
                 if (id[i] == LBK__NONE) { if (i) lbk__drop_orphan(ctx, id[0]); return lbk__op_fail(&oc, LBK_ERR_OOM, "out of memory"); }
             }
         }
@@ -4965,7 +5069,8 @@ static lbk_result lbk__backend_failed(lbk_ctx *ctx, lbk_result r, const char *wh
     lbk_debug_info di;
     if (r == LBK_OK) r = LBK_ERR_BACKEND;
     if (dh >= 0 && lbk_debug_lookup(dh, &di) == LBK_OK)
-        return lbk__ctx_fail(ctx, r, where, dh, "backend '%s' %s failed at %s: %s", ctx->be->name, member, di.op,
+        return lbk__ctx_fail(ctx, r, where, dh, "backend '%s' %s failed at %s%s%s%s: %s", ctx->be->name, member,
+                             di.call ? di.call : di.op, di.call ? " (" : "", di.call ? di.op : "", di.call ? ")" : "",
                              lbk__tls_be_msg[0] ? lbk__tls_be_msg : lbk_result_str(r));
     return lbk__ctx_fail(ctx, r, where, -1, "backend '%s' %s failed: %s", ctx->be->name, member,
                          (lbk__tls_be_result != LBK_OK && lbk__tls_be_msg[0]) ? lbk__tls_be_msg : lbk_result_str(r));
@@ -5007,6 +5112,9 @@ struct lbk__plan {
     uint32_t *root_vals;
     lbk__backend *fb;          /* the fallback backend, referenced while the plan lives */
     lbk__str text;
+    size_t mem_bytes;          /* what it keeps (constants, computations' scratch): in ctx->mem_plans */
+    size_t run_bytes;          /* what one run allocates: its segments' values, transfers, the roots */
+    uint32_t big_root;         /* the root with the most bytes (named by an OOM) */
 };
 
 static void lbk__plan_free(lbk_ctx *ctx, lbk__plan *p) {
@@ -5023,6 +5131,8 @@ static void lbk__plan_free(lbk_ctx *ctx, lbk__plan *p) {
     }
     for (k = 0; k < p->n_consts; k++)
         if (p->consts[k]) ctx->iface->data_free(ctx->self, p->consts[k]);
+    LAZYBK_ASSERT(ctx->mem_plans >= p->mem_bytes);
+    ctx->mem_plans -= p->mem_bytes;
     if (p->fb) lbk__backend_release(p->fb);
     lbk__free(p->consts); lbk__free(p->vals); lbk__free(p->segs); lbk__free(p->root_vals);
     lbk__str_free(&p->text);
@@ -5061,6 +5171,24 @@ static int lbk__cache_insert(lbk_ctx *ctx, uint64_t h, lbk__plan *p) {
     ctx->centries[e].plan = p;
     ctx->centries[e].used = ++ctx->use_clock;
     return e;
+}
+
+/* Evicts cached plans other than keep, least recently used first, until need more bytes
+   fit under max_memory_bytes; whether they do. */
+static bool lbk__mem_reclaim(lbk_ctx *ctx, size_t need, const lbk__plan *keep) {
+    while (!lbk__mem_fits(ctx, need)) {
+        int e = -1, k;
+        for (k = 0; k < ctx->n_centries; k++)
+            if (ctx->centries[k].plan && ctx->centries[k].plan != keep && ctx->centries[k].plan->mem_bytes &&
+                (e < 0 || ctx->centries[k].used < ctx->centries[e].used))
+                e = k;
+        if (e < 0) return false;
+        lbk__del_i64(&ctx->cache_map, ctx->centries[e].hash);
+        lbk__plan_free(ctx, ctx->centries[e].plan);
+        ctx->centries[e].plan = NULL; ctx->centries[e].hash = 0; ctx->centries[e].used = 0;
+        ctx->counters[LBK__C_cache_evict]++;
+    }
+    return true;
 }
 
 /* ---- planning: decomposition, partitioning, compilation ---- */
@@ -5243,7 +5371,7 @@ static lbk_result lbk__rewrite(lbk_ctx *ctx, const uint32_t *ord, size_t n, cons
             p.flags = 0;
             p.data = NULL;
             p.local = UINT32_MAX;
-            id = lbk__mk(ctx, &p, in, n_in, unique, NULL, 0);
+            id = lbk__mk(ctx, &p, in, n_in, unique, NULL, NULL, 0);
             ctx->inherit_debug = -1;
             if (id == LBK__NONE || !lbk__wrap(ctx, id, &oc).id) r = lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
             else map[i] = id;
@@ -5414,6 +5542,35 @@ static lbk_result lbk__plan_fallback(lbk_ctx *ctx, lbk__plan *p, const char *whe
 
 /* Plans the collected graph (ctx->order) of roots: decomposes composites the backend
    declines, partitions what it still declines onto the fallback, compiles. */
+/* What a plan keeps and what one run of it allocates, for max_memory_bytes: the roots'
+   data (a simple plan); with segments, every value they make plus one copy of each value
+   that crosses to the other side (an upper bound: some are freed before others are made). */
+static size_t lbk__val_bytes(const lbk__val *v) { return (size_t)lbk__numel(v->n_dims, v->dims) * lbk_dtype_size(v->dtype); }
+static void lbk__plan_account(lbk_ctx *ctx, lbk__plan *p, const uint32_t *roots, size_t n_roots) {
+    size_t keep = 0, run = 0, big = 0, k;
+    uint32_t s, j;
+    for (k = 0; k < n_roots; k++) {
+        size_t b = lbk__node_bytes(&ctx->nodes[roots[k]]);
+        if (p->simple) run += b;
+        if (k == 0 || b > big) { big = b; p->big_root = (uint32_t)k; }
+    }
+    for (k = 0; k < p->n_consts; k++) keep += lbk__val_bytes(&p->vals[p->n_params + k]);
+    for (s = 0; s < p->n_segs; s++) {
+        const lbk__seg *sg = &p->segs[s];
+        lbk__bk b = lbk__seg_backend(ctx, p, sg->fallback != 0);
+        if (sg->comp && b.iface->computation_memory) keep += b.iface->computation_memory(b.self, sg->comp);
+        if (p->simple) continue;
+        for (j = 0; j < sg->n_outs; j++) run += lbk__val_bytes(&p->vals[sg->outs[j]]);
+        for (j = 0; j < sg->n_args; j++)
+            if (p->vals[sg->args[j]].fallback != sg->fallback) run += lbk__val_bytes(&p->vals[sg->args[j]]);
+    }
+    if (!p->simple)
+        for (k = 0; k < p->n_roots; k++) run += lbk__val_bytes(&p->vals[p->root_vals[k]]);
+    p->mem_bytes = keep;
+    p->run_bytes = run;
+    ctx->mem_plans += keep;
+}
+
 static lbk_result lbk__make_plan(lbk_ctx *ctx, const uint32_t *roots, size_t n_roots, const char *where, lbk__plan **out) {
     lbk__plan *p = (lbk__plan *)lbk__calloc(1, sizeof *p);
     size_t n = ctx->n_order, k;
@@ -5440,6 +5597,7 @@ static lbk_result lbk__make_plan(lbk_ctx *ctx, const uint32_t *roots, size_t n_r
         else { p->n_segs = 1; r = lbk__compile_view(ctx, &b, where, &p->segs[0].comp); }
         lbk__free(sup);
         if (r != LBK_OK) { lbk__plan_free(ctx, p); return r; }
+        lbk__plan_account(ctx, p, roots, n_roots);
         *out = p;
         return LBK_OK;
     }
@@ -5489,6 +5647,7 @@ static lbk_result lbk__make_plan(lbk_ctx *ctx, const uint32_t *roots, size_t n_r
     lbk_scope_end(ctx, sc, NULL, 0);   /* the rewritten nodes go: the plan holds what it needs */
     lbk__free(sup); lbk__free(ord); lbk__free(new_roots);
     if (r != LBK_OK) { lbk__plan_free(ctx, p); return r; }
+    lbk__plan_account(ctx, p, roots, n_roots);
     *out = p;
     return LBK_OK;
 }
@@ -5527,6 +5686,7 @@ static void lbk__materialize(lbk_ctx *ctx, uint32_t x, lbk_data *d) {
     n->flags = 0;
     n->n_in = 0;
     n->data = d;
+    lbk__mem_hold(ctx, n);
     memset(&n->attrs, 0, sizeof n->attrs);
     n->hash = LBK__KEY(lbk__mix64(++ctx->unique ^ 0x5555555555555555ULL));
     for (k = 0; k < n_in; k++) lbk__unref(ctx, in[k]);
@@ -5731,6 +5891,7 @@ static lbk_result lbk__sync_nodes(lbk_ctx *ctx, const uint32_t *nodes, size_t n,
             if (r != LBK_OK || !d) return lbk__backend_failed(ctx, r, where, "data_from_scalar");
             x->flags &= (uint8_t)~(LBK__NF_SCALAR | LBK__NF_WRAPPED);
             x->data = d;
+            lbk__mem_hold(ctx, x);
             continue;
         }
         ctx->roots[n_roots++] = nodes[k];
@@ -5743,6 +5904,16 @@ static lbk_result lbk__sync_nodes(lbk_ctx *ctx, const uint32_t *nodes, size_t n,
     if (!plan->simple) {
         (void)lbk__collect(ctx, ctx->roots, n_roots, &ok);
         if (!ok) return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
+    }
+    if (!lbk__mem_fits(ctx, plan->run_bytes) && !lbk__mem_reclaim(ctx, plan->run_bytes, plan)) {
+        const lbk__node *big = &ctx->nodes[ctx->roots[LBK__MIN(plan->big_root, (uint32_t)n_roots - 1)]];
+        char sh[160];
+        lbk__shape_str(sh, sizeof sh, (lbk_dtype)big->dtype, big->n_dims, big->dims);
+        return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, big->debug,
+                             "the sync needs %zu bytes (the largest result: %s %s, %zu bytes), over the context's "
+                             "max_memory_bytes of %zu (it holds %zu: %zu in tensors, %zu kept by compiled graphs)",
+                             plan->run_bytes, lbk__node_call(big), sh, lbk__node_bytes(big), ctx->mem_limit,
+                             ctx->mem_held + ctx->mem_plans, ctx->mem_held, ctx->mem_plans);
     }
     for (k = 0; k < ctx->n_order; k++) n_params += ctx->nodes[ctx->order[k]].op == LBK_OP_PARAM;
     if (!LBK__GROW(ctx->args, ctx->cap_args, n_params + 1) || !LBK__GROW(ctx->arg_tmp, ctx->cap_arg_tmp, n_params + 1) ||
@@ -5926,6 +6097,7 @@ LAZYBK_API lbk_ctx *lbk_ctx_create(const lbk_ctx_desc *desc) {
     ctx->logger = d.logger;
     ctx->logger_user = d.logger_user;
     ctx->cache_capacity = d.cache_capacity ? d.cache_capacity : 1024;
+    ctx->mem_limit = d.max_memory_bytes;
     ctx->n_threads = d.n_threads;
     if (!ctx->n_threads) {
         const char *e = getenv("OMP_NUM_THREADS");
@@ -5995,6 +6167,7 @@ LAZYBK_API lbk_device lbk_ctx_device(const lbk_ctx *ctx) {
     return ctx ? ctx->device : d;
 }
 LAZYBK_API const char *lbk_ctx_backend(const lbk_ctx *ctx) { return ctx ? ctx->be->name : NULL; }
+LAZYBK_API size_t lbk_ctx_memory_used(const lbk_ctx *ctx) { return ctx ? ctx->mem_held + ctx->mem_plans : 0; }
 
 /* Resolves a handle for a run-time call, recording the error under `where`. */
 static lbk_result lbk__handle(lbk_ctx *ctx, lbk_tensor t, uint32_t *out, const char *where) {
@@ -7020,7 +7193,7 @@ static lbk_result lbk__replay(lbk_ctx *ctx, lbk_module *m, int mi, bool flatten,
             p.attrs = x->attrs;
             p.flags = x->kind == LBK__MN_SCALAR ? x->flags : 0;
             ctx->inherit_debug = lbk__mdebug(me, e, prefix, root);
-            ids[e] = lbk__mk(ctx, &p, ins, x->n_in, x->kind == LBK__MN_SCALAR || x->op == LBK_OP_RAND || x->op == LBK_OP_RANDN, NULL, 0);
+            ids[e] = lbk__mk(ctx, &p, ins, x->n_in, x->kind == LBK__MN_SCALAR || x->op == LBK_OP_RAND || x->op == LBK_OP_RANDN, NULL, NULL, 0);
             ctx->inherit_debug = -1;
             if (ids[e] == LBK__NONE) r = LBK_ERR_OOM;
             else ctx->nodes[ids[e]].refs++;   /* held until the end of the replay */
@@ -7359,7 +7532,7 @@ static uint32_t lbk__shape_param(lbk_ctx *ctx, const lbk__tsig *sig, const char 
     lbk__opctx oc;
     uint32_t id;
     oc.ctx = ctx; oc.name = where; oc.file = NULL; oc.line = 0; oc.op = LBK_OP_PARAM;
-    id = lbk__param_node(ctx, sig->dt, sig->n_dims, sig->dims, NULL, &oc);
+    id = lbk__param_node(ctx, sig->dt, sig->n_dims, sig->dims, NULL, false, &oc);
     if (id != LBK__NONE) ctx->nodes[id].refs++;
     return id;
 }
@@ -7527,7 +7700,7 @@ static lbk_tensor lbk__const_tensor(lbk_ctx *ctx, lbk_dtype dt, int nd, const in
         lbk__blob_ref(b);   /* the backend gives it back through the release */
         lbk__clear_backend_error();
         if (ctx->iface->data_wrap_host(ctx->self, ctx->device, dt, nd, dims, data->u.bytes.p, lbk__blob_unref, b, &d) == LBK_OK && d)
-            return lbk__data_tensor(&oc, dt, nd, dims, d);
+            return lbk__data_tensor(&oc, dt, nd, dims, d, true);
         lbk__blob_unref(b);   /* declined: a failed wrap does not release (data_wrap_host's contract) */
     }
     return (lbk_from_host)(ctx, dt, nd, dims, data->u.bytes.p);
@@ -8236,7 +8409,8 @@ static lbk_value *lbk__debug_value(const lbk_value *processed) {
             e = lbk_value_list();
             ok = e && lbk__vpush_int(e, h) && lbk_list_push(e, lbk_value_str(di.op)) == LBK_OK &&
                  lbk_list_push(e, di.file ? lbk_value_str(di.file) : lbk_value_none()) == LBK_OK && lbk__vpush_int(e, di.line) &&
-                 lbk_list_push(e, di.module_path ? lbk_value_str(di.module_path) : lbk_value_none()) == LBK_OK;
+                 lbk_list_push(e, di.module_path ? lbk_value_str(di.module_path) : lbk_value_none()) == LBK_OK &&
+                 lbk_list_push(e, di.call ? lbk_value_str(di.call) : lbk_value_none()) == LBK_OK;
             if (ok) ok = lbk_list_push(out, e) == LBK_OK;
             else lbk_value_free(e);
         }
@@ -8344,6 +8518,16 @@ static lbk_result lbk__tree_build(lbk_module *m, const lbk_value *tree, int dept
     return LBK_OK;
 }
 
+/* Whether s is a plain name (letters, digits, '_', '.', at most 64): what a file may give
+   for names lazybk prints. */
+static bool lbk__ident_ok(const char *s) {
+    size_t n = 0;
+    for (; s[n]; n++)
+        if (n >= 64 || !((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') || (s[n] >= '0' && s[n] <= '9') ||
+                         s[n] == '_' || s[n] == '.'))
+            return false;
+    return n > 0;
+}
 /* Maps the saved debug handles to this process's, in the default format's nodes. */
 static void lbk__debug_restore(lbk_value *processed, const lbk_value *dbg) {
     int64_t i, j, k, n = lbk_dict_len(processed), nd = lbk_list_len(dbg);
@@ -8351,12 +8535,15 @@ static void lbk__debug_restore(lbk_value *processed, const lbk_value *dbg) {
     for (k = 0; k < nd; k++) {
         const lbk_value *e = lbk_list_get(dbg, k);
         const char *opn = lbk_value_as_str(lbk_list_get(e, 1)), *file = lbk_value_as_str(lbk_list_get(e, 2)), *mp = lbk_value_as_str(lbk_list_get(e, 4));
+        const char *call = lbk_value_as_str(lbk_list_get(e, 5));   /* absent in files of 0.10.1 and before */
         int64_t old = lbk_value_as_int(lbk_list_get(e, 0)), line = lbk_value_as_int(lbk_list_get(e, 3)), h;
         int op;
         if (old < 0 || !opn || line < 0 || line > INT32_MAX) continue;
         for (op = 1; op < (int)LBK_OP_COUNT; op++) if (strcmp(lbk_op_name((lbk_op)op), opn) == 0) break;
         if (op == (int)LBK_OP_COUNT) continue;
-        h = lbk__site_handle(op, file ? lbk__intern(file) : NULL, (int)line, mp ? lbk__intern(mp) : NULL);
+        if (call && !lbk__ident_ok(call)) call = NULL;   /* printed in errors: only a plain name */
+        h = lbk__site_handle(op, call ? lbk__call_name(op, call, true) : NULL, file ? lbk__intern(file) : NULL, (int)line,
+                             mp ? lbk__intern(mp) : NULL);
         if (h >= 0) (void)lbk__put_i64(&map, LBK__KEY((uint64_t)old + 1), h);
     }
     for (i = 0; i < n; i++) {
@@ -8886,7 +9073,7 @@ static lbk_tensor lbk__from_dl(const char *file, int line, lbk_ctx *ctx, const c
             lbk_data *data = NULL;
             lbk__clear_backend_error();
             if (ctx->iface->data_wrap_host(ctx->self, ctx->device, dt, nd, dims, base, release, mt, &data) == LBK_OK && data)
-                return lbk__data_tensor(&oc, dt, nd, dims, data);   /* on failure the data (and mt) is released */
+                return lbk__data_tensor(&oc, dt, nd, dims, data, true);   /* on failure the data (and mt) is released */
         }
         {   /* a copy, gathered through the strides (any sign); the producer's memory goes back at once */
             char *buf = (char *)lbk__malloc((size_t)n * esz + 1);
@@ -9652,7 +9839,9 @@ typedef struct lbk__cpu_inst {   /* kept small: a compile writes one per node */
     int n_norm;
     bool has_w, has_b;
     bool skip;                    /* fast path: a transpose a matmul reads in place; never run */
-    int32_t b_src;                /* matmul with B read transposed from this instruction, or -1 */
+    int32_t b_src;                /* read in place of an input, or -1: a matmul's B, transposed (its
+                                     transpose never runs); a reduction's input, broadcast (its expand
+                                     never runs) */
     int32_t group;                /* fused elementwise group (fast path), -1: none */
     bool group_out;               /* its value leaves the group: it gets a buffer */
 } lbk__cpu_inst;
@@ -9732,8 +9921,12 @@ static void lbk__cpu_plan_text(lbk__cpu_prog *p) {
         else if (x->group >= 0 && p->groups[x->group].tail == (int32_t)i)
             lbk__str_append(&p->text, "  [fused group %d: reduced as its tiles are made]", x->group);
         else if (x->group >= 0) lbk__str_append(&p->text, "  [fused group %d%s]", x->group, x->group_out ? "" : ", stays in registers");
-        if (x->skip) lbk__str_append(&p->text, "  [not run: read in place by its matmul]");
-        if (x->b_src >= 0) lbk__str_append(&p->text, "  [B read transposed from %%%d]", x->b_src);
+        if (x->skip)
+            lbk__str_append(&p->text, x->op == LBK_OP_EXPAND ? "  [not run: its readers broadcast its input]"
+                                                            : "  [not run: read in place by its matmul]");
+        if (x->b_src >= 0)
+            lbk__str_append(&p->text, x->op == LBK_OP_MATMUL ? "  [B read transposed from %%%d]" : "  [input broadcast from %%%d]",
+                            x->b_src);
         if (x->out >= 0) lbk__str_append(&p->text, " -> output %d", x->out);
         else if (x->slot >= 0) lbk__str_append(&p->text, " -> scratch %d", x->slot);
         lbk__str_append(&p->text, "\n");
@@ -10372,6 +10565,38 @@ static lbk_result lbk__cpu_group_run(const lbk__cpu_prog *p, const lbk__cpu_grou
     return LBK_OK;
 }
 
+/* An expand is not run where its readers can broadcast its input themselves: an elementwise
+   reader reads the expand's input instead (its kernels broadcast every input against their
+   own shape), a reduction reads it through broadcast strides (b_src). An expand left with no
+   other reader is never run, so a full (an expand of a scalar) costs one element however
+   large it is. Both paths. */
+static bool lbk__cpu_plan_expands(lbk__cpu_prog *p) {
+    uint32_t i, k, n = p->n;
+    uint32_t *readers = (uint32_t *)lbk__calloc(n + 1, sizeof(uint32_t));
+    if (!readers) return false;
+    for (i = 0; i < n; i++)
+        for (k = 0; k < p->inst[i].n_in; k++) readers[p->ins[p->inst[i].first_in + k]]++;
+    for (i = 0; i < n; i++) {
+        lbk__cpu_inst *x = &p->inst[i];
+        bool ew = lbk__cpu_is_ew(x->op), red = x->op == LBK_OP_SUM || x->op == LBK_OP_MEAN || x->op == LBK_OP_AMAX ||
+                                                 x->op == LBK_OP_AMIN || x->op == LBK_OP_ARGMAX;
+        if (x->param >= 0 || (!ew && !red)) continue;
+        for (k = 0; k < (ew ? x->n_in : 1); k++) {
+            uint32_t y = p->ins[x->first_in + k], z = y;
+            while (p->inst[z].op == LBK_OP_EXPAND && p->inst[z].param < 0) z = p->ins[p->inst[z].first_in];
+            if (z == y) continue;
+            readers[y]--;
+            if (p->inst[z].last_use < i) p->inst[z].last_use = i;
+            if (ew) p->ins[x->first_in + k] = z;
+            else x->b_src = (int32_t)z;
+        }
+    }
+    for (i = 0; i < n; i++)
+        if (p->inst[i].op == LBK_OP_EXPAND && p->inst[i].param < 0 && p->inst[i].out < 0 && readers[i] == 0) p->inst[i].skip = true;
+    lbk__free(readers);
+    return true;
+}
+
 /* A float matmul whose B is a transpose of the last two dims, read by nothing else, packs
    B straight from the transpose's input: the transpose is never run (linear's
    decomposition, matmul(x, transpose(w)), gets no copy of w). */
@@ -10554,6 +10779,7 @@ static lbk_result lbk__cpu_compile_one(lbk__cpu *cpu, const lbk_graph *g, lbk__c
         if (r != LBK_OK) { lbk__cpu_prog_free(cpu, (lbk_computation *)p); lbk__free(free_slots); return r; }
     }
     p->fast = lbk__cpu_fast(cpu);
+    if (!lbk__cpu_plan_expands(p)) goto oom;
     if (p->fast && !lbk__cpu_plan_groups(p)) goto oom;
     if (p->fast) lbk__cpu_plan_transposes(p);
     if (p->fast && !lbk__cpu_plan_fusions(p)) goto oom;
@@ -10622,6 +10848,15 @@ static int lbk__cpu_group_of(void *self, const lbk_computation *c, uint32_t node
     const lbk__cpu_prog *p = (const lbk__cpu_prog *)c;
     (void)self;
     return p->fast && node < p->n ? p->inst[node].group : -1;
+}
+/* The scratch slots a program keeps between executions (allocated at its first run). */
+static size_t lbk__cpu_prog_memory(void *self, const lbk_computation *c) {
+    const lbk__cpu_prog *p = (const lbk__cpu_prog *)c;
+    size_t b = 0;
+    int s;
+    (void)self;
+    for (s = 0; s < p->n_slots; s++) b += p->slot_bytes[s];
+    return b;
 }
 static const char *lbk__cpu_text(void *self, const lbk_computation *c) {
     lbk__cpu_prog *p = (lbk__cpu_prog *)c;   /* written on first request: compiles stay cheap */
@@ -10847,13 +11082,14 @@ static double lbk__pw_total(const lbk__pairwise *pw) {
 
 static void lbk__cpu_reduce(const lbk__cpu_prog *p, const lbk__cpu_inst *x, void *o) {
     const lbk__cpu_inst *in = &p->inst[p->ins[x->first_in]];
-    const void *a = p->vals[p->ins[x->first_in]];
+    const void *a = p->vals[x->b_src >= 0 ? (uint32_t)x->b_src : p->ins[x->first_in]];
     lbk_dtype idt = in->dt;
     int64_t ist[LAZYBK_MAX_DIMS], kd[LAZYBK_MAX_DIMS], kst[LAZYBK_MAX_DIMS], rd[LAZYBK_MAX_DIMS], rst[LAZYBK_MAX_DIMS];
     int64_t kidx[LAZYBK_MAX_DIMS], ridx[LAZYBK_MAX_DIMS], R = 1, out_n = 1, oi, base = 0;
     int nk = 0, nr = 0, d;
     bool fl = lbk_dtype_is_float(idt);
-    lbk__cpu_strides(in->n_dims, in->dims, ist);
+    if (x->b_src >= 0) lbk__cpu_bstrides(in, &p->inst[x->b_src], ist);   /* an expand's input, read in place */
+    else lbk__cpu_strides(in->n_dims, in->dims, ist);
     for (d = 0; d < in->n_dims; d++) {
         if (x->mask & (1u << d)) { rd[nr] = in->dims[d]; rst[nr++] = ist[d]; R *= in->dims[d]; }
         else { kd[nk] = in->dims[d]; kst[nk++] = ist[d]; out_n *= in->dims[d]; }
@@ -11421,7 +11657,7 @@ static lbk_result lbk__cpu_run_node(const lbk__cpu_prog *p, uint32_t i, void *o)
     switch (x->op) {
     case LBK_OP_SUM: case LBK_OP_MEAN: case LBK_OP_AMAX: case LBK_OP_AMIN: case LBK_OP_ARGMAX: {
         lbk_result r = LBK_OK;
-        if (p->fast && x->op != LBK_OP_ARGMAX && lbk__cpu_native(x->dt) && lbk__cpu_reduce_fast(p, x, o, &r))
+        if (p->fast && x->op != LBK_OP_ARGMAX && x->b_src < 0 && lbk__cpu_native(x->dt) && lbk__cpu_reduce_fast(p, x, o, &r))
             return r;
         lbk__cpu_reduce(p, x, o);
         return LBK_OK;
@@ -11502,6 +11738,11 @@ static lbk_result lbk__cpu_run_node(const lbk__cpu_prog *p, uint32_t i, void *o)
     }
 }
 
+static lbk_result lbk__cpu_oom(const lbk__cpu_inst *y) {
+    char sh[160];
+    lbk__shape_str(sh, sizeof sh, y->dt, y->n_dims, y->dims);
+    return lbk_backend_error(LBK_ERR_OOM, y->debug, "cannot allocate %zu bytes for its result %s", y->bytes, sh);
+}
 static lbk_result lbk__cpu_execute(void *self, lbk_computation *c, lbk_data *const *args, int n_args, lbk_device dev,
                                    lbk_data **out, int out_cap, int *out_n) {
     lbk__cpu *cpu = (lbk__cpu *)self;
@@ -11527,14 +11768,14 @@ static lbk_result lbk__cpu_execute(void *self, lbk_computation *c, lbk_data *con
             if (y->param >= 0 || (y->group >= 0 && !y->group_out)) continue;
             if (y->out >= 0) {
                 lbk__cpu_buf *b = lbk__cpu_alloc(cpu, y->dt, y->n_dims, y->dims);
-                if (!b) { r = lbk_backend_error(LBK_ERR_OOM, y->debug, "cannot allocate %zu bytes", y->bytes); break; }
+                if (!b) { r = lbk__cpu_oom(y); break; }
                 out[y->out] = (lbk_data *)b;
                 p->vals[m] = b->ptr;
             } else {
                 if (!p->slot_buf[y->slot]) {
                     int64_t n1 = (int64_t)p->slot_bytes[y->slot];
                     p->slot_buf[y->slot] = lbk__cpu_alloc(cpu, LBK_BOOL, 1, &n1);
-                    if (!p->slot_buf[y->slot]) { r = lbk_backend_error(LBK_ERR_OOM, y->debug, "cannot allocate %zu bytes", y->bytes); break; }
+                    if (!p->slot_buf[y->slot]) { r = lbk__cpu_oom(y); break; }
                 }
                 p->vals[m] = p->slot_buf[y->slot]->ptr;
             }
@@ -11640,6 +11881,7 @@ static lbk_backend_i lbk__cpu_iface(void) {
     b.data_wrap_host = lbk__cpu_wrap_host;
     b.data_host_ptr = lbk__cpu_host_ptr;
     b.computation_group = lbk__cpu_group_of;
+    b.computation_memory = lbk__cpu_prog_memory;
     return b;
 }
 #endif /* LAZYBK_NO_CPU_BACKEND */
@@ -13296,6 +13538,9 @@ static void lbk__release_globals(void) {
     lbk__free(lbk__paths);
     lbk__paths = NULL;
     lbk__n_paths = lbk__cap_paths = 0;
+    for (i = 0; i < lbk__n_calls; i++) lbk__free(lbk__calls[i].name);
+    memset(lbk__calls, 0, sizeof lbk__calls);
+    lbk__n_calls = 0;
     lbk__unlock(&lbk__debug_lock);
     lbk__lock(&lbk__decomp_lock);
     for (i = 0; i < shlen(lbk__decomp_user); i++) lbk__free(lbk__decomp_user[i].key);
