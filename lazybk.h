@@ -6737,11 +6737,19 @@ static void lbk__method_free(lbk_ctx *ctx, lbk__method *me) {
 }
 static void lbk__sig_str(char *buf, size_t cap, const lbk__tsig *s) { lbk__shape_str(buf, cap, s->dt, s->n_dims, s->dims); }
 
+/* Whether s is a name lazybk may print: 1 to 200 bytes, none a control character. */
+static bool lbk__name_ok(const char *s) {
+    size_t n;
+    if (!s) return false;
+    for (n = 0; s[n]; n++)
+        if (n >= 200 || (unsigned char)s[n] < 0x20 || s[n] == 0x7f) return false;
+    return n > 0;
+}
 static lbk_module *lbk__g_module_create(lbk_ctx *ctx, const char *type_name) {
     lbk_module *m;
     if (!ctx) { lbk__set_last(LBK_ERR_ARG, "lbk_module_create: NULL context"); return NULL; }
-    if (!type_name || !type_name[0] || strlen(type_name) > 200) {
-        lbk__ctx_fail(ctx, LBK_ERR_ARG, "lbk_module_create", -1, "the type name must be 1 to 200 characters");
+    if (!lbk__name_ok(type_name)) {
+        lbk__ctx_fail(ctx, LBK_ERR_ARG, "lbk_module_create", -1, "the type name must be 1 to 200 characters, none a control character");
         return NULL;
     }
     m = (lbk_module *)lbk__calloc(1, sizeof *m);
@@ -6776,8 +6784,9 @@ static lbk_result lbk__g_module_add_child(lbk_module *parent, const char *attr, 
     const lbk_module *a;
     char *name;
     if (!parent || !child) return lbk__set_last(LBK_ERR_ARG, "lbk_module_add_child: NULL %s", parent ? "child" : "parent");
-    if (!attr || !attr[0] || strlen(attr) > 200 || strstr(attr, "::") || strchr(attr, '('))
-        return lbk__ctx_fail(parent->ctx, LBK_ERR_ARG, "lbk_module_add_child", -1, "attribute name must be 1 to 200 characters, without '::' or '('");
+    if (!lbk__name_ok(attr) || strstr(attr, "::") || strchr(attr, '('))
+        return lbk__ctx_fail(parent->ctx, LBK_ERR_ARG, "lbk_module_add_child", -1,
+                             "attribute name must be 1 to 200 characters, without '::', '(' or control characters");
     if (child->ctx != parent->ctx)
         return lbk__ctx_fail(parent->ctx, LBK_ERR_ARG, "lbk_module_add_child", -1, "child '%s' (%s) belongs to another context", attr, child->type);
     if (child->parent)
@@ -6836,8 +6845,8 @@ static lbk_result lbk__g_method_begin(lbk_module *m, const char *method, int n_i
     if (ctx->trace)
         return lbk__ctx_fail(ctx, LBK_ERR_BUSY, W, -1, "method '%s' of %s is being traced; end it before beginning another",
                              ctx->trace->method, ctx->trace->m->type);
-    if (!method || !method[0] || strlen(method) > 100 || strstr(method, "::"))
-        return lbk__ctx_fail(ctx, LBK_ERR_ARG, W, -1, "method name must be 1 to 100 characters, without '::'");
+    if (!lbk__name_ok(method) || strlen(method) > 100 || strstr(method, "::"))
+        return lbk__ctx_fail(ctx, LBK_ERR_ARG, W, -1, "method name must be 1 to 100 characters, without '::' or control characters");
     if (m->backend) return lbk__ctx_fail(ctx, LBK_ERR_ARG, W, -1, "%s is lowered to '%s': its methods cannot be traced", m->type, m->backend);
     if (lbk__method_find(m, method) >= 0) return lbk__ctx_fail(ctx, LBK_ERR_EXISTS, W, -1, "%s already has a method '%s'", m->type, method);
     if (n_inputs < 0 || n_inputs > 4096 || (n_inputs > 0 && (!dtypes || !n_dims || !dims || !out_inputs)))
@@ -8315,6 +8324,7 @@ static lbk_result lbk__wvalue(lbk__wbuf *w, const lbk_value *v, int depth) {
 typedef struct lbk__rbuf {
     const unsigned char *p; size_t n, at;
     unsigned version;
+    const char *why;           /* what was wrong, where more precise than "malformed" */
     lbk__blob *blob; const unsigned char *data; uint64_t data_size, next, sum;   /* format 2's data section */
 } lbk__rbuf;
 static bool lbk__rget_u64(lbk__rbuf *r, uint64_t *out) {
@@ -8367,7 +8377,13 @@ static lbk_value *lbk__rvalue(lbk__rbuf *r, int depth, bool *oom) {
         if (!(v = lbk_value_dict())) break;
         for (i = 0; i < n; i++) {
             char *k = lbk__rget_str(r, oom);
-            lbk_value *x = k ? lbk__rvalue(r, depth + 1, oom) : NULL;
+            lbk_value *x;
+            if (k && lbk_dict_has(v, k)) {   /* a second value for a key would silently win */
+                r->why = "a dict repeats a key";
+                lbk__free(k); lbk_value_free(v);
+                return NULL;
+            }
+            x = k ? lbk__rvalue(r, depth + 1, oom) : NULL;
             if (!x || lbk_dict_set(v, k, x) != LBK_OK) { if (x) *oom = true; lbk__free(k); lbk_value_free(v); return NULL; }
             lbk__free(k);
         }
@@ -8508,7 +8524,7 @@ static lbk_result lbk__tree_build(lbk_module *m, const lbk_value *tree, int dept
         const char *attr = lbk_value_as_str(lbk_list_get(pair, 0)), *type = lbk_value_as_str(lbk_dict_get(sub, "type"));
         lbk_module *c;
         lbk_result r;
-        if (!attr || !type || lbk_list_len(pair) != 2) return LBK_ERR_FORMAT;
+        if (!lbk__name_ok(attr) || !lbk__name_ok(type) || lbk_list_len(pair) != 2) return LBK_ERR_FORMAT;
         if (!(c = lbk_module_create(m->ctx, type))) return m->ctx->recent;
         if ((r = lbk_module_add_child(m, attr, c)) != LBK_OK || (r = lbk__tree_build(c, sub, depth + 1)) != LBK_OK) {
             if (lbk_module_child(m, attr) != c) lbk_module_destroy(c);
@@ -8610,8 +8626,9 @@ static lbk_value *lbk__module_meta(lbk_ctx *ctx, const unsigned char *bytes, siz
     root = lbk__rvalue(&rb, 0, &oom);
     if (!root || rb.at != rb.n || (version >= 2 && rb.next != rb.data_size)) {
         lbk_value_free(root);
-        lbk__ctx_fail(ctx, oom ? LBK_ERR_OOM : LBK_ERR_FORMAT, W, -1, oom ? "out of memory" : "'%s': malformed %s", path,
-                      root && rb.at == rb.n ? "data section (bytes not where the meta puts them)" : "payload");
+        lbk__ctx_fail(ctx, oom ? LBK_ERR_OOM : LBK_ERR_FORMAT, W, -1, oom ? "out of memory" : "'%s': malformed %s%s%s", path,
+                      root && rb.at == rb.n ? "data section (bytes not where the meta puts them)" : "payload",
+                      rb.why ? ": " : "", rb.why ? rb.why : "");
         return NULL;
     }
 #ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
@@ -8663,11 +8680,21 @@ static lbk_module *lbk__module_from_bytes(lbk_ctx *ctx, const unsigned char *byt
     if (!root) return NULL;
     type = lbk_value_as_str(lbk_dict_get(root, "type"));
     backend = lbk_value_as_str(lbk_dict_get(root, "backend"));
-    if (!type || !backend || lbk_dict_len(lbk_dict_get(root, "spec")) < 1 || lbk_dict_len(lbk_dict_get(root, "sigs")) < 0 ||
+    if (!lbk__name_ok(type) || !lbk__name_ok(backend) || lbk_dict_len(lbk_dict_get(root, "spec")) < 1 || lbk_dict_len(lbk_dict_get(root, "sigs")) < 0 ||
         !lbk_dict_get(root, "processed") || lbk_value_kind_of(lbk_dict_get(root, "tree")) != LBK_VALUE_DICT || lbk_list_len(lbk_dict_get(root, "debug")) < 0) {
         lbk_value_free(root);
-        lbk__ctx_fail(ctx, LBK_ERR_FORMAT, W, -1, "'%s': a field is missing or of the wrong kind", path);
+        lbk__ctx_fail(ctx, LBK_ERR_FORMAT, W, -1, "'%s': a field is missing, of the wrong kind, or a name with control characters", path);
         return NULL;
+    }
+    {
+        const lbk_value *spec = lbk_dict_get(root, "spec");
+        int64_t k;
+        for (k = 0; k < lbk_dict_len(spec); k++)
+            if (!lbk__name_ok(lbk_dict_key(spec, k))) {
+                lbk_value_free(root);
+                lbk__ctx_fail(ctx, LBK_ERR_FORMAT, W, -1, "'%s': a method name is empty, too long or has control characters", path);
+                return NULL;
+            }
     }
     lbk__debug_restore(lbk_dict_get(root, "processed"), lbk_dict_get(root, "debug"));
     if (!lbk__v1_consts_to_bytes(lbk_dict_get(root, "processed"))) {
@@ -8687,7 +8714,7 @@ static lbk_module *lbk__module_from_bytes(lbk_ctx *ctx, const unsigned char *byt
     lbk_value_free(root);
     {
         lbk_result r = lbk__tree_build(m, m->tree, 0);
-        if (r == LBK_ERR_FORMAT) lbk__ctx_fail(ctx, r, W, -1, "'%s': malformed module tree", path);
+        if (r == LBK_ERR_FORMAT) lbk__ctx_fail(ctx, r, W, -1, "'%s': malformed module tree (a child without a printable attr or type name)", path);
         if (r == LBK_OK) {
             int64_t k;
             for (k = 0; k < lbk_dict_len(m->spec); k++)   /* every spec'd method has a signature */
@@ -13494,22 +13521,33 @@ static lbk_backend_i lbk__cu_iface(void) {
 }
 
 /* The generated CUDA C source of g (the caller frees it), without a device. */
+/* Both record their outcome in lbk_last_error (cleared on success). */
 LAZYBK_API lbk_result lbk_cuda_source(const lbk_graph *g, char **out_src) {
     lbk__cu_prog *p = NULL;
     lbk_result r;
-    if (!out_src) return LBK_ERR_ARG;
+    if (!out_src) return lbk__set_last(LBK_ERR_ARG, "lbk_cuda_source: NULL out_src");
     *out_src = NULL;
-    if (!g) return LBK_ERR_ARG;
-    if ((r = lbk__cu_plan(g, &p)) != LBK_OK) return r;
+    if (!g) return lbk__set_last(LBK_ERR_ARG, "lbk_cuda_source: NULL graph");
+    lbk__clear_backend_error();
+    if ((r = lbk__cu_plan(g, &p)) != LBK_OK)
+        return lbk__set_last(r, "lbk_cuda_source: %s", lbk__tls_be_msg[0] ? lbk__tls_be_msg : lbk_result_str(r));
     *out_src = lbk__strdup(lbk__str_get(&p->src));
     lbk__cu_prog_free(&lbk__cu_self, (lbk_computation *)p);
-    return *out_src ? LBK_OK : LBK_ERR_OOM;
+    if (!*out_src) return lbk__set_last(LBK_ERR_OOM, "lbk_cuda_source: out of memory");
+    lbk__clear_last();
+    return LBK_OK;
 }
 /* NVRTC compile of src to PTX for arch (e.g. "compute_80"), without a device; on a
    compile error, LBK_ERR_BACKEND and the compiler's log in *out_log. */
 LAZYBK_API lbk_result lbk_cuda_ptx(const char *src, const char *arch, char **out_ptx, char **out_log) {
-    if (!src || !arch || !out_ptx) return LBK_ERR_ARG;
-    return lbk__cu_nvrtc(&lbk__cu_self, src, arch, out_ptx, out_log);
+    lbk_result r;
+    if (!src || !arch || !out_ptx)
+        return lbk__set_last(LBK_ERR_ARG, "lbk_cuda_ptx: NULL %s", !src ? "src" : !arch ? "arch" : "out_ptx");
+    lbk__clear_backend_error();
+    r = lbk__cu_nvrtc(&lbk__cu_self, src, arch, out_ptx, out_log);
+    if (r != LBK_OK) return lbk__set_last(r, "lbk_cuda_ptx: %s", lbk__tls_be_msg[0] ? lbk__tls_be_msg : lbk_result_str(r));
+    lbk__clear_last();
+    return LBK_OK;
 }
 #endif /* LAZYBK_CUDA */
 

@@ -236,15 +236,16 @@ static void test_r9_scope_keep_linear(void **state) {
 }
 
 /* A backend that forwards to the cpu backend and misbehaves on request inside execute. */
-enum { MB_NONE, MB_REENTER, MB_OTHER_CTX, MB_ALIAS_INPUT, MB_ALIAS_OUTPUTS, MB_BOGUS_CODE, MB_BLOCK };
+enum { MB_NONE, MB_REENTER, MB_OTHER_CTX, MB_ALIAS_INPUT, MB_ALIAS_OUTPUTS, MB_BOGUS_CODE, MB_BLOCK, MB_OOM };
 static struct {
     int mode;
     lbk_tensor victim;                 /* what MB_REENTER reads */
     lbk_result inner_r, inner2_r;
     char inner_msg[512];
     int inner_exec_ctx_ok, other_value_ok;
+    int64_t out_debug;                 /* MB_OOM: the debug handle of the compiled graph's first expand, else output 0's */
     pthread_mutex_t mu; pthread_cond_t cv; int entered, release;   /* MB_BLOCK */
-} mb = {0, {0}, LBK_OK, LBK_OK, "", 0, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+} mb = {0, {0}, LBK_OK, LBK_OK, "", 0, 0, -1, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
 static lbk_result mb_execute(void *self, lbk_computation *c, lbk_data *const *args, int n_args, lbk_device dev,
                              lbk_data **out, int cap, int *out_n) {
     mock_backend *m = (mock_backend *)self;
@@ -270,16 +271,26 @@ static lbk_result mb_execute(void *self, lbk_computation *c, lbk_data *const *ar
         pthread_mutex_unlock(&mb.mu);
     } else if (mb.mode == MB_BOGUS_CODE) {
         return (lbk_result)999;
+    } else if (mb.mode == MB_OOM) {
+        return lbk_backend_error(LBK_ERR_OOM, mb.out_debug, "cannot allocate 4096 bytes");
     }
     lbk_result r = m->cpu->execute_computation(m->cpu_self, c, args, n_args, dev, out, cap, out_n);
     if (r == LBK_OK && mb.mode == MB_ALIAS_INPUT && n_args > 0 && *out_n > 0) { m->cpu->data_free(m->cpu_self, out[0]); out[0] = args[0]; }
     if (r == LBK_OK && mb.mode == MB_ALIAS_OUTPUTS && *out_n > 1) { m->cpu->data_free(m->cpu_self, out[1]); out[1] = out[0]; }
     return r;
 }
+static lbk_result mb_compile(void *self, lbk_device dev, const lbk_graph *const *gs, int n, lbk_computation **out) {
+    mock_backend *m = (mock_backend *)self;
+    if (n > 0 && lbk_graph_n_outputs(gs[0]) > 0) mb.out_debug = lbk_graph_node(gs[0], lbk_graph_output(gs[0], 0)).debug_handle;
+    for (uint32_t i = 0; n > 0 && i < lbk_graph_size(gs[0]); i++)   /* an expand, where there is one */
+        if (lbk_graph_node(gs[0], i).op == LBK_OP_EXPAND) { mb.out_debug = lbk_graph_node(gs[0], i).debug_handle; break; }
+    return m->cpu->compile(m->cpu_self, dev, gs, n, out);
+}
 static lbk_ctx *mb_ctx(int cache_capacity) {
     if (!lbk_backend_has("r-misbehave")) {
         lbk_backend_i b = mock_iface("r-misbehave");
         b.execute_computation = mb_execute;
+        b.compile = mb_compile;
         b.supports_op = NULL;
         assert_int_equal(lbk_backend_register(&b, &g_mock), LBK_OK);
     }
@@ -289,6 +300,215 @@ static lbk_ctx *mb_ctx(int cache_capacity) {
     lbk_ctx *ctx = lbk_ctx_create(&d);
     assert_non_null(ctx);
     return ctx;
+}
+
+/* 12. An OOM of lbk_full names the user's call, not only the expand it traces, and the
+   cpu backend's names the result's shape and bytes. The site remembers the call: a module
+   file saved and loaded keeps it. */
+static void test_r12_full_oom_names_call(void **state) {
+    (void)state;
+    lbk_ctx *ctx = mb_ctx(0);
+    int64_t d[1] = {1024};
+    mb.mode = MB_OOM;
+    lbk_tensor f = lbk_full(ctx, LBK_F32, 1, d, 2.0);
+    assert_int_equal(lbk_sync(ctx, &f, 1), LBK_ERR_OOM);
+    assert_contains(lbk_ctx_error(ctx), "failed at full (expand): cannot allocate 4096 bytes");
+    assert_contains(lbk_ctx_error(ctx), "test_review.c:");
+    lbk_ctx_clear_error(ctx);
+    /* an op traced under its own name says just the op */
+    float h4[4] = {1, 2, 3, 4};
+    lbk_tensor n = lbk_neg(ctx, lbk_from_host(ctx, LBK_F32, 1, (int64_t[]){4}, h4));
+    assert_int_equal(lbk_sync(ctx, &n, 1), LBK_ERR_OOM);
+    assert_contains(lbk_ctx_error(ctx), "failed at neg: cannot");
+    mb.mode = MB_NONE;
+    lbk_ctx_clear_error(ctx);
+    float v[1024];
+    assert_int_equal(lbk_read(ctx, f, v, sizeof v), LBK_OK);
+    assert_true(v[0] == 2 && v[1023] == 2);
+    lbk_ctx_destroy(ctx);
+    /* a module file keeps the call: a method whose first output is a full, saved, loaded
+       and run on the misbehaving backend, fails naming full */
+    ctx = mb_ctx(0);
+    lbk_module *m = lbk_module_create(ctx, "M");
+    assert_non_null(m);
+    lbk_dtype dt = LBK_F32;
+    int nd = 1;
+    int64_t xd[1] = {4};
+    const int64_t *xdims[1] = {xd};
+    lbk_tensor x, y[2];
+    assert_int_equal(lbk_method_begin(m, "forward", 1, &dt, &nd, xdims, &x), LBK_OK);
+    y[0] = lbk_full(ctx, LBK_F32, 1, xd, 3.0);
+    y[1] = lbk_add(ctx, x, y[0]);
+    assert_int_equal(lbk_method_end(m, y, 2), LBK_OK);
+    const char *path = "build/test_review_call.lbkm";
+    assert_int_equal(lbk_module_save(m, path), LBK_OK);
+    lbk_module_destroy(m);
+    {   /* the debug table holds the call's name (nothing else in this file says "full") */
+        size_t fn;
+        unsigned char *fb = tfile_read(path, &fn);
+        bool found = false;
+        for (size_t i = 0; i + 4 <= fn && !found; i++) found = memcmp(fb + i, "full", 4) == 0;
+        free(fb);
+        assert_true(found);
+    }
+    lbk_module *ld = lbk_module_load(ctx, path);
+    assert_non_null(ld);
+    lbk_tensor in = lbk_full(ctx, LBK_F32, 1, xd, 1.0), out[2];
+    mb.mode = MB_OOM;
+    lbk_result r = lbk_module_run(ld, "forward", &in, 1, out, 2);
+    if (r == LBK_OK) r = lbk_sync(ctx, out, 2);
+    assert_int_equal(r, LBK_ERR_OOM);
+    assert_contains(lbk_ctx_error(ctx), "failed at full (expand)");
+    assert_contains(lbk_ctx_error(ctx), "test_review.c:");
+    mb.mode = MB_NONE;
+    lbk_ctx_clear_error(ctx);
+    assert_int_equal(lbk_module_run(ld, "forward", &in, 1, out, 2), LBK_OK);
+    assert_int_equal(lbk_read(ctx, out[1], v, 4 * sizeof(float)), LBK_OK);
+    assert_true(v[0] == 4 && v[3] == 4);
+    lbk_module_destroy(ld);
+    lbk_ctx_destroy(ctx);
+}
+
+/* A module file with one string of its meta replaced (same length), its checksum fixed. */
+static lbk_module *load_patched(lbk_ctx *ctx, const char *path, const char *from, const char *to) {
+    size_t n, k = strlen(from);
+    unsigned char *b = tfile_read(path, &n);
+    uint64_t len = 0, h = 0xcbf29ce484222325ULL;
+    for (int i = 0; i < 8; i++) len |= (uint64_t)b[16 + i] << (8 * i);
+    size_t at = 64;
+    while (at + k <= 64 + len && memcmp(b + at, from, k) != 0) at++;
+    assert_true(at + k <= 64 + len);
+    memcpy(b + at, to, k);
+    for (uint64_t i = 0; i < len; i++) { h ^= b[64 + i]; h *= 0x100000001b3ULL; }   /* FNV-1a, 64-bit */
+    for (int i = 0; i < 8; i++) b[24 + i] = (unsigned char)(h >> (8 * i));
+    tfile_write("build/test_review_patched.lbkm", b, n);
+    free(b);
+    return lbk_module_load(ctx, "build/test_review_patched.lbkm");
+}
+
+/* 12. Module files: a dict that repeats a key, and type, attr and method names with control
+   characters (terminal escapes), are refused as malformed rather than taking the last value
+   or being printed; the API refuses such names too. */
+static void test_r12_module_names_and_keys(void **state) {
+    (void)state;
+    lbk_ctx *ctx = tctx_on("cpu");
+    assert_null(lbk_module_create(ctx, "M\x1b[31m"));
+    assert_int_equal(lbk_ctx_result(ctx), LBK_ERR_ARG);
+    assert_contains(lbk_ctx_error(ctx), "control character");
+    lbk_ctx_clear_error(ctx);
+    lbk_module *m = lbk_module_create(ctx, "Mx"), *c = lbk_module_create(ctx, "Cx");
+    assert_int_equal(lbk_module_add_child(m, "a\nb", c), LBK_ERR_ARG);
+    lbk_ctx_clear_error(ctx);
+    assert_int_equal(lbk_module_add_child(m, "ab", c), LBK_OK);
+    lbk_dtype dt = LBK_F32;
+    int nd = 1;
+    int64_t xd[1] = {3};
+    const int64_t *xdims[1] = {xd};
+    lbk_tensor x, y;
+    assert_int_equal(lbk_method_begin(m, "fw\x1b", 1, &dt, &nd, xdims, &x), LBK_ERR_ARG);
+    lbk_ctx_clear_error(ctx);
+    assert_int_equal(lbk_method_begin(m, "fwd", 1, &dt, &nd, xdims, &x), LBK_OK);
+    y = lbk_neg(ctx, x);
+    assert_int_equal(lbk_method_end(m, &y, 1), LBK_OK);
+    const char *path = "build/test_review_names.lbkm";
+    assert_int_equal(lbk_module_save(m, path), LBK_OK);
+    lbk_module_destroy(m);
+    lbk_module *ld = load_patched(ctx, path, "Mx", "Mx");   /* the helper itself: an unchanged file loads */
+    assert_non_null(ld);
+    lbk_module_destroy(ld);
+    const struct { const char *from, *to, *needle; } cases[] = {
+        {"Mx", "M\x1b", "control characters"},
+        {"Cx", "C\x07", "malformed module tree"},
+        {"ab", "a\x7f", "malformed module tree"},
+        {"fwd", "f\x1b" "d", "method name"},
+        {"sigs", "spec", "a dict repeats a key"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_null(load_patched(ctx, path, cases[i].from, cases[i].to));
+        assert_int_equal(lbk_ctx_result(ctx), LBK_ERR_FORMAT);
+        assert_contains(lbk_ctx_error(ctx), cases[i].needle);
+        lbk_ctx_clear_error(ctx);
+    }
+    lbk_ctx_destroy(ctx);
+}
+
+/* 6. max_memory_bytes: the context counts its tensors' data and what its cached graphs
+   keep; an allocation or a sync over the limit is LBK_ERR_OOM naming the call, the shape
+   and the bytes, before anything is allocated, and the context goes on. A full is never
+   materialised where its readers broadcast it (both cpu paths). Cached graphs that are not
+   in use are evicted to make room. */
+static void test_r6_memory_limit(void **state) {
+    (void)state;
+    for (int p = 0; p < 2; p++) {
+        lbk_ctx_desc desc = {0};
+        desc.backend = k_paths[p];
+        desc.max_memory_bytes = (size_t)1 << 20;
+        lbk_ctx *ctx = lbk_ctx_create(&desc);
+        assert_non_null(ctx);
+        float *host = (float *)calloc(((size_t)1 << 18) + 1, sizeof(float));
+        for (int i = 0; i < 1000; i++) host[i] = (float)(i + 1);
+        int64_t over[1] = {((int64_t)1 << 18) + 1};
+        assert_int_equal(lbk_from_host(ctx, LBK_F32, 1, over, host).id, 0);
+        assert_int_equal(lbk_ctx_result(ctx), LBK_ERR_OOM);
+        assert_contains(lbk_ctx_error(ctx), "lbk_from_host: f32[262145] needs 1048580 bytes, over the context's max_memory_bytes of 1048576");
+        assert_contains(lbk_ctx_error(ctx), "test_review.c:");
+        lbk_ctx_clear_error(ctx);
+        assert_int_equal(lbk_ctx_memory_used(ctx), 0);
+        assert_int_equal(lbk_empty(ctx, LBK_F32, 1, over).id, 0);
+        assert_contains(lbk_ctx_error(ctx), "lbk_empty: f32[262145] needs 1048580 bytes");
+        lbk_ctx_clear_error(ctx);
+        int64_t n1000[2] = {1, 1000};
+        lbk_tensor x = lbk_from_host(ctx, LBK_F32, 2, n1000, host);
+        assert_int_not_equal(x.id, 0);
+        assert_int_equal(lbk_ctx_memory_used(ctx), 4000);
+        /* a full as a result must be materialised: refused before the sync allocates */
+        int64_t half[1] = {(int64_t)1 << 19};
+        lbk_tensor f = lbk_full(ctx, LBK_F32, 1, half, 2.0);
+        assert_int_equal(lbk_sync(ctx, &f, 1), LBK_ERR_OOM);
+        assert_contains(lbk_ctx_error(ctx), "lbk_sync: the sync needs 2097152 bytes (the largest result: full f32[524288], 2097152 bytes)");
+        assert_contains(lbk_ctx_error(ctx), "max_memory_bytes of 1048576 (it holds 4000: 4000 in tensors");
+        lbk_ctx_clear_error(ctx);
+        lbk_release(ctx, f);
+        /* read by a reduction or an elementwise op it costs one element: 4M and 4000x1000
+           elements under a 1 MiB limit */
+        int64_t big[1] = {(int64_t)1 << 22}, wide[2] = {4000, 1000};
+        float s;
+        lbk_tensor hs = lbk_sum(ctx, lbk_full(ctx, LBK_F32, 1, big, 0.5), 0, NULL, false);
+        assert_int_equal(lbk_read(ctx, hs, &s, sizeof s), LBK_OK);
+        assert_true(s == (float)((int64_t)1 << 21));
+        lbk_release(ctx, hs);
+        lbk_tensor m = lbk_sum(ctx, lbk_mul(ctx, x, lbk_full(ctx, LBK_F32, 2, wide, 3.0)), 0, NULL, false);
+        lbk_result r = lbk_read(ctx, m, &s, sizeof s);
+        const char *env = getenv("LAZYBK_CPU_REFERENCE");
+        bool fast = p == 0 && !(env && env[0] && strcmp(env, "0") != 0);
+        if (fast) {     /* the fast path fuses the product into the sum: nothing but the result */
+            assert_int_equal(r, LBK_OK);
+            assert_true(fabs(s - 3.0 * 500500.0 * 4000.0) <= 1e-6 * 3.0 * 500500.0 * 4000.0);
+        } else {        /* the reference path keeps the product (16 MB of scratch): refused, named */
+            assert_int_equal(r, LBK_ERR_OOM);
+            assert_contains(lbk_ctx_error(ctx), "kept by compiled graphs");
+            lbk_ctx_clear_error(ctx);
+        }
+        lbk_release(ctx, m);
+        /* eviction: a cached graph's scratch makes way for a new result */
+        int64_t sq[2] = {256, 256};
+        lbk_tensor xa = lbk_from_host(ctx, LBK_F32, 2, sq, host), wa = lbk_from_host(ctx, LBK_F32, 2, sq, host);
+        assert_int_equal(lbk_ctx_memory_used(ctx), 4000 + 2 * 262144);
+        lbk_tensor a = lbk_sum(ctx, lbk_matmul(ctx, xa, wa), 0, NULL, false);
+        assert_int_equal(lbk_sync(ctx, &a, 1), LBK_OK);
+        /* the product is scratch the cached graph keeps: 256 KiB more than the result */
+        assert_int_equal(lbk_ctx_memory_used(ctx), 4000 + 2 * 262144 + 4 + 262144);
+        lbk_tensor b = lbk_exp(ctx, xa);
+        float *bv = (float *)malloc(262144);
+        assert_int_equal(lbk_read(ctx, b, bv, 262144), LBK_OK);
+        assert_true(fabs(bv[0] - exp(1.0)) <= 1e-6 * exp(1.0) && fabs(bv[1] - exp(2.0)) <= 1e-6 * exp(2.0));
+        assert_int_equal(lbk_ctx_memory_used(ctx), 4000 + 2 * 262144 + 4 + 262144);   /* the product's graph went */
+        lbk_release(ctx, b);
+        assert_int_equal(lbk_ctx_memory_used(ctx), 4000 + 2 * 262144 + 4);
+        free(bv);
+        free(host);
+        lbk_ctx_destroy(ctx);
+    }
 }
 
 /* 4. A backend calling back into lazybk from execute_computation: on the context it is
@@ -573,6 +793,9 @@ static void test_r9_many_children(void **state) {
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_r9_many_children),
+    cmocka_unit_test(test_r6_memory_limit),
+    cmocka_unit_test(test_r12_module_names_and_keys),
+    cmocka_unit_test(test_r12_full_oom_names_call),
     cmocka_unit_test(test_r8_debug_sites_by_text),
     cmocka_unit_test(test_r12_error_kinds),
     cmocka_unit_test(test_r12_cache_capacity_huge),

@@ -500,9 +500,15 @@ int main(void) {
     lbk_ctx_destroy(cpu);
 
     /* 2. the generated source of every representative graph compiles with NVRTC */
-    char *ptx = NULL, *log = NULL;
+    char *ptx = NULL, *log = NULL, *src0 = NULL;
+    (void)lbk_ctx_create(&(lbk_ctx_desc){.backend = "no-such-backend"});   /* a stale error to be replaced */
+    CHECK(lbk_cuda_source(NULL, &src0) == LBK_ERR_ARG && src0 == NULL && strstr(lbk_last_error(), "lbk_cuda_source: NULL graph"),
+          "lbk_cuda_source(NULL) says so in lbk_last_error (got '%s')", lbk_last_error());
+    CHECK(lbk_cuda_ptx(NULL, "compute_80", &ptx, &log) == LBK_ERR_ARG && strstr(lbk_last_error(), "lbk_cuda_ptx: NULL src"),
+          "lbk_cuda_ptx(NULL) says so (got '%s')", lbk_last_error());
     lbk_result nv = lbk_cuda_ptx("extern \"C\" __global__ void k(float *x) { x[0] = 1; }", "compute_80", &ptx, &log);
     free(ptx); free(log);
+    CHECK(nv != LBK_OK || lbk_last_error()[0] == 0, "a successful lbk_cuda_ptx clears lbk_last_error (got '%s')", lbk_last_error());
     if (nv == LBK_ERR_UNAVAILABLE) {
         printf("skipped: NVRTC not found (%s)\n", lbk_last_error());
     } else {
