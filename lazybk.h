@@ -335,6 +335,12 @@ typedef struct lbk_ctx_desc {
        go over it fails with LBK_ERR_OOM naming the op, the shape and the bytes, before the
        allocation, after first evicting cached graphs that are not in use. */
     size_t      max_memory_bytes;
+    /* nonzero: a sync (lbk_read, lbk_sync of some tensors) also materialises the live
+       pending tensors whose graphs share pending work with it (a decode step's KV caches
+       with its next token), so that the shared part is computed once and the next sync of
+       them is not a new graph. A failure in one of them then fails the sync. 0: only what
+       was asked for. Either way lbk_sync(ctx, NULL, 0) syncs every live tensor at once. */
+    int         sync_siblings;
 } lbk_ctx_desc;
 
 /* desc may be NULL. Returns NULL on failure: lbk_last_result() is LBK_ERR_NOT_FOUND for an
@@ -2692,6 +2698,7 @@ struct lbk_ctx {
     size_t cap_centries;
     uint64_t use_clock;
 
+    bool sync_siblings;      /* lbk_ctx_desc.sync_siblings */
     size_t mem_limit;        /* max_memory_bytes; 0: none */
     size_t mem_held;         /* bytes of device data the nodes hold (lbk__mem_hold) */
     size_t mem_plans;        /* bytes the cached plans keep (lbk__plan.mem_bytes) */
@@ -5868,6 +5875,55 @@ static lbk_result lbk__run_plan(lbk_ctx *ctx, const lbk__plan *p, lbk_data **par
     return r;
 }
 
+/* sync_siblings: the live pending tensors whose graphs reach a pending node of the roots'
+   graph join the roots. One walk over the live handles' pending graphs, each node visited
+   once (a sibling's nodes join the roots' graph; a walk that found none stays "seen"),
+   stopped after four times the roots' graph plus 4096 nodes. False on OOM. */
+static bool lbk__add_siblings(lbk_ctx *ctx, size_t *n_roots) {
+    bool ok;
+    uint32_t in_graph, seen, *walk = NULL;
+    size_t n_walk = 0, cap_walk = 0, budget, s, top;
+    (void)lbk__collect(ctx, ctx->roots, *n_roots, &ok);
+    if (!ok) return false;
+    in_graph = ctx->epoch;
+    budget = 4 * ctx->n_order + 4096;
+    seen = lbk__next_epoch(ctx);
+    if (seen < in_graph) return true;   /* the epochs wrapped: the marks are gone; no siblings this time */
+    for (s = 0; s < ctx->n_slots && budget > 0; s++) {
+        uint32_t y = ctx->slots[s].node;
+        bool overlap = false;
+        if (!ctx->slots[s].live || ctx->nodes[y].op == LBK_OP_PARAM || ctx->nodes[y].mark == in_graph ||
+            ctx->nodes[y].mark == seen)
+            continue;
+        top = 0;
+        if (!LBK__GROW(ctx->ustack, ctx->cap_ustack, 1)) { lbk__free(walk); return false; }
+        ctx->ustack[top++] = y;
+        n_walk = 0;
+        while (top && budget > 0) {
+            uint32_t x = ctx->ustack[--top], k;
+            lbk__node *n = &ctx->nodes[x];
+            const uint32_t *in;
+            if (n->op == LBK_OP_PARAM || n->mark == seen) continue;
+            if (n->mark == in_graph) { overlap = true; continue; }
+            n->mark = seen;
+            budget--;
+            if (!LBK__GROW(walk, cap_walk, n_walk + 1) || !LBK__GROW(ctx->ustack, ctx->cap_ustack, top + n->n_in)) {
+                lbk__free(walk);
+                return false;
+            }
+            walk[n_walk++] = x;
+            in = lbk__inputs(ctx, n);
+            for (k = 0; k < n->n_in; k++) ctx->ustack[top++] = in[k];
+        }
+        if (!overlap || top) continue;   /* no shared work, or the budget ran out mid-walk */
+        if (!LBK__GROW(ctx->roots, ctx->cap_roots, *n_roots + 1)) { lbk__free(walk); return false; }
+        ctx->roots[(*n_roots)++] = y;
+        while (n_walk) ctx->nodes[walk[--n_walk]].mark = in_graph;
+    }
+    lbk__free(walk);
+    return true;
+}
+
 /* Syncs the given nodes (any mix of pending and materialised). */
 static lbk_result lbk__sync_nodes(lbk_ctx *ctx, const uint32_t *nodes, size_t n, const char *where) {
     size_t k, n_roots = 0;
@@ -5897,6 +5953,7 @@ static lbk_result lbk__sync_nodes(lbk_ctx *ctx, const uint32_t *nodes, size_t n,
         ctx->roots[n_roots++] = nodes[k];
     }
     if (n_roots == 0) return LBK_OK;
+    if (ctx->sync_siblings && !lbk__add_siblings(ctx, &n_roots)) return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
     h = lbk__collect(ctx, ctx->roots, n_roots, &ok);
     if (!ok) return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
     if ((r = lbk__plan_get(ctx, h, ctx->roots, n_roots, where, &plan)) != LBK_OK) return r;
@@ -6098,6 +6155,7 @@ LAZYBK_API lbk_ctx *lbk_ctx_create(const lbk_ctx_desc *desc) {
     ctx->logger_user = d.logger_user;
     ctx->cache_capacity = d.cache_capacity ? d.cache_capacity : 1024;
     ctx->mem_limit = d.max_memory_bytes;
+    ctx->sync_siblings = d.sync_siblings != 0;
     ctx->n_threads = d.n_threads;
     if (!ctx->n_threads) {
         const char *e = getenv("OMP_NUM_THREADS");

@@ -432,6 +432,57 @@ static void test_r12_module_names_and_keys(void **state) {
     lbk_ctx_destroy(ctx);
 }
 
+/* 14. A decode step read through one of its outputs: with sync_siblings the live pending
+   tensors sharing its work (the KV cache) are materialised by the same sync, so each step is
+   one graph (one compile in all) and the cache is not recomputed; a live tensor sharing
+   nothing stays pending. Without it, the documented pattern (one lbk_sync of every output)
+   gives the same count. Values against a hand loop. */
+static double step_ref(const double *h, int n, double *kv) {   /* next = sum(tanh(h)), kv = 2 tanh(h) + kv */
+    double s = 0;
+    for (int i = 0; i < n; i++) { double t = tanh(h[i]); s += t; kv[i] = 2 * t + kv[i]; }
+    return s;
+}
+static void test_r14_sync_siblings(void **state) {
+    (void)state;
+    for (int mode = 0; mode < 2; mode++) {
+        lbk_ctx_desc d = {0};
+        d.backend = "cpu";
+        d.sync_siblings = mode == 0;
+        lbk_ctx *ctx = lbk_ctx_create(&d);
+        assert_non_null(ctx);
+        int64_t n8[1] = {8};
+        double h[8], kvr[8] = {0};
+        tfill(h, 8, -1, 1, 14);
+        lbk_tensor x = tfrom(ctx, LBK_F64, 1, n8, h), kv = lbk_full(ctx, LBK_F64, 1, n8, 0);
+        lbk_tensor lone = lbk_neg(ctx, lbk_exp(ctx, kv));   /* shares only a parameter with the step */
+        for (int step = 0; step < 3; step++) {
+            lbk_tensor t = lbk_tanh(ctx, x);
+            lbk_tensor next = lbk_sum(ctx, t, 0, NULL, false);
+            lbk_tensor kv2 = lbk_add(ctx, lbk_mul(ctx, t, lbk_scalar(ctx, LBK_F64, 2)), kv);
+            lbk_release(ctx, t);
+            double got, want = step_ref(h, 8, kvr);
+            if (mode == 0) {
+                assert_int_equal(lbk_read(ctx, next, &got, sizeof got), LBK_OK);
+                assert_false(lbk_is_pending(ctx, kv2));   /* came with it */
+                if (step == 0) assert_true(lbk_is_pending(ctx, lone));
+            } else {
+                lbk_tensor both[2] = {next, kv2};
+                assert_int_equal(lbk_sync(ctx, both, 2), LBK_OK);
+                assert_int_equal(lbk_read(ctx, next, &got, sizeof got), LBK_OK);
+            }
+            assert_true(fabs(got - want) <= 1e-12);
+            double kvg[8];
+            assert_int_equal(lbk_read(ctx, kv2, kvg, sizeof kvg), LBK_OK);
+            for (int i = 0; i < 8; i++) assert_true(fabs(kvg[i] - kvr[i]) <= 1e-12);
+            lbk_release(ctx, kv);
+            lbk_release(ctx, next);
+            kv = kv2;
+        }
+        assert_int_equal(lbk_counter(ctx, "compile"), 2);   /* step 0 (kv a full), then one graph for the rest */
+        lbk_ctx_destroy(ctx);
+    }
+}
+
 /* 6. max_memory_bytes: the context counts its tensors' data and what its cached graphs
    keep; an allocation or a sync over the limit is LBK_ERR_OOM naming the call, the shape
    and the bytes, before anything is allocated, and the context goes on. A full is never
@@ -794,6 +845,7 @@ static void test_r9_many_children(void **state) {
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_r9_many_children),
     cmocka_unit_test(test_r6_memory_limit),
+    cmocka_unit_test(test_r14_sync_siblings),
     cmocka_unit_test(test_r12_module_names_and_keys),
     cmocka_unit_test(test_r12_full_oom_names_call),
     cmocka_unit_test(test_r8_debug_sites_by_text),
