@@ -15,7 +15,7 @@ EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c)
 BENCHES  := $(BUILD)/bench/bench_core $(BUILD)/bench/bench_cpu $(BUILD)/bench/bench_matmul $(BUILD)/bench/bench_matmul_blas \
             $(BUILD)/bench/bench_eigen
 
-.PHONY: all deps bench-deps demo test sanitize valgrind tsan check-std examples fakecuda cuda bench-cuda bench install uninstall check-install fuzz clean
+.PHONY: all deps bench-deps demo test sanitize valgrind tsan check-std examples fakecuda cuda bench-cuda bench install uninstall check-install fuzz fuzz-diff clean
 
 all: $(BUILD)/tests $(EXAMPLES)
 
@@ -27,7 +27,9 @@ demo: deps $(BUILD)/examples/01_quickstart
 
 # The suite runs twice: on the reference path (every op against float64), then on the
 # default fast path (the same checks, plus fast-against-reference on random graphs).
-test: deps $(BUILD)/tests $(BUILD)/alloc_sweep $(BUILD)/test_dlpack_v1 $(BUILD)/fuzz_replay $(BUILD)/test_threads $(BUILD)/test_big
+test: deps $(BUILD)/tests $(BUILD)/alloc_sweep $(BUILD)/test_dlpack_v1 $(BUILD)/fuzz_replay $(BUILD)/test_threads $(BUILD)/test_big \
+      $(BUILD)/fuzz_diff
+	./$(BUILD)/fuzz_diff 3000 1
 	./$(BUILD)/alloc_sweep
 	./$(BUILD)/test_dlpack_v1
 	./$(BUILD)/fuzz_replay
@@ -62,6 +64,17 @@ tsan: deps
 	TSAN_OPTIONS=halt_on_error=1 ./$(BUILD)/test_threads-tsan
 	LAZYBK_TEST_NO_TIMING=1 TSAN_OPTIONS=halt_on_error=1 ./$(BUILD)/tests-tsan
 
+# Differential fuzzing (tests/fuzz/fuzz_diff.c): random programs on cpu, cpu-reference and,
+# built with LAZYBK_CUDA where a device answers, cuda; the smallest disagreeing program is
+# printed. `make test` runs 3000 programs; this runs FUZZ_DIFF_N from FUZZ_DIFF_SEED.
+FUZZ_DIFF_N ?= 100000
+FUZZ_DIFF_SEED ?= 1
+$(BUILD)/fuzz_diff: tests/fuzz/fuzz_diff.c $(HDR) | deps
+	@mkdir -p $(BUILD)
+	$(CC) -std=c99 $(CFLAGS) $(WARN) $(CPPFLAGS) $< -o $@ $(LIBS)
+fuzz-diff: $(BUILD)/fuzz_diff
+	./$(BUILD)/fuzz_diff $(FUZZ_DIFF_N) $(FUZZ_DIFF_SEED)
+
 $(BUILD)/fuzz_replay: tests/fuzz/replay.c tests/fuzz/fuzz_api.c tests/fuzz/fuzz_load.c $(HDR) | deps
 	@mkdir -p $(BUILD)
 	$(CC) -std=c99 $(CFLAGS) $(WARN) $(CPPFLAGS) $< -o $@ $(LIBS)
@@ -93,6 +106,9 @@ sanitize: deps
 	    $(WARN) $(CPPFLAGS) tests/fuzz/replay.c -o $(BUILD)/fuzz_replay-sanitize $(LIBS)
 	$(CC) -std=c99 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
 	    $(WARN) $(CPPFLAGS) tests/threads/test_threads.c -o $(BUILD)/test_threads-sanitize $(LIBS)
+	$(CC) -std=c99 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
+	    $(WARN) $(CPPFLAGS) tests/fuzz/fuzz_diff.c -o $(BUILD)/fuzz_diff-sanitize $(LIBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(BUILD)/fuzz_diff-sanitize 3000 1
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(BUILD)/test_threads-sanitize
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(BUILD)/alloc_sweep-sanitize
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(BUILD)/fuzz_replay-sanitize
@@ -161,6 +177,7 @@ cuda: deps fakecuda
 	@test -f $(CUDA_HOME)/include/cuda.h || { echo "make cuda: $(CUDA_HOME)/include/cuda.h not found (set CUDA_HOME)"; exit 1; }
 	@mkdir -p $(BUILD)/cuda
 	$(CC) -std=c99 $(CFLAGS) $(WARN) $(CPPFLAGS) $(CUDA_FLAGS) tests/cuda/test_cuda.c -o $(BUILD)/cuda/test_cuda $(LIBS) -ldl
+	$(CC) -std=c99 $(CFLAGS) $(WARN) $(CPPFLAGS) $(CUDA_FLAGS) tests/fuzz/fuzz_diff.c -o $(BUILD)/cuda/fuzz_diff $(LIBS) -ldl
 	$(CC) -std=c99 $(CFLAGS) -fopenmp $(WARN) $(CPPFLAGS) $(CUDA_FLAGS) $(TEST_SRC) -o $(BUILD)/cuda/tests -lcmocka $(LIBS) -ldl
 	@set -e; for e in examples/*.c; do \
 	    echo "$(CC) ... $(CUDA_FLAGS) $$e"; \
@@ -176,6 +193,7 @@ cuda: deps fakecuda
 	./$(BUILD)/cuda/01_quickstart > /dev/null
 	@echo "== on the host emulation of a device ($(FAKECUDA))"
 	LD_LIBRARY_PATH=$(FAKECUDA) ./$(BUILD)/cuda/test_cuda
+	LD_LIBRARY_PATH=$(FAKECUDA) ./$(BUILD)/cuda/fuzz_diff 40 1
 	LD_LIBRARY_PATH=$(FAKECUDA) LAZYBK_BACKEND=cuda ./$(BUILD)/cuda/tests
 	@set -e; for e in $(BUILD)/cuda/0*; do \
 	    echo "LAZYBK_BACKEND=cuda $$e"; LD_LIBRARY_PATH=$(FAKECUDA) LAZYBK_BACKEND=cuda ./$$e > $$e.out 2>&1 || { cat $$e.out; exit 1; }; \

@@ -461,6 +461,20 @@ static void device_tests(lbk_ctx *cc) {
     for (size_t i = 0; i < got.n && i < want.n; i++) bad += !close_to(got.v[i], want.v[i], 2e-5);
     CHECK(got.n == want.n && got.n > 1000 && bad == 0, "representative graphs: %zu values, %zu from cpu, %d differ", got.n, want.n, bad);
     free(got.v); free(want.v);
+    {   /* a compensated sum over an infinity is that infinity (fuzz-diff found NaN: inf - inf in the
+           compensation), one and two phases, and logsumexp over it as on the cpu */
+        int64_t n2 = 2, nb = 100000;
+        float x2[2] = {INFINITY, 1}, o = 0;
+        float *xb = (float *)calloc((size_t)nb, sizeof(float));
+        xb[777] = -INFINITY;
+        CHECK(lbk_read(cc, lbk_sum(cc, lbk_from_host(cc, LBK_F32, 1, &n2, x2), 0, NULL, false), &o, 4) == LBK_OK && isinf(o) && o > 0,
+              "sum([inf, 1]) is inf (got %g)", o);
+        CHECK(lbk_read(cc, lbk_logsumexp(cc, lbk_from_host(cc, LBK_F32, 1, &n2, x2), 0, false), &o, 4) == LBK_OK && isinf(o) && o > 0,
+              "logsumexp([inf, 1]) is inf (got %g)", o);
+        CHECK(lbk_read(cc, lbk_mean(cc, lbk_from_host(cc, LBK_F32, 1, &nb, xb), 0, NULL, false), &o, 4) == LBK_OK && isinf(o) && o < 0,
+              "the two-phase mean of 100000 values with one -inf is -inf (got %g)", o);
+        free(xb);
+    }
     {   /* lbk_backend_text is the generated source: a fused reduction reads no stored producer */
         int64_t n = 4096;
         lbk_tensor x = lbk_full(cc, LBK_F32, 1, &n, 0.5), y = lbk_sum(cc, lbk_exp(cc, lbk_mul(cc, x, x)), 0, NULL, false);

@@ -1,0 +1,440 @@
+/* Differential fuzzing: random programs of lazybk ops run on the cpu fast path, on
+   cpu-reference and (when the cuda backend is compiled in and a device, real or the host
+   emulation of tests/cuda/fake, is there) on cuda, and must agree: the same calls fail with
+   the same result codes, and every tensor left reads back the same values (to a tolerance
+   per dtype; NaN where NaN, infinities with their sign, integers exactly). Shapes include
+   zero-size and size-1 dims and sizes past 2^63 elements or size_t bytes. A disagreement is
+   shrunk (steps removed while it persists) and printed as the smallest program found.
+
+   usage: fuzz_diff [programs [first_seed]]   (default 300 programs from seed 1)
+   `make test` runs a short run; `make fuzz-diff` a long one (FUZZ_DIFF_N, FUZZ_DIFF_SEED). */
+#define LAZYBK_IMPLEMENTATION
+#include "lazybk.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+
+#define MAX_STEPS 40
+#define MAX_NUMEL 4096          /* what the programs compute stays small */
+
+enum { K_NOP = -1, K_DATA, K_FULL, K_SCALAR, K_ARANGE, K_UNARY, K_BINARY, K_WHERE, K_CAST, K_REDUCE, K_ARGMAX, K_RESHAPE, K_PERMUTE,
+       K_EXPAND, K_SLICE, K_CONCAT, K_MATMUL, K_COMPOSITE, K_HUGE, K_COUNT };
+static const char *const k_names[K_COUNT] = {"data", "full", "scalar", "arange", "unary", "binary", "where", "cast", "reduce",
+                                             "argmax", "reshape", "permute", "expand", "slice", "concat", "matmul", "composite",
+                                             "huge"};
+
+/* One step: its kind, operands (earlier steps; a step that made no value stands for the
+   nearest earlier one that did) and parameters. A step makes at most one value; K_NOP
+   (a step the shrinker removed) none. */
+typedef struct step {
+    int kind, sub, a, b, c;
+    lbk_dtype dt;
+    int nd, n_axes, axes[4];
+    int64_t dims[5];
+    bool keep;
+    double x;
+    uint64_t seed;
+} step;
+typedef struct program { int n; step s[MAX_STEPS]; } program;
+
+static uint64_t rng_next(uint64_t *s) {   /* splitmix64 */
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+static int rng_int(uint64_t *s, int n) { return (int)(rng_next(s) % (uint64_t)n); }
+
+static const lbk_dtype k_dtypes[] = {LBK_F32, LBK_F32, LBK_F32, LBK_F64, LBK_F64, LBK_I32, LBK_I64, LBK_BOOL};
+typedef lbk_tensor (*un_fn)(lbk_ctx *, lbk_tensor);
+typedef lbk_tensor (*bin_fn)(lbk_ctx *, lbk_tensor, lbk_tensor);
+static const un_fn k_un[] = {(lbk_neg), (lbk_abs), (lbk_exp), (lbk_log), (lbk_sqrt), (lbk_rsqrt), (lbk_sin), (lbk_cos), (lbk_tanh),
+                             (lbk_sigmoid), (lbk_relu), (lbk_erf), (lbk_floor), (lbk_ceil), (lbk_reciprocal), (lbk_logical_not),
+                             (lbk_silu)};
+static const char *const k_un_names[] = {"neg", "abs", "exp", "log", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid", "relu",
+                                         "erf", "floor", "ceil", "reciprocal", "logical_not", "silu"};
+static const bin_fn k_bin[] = {(lbk_add), (lbk_sub), (lbk_mul), (lbk_div), (lbk_pow), (lbk_maximum), (lbk_minimum), (lbk_eq),
+                               (lbk_ne), (lbk_lt), (lbk_le), (lbk_gt), (lbk_ge), (lbk_logical_and), (lbk_logical_or)};
+static const char *const k_bin_names[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne", "lt", "le", "gt",
+                                          "ge", "logical_and", "logical_or"};
+#define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* A small dim: zero-size and size-1 dims are frequent. */
+static int64_t small_dim(uint64_t *s) {
+    static const int64_t d[] = {0, 1, 1, 1, 2, 2, 3, 3, 4, 5};
+    return d[rng_int(s, COUNT(d))];
+}
+
+/* The shape of value v in ctx (for generating steps that fit it). */
+static int shape_of(lbk_ctx *ctx, lbk_tensor t, int64_t *dims) {
+    int nd = lbk_ndim(ctx, t), k;
+    for (k = 0; k < nd && k < 4; k++) dims[k] = lbk_dim(ctx, t, k);
+    return nd;
+}
+
+/* ---- running a program ---- */
+typedef struct run {
+    lbk_ctx *ctx;
+    lbk_tensor v[MAX_STEPS];     /* by step: its value, or {0} */
+    int at;                      /* the step running */
+    lbk_result res[MAX_STEPS];   /* each step's outcome (LBK_OK, or the error it recorded) */
+} run;
+
+/* The value of step i (< the running one), or of the nearest earlier step with one. */
+static int resolve(const run *r, int i) {
+    if (i >= r->at) i = r->at - 1;
+    while (i >= 0 && !r->v[i].id) i--;
+    return i;
+}
+static lbk_tensor pick(const run *r, int i) { int j = resolve(r, i); return j >= 0 ? r->v[j] : (lbk_tensor){0}; }
+
+static void host_data(const step *st, int64_t n, void *out) {
+    uint64_t s = st->seed;
+    for (int64_t i = 0; i < n; i++) {
+        double v = (double)rng_int(&s, 17) - 8 + (rng_int(&s, 4) == 0 ? 0.5 : 0);
+        if (rng_int(&s, 40) == 0) v = rng_int(&s, 2) ? NAN : (rng_int(&s, 2) ? INFINITY : -INFINITY);
+        switch (st->dt) {
+        case LBK_F32: ((float *)out)[i] = (float)v; break;
+        case LBK_F64: ((double *)out)[i] = v; break;
+        case LBK_I32: ((int32_t *)out)[i] = isfinite(v) ? (int32_t)v : 3; break;
+        case LBK_I64: ((int64_t *)out)[i] = isfinite(v) ? (int64_t)v : -3; break;
+        default: ((uint8_t *)out)[i] = v > 0; break;
+        }
+    }
+}
+
+static lbk_tensor exec_step(run *r, const step *st) {
+    lbk_ctx *ctx = r->ctx;
+    lbk_tensor a = pick(r, st->a), b = pick(r, st->b), c = pick(r, st->c), none = {0};
+    switch (st->kind) {
+    case K_DATA: {
+        int64_t n = 1;
+        for (int k = 0; k < st->nd; k++) n = st->dims[k] < 0 || n > MAX_NUMEL ? -1 : n * st->dims[k];
+        if (n < 0 || n > MAX_NUMEL) return (lbk_from_host)(ctx, st->dt, st->nd, st->dims, NULL);   /* refused: no data */
+        void *buf = malloc((size_t)(n > 0 ? n : 1) * 8);
+        host_data(st, n, buf);
+        lbk_tensor t = (lbk_from_host)(ctx, st->dt, st->nd, st->dims, buf);
+        free(buf);
+        return t;
+    }
+    case K_FULL: return (lbk_full)(ctx, st->dt, st->nd, st->dims, st->x);
+    case K_SCALAR: return (lbk_scalar)(ctx, st->dt, st->x);
+    case K_ARANGE: return (lbk_arange)(ctx, st->dt, st->x, st->x + (double)st->dims[0], st->dims[1] ? (double)st->dims[1] / 2 : 0.5);
+    case K_UNARY: return k_un[st->sub](ctx, a);
+    case K_BINARY: return k_bin[st->sub](ctx, a, b);
+    case K_WHERE: return (lbk_where)(ctx, a, b, c);
+    case K_CAST: return (lbk_cast)(ctx, a, st->dt);
+    case K_REDUCE:
+        switch (st->sub) {
+        case 0: return (lbk_sum)(ctx, a, st->n_axes, st->axes, st->keep);
+        case 1: return (lbk_mean)(ctx, a, st->n_axes, st->axes, st->keep);
+        case 2: return (lbk_amax)(ctx, a, st->n_axes, st->axes, st->keep);
+        case 3: return (lbk_amin)(ctx, a, st->n_axes, st->axes, st->keep);
+        default: return (lbk_var)(ctx, a, st->n_axes, st->axes, st->sub - 4, st->keep);
+        }
+    case K_ARGMAX: return (lbk_argmax)(ctx, a, st->axes[0], st->keep);
+    case K_RESHAPE: return (lbk_reshape)(ctx, a, st->nd, st->dims);
+    case K_PERMUTE: return (lbk_permute)(ctx, a, st->axes);
+    case K_EXPAND: return (lbk_expand)(ctx, a, st->nd, st->dims);
+    case K_SLICE: return (lbk_slice)(ctx, a, st->axes[0], st->dims[0], st->dims[1], st->dims[2]);
+    case K_CONCAT: { lbk_tensor p[3] = {a, b, c}; return (lbk_concat)(ctx, p, st->sub, st->axes[0]); }
+    case K_MATMUL: return (lbk_matmul)(ctx, a, b);
+    case K_COMPOSITE:
+        switch (st->sub) {
+        case 0: return (lbk_softmax)(ctx, a, st->axes[0]);
+        case 1: return (lbk_log_softmax)(ctx, a, st->axes[0]);
+        case 2: return (lbk_logsumexp)(ctx, a, st->axes[0], st->keep);
+        case 3: return (lbk_layer_norm)(ctx, a, st->axes[0], st->keep ? b : none, st->keep ? c : none, 1e-5);
+        case 4: return (lbk_rms_norm)(ctx, a, st->axes[0], st->keep ? b : none, 1e-6);
+        case 5: return (lbk_gelu)(ctx, a, st->keep);
+        default: return (lbk_linear)(ctx, a, b, st->keep ? c : none);
+        }
+    case K_HUGE:   /* past 2^63 elements or size_t bytes: refused at trace time, everywhere alike */
+        return st->sub ? (lbk_expand)(ctx, a, st->nd, st->dims) : (lbk_full)(ctx, st->dt, st->nd, st->dims, 1);
+    }
+    return none;
+}
+
+/* Runs p on a new context of backend; keeps the values made. */
+/* Runs step i of p on r: its value (kept small) and outcome. */
+static void run_step(run *r, const program *p, int i) {
+    lbk_tensor t = {0};
+    r->at = i;
+    if (p->s[i].kind != K_NOP) t = exec_step(r, &p->s[i]);
+    r->res[i] = lbk_ctx_result(r->ctx);
+    lbk_ctx_clear_error(r->ctx);
+    if (t.id && lbk_numel(r->ctx, t) > MAX_NUMEL) { lbk_release(r->ctx, t); t.id = 0; }
+    r->v[i] = t;
+}
+static lbk_ctx *new_ctx(const char *backend) {
+    lbk_ctx_desc d;
+    memset(&d, 0, sizeof d);
+    d.backend = backend;
+    d.n_threads = 1;
+    return lbk_ctx_create(&d);
+}
+/* Runs p on a new context of backend; keeps the values made. */
+static bool run_program(run *r, const char *backend, const program *p) {
+    memset(r, 0, sizeof *r);
+    if (!(r->ctx = new_ctx(backend))) return false;
+    for (int i = 0; i < p->n; i++) run_step(r, p, i);
+    return true;
+}
+
+/* ---- generating a program, against a cpu context for the shapes ---- */
+static void gen_step(run *r, step *st, uint64_t *s) {
+    lbk_ctx *ctx = r->ctx;
+    int64_t sh[4];
+    int nd, k;
+    (void)k_names;
+    memset(st, 0, sizeof *st);
+    st->seed = rng_next(s);
+    st->a = r->at ? resolve(r, rng_int(s, r->at)) : 0;
+    st->b = r->at ? resolve(r, rng_int(s, r->at)) : 0;
+    st->c = r->at ? resolve(r, rng_int(s, r->at)) : 0;
+    st->dt = k_dtypes[rng_int(s, COUNT(k_dtypes))];
+    st->keep = rng_int(s, 2);
+    st->x = (double)(rng_int(s, 9) - 4) / 2;
+    st->kind = r->at < 2 ? K_DATA : rng_int(s, 10) < 3 ? K_DATA + rng_int(s, 4) : K_UNARY + rng_int(s, K_COUNT - K_UNARY);
+    if (st->kind == K_HUGE && rng_int(s, 3)) st->kind = K_BINARY;   /* rarer */
+    nd = shape_of(ctx, pick(r, st->a), sh);
+    if (nd < 0) nd = 0;
+    st->nd = rng_int(s, 5);
+    for (k = 0; k < 4; k++) st->dims[k] = small_dim(s);
+    if (rng_int(s, 2)) {   /* an operand of a's shape, or broadcastable against it */
+        st->nd = nd;
+        for (k = 0; k < nd; k++) st->dims[k] = rng_int(s, 4) ? sh[k] : 1;
+    }
+    switch (st->kind) {
+    case K_UNARY: st->sub = rng_int(s, COUNT(k_un)); break;
+    case K_BINARY: st->sub = rng_int(s, COUNT(k_bin)); break;
+    case K_REDUCE: case K_COMPOSITE: case K_ARGMAX: case K_SLICE: case K_CONCAT: case K_PERMUTE: {
+        st->sub = st->kind == K_REDUCE ? rng_int(s, 7) : st->kind == K_COMPOSITE ? rng_int(s, 7) : st->kind == K_CONCAT ? 1 + rng_int(s, 3) : 0;
+        st->n_axes = nd ? rng_int(s, nd + 1) : 0;
+        for (k = 0; k < 4; k++) st->axes[k] = nd ? rng_int(s, nd) - (rng_int(s, 3) == 0 ? nd : 0) : 0;
+        if (st->kind == K_REDUCE && st->n_axes == 2 && st->axes[0] == st->axes[1]) st->n_axes = 1;
+        if (st->kind == K_PERMUTE)
+            for (k = 0; k < nd; k++) {   /* a permutation of nd: a rotation */
+                int rot = (int)(st->seed % (uint64_t)(nd ? nd : 1));
+                st->axes[k] = (k + rot) % nd;
+            }
+        if (st->kind == K_COMPOSITE && (st->sub == 3 || st->sub == 4)) st->axes[0] = nd ? 1 + rng_int(s, nd) : 0;
+        if (st->kind == K_SLICE) {
+            int ax = nd ? (st->axes[0] % nd + nd) % nd : 0;
+            int64_t len = nd ? sh[ax] : 0;
+            st->dims[0] = rng_int(s, (int)len + 2) - 1;
+            st->dims[1] = rng_int(s, (int)len + 3) - 1;
+            st->dims[2] = 1 + rng_int(s, 3);
+        }
+        break;
+    }
+    case K_RESHAPE: {   /* the same count, split differently */
+        int64_t n = 1;
+        for (k = 0; k < nd; k++) n *= sh[k];
+        if (rng_int(s, 4) == 0) { st->nd = 1; st->dims[0] = -1; break; }
+        st->nd = 2;
+        st->dims[0] = (n % 2 == 0 && n) ? 2 : 1;
+        st->dims[1] = st->dims[0] ? n / st->dims[0] : 0;
+        break;
+    }
+    case K_EXPAND:
+        st->nd = nd + (nd < 4 ? rng_int(s, 2) : 0);
+        for (k = 0; k < st->nd; k++) {
+            int j = k - (st->nd - nd);
+            st->dims[k] = j < 0 ? small_dim(s) : sh[j] == 1 ? small_dim(s) : sh[j];
+        }
+        break;
+    case K_HUGE:
+        st->sub = rng_int(s, 2);
+        st->nd = 2 + rng_int(s, 2);
+        st->dims[0] = (int64_t)1 << (31 + rng_int(s, 2));
+        st->dims[1] = (int64_t)1 << (31 + rng_int(s, 2));
+        st->dims[2] = 1 + rng_int(s, 3);
+        break;
+    default: break;
+    }
+}
+
+static void gen_program(program *p, uint64_t seed) {
+    uint64_t s = seed * 0x2545f4914f6cdd1dULL + 7;
+    run r;
+    memset(&r, 0, sizeof r);
+    r.ctx = new_ctx("cpu");
+    p->n = 4 + rng_int(&s, MAX_STEPS - 4);
+    for (int i = 0; i < p->n; i++) {
+        r.at = i;
+        gen_step(&r, &p->s[i], &s);
+        run_step(&r, p, i);
+    }
+    lbk_ctx_destroy(r.ctx);
+}
+
+/* ---- comparing ---- */
+static long g_steps_ok, g_steps, g_elements;
+/* The tolerance of a float result: f32's wherever an f32 value took part in the program
+   (its rounding carries into f64 results made from it), else f64's. */
+static double g_tol_f32 = 2e-4, g_tol_f64 = 1e-9;
+static bool g_program_f32;
+static double tol_for(lbk_dtype dt) { return dt == LBK_F64 ? (g_program_f32 ? g_tol_f32 : g_tol_f64) : dt == LBK_F32 ? g_tol_f32 : 0; }
+static bool close_enough(double a, double b, double tol, double scale) {
+    if (isnan(a) || isnan(b)) return isnan(a) && isnan(b);
+    if (isinf(a) || isinf(b)) return a == b;
+    return fabs(a - b) <= tol * (1 + scale);
+}
+
+/* Values whose comparison would test rounding, not lazybk: one made by an op that is
+   discontinuous (a cast to an integer, a comparison, floor, ceil, argmax, where's
+   condition) or singular (div, pow, reciprocal, rsqrt, log) in a float operand that was
+   itself computed (so carries rounding, which the two paths may place on either side of the
+   jump), or made from such a value. Their shapes and outcomes are still compared. */
+static bool g_fragile[MAX_STEPS];
+static void mark_fragile(const run *r0, const program *p) {
+    bool approx[MAX_STEPS];
+    run r = *r0;
+    for (int i = 0; i < p->n; i++) {
+        const step *st = &p->s[i];
+        int in[3], n_in = 0, k;
+        bool any_approx = false, any_fragile = false, disc = false, source = st->kind <= K_ARANGE;
+        r.at = i;
+        approx[i] = false;
+        g_fragile[i] = false;
+        if (st->kind == K_NOP || !r.v[i].id) continue;
+        if (!source) { in[n_in++] = resolve(&r, st->a); in[n_in++] = resolve(&r, st->b); in[n_in++] = resolve(&r, st->c); }
+        for (k = 0; k < n_in; k++)
+            if (in[k] >= 0) { any_approx |= approx[in[k]]; any_fragile |= g_fragile[in[k]]; }
+        switch (st->kind) {
+        case K_CAST: disc = !lbk_dtype_is_float(st->dt); break;
+        case K_BINARY: disc = st->sub == 3 || st->sub == 4 || st->sub >= 7; break;
+        case K_UNARY: disc = st->sub == 3 || st->sub == 5 || st->sub == 12 || st->sub == 13 || st->sub == 14 || st->sub == 15; break;
+        case K_ARGMAX: case K_WHERE: disc = true; break;   /* ties, conditions */
+        default: break;
+        }
+        g_fragile[i] = any_fragile || (disc && any_approx);
+        approx[i] = !source && (any_approx || (st->kind != K_RESHAPE && st->kind != K_PERMUTE && st->kind != K_EXPAND &&
+                                               st->kind != K_SLICE && st->kind != K_CONCAT));
+    }
+}
+
+/* Whether two runs agree; why says where not. */
+static bool agree(run *x, run *y, int n_steps, char *why, size_t cap) {
+    int i;
+    for (i = 0; i < n_steps; i++)
+        if (x->res[i] != y->res[i] && x->res[i] != LBK_ERR_OOM && y->res[i] != LBK_ERR_OOM) {
+            snprintf(why, cap, "step %d: %s vs %s", i, lbk_result_str(x->res[i]), lbk_result_str(y->res[i]));
+            return false;
+        }
+    for (i = 0; i < n_steps; i++) {
+        if (!x->v[i].id != !y->v[i].id) { snprintf(why, cap, "step %d made a value on one side only", i); return false; }
+        if (!x->v[i].id) continue;
+        int64_t n = lbk_numel(x->ctx, x->v[i]);
+        lbk_dtype dt = lbk_type(x->ctx, x->v[i]);
+        if (n != lbk_numel(y->ctx, y->v[i]) || dt != lbk_type(y->ctx, y->v[i])) {
+            snprintf(why, cap, "step %d: shape or dtype differs", i);
+            return false;
+        }
+        double *a = (double *)malloc((size_t)(n ? n : 1) * 8), *b = (double *)malloc((size_t)(n ? n : 1) * 8), scale = 0;
+        lbk_result ra = lbk_read_as(x->ctx, x->v[i], LBK_F64, a, (size_t)n * 8), rb = lbk_read_as(y->ctx, y->v[i], LBK_F64, b, (size_t)n * 8);
+        bool ok = true;
+        lbk_ctx_clear_error(x->ctx);
+        lbk_ctx_clear_error(y->ctx);
+        if (ra == LBK_ERR_OOM || rb == LBK_ERR_OOM) { free(a); free(b); continue; }
+        if (ra != rb) { snprintf(why, cap, "step %d: read %s vs %s", i, lbk_result_str(ra), lbk_result_str(rb)); free(a); free(b); return false; }
+        if (ra == LBK_OK && !g_fragile[i]) {
+            for (int64_t k = 0; k < n; k++) if (isfinite(a[k]) && fabs(a[k]) > scale) scale = fabs(a[k]);
+            for (int64_t k = 0; k < n && ok; k++)
+                if (!close_enough(a[k], b[k], tol_for(dt), scale)) {
+                    snprintf(why, cap, "step %d (%s, %lld elements), element %lld: %.9g vs %.9g", i, lbk_dtype_name(dt),
+                             (long long)n, (long long)k, a[k], b[k]);
+                    ok = false;
+                }
+        }
+        free(a); free(b);
+        if (!ok) return false;
+    }
+    return true;
+}
+
+static const char *g_backends[3];
+static int g_n_backends;
+
+/* Whether p runs alike on every backend; why gets the first disagreement. */
+static bool check_program(const program *p, char *why, size_t cap) {
+    run runs[3];
+    bool ok = true;
+    int k;
+    for (k = 0; k < g_n_backends; k++)
+        if (!run_program(&runs[k], g_backends[k], p)) { snprintf(why, cap, "no context on %s", g_backends[k]); return false; }
+    mark_fragile(&runs[0], p);
+    g_program_f32 = false;   /* integer inputs of composites compute in f32 too: any f32 value counts */
+    for (k = 0; k < p->n; k++) g_program_f32 |= runs[0].v[k].id && lbk_type(runs[0].ctx, runs[0].v[k]) == LBK_F32;
+    for (k = 0; k < p->n; k++) g_program_f32 |= p->s[k].kind == K_COMPOSITE;
+    for (k = 0; k < p->n; k++) { g_steps++; g_steps_ok += runs[0].res[k] == LBK_OK; }
+    for (k = 0; k < p->n; k++) g_elements += runs[0].v[k].id ? lbk_numel(runs[0].ctx, runs[0].v[k]) : 0;
+    for (k = 1; k < g_n_backends && ok; k++) {
+        char w[400];
+        if (!agree(&runs[0], &runs[k], p->n, w, sizeof w)) {
+            snprintf(why, cap, "%s vs %s: %s", g_backends[0], g_backends[k], w);
+            ok = false;
+        }
+    }
+    for (k = 0; k < g_n_backends; k++) lbk_ctx_destroy(runs[k].ctx);
+    return ok;
+}
+
+static void print_program(const program *p) {
+    for (int i = 0; i < p->n; i++) {
+        const step *s = &p->s[i];
+        if (s->kind == K_NOP) continue;
+        printf("  %2d: %-9s", i, k_names[s->kind]);
+        if (s->kind == K_UNARY) printf(" %s", k_un_names[s->sub]);
+        else if (s->kind == K_BINARY) printf(" %s", k_bin_names[s->sub]);
+        else printf(" sub=%d", s->sub);
+        printf(" a=%d b=%d c=%d dt=%s dims=[", s->a, s->b, s->c, lbk_dtype_name(s->dt));
+        for (int k = 0; k < s->nd; k++) printf("%s%lld", k ? "," : "", (long long)s->dims[k]);
+        printf("] axes=[%d,%d,%d,%d] n_axes=%d keep=%d x=%g seed=%llu\n", s->axes[0], s->axes[1], s->axes[2], s->axes[3],
+               s->n_axes, s->keep, s->x, (unsigned long long)s->seed);
+    }
+}
+
+/* Removes steps (and then trailing ones) while the program still fails: the smallest
+   failing program found. Operands of later steps keep pointing where they did. */
+static void shrink(program *p) {
+    bool progress = true;
+    char why[512];
+    while (progress) {
+        progress = false;
+        for (int i = p->n - 1; i >= 0; i--) {
+            program q = *p;
+            if (q.s[i].kind == K_NOP) continue;
+            q.s[i].kind = K_NOP;
+            if (!check_program(&q, why, sizeof why)) { *p = q; progress = true; }
+        }
+    }
+    while (p->n > 1 && p->s[p->n - 1].kind == K_NOP) p->n--;
+}
+
+int main(int argc, char **argv) {
+    long n = argc > 1 ? atol(argv[1]) : 300, first = argc > 2 ? atol(argv[2]) : 1, failed = 0, s;
+    g_backends[g_n_backends++] = "cpu";
+    g_backends[g_n_backends++] = "cpu-reference";
+    if (lbk_backend_available("cuda")) g_backends[g_n_backends++] = "cuda";
+    for (s = first; s < first + n; s++) {
+        program p;
+        char why[512];
+        gen_program(&p, (uint64_t)s);
+        if (check_program(&p, why, sizeof why)) continue;
+        failed++;
+        printf("fuzz-diff: seed %ld disagrees: %s\n", s, why);
+        shrink(&p);
+        check_program(&p, why, sizeof why);
+        printf("smallest failing program (%d steps): %s\n", p.n, why);
+        print_program(&p);
+        if (failed >= 3) break;
+    }
+    printf("fuzz-diff: %ld programs from seed %ld on", s - first, first);
+    for (int k = 0; k < g_n_backends; k++) printf(" %s", g_backends[k]);
+    printf(": %ld disagreements (%ld of %ld steps traced without error, %ld elements compared)\n", failed, g_steps_ok, g_steps,
+           g_elements);
+    return failed ? 1 : 0;
+}
