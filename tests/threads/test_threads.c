@@ -39,6 +39,10 @@ static void *worker(void *arg) {
         }
         float p[64];
         if (lbk_read(ctx, sm, p, sizeof p) != LBK_OK) { failed(lbk_ctx_error(ctx), id); break; }
+        {   /* the metrics of every context at once (the cpu backend's report is shared) */
+            const char *rep = lbk_metrics_report(ctx);
+            if (!rep || !strstr(rep, "compile")) { failed("metrics report", id); break; }
+        }
         lbk_scope_end(ctx, s, NULL, 0);
     }
     lbk_ctx_destroy(ctx);
@@ -105,6 +109,44 @@ static void *looker(void *arg) {
     return NULL;
 }
 
+/* One context misused by several threads at once, without a lock of their own: every call
+   either runs or is refused with LBK_ERR_BUSY ("in use by another thread"), nothing
+   crashes or races (TSan), the values computed are right, and the context's own error is
+   untouched. */
+static lbk_ctx *g_shared;
+static lbk_tensor g_x;
+static int g_busy;
+static void *misuser(void *arg) {
+    int id = (int)(intptr_t)arg, busy = 0;
+    for (int it = 0; it < 300; it++) {
+        float y[16];
+        lbk_tensor c = lbk_scalar(g_shared, LBK_F32, (double)id), t = {0};
+        if (c.id) t = lbk_add(g_shared, g_x, c);
+        if (c.id) lbk_release(g_shared, c);
+        if (!t.id) {
+            if (lbk_last_result() != LBK_ERR_BUSY || !strstr(lbk_last_error(), "in use by another thread")) { failed(lbk_last_error(), id); break; }
+            busy++;
+            continue;
+        }
+        lbk_result r = lbk_read(g_shared, t, y, sizeof y);
+        if (r == LBK_OK) {
+            for (int i = 0; i < 16; i++) if (y[i] != (float)i + (float)id) { failed("wrong value under misuse", id); break; }
+        } else if (r == LBK_ERR_BUSY) {
+            busy++;
+        } else {
+            failed(lbk_last_error(), id);
+            break;
+        }
+        if (lbk_sync(g_shared, &t, 1) == LBK_ERR_BUSY) busy++;
+        if (!lbk_metrics_report(g_shared)) busy++;
+        lbk_release(g_shared, t);   /* refused while busy: the handle then stays until the context goes */
+    }
+    pthread_mutex_lock(&g_lock);
+    g_busy += busy;
+    pthread_mutex_unlock(&g_lock);
+    return NULL;
+}
+
 int main(void) {
     int counts[3] = {2, 4, 8}, passed = 0;
     for (int c = 0; c < 3; c++) {
@@ -123,6 +165,26 @@ int main(void) {
         pthread_create(&th[1], NULL, looker, (void *)(intptr_t)101);
         pthread_create(&th[2], NULL, looker, (void *)(intptr_t)102);
         for (int i = 0; i < 3; i++) pthread_join(th[i], NULL);
+        if (g_fail == before) passed++;
+    }
+    {
+        pthread_t th[4];
+        int before = g_fail;
+        int64_t n16 = 16;
+        float x[16];
+        for (int i = 0; i < 16; i++) x[i] = (float)i;
+        g_shared = lbk_ctx_create(NULL);
+        g_x = lbk_from_host(g_shared, LBK_F32, 1, &n16, x);
+        for (int i = 0; i < 4; i++) pthread_create(&th[i], NULL, misuser, (void *)(intptr_t)(200 + i));
+        for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+        if (lbk_ctx_result(g_shared) != LBK_OK) failed(lbk_ctx_error(g_shared), 0);
+        {
+            float y[16];
+            lbk_tensor t = lbk_neg(g_shared, g_x);
+            if (lbk_read(g_shared, t, y, sizeof y) != LBK_OK || y[3] != -3) failed("the context after misuse", 0);
+        }
+        lbk_ctx_destroy(g_shared);
+        printf("threads: one context, 4 threads: %d calls refused with LBK_ERR_BUSY\n", g_busy);
         if (g_fail == before) passed++;
     }
     printf("threads: %d passed, %d failed\n", passed, g_fail);
