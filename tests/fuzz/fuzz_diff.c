@@ -311,6 +311,11 @@ static void mark_fragile(const run *r0, const program *p) {
         default: break;
         }
         g_fragile[i] = any_fragile || (disc && any_approx);
+        /* a float cast to an integer saturates inf to 2^63: arithmetic on that overflows f32
+           where the fused path (double accumulators) does not. Not compared downstream. */
+        if (st->kind == K_CAST && !lbk_dtype_is_float(st->dt) && n_in && in[0] >= 0 &&
+            lbk_dtype_is_float(lbk_type(r.ctx, r.v[in[0]])))
+            g_fragile[i] = true;
         approx[i] = !source && (any_approx || (st->kind != K_RESHAPE && st->kind != K_PERMUTE && st->kind != K_EXPAND &&
                                                st->kind != K_SLICE && st->kind != K_CONCAT));
     }
