@@ -3094,11 +3094,15 @@ oom:
 }
 
 /* Resolves a handle without recording anything: LBK_OK, LBK_ERR_ARG ({0}) or LBK_ERR_STALE. */
+static bool lbk__handle_retired(uint64_t id);
 static lbk_result lbk__resolve(const lbk_ctx *ctx, lbk_tensor t, uint32_t *out_node, const char **out_why) {
     uint32_t s;
     const lbk__slot *sl;
     if (t.id == 0) { *out_why = "invalid tensor handle {0}"; return LBK_ERR_ARG; }
-    if ((uint16_t)(t.id >> 48) != ctx->tag) { *out_why = "tensor handle belongs to another context"; return LBK_ERR_STALE; }
+    if ((uint16_t)(t.id >> 48) != ctx->tag) {
+        *out_why = lbk__handle_retired(t.id) ? "tensor handle belongs to a destroyed context" : "tensor handle belongs to another context";
+        return LBK_ERR_STALE;
+    }
     s = (uint32_t)t.id;
     if (s != 0 && s <= ctx->slot_base) { *out_why = "tensor handle belongs to a destroyed context"; return LBK_ERR_STALE; }
     s -= ctx->slot_base;
@@ -6048,6 +6052,14 @@ static uint16_t lbk__tag_take(uint32_t *out_base) {
     }
     lbk__unlock(&lbk__tag_lock);
     return tag;
+}
+/* Whether a handle's slot number was retired with a destroyed context of its tag. */
+static bool lbk__handle_retired(uint64_t id) {
+    bool r;
+    lbk__lock(&lbk__tag_lock);
+    r = (uint32_t)id != 0 && (uint32_t)id <= lbk__tag_base[(uint16_t)(id >> 48)];
+    lbk__unlock(&lbk__tag_lock);
+    return r;
 }
 /* A destroyed context's tag: free again, its slot numbers up to base + used retired. */
 static void lbk__tag_give(uint16_t t, uint32_t base, size_t used) {

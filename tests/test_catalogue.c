@@ -10,8 +10,8 @@ typedef struct bad { lbk_result r; const char *n1, *n2, *n3; } bad;
 static const char *HERE = "test_catalogue.c:";
 
 /* Runs case k on ctx; returns what the call returned (ops: the context's result), and in
-   *w what it should be. -1: no such case. */
-static int run_case(int k, lbk_ctx *ctx, lbk_ctx *other, bad *w, lbk_ctx **where) {
+   *w what it should be. -1: no such case. lim is a context with max_memory_bytes 1 MiB. */
+static int run_case(int k, lbk_ctx *ctx, lbk_ctx *other, lbk_ctx *lim, bad *w, lbk_ctx **where) {
     int64_t d23[2] = {2, 3}, d32[2] = {3, 2}, d4[1] = {4}, d3[1] = {3}, big[3] = {1LL << 40, 1LL << 40, 1LL << 40}, neg[2] = {2, -1};
     double v[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
     lbk_tensor a = tfrom(ctx, LBK_F32, 2, d23, v), b = tfrom(ctx, LBK_F32, 2, d32, v), c = tfrom(ctx, LBK_F32, 1, d4, v);
@@ -124,6 +124,98 @@ static int run_case(int k, lbk_ctx *ctx, lbk_ctx *other, bad *w, lbk_ctx **where
         if (lbk_read(other, sm, o3, sizeof o3) != LBK_OK) lbk_ctx_clear_error(other);   /* works again (checked by the driver) */
         return (int)r;
     }
+    /* the outside review (issue 14), one case per finding that is a bad call */
+    case 70: {   /* 1: a broadcast past 2^63 elements */
+        int64_t e1[3] = {460321, 1, 1}, e2[3] = {1, 5292357, 1}, e3[3] = {1, 1, 7571986};
+        WANT(LBK_ERR_SHAPE, "lbk_where", "f32[460321,5292357,7571986] has more than 2^63 elements", HERE);
+        lbk_where(ctx, lbk_gt(ctx, lbk_full(ctx, LBK_F32, 3, e1, 1), lbk_scalar(ctx, LBK_F32, 0)), lbk_full(ctx, LBK_F32, 3, e2, 2),
+                  lbk_full(ctx, LBK_F32, 3, e3, 3));
+        break;
+    }
+    case 71: {   /* 1: a matmul result past 2^63 elements */
+        int64_t mk[2] = {1LL << 32, 1}, kn[2] = {1, 1LL << 32};
+        WANT(LBK_ERR_SHAPE, "lbk_matmul", "f32[4294967296,4294967296]", HERE);
+        lbk_matmul(ctx, lbk_full(ctx, LBK_F32, 2, mk, 1), lbk_full(ctx, LBK_F32, 2, kn, 1));
+        break;
+    }
+    case 72: {   /* 1: elements fit, bytes do not */
+        int64_t e[2] = {1LL << 31, 1LL << 31};
+        WANT(LBK_ERR_SHAPE, "lbk_expand", "bytes", HERE);
+        lbk_expand(ctx, lbk_scalar(ctx, LBK_F64, 1), 2, e);
+        break;
+    }
+    case 73: {   /* 2: amax over a zero-size axis has no answer */
+        int64_t z[2] = {2, 0};
+        WANT(LBK_ERR_SHAPE, "lbk_amax", "f32[2,0]", HERE);
+        lbk_amax(ctx, lbk_full(ctx, LBK_F32, 2, z, 1), 1, (int[]){1}, false);
+        break;
+    }
+    case 74: {   /* 6: data over max_memory_bytes */
+        int64_t n[1] = {(1LL << 18) + 1};
+        float *h = (float *)calloc((size_t)n[0], sizeof(float));
+        WANT(LBK_ERR_OOM, "lbk_from_host", "f32[262145] needs 1048580 bytes", "max_memory_bytes");
+        *where = lim;
+        lbk_from_host(lim, LBK_F32, 1, n, h);
+        free(h);
+        return (int)lbk_ctx_result(lim);
+    }
+    case 75: {   /* 6: a sync over max_memory_bytes, named by the user's call */
+        int64_t n[1] = {1LL << 19};
+        lbk_tensor f = lbk_full(lim, LBK_F32, 1, n, 2);
+        WANT(LBK_ERR_OOM, "lbk_sync", "full f32[524288], 2097152 bytes", HERE);
+        *where = lim;
+        return (int)lbk_sync(lim, &f, 1);
+    }
+    case 76: {   /* 7: a handle of a destroyed context */
+        lbk_ctx *gone = tctx();
+        lbk_tensor t = lbk_scalar(gone, LBK_F32, 1);
+        lbk_ctx_destroy(gone);
+        WANT(LBK_ERR_STALE, "lbk_read", "destroyed context", NULL);
+        r = lbk_read(ctx, t, buf, sizeof buf);
+        break;
+    }
+    case 77: WANT(LBK_ERR_IO, "lbk_module_load", "it is a directory", NULL); r = lbk_module_load(ctx, "tests") ? LBK_OK : lbk_ctx_result(ctx); break;
+    case 78: {   /* 12: a well-formed .npy of rank 9 is unsupported, not malformed */
+        const char *hd = "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 1, 1, 1, 1, 1, 1, 1), }";
+        unsigned char file[10 + 118 + 4];
+        FILE *f = fopen("build/catalogue_rank9.npy", "wb");
+        memcpy(file, "\x93NUMPY\x01\x00\x76\x00", 10);
+        memset(file + 10, ' ', 118);
+        memcpy(file + 10, hd, strlen(hd));
+        file[10 + 117] = '\n';
+        memset(file + 128, 0, 4);
+        if (f) { fwrite(file, 1, sizeof file, f); fclose(f); }
+        WANT(LBK_ERR_UNSUPPORTED, "lbk_load_npy", "LAZYBK_MAX_DIMS", HERE);
+        lbk_load_npy(ctx, "build/catalogue_rank9.npy");
+        break;
+    }
+    case 79: WANT(LBK_ERR_ARG, "lbk_module_create", "control character", NULL); r = lbk_module_create(ctx, "M\x1b[31m") ? LBK_OK : lbk_ctx_result(ctx); break;
+    case 80: {   /* 12: an attribute name with a control character */
+        lbk_module *m = lbk_module_create(ctx, "M"), *ch = lbk_module_create(ctx, "C");
+        WANT(LBK_ERR_ARG, "lbk_module_add_child", "control characters", NULL);
+        r = lbk_module_add_child(m, "a\nb", ch);
+        lbk_module_destroy(ch);
+        lbk_module_destroy(m);
+        break;
+    }
+    case 81: {   /* 12: a method name with a control character */
+        lbk_module *m = lbk_module_create(ctx, "M");
+        lbk_dtype dt = LBK_F32;
+        int nd = 1;
+        const int64_t *dd[1] = {d3};
+        lbk_tensor x;
+        WANT(LBK_ERR_ARG, "lbk_method_begin", "control characters", NULL);
+        r = lbk_method_begin(m, "fw\x07" "d", 1, &dt, &nd, dd, &x);
+        lbk_module_destroy(m);
+        break;
+    }
+    case 82: {   /* 6: lbk_empty over max_memory_bytes */
+        int64_t n[2] = {1024, 257};
+        WANT(LBK_ERR_OOM, "lbk_empty", "f32[1024,257] needs 1052672 bytes", HERE);
+        *where = lim;
+        lbk_empty(lim, LBK_F32, 2, n);
+        return (int)lbk_ctx_result(lim);
+    }
     default: return -1;
     }
     (void)i;
@@ -133,13 +225,17 @@ static int run_case(int k, lbk_ctx *ctx, lbk_ctx *other, bad *w, lbk_ctx **where
 
 static void test_catalogue(void **state) {
     (void)state;
-    lbk_ctx *ctx = tctx(), *other = tctx_ref();
+    lbk_ctx *ctx = tctx(), *other = tctx_ref(), *lim;
+    lbk_ctx_desc ld = {0};
+    ld.max_memory_bytes = (size_t)1 << 20;
+    lim = lbk_ctx_create(&ld);
+    assert_non_null(lim);
     int n = 0, bad_cases = 0;
     for (int k = 0;; k++) {
         bad w = {LBK_OK, NULL, NULL, NULL};
         lbk_ctx *where = ctx;
         lbk_scope s0 = lbk_scope_begin(ctx), s1 = lbk_scope_begin(other);
-        int got = run_case(k, ctx, other, &w, &where);
+        int got = run_case(k, ctx, other, lim, &w, &where);
         if (got < 0) break;
         n++;
         const char *msg = lbk_ctx_error(where);
@@ -157,15 +253,17 @@ static void test_catalogue(void **state) {
         assert_true(got2[0] == 42);
         lbk_ctx_clear_error(ctx);
         lbk_ctx_clear_error(other);
+        lbk_ctx_clear_error(lim);
         lbk_scope_end(ctx, s0, NULL, 0);
         lbk_scope_end(other, s1, NULL, 0);
         assert_int_equal(lbk_live_tensors(ctx), 0);
     }
     print_message("bad-input catalogue: %d cases\n", n);
     assert_int_equal(bad_cases, 0);
-    assert_true(n >= 60);
+    assert_true(n >= 83);
     lbk_ctx_destroy(ctx);
     lbk_ctx_destroy(other);
+    lbk_ctx_destroy(lim);
 }
 
 /* Numerical edge cases, on both cpu paths: integer division by zero (true division, as
