@@ -285,7 +285,8 @@ static bool close_enough(double a, double b, double tol, double scale) {
 
 /* Values whose comparison would test rounding, not lazybk: one made by an op that is
    discontinuous (a cast to an integer, a comparison, floor, ceil, argmax, where's
-   condition) or singular (div, pow, reciprocal, rsqrt, log) in a float operand that was
+   condition) or singular (div, pow, reciprocal, rsqrt, log) or ill-conditioned (sin and cos
+   of large arguments) in a float operand that was
    itself computed (so carries rounding, which the two paths may place on either side of the
    jump), or made from such a value. Their shapes and outcomes are still compared. */
 static bool g_fragile[MAX_STEPS];
@@ -306,7 +307,9 @@ static void mark_fragile(const run *r0, const program *p) {
         switch (st->kind) {
         case K_CAST: disc = !lbk_dtype_is_float(st->dt); break;
         case K_BINARY: disc = st->sub == 3 || st->sub == 4 || st->sub >= 7; break;
-        case K_UNARY: disc = st->sub == 3 || st->sub == 5 || st->sub == 12 || st->sub == 13 || st->sub == 14 || st->sub == 15; break;
+        case K_UNARY:   /* log, rsqrt, sin and cos (ill-conditioned for large arguments), floor, ceil, reciprocal, not */
+            disc = st->sub == 3 || st->sub == 5 || st->sub == 6 || st->sub == 7 || (st->sub >= 12 && st->sub <= 15);
+            break;
         case K_ARGMAX: case K_WHERE: disc = true; break;   /* ties, conditions */
         default: break;
         }
