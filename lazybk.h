@@ -1138,7 +1138,9 @@ LAZYBK_API int                  lbk_exec_threads(void);
    backend can keep per-context state (a stream, a queue); see context_release. */
 LAZYBK_API lbk_ctx             *lbk_exec_context(void);
 /* For backends: describe a failure (thread-local; the executor copies it into the context's
-   error, with the node's op and source location when debug_handle >= 0). Returns r. */
+   error, with the node's op and source location when debug_handle >= 0). It is also this
+   thread's lbk_last_result/lbk_last_error, which is how a backend's own public calls
+   report (r LBK_OK with a NULL fmt clears both). Returns r. */
 LAZYBK_API lbk_result           lbk_backend_error(lbk_result r, int64_t debug_handle, const char *fmt, ...);
 
 /* LBK_BACKEND_REGISTER(ident, iface_ptr, self): registers before main where the compiler
@@ -1555,6 +1557,8 @@ LAZYBK_API lbk_result lbk_backend_error(lbk_result r, int64_t debug_handle, cons
     } else {
         lbk__tls_be_msg[0] = 0;
     }
+    lbk__tls_result = r;
+    snprintf(lbk__tls_msg, sizeof lbk__tls_msg, "%s", lbk__tls_be_msg);
     return r;
 }
 static LBK__TLS int lbk__tls_threads;   /* the executing context's n_threads */
@@ -11837,7 +11841,7 @@ static lbk_result lbk__cpu_run_node(const lbk__cpu_prog *p, uint32_t i, void *o)
 
 static lbk_result lbk__cpu_oom(const lbk__cpu_inst *y) {
     char sh[160];
-    lbk__shape_str(sh, sizeof sh, y->dt, y->n_dims, y->dims);
+    lbk_shape_str(sh, sizeof sh, y->dt, y->n_dims, y->dims);
     return lbk_backend_error(LBK_ERR_OOM, y->debug, "cannot allocate %zu bytes for its result %s", y->bytes, sh);
 }
 static lbk_result lbk__cpu_execute(void *self, lbk_computation *c, lbk_data *const *args, int n_args, lbk_device dev,
@@ -13593,33 +13597,27 @@ static lbk_backend_i lbk__cu_iface(void) {
 }
 
 /* The generated CUDA C source of g (the caller frees it), without a device. */
-/* Both record their outcome in lbk_last_error (cleared on success). */
+/* Both record their outcome in lbk_last_error through lbk_backend_error (cleared on success). */
 LAZYBK_API lbk_result lbk_cuda_source(const lbk_graph *g, char **out_src) {
     lbk__cu_prog *p = NULL;
     lbk_result r;
-    if (!out_src) return lbk__set_last(LBK_ERR_ARG, "lbk_cuda_source: NULL out_src");
+    if (!out_src) return lbk_backend_error(LBK_ERR_ARG, -1, "lbk_cuda_source: NULL out_src");
     *out_src = NULL;
-    if (!g) return lbk__set_last(LBK_ERR_ARG, "lbk_cuda_source: NULL graph");
-    lbk__clear_backend_error();
-    if ((r = lbk__cu_plan(g, &p)) != LBK_OK)
-        return lbk__set_last(r, "lbk_cuda_source: %s", lbk__tls_be_msg[0] ? lbk__tls_be_msg : lbk_result_str(r));
+    if (!g) return lbk_backend_error(LBK_ERR_ARG, -1, "lbk_cuda_source: NULL graph");
+    if ((r = lbk__cu_plan(g, &p)) != LBK_OK) return r;   /* its lbk_backend_error says why */
     *out_src = lbk__strdup(lbk__str_get(&p->src));
     lbk__cu_prog_free(&lbk__cu_self, (lbk_computation *)p);
-    if (!*out_src) return lbk__set_last(LBK_ERR_OOM, "lbk_cuda_source: out of memory");
-    lbk__clear_last();
-    return LBK_OK;
+    if (!*out_src) return lbk_backend_error(LBK_ERR_OOM, -1, "lbk_cuda_source: out of memory");
+    return lbk_backend_error(LBK_OK, -1, NULL);
 }
 /* NVRTC compile of src to PTX for arch (e.g. "compute_80"), without a device; on a
    compile error, LBK_ERR_BACKEND and the compiler's log in *out_log. */
 LAZYBK_API lbk_result lbk_cuda_ptx(const char *src, const char *arch, char **out_ptx, char **out_log) {
     lbk_result r;
     if (!src || !arch || !out_ptx)
-        return lbk__set_last(LBK_ERR_ARG, "lbk_cuda_ptx: NULL %s", !src ? "src" : !arch ? "arch" : "out_ptx");
-    lbk__clear_backend_error();
+        return lbk_backend_error(LBK_ERR_ARG, -1, "lbk_cuda_ptx: NULL %s", !src ? "src" : !arch ? "arch" : "out_ptx");
     r = lbk__cu_nvrtc(&lbk__cu_self, src, arch, out_ptx, out_log);
-    if (r != LBK_OK) return lbk__set_last(r, "lbk_cuda_ptx: %s", lbk__tls_be_msg[0] ? lbk__tls_be_msg : lbk_result_str(r));
-    lbk__clear_last();
-    return LBK_OK;
+    return r != LBK_OK ? r : lbk_backend_error(LBK_OK, -1, NULL);   /* on failure its lbk_backend_error says why */
 }
 #endif /* LAZYBK_CUDA */
 

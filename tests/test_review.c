@@ -369,6 +369,17 @@ static void test_r12_full_oom_names_call(void **state) {
     lbk_ctx_destroy(ctx);
 }
 
+/* Traces method of m as neg over one f32[n] input. */
+static void trace_neg(lbk_ctx *ctx, lbk_module *m, const char *method, int64_t n) {
+    lbk_dtype dt = LBK_F32;
+    int nd = 1;
+    const int64_t *dims[1] = {&n};
+    lbk_tensor x, y;
+    assert_int_equal(lbk_method_begin(m, method, 1, &dt, &nd, dims, &x), LBK_OK);
+    y = lbk_neg(ctx, x);
+    assert_int_equal(lbk_method_end(m, &y, 1), LBK_OK);
+}
+
 /* A module file with one string of its meta replaced (same length), its checksum fixed. */
 static lbk_module *load_patched(lbk_ctx *ctx, const char *path, const char *from, const char *to) {
     size_t n, k = strlen(from);
@@ -404,12 +415,10 @@ static void test_r12_module_names_and_keys(void **state) {
     int nd = 1;
     int64_t xd[1] = {3};
     const int64_t *xdims[1] = {xd};
-    lbk_tensor x, y;
+    lbk_tensor x;
     assert_int_equal(lbk_method_begin(m, "fw\x1b", 1, &dt, &nd, xdims, &x), LBK_ERR_ARG);
     lbk_ctx_clear_error(ctx);
-    assert_int_equal(lbk_method_begin(m, "fwd", 1, &dt, &nd, xdims, &x), LBK_OK);
-    y = lbk_neg(ctx, x);
-    assert_int_equal(lbk_method_end(m, &y, 1), LBK_OK);
+    trace_neg(ctx, m, "fwd", 3);
     const char *path = "build/test_review_names.lbkm";
     assert_int_equal(lbk_module_save(m, path), LBK_OK);
     lbk_module_destroy(m);
@@ -830,14 +839,7 @@ static void test_r9_many_children(void **state) {
     double sec = (double)(clock() - c0) / CLOCKS_PER_SEC;
     if (!getenv("LAZYBK_TEST_NO_TIMING")) assert_true(sec < 10.0);
     /* the file: saved (a method on the root) and loaded, children and all, in linear time */
-    lbk_dtype dt = LBK_F32;
-    int nd = 1;
-    int64_t xd[1] = {2};
-    const int64_t *xdims[1] = {xd};
-    lbk_tensor x, y;
-    assert_int_equal(lbk_method_begin(root, "forward", 1, &dt, &nd, xdims, &x), LBK_OK);
-    y = lbk_neg(ctx, x);
-    assert_int_equal(lbk_method_end(root, &y, 1), LBK_OK);
+    trace_neg(ctx, root, "forward", 2);
     const char *path = "build/test_review_children.lbkm";
     assert_int_equal(lbk_module_save(root, path), LBK_OK);
     c0 = clock();
