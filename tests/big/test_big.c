@@ -1,6 +1,10 @@
 /* Deep and wide graphs synced with the default stack: a 100,000-deep chain, a sum of
    100,000 inputs, and a 1,000,000-node graph; values checked against float64, peak
-   memory reported. Part of `make test`. Prints "big: N passed, N failed". */
+   memory reported; then the live-context limit (issue 14, item 12: the 65,536th context
+   is LBK_ERR_UNSUPPORTED, a count limit, not LBK_ERR_OOM). Part of `make test`. Prints
+   "big: N passed, N failed". */
+#include <stdlib.h>
+#include <string.h>
 #include <math.h>
 #include <stdio.h>
 #include <sys/resource.h>
@@ -73,6 +77,24 @@ int main(void) {
     getrusage(RUSAGE_SELF, &ru);
     printf("big: peak RSS %ld MiB\n", ru.ru_maxrss / 1024);
     CHECK(ru.ru_maxrss / 1024 < 4096, "peak RSS %ld MiB", ru.ru_maxrss / 1024);
+    {   /* every tag in use: the next context is refused as a count limit; one freed tag is reusable */
+        lbk_ctx **all = (lbk_ctx **)calloc(65536, sizeof *all);
+        int n = 0;
+        while (n < 65536 && (all[n] = lbk_ctx_create(NULL)) != NULL) n++;
+        CHECK(n == 65535 && lbk_last_result() == LBK_ERR_UNSUPPORTED && strstr(lbk_last_error(), "65535 contexts are alive"),
+              "context %d refused with %s: %s", n + 1, lbk_result_str(lbk_last_result()), lbk_last_error());
+        lbk_ctx_destroy(all[n / 2]);
+        all[n / 2] = lbk_ctx_create(NULL);
+        CHECK(all[n / 2] != NULL, "a context after one was destroyed: %s", lbk_last_error());
+        {
+            double v = 0;
+            lbk_ctx *c = all[n / 2];
+            CHECK(c && lbk_read(c, lbk_add(c, lbk_scalar(c, LBK_F64, 40), lbk_scalar(c, LBK_F64, 2)), &v, sizeof v) == LBK_OK && v == 42,
+                  "the reused tag's context computes");
+        }
+        for (int i = 0; i < n; i++) lbk_ctx_destroy(all[i]);
+        free(all);
+    }
     printf("big: %d passed, %d failed\n", g_pass, g_fail);
     return g_fail ? 1 : 0;
 }
