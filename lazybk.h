@@ -2470,8 +2470,9 @@ static uint64_t lbk__site_key(int op, const char *call, const char *file, int li
 }
 
 /* Returns the handle of the site, creating it; -1 on OOM or past LBK__MAX_SITES. file is
-   matched by its text and copied; module and call are interned (lbk__intern). */
-static int64_t lbk__site_handle(int op, const char *call, const char *file, int line, const char *module) {
+   matched by its text and copied; module and call are interned (lbk__intern). *out_file
+   (if given) gets the site's copy of file. */
+static int64_t lbk__site_handle(int op, const char *call, const char *file, int line, const char *module, const char **out_file) {
     uint64_t key = lbk__site_key(op, call, file, line, module);
     int64_t h = -1;
     ptrdiff_t i;
@@ -2482,6 +2483,7 @@ static int64_t lbk__site_handle(int op, const char *call, const char *file, int 
         s = &lbk__sites[lbk__site_map[i].value];
         if (s->op == op && s->call == call && s->line == line && s->module_key == module && (s->file && file ? strcmp(s->file, file) == 0 : s->file == file)) {
             h = lbk__site_map[i].value;
+            if (out_file) *out_file = s->file;
             lbk__unlock(&lbk__debug_lock);
             return h;
         }
@@ -2494,6 +2496,7 @@ static int64_t lbk__site_handle(int op, const char *call, const char *file, int 
         s->module_path = module ? lbk__strdup(module) : NULL;
         if ((!file || s->file) && (!module || s->module_path)) {
             h = (int64_t)lbk__n_sites++;
+            if (out_file) *out_file = s->file;
             if (i < 0) {   /* a colliding key keeps its first site; the newcomer is still valid */
                 /* unmapped on OOM: a later lookup makes a second, equally valid handle */
                 (void)lbk__put_i64(&lbk__site_map, key, h);
@@ -2506,14 +2509,6 @@ static int64_t lbk__site_handle(int op, const char *call, const char *file, int 
     return h;
 }
 
-/* The site's copy of its file name (lives until exit), or NULL. */
-static const char *lbk__site_file(int64_t h) {
-    const char *f = NULL;
-    lbk__lock(&lbk__debug_lock);
-    if (h >= 0 && (uint64_t)h < (uint64_t)lbk__n_sites) f = lbk__sites[h].file;
-    lbk__unlock(&lbk__debug_lock);
-    return f;
-}
 
 /* Module paths, interned process-wide (sites compare them by address); NULL on OOM. */
 static char **lbk__paths;
@@ -2545,7 +2540,7 @@ static int64_t lbk__debug_rebase(int64_t h, const char *prefix) {
     lbk__unlock(&lbk__debug_lock);
     {
         const char *key = lbk__intern(buf);
-        int64_t nh = key ? lbk__site_handle(op, call, file, line, key) : -1;
+        int64_t nh = key ? lbk__site_handle(op, call, file, line, key, NULL) : -1;
         return nh >= 0 ? nh : h;
     }
 }
@@ -2794,14 +2789,14 @@ static const char *lbk__call_of(int op, const char *name) { return lbk__call_nam
 static int64_t lbk__debug_handle(lbk_ctx *ctx, int op, const char *name, const char *file, int line) {
     size_t slot = (size_t)((((uintptr_t)file >> 3) ^ (uintptr_t)line * 31u ^ (uintptr_t)op * 131u) & 255u);
     lbk__dcache *d = &ctx->dcache[slot];
-    if (ctx->module_key) return lbk__site_handle(op, lbk__call_of(op, name), file, line, ctx->module_key);   /* tracing a method */
+    if (ctx->module_key) return lbk__site_handle(op, lbk__call_of(op, name), file, line, ctx->module_key, NULL);   /* tracing a method */
     /* the same pointer may hold new text (a reused buffer): the cached site's text must match */
     if (d->handle >= 0 && d->file == file && d->line == line && d->op == op && d->name == name && file && d->text &&
         strcmp(d->text, file) == 0)
         return d->handle;
-    d->handle = lbk__site_handle(op, lbk__call_of(op, name), file, line, NULL);
+    d->text = NULL;
+    d->handle = lbk__site_handle(op, lbk__call_of(op, name), file, line, NULL, &d->text);
     d->file = file; d->line = line; d->op = op; d->name = name;
-    d->text = lbk__site_file(d->handle);
     return d->handle;
 }
 
@@ -8633,7 +8628,7 @@ static void lbk__debug_restore(lbk_value *processed, const lbk_value *dbg) {
         if (op == (int)LBK_OP_COUNT) continue;
         if (call && !lbk__ident_ok(call)) call = NULL;   /* printed in errors: only a plain name */
         h = lbk__site_handle(op, call ? lbk__call_name(op, call, true) : NULL, file ? lbk__intern(file) : NULL, (int)line,
-                             mp ? lbk__intern(mp) : NULL);
+                             mp ? lbk__intern(mp) : NULL, NULL);
         if (h >= 0) (void)lbk__put_i64(&map, LBK__KEY((uint64_t)old + 1), h);
     }
     for (i = 0; i < n; i++) {
