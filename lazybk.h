@@ -252,11 +252,15 @@ LAZYBK_API const char *lbk_version(void);
      npy      its .npy descr, or NULL */
 #define LBK_DTYPE_TABLE(X) \
 /*  id     name    storage   bytes  kind     rank  conv     npy */ \
-  X(F32,   "f32",  float,    4,     FLOAT,   3,    NATIVE,  "<f4") \
-  X(F64,   "f64",  double,   8,     FLOAT,   4,    NATIVE,  "<f8") \
-  X(I32,   "i32",  int32_t,  4,     SIGNED,  1,    NATIVE,  "<i4") \
-  X(I64,   "i64",  int64_t,  8,     SIGNED,  2,    NATIVE,  "<i8") \
-  X(BOOL,  "bool", uint8_t,  1,     BOOL,    0,    NATIVE,  "|b1")
+  X(F32,   "f32",  float,    4,     FLOAT,   5,    NATIVE,  "<f4") \
+  X(F64,   "f64",  double,   8,     FLOAT,   6,    NATIVE,  "<f8") \
+  X(I32,   "i32",  int32_t,  4,     SIGNED,  2,    NATIVE,  "<i4") \
+  X(I64,   "i64",  int64_t,  8,     SIGNED,  3,    NATIVE,  "<i8") \
+  X(BOOL,  "bool", uint8_t,  1,     BOOL,    0,    NATIVE,  "|b1") \
+  X(F16,   "f16",  uint16_t, 2,     FLOAT,   4,    f16,     "<f2") \
+  X(BF16,  "bf16", uint16_t, 2,     FLOAT,   4,    bf16,    NULL)   \
+  X(I8,    "i8",   int8_t,   1,     SIGNED,  1,    NATIVE,  "|i1") \
+  X(U8,    "u8",   uint8_t,  1,     UNSIGNED,1,    NATIVE,  "|u1")
 typedef enum lbk_dtype {
     LBK_DTYPE_INVALID = 0,
 #define LBK__DT_ENUM(id, name, storage, bytes, kind, rank, conv, npy) LBK_##id,
@@ -1614,6 +1618,77 @@ static LBK__UNUSED uint64_t lbk__wrap_u(int64_t v, int bytes) {
     return bytes >= 8 ? (uint64_t)v : (uint64_t)v & (((uint64_t)1 << (8 * bytes)) - 1);
 }
 
+/* Binary floats narrower than float (f16: 5 exponent bits, 10 stored mantissa bits; bf16:
+   8 and 7), in portable integer and double arithmetic: decoding is exact, encoding rounds
+   once from the double, to nearest even whatever the FPU's rounding mode, with overflow to
+   inf, gradual underflow (subnormals) and NaN kept NaN (quiet, sign and top payload bits
+   kept, as F16C and the AVX-512 conversions do). */
+static double lbk__narrow_value(uint32_t bits, int mbits, int ebits) {
+    uint32_t m = bits & ((1u << mbits) - 1), e = (bits >> mbits) & ((1u << ebits) - 1);
+    int bias = (1 << (ebits - 1)) - 1;
+    double v;
+    if (e == (1u << ebits) - 1) {
+        if (m == 0) v = HUGE_VAL;
+        else {   /* the payload moves to the top of the double's mantissa */
+            union { double d; uint64_t u; } n;
+            n.u = 0x7ff0000000000000ULL | ((uint64_t)m << (52 - mbits));
+            v = n.d;
+        }
+    } else if (e == 0) {
+        v = ldexp((double)m, 1 - bias - mbits);
+    } else {
+        v = ldexp((double)(m | (1u << mbits)), (int)e - bias - mbits);
+    }
+    return (bits >> (mbits + ebits)) & 1 ? -v : v;
+}
+static uint32_t lbk__narrow_bits(double v, int mbits, int ebits) {
+    union { double d; uint64_t u; } in;
+    uint32_t sign, emax = (1u << ebits) - 1, q;
+    int bias = (1 << (ebits - 1)) - 1, ex, e, lo;
+    double a, f, scaled, fl;
+    in.d = v;
+    sign = (uint32_t)(in.u >> 63) << (mbits + ebits);
+    if (v != v)   /* quiet NaN, the payload's top bits */
+        return sign | (emax << mbits) | (1u << (mbits - 1)) | (uint32_t)((in.u & 0x000fffffffffffffULL) >> (52 - mbits));
+    a = v < 0 ? -v : v;
+    if (a == HUGE_VAL) return sign | (emax << mbits);
+    if (a == 0) return sign;
+    f = frexp(a, &ex);   /* a = f 2^ex, f in [0.5, 1): the leading bit is 2^(ex-1) */
+    (void)f;
+    e = ex - 1;
+    lo = e - mbits;   /* the quantum of a's binade in the narrow format, */
+    if (lo < 1 - bias - mbits) lo = 1 - bias - mbits;   /* or of its subnormals */
+    scaled = ldexp(a, -lo);   /* exact: a power-of-two scaling, < 2^(mbits+1) */
+    fl = floor(scaled);
+    q = (uint32_t)fl;
+    if (scaled - fl > 0.5 || (scaled - fl == 0.5 && (q & 1))) q++;   /* to nearest, ties to even */
+    /* q counts quanta of 2^lo: q < 2^mbits is subnormal (lo is the smallest); a carry into
+       2^(mbits+1) moves up a binade */
+    if (q < (1u << mbits)) return sign | q;
+    if (q == (1u << (mbits + 1))) { q >>= 1; lo++; }
+    e = lo + mbits + bias;   /* the biased exponent */
+    if (e >= (int)emax) return sign | (emax << mbits);   /* overflow: inf */
+    return sign | ((uint32_t)e << mbits) | (q & ((1u << mbits) - 1));
+}
+/* An int64 as the double that rounds to the narrow format as the integer itself would: exact
+   below 2^53; above, the bits a double drops become a sticky nudge away from a false tie. */
+static double lbk__i64_for_narrow(int64_t v) {
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    double d;
+    if (u < ((uint64_t)1 << 53)) return (double)v;
+    d = (double)(u & ~(uint64_t)0xfff);   /* exact: at most 52 significant bits left */
+    if (u & 0xfff) d = nextafter(d, HUGE_VAL);
+    return v < 0 ? -d : d;
+}
+static double lbk__f16_ldf(const void *p, int64_t i) { return lbk__narrow_value(((const uint16_t *)p)[i], 10, 5); }
+static int64_t lbk__f16_ldi(const void *p, int64_t i) { return lbk_f64_to_i64(lbk__f16_ldf(p, i)); }
+static void lbk__f16_stf(void *p, int64_t i, double v) { ((uint16_t *)p)[i] = (uint16_t)lbk__narrow_bits(v, 10, 5); }
+static void lbk__f16_sti(void *p, int64_t i, int64_t v) { lbk__f16_stf(p, i, lbk__i64_for_narrow(v)); }
+static double lbk__bf16_ldf(const void *p, int64_t i) { return lbk__narrow_value(((const uint16_t *)p)[i], 7, 8); }
+static int64_t lbk__bf16_ldi(const void *p, int64_t i) { return lbk_f64_to_i64(lbk__bf16_ldf(p, i)); }
+static void lbk__bf16_stf(void *p, int64_t i, double v) { ((uint16_t *)p)[i] = (uint16_t)lbk__narrow_bits(v, 7, 8); }
+static void lbk__bf16_sti(void *p, int64_t i, int64_t v) { lbk__bf16_stf(p, i, lbk__i64_for_narrow(v)); }
+
 /* NATIVE rows: C conversions of the storage type, with the rules above by kind. */
 #define LBK__LDI_FLOAT(T, b, x) lbk_f64_to_i64((double)(x))
 #define LBK__LDI_SIGNED(T, b, x) ((int64_t)(x))
@@ -1640,6 +1715,8 @@ static LBK__UNUSED uint64_t lbk__wrap_u(int64_t v, int bytes) {
     static void lbk__stf_##id(void *p, int64_t i, double v) { lbk__##prefix##_stf(p, i, v); }                    \
     static void lbk__sti_##id(void *p, int64_t i, int64_t v) { lbk__##prefix##_sti(p, i, v); }
 #define LBK__DT_CONV_PICK_NATIVE(id, T, b, kind, conv) LBK__DT_CONV_NATIVE(id, T, b, kind)
+#define LBK__DT_CONV_PICK_f16(id, T, b, kind, conv) LBK__DT_CONV_OWN(id, f16)
+#define LBK__DT_CONV_PICK_bf16(id, T, b, kind, conv) LBK__DT_CONV_OWN(id, bf16)
 #define LBK__DT_CONV_ROW(id, name, storage, bytes, kind, rank, conv, npy) LBK__DT_CONV_PICK_##conv(id, storage, bytes, kind, conv)
 /* (a row whose conv is not NATIVE defines LBK__DT_CONV_PICK_<conv>(...) as LBK__DT_CONV_OWN(id, <conv>)) */
 LBK_DTYPE_TABLE(LBK__DT_CONV_ROW)
@@ -5301,7 +5378,13 @@ static lbk_result lbk__decompose(lbk_ctx *ctx, uint32_t x, const uint32_t *in, u
         return lbk__ctx_fail(ctx, LBK_ERR_UNSUPPORTED, where, xn.debug, "backend '%s' does not run %s and there is no decomposition for '%s'",
                              ctx->be->name, lbk_op_name((lbk_op)xn.op), schema);
     for (k = 0; k < xn.n_in && k < 4; k++) {
-        h[k] = lbk__wrap(ctx, in[k], &oc);
+        uint32_t src = in[k];
+        lbk_dtype dt = (lbk_dtype)ctx->nodes[src].dtype;
+        if (lbk__is_float(dt) && lbk_dtype_size(dt) < 4) {   /* f16, bf16: computed in f32, rounded once at the end */
+            src = lbk__cast_node(ctx, src, LBK_F32, &oc);
+            if (src == LBK__NONE) return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, xn.debug, "out of memory");
+        }
+        h[k] = lbk__wrap(ctx, src, &oc);
         if (!h[k].id) return ctx->recent;
     }
     stack = lbk_value_list();
@@ -9070,6 +9153,9 @@ static lbk_result lbk__g_save_npy(lbk_ctx *ctx, lbk_tensor t, const char *path) 
     if ((r = lbk__resolve(ctx, t, &id, &why)) != LBK_OK) return lbk__ctx_fail(ctx, r, W, -1, "%s", why);
     if (!lbk__host_little()) return lbk__ctx_fail(ctx, LBK_ERR_UNSUPPORTED, W, -1, "this host is big-endian");
     nd = &ctx->nodes[id];
+    if (!lbk__npy_descr((lbk_dtype)nd->dtype))
+        return lbk__ctx_fail(ctx, LBK_ERR_UNSUPPORTED, W, nd->debug, "%s has no .npy type code (NumPy has no %s)",
+                             lbk_dtype_name((lbk_dtype)nd->dtype), lbk_dtype_name((lbk_dtype)nd->dtype));
     lbk__str_append(&h, "{'descr': '%s', 'fortran_order': False, 'shape': (", lbk__npy_descr((lbk_dtype)nd->dtype));
     for (d = 0; d < nd->n_dims; d++) lbk__str_append(&h, "%s%lld", d ? ", " : "", (long long)nd->dims[d]);
     lbk__str_append(&h, "%s), }", nd->n_dims == 1 ? "," : "");   /* as NumPy writes it: (), (5,), (2, 3) */
@@ -9119,17 +9205,34 @@ static void lbk__dl_release(void *arg) {   /* the producer's deleter, exactly on
     DLManagedTensor *mt = (DLManagedTensor *)arg;
     if (mt->deleter) mt->deleter(mt);
 }
-static bool lbk__dl_dtype(DLDataType t, lbk_dtype *out) {
-    if (t.lanes != 1) return false;
-    if (t.code == kDLFloat && t.bits == 32) *out = LBK_F32;
-    else if (t.code == kDLFloat && t.bits == 64) *out = LBK_F64;
-    else if (t.code == kDLInt && t.bits == 32) *out = LBK_I32;
-    else if (t.code == kDLInt && t.bits == 64) *out = LBK_I64;
+/* A dtype's DLPack type code, from its kind (bf16 has its own code); -1 for none. Bool is
+   kDLBool with DLPack >= 0.8, else exported as kDLUInt 8 (and kDLUInt 8 comes back as u8). */
+static int lbk__dl_code(lbk_dtype dt) {
+    switch (lbk_dtype_info_of(dt) ? lbk_dtype_info_of(dt)->kind : LBK_DTYPE_KIND_INVALID) {
+    case LBK_DTYPE_KIND_FLOAT: return dt == LBK_BF16 ? (int)kDLBfloat : (int)kDLFloat;
+    case LBK_DTYPE_KIND_SIGNED: return (int)kDLInt;
+    case LBK_DTYPE_KIND_UNSIGNED: return (int)kDLUInt;
 #ifdef LBK__DLPACK_BOOL
-    else if (t.code == kDLBool && t.bits == 8) *out = LBK_BOOL;
+    case LBK_DTYPE_KIND_BOOL: return (int)kDLBool;
+#else
+    case LBK_DTYPE_KIND_BOOL: return (int)kDLUInt;
 #endif
-    else return false;
-    return true;
+    default: return -1;
+    }
+}
+static bool lbk__dl_dtype(DLDataType t, lbk_dtype *out) {
+    int k;
+    if (t.lanes != 1) return false;
+    for (k = 1; k < LBK_DTYPE_COUNT; k++) {
+#ifndef LBK__DLPACK_BOOL
+        if (k == LBK_BOOL) continue;   /* kDLUInt 8 is u8 */
+#endif
+        if (lbk__dl_code((lbk_dtype)k) == (int)t.code && lbk_dtype_size((lbk_dtype)k) * 8 == (size_t)t.bits) {
+            *out = (lbk_dtype)k;
+            return true;
+        }
+    }
+    return false;
 }
 
 /* A tensor from DLTensor t, whose owner is given back through release(arg) exactly once
@@ -9274,15 +9377,7 @@ static lbk_result lbk__g_to_dlpack(lbk_ctx *ctx, lbk_tensor t, DLManagedTensor *
     x->mt.dl_tensor.byte_offset = 0;
     x->mt.dl_tensor.dtype.lanes = 1;
     x->mt.dl_tensor.dtype.bits = (uint8_t)(lbk_dtype_size((lbk_dtype)n->dtype) * 8);
-    switch ((lbk_dtype)n->dtype) {
-    case LBK_F32: case LBK_F64: x->mt.dl_tensor.dtype.code = kDLFloat; break;
-    case LBK_I32: case LBK_I64: x->mt.dl_tensor.dtype.code = kDLInt; break;
-#ifdef LBK__DLPACK_BOOL
-    default: x->mt.dl_tensor.dtype.code = kDLBool; break;
-#else
-    default: x->mt.dl_tensor.dtype.code = kDLUInt; break;   /* bool as uint8 before DLPack 0.8 */
-#endif
-    }
+    x->mt.dl_tensor.dtype.code = (uint8_t)lbk__dl_code((lbk_dtype)n->dtype);
     x->mt.manager_ctx = x;
     x->mt.deleter = lbk__dl_deleter;
     x->ctx = ctx;
@@ -10991,10 +11086,14 @@ static void lbk__cpu_copy(char *dst, const char *src, size_t esz, int nd, const 
     rows = lbk_shape_numel(nd, dims) / L;
     memset(idx, 0, sizeof idx);
     for (r = 0; r < rows; r++) {
-        switch (esz) {
+        switch (esz) {   /* every dtype size (the table's sizes: 1, 2, 4, 8; others by bytes) */
         case 1: for (i = 0; i < L; i++) dst[(dof + i * ds)] = src[(so + i * ss)]; break;
+        case 2: for (i = 0; i < L; i++) ((uint16_t *)dst)[dof + i * ds] = ((const uint16_t *)src)[so + i * ss]; break;
         case 4: for (i = 0; i < L; i++) ((uint32_t *)dst)[dof + i * ds] = ((const uint32_t *)src)[so + i * ss]; break;
-        default: for (i = 0; i < L; i++) ((uint64_t *)dst)[dof + i * ds] = ((const uint64_t *)src)[so + i * ss]; break;
+        case 8: for (i = 0; i < L; i++) ((uint64_t *)dst)[dof + i * ds] = ((const uint64_t *)src)[so + i * ss]; break;
+        default:
+            for (i = 0; i < L; i++) memcpy(dst + (size_t)(dof + i * ds) * esz, src + (size_t)(so + i * ss) * esz, esz);
+            break;
         }
         for (d = nd - 2; d >= 0; d--) {
             so += src_st[d]; dof += dst_st[d];
@@ -12555,9 +12654,17 @@ static bool lbk__cu_is_ew(lbk_op op) {
     lbk__str_free(&probe);
     return known;
 }
+/* The dtypes the generator has C types for; a node with another in it or its inputs is
+   declined (it runs on the cpu fallback). */
+static bool lbk__cu_dtype(lbk_dtype dt) { return dt == LBK_F32 || dt == LBK_F64 || dt == LBK_I32 || dt == LBK_I64 || dt == LBK_BOOL; }
 static bool lbk__cu_runs(const lbk_graph *g, uint32_t i) {
     lbk_node n = lbk_graph_node(g, i);
     lbk_dtype in_dt = n.n_inputs ? lbk_graph_node(g, n.inputs[n.op == LBK_OP_WHERE ? 1 : 0]).dtype : n.dtype;
+    int k;
+    if (n.op == LBK_OP_PARAM) return true;   /* data: moved to where its readers run */
+    if (!lbk__cu_dtype(n.dtype)) return false;
+    for (k = 0; k < n.n_inputs; k++)
+        if (!lbk__cu_dtype(lbk_graph_node(g, n.inputs[k]).dtype)) return false;
     switch (n.op) {
     case LBK_OP_PARAM: return true;
     case LBK_OP_EQ: case LBK_OP_NE: case LBK_OP_LT: case LBK_OP_LE: case LBK_OP_GT: case LBK_OP_GE: return lbk__cu_float(in_dt);

@@ -86,7 +86,7 @@ static int run_case(int k, lbk_ctx *ctx, lbk_ctx *other, lbk_ctx *lim, bad *w, l
     /* reads and syncs */
     case 54: WANT(LBK_ERR_ARG, "lbk_read", "f32[2,3]", "24"); r = lbk_read(ctx, a, buf, 8); break;
     case 55: WANT(LBK_ERR_ARG, "lbk_read", "NULL", NULL); r = lbk_read(ctx, a, NULL, 24); break;
-    case 56: WANT(LBK_ERR_DTYPE, "lbk_read_as", "dtype", NULL); r = lbk_read_as(ctx, a, (lbk_dtype)9, buf, sizeof buf); break;
+    case 56: WANT(LBK_ERR_DTYPE, "lbk_read_as", "dtype", NULL); r = lbk_read_as(ctx, a, (lbk_dtype)99, buf, sizeof buf); break;
     case 57: WANT(LBK_ERR_ARG, "lbk_sync", "list", NULL); r = lbk_sync(ctx, NULL, 3); break;
     case 58: WANT(LBK_ERR_ARG, "lbk_sync", "list", NULL); r = lbk_sync(ctx, &a, -1); break;
     /* modules */

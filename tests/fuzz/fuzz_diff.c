@@ -46,7 +46,7 @@ static uint64_t rng_next(uint64_t *s) {   /* splitmix64 */
 }
 static int rng_int(uint64_t *s, int n) { return (int)(rng_next(s) % (uint64_t)n); }
 
-static const lbk_dtype k_dtypes[] = {LBK_F32, LBK_F32, LBK_F32, LBK_F64, LBK_F64, LBK_I32, LBK_I64, LBK_BOOL};
+static const lbk_dtype k_dtypes[] = {LBK_F32, LBK_F32, LBK_F32, LBK_F64, LBK_F64, LBK_I32, LBK_I64, LBK_BOOL, LBK_F16, LBK_BF16, LBK_I8, LBK_U8};
 typedef lbk_tensor (*un_fn)(lbk_ctx *, lbk_tensor);
 typedef lbk_tensor (*bin_fn)(lbk_ctx *, lbk_tensor, lbk_tensor);
 static const un_fn k_un[] = {(lbk_neg), (lbk_abs), (lbk_exp), (lbk_log), (lbk_sqrt), (lbk_rsqrt), (lbk_sin), (lbk_cos), (lbk_tanh),
@@ -94,13 +94,9 @@ static void host_data(const step *st, int64_t n, void *out) {
     for (int64_t i = 0; i < n; i++) {
         double v = (double)rng_int(&s, 17) - 8 + (rng_int(&s, 4) == 0 ? 0.5 : 0);
         if (rng_int(&s, 40) == 0) v = rng_int(&s, 2) ? NAN : (rng_int(&s, 2) ? INFINITY : -INFINITY);
-        switch (st->dt) {
-        case LBK_F32: ((float *)out)[i] = (float)v; break;
-        case LBK_F64: ((double *)out)[i] = v; break;
-        case LBK_I32: ((int32_t *)out)[i] = isfinite(v) ? (int32_t)v : 3; break;
-        case LBK_I64: ((int64_t *)out)[i] = isfinite(v) ? (int64_t)v : -3; break;
-        default: ((uint8_t *)out)[i] = v > 0; break;
-        }
+        if (!lbk_dtype_is_float(st->dt) && !isfinite(v)) v = 3;
+        if (st->dt == LBK_BOOL) v = v > 0;
+        lbk_store_f64(st->dt, out, i, v);   /* every dtype through its row's converter (u8 saturates at 0) */
     }
 }
 
@@ -274,9 +270,17 @@ static void gen_program(program *p, uint64_t seed) {
 static long g_steps_ok, g_steps, g_elements;
 /* The tolerance of a float result: f32's wherever an f32 value took part in the program
    (its rounding carries into f64 results made from it), else f64's. */
-static double g_tol_f32 = 2e-4, g_tol_f64 = 1e-9;
-static bool g_program_f32;
-static double tol_for(lbk_dtype dt) { return dt == LBK_F64 ? (g_program_f32 ? g_tol_f32 : g_tol_f64) : dt == LBK_F32 ? g_tol_f32 : 0; }
+static double g_program_tol;   /* the loosest tolerance of the dtypes a program's values have */
+static double dtype_tol(lbk_dtype dt) {
+    switch (dt) {
+    case LBK_F64: return 1e-9;
+    case LBK_F32: return 2e-4;
+    case LBK_F16: return 1e-2;    /* 2^-11 per rounding, a few roundings */
+    case LBK_BF16: return 6e-2;   /* 2^-8 per rounding */
+    default: return 0;
+    }
+}
+static double tol_for(lbk_dtype dt) { return lbk_dtype_is_float(dt) ? g_program_tol : 0; }
 static bool close_enough(double a, double b, double tol, double scale) {
     if (isnan(a) || isnan(b)) return isnan(a) && isnan(b);
     if (isinf(a) || isinf(b)) return a == b;
@@ -374,9 +378,14 @@ static bool check_program(const program *p, char *why, size_t cap) {
     for (k = 0; k < g_n_backends; k++)
         if (!run_program(&runs[k], g_backends[k], p)) { snprintf(why, cap, "no context on %s", g_backends[k]); return false; }
     mark_fragile(&runs[0], p);
-    g_program_f32 = false;   /* integer inputs of composites compute in f32 too: any f32 value counts */
-    for (k = 0; k < p->n; k++) g_program_f32 |= runs[0].v[k].id && lbk_type(runs[0].ctx, runs[0].v[k]) == LBK_F32;
-    for (k = 0; k < p->n; k++) g_program_f32 |= p->s[k].kind == K_COMPOSITE;
+    /* rounding carries from a narrow value into wider results made from it, and integer
+       inputs of composites compute in f32: a program's floats get its loosest tolerance */
+    g_program_tol = 1e-9;
+    for (k = 0; k < p->n; k++) {
+        double t = runs[0].v[k].id ? dtype_tol(lbk_type(runs[0].ctx, runs[0].v[k])) : 0;
+        if (t > g_program_tol) g_program_tol = t;
+        if (p->s[k].kind == K_COMPOSITE && g_program_tol < 2e-4) g_program_tol = 2e-4;
+    }
     for (k = 0; k < p->n; k++) { g_steps++; g_steps_ok += runs[0].res[k] == LBK_OK; }
     for (k = 0; k < p->n; k++) g_elements += runs[0].v[k].id ? lbk_numel(runs[0].ctx, runs[0].v[k]) : 0;
     for (k = 1; k < g_n_backends && ok; k++) {
