@@ -9867,6 +9867,10 @@ static lbk__cpu lbk__cpu_ref_self = {LBK__MUTEX_INIT, {NULL}, 0, NULL, 0, 0, 0, 
 /* The dtypes the fast path has native kernels for (grouped tiles, gemm, reductions, rows);
    every other dtype runs the reference kernels through the dtype table's converters. */
 static bool lbk__cpu_native(lbk_dtype dt) { return dt == LBK_F32 || dt == LBK_F64; }
+/* The dtype a fused group computes in: f16 and bf16 groups load and store their own dtype
+   and compute in f32 tiles (their intermediates stay f32); others their own. */
+static bool lbk__cpu_narrow(lbk_dtype dt) { return lbk_dtype_is_float(dt) && lbk_dtype_size(dt) == 2; }
+static lbk_dtype lbk__cpu_gdt(lbk_dtype dt) { return lbk__cpu_narrow(dt) ? LBK_F32 : dt; }
 /* Two's-complement wrap of integer arithmetic done in uint64 (no undefined overflow). */
 static int64_t lbk__wrap64(uint64_t u) {
     return u <= (uint64_t)INT64_MAX ? (int64_t)u : -(int64_t)(~u) - 1;
@@ -10139,7 +10143,7 @@ static bool lbk__cpu_tile_knows(lbk_op op, int8_t *known);
    which the tile kernels run, whose inputs share its dtype. */
 static bool lbk__cpu_fusible(const lbk__cpu_prog *p, const lbk__cpu_inst *x, int8_t *known) {
     uint32_t k;
-    if (x->param >= 0 || !lbk__cpu_native(x->dt) || x->n_in < 1 || x->n_in > 2 || x->numel == 0) return false;
+    if (x->param >= 0 || !lbk__cpu_native(lbk__cpu_gdt(x->dt)) || x->n_in < 1 || x->n_in > 2 || x->numel == 0) return false;
     if (!(lbk_op_flags(x->op) & LBK_OPF_FUSIBLE) || !lbk__cpu_tile_knows(x->op, known)) return false;
     for (k = 0; k < x->n_in; k++)
         if (p->inst[p->ins[x->first_in + k]].dt != x->dt) return false;
@@ -10498,6 +10502,45 @@ static bool lbk__cpu_tile_knows(lbk_op op, int8_t *known) {
 LBK__RED_TILE(float, f32)
 LBK__RED_TILE(double, f64)
 #undef LBK__RED_TILE
+
+/* f16 and bf16 to and from f32 without branches (selects the clones vectorise): exact one
+   way, to nearest even the other (under the default rounding mode), overflow to inf,
+   subnormals kept, NaN quiet with its payload's top bits, as F16C and the reference path. */
+static float lbk__f16_to_f32(uint16_t h) {
+    union { uint32_t u; float f; } r, sub;
+    uint32_t s = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
+    sub.f = (float)m * 5.9604644775390625e-8f;   /* m 2^-24, exact */
+    r.u = e == 0 ? sub.u : e == 31 ? (0x7f800000u | (m << 13)) : (((e + 112) << 23) | (m << 13));
+    r.u |= s;
+    return r.f;
+}
+static uint16_t lbk__f32_to_f16(float f) {
+    union { uint32_t u; float f; } v, d;
+    uint32_t sign, a, nan_or_inf, normal;
+    v.f = f;
+    sign = (v.u >> 16) & 0x8000u;
+    a = v.u & 0x7fffffffu;
+    nan_or_inf = a > 0x7f800000u ? (0x7e00u | ((a >> 13) & 0x3ffu)) : 0x7c00u;
+    normal = (a + 0xc8000fffu + ((a >> 13) & 1u)) >> 13;   /* rebias (15 - 127) << 23, round half to even */
+    d.u = a;
+    d.f += 0.5f;   /* subnormal: the FPU rounds into the low mantissa bits */
+    return (uint16_t)(sign | (a >= 0x47800000u ? nan_or_inf : a < 0x38800000u ? d.u - 0x3f000000u : normal));
+}
+static float lbk__bf16_to_f32(uint16_t h) { union { uint32_t u; float f; } r; r.u = (uint32_t)h << 16; return r.f; }
+static uint16_t lbk__f32_to_bf16(float f) {
+    union { uint32_t u; float f; } v;
+    v.f = f;
+    return (uint16_t)((v.u & 0x7fffffffu) > 0x7f800000u ? ((v.u >> 16) | 0x40u) : ((v.u + 0x7fffu + ((v.u >> 16) & 1u)) >> 16));
+}
+/* n (a tile: LBK__TILE or LBK__SMALL_TILE) narrow elements of dt to f32 and back. */
+#define LBK__CVT_LOOPS(N)                                                                                             if (to) { if (bf) for (i = 0; i < N; i++) h[i] = lbk__f32_to_bf16(f[i]); else for (i = 0; i < N; i++) h[i] = lbk__f32_to_f16(f[i]); }     else    { if (bf) for (i = 0; i < N; i++) f[i] = lbk__bf16_to_f32(h[i]); else for (i = 0; i < N; i++) f[i] = lbk__f16_to_f32(h[i]); }
+static LBK__TILE_FN void lbk__tile_cvt16(bool to, bool bf, float *LBK__RESTRICT f, uint16_t *LBK__RESTRICT h, int64_t n) {
+    int64_t i;
+    if (n == LBK__TILE) { LBK__CVT_LOOPS(LBK__TILE) }
+    else if (n == LBK__SMALL_TILE) { LBK__CVT_LOOPS(LBK__SMALL_TILE) }
+    else { LBK__CVT_LOOPS(n) }
+}
+#undef LBK__CVT_LOOPS
 /* The lanes' start, and their fold into one value (nan sticks: it fails every comparison). */
 static void lbk__red_init(lbk_op op, double *acc) {
     int j;
@@ -10549,8 +10592,9 @@ static void lbk__cpu_group_span(const lbk__cpu_prog *p, const lbk__cpu_group *gr
                                 const int64_t *off, int64_t r, int64_t t_lo, int64_t t_hi, char *regs, char *xb,
                                 const char **loc, double *acc) {
     const lbk__cpu_inst *shape = &p->inst[gr->last];
-    lbk_dtype dt = shape->dt;
-    size_t esz = lbk_dtype_size(dt);
+    lbk_dtype sdt = shape->dt, dt = lbk__cpu_gdt(sdt);   /* stored, computed */
+    size_t esz = lbk_dtype_size(dt), sesz = lbk_dtype_size(sdt);
+    bool narrow = sdt != dt, bf = sdt == LBK_BF16;
     const void *ap[2];
     bool flat = w->flat;
     int nd = w->nd;
@@ -10560,10 +10604,11 @@ static void lbk__cpu_group_span(const lbk__cpu_prog *p, const lbk__cpu_group *gr
         const lbk__cpu_inst *y = &p->inst[p->gext[gr->first_ext + e]];
         int64_t inner = flat ? (y->numel == 1 ? 0 : 1) : (nd ? w->strides[e][nd - 1] : 0);
         if (inner == 0) {
-            const char *src = (const char *)p->vals[p->gext[gr->first_ext + e]] + (size_t)off[e] * esz;
+            const char *src = (const char *)p->vals[p->gext[gr->first_ext + e]] + (size_t)off[e] * sesz;
             char *stage = xb + (size_t)e * esz * (size_t)T;
             int64_t k;
-            if (dt == LBK_F32) { float v = *(const float *)(const void *)src; for (k = 0; k < T; k++) ((float *)(void *)stage)[k] = v; }
+            if (narrow) { float v = (float)lbk_load_f64(sdt, src, 0); for (k = 0; k < T; k++) ((float *)(void *)stage)[k] = v; }
+            else if (dt == LBK_F32) { float v = *(const float *)(const void *)src; for (k = 0; k < T; k++) ((float *)(void *)stage)[k] = v; }
             else { double v = *(const double *)(const void *)src; for (k = 0; k < T; k++) ((double *)(void *)stage)[k] = v; }
         }
     }
@@ -10580,8 +10625,12 @@ static void lbk__cpu_group_span(const lbk__cpu_prog *p, const lbk__cpu_group *gr
                     int64_t inner = flat ? (y->numel == 1 ? 0 : 1) : (nd ? w->strides[ei][nd - 1] : 0);
                     char *stage = xb + (size_t)ei * esz * (size_t)T;
                     if (inner == 0) { ap[j] = stage; continue; }
-                    ap[j] = (const char *)p->vals[p->gext[gr->first_ext + (uint32_t)ei]] + (size_t)(off[ei] + t0) * esz;
-                    if (len < T) {   /* a short last tile: stage it so the op may read a whole tile */
+                    ap[j] = (const char *)p->vals[p->gext[gr->first_ext + (uint32_t)ei]] + (size_t)(off[ei] + t0) * sesz;
+                    if (narrow) {   /* converted into the stage, a whole tile (a short one padded with zeros) */
+                        lbk__tile_cvt16(false, bf, (float *)(void *)stage, (uint16_t *)(uintptr_t)ap[j], len);
+                        if (len < T) memset(stage + (size_t)len * esz, 0, (size_t)(T - len) * esz);
+                        ap[j] = stage;
+                    } else if (len < T) {   /* a short last tile: stage it so the op may read a whole tile */
                         memcpy(stage, ap[j], (size_t)len * esz);
                         memset(stage + (size_t)len * esz, 0, (size_t)(T - len) * esz);
                         ap[j] = stage;
@@ -10591,8 +10640,8 @@ static void lbk__cpu_group_span(const lbk__cpu_prog *p, const lbk__cpu_group *gr
             if (op->n_in == 1) ap[1] = ap[0];
             {   /* a value that leaves the group is computed straight into its buffer (whole tiles) */
                 char *dst = regs + esz * (size_t)T * (size_t)op->out_reg;
-                char *mem = p->inst[op->inst].group_out ? (char *)p->vals[op->inst] + (size_t)(r * L + t0) * esz : NULL;
-                if (mem && len == T) dst = mem;
+                char *mem = p->inst[op->inst].group_out ? (char *)p->vals[op->inst] + (size_t)(r * L + t0) * sesz : NULL;
+                if (mem && len == T && !narrow) dst = mem;
                 if (T == LBK__TILE) {
                     if (dt == LBK_F32) lbk__tile_f32(op->op, (float *)(void *)dst, (const float *)ap[0], (const float *)ap[1]);
                     else lbk__tile_f64(op->op, (double *)(void *)dst, (const double *)ap[0], (const double *)ap[1]);
@@ -10601,7 +10650,8 @@ static void lbk__cpu_group_span(const lbk__cpu_prog *p, const lbk__cpu_group *gr
                     else lbk__tile_f64_16(op->op, (double *)(void *)dst, (const double *)ap[0], (const double *)ap[1]);
                 }
                 loc[op->out_reg] = dst;
-                if (mem && dst != mem) memcpy(mem, dst, (size_t)len * esz);
+                if (mem && narrow) lbk__tile_cvt16(true, bf, (float *)(void *)dst, (uint16_t *)(void *)mem, len);
+                else if (mem && dst != mem) memcpy(mem, dst, (size_t)len * esz);
             }
         }
         if (acc) {
@@ -10632,14 +10682,15 @@ static void lbk__cpu_tail_store(const lbk__cpu_prog *p, const lbk__cpu_group *gr
     const lbk__cpu_inst *t = &p->inst[gr->tail];
     if (t->op == LBK_OP_MEAN) v /= (double)(w->per_out * w->L);
     if (t->dt == LBK_F32) ((float *)p->vals[gr->tail])[k] = (float)v;
-    else ((double *)p->vals[gr->tail])[k] = v;
+    else if (t->dt == LBK_F64) ((double *)p->vals[gr->tail])[k] = v;
+    else lbk_store_f64(t->dt, p->vals[gr->tail], k, v);   /* f16, bf16: rounded once */
 }
 
 /* Runs whole rows [r_lo, r_hi) of group gr (with a tail: whole outputs) in scratch s. */
 static void lbk__cpu_group_rows(const lbk__cpu_prog *p, const lbk__cpu_group *gr, const lbk__cpu_gwalk *w, int64_t r_lo,
                                 int64_t r_hi, char *s) {
     const lbk__cpu_inst *shape = &p->inst[gr->last];
-    size_t esz = lbk_dtype_size(shape->dt);
+    size_t esz = lbk_dtype_size(lbk__cpu_gdt(shape->dt));
     char *regs, *xb;
     const char **loc;
     int64_t *off, idx[LAZYBK_MAX_DIMS], rem = r_lo, r;
@@ -10672,7 +10723,7 @@ static void lbk__cpu_group_rows(const lbk__cpu_prog *p, const lbk__cpu_group *gr
    rows is set (a matmul epilogue), or when a tail reduces fewer than all axes. NULL: OOM. */
 static lbk_result lbk__cpu_group_walk(const lbk__cpu_prog *p, const lbk__cpu_group *gr, bool rows, lbk__cpu_gwalk *w, char **s) {
     const lbk__cpu_inst *shape = &p->inst[gr->last];
-    size_t esz = lbk_dtype_size(shape->dt);
+    size_t esz = lbk_dtype_size(lbk__cpu_gdt(shape->dt));
     size_t st_bytes = sizeof(int64_t) * LAZYBK_MAX_DIMS * (gr->n_ext + 1);
     char *block = lbk__cpu_prog_scratch(p, st_bytes + lbk__cpu_gscratch_bytes(gr, esz));
     uint32_t e;
@@ -10710,7 +10761,7 @@ static lbk_result lbk__cpu_group_run(const lbk__cpu_prog *p, const lbk__cpu_grou
 #ifdef _OPENMP
     if (threads != 1 && shape->numel >= 8 * 65536 && (w.flat || w.rows / w.per_out >= 2)) {
         int nt = LBK__MIN(threads > 0 ? threads : omp_get_max_threads(), 64);
-        size_t esz = lbk_dtype_size(shape->dt), bytes = lbk__cpu_gscratch_bytes(gr, esz);
+        size_t esz = lbk_dtype_size(lbk__cpu_gdt(shape->dt)), bytes = lbk__cpu_gscratch_bytes(gr, esz);
         double part[64];
         bool failed = false;
         lbk_op top = gr->tail >= 0 ? p->inst[gr->tail].op : LBK_OP_SUM;
@@ -10865,7 +10916,7 @@ static bool lbk__cpu_plan_fusions(lbk__cpu_prog *p) {
             int first = -1, d;
             bool ok = t->n_in == 1 && p->ins[t->first_in] == gr->last && t->dt == sh->dt && t->group < 0 && sh->n_dims > 0 &&
                       (t->op == LBK_OP_AMAX || t->op == LBK_OP_AMIN ||
-                       (sh->dt == LBK_F32 && (t->op == LBK_OP_SUM || t->op == LBK_OP_MEAN)));
+                       (lbk__cpu_gdt(sh->dt) == LBK_F32 && (t->op == LBK_OP_SUM || t->op == LBK_OP_MEAN)));
             for (d = 0; ok && d < sh->n_dims; d++) {   /* one block of axes ending at the last */
                 bool red = (t->mask >> d) & 1u;
                 if (red && first < 0) first = d;

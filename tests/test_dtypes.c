@@ -185,9 +185,11 @@ static void test_narrow_float_ops(void **state) {
                 for (int i = 0; i < N; i++) {
                     double w = e == 0 ? a[i] + b[i] : e == 1 ? a[i] * b[i] : e == 2 ? a[i] / b[i] : e == 3 ? exp(a[i]) : e == 4 ? tanh(a[i]) : sqrt(b[i]);
                     uint32_t want = ref_round(f, w);
-                    /* rounded once from the exact value; the fast path's f32 vector exp/tanh may land one pattern off */
+                    /* the reference path rounds once from the exact value; the fast path computes in f32
+                       (exact for add and mul of these), so div, sqrt and the vector exp/tanh may land
+                       one pattern off (rounded twice, or from a 2-ulp f32 value) */
                     int64_t diff = (int64_t)got[i] - (int64_t)want;
-                    if (!(diff == 0 || ((e == 3 || e == 4) && p == 0 && (diff == 1 || diff == -1)))) {
+                    if (!(diff == 0 || (e >= 2 && p == 0 && (diff == 1 || diff == -1)))) {
                         if (bad++ < 3) print_message("%s %s %s[%d]: 0x%04x want 0x%04x\n", paths[p], f->name, ew[e].name, i, got[i], want);
                     }
                 }
