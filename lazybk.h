@@ -11280,7 +11280,12 @@ static lbk_result lbk__cpu_ew(const lbk__cpu_prog *p, const lbk__cpu_inst *x, vo
     memset(idx, 0, sizeof idx);
     for (r = 0; r < rows; r++) {
         char *orow = (char *)o + (size_t)(r * L) * osz;
-        if (x->op == LBK_OP_CAST) {
+        if (x->op == LBK_OP_CAST && p->fast && (nd ? st[0][nd - 1] : 0) == 1 &&
+            ((lbk__cpu_narrow(dt) && x->dt == LBK_F32) || (dt == LBK_F32 && lbk__cpu_narrow(x->dt)))) {   /* the vector converters */
+            bool to = x->dt != LBK_F32;
+            lbk__tile_cvt16(to, (to ? x->dt : dt) == LBK_BF16, (float *)(void *)(to ? (char *)(uintptr_t)(in[0] + off[0] * (int64_t)isz[0]) : orow),
+                            (uint16_t *)(void *)(to ? orow : (char *)(uintptr_t)(in[0] + off[0] * (int64_t)isz[0])), L);
+        } else if (x->op == LBK_OP_CAST) {
             lbk_convert(orow, x->dt, in[0] + off[0] * (int64_t)isz[0], dt, L, nd ? st[0][nd - 1] : 0);
         } else {
             r0 = lbk__cpu_row(x, dt, L, orow, in[0] + off[0] * (int64_t)isz[0], nd ? st[0][nd - 1] : 0,
@@ -11672,6 +11677,34 @@ static lbk_result lbk__cpu_matmul_fast(const lbk__cpu_prog *p, const lbk__cpu_in
     return failed ? lbk_backend_error(LBK_ERR_OOM, x->debug, "out of memory") : LBK_OK;
 }
 
+/* A matmul of f16 or bf16 operands on the fast path: both converted to f32 (whole, for
+   now: converting panels while packing is to come), the f32 kernel, the result rounded
+   once to the dtype. */
+static lbk_result lbk__cpu_matmul_narrow(const lbk__cpu_prog *cp, const lbk__cpu_inst *x, void *o) {
+    lbk__cpu_prog *p = (lbk__cpu_prog *)(uintptr_t)cp;   /* its value table is borrowed for the call */
+    uint32_t a = p->ins[x->first_in], b = p->ins[x->first_in + 1];
+    bool bf = x->dt == LBK_BF16;
+    int64_t na = p->inst[a].numel, nb = p->inst[b].numel;
+    float *fa = (float *)lbk__malloc(sizeof(float) * (size_t)(na + nb + x->numel + 1)), *fb, *fc;
+    void *keep_a = p->vals[a], *keep_b = p->vals[b];
+    lbk__cpu_inst xc = *x;
+    lbk_result r;
+    if (!fa) return lbk_backend_error(LBK_ERR_OOM, x->debug, "out of memory");
+    fb = fa + na;
+    fc = fb + nb;
+    lbk__tile_cvt16(false, bf, fa, (uint16_t *)keep_a, na);
+    lbk__tile_cvt16(false, bf, fb, (uint16_t *)keep_b, nb);
+    p->vals[a] = fa;
+    p->vals[b] = a == b ? (void *)fa : (void *)fb;
+    xc.dt = LBK_F32;
+    r = lbk__cpu_matmul_fast(p, &xc, fc, NULL);
+    p->vals[a] = keep_a;
+    p->vals[b] = keep_b;
+    if (r == LBK_OK) lbk__tile_cvt16(true, bf, fc, (uint16_t *)o, x->numel);
+    lbk__free(fa);
+    return r;
+}
+
 /* ---- the fast path: composites run whole, a row at a time ---- */
 /* softmax, log_softmax and logsumexp over the last axis, layer_norm and rms_norm over the
    trailing dims: at most three passes over each row, no full-size temporary. Loops run in
@@ -11910,6 +11943,8 @@ static lbk_result lbk__cpu_run_node(const lbk__cpu_prog *p, uint32_t i, void *o)
     }
     case LBK_OP_MATMUL:
         if (p->fast && lbk__cpu_matmul_is_fast(p, x)) return lbk__cpu_matmul_fast(p, x, o, NULL);
+        if (p->fast && lbk__cpu_narrow(x->dt) && in0->dt == x->dt && p->inst[p->ins[x->first_in + 1]].dt == x->dt)
+            return lbk__cpu_matmul_narrow(p, x, o);
         return lbk__cpu_matmul(p, x, o);
     case LBK_OP_RESHAPE:
         if (x->bytes) memcpy(o, a, x->bytes);
