@@ -172,9 +172,9 @@
 #define LAZYBK_H_INCLUDED
 
 #define LAZYBK_VERSION_MAJOR 0
-#define LAZYBK_VERSION_MINOR 11
+#define LAZYBK_VERSION_MINOR 12
 #define LAZYBK_VERSION_PATCH 0
-#define LAZYBK_VERSION_STRING "0.11.0"
+#define LAZYBK_VERSION_STRING "0.12.0"
 
 #include <stdbool.h>
 #include <stddef.h>
