@@ -11345,6 +11345,19 @@ static void lbk__cpu_reduce(const lbk__cpu_prog *p, const lbk__cpu_inst *x, void
         if (x->mask & (1u << d)) { rd[nr] = in->dims[d]; rst[nr++] = ist[d]; R *= in->dims[d]; }
         else { kd[nk] = in->dims[d]; kst[nk++] = ist[d]; out_n *= in->dims[d]; }
     }
+    if (x->b_src >= 0 && p->inst[x->b_src].numel == 1 && R > 0) {   /* a full: R copies of one value */
+        double v = fl ? lbk__ld(a, idt, 0) : 0;
+        int64_t iv = fl ? 0 : lbk__ldi(a, idt, 0);
+        for (oi = 0; oi < out_n; oi++) {
+            switch (x->op) {
+            case LBK_OP_SUM: lbk__st(o, x->dt, oi, v * (double)R, lbk__wrap64((uint64_t)iv * (uint64_t)R)); break;
+            case LBK_OP_MEAN: lbk__st(o, x->dt, oi, fl ? v : (double)iv, 0); break;
+            case LBK_OP_ARGMAX: ((int64_t *)o)[oi] = 0; break;   /* every one is the max: the first */
+            default: lbk__st(o, x->dt, oi, v, iv); break;
+            }
+        }
+        return;
+    }
     memset(kidx, 0, sizeof kidx);
     for (oi = 0; oi < out_n; oi++) {
         lbk__pairwise pw;
