@@ -237,6 +237,48 @@ static void test_narrow_float_ops(void **state) {
         }
 }
 
+/* A fused f16/bf16 group big enough for the threaded path, with a broadcast operand, a
+   short last tile and a sum tail: against float64 over the same inputs (the fast path keeps
+   the product in f32 and rounds the sum once). */
+static void test_narrow_fused_big(void **state) {
+    (void)state;
+    for (int k = 0; k < 2; k++) {
+        const fmt16 *f = &k_fmts[k];
+        lbk_ctx_desc d = {0};
+        d.n_threads = 2;
+        lbk_ctx *ctx = lbk_ctx_create(&d);
+        enum { R = 600, C = 1001 };
+        int64_t dx[2] = {R, C}, dw[1] = {C};
+        uint16_t *hx = (uint16_t *)malloc(sizeof(uint16_t) * R * C), hw[C], *hy = (uint16_t *)malloc(sizeof(uint16_t) * R * C), hs[R];
+        double *x = (double *)malloc(sizeof(double) * R * C), w[C];
+        tfill(x, R * C, -2, 2, 31 + k);
+        tfill(w, C, -1, 1, 41 + k);
+        for (int i = 0; i < R * C; i++) { hx[i] = (uint16_t)ref_round(f, x[i]); x[i] = ref_decode(f, hx[i]); }
+        for (int i = 0; i < C; i++) { hw[i] = (uint16_t)ref_round(f, w[i]); w[i] = ref_decode(f, hw[i]); }
+        lbk_tensor tx = lbk_from_host(ctx, f->dt, 2, dx, hx), tw = lbk_from_host(ctx, f->dt, 1, dw, hw);
+        lbk_tensor y = lbk_mul(ctx, lbk_add(ctx, tx, tw), tw);   /* (x + w) w, w broadcast over rows */
+        int ax = 1;
+        lbk_tensor s = lbk_sum(ctx, lbk_mul(ctx, tx, tw), 1, &ax, false);
+        assert_int_equal(lbk_read(ctx, y, hy, sizeof(uint16_t) * R * C), LBK_OK);
+        assert_int_equal(lbk_read(ctx, s, hs, sizeof hs), LBK_OK);
+        int bad = 0;
+        for (int r = 0; r < R; r++) {
+            double sum = 0, mag = 0;
+            for (int c = 0; c < C; c++) {
+                double want = (x[r * C + c] + w[c]) * w[c], got = ref_decode(f, hy[r * C + c]);
+                /* the reference rounds the sum and the product, the fast path the product (from f32) */
+                if (fabs(got - want) > fabs(want) * ldexp(1.0, -f->mbits) + ref_decode(f, 1)) {   /* + the subnormal quantum */ if (bad++ < 3) print_message("%s y[%d,%d] %g vs %g\n", f->name, r, c, got, want); }
+                sum += x[r * C + c] * w[c];
+                mag += fabs(x[r * C + c] * w[c]);
+            }
+            if (fabs(ref_decode(f, hs[r]) - sum) > fabs(sum) * ldexp(1.0, -f->mbits) + mag * ldexp(1.0, -f->mbits - 1)) {   /* each product rounded (reference) */ if (bad++ < 6) print_message("%s sum[%d] %g vs %g\n", f->name, r, ref_decode(f, hs[r]), sum); }
+        }
+        assert_int_equal(bad, 0);
+        free(hx); free(hy); free(x);
+        lbk_ctx_destroy(ctx);
+    }
+}
+
 /* i8 and u8: wrapping arithmetic, saturating casts from floats, sums in i64. */
 static void test_narrow_int_ops(void **state) {
     (void)state;
@@ -347,7 +389,8 @@ static void test_narrow_files(void **state) {
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_narrow_float_decode_all), cmocka_unit_test(test_narrow_float_encode_all),
-    cmocka_unit_test(test_narrow_promotion), cmocka_unit_test(test_narrow_float_ops), cmocka_unit_test(test_narrow_int_ops),
+    cmocka_unit_test(test_narrow_promotion), cmocka_unit_test(test_narrow_float_ops), cmocka_unit_test(test_narrow_fused_big),
+    cmocka_unit_test(test_narrow_int_ops),
     cmocka_unit_test(test_narrow_files),
 };
 TEST_GROUP(dtypes_tests, tests);
