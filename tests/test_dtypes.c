@@ -279,6 +279,66 @@ static void test_narrow_fused_big(void **state) {
     }
 }
 
+/* Every data-movement op and the exact ops on each new dtype, both paths: on small
+   integers (exact in all four) the results cast to f64 equal the same ops on f64. */
+static lbk_tensor exact_ops(lbk_ctx *ctx, lbk_tensor x, int which) {
+    int64_t d234[3] = {2, 3, 4}, d2234[4] = {2, 2, 3, 4};
+    int perm[3] = {2, 0, 1}, ax1 = 1, ax02[2] = {0, 2};
+    lbk_tensor r = lbk_reshape(ctx, x, 3, d234), parts[3];
+    switch (which) {
+    case 0: return lbk_permute(ctx, r, perm);
+    case 1: parts[0] = r; parts[1] = lbk_slice(ctx, r, 1, 1, 3, 1); parts[2] = r; return lbk_concat(ctx, parts, 3, 1);
+    case 2: return lbk_expand(ctx, lbk_slice(ctx, r, 0, 0, 1, 1), 4, d2234);
+    case 3: return lbk_slice(ctx, lbk_transpose(ctx, r, 0, 2), 0, 2, 2, 1);   /* an empty slice */
+    case 4: return lbk_slice(ctx, r, 2, 0, 4, 2);
+    case 5: return lbk_where(ctx, lbk_gt(ctx, r, lbk_scalar(ctx, LBK_I64, 0)), r, lbk_neg(ctx, r));
+    case 6: return lbk_amax(ctx, r, 1, &ax1, true);
+    case 7: return lbk_amin(ctx, r, 2, ax02, false);
+    case 8: return lbk_cast(ctx, lbk_argmax(ctx, r, 2, false), LBK_F64);
+    case 9: return lbk_maximum(ctx, r, lbk_transpose(ctx, lbk_transpose(ctx, r, 0, 1), 0, 1));
+    case 10: return lbk_sum(ctx, r, 1, &ax1, false);
+    default: return lbk_reshape(ctx, lbk_relu(ctx, r), 1, (int64_t[]){24});
+    }
+}
+static void test_narrow_exact_ops(void **state) {
+    (void)state;
+    const lbk_dtype dts[4] = {LBK_F16, LBK_BF16, LBK_I8, LBK_U8};
+    const char *paths[2] = {"cpu", "cpu-reference"};
+    double v[24];
+    for (int i = 0; i < 24; i++) v[i] = (double)((i * 7) % 11) - 4;   /* -4..6 */
+    for (int p = 0; p < 2; p++) {
+        lbk_ctx *ctx = tctx_on(paths[p]);
+        int64_t n24 = 24;
+        lbk_tensor ref = lbk_from_host(ctx, LBK_F64, 1, &n24, v);
+        for (int k = 0; k < 4; k++) {
+            unsigned char buf[24 * 8];
+            double src[24];
+            for (int i = 0; i < 24; i++) src[i] = dts[k] == LBK_U8 ? fabs(v[i]) : v[i];
+            for (int i = 0; i < 24; i++) lbk_store_f64(dts[k], buf, i, src[i]);
+            lbk_tensor x = lbk_from_host(ctx, dts[k], 1, &n24, buf);
+            lbk_tensor r64 = dts[k] == LBK_U8 ? lbk_abs(ctx, ref) : ref;
+            for (int w = 0; w < 12; w++) {
+                if (dts[k] == LBK_U8 && w == 5) continue;   /* neg of u8 wraps: not f64's */
+                lbk_tensor a = exact_ops(ctx, x, w), b = exact_ops(ctx, r64, w);
+                int64_t n = lbk_numel(ctx, b);
+                assert_int_equal(lbk_numel(ctx, a), n);
+                double ga[96], gb[96];
+                assert_true(n <= 96);
+                assert_int_equal(lbk_read_as(ctx, a, LBK_F64, ga, sizeof ga), LBK_OK);
+                assert_int_equal(lbk_read_as(ctx, b, LBK_F64, gb, sizeof gb), LBK_OK);
+                for (int64_t i = 0; i < n; i++)
+                    if (ga[i] != gb[i]) {
+                        print_message("%s %s op %d [%lld]: %g vs %g\n", paths[p], lbk_dtype_name(dts[k]), w, (long long)i, ga[i], gb[i]);
+                        fail();
+                    }
+                if (w != 8 && w != 10) assert_int_equal(lbk_type(ctx, a) == dts[k] || lbk_type(ctx, a) == LBK_I64, true);
+            }
+        }
+        assert_int_equal(lbk_ctx_result(ctx), LBK_OK);
+        lbk_ctx_destroy(ctx);
+    }
+}
+
 /* i8 and u8: wrapping arithmetic, saturating casts from floats, sums in i64. */
 static void test_narrow_int_ops(void **state) {
     (void)state;
@@ -390,7 +450,7 @@ static void test_narrow_files(void **state) {
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_narrow_float_decode_all), cmocka_unit_test(test_narrow_float_encode_all),
     cmocka_unit_test(test_narrow_promotion), cmocka_unit_test(test_narrow_float_ops), cmocka_unit_test(test_narrow_fused_big),
-    cmocka_unit_test(test_narrow_int_ops),
+    cmocka_unit_test(test_narrow_int_ops), cmocka_unit_test(test_narrow_exact_ops),
     cmocka_unit_test(test_narrow_files),
 };
 TEST_GROUP(dtypes_tests, tests);
