@@ -851,7 +851,7 @@ LAZYBK_API lbk_result        lbk_preprocess_default(const lbk_module *m, const l
                                                     lbk_value **out_processed);
 
 /* ---- files: NumPy .npy ----------------------------------------------------------- */
-/* Reads a .npy file (format 1.0-3.0; little-endian <f4 <f8 <i4 <i8 |b1, C order) into a new
+/* Reads a .npy file (format 1.0-3.0; little-endian <f4 <f8 <i4 <i8 |b1 <f2 |i1 |u1, C order) into a new
    tensor: an op ({0} and the error on ctx on failure: LBK_ERR_FORMAT for a malformed file,
    LBK_ERR_UNSUPPORTED for Fortran order or big-endian data, LBK_ERR_DTYPE for other dtypes). */
 LAZYBK_API lbk_tensor (lbk_load_npy)(lbk_ctx *ctx, const char *path);
@@ -874,7 +874,8 @@ LAZYBK_API lbk_result lbk_save_npy(lbk_ctx *ctx, lbk_tensor t, const char *path)
    cpu backend) when it is compact and aligned, else copied (any strides, byte_offset).
    lazybk calls mt->deleter exactly once, when it is done with the memory (right after the
    copy, or when the last use of the tensor is gone, or at lbk_ctx_destroy). Host memory
-   only (kDLCPU); f32, f64, i32, i64, bool (DLPack >= 0.8). An argument error (device,
+   only (kDLCPU); every lazybk dtype (kDLFloat 16/32/64, kDLBfloat 16, kDLInt 8/32/64,
+   kDLUInt 8, kDLBool with DLPack >= 0.8). An argument error (device,
    dtype, shape) leaves mt with the caller, deleter not called. Do not write the memory
    while lazybk may read it. */
 LAZYBK_API lbk_tensor (lbk_from_dlpack)(lbk_ctx *ctx, DLManagedTensor *mt);
@@ -9252,7 +9253,7 @@ static lbk_tensor lbk__from_dl(const char *file, int line, lbk_ctx *ctx, const c
         if (t->device.device_type != kDLCPU && t->device.device_type != kDLCUDAHost)
             return lbk__op_fail(&oc, LBK_ERR_UNSUPPORTED, "device type %d: lazybk imports host memory (kDLCPU)", (int)t->device.device_type);
         if (!lbk__dl_dtype(t->dtype, &dt))
-            return lbk__op_fail(&oc, LBK_ERR_DTYPE, "dtype code %d, %d bits, %d lanes: lazybk has f32, f64, i32, i64 and bool",
+            return lbk__op_fail(&oc, LBK_ERR_DTYPE, "dtype code %d, %d bits, %d lanes: no lazybk dtype is that",
                                 (int)t->dtype.code, (int)t->dtype.bits, (int)t->dtype.lanes);
         nd = t->ndim;
         if (nd < 0 || nd > LAZYBK_MAX_DIMS) return lbk__op_fail(&oc, LBK_ERR_SHAPE, "%d dims (at most %d)", nd, LAZYBK_MAX_DIMS);
