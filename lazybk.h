@@ -484,7 +484,8 @@ LAZYBK_API int64_t    lbk_live_tensors(lbk_ctx *ctx);                  /* handle
   X(RMS_NORM,    rms_norm,    COMPOSITE, OWN,    1, 2,   norm,      FLOAT,   norm,    LBK_OPF_COMPOSITE, \
     "rms_norm(Tensor input, int[] normalized_shape, Tensor? weight, float eps) -> Tensor") \
   X(LINEAR,      linear,      COMPOSITE, OWN,    2, 3,   linear,    NOBOOL,  linear,  LBK_OPF_COMPOSITE, \
-    "linear(Tensor input, Tensor weight, Tensor? bias) -> Tensor")
+    "linear(Tensor input, Tensor weight, Tensor? bias) -> Tensor") \
+  X(INDEX_SELECT, index_select, INDEX,   OWN,    2, 2,   index_select, KEEP, concat,  0,                   NULL)
 
 /* What kind of op a row is: backends may claim ops by kind (every elementwise UNARY op
    maps one value to one value of the node's dtype, and so on). */
@@ -503,6 +504,7 @@ typedef enum lbk_op_kind {
     LBK_OPKIND_CREATION,   /* made from attributes alone */
     LBK_OPKIND_RANDOM,
     LBK_OPKIND_COMPOSITE,  /* has a schema and a decomposition */
+    LBK_OPKIND_INDEX,      /* data movement by an integer index tensor (input 1), read at run time */
     LBK_OPKIND_COUNT
 } lbk_op_kind;
 enum { LBK_OPF_FUSIBLE = 1, LBK_OPF_COMPOSITE = 2, LBK_OPF_RANDOM = 4, LBK_OPF_ATTRS = 8 };
@@ -564,6 +566,13 @@ LAZYBK_API lbk_tensor lbk_expand(lbk_ctx *ctx, lbk_tensor t, int n_dims, const i
 /* Python slicing: negative start/stop count from the end and are clamped; step > 0. */
 LAZYBK_API lbk_tensor lbk_slice(lbk_ctx *ctx, lbk_tensor t, int axis, int64_t start, int64_t stop, int64_t step);
 LAZYBK_API lbk_tensor lbk_concat(lbk_ctx *ctx, const lbk_tensor *ts, int n, int axis); /* dtypes promote */
+/* Indexing (numpy.take semantics, PyTorch's bounds): the elements of t at positions index
+   (an integer tensor of any shape) along axis; the result's shape is t's with that axis
+   replaced by index's shape. The indices are data: one outside [0, dim) fails the sync
+   with LBK_ERR_ARG naming the op, the index and the bound. embedding(weight, ids) is
+   index_select(weight, 0, ids): a row of weight per id. */
+LAZYBK_API lbk_tensor lbk_index_select(lbk_ctx *ctx, lbk_tensor t, int axis, lbk_tensor index);
+LAZYBK_API lbk_tensor lbk_embedding(lbk_ctx *ctx, lbk_tensor weight, lbk_tensor ids);
 /* Composite ops: recorded as single nodes, so a backend can run them whole; for a backend
    that declines one, the executor rewrites it through the decomposition implementation
    (lbk_decomp_*) when it compiles the graph. The result dtype is the table's dtype rule,
@@ -610,6 +619,8 @@ LAZYBK_API lbk_tensor lbk_transpose_at(const char *file, int line, lbk_ctx *ctx,
 LAZYBK_API lbk_tensor lbk_expand_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_dims, const int64_t *dims);
 LAZYBK_API lbk_tensor lbk_slice_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, int64_t start, int64_t stop, int64_t step);
 LAZYBK_API lbk_tensor lbk_concat_at(const char *file, int line, lbk_ctx *ctx, const lbk_tensor *ts, int n, int axis);
+LAZYBK_API lbk_tensor lbk_index_select_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, lbk_tensor index);
+LAZYBK_API lbk_tensor lbk_embedding_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor weight, lbk_tensor ids);
 LAZYBK_API lbk_tensor lbk_softmax_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis);
 LAZYBK_API lbk_tensor lbk_log_softmax_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis);
 LAZYBK_API lbk_tensor lbk_logsumexp_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, bool keepdim);
@@ -676,6 +687,8 @@ LAZYBK_API lbk_tensor lbk_linear_at(const char *file, int line, lbk_ctx *ctx, lb
 #define lbk_expand(...)     lbk_expand_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_slice(...)      lbk_slice_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_concat(...)     lbk_concat_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_index_select(...) lbk_index_select_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_embedding(...)  lbk_embedding_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_softmax(...)    lbk_softmax_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_log_softmax(...) lbk_log_softmax_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_logsumexp(...)  lbk_logsumexp_at(__FILE__, __LINE__, __VA_ARGS__)
@@ -3591,6 +3604,27 @@ static bool lbk__rule_concat(const lbk__rin *a, lbk__rout *o) {
     return lbk__rule_size(o);
 }
 
+/* index_select: t's shape with axis replaced by the index's; the index an integer tensor. */
+static bool lbk__rule_index_select(const lbk__rin *a, lbk__rout *o) {
+    const lbk__ty *x = &a->in[0], *ix = &a->in[1];
+    int ax = a->at->slice.axis, nd;
+    char s0[256], s1[256];
+    lbk__ty_str(x, s0, sizeof s0);
+    lbk__ty_str(ix, s1, sizeof s1);
+    if (x->n_dims == 0) return lbk__rfail(o, LBK_ERR_SHAPE, "cannot index 0-d tensor %s", s0);
+    if (ax < 0 || ax >= x->n_dims) return lbk__rfail(o, LBK_ERR_ARG, "axis %d outside %s", ax, s0);
+    if (lbk__is_float(ix->dt) || ix->dt == LBK_BOOL) return lbk__rfail(o, LBK_ERR_DTYPE, "index %s must be an integer tensor", s1);
+    nd = x->n_dims - 1 + ix->n_dims;
+    if (nd > LAZYBK_MAX_DIMS) return lbk__rfail(o, LBK_ERR_SHAPE, "indexing %s by %s makes more than %d dims", s0, s1, LAZYBK_MAX_DIMS);
+    o->dt = o->cast0 = x->dt;
+    o->cast = ix->dt;
+    o->n_dims = nd;
+    if (ax) memcpy(o->dims, x->dims, sizeof(int64_t) * (size_t)ax);
+    if (ix->n_dims) memcpy(o->dims + ax, ix->dims, sizeof(int64_t) * (size_t)ix->n_dims);
+    if (x->n_dims - 1 - ax) memcpy(o->dims + ax + ix->n_dims, x->dims + ax + 1, sizeof(int64_t) * (size_t)(x->n_dims - 1 - ax));
+    return lbk__rule_size(o);
+}
+
 static bool lbk__rule_arange(const lbk__rin *a, lbk__rout *o) {
     if (a->want.dt == LBK_BOOL) return lbk__rfail(o, LBK_ERR_DTYPE, "arange does not make bool tensors");
     if (!isfinite(a->at->ar.start) || !isfinite(a->at->ar.step) || a->at->ar.step == 0)
@@ -3726,6 +3760,7 @@ static const lbk__afield lbk__af_linear[] = {LBK__AFLD("has_weight", BOOL, comp.
 #define LBK__IFCOMP_SHAPE(yes, no) no
 #define LBK__IFCOMP_CREATION(yes, no) no
 #define LBK__IFCOMP_RANDOM(yes, no) no
+#define LBK__IFCOMP_INDEX(yes, no) no
 #define LBK__IFCOMP_COMPOSITE(yes, no) yes
 #define LBK__DPROTO(id, name, kind, api, nmin, nmax, rule, dt, attrs, flags, schema) \
     LBK__IFCOMP_##kind(static lbk_result lbk__d_##name(lbk_ctx *ctx, lbk_value *stack);, )
@@ -4454,6 +4489,37 @@ static lbk_tensor lbk__g_concat_at(const char *file, int line, lbk_ctx *ctx, con
 LAZYBK_API lbk_tensor lbk_concat_at(const char *file, int line, lbk_ctx *ctx, const lbk_tensor *ts, int n, int axis) {
     LBK__GUARD(lbk_tensor, ctx, "concat", lbk__null_tensor(), lbk__g_concat_at(file, line, ctx, ts, n, axis));
 }
+static lbk_tensor lbk__g_index_select_at(const char *file, int line, lbk_ctx *ctx, const char *name, lbk_tensor t, int axis,
+                                         lbk_tensor index) {
+    uint32_t in[2];
+    int ax;
+    lbk__attrs at;
+    LBK__NULL_TENSOR_IF(!ctx);
+    {
+        LBK__OPCTX(oc, name, LBK_OP_INDEX_SELECT);
+        if (!lbk__arg(&oc, t, 0, &in[0]) || !lbk__arg(&oc, index, 1, &in[1])) return lbk__null_tensor();
+        if (ctx->nodes[in[0]].n_dims == 0) {
+            char s[256];
+            lbk__shape_of(ctx, in[0], s, sizeof s);
+            return lbk__op_fail(&oc, LBK_ERR_SHAPE, "cannot index 0-d tensor %s", s);
+        }
+        if (!lbk__norm_axis(&oc, axis, ctx->nodes[in[0]].n_dims, &ax, "axis")) return lbk__null_tensor();
+        at = lbk__attrs_zero();
+        at.slice.axis = ax;
+        return lbk__build(&oc, LBK_OP_INDEX_SELECT, in, 2, &at, (lbk_dtype)0, 0, NULL);
+    }
+}
+LAZYBK_API lbk_tensor lbk_index_select_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, lbk_tensor index) {
+    LBK__GUARD(lbk_tensor, ctx, "index_select", lbk__null_tensor(), lbk__g_index_select_at(file, line, ctx, "index_select", t, axis, index));
+}
+LAZYBK_API lbk_tensor (lbk_index_select)(lbk_ctx *ctx, lbk_tensor t, int axis, lbk_tensor index) {
+    return lbk_index_select_at(NULL, 0, ctx, t, axis, index);
+}
+LAZYBK_API lbk_tensor lbk_embedding_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor weight, lbk_tensor ids) {
+    LBK__GUARD(lbk_tensor, ctx, "embedding", lbk__null_tensor(), lbk__g_index_select_at(file, line, ctx, "embedding", weight, 0, ids));
+}
+LAZYBK_API lbk_tensor (lbk_embedding)(lbk_ctx *ctx, lbk_tensor weight, lbk_tensor ids) { return lbk_embedding_at(NULL, 0, ctx, weight, ids); }
+
 LAZYBK_API lbk_tensor (lbk_concat)(lbk_ctx *ctx, const lbk_tensor *ts, int n, int axis) {
     return lbk_concat_at(NULL, 0, ctx, ts, n, axis);
 }
@@ -9693,6 +9759,24 @@ static bool lbk__chk_move(lbk__chk *c, lbk_op op) {
 #define lbk__chk_slice lbk__chk_move
 #define lbk__chk_concat lbk__chk_move
 
+static bool lbk__chk_index_select(lbk__chk *c, lbk_op op) {
+    static const lbk_dtype dts[] = {LBK_F32, LBK_F64, LBK_I64, LBK_F16};
+    static const int64_t xd[3] = {3, 4, 5}, i2[2] = {2, 3}, i1[1] = {6}, i0[1] = {0};
+    lbk_tensor t, r, ti, ri;
+    size_t d;
+    if (op != LBK_OP_INDEX_SELECT) return false;
+    for (d = 0; d < LBK__COUNTOF(dts); d++) {
+        if (!lbk__chk_input(c, dts[d], 3, xd, -3, 3, &t, &r)) continue;
+        if (lbk__chk_input(c, LBK_I64, 2, i2, 0, 4, &ti, &ri))
+            lbk__chk_compare(c, "index_select", (lbk_index_select)(c->t, t, 1, ti), (lbk_index_select)(c->ref, r, 1, ri));
+        if (lbk__chk_input(c, LBK_I32, 1, i1, 0, 5, &ti, &ri))
+            lbk__chk_compare(c, "index_select", (lbk_index_select)(c->t, t, -1, ti), (lbk_index_select)(c->ref, r, -1, ri));
+        if (lbk__chk_input(c, LBK_I64, 1, i0, 0, 3, &ti, &ri))   /* no indices */
+            lbk__chk_compare(c, "index_select", (lbk_index_select)(c->t, t, 0, ti), (lbk_index_select)(c->ref, r, 0, ri));
+    }
+    return true;
+}
+
 static bool lbk__chk_arange(lbk__chk *c, lbk_op op) {
     if (op != LBK_OP_ARANGE) return false;
     lbk__chk_compare(c, "arange", (lbk_arange)(c->t, LBK_F32, -2, 3, 0.5), (lbk_arange)(c->ref, LBK_F32, -2, 3, 0.5));
@@ -11994,6 +12078,24 @@ static lbk_result lbk__cpu_run_node(const lbk__cpu_prog *p, uint32_t i, void *o)
                           esz, y->n_dims, y->dims, dst, src);
             at += y->dims[x->axis];
         }
+        return LBK_OK;
+    }
+    case LBK_OP_INDEX_SELECT: {   /* blocks of the dims after axis, by index; every index checked first */
+        const lbk__cpu_inst *ix = &p->inst[p->ins[x->first_in + 1]];
+        const char *idx = (const char *)p->vals[p->ins[x->first_in + 1]];
+        int64_t outer = 1, inner = (int64_t)esz, A = in0->dims[x->axis], nI = ix->numel, o1;
+        for (d = 0; d < x->axis; d++) outer *= in0->dims[d];
+        for (d = x->axis + 1; d < in0->n_dims; d++) inner *= in0->dims[d];
+        for (j = 0; j < nI; j++) {
+            int64_t k = lbk__ldi(idx, ix->dt, j);
+            if (k < 0 || k >= A)
+                return lbk_backend_error(LBK_ERR_ARG, x->debug, "index %lld (at position %lld of the index) is out of range for axis %d of size %lld",
+                                         (long long)k, (long long)j, x->axis, (long long)A);
+        }
+        if (inner == 0) return LBK_OK;
+        for (o1 = 0; o1 < outer; o1++)
+            for (j = 0; j < nI; j++)
+                memcpy((char *)o + (size_t)((o1 * nI + j) * inner), a + (size_t)((o1 * A + lbk__ldi(idx, ix->dt, j)) * inner), (size_t)inner);
         return LBK_OK;
     }
     case LBK_OP_ARANGE: {

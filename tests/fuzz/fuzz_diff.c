@@ -19,10 +19,10 @@
 #define MAX_NUMEL 4096          /* what the programs compute stays small */
 
 enum { K_NOP = -1, K_DATA, K_FULL, K_SCALAR, K_ARANGE, K_UNARY, K_BINARY, K_WHERE, K_CAST, K_REDUCE, K_ARGMAX, K_RESHAPE, K_PERMUTE,
-       K_EXPAND, K_SLICE, K_CONCAT, K_MATMUL, K_COMPOSITE, K_HUGE, K_COUNT };
+       K_EXPAND, K_SLICE, K_CONCAT, K_MATMUL, K_COMPOSITE, K_HUGE, K_INDEX, K_COUNT };
 static const char *const k_names[K_COUNT] = {"data", "full", "scalar", "arange", "unary", "binary", "where", "cast", "reduce",
                                              "argmax", "reshape", "permute", "expand", "slice", "concat", "matmul", "composite",
-                                             "huge"};
+                                             "huge", "index_select"};
 
 /* One step: its kind, operands (earlier steps; a step that made no value stands for the
    nearest earlier one that did) and parameters. A step makes at most one value; K_NOP
@@ -67,9 +67,10 @@ static int64_t small_dim(uint64_t *s) {
 }
 
 /* The shape of value v in ctx (for generating steps that fit it). */
-static int shape_of(lbk_ctx *ctx, lbk_tensor t, int64_t *dims) {
+static int shape_of(lbk_ctx *ctx, lbk_tensor t, int64_t *dims) {   /* at most its first 4 dims (the steps' arrays) */
     int nd = lbk_ndim(ctx, t), k;
-    for (k = 0; k < nd && k < 4; k++) dims[k] = lbk_dim(ctx, t, k);
+    if (nd > 4) nd = 4;
+    for (k = 0; k < nd; k++) dims[k] = lbk_dim(ctx, t, k);
     return nd;
 }
 
@@ -146,6 +147,7 @@ static lbk_tensor exec_step(run *r, const step *st) {
         case 5: return (lbk_gelu)(ctx, a, st->keep);
         default: return (lbk_linear)(ctx, a, b, st->keep ? c : none);
         }
+    case K_INDEX: return (lbk_index_select)(ctx, a, st->axes[0], b);   /* b's values decide: in range, or an error at the sync */
     case K_HUGE:   /* past 2^63 elements or size_t bytes: refused at trace time, everywhere alike */
         return st->sub ? (lbk_expand)(ctx, a, st->nd, st->dims) : (lbk_full)(ctx, st->dt, st->nd, st->dims, 1);
     }
@@ -205,7 +207,7 @@ static void gen_step(run *r, step *st, uint64_t *s) {
     switch (st->kind) {
     case K_UNARY: st->sub = rng_int(s, COUNT(k_un)); break;
     case K_BINARY: st->sub = rng_int(s, COUNT(k_bin)); break;
-    case K_REDUCE: case K_COMPOSITE: case K_ARGMAX: case K_SLICE: case K_CONCAT: case K_PERMUTE: {
+    case K_REDUCE: case K_COMPOSITE: case K_ARGMAX: case K_SLICE: case K_CONCAT: case K_PERMUTE: case K_INDEX: {
         st->sub = st->kind == K_REDUCE ? rng_int(s, 7) : st->kind == K_COMPOSITE ? rng_int(s, 7) : st->kind == K_CONCAT ? 1 + rng_int(s, 3) : 0;
         st->n_axes = nd ? rng_int(s, nd + 1) : 0;
         for (k = 0; k < 4; k++) st->axes[k] = nd ? rng_int(s, nd) - (rng_int(s, 3) == 0 ? nd : 0) : 0;
