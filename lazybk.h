@@ -1659,7 +1659,7 @@ static uint32_t lbk__narrow_bits(double v, int mbits, int ebits) {
     union { double d; uint64_t u; } in;
     uint32_t sign, emax = (1u << ebits) - 1, q;
     int bias = (1 << (ebits - 1)) - 1, ex, e, lo;
-    double a, f, scaled, fl;
+    double a, scaled, fl;
     in.d = v;
     sign = (uint32_t)(in.u >> 63) << (mbits + ebits);
     if (v != v)   /* quiet NaN, the payload's top bits */
@@ -1667,8 +1667,7 @@ static uint32_t lbk__narrow_bits(double v, int mbits, int ebits) {
     a = v < 0 ? -v : v;
     if (a == HUGE_VAL) return sign | (emax << mbits);
     if (a == 0) return sign;
-    f = frexp(a, &ex);   /* a = f 2^ex, f in [0.5, 1): the leading bit is 2^(ex-1) */
-    (void)f;
+    (void)frexp(a, &ex);   /* a = f 2^ex, f in [0.5, 1): the leading bit is 2^(ex-1) */
     e = ex - 1;
     lo = e - mbits;   /* the quantum of a's binade in the narrow format, */
     if (lo < 1 - bias - mbits) lo = 1 - bias - mbits;   /* or of its subnormals */
@@ -2599,7 +2598,6 @@ static int64_t lbk__site_handle(int op, const char *call, const char *file, int 
     lbk__unlock(&lbk__debug_lock);
     return h;
 }
-
 
 /* Module paths, interned process-wide (sites compare them by address); NULL on OOM. */
 static char **lbk__paths;
@@ -4498,11 +4496,7 @@ static lbk_tensor lbk__g_index_select_at(const char *file, int line, lbk_ctx *ct
     {
         LBK__OPCTX(oc, name, LBK_OP_INDEX_SELECT);
         if (!lbk__arg(&oc, t, 0, &in[0]) || !lbk__arg(&oc, index, 1, &in[1])) return lbk__null_tensor();
-        if (ctx->nodes[in[0]].n_dims == 0) {
-            char s[256];
-            lbk__shape_of(ctx, in[0], s, sizeof s);
-            return lbk__op_fail(&oc, LBK_ERR_SHAPE, "cannot index 0-d tensor %s", s);
-        }
+        /* a 0-d t passes axis 0 or -1 here; its rule refuses it */
         if (!lbk__norm_axis(&oc, axis, ctx->nodes[in[0]].n_dims, &ax, "axis")) return lbk__null_tensor();
         at = lbk__attrs_zero();
         at.slice.axis = ax;
@@ -5300,6 +5294,15 @@ static int lbk__cache_find(lbk_ctx *ctx, uint64_t h) {
     ctx->centries[ctx->cache_map[i].value].used = ++ctx->use_clock;
     return (int)ctx->cache_map[i].value;
 }
+/* Evicts cache entry e: its plan freed and unmapped, the entry left empty. */
+static void lbk__cache_evict(lbk_ctx *ctx, int e) {
+    if (ctx->centries[e].plan) {
+        lbk__plan_free(ctx, ctx->centries[e].plan);
+        lbk__del_i64(&ctx->cache_map, ctx->centries[e].hash);
+    }
+    ctx->centries[e].plan = NULL; ctx->centries[e].hash = 0; ctx->centries[e].used = 0;
+    ctx->counters[LBK__C_cache_evict]++;
+}
 static int lbk__cache_insert(lbk_ctx *ctx, uint64_t h, lbk__plan *p) {
     int e, k;
     if (ctx->n_centries < ctx->cache_capacity) {
@@ -5310,11 +5313,7 @@ static int lbk__cache_insert(lbk_ctx *ctx, uint64_t h, lbk__plan *p) {
         e = 0;
         for (k = 1; k < ctx->n_centries; k++)
             if (ctx->centries[k].used < ctx->centries[e].used) e = k;
-        if (ctx->centries[e].plan) {
-            lbk__plan_free(ctx, ctx->centries[e].plan);
-            lbk__del_i64(&ctx->cache_map, ctx->centries[e].hash);
-        }
-        ctx->counters[LBK__C_cache_evict]++;
+        lbk__cache_evict(ctx, e);
     }
     if (!lbk__put_i64(&ctx->cache_map, h, e)) {   /* the slot stays free */
         if (e == ctx->n_centries - 1) ctx->n_centries--;
@@ -5337,10 +5336,7 @@ static bool lbk__mem_reclaim(lbk_ctx *ctx, size_t need, const lbk__plan *keep) {
                 (e < 0 || ctx->centries[k].used < ctx->centries[e].used))
                 e = k;
         if (e < 0) return false;
-        lbk__del_i64(&ctx->cache_map, ctx->centries[e].hash);
-        lbk__plan_free(ctx, ctx->centries[e].plan);
-        ctx->centries[e].plan = NULL; ctx->centries[e].hash = 0; ctx->centries[e].used = 0;
-        ctx->counters[LBK__C_cache_evict]++;
+        lbk__cache_evict(ctx, e);
     }
     return true;
 }
@@ -5700,8 +5696,6 @@ static lbk_result lbk__plan_fallback(lbk_ctx *ctx, lbk__plan *p, const char *whe
     return LBK_OK;
 }
 
-/* Plans the collected graph (ctx->order) of roots: decomposes composites the backend
-   declines, partitions what it still declines onto the fallback, compiles. */
 /* What a plan keeps and what one run of it allocates, for max_memory_bytes: the roots'
    data (a simple plan); with segments, every value they make plus one copy of each value
    that crosses to the other side (an upper bound: some are freed before others are made). */
@@ -5731,6 +5725,8 @@ static void lbk__plan_account(lbk_ctx *ctx, lbk__plan *p, const uint32_t *roots,
     ctx->mem_plans += keep;
 }
 
+/* Plans the collected graph (ctx->order) of roots: decomposes composites the backend
+   declines, partitions what it still declines onto the fallback, compiles. */
 static lbk_result lbk__make_plan(lbk_ctx *ctx, const uint32_t *roots, size_t n_roots, const char *where, lbk__plan **out) {
     lbk__plan *p = (lbk__plan *)lbk__calloc(1, sizeof *p);
     size_t n = ctx->n_order, k;
@@ -6589,7 +6585,6 @@ LAZYBK_API bool lbk_is_pending(lbk_ctx *ctx, lbk_tensor t) {
 LAZYBK_API int64_t lbk_live_tensors(lbk_ctx *ctx) { return ctx ? ctx->live : 0; }
 
 /* ---- debugging texts ---- */
-/* Collects the graph of ts (n == 0: all live tensors) for a text; NULL with the error recorded. */
 /* Each text call kind returns its own buffer (0 ir_text, 1 ir_dot, 2 backend_text,
    3 metrics_report), valid until the next call of the same kind on the context, so that
    printf("%s%s", lbk_ir_text(..), lbk_backend_text(..)) prints both. t is the text the
@@ -11367,9 +11362,9 @@ static lbk_result lbk__cpu_ew(const lbk__cpu_prog *p, const lbk__cpu_inst *x, vo
         char *orow = (char *)o + (size_t)(r * L) * osz;
         if (x->op == LBK_OP_CAST && p->fast && (nd ? st[0][nd - 1] : 0) == 1 &&
             ((lbk__cpu_narrow(dt) && x->dt == LBK_F32) || (dt == LBK_F32 && lbk__cpu_narrow(x->dt)))) {   /* the vector converters */
-            bool to = x->dt != LBK_F32;
-            lbk__tile_cvt16(to, (to ? x->dt : dt) == LBK_BF16, (float *)(void *)(to ? (char *)(uintptr_t)(in[0] + off[0] * (int64_t)isz[0]) : orow),
-                            (uint16_t *)(void *)(to ? orow : (char *)(uintptr_t)(in[0] + off[0] * (int64_t)isz[0])), L);
+            char *src = (char *)(uintptr_t)(in[0] + off[0] * (int64_t)isz[0]);
+            if (x->dt == LBK_F32) lbk__tile_cvt16(false, dt == LBK_BF16, (float *)(void *)orow, (uint16_t *)(void *)src, L);
+            else lbk__tile_cvt16(true, x->dt == LBK_BF16, (float *)(void *)src, (uint16_t *)(void *)orow, L);
         } else if (x->op == LBK_OP_CAST) {
             lbk_convert(orow, x->dt, in[0] + off[0] * (int64_t)isz[0], dt, L, nd ? st[0][nd - 1] : 0);
         } else {
