@@ -343,6 +343,80 @@ static void test_module_format2(void **state) {
     lbk_ctx_destroy(ctx);
 }
 
+/* A format-2 file written by 0.12.0 (tests/fixtures/module_v2_0120.lbkm: make_module_v1.c
+   built against 5a1750a's header; its data checksum is of kind 0, one serial chain) still
+   loads and computes. A file written now says kind 1; a constant over several 64-byte
+   blocks (the eight-chain path) with one bit changed anywhere is refused, and so is the
+   same file claiming kind 0 or an unknown kind 2. */
+static void test_module_checksum_kinds(void **state) {
+    (void)state;
+    lbk_ctx *ctx = tctx_on("cpu");
+    lbk_module *m = lbk_module_load(ctx, "tests/fixtures/module_v2_0120.lbkm");
+    if (!m) fail_msg("%s", lbk_ctx_error(ctx));
+    run_fixture(ctx, m);
+    lbk_module_destroy(m);
+    enum { NC = 1000 + 3 };   /* 4012 bytes: 62 whole blocks and a tail of 44 (5 words and 4 bytes) */
+    static float c[NC];
+    for (int i = 0; i < NC; i++) c[i] = (float)(i % 17) * 0.25f - 2;
+    int64_t d = NC;
+    const int64_t *dims[1] = {&d};
+    int nd[1] = {1};
+    lbk_dtype dt[1] = {LBK_F32};
+    lbk_tensor x, y;
+    m = lbk_module_create(ctx, "Big");
+    assert_int_equal(lbk_method_begin(m, "forward", 1, dt, nd, dims, &x), LBK_OK);
+    y = lbk_mul(ctx, x, lbk_from_host(ctx, LBK_F32, 1, &d, c));
+    assert_int_equal(lbk_method_end(m, &y, 1), LBK_OK);
+    assert_int_equal(lbk_module_save(m, "build/t_kinds.lbkm"), LBK_OK);
+    lbk_module_destroy(m);
+    size_t n;
+    unsigned char *b = tfile_read("build/t_kinds.lbkm", &n);
+    uint64_t doff = le64(b + 32);
+    assert_int_equal(le64(b + 56), 1);
+    m = lbk_module_load_memory(ctx, b, n);
+    if (!m) fail_msg("%s", lbk_ctx_error(ctx));
+    {   /* it computes x * c */
+        static double xs[NC], g[NC];
+        for (int i = 0; i < NC; i++) xs[i] = 1.0 + i;
+        lbk_tensor in = tfrom(ctx, LBK_F32, 1, &d, xs), out;
+        assert_int_equal(lbk_module_run(m, "forward", &in, 1, &out, 1), LBK_OK);
+        tread(ctx, out, g);
+        for (int i = 0; i < NC; i++) assert_true(g[i] == (double)(float)((1.0 + i) * c[i]));
+    }
+    lbk_module_destroy(m);
+    static const size_t at[] = {0, 7, 8, 63, 64, 2000, 3967, 3968, 4007, 4008, 4011};
+    for (size_t k = 0; k < sizeof at / sizeof at[0]; k++) {
+        b[doff + at[k]] ^= 0x10;
+        assert_null(lbk_module_load_memory(ctx, b, n));
+        assert_contains(lbk_ctx_error(ctx), "data checksum");
+        lbk_ctx_clear_error(ctx);
+        b[doff + at[k]] ^= 0x10;
+    }
+    {   /* two words of one block swapped within their lanes' order: still caught */
+        unsigned char t[8];
+        memcpy(t, b + doff + 64, 8); memcpy(b + doff + 64, b + doff + 128, 8); memcpy(b + doff + 128, t, 8);
+        if (memcmp(b + doff + 64, b + doff + 128, 8) != 0) {
+            assert_null(lbk_module_load_memory(ctx, b, n));
+            lbk_ctx_clear_error(ctx);
+        }
+        memcpy(t, b + doff + 64, 8); memcpy(b + doff + 64, b + doff + 128, 8); memcpy(b + doff + 128, t, 8);
+    }
+    b[56] = 0;
+    assert_null(lbk_module_load_memory(ctx, b, n));
+    assert_contains(lbk_ctx_error(ctx), "data checksum");
+    lbk_ctx_clear_error(ctx);
+    b[56] = 2;
+    assert_null(lbk_module_load_memory(ctx, b, n));
+    assert_contains(lbk_ctx_error(ctx), "reserved header bytes");
+    lbk_ctx_clear_error(ctx);
+    b[56] = 1;
+    m = lbk_module_load_memory(ctx, b, n);
+    assert_non_null(m);
+    lbk_module_destroy(m);
+    free(b);
+    lbk_ctx_destroy(ctx);
+}
+
 /* The public device calls on the cpu backend (one device, no memory report) and on a
    backend with none of the device members (the defaults). */
 static void test_backend_devices(void **state) {
@@ -383,7 +457,7 @@ static void test_backend_devices(void **state) {
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_op_table), cmocka_unit_test(test_dtype_table), cmocka_unit_test(test_graph_of),
     cmocka_unit_test(test_concat_5000), cmocka_unit_test(test_many_calls), cmocka_unit_test(test_module_format1),
-    cmocka_unit_test(test_value_bytes), cmocka_unit_test(test_module_format2),
+    cmocka_unit_test(test_value_bytes), cmocka_unit_test(test_module_format2), cmocka_unit_test(test_module_checksum_kinds),
     cmocka_unit_test(test_backend_devices),
 };
 TEST_GROUP(tables_tests, tests);
