@@ -485,7 +485,12 @@ LAZYBK_API int64_t    lbk_live_tensors(lbk_ctx *ctx);                  /* handle
     "rms_norm(Tensor input, int[] normalized_shape, Tensor? weight, float eps) -> Tensor") \
   X(LINEAR,      linear,      COMPOSITE, OWN,    2, 3,   linear,    NOBOOL,  linear,  LBK_OPF_COMPOSITE, \
     "linear(Tensor input, Tensor weight, Tensor? bias) -> Tensor") \
-  X(INDEX_SELECT, index_select, INDEX,   OWN,    2, 2,   index_select, KEEP, concat,  0,                   NULL)
+  X(INDEX_SELECT, index_select, INDEX,   OWN,    2, 2,   index_select, KEEP, concat,  0,                   NULL) \
+  X(GATHER,      gather,      INDEX,     OWN,    2, 2,   gather,    KEEP,    concat,  0,                   NULL) \
+  X(SCATTER_ADD, scatter_add, INDEX,     OWN,    3, 3,   scatter_add, KEEP,  concat,  0,                   NULL) \
+  X(INDEX_ADD,   index_add,   INDEX,     OWN,    3, 3,   index_add, KEEP,    concat,  0,                   NULL) \
+  X(SLICE_DYN,   slice_dyn,   INDEX,     OWN,    2, 2,   slice_dyn, KEEP,    concat,  0,                   NULL) \
+  X(SLICE_UPDATE, slice_update, INDEX,   OWN,    3, 3,   slice_update, KEEP, concat,  0,                   NULL)
 
 /* What kind of op a row is: backends may claim ops by kind (every elementwise UNARY op
    maps one value to one value of the node's dtype, and so on). */
@@ -504,7 +509,8 @@ typedef enum lbk_op_kind {
     LBK_OPKIND_CREATION,   /* made from attributes alone */
     LBK_OPKIND_RANDOM,
     LBK_OPKIND_COMPOSITE,  /* has a schema and a decomposition */
-    LBK_OPKIND_INDEX,      /* data movement by an integer index tensor (input 1), read at run time */
+    LBK_OPKIND_INDEX,      /* data movement by an integer index or start tensor (input 1), read at run time:
+                              index_select, gather, scatter_add, index_add, slice_dyn, slice_update */
     LBK_OPKIND_COUNT
 } lbk_op_kind;
 enum { LBK_OPF_FUSIBLE = 1, LBK_OPF_COMPOSITE = 2, LBK_OPF_RANDOM = 4, LBK_OPF_ATTRS = 8 };
@@ -573,6 +579,26 @@ LAZYBK_API lbk_tensor lbk_concat(lbk_ctx *ctx, const lbk_tensor *ts, int n, int 
    index_select(weight, 0, ids): a row of weight per id. */
 LAZYBK_API lbk_tensor lbk_index_select(lbk_ctx *ctx, lbk_tensor t, int axis, lbk_tensor index);
 LAZYBK_API lbk_tensor lbk_embedding(lbk_ctx *ctx, lbk_tensor weight, lbk_tensor ids);
+/* torch.gather: index has t's number of dims, each dim but axis at most t's; the result
+   has index's shape, out[i][j][k] = t[index[i][j][k]][j][k] for axis 0. */
+LAZYBK_API lbk_tensor lbk_gather(lbk_ctx *ctx, lbk_tensor t, int axis, lbk_tensor index);
+/* torch.scatter_add, out of place: t with src[i][j][k] added at out[index[i][j][k]][j][k]
+   (axis 0) for every position of index (index's dims at most src's, and at most t's but
+   along axis). Repeated indices add up, in index order. src is cast to t's dtype. */
+LAZYBK_API lbk_tensor lbk_scatter_add(lbk_ctx *ctx, lbk_tensor t, int axis, lbk_tensor index, lbk_tensor src);
+/* torch.index_add, out of place: t with slice j of src along axis added at slice
+   index[j] (index 1-d or 0-d; src is t's shape with axis the index's length). */
+LAZYBK_API lbk_tensor lbk_index_add(lbk_ctx *ctx, lbk_tensor t, int axis, lbk_tensor index, lbk_tensor src);
+/* Slices whose start is data: start is a 0-d integer tensor (lbk_scalar(ctx, LBK_I64, pos)
+   is a parameter, so a loop over pos compiles once). slice_dyn takes length elements of
+   t along axis from start; slice_update is t with src (t's shape but along axis, cast to
+   t's dtype) written from start on. start must lie in [0, dim - length] (length: src's
+   along axis); anything else fails the sync with LBK_ERR_ARG naming the op, the start and
+   the bound. slice_update is out of place in meaning; when nothing else holds t (its
+   handle released, the result synced), the cpu backend writes src into t's buffer and
+   the result takes it over (a KV cache updated in place: lbk_counter "donated"). */
+LAZYBK_API lbk_tensor lbk_slice_dyn(lbk_ctx *ctx, lbk_tensor t, int axis, lbk_tensor start, int64_t length);
+LAZYBK_API lbk_tensor lbk_slice_update(lbk_ctx *ctx, lbk_tensor t, int axis, lbk_tensor start, lbk_tensor src);
 /* Composite ops: recorded as single nodes, so a backend can run them whole; for a backend
    that declines one, the executor rewrites it through the decomposition implementation
    (lbk_decomp_*) when it compiles the graph. The result dtype is the table's dtype rule,
@@ -621,6 +647,11 @@ LAZYBK_API lbk_tensor lbk_slice_at(const char *file, int line, lbk_ctx *ctx, lbk
 LAZYBK_API lbk_tensor lbk_concat_at(const char *file, int line, lbk_ctx *ctx, const lbk_tensor *ts, int n, int axis);
 LAZYBK_API lbk_tensor lbk_index_select_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, lbk_tensor index);
 LAZYBK_API lbk_tensor lbk_embedding_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor weight, lbk_tensor ids);
+LAZYBK_API lbk_tensor lbk_gather_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, lbk_tensor index);
+LAZYBK_API lbk_tensor lbk_scatter_add_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, lbk_tensor index, lbk_tensor src);
+LAZYBK_API lbk_tensor lbk_index_add_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, lbk_tensor index, lbk_tensor src);
+LAZYBK_API lbk_tensor lbk_slice_dyn_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, lbk_tensor start, int64_t length);
+LAZYBK_API lbk_tensor lbk_slice_update_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, lbk_tensor start, lbk_tensor src);
 LAZYBK_API lbk_tensor lbk_softmax_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis);
 LAZYBK_API lbk_tensor lbk_log_softmax_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis);
 LAZYBK_API lbk_tensor lbk_logsumexp_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, bool keepdim);
@@ -689,6 +720,11 @@ LAZYBK_API lbk_tensor lbk_linear_at(const char *file, int line, lbk_ctx *ctx, lb
 #define lbk_concat(...)     lbk_concat_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_index_select(...) lbk_index_select_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_embedding(...)  lbk_embedding_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_gather(...)     lbk_gather_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_scatter_add(...) lbk_scatter_add_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_index_add(...)  lbk_index_add_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_slice_dyn(...)  lbk_slice_dyn_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_slice_update(...) lbk_slice_update_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_softmax(...)    lbk_softmax_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_log_softmax(...) lbk_log_softmax_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_logsumexp(...)  lbk_logsumexp_at(__FILE__, __LINE__, __VA_ARGS__)
@@ -740,6 +776,16 @@ LAZYBK_API lbk_node lbk_graph_node(const lbk_graph *g, uint32_t i);  /* op LBK_O
 LAZYBK_API uint32_t lbk_graph_n_params(const lbk_graph *g);
 LAZYBK_API uint32_t lbk_graph_param(const lbk_graph *g, uint32_t k);          /* node index of parameter k */
 LAZYBK_API bool     lbk_graph_param_is_scalar(const lbk_graph *g, uint32_t k); /* made by lbk_scalar/lbk_full */
+/* Whether parameter k's data dies with this sync (donated): nothing but one output node of
+   the graph reads it and no tensor handle holds it. execute_computation may then write
+   into args[k] and return it as that output's handle (lazybk owns it through the output
+   from then on; the parameter lets it go). A backend that writes into donated data must
+   leave it such that running the computation again on it gives the same result (it may,
+   say, overwrite the part that the output redefines, as slice_update does): a failed sync
+   can be run again. Part of the graph's shape (a donated parameter compiles apart). Never
+   set for data lazybk does not own (wrapped host memory, DLPack, mapped module files), for
+   backends with data_of_node, or in graphs split between a backend and the fallback. */
+LAZYBK_API bool     lbk_graph_param_donated(const lbk_graph *g, uint32_t k);
 LAZYBK_API int      lbk_graph_param_index(const lbk_graph *g, uint32_t node);  /* k, or -1 if not a parameter */
 LAZYBK_API uint32_t lbk_graph_n_outputs(const lbk_graph *g);
 LAZYBK_API uint32_t lbk_graph_output(const lbk_graph *g, uint32_t k);          /* node index of output k */
@@ -2682,7 +2728,8 @@ enum {
     LBK__NF_SCALAR = 2,    /* parameter holding attrs.sc */
     LBK__NF_WRAPPED = 4,   /* made by lbk_scalar: promotes by kind only */
     LBK__NF_CONSED = 8,    /* present in the hash-consing map */
-    LBK__NF_HOSTMEM = 16   /* data over memory lazybk did not allocate: not counted in mem_held */
+    LBK__NF_HOSTMEM = 16,  /* data over memory lazybk did not allocate: not counted in mem_held */
+    LBK__NF_DONATE = 32    /* a parameter whose data dies with the sync being collected (lbk_graph_param_donated) */
 };
 #define LBK__NONE UINT32_MAX
 
@@ -2709,7 +2756,8 @@ typedef struct lbk__plan lbk__plan;
 typedef struct lbk__centry { uint64_t hash; lbk__plan *plan; uint64_t used; } lbk__centry;
 
 #define LBK__COUNTER_LIST(X) X(nodes_traced) X(sync) X(compile) X(cache_hit) X(cache_evict) X(execute) \
-    X(bytes_to_device) X(bytes_to_host) X(decompositions) X(fallback_nodes) X(nodes_executed)
+    X(bytes_to_device) X(bytes_to_host) X(decompositions) X(fallback_nodes) X(nodes_executed) \
+    X(donated)
 enum {
 #define LBK__COUNTER_ENUM(n) LBK__C_##n,
     LBK__COUNTER_LIST(LBK__COUNTER_ENUM)
@@ -2732,7 +2780,7 @@ struct lbk_graph {
     lbk__attrs *attrs;
     uint32_t *params, *outputs;
     int32_t *param_of;      /* node -> parameter index or -1 */
-    uint8_t *param_scalar;
+    uint8_t *param_scalar;  /* per parameter: 1 made by lbk_scalar/lbk_full, 2 donated */
 };
 
 struct lbk_ctx {
@@ -2777,7 +2825,10 @@ struct lbk_ctx {
     lbk_graph graph;         /* built on a cache miss, reused */
     size_t cap_g[8];         /* capacities of graph's arrays */
     lbk_data **args, **outs;
-    uint8_t *arg_tmp;
+    uint8_t *arg_tmp;        /* per argument of a sync: 1 made for it (a scalar), 2 donated, 4 donated and taken */
+    bool view_donate;        /* lbk__build_view marks donated parameters (lbk_graph_param_donated) */
+    const int64_t *dmap;     /* while a simple plan executes, the debug handles it was compiled with, */
+    uint32_t n_dmap;         /* in ctx->order's order (lbk__backend_failed names this sync's nodes) */
     size_t cap_args, cap_outs, cap_arg_tmp;
 
     lbk__u64_i64 *cache_map;
@@ -3285,6 +3336,7 @@ typedef struct lbk__rout {
     int n_dims;
     int64_t dims[LAZYBK_MAX_DIMS];
     lbk_dtype cast0, cast;   /* input 0 and the others are cast to these first (0: as they are) */
+    bool keep1;              /* but input 1 (an index or start) is never cast */
     bool identity;           /* the op is its input 0 here (floor of an integer tensor...) */
     lbk_result r;
     char msg[400];
@@ -3623,6 +3675,100 @@ static bool lbk__rule_index_select(const lbk__rin *a, lbk__rout *o) {
     return lbk__rule_size(o);
 }
 
+/* The index ops' common checks: t not 0-d, the axis inside it, input 1 an integer tensor
+   of at most max_nd dims (0-d only, for a start); the strings of t and input 1 in s0, s1. */
+static bool lbk__rule_indexed(const lbk__rin *a, lbk__rout *o, int max_nd, char *s0, char *s1) {
+    const lbk__ty *x = &a->in[0], *ix = &a->in[1];
+    int ax = a->at->slice.axis;
+    const char *what = max_nd == 0 ? "start" : "index";
+    lbk__ty_str(x, s0, 256);
+    lbk__ty_str(ix, s1, 256);
+    if (x->n_dims == 0) return lbk__rfail(o, LBK_ERR_SHAPE, "cannot index 0-d tensor %s", s0);
+    if (ax < 0 || ax >= x->n_dims) return lbk__rfail(o, LBK_ERR_ARG, "axis %d outside %s", ax, s0);
+    if (lbk__is_float(ix->dt) || ix->dt == LBK_BOOL) return lbk__rfail(o, LBK_ERR_DTYPE, "%s %s must be an integer tensor", what, s1);
+    if (ix->n_dims > max_nd)
+        return lbk__rfail(o, LBK_ERR_SHAPE, max_nd == 0 ? "start %s must be a 0-d tensor" : "index %s must have at most %d dims", s1, max_nd);
+    o->dt = o->cast0 = o->cast = x->dt;
+    o->keep1 = true;
+    lbk__rout_set(o, x->dt, x->n_dims, x->dims);
+    return true;
+}
+/* dims of y (named what) against x's: equal (but along axis, where at most x's when le_ax),
+   or at most x's everywhere (le_all); n_dims equal. */
+static bool lbk__rule_dims_fit(lbk__rout *o, const lbk__ty *y, const lbk__ty *x, int ax, bool le_ax, bool le_all, const char *sy,
+                               const char *sx, const char *how) {
+    int d;
+    bool ok = y->n_dims == x->n_dims;
+    for (d = 0; ok && d < x->n_dims; d++)
+        ok = le_all ? y->dims[d] <= x->dims[d] : d == ax ? (!le_ax || y->dims[d] <= x->dims[d]) : y->dims[d] == x->dims[d];
+    if (!ok) return lbk__rfail(o, LBK_ERR_SHAPE, "%s does not fit %s (%s)", sy, sx, how);
+    return true;
+}
+/* gather: index has t's n_dims, each dim but axis at most t's; the result is index's shape. */
+static bool lbk__rule_gather(const lbk__rin *a, lbk__rout *o) {
+    const lbk__ty *x = &a->in[0], *ix = &a->in[1];
+    char s0[256], s1[256];
+    int d;
+    if (!lbk__rule_indexed(a, o, LAZYBK_MAX_DIMS, s0, s1)) return false;
+    for (d = 0; d < x->n_dims; d++)
+        if (ix->n_dims != x->n_dims || (d != a->at->slice.axis && ix->dims[d] > x->dims[d]))
+            return lbk__rfail(o, LBK_ERR_SHAPE, "index %s must have the dims of %s, at most its size but along axis %d", s1, s0,
+                              a->at->slice.axis);
+    lbk__rout_set(o, x->dt, ix->n_dims, ix->dims);
+    return lbk__rule_size(o);
+}
+/* scatter_add(t, index, src): index, src and t of one n_dims; index at most src
+   everywhere and at most t but along axis; src in t's dtype; the result is t's. */
+static bool lbk__rule_scatter_add(const lbk__rin *a, lbk__rout *o) {
+    const lbk__ty *x = &a->in[0], *ix = &a->in[1], *sr = &a->in[2];
+    char s0[256], s1[256], s2[256];
+    int d;
+    if (!lbk__rule_indexed(a, o, LAZYBK_MAX_DIMS, s0, s1)) return false;
+    lbk__ty_str(sr, s2, sizeof s2);
+    if (!lbk__rule_dims_fit(o, ix, sr, 0, false, true, s1, s2, "index at most src in every dim")) return false;
+    for (d = 0; d < x->n_dims; d++)
+        if (ix->n_dims != x->n_dims || (d != a->at->slice.axis && ix->dims[d] > x->dims[d]))
+            return lbk__rfail(o, LBK_ERR_SHAPE, "index %s does not fit %s (at most its size but along axis %d)", s1, s0, a->at->slice.axis);
+    return true;
+}
+/* index_add(t, index, src): index 0-d or 1-d; src is t's shape with axis index's length. */
+static bool lbk__rule_index_add(const lbk__rin *a, lbk__rout *o) {
+    const lbk__ty *x = &a->in[0], *ix = &a->in[1], *sr = &a->in[2];
+    char s0[256], s1[256], s2[256];
+    int ax = a->at->slice.axis;
+    if (!lbk__rule_indexed(a, o, 1, s0, s1)) return false;
+    lbk__ty_str(sr, s2, sizeof s2);
+    if (!lbk__rule_dims_fit(o, sr, x, ax, false, false, s2, s0, "src must have t's dims but along axis")) return false;
+    if (sr->dims[ax] != (ix->n_dims ? ix->dims[0] : 1))
+        return lbk__rfail(o, LBK_ERR_SHAPE, "src %s has %lld slices along axis %d, index %s has %lld", s2, (long long)sr->dims[ax], ax, s1,
+                          (long long)(ix->n_dims ? ix->dims[0] : 1));
+    return true;
+}
+/* slice_dyn(t, start): start 0-d integer; the result is t's shape with the length asked
+   for (at most t's) along axis. */
+static bool lbk__rule_slice_dyn(const lbk__rin *a, lbk__rout *o) {
+    const lbk__ty *x = &a->in[0];
+    char s0[256], s1[256];
+    int ax = a->at->slice.axis;
+    lbk__ty w;
+    if (!lbk__rule_indexed(a, o, 0, s0, s1)) return false;
+    w = a->want; w.dt = x->dt;
+    if (a->want.n_dims != x->n_dims || !a->want.dims || a->want.dims[ax] < 0) return lbk__rfail(o, LBK_ERR_SHAPE, "slice_dyn of %s: bad length", s0);
+    if (!lbk__rule_dims_fit(o, &w, x, ax, true, false, "the slice", s0, "a length of at most the axis")) {
+        snprintf(o->msg, sizeof o->msg, "length %lld is longer than axis %d of %s", (long long)a->want.dims[ax], ax, s0);
+        return false;
+    }
+    lbk__rout_set(o, x->dt, x->n_dims, a->want.dims);
+    return true;
+}
+/* slice_update(t, start, src): src in t's dtype, t's shape but at most t's along axis. */
+static bool lbk__rule_slice_update(const lbk__rin *a, lbk__rout *o) {
+    char s0[256], s1[256], s2[256];
+    if (!lbk__rule_indexed(a, o, 0, s0, s1)) return false;
+    lbk__ty_str(&a->in[2], s2, sizeof s2);
+    return lbk__rule_dims_fit(o, &a->in[2], &a->in[0], a->at->slice.axis, true, false, s2, s0, "src must have t's dims, at most its size along axis");
+}
+
 static bool lbk__rule_arange(const lbk__rin *a, lbk__rout *o) {
     if (a->want.dt == LBK_BOOL) return lbk__rfail(o, LBK_ERR_DTYPE, "arange does not make bool tensors");
     if (!isfinite(a->at->ar.start) || !isfinite(a->at->ar.step) || a->at->ar.step == 0)
@@ -3845,8 +3991,8 @@ static lbk_tensor lbk__same(const lbk__opctx *oc, uint32_t id) { return lbk__wra
 
 /* Makes node p over the given inputs, input 0 first cast to cast0 and the others to cast
    (0: as they are). */
-static lbk_tensor lbk__emit(const lbk__opctx *oc, lbk__node *p, const uint32_t *in, lbk_dtype cast0, lbk_dtype cast, uint32_t n_in,
-                            bool unique) {
+static lbk_tensor lbk__emit(const lbk__opctx *oc, lbk__node *p, const uint32_t *in, lbk_dtype cast0, lbk_dtype cast, bool keep1,
+                            uint32_t n_in, bool unique) {
     uint32_t tmp[4] = {0, 0, 0, 0}, *cin = tmp, k, id, made;
     lbk_ctx *ctx = oc->ctx;
     if (n_in > 4) {
@@ -3854,7 +4000,7 @@ static lbk_tensor lbk__emit(const lbk__opctx *oc, lbk__node *p, const uint32_t *
         if (!cin) return lbk__op_fail(oc, LBK_ERR_OOM, "out of memory");
     }
     for (made = 0; made < n_in; made++) {
-        cin[made] = lbk__cast_node(ctx, in[made], made == 0 ? cast0 : cast, oc);
+        cin[made] = lbk__cast_node(ctx, in[made], made == 0 ? cast0 : made == 1 && keep1 ? (lbk_dtype)0 : cast, oc);
         if (cin[made] == LBK__NONE) break;
     }
     id = made == n_in ? lbk__mk(ctx, p, cin, n_in, unique, oc->name, oc->file, oc->line) : LBK__NONE;
@@ -3876,7 +4022,7 @@ static lbk_tensor lbk__build(const lbk__opctx *oc, lbk_op op, const uint32_t *in
     if (o.identity) return lbk__same(oc, in[0]);
     lbk__proto(&p, op, o.dt, o.n_dims, o.dims);
     if (at) p.attrs = *at;
-    return lbk__emit(oc, &p, in, o.cast0, o.cast, n_in, (lbk__opdefs[op].flags & LBK_OPF_RANDOM) != 0);
+    return lbk__emit(oc, &p, in, o.cast0, o.cast, o.keep1, n_in, (lbk__opdefs[op].flags & LBK_OPF_RANDOM) != 0);
 }
 
 static bool lbk__check_dims(const lbk__opctx *oc, lbk_dtype dt, int n_dims, const int64_t *dims) {
@@ -4269,7 +4415,7 @@ static lbk_tensor lbk__g_matmul_at(const char *file, int line, lbk_ctx *ctx, lbk
         if (!lbk__arg(&oc, ta, 0, &in[0]) || !lbk__arg(&oc, tb, 1, &in[1])) return lbk__null_tensor();
         if (!lbk__infer(&oc, LBK_OP_MATMUL, in, 2, NULL, (lbk_dtype)0, 0, NULL, &o)) return lbk__null_tensor();
         lbk__proto(&p, LBK_OP_MATMUL, o.dt, o.n_dims, o.dims);
-        if (ctx->nodes[in[0]].n_dims > 1 && ctx->nodes[in[1]].n_dims > 1) return lbk__emit(&oc, &p, in, o.cast0, o.cast, 2, false);
+        if (ctx->nodes[in[0]].n_dims > 1 && ctx->nodes[in[1]].n_dims > 1) return lbk__emit(&oc, &p, in, o.cast0, o.cast, o.keep1, 2, false);
         id[0] = in[0]; id[1] = in[1];
         for (i = 0; i < 2; i++) {
             const lbk__node *x = &ctx->nodes[in[i]];
@@ -4282,7 +4428,7 @@ static lbk_tensor lbk__g_matmul_at(const char *file, int line, lbk_ctx *ctx, lbk
                 if (id[i] == LBK__NONE) { if (i) lbk__drop_orphan(ctx, id[0]); return lbk__op_fail(&oc, LBK_ERR_OOM, "out of memory"); }
             }
         }
-        r = lbk__emit(&oc, &p, id, o.cast0, o.cast, 2, false);
+        r = lbk__emit(&oc, &p, id, o.cast0, o.cast, o.keep1, 2, false);
         if (!r.id) return r;
         mm = ctx->slots[lbk__slot_ix(ctx, r.id)].node;
         nb = o.n_dims - 2;   /* drop the dims the 1-d operands added */
@@ -4290,7 +4436,7 @@ static lbk_tensor lbk__g_matmul_at(const char *file, int line, lbk_ctx *ctx, lbk
         if (ctx->nodes[in[0]].n_dims > 1) fd[fn++] = o.dims[nb];
         if (ctx->nodes[in[1]].n_dims > 1) fd[fn++] = o.dims[nb + 1];
         lbk__proto(&p, LBK_OP_RESHAPE, o.dt, fn, fd);
-        out = lbk__emit(&oc, &p, &mm, (lbk_dtype)0, (lbk_dtype)0, 1, false);
+        out = lbk__emit(&oc, &p, &mm, (lbk_dtype)0, (lbk_dtype)0, false, 1, false);
         lbk_release(ctx, r);
         return out;
     }
@@ -4487,30 +4633,74 @@ static lbk_tensor lbk__g_concat_at(const char *file, int line, lbk_ctx *ctx, con
 LAZYBK_API lbk_tensor lbk_concat_at(const char *file, int line, lbk_ctx *ctx, const lbk_tensor *ts, int n, int axis) {
     LBK__GUARD(lbk_tensor, ctx, "concat", lbk__null_tensor(), lbk__g_concat_at(file, line, ctx, ts, n, axis));
 }
-static lbk_tensor lbk__g_index_select_at(const char *file, int line, lbk_ctx *ctx, const char *name, lbk_tensor t, int axis,
-                                         lbk_tensor index) {
-    uint32_t in[2];
-    int ax;
+/* The index ops' builder: t, the index (or start) and, for the ops that write, src;
+   slice_dyn's length is its result's dim along axis. */
+static lbk_tensor lbk__g_indexed_at(const char *file, int line, lbk_ctx *ctx, const char *name, lbk_op op, lbk_tensor t, int axis,
+                                    lbk_tensor index, const lbk_tensor *src, int64_t length) {
+    uint32_t in[3];
+    int ax, nd;
+    int64_t od[LAZYBK_MAX_DIMS];
     lbk__attrs at;
     LBK__NULL_TENSOR_IF(!ctx);
     {
-        LBK__OPCTX(oc, name, LBK_OP_INDEX_SELECT);
-        if (!lbk__arg(&oc, t, 0, &in[0]) || !lbk__arg(&oc, index, 1, &in[1])) return lbk__null_tensor();
+        LBK__OPCTX(oc, name, op);
+        if (!lbk__arg(&oc, t, 0, &in[0]) || !lbk__arg(&oc, index, 1, &in[1]) || (src && !lbk__arg(&oc, *src, 2, &in[2])))
+            return lbk__null_tensor();
+        nd = ctx->nodes[in[0]].n_dims;
         /* a 0-d t passes axis 0 or -1 here; its rule refuses it */
-        if (!lbk__norm_axis(&oc, axis, ctx->nodes[in[0]].n_dims, &ax, "axis")) return lbk__null_tensor();
+        if (!lbk__norm_axis(&oc, axis, nd, &ax, "axis")) return lbk__null_tensor();
         at = lbk__attrs_zero();
         at.slice.axis = ax;
-        return lbk__build(&oc, LBK_OP_INDEX_SELECT, in, 2, &at, (lbk_dtype)0, 0, NULL);
+        if (op == LBK_OP_SLICE_DYN) {
+            if (length < 0) return lbk__op_fail(&oc, LBK_ERR_ARG, "length %lld is negative", (long long)length);
+            if (nd) memcpy(od, ctx->nodes[in[0]].dims, sizeof(int64_t) * (size_t)nd);
+            if (nd) od[ax] = length;
+        }
+        return lbk__build(&oc, op, in, src ? 3 : 2, &at, (lbk_dtype)0, op == LBK_OP_SLICE_DYN ? nd : 0, op == LBK_OP_SLICE_DYN ? od : NULL);
     }
 }
 LAZYBK_API lbk_tensor lbk_index_select_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, lbk_tensor index) {
-    LBK__GUARD(lbk_tensor, ctx, "index_select", lbk__null_tensor(), lbk__g_index_select_at(file, line, ctx, "index_select", t, axis, index));
+    LBK__GUARD(lbk_tensor, ctx, "index_select", lbk__null_tensor(),
+               lbk__g_indexed_at(file, line, ctx, "index_select", LBK_OP_INDEX_SELECT, t, axis, index, NULL, 0));
 }
 LAZYBK_API lbk_tensor (lbk_index_select)(lbk_ctx *ctx, lbk_tensor t, int axis, lbk_tensor index) {
     return lbk_index_select_at(NULL, 0, ctx, t, axis, index);
 }
 LAZYBK_API lbk_tensor lbk_embedding_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor weight, lbk_tensor ids) {
-    LBK__GUARD(lbk_tensor, ctx, "embedding", lbk__null_tensor(), lbk__g_index_select_at(file, line, ctx, "embedding", weight, 0, ids));
+    LBK__GUARD(lbk_tensor, ctx, "embedding", lbk__null_tensor(),
+               lbk__g_indexed_at(file, line, ctx, "embedding", LBK_OP_INDEX_SELECT, weight, 0, ids, NULL, 0));
+}
+LAZYBK_API lbk_tensor lbk_gather_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, lbk_tensor index) {
+    LBK__GUARD(lbk_tensor, ctx, "gather", lbk__null_tensor(), lbk__g_indexed_at(file, line, ctx, "gather", LBK_OP_GATHER, t, axis, index, NULL, 0));
+}
+LAZYBK_API lbk_tensor (lbk_gather)(lbk_ctx *ctx, lbk_tensor t, int axis, lbk_tensor index) { return lbk_gather_at(NULL, 0, ctx, t, axis, index); }
+LAZYBK_API lbk_tensor lbk_scatter_add_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, lbk_tensor index, lbk_tensor src) {
+    LBK__GUARD(lbk_tensor, ctx, "scatter_add", lbk__null_tensor(),
+               lbk__g_indexed_at(file, line, ctx, "scatter_add", LBK_OP_SCATTER_ADD, t, axis, index, &src, 0));
+}
+LAZYBK_API lbk_tensor (lbk_scatter_add)(lbk_ctx *ctx, lbk_tensor t, int axis, lbk_tensor index, lbk_tensor src) {
+    return lbk_scatter_add_at(NULL, 0, ctx, t, axis, index, src);
+}
+LAZYBK_API lbk_tensor lbk_index_add_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, lbk_tensor index, lbk_tensor src) {
+    LBK__GUARD(lbk_tensor, ctx, "index_add", lbk__null_tensor(),
+               lbk__g_indexed_at(file, line, ctx, "index_add", LBK_OP_INDEX_ADD, t, axis, index, &src, 0));
+}
+LAZYBK_API lbk_tensor (lbk_index_add)(lbk_ctx *ctx, lbk_tensor t, int axis, lbk_tensor index, lbk_tensor src) {
+    return lbk_index_add_at(NULL, 0, ctx, t, axis, index, src);
+}
+LAZYBK_API lbk_tensor lbk_slice_dyn_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, lbk_tensor start, int64_t length) {
+    LBK__GUARD(lbk_tensor, ctx, "slice_dyn", lbk__null_tensor(),
+               lbk__g_indexed_at(file, line, ctx, "slice_dyn", LBK_OP_SLICE_DYN, t, axis, start, NULL, length));
+}
+LAZYBK_API lbk_tensor (lbk_slice_dyn)(lbk_ctx *ctx, lbk_tensor t, int axis, lbk_tensor start, int64_t length) {
+    return lbk_slice_dyn_at(NULL, 0, ctx, t, axis, start, length);
+}
+LAZYBK_API lbk_tensor lbk_slice_update_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, lbk_tensor start, lbk_tensor src) {
+    LBK__GUARD(lbk_tensor, ctx, "slice_update", lbk__null_tensor(),
+               lbk__g_indexed_at(file, line, ctx, "slice_update", LBK_OP_SLICE_UPDATE, t, axis, start, &src, 0));
+}
+LAZYBK_API lbk_tensor (lbk_slice_update)(lbk_ctx *ctx, lbk_tensor t, int axis, lbk_tensor start, lbk_tensor src) {
+    return lbk_slice_update_at(NULL, 0, ctx, t, axis, start, src);
 }
 LAZYBK_API lbk_tensor (lbk_embedding)(lbk_ctx *ctx, lbk_tensor weight, lbk_tensor ids) { return lbk_embedding_at(NULL, 0, ctx, weight, ids); }
 
@@ -5009,8 +5199,9 @@ LAZYBK_API lbk_node lbk_graph_node(const lbk_graph *g, uint32_t i) {
 LAZYBK_API uint32_t lbk_graph_n_params(const lbk_graph *g) { return g ? g->n_params : 0; }
 LAZYBK_API uint32_t lbk_graph_param(const lbk_graph *g, uint32_t k) { return (g && k < g->n_params) ? g->params[k] : 0; }
 LAZYBK_API bool lbk_graph_param_is_scalar(const lbk_graph *g, uint32_t k) {
-    return g && k < g->n_params && g->param_scalar[k];
+    return g && k < g->n_params && (g->param_scalar[k] & 1);
 }
+LAZYBK_API bool lbk_graph_param_donated(const lbk_graph *g, uint32_t k) { return g && k < g->n_params && (g->param_scalar[k] & 2); }
 LAZYBK_API int lbk_graph_param_index(const lbk_graph *g, uint32_t node) { return (g && node < g->n) ? g->param_of[node] : -1; }
 LAZYBK_API uint32_t lbk_graph_n_outputs(const lbk_graph *g) { return g ? g->n_outputs : 0; }
 LAZYBK_API uint32_t lbk_graph_output(const lbk_graph *g, uint32_t k) { return (g && k < g->n_outputs) ? g->outputs[k] : 0; }
@@ -5139,6 +5330,19 @@ static uint64_t lbk__collect(lbk_ctx *ctx, const uint32_t *roots, size_t n_roots
             }
         }
     }
+    /* donation: a parameter's data dies with the sync when the one reference it has is an
+       input edge of a root (the root is materialised, the edge dropped); lazybk's own data only */
+    for (k = 0; k < ctx->n_order; k++) ctx->nodes[ctx->order[k]].flags &= (uint8_t)~LBK__NF_DONATE;
+    if (!ctx->iface->data_of_node)
+        for (r = 0; r < n_roots; r++) {
+            const lbk__node *rt = &ctx->nodes[roots[r]];
+            const uint32_t *in = lbk__inputs(ctx, rt);
+            for (k = 0; k < rt->n_in; k++) {
+                lbk__node *q = &ctx->nodes[in[k]];
+                if (q->op == LBK_OP_PARAM && q->data && q->refs == 1 && !(q->flags & (LBK__NF_SCALAR | LBK__NF_HOSTMEM)))
+                    q->flags |= LBK__NF_DONATE;
+            }
+        }
     for (k = 0; k < ctx->n_order; k++) {
         const lbk__node *n = &ctx->nodes[ctx->order[k]];
         const uint32_t *in = lbk__inputs(ctx, n);
@@ -5146,7 +5350,7 @@ static uint64_t lbk__collect(lbk_ctx *ctx, const uint32_t *roots, size_t n_roots
         LBK__HASH(h, n->op); LBK__HASH(h, n->dtype); LBK__HASH(h, n->n_dims);
         for (j = 0; j < n->n_dims; j++) LBK__HASH(h, n->dims[j]);
         if (n->op == LBK_OP_PARAM) {
-            LBK__HASH(h, (n->flags & LBK__NF_SCALAR) ? 2 : 1);   /* values never enter the hash */
+            LBK__HASH(h, ((n->flags & LBK__NF_SCALAR) ? 2 : 1) + ((n->flags & LBK__NF_DONATE) ? 4 : 0));   /* values never enter the hash */
         } else {
             for (j = 0; j < LBK__COUNTOF(n->attrs.words); j++) LBK__HASH(h, n->attrs.words[j]);
             LBK__HASH(h, n->n_in);
@@ -5198,7 +5402,8 @@ static bool lbk__build_view(lbk_ctx *ctx, const uint32_t *list, size_t n, size_t
         g->param_of[k] = -1;
         if (param) {
             g->param_of[k] = (int32_t)pi;
-            g->param_scalar[pi] = x->op == LBK_OP_PARAM && (x->flags & LBK__NF_SCALAR) != 0;
+            g->param_scalar[pi] = (uint8_t)((x->op == LBK_OP_PARAM && (x->flags & LBK__NF_SCALAR) != 0) |
+                                            (ctx->view_donate && x->op == LBK_OP_PARAM && (x->flags & LBK__NF_DONATE) ? 2 : 0));
             g->params[pi++] = (uint32_t)k;
             memset(&g->attrs[k], 0, sizeof g->attrs[k]);   /* a parameter's value is not compile-time */
         }
@@ -5215,6 +5420,10 @@ static bool lbk__build_view(lbk_ctx *ctx, const uint32_t *list, size_t n, size_t
 static lbk_result lbk__backend_failed(lbk_ctx *ctx, lbk_result r, const char *where, const char *member) {
     int64_t dh = lbk__tls_be_result != LBK_OK ? lbk__tls_be_handle : -1;
     lbk_debug_info di;
+    uint32_t k;
+    if (dh >= 0 && ctx->dmap)   /* a cached computation names the node it was compiled from: this sync's instead */
+        for (k = 0; k < ctx->n_dmap && k < ctx->n_order; k++)
+            if (ctx->dmap[k] == dh) { dh = ctx->nodes[ctx->order[k]].debug; break; }
     if (r == LBK_OK) r = LBK_ERR_BACKEND;
     if (dh >= 0 && lbk_debug_lookup(dh, &di) == LBK_OK)
         return lbk__ctx_fail(ctx, r, where, dh, "backend '%s' %s failed at %s%s%s%s: %s", ctx->be->name, member,
@@ -5263,11 +5472,15 @@ struct lbk__plan {
     size_t mem_bytes;          /* what it keeps (constants, computations' scratch): in ctx->mem_plans */
     size_t run_bytes;          /* what one run allocates: its segments' values, transfers, the roots */
     uint32_t big_root;         /* the root with the most bytes (named by an OOM) */
+    int64_t *debugs;           /* simple plans: the debug handle of each node it was compiled from, in
+                                  order, so that a backend's error names the node of this sync */
+    uint32_t n_debugs;
 };
 
 static void lbk__plan_free(lbk_ctx *ctx, lbk__plan *p) {
     uint32_t k;
     if (!p) return;
+    lbk__free(p->debugs);
     for (k = 0; k < p->n_segs; k++) {
         lbk__seg *sg = &p->segs[k];
         if (sg->comp) {
@@ -5738,16 +5951,23 @@ static lbk_result lbk__make_plan(lbk_ctx *ctx, const uint32_t *roots, size_t n_r
     *out = NULL;
     if (!p) return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
     sup = (uint8_t *)lbk__malloc(n + 1);
+    ctx->view_donate = true;   /* this view alone: the one a simple plan compiles */
     if (!sup || !lbk__build_view(ctx, ctx->order, n, 0, roots, n_roots)) {
+        ctx->view_donate = false;
         lbk__free(sup); lbk__free(p);
         return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
     }
+    ctx->view_donate = false;
     p->n_params = ctx->graph.n_params;
     p->n_roots = (uint32_t)n_roots;
     lbk__query_support(ctx, sup, &all);
     if (all) {   /* the common case: one computation over the parameters */
         lbk__bk b = lbk__seg_backend(ctx, p, false);
         p->simple = true;
+        if ((p->debugs = (int64_t *)lbk__malloc(sizeof(int64_t) * (n + 1))) != NULL) {   /* OOM: errors name the first trace */
+            for (k = 0; k < n; k++) p->debugs[k] = ctx->graph.nodes[k].debug_handle;
+            p->n_debugs = (uint32_t)n;
+        }
         p->segs = (lbk__seg *)lbk__calloc(1, sizeof(lbk__seg));
         if (!p->segs) r = lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
         else { p->n_segs = 1; r = lbk__compile_view(ctx, &b, where, &p->segs[0].comp); }
@@ -5883,28 +6103,33 @@ static int lbk__alias_cmp(const void *a, const void *b) {
     if (x->d != y->d) return (uintptr_t)x->d < (uintptr_t)y->d ? -1 : 1;
     return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
-/* The earlier output (its index) or input (n_outs + its index) that outs[k] repeats, or UINT32_MAX. */
-static uint32_t lbk__alias_of(lbk_data *const *args, uint32_t n_args, lbk_data *const *outs, uint32_t n_outs, uint32_t k) {
+/* The earlier output (its index) or input (n_outs + its index) that outs[k] repeats, or
+   UINT32_MAX; a donated input handed back (donate[j] & 4) is not an input any more. */
+static uint32_t lbk__alias_of(lbk_data *const *args, const uint8_t *donate, uint32_t n_args, lbk_data *const *outs, uint32_t n_outs,
+                              uint32_t k) {
     uint32_t j;
     for (j = 0; j < k; j++) if (outs[j] == outs[k]) return j;
-    for (j = 0; j < n_args; j++) if (args[j] == outs[k]) return n_outs + j;
+    for (j = 0; j < n_args; j++) if (args[j] == outs[k] && !(donate && (donate[j] & 4))) return n_outs + j;
     return UINT32_MAX;
 }
-static lbk_result lbk__check_aliases(lbk_ctx *ctx, const lbk__bk *b, lbk_data *const *args, uint32_t n_args, lbk_data **outs,
-                                     uint32_t n_outs, const char *where) {
+static lbk_result lbk__check_aliases(lbk_ctx *ctx, const lbk__bk *b, lbk_data *const *args, const uint8_t *donate, uint32_t n_args,
+                                     lbk_data **outs, uint32_t n_outs, const char *where) {
     uint32_t k, n = n_outs + n_args, bad = UINT32_MAX, other = 0;
     if ((uint64_t)n_outs * n > 4096) {   /* many handles: sorted, so that the usual no-alias answer is not quadratic */
         lbk__alias_ent *e = (lbk__alias_ent *)lbk__malloc(sizeof *e * n);
         bool any = false;
         if (!e) return lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
-        for (k = 0; k < n; k++) { e[k].d = k < n_outs ? outs[k] : args[k - n_outs]; e[k].idx = k; }
+        for (k = 0; k < n; k++) {   /* a donated input handed back sorts as nothing */
+            bool gone = k >= n_outs && donate && (donate[k - n_outs] & 4);
+            e[k].d = k < n_outs ? outs[k] : gone ? NULL : args[k - n_outs]; e[k].idx = k;
+        }
         qsort(e, n, sizeof *e, lbk__alias_cmp);
-        for (k = 1; k < n && !any; k++) any = e[k].d == e[k - 1].d && e[k - 1].idx < n_outs;   /* outputs sort first */
+        for (k = 1; k < n && !any; k++) any = e[k].d && e[k].d == e[k - 1].d && e[k - 1].idx < n_outs;   /* outputs sort first */
         lbk__free(e);
         if (!any) return LBK_OK;
     }
     for (k = 0; k < n_outs; k++) {   /* an output repeating an input or an earlier output is not freed again */
-        uint32_t o = lbk__alias_of(args, n_args, outs, n_outs, k);
+        uint32_t o = lbk__alias_of(args, donate, n_args, outs, n_outs, k);
         if (o == UINT32_MAX) continue;
         if (bad == UINT32_MAX) { bad = k; other = o; }
         outs[k] = NULL;
@@ -5917,11 +6142,13 @@ static lbk_result lbk__check_aliases(lbk_ctx *ctx, const lbk__bk *b, lbk_data *c
                          "and %u (outputs must be distinct)", b->name, other, bad);
 }
 
-/* Runs one computation and checks what it returns: n_outs non-NULL data handles. */
-static lbk_result lbk__execute(lbk_ctx *ctx, const lbk__bk *b, lbk_computation *c, lbk_data **args, uint32_t n_args,
+/* Runs one computation and checks what it returns: n_outs non-NULL data handles, fresh
+   except for donated arguments (donate[j] & 2; donate NULL: none), each of which may come
+   back once, as an output's data (then donate[j] |= 4). */
+static lbk_result lbk__execute(lbk_ctx *ctx, const lbk__bk *b, lbk_computation *c, lbk_data **args, uint8_t *donate, uint32_t n_args,
                                lbk_data **outs, uint32_t n_outs, const char *where) {
     int out_n = 0;
-    uint32_t k;
+    uint32_t k, j;
     lbk_result r;
     lbk_ctx *saved_ctx = lbk__tls_ctx;   /* a backend may run another context from inside its execute */
     int saved_threads = lbk__tls_threads;
@@ -5949,11 +6176,20 @@ static lbk_result lbk__execute(lbk_ctx *ctx, const lbk__bk *b, lbk_computation *
                                   b->name, k);
                 break;
             }
-        if (r == LBK_OK) r = lbk__check_aliases(ctx, b, args, n_args, outs, n_outs, where);
+        for (k = 0; r == LBK_OK && donate && k < n_outs; k++)
+            for (j = 0; j < n_args; j++)
+                if ((donate[j] & 6) == 2 && args[j] == outs[k]) { donate[j] |= 4; break; }
+        if (r == LBK_OK) r = lbk__check_aliases(ctx, b, args, donate, n_args, outs, n_outs, where);
     }
-    if (r != LBK_OK)
-        for (k = 0; k < n_outs; k++)
-            if (outs[k]) { b->iface->data_free(b->self, outs[k]); outs[k] = NULL; }
+    if (r != LBK_OK) {
+        for (k = 0; k < n_outs; k++) {   /* a donated input handed back stays its parameter's */
+            bool mine = false;
+            for (j = 0; donate && j < n_args && !mine; j++) mine = (donate[j] & 4) && args[j] == outs[k];
+            if (outs[k] && !mine) b->iface->data_free(b->self, outs[k]);
+            outs[k] = NULL;
+        }
+        for (j = 0; donate && j < n_args; j++) donate[j] &= (uint8_t)~4;
+    }
     return r;
 }
 
@@ -5986,7 +6222,7 @@ static lbk_result lbk__run_plan(lbk_ctx *ctx, const lbk__plan *p, lbk_data **par
             if (!other[v]) r = lbk__transfer(ctx, p, v, val[v], sg->fallback != 0, p->vals[v].fallback != 0, &other[v], where);
             args[j] = other[v];
         }
-        if (r == LBK_OK) r = lbk__execute(ctx, &b, sg->comp, args, sg->n_args, outs, sg->n_outs, where);
+        if (r == LBK_OK) r = lbk__execute(ctx, &b, sg->comp, args, NULL, sg->n_args, outs, sg->n_outs, where);
         for (j = 0; j < sg->n_outs && r == LBK_OK; j++) val[sg->outs[j]] = outs[j];
     }
     /* the roots, on the backend and owned: a value the plan does not own is copied */
@@ -6139,6 +6375,7 @@ static lbk_result lbk__sync_nodes(lbk_ctx *ctx, const uint32_t *nodes, size_t n,
             ctx->arg_tmp[i] = 1;
         } else {
             ctx->args[i] = x->data;
+            if (plan->simple && (x->flags & LBK__NF_DONATE)) ctx->arg_tmp[i] = 2;
             if (ctx->iface->data_of_node) {
                 lbk_node pn;
                 memset(&pn, 0, sizeof pn);
@@ -6157,14 +6394,25 @@ static lbk_result lbk__sync_nodes(lbk_ctx *ctx, const uint32_t *nodes, size_t n,
     if (r == LBK_OK) {
         if (plan->simple) {
             lbk__bk b = lbk__seg_backend(ctx, plan, false);
-            r = lbk__execute(ctx, &b, plan->segs[0].comp, ctx->args, n_params, ctx->outs, (uint32_t)n_roots, where);
+            ctx->dmap = plan->debugs; ctx->n_dmap = plan->n_debugs;
+            r = lbk__execute(ctx, &b, plan->segs[0].comp, ctx->args, ctx->arg_tmp, n_params, ctx->outs, (uint32_t)n_roots, where);
+            ctx->dmap = NULL;
         } else {
             r = lbk__run_plan(ctx, plan, ctx->args, ctx->outs, where);
         }
     }
     while (i-- > 0)
-        if (ctx->arg_tmp[i]) ctx->iface->data_free(ctx->self, ctx->args[i]);
+        if (ctx->arg_tmp[i] & 1) ctx->iface->data_free(ctx->self, ctx->args[i]);
     if (r != LBK_OK) return r;
+    for (k = 0, i = 0; k < ctx->n_order; k++) {   /* donated data an output took: its parameter lets it go */
+        lbk__node *x = &ctx->nodes[ctx->order[k]];
+        if (x->op != LBK_OP_PARAM) continue;
+        if (ctx->arg_tmp[i++] & 4) {
+            lbk__mem_drop(ctx, x);
+            x->data = NULL;
+            ctx->counters[LBK__C_donated]++;
+        }
+    }
     ctx->counters[LBK__C_nodes_executed] += (int64_t)(ctx->n_order - n_params);
     for (k = 0; k < n_roots; k++) lbk__materialize(ctx, ctx->roots[k], ctx->outs[k]);
     return LBK_OK;
@@ -7969,7 +8217,7 @@ static bool lbk__mnode_valid(const lbk__method *me, const lbk__mnode *x, char *w
         snprintf(why, why_cap, "%s: the rule gives another dtype or shape", d->name);
     }
     for (k = 0; ok && k < n; k++) {
-        lbk_dtype want = k == 0 ? o.cast0 : o.cast;
+        lbk_dtype want = k == 0 ? o.cast0 : k == 1 && o.keep1 ? (lbk_dtype)0 : o.cast;
         if (want && ty[k].dt != want) { ok = false; snprintf(why, why_cap, "%s: input %u is %s, not %s", d->name, k, lbk_dtype_name(ty[k].dt), lbk_dtype_name(want)); }
     }
     if (ty != tmp) lbk__free(ty);
@@ -9801,6 +10049,87 @@ static bool lbk__chk_index_select(lbk__chk *c, lbk_op op) {
     return true;
 }
 
+/* gather, scatter_add, index_add: three axes, repeated indices (the adds accumulate), an
+   index smaller than src; four dtypes. */
+static bool lbk__chk_gather(lbk__chk *c, lbk_op op) {
+    static const lbk_dtype dts[] = {LBK_F32, LBK_F64, LBK_I64, LBK_F16};
+    static const int64_t xd[3] = {3, 4, 5}, i1[3] = {3, 2, 5}, i0[3] = {2, 4, 5}, i2[3] = {3, 4, 7}, e[3] = {3, 0, 5};
+    lbk_tensor t, r, ti, ri;
+    size_t d;
+    if (op != LBK_OP_GATHER) return false;
+    for (d = 0; d < LBK__COUNTOF(dts); d++) {
+        if (!lbk__chk_input(c, dts[d], 3, xd, -3, 3, &t, &r)) continue;
+        if (lbk__chk_input(c, LBK_I64, 3, i1, 0, 4, &ti, &ri)) lbk__chk_compare(c, "gather", (lbk_gather)(c->t, t, 1, ti), (lbk_gather)(c->ref, r, 1, ri));
+        if (lbk__chk_input(c, LBK_I32, 3, i0, 0, 3, &ti, &ri)) lbk__chk_compare(c, "gather", (lbk_gather)(c->t, t, 0, ti), (lbk_gather)(c->ref, r, 0, ri));
+        if (lbk__chk_input(c, LBK_I64, 3, i2, 0, 5, &ti, &ri)) lbk__chk_compare(c, "gather", (lbk_gather)(c->t, t, -1, ti), (lbk_gather)(c->ref, r, -1, ri));
+        if (lbk__chk_input(c, LBK_I64, 3, e, 0, 5, &ti, &ri)) lbk__chk_compare(c, "gather", (lbk_gather)(c->t, t, 2, ti), (lbk_gather)(c->ref, r, 2, ri));
+    }
+    return true;
+}
+static bool lbk__chk_scatter_add(lbk__chk *c, lbk_op op) {
+    static const lbk_dtype dts[] = {LBK_F32, LBK_F64, LBK_I64, LBK_F16};
+    static const int64_t xd[3] = {3, 4, 5}, id[3] = {6, 4, 2}, sd[3] = {6, 5, 3}, i2[3] = {3, 4, 9}, s2[3] = {3, 4, 9};
+    lbk_tensor t, r, ti, ri, ts, rs;
+    size_t d;
+    if (op != LBK_OP_SCATTER_ADD) return false;
+    for (d = 0; d < LBK__COUNTOF(dts); d++) {
+        if (!lbk__chk_input(c, dts[d], 3, xd, -3, 3, &t, &r)) continue;
+        if (lbk__chk_input(c, LBK_I64, 3, id, 0, 3, &ti, &ri) && lbk__chk_input(c, dts[d], 3, sd, -2, 2, &ts, &rs))
+            lbk__chk_compare(c, "scatter_add", (lbk_scatter_add)(c->t, t, 0, ti, ts), (lbk_scatter_add)(c->ref, r, 0, ri, rs));
+        if (lbk__chk_input(c, LBK_I32, 3, i2, 0, 5, &ti, &ri) && lbk__chk_input(c, LBK_F64, 3, s2, -2, 2, &ts, &rs))
+            lbk__chk_compare(c, "scatter_add", (lbk_scatter_add)(c->t, t, -1, ti, ts), (lbk_scatter_add)(c->ref, r, -1, ri, rs));
+    }
+    return true;
+}
+static bool lbk__chk_index_add(lbk__chk *c, lbk_op op) {
+    static const lbk_dtype dts[] = {LBK_F32, LBK_F64, LBK_I64, LBK_F16};
+    static const int64_t xd[3] = {3, 4, 5}, i6[1] = {6}, sd[3] = {3, 6, 5}, i0[1] = {0}, s0[3] = {0, 4, 5};
+    lbk_tensor t, r, ti, ri, ts, rs;
+    size_t d;
+    if (op != LBK_OP_INDEX_ADD) return false;
+    for (d = 0; d < LBK__COUNTOF(dts); d++) {
+        if (!lbk__chk_input(c, dts[d], 3, xd, -3, 3, &t, &r)) continue;
+        if (lbk__chk_input(c, LBK_I64, 1, i6, 0, 4, &ti, &ri) && lbk__chk_input(c, dts[d], 3, sd, -2, 2, &ts, &rs))
+            lbk__chk_compare(c, "index_add", (lbk_index_add)(c->t, t, 1, ti, ts), (lbk_index_add)(c->ref, r, 1, ri, rs));
+        if (lbk__chk_input(c, LBK_I32, 1, i0, 0, 3, &ti, &ri) && lbk__chk_input(c, dts[d], 3, s0, -2, 2, &ts, &rs))
+            lbk__chk_compare(c, "index_add", (lbk_index_add)(c->t, t, 0, ti, ts), (lbk_index_add)(c->ref, r, 0, ri, rs));
+    }
+    return true;
+}
+/* slice_dyn, slice_update: starts at both ends, an empty length, four dtypes; the start
+   a parameter (lbk_scalar). */
+static bool lbk__chk_slice_dyn(lbk__chk *c, lbk_op op) {
+    static const lbk_dtype dts[] = {LBK_F32, LBK_F64, LBK_I64, LBK_F16};
+    static const int64_t xd[3] = {3, 8, 5}, st[4] = {2, 0, 5, 8}, len[4] = {4, 0, 3, 0};
+    lbk_tensor t, r;
+    size_t d, k;
+    if (op != LBK_OP_SLICE_DYN) return false;
+    for (d = 0; d < LBK__COUNTOF(dts); d++) {
+        if (!lbk__chk_input(c, dts[d], 3, xd, -3, 3, &t, &r)) continue;
+        for (k = 0; k < 4; k++)
+            lbk__chk_compare(c, "slice_dyn", (lbk_slice_dyn)(c->t, t, 1, (lbk_scalar)(c->t, LBK_I64, (double)st[k]), len[k]),
+                             (lbk_slice_dyn)(c->ref, r, 1, (lbk_scalar)(c->ref, LBK_I64, (double)st[k]), len[k]));
+        lbk__chk_compare(c, "slice_dyn", (lbk_slice_dyn)(c->t, t, -1, (lbk_scalar)(c->t, LBK_I32, 1), 4),
+                         (lbk_slice_dyn)(c->ref, r, -1, (lbk_scalar)(c->ref, LBK_I32, 1), 4));
+    }
+    return true;
+}
+static bool lbk__chk_slice_update(lbk__chk *c, lbk_op op) {
+    static const lbk_dtype dts[] = {LBK_F32, LBK_F64, LBK_I64, LBK_F16};
+    static const int64_t xd[3] = {3, 8, 5}, sd[3] = {3, 2, 5}, st[3] = {6, 0, 3};
+    lbk_tensor t, r, ts, rs;
+    size_t d, k;
+    if (op != LBK_OP_SLICE_UPDATE) return false;
+    for (d = 0; d < LBK__COUNTOF(dts); d++) {
+        if (!lbk__chk_input(c, dts[d], 3, xd, -3, 3, &t, &r)) continue;
+        for (k = 0; k < 3; k++)
+            if (lbk__chk_input(c, k == 2 ? LBK_F64 : dts[d], 3, sd, -2, 2, &ts, &rs))   /* the last src in another dtype */
+                lbk__chk_compare(c, "slice_update", (lbk_slice_update)(c->t, t, 1, (lbk_scalar)(c->t, LBK_I64, (double)st[k]), ts),
+                                 (lbk_slice_update)(c->ref, r, 1, (lbk_scalar)(c->ref, LBK_I64, (double)st[k]), rs));
+    }
+    return true;
+}
+
 static bool lbk__chk_arange(lbk__chk *c, lbk_op op) {
     if (op != LBK_OP_ARANGE) return false;
     lbk__chk_compare(c, "arange", (lbk_arange)(c->t, LBK_F32, -2, 3, 0.5), (lbk_arange)(c->ref, LBK_F32, -2, 3, 0.5));
@@ -10148,6 +10477,7 @@ typedef struct lbk__cpu_inst {   /* kept small: a compile writes one per node */
                                      never runs) */
     int32_t group;                /* fused elementwise group (fast path), -1: none */
     bool group_out;               /* its value leaves the group: it gets a buffer */
+    int32_t donate;               /* an output written into this parameter's donated buffer (slice_update), or -1 */
 } lbk__cpu_inst;
 
 /* A fused elementwise group (fast path): consecutive float nodes of one shape and dtype,
@@ -11108,6 +11438,7 @@ static lbk_result lbk__cpu_compile_one(lbk__cpu *cpu, const lbk_graph *g, lbk__c
         x->debug = nd.debug_handle;
         x->group = -1;
         x->b_src = -1;
+        x->donate = -1;
         na = lbk_node_axes(g, i, axes);
         for (k = 0; k < (uint32_t)na; k++) x->mask |= 1u << axes[k];
         x->keepdim = lbk_node_keepdim(g, i);
@@ -11120,6 +11451,15 @@ static lbk_result lbk__cpu_compile_one(lbk__cpu *cpu, const lbk_graph *g, lbk__c
         (void)lbk_node_norm(g, i, &x->n_norm, &x->eps, &x->has_w, &x->has_b);
     }
     for (k = 0; k < p->n_outputs; k++) p->inst[lbk_graph_output(g, k)].out = (int)k;
+    for (i = 0; i < n; i++) {   /* an output slice_update over a donated parameter read by nothing else: in place */
+        lbk__cpu_inst *x = &p->inst[i];
+        uint32_t t0, reads = 0;
+        if (x->op != LBK_OP_SLICE_UPDATE || x->out < 0) continue;
+        t0 = p->ins[x->first_in];
+        if (p->inst[t0].param < 0 || !lbk_graph_param_donated(g, (uint32_t)p->inst[t0].param)) continue;
+        for (k = 0; k < n_ins; k++) reads += p->ins[k] == t0;
+        if (reads == 1) x->donate = p->inst[t0].param;
+    }
     for (i = 0; i < n; i++) {   /* an elementwise op needs its reference kernel: asked on an empty row */
         const lbk__cpu_inst *x = &p->inst[i];
         double dummy = 0;
@@ -12048,6 +12388,111 @@ static uint64_t lbk__rng_bits(uint64_t seed, uint64_t i) { return lbk__mix64(see
 static double lbk__rng_unit(uint64_t seed, uint64_t i) { return (double)(lbk__rng_bits(seed, i) >> 11) * (1.0 / 9007199254740992.0); }
 
 /* Runs node i of the program into o. */
+/* dst[di + k] += src[si + k] for k < n, in dt: floats rounded once per add (through the
+   double, which is exact for two narrower floats), integers wrap, bools or. */
+static void lbk__cpu_add_into(lbk_dtype dt, void *dst, int64_t di, const void *src, int64_t si, int64_t n) {
+    int64_t k;
+    if (dt == LBK_F32) {
+        float *q = (float *)dst + di;
+        const float *v = (const float *)src + si;
+        for (k = 0; k < n; k++) q[k] += v[k];
+    } else if (dt == LBK_F64) {
+        double *q = (double *)dst + di;
+        const double *v = (const double *)src + si;
+        for (k = 0; k < n; k++) q[k] += v[k];
+    } else if (lbk_dtype_is_float(dt)) {
+        for (k = 0; k < n; k++) lbk_store_f64(dt, dst, di + k, lbk_load_f64(dt, dst, di + k) + lbk_load_f64(dt, src, si + k));
+    } else if (dt == LBK_BOOL) {
+        for (k = 0; k < n; k++) lbk_store_i64(dt, dst, di + k, lbk_load_i64(dt, dst, di + k) || lbk_load_i64(dt, src, si + k));
+    } else {
+        for (k = 0; k < n; k++)
+            lbk_store_i64(dt, dst, di + k, (int64_t)((uint64_t)lbk_load_i64(dt, dst, di + k) + (uint64_t)lbk_load_i64(dt, src, si + k)));
+    }
+}
+/* Every index of ix in [0, bound), or the error naming the first that is not. */
+static lbk_result lbk__cpu_check_index(const lbk__cpu_inst *x, const lbk__cpu_inst *ix, const void *idx, int64_t bound) {
+    int64_t j;
+    for (j = 0; j < ix->numel; j++) {
+        int64_t k = lbk__ldi(idx, ix->dt, j);
+        if (k < 0 || k >= bound)
+            return lbk_backend_error(LBK_ERR_ARG, x->debug, "index %lld (at position %lld of the index) is out of range for axis %d of size %lld",
+                                     (long long)k, (long long)j, x->axis, (long long)bound);
+    }
+    return LBK_OK;
+}
+/* A start (0-d) that leaves room for len elements of an axis of size dim, or the error. */
+static lbk_result lbk__cpu_check_start(const lbk__cpu_inst *x, const lbk__cpu_inst *st, const void *sp, int64_t len, int64_t dim,
+                                       int64_t *out) {
+    int64_t s = lbk__ldi(sp, st->dt, 0);
+    *out = s;
+    if (s < 0 || s > dim - len)
+        return lbk_backend_error(LBK_ERR_ARG, x->debug, "start %lld is out of range: %lld elements along axis %d of size %lld start in [0, %lld]",
+                                 (long long)s, (long long)len, x->axis, (long long)dim, (long long)(dim - len));
+    return LBK_OK;
+}
+/* Steps coordinate c (over dims) to the next position in C order, keeping off[m] =
+   sum over d of c[d] * st[m][d] for the n_st stride sets (a 0 stride leaves a dim out). */
+static void lbk__cpu_step(int nd, const int64_t *dims, int64_t *c, int n_st, int64_t (*st)[LAZYBK_MAX_DIMS], int64_t *off) {
+    int d, m;
+    for (d = nd - 1; d >= 0; d--) {
+        if (++c[d] < dims[d]) { for (m = 0; m < n_st; m++) off[m] += st[m][d]; return; }
+        for (m = 0; m < n_st; m++) off[m] -= st[m][d] * (dims[d] - 1);
+        c[d] = 0;
+    }
+}
+/* gather, scatter_add, index_add, slice_dyn, slice_update: indices and starts are data,
+   checked before anything is written. */
+static lbk_result lbk__cpu_indexed(const lbk__cpu_prog *p, const lbk__cpu_inst *x, void *o) {
+    const lbk__cpu_inst *t = &p->inst[p->ins[x->first_in]], *ix = &p->inst[p->ins[x->first_in + 1]];
+    const lbk__cpu_inst *sx = x->n_in > 2 ? &p->inst[p->ins[x->first_in + 2]] : NULL;
+    const char *a = (const char *)p->vals[p->ins[x->first_in]], *idx = (const char *)p->vals[p->ins[x->first_in + 1]];
+    const char *sv = sx ? (const char *)p->vals[p->ins[x->first_in + 2]] : NULL;
+    size_t esz = lbk_dtype_size(x->dt);
+    int64_t st[2][LAZYBK_MAX_DIMS], c[LAZYBK_MAX_DIMS], off[2], j, A = t->dims[x->axis], s0;
+    int ax = x->axis, d;
+    lbk_result r;
+    memset(c, 0, sizeof c);
+    off[0] = off[1] = 0;
+    if (x->op == LBK_OP_SLICE_DYN || x->op == LBK_OP_SLICE_UPDATE) {
+        const lbk__cpu_inst *part = x->op == LBK_OP_SLICE_DYN ? x : sx;
+        if ((r = lbk__cpu_check_start(x, ix, idx, part->dims[ax], A, &s0)) != LBK_OK) return r;
+        if (x->op == LBK_OP_SLICE_UPDATE && o != (const void *)a && x->bytes) memcpy(o, a, x->bytes);
+        if (!part->numel) return LBK_OK;
+        lbk__cpu_strides(t->n_dims, t->dims, st[0]);   /* t and the result: one layout */
+        lbk__cpu_strides(part->n_dims, part->dims, st[1]);
+        if (x->op == LBK_OP_SLICE_DYN) lbk__cpu_copy((char *)o, a + (size_t)(s0 * st[0][ax]) * esz, esz, x->n_dims, x->dims, st[1], st[0]);
+        else lbk__cpu_copy((char *)o + (size_t)(s0 * st[0][ax]) * esz, sv, esz, sx->n_dims, sx->dims, st[0], st[1]);
+        return LBK_OK;
+    }
+    if ((r = lbk__cpu_check_index(x, ix, idx, A)) != LBK_OK) return r;
+    if (x->op == LBK_OP_INDEX_ADD) {   /* slices of src added at slices of the result */
+        int64_t outer = 1, inner = 1, nI = ix->numel, o1;
+        for (d = 0; d < ax; d++) outer *= t->dims[d];
+        for (d = ax + 1; d < t->n_dims; d++) inner *= t->dims[d];
+        if (x->bytes) memcpy(o, a, x->bytes);
+        if (inner)
+            for (o1 = 0; o1 < outer; o1++)
+                for (j = 0; j < nI; j++)
+                    lbk__cpu_add_into(x->dt, o, (o1 * A + lbk__ldi(idx, ix->dt, j)) * inner, sv, (o1 * nI + j) * inner, inner);
+        return LBK_OK;
+    }
+    /* gather: st[0] walks t without axis; scatter_add: st[0] the result without axis, st[1] src */
+    lbk__cpu_strides(t->n_dims, t->dims, st[0]);
+    if (sx) lbk__cpu_strides(sx->n_dims, sx->dims, st[1]);
+    if (x->op == LBK_OP_SCATTER_ADD && x->bytes) memcpy(o, a, x->bytes);
+    {
+        int64_t sa = st[0][ax];
+        st[0][ax] = 0;
+        for (j = 0; j < ix->numel; j++) {
+            int64_t k = lbk__ldi(idx, ix->dt, j);
+            if (x->op == LBK_OP_GATHER) memcpy((char *)o + (size_t)j * esz, a + (size_t)(off[0] + k * sa) * esz, esz);
+            else lbk__cpu_add_into(x->dt, o, off[0] + k * sa, sv, off[1], 1);
+            lbk__cpu_step(ix->n_dims, ix->dims, c, sx ? 2 : 1, st, off);
+        }
+    }
+    return LBK_OK;
+}
+
 static lbk_result lbk__cpu_run_node(const lbk__cpu_prog *p, uint32_t i, void *o) {
     const lbk__cpu_inst *x = &p->inst[i];
     const lbk__cpu_inst *in0 = x->n_in ? &p->inst[p->ins[x->first_in]] : NULL;
@@ -12108,20 +12553,18 @@ static lbk_result lbk__cpu_run_node(const lbk__cpu_prog *p, uint32_t i, void *o)
         const lbk__cpu_inst *ix = &p->inst[p->ins[x->first_in + 1]];
         const char *idx = (const char *)p->vals[p->ins[x->first_in + 1]];
         int64_t outer = 1, inner = (int64_t)esz, A = in0->dims[x->axis], nI = ix->numel, o1;
+        lbk_result r = lbk__cpu_check_index(x, ix, idx, A);
+        if (r != LBK_OK) return r;
         for (d = 0; d < x->axis; d++) outer *= in0->dims[d];
         for (d = x->axis + 1; d < in0->n_dims; d++) inner *= in0->dims[d];
-        for (j = 0; j < nI; j++) {
-            int64_t k = lbk__ldi(idx, ix->dt, j);
-            if (k < 0 || k >= A)
-                return lbk_backend_error(LBK_ERR_ARG, x->debug, "index %lld (at position %lld of the index) is out of range for axis %d of size %lld",
-                                         (long long)k, (long long)j, x->axis, (long long)A);
-        }
         if (inner == 0) return LBK_OK;
         for (o1 = 0; o1 < outer; o1++)
             for (j = 0; j < nI; j++)
                 memcpy((char *)o + (size_t)((o1 * nI + j) * inner), a + (size_t)((o1 * A + lbk__ldi(idx, ix->dt, j)) * inner), (size_t)inner);
         return LBK_OK;
     }
+    case LBK_OP_GATHER: case LBK_OP_SCATTER_ADD: case LBK_OP_INDEX_ADD: case LBK_OP_SLICE_DYN: case LBK_OP_SLICE_UPDATE:
+        return lbk__cpu_indexed(p, x, o);
     case LBK_OP_ARANGE: {
         double st = x->u.ar.start, sp = x->u.ar.step;
         bool exact = st == floor(st) && sp == floor(sp) && fabs(st) < 9e15 && fabs(sp) < 9e15;
@@ -12188,7 +12631,7 @@ static lbk_result lbk__cpu_execute(void *self, lbk_computation *c, lbk_data *con
             lbk__cpu_inst *y = &p->inst[m];
             if (y->param >= 0 || (y->group >= 0 && !y->group_out)) continue;
             if (y->out >= 0) {
-                lbk__cpu_buf *b = lbk__cpu_alloc(cpu, y->dt, y->n_dims, y->dims);
+                lbk__cpu_buf *b = y->donate >= 0 ? (lbk__cpu_buf *)args[y->donate] : lbk__cpu_alloc(cpu, y->dt, y->n_dims, y->dims);
                 if (!b) { r = lbk__cpu_oom(y); break; }
                 out[y->out] = (lbk_data *)b;
                 p->vals[m] = b->ptr;
@@ -12210,8 +12653,8 @@ static lbk_result lbk__cpu_execute(void *self, lbk_computation *c, lbk_data *con
     }
     if (r != LBK_OK) {
         for (i = 0; i < p->n; i++)
-            if (p->inst[i].out >= 0 && out[p->inst[i].out]) {
-                lbk__cpu_buf_free(cpu, (lbk__cpu_buf *)out[p->inst[i].out]);
+            if (p->inst[i].out >= 0 && out[p->inst[i].out]) {   /* a donated buffer stays its parameter's */
+                if (p->inst[i].donate < 0) lbk__cpu_buf_free(cpu, (lbk__cpu_buf *)out[p->inst[i].out]);
                 out[p->inst[i].out] = NULL;
             }
         return r;
