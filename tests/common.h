@@ -78,6 +78,8 @@ static inline lbk_tensor tfrom(lbk_ctx *ctx, lbk_dtype dt, int nd, const int64_t
         case LBK_F64: ((double *)buf)[i] = v[i]; break;
         case LBK_I32: ((int32_t *)buf)[i] = (int32_t)v[i]; break;
         case LBK_I64: ((int64_t *)buf)[i] = (int64_t)v[i]; break;
+        case LBK_F16: case LBK_BF16: lbk_store_f64(dt, buf, i, v[i]); break;   /* rounded to nearest even */
+        case LBK_I8: case LBK_U8: lbk_store_i64(dt, buf, i, (int64_t)v[i]); break;
         default: ((uint8_t *)buf)[i] = v[i] != 0; break;
         }
     }
@@ -99,6 +101,8 @@ static inline void tread(lbk_ctx *ctx, lbk_tensor t, double *out) {
         case LBK_F64: out[i] = ((double *)buf)[i]; break;
         case LBK_I32: out[i] = ((int32_t *)buf)[i]; break;
         case LBK_I64: out[i] = (double)((int64_t *)buf)[i]; break;
+        case LBK_F16: case LBK_BF16: out[i] = lbk_load_f64(dt, buf, i); break;
+        case LBK_I8: out[i] = ((int8_t *)buf)[i]; break;
         default: out[i] = ((uint8_t *)buf)[i]; break;
         }
     }
