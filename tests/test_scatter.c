@@ -385,13 +385,14 @@ static void test_index_ops_module(void **state) {
     const int64_t *dims[3] = {cd, NULL, rd};
     int nd[3] = {2, 0, 2};
     lbk_dtype dt[3] = {LBK_F32, LBK_I64, LBK_F32};
-    lbk_tensor in[3], y[2];
+    lbk_tensor in[3], y[3];
     lbk_module *m = lbk_module_create(ctx, "Step");
     assert_int_equal(lbk_method_begin(m, "forward", 3, dt, nd, dims, in), LBK_OK);
     y[0] = lbk_slice_update(ctx, in[0], 0, in[1], in[2]);
     int64_t gi[2] = {1, 3}, gv[3] = {3, 0, 1};
     y[1] = lbk_gather(ctx, y[0], 0, lbk_from_host(ctx, LBK_I64, 2, gi, gv));
-    assert_int_equal(lbk_method_end(m, y, 2), LBK_OK);
+    y[2] = lbk_slice_dyn(ctx, y[0], 0, in[1], 2);   /* rows pos, pos + 1 */
+    assert_int_equal(lbk_method_end(m, y, 3), LBK_OK);
     assert_int_equal(lbk_module_save(m, "build/test_scatter_step.lbkm"), LBK_OK);
     lbk_module_destroy(m);
     lbk_module *ld = lbk_module_load(ctx, "build/test_scatter_step.lbkm");
@@ -399,12 +400,14 @@ static void test_index_ops_module(void **state) {
     double c[12], r[3] = {7, 8, 9}, got[12];
     for (int i = 0; i < 12; i++) c[i] = i;
     int64_t pos = 2;
-    lbk_tensor args[3] = {tfrom(ctx, LBK_F32, 2, cd, c), lbk_from_host(ctx, LBK_I64, 0, NULL, &pos), tfrom(ctx, LBK_F32, 2, rd, r)}, out[2];
-    assert_int_equal(lbk_module_run(ld, "forward", args, 3, out, 2), LBK_OK);
+    lbk_tensor args[3] = {tfrom(ctx, LBK_F32, 2, cd, c), lbk_from_host(ctx, LBK_I64, 0, NULL, &pos), tfrom(ctx, LBK_F32, 2, rd, r)}, out[3];
+    assert_int_equal(lbk_module_run(ld, "forward", args, 3, out, 3), LBK_OK);
     tread(ctx, out[0], got);
     for (int i = 0; i < 12; i++) assert_true(got[i] == (i / 3 == 2 ? r[i % 3] : c[i]));
     tread(ctx, out[1], got);
     assert_true(got[0] == 9 && got[1] == 1 && got[2] == 5);   /* rows 3, 0, 1 at columns 0, 1, 2 */
+    tread(ctx, out[2], got);
+    assert_true(got[0] == 7 && got[2] == 9 && got[3] == 9 && got[5] == 11);   /* the new row 2, then row 3 */
     lbk_module_destroy(ld);
     assert_ctx_ok(ctx);
     lbk_ctx_destroy(ctx);

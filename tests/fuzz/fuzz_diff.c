@@ -19,10 +19,10 @@
 #define MAX_NUMEL 4096          /* what the programs compute stays small */
 
 enum { K_NOP = -1, K_DATA, K_FULL, K_SCALAR, K_ARANGE, K_UNARY, K_BINARY, K_WHERE, K_CAST, K_REDUCE, K_ARGMAX, K_RESHAPE, K_PERMUTE,
-       K_EXPAND, K_SLICE, K_CONCAT, K_MATMUL, K_COMPOSITE, K_HUGE, K_INDEX, K_COUNT };
+       K_EXPAND, K_SLICE, K_CONCAT, K_MATMUL, K_COMPOSITE, K_HUGE, K_INDEX, K_INDEXED, K_COUNT };
 static const char *const k_names[K_COUNT] = {"data", "full", "scalar", "arange", "unary", "binary", "where", "cast", "reduce",
                                              "argmax", "reshape", "permute", "expand", "slice", "concat", "matmul", "composite",
-                                             "huge", "index_select"};
+                                             "huge", "index_select", "indexed"};
 
 /* One step: its kind, operands (earlier steps; a step that made no value stands for the
    nearest earlier one that did) and parameters. A step makes at most one value; K_NOP
@@ -101,6 +101,40 @@ static void host_data(const step *st, int64_t n, void *out) {
     }
 }
 
+/* An i64 tensor of n_dims dims whose values lie in [0, bound), from the step's seed; with
+   keep set, one in eight is given one value out of range (bound, or -1). */
+static lbk_tensor index_data(lbk_ctx *ctx, const step *st, int n_dims, const int64_t *dims, int64_t bound) {
+    uint64_t s = st->seed ^ 0x5bd1e995u;
+    int64_t n = 1, v[MAX_NUMEL];
+    for (int k = 0; k < n_dims; k++) n *= dims[k];
+    if (n > MAX_NUMEL) n = 0;
+    for (int64_t i = 0; i < n; i++) v[i] = bound > 0 ? (int64_t)(rng_next(&s) % (uint64_t)bound) : 0;
+    if (n && st->keep && rng_int(&s, 8) == 0) v[rng_int(&s, (int)n)] = rng_int(&s, 2) ? bound : -1;
+    return (lbk_from_host)(ctx, LBK_I64, n_dims, dims, n ? v : NULL);
+}
+/* gather, scatter_add, index_add, slice_dyn, slice_update over a along axes[0], their
+   indices or start made to fit a (sometimes out of range), src a itself or a slice of it. */
+static lbk_tensor exec_indexed(lbk_ctx *ctx, const step *st, lbk_tensor a) {
+    int nd = a.id ? lbk_ndim(ctx, a) : 0, ax = st->axes[0], k;
+    int64_t d[8], len;
+    if (!a.id || nd == 0) return (lbk_gather)(ctx, a, ax, a);   /* refused alike */
+    for (k = 0; k < nd && k < 8; k++) d[k] = lbk_dim(ctx, a, k);
+    ax = ((ax % nd) + nd) % nd;
+    len = st->dims[0] < d[ax] ? st->dims[0] : d[ax];
+    switch (st->sub) {
+    case 0: { int64_t e[8]; memcpy(e, d, sizeof e); e[ax] = st->dims[0]; return (lbk_gather)(ctx, a, st->axes[0], index_data(ctx, st, nd, e, d[ax])); }
+    case 1: { int64_t e[8]; memcpy(e, d, sizeof e); e[ax] = len; return (lbk_scatter_add)(ctx, a, st->axes[0], index_data(ctx, st, nd, e, d[ax]), a); }
+    case 2: return (lbk_index_add)(ctx, a, st->axes[0], index_data(ctx, st, 1, &d[ax], d[ax]), a);
+    default: {
+        uint64_t s = st->seed;
+        int64_t start = (int64_t)rng_int(&s, (int)(d[ax] - len + 3)) - 1;   /* -1 .. D - len + 1: sometimes out */
+        if (!st->keep && (start < 0 || start > d[ax] - len)) start = 0;
+        if (st->sub == 3) return (lbk_slice_dyn)(ctx, a, st->axes[0], (lbk_scalar)(ctx, LBK_I64, (double)start), len);
+        return (lbk_slice_update)(ctx, a, st->axes[0], (lbk_scalar)(ctx, LBK_I64, (double)start), (lbk_slice)(ctx, a, ax, 0, len, 1));
+    }
+    }
+}
+
 static lbk_tensor exec_step(run *r, const step *st) {
     lbk_ctx *ctx = r->ctx;
     lbk_tensor a = pick(r, st->a), b = pick(r, st->b), c = pick(r, st->c), none = {0};
@@ -148,6 +182,7 @@ static lbk_tensor exec_step(run *r, const step *st) {
         default: return (lbk_linear)(ctx, a, b, st->keep ? c : none);
         }
     case K_INDEX: return (lbk_index_select)(ctx, a, st->axes[0], b);   /* b's values decide: in range, or an error at the sync */
+    case K_INDEXED: return exec_indexed(ctx, st, a);
     case K_HUGE:   /* past 2^63 elements or size_t bytes: refused at trace time, everywhere alike */
         return st->sub ? (lbk_expand)(ctx, a, st->nd, st->dims) : (lbk_full)(ctx, st->dt, st->nd, st->dims, 1);
     }
@@ -207,8 +242,9 @@ static void gen_step(run *r, step *st, uint64_t *s) {
     switch (st->kind) {
     case K_UNARY: st->sub = rng_int(s, COUNT(k_un)); break;
     case K_BINARY: st->sub = rng_int(s, COUNT(k_bin)); break;
-    case K_REDUCE: case K_COMPOSITE: case K_ARGMAX: case K_SLICE: case K_CONCAT: case K_PERMUTE: case K_INDEX: {
-        st->sub = st->kind == K_REDUCE ? rng_int(s, 7) : st->kind == K_COMPOSITE ? rng_int(s, 7) : st->kind == K_CONCAT ? 1 + rng_int(s, 3) : 0;
+    case K_REDUCE: case K_COMPOSITE: case K_ARGMAX: case K_SLICE: case K_CONCAT: case K_PERMUTE: case K_INDEX: case K_INDEXED: {
+        st->sub = st->kind == K_REDUCE ? rng_int(s, 7) : st->kind == K_COMPOSITE ? rng_int(s, 7) : st->kind == K_CONCAT ? 1 + rng_int(s, 3)
+                : st->kind == K_INDEXED ? rng_int(s, 5) : 0;
         st->n_axes = nd ? rng_int(s, nd + 1) : 0;
         for (k = 0; k < 4; k++) st->axes[k] = nd ? rng_int(s, nd) - (rng_int(s, 3) == 0 ? nd : 0) : 0;
         if (st->kind == K_REDUCE && st->n_axes == 2 && st->axes[0] == st->axes[1]) st->n_axes = 1;
