@@ -490,7 +490,15 @@ LAZYBK_API int64_t    lbk_live_tensors(lbk_ctx *ctx);                  /* handle
   X(SCATTER_ADD, scatter_add, INDEX,     OWN,    3, 3,   scatter_add, KEEP,  concat,  0,                   NULL) \
   X(INDEX_ADD,   index_add,   INDEX,     OWN,    3, 3,   index_add, KEEP,    concat,  0,                   NULL) \
   X(SLICE_DYN,   slice_dyn,   INDEX,     OWN,    2, 2,   slice_dyn, KEEP,    concat,  0,                   NULL) \
-  X(SLICE_UPDATE, slice_update, INDEX,   OWN,    3, 3,   slice_update, KEEP, concat,  0,                   NULL)
+  X(SLICE_UPDATE, slice_update, INDEX,   OWN,    3, 3,   slice_update, KEEP, concat,  0,                   NULL) \
+  X(SOFTPLUS,    softplus,    COMPOSITE, OWN,    1, 1,   act,       FLOAT,   none,    LBK_OPF_COMPOSITE, \
+    "softplus(Tensor self, float beta, float threshold) -> Tensor") \
+  X(LEAKY_RELU,  leaky_relu,  COMPOSITE, OWN,    1, 1,   act,       FLOAT,   slope,   LBK_OPF_COMPOSITE, \
+    "leaky_relu(Tensor self, float negative_slope) -> Tensor") \
+  X(HARDSWISH,   hardswish,   COMPOSITE, OWN,    1, 1,   act,       FLOAT,   none,    LBK_OPF_COMPOSITE, \
+    "hardswish(Tensor self) -> Tensor") \
+  X(ELU,         elu,         COMPOSITE, OWN,    1, 1,   act,       FLOAT,   alpha,   LBK_OPF_COMPOSITE, \
+    "elu(Tensor self, float alpha, float scale, float input_scale) -> Tensor")
 
 /* What kind of op a row is: backends may claim ops by kind (every elementwise UNARY op
    maps one value to one value of the node's dtype, and so on). */
@@ -612,6 +620,13 @@ LAZYBK_API lbk_tensor lbk_log_softmax(lbk_ctx *ctx, lbk_tensor t, int axis);
 LAZYBK_API lbk_tensor lbk_logsumexp(lbk_ctx *ctx, lbk_tensor t, int axis, bool keepdim);
 LAZYBK_API lbk_tensor lbk_gelu(lbk_ctx *ctx, lbk_tensor t, bool tanh_approx);
 LAZYBK_API lbk_tensor lbk_silu(lbk_ctx *ctx, lbk_tensor t);
+/* torch.nn.functional's: softplus log(1 + exp(x)) (beta 1; x itself past 20), leaky_relu
+   (x, or slope * x below 0), hardswish x * relu6(x + 3) / 6, elu (x, or alpha * (exp(x) - 1)
+   below 0). Decomposed with log1p and expm1 computed accurately near 0. */
+LAZYBK_API lbk_tensor lbk_softplus(lbk_ctx *ctx, lbk_tensor t);
+LAZYBK_API lbk_tensor lbk_leaky_relu(lbk_ctx *ctx, lbk_tensor t, double slope);
+LAZYBK_API lbk_tensor lbk_hardswish(lbk_ctx *ctx, lbk_tensor t);
+LAZYBK_API lbk_tensor lbk_elu(lbk_ctx *ctx, lbk_tensor t, double alpha);
 /* correction 1 is the unbiased (sample) variance; the divisor is max(0, N - correction). */
 LAZYBK_API lbk_tensor lbk_var(lbk_ctx *ctx, lbk_tensor t, int n_axes, const int *axes, int correction, bool keepdim);
 /* Normalises over the last n_norm_dims dims; weight and bias ({0}: absent) have exactly those dims. */
@@ -657,6 +672,10 @@ LAZYBK_API lbk_tensor lbk_log_softmax_at(const char *file, int line, lbk_ctx *ct
 LAZYBK_API lbk_tensor lbk_logsumexp_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, bool keepdim);
 LAZYBK_API lbk_tensor lbk_gelu_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, bool tanh_approx);
 LAZYBK_API lbk_tensor lbk_silu_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t);
+LAZYBK_API lbk_tensor lbk_softplus_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t);
+LAZYBK_API lbk_tensor lbk_leaky_relu_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, double slope);
+LAZYBK_API lbk_tensor lbk_hardswish_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t);
+LAZYBK_API lbk_tensor lbk_elu_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, double alpha);
 LAZYBK_API lbk_tensor lbk_var_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_axes, const int *axes, int correction, bool keepdim);
 LAZYBK_API lbk_tensor lbk_layer_norm_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, int n_norm_dims, lbk_tensor weight, lbk_tensor bias, double eps);
 LAZYBK_API lbk_tensor lbk_rms_norm_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, int n_norm_dims, lbk_tensor weight, double eps);
@@ -730,6 +749,10 @@ LAZYBK_API lbk_tensor lbk_linear_at(const char *file, int line, lbk_ctx *ctx, lb
 #define lbk_logsumexp(...)  lbk_logsumexp_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_gelu(...)       lbk_gelu_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_silu(...)       lbk_silu_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_softplus(...)   lbk_softplus_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_leaky_relu(...) lbk_leaky_relu_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_hardswish(...)  lbk_hardswish_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_elu(...)        lbk_elu_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_var(...)        lbk_var_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_layer_norm(...) lbk_layer_norm_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_rms_norm(...)   lbk_rms_norm_at(__FILE__, __LINE__, __VA_ARGS__)
@@ -3887,6 +3910,8 @@ static const lbk__afield lbk__af_var[] = {LBK__AFLD("axes", AXES, comp.mask), LB
                                          LBK__AFLD("keepdim", BOOL, comp.keepdim), {NULL, 0, 0}};
 static const lbk__afield lbk__af_norm[] = {LBK__AFLD("n_norm", I32, comp.n_norm), LBK__AFLD("eps", F64, comp.eps),
                                           LBK__AFLD("has_weight", BOOL, comp.has_w), LBK__AFLD("has_bias", BOOL, comp.has_b), {NULL, 0, 0}};
+static const lbk__afield lbk__af_slope[] = {LBK__AFLD("negative_slope", F64, comp.eps), {NULL, 0, 0}};
+static const lbk__afield lbk__af_alpha[] = {LBK__AFLD("alpha", F64, comp.eps), {NULL, 0, 0}};
 static const lbk__afield lbk__af_linear[] = {LBK__AFLD("has_weight", BOOL, comp.has_w), LBK__AFLD("has_bias", BOOL, comp.has_b), {NULL, 0, 0}};
 #undef LBK__AFLD
 
@@ -4745,28 +4770,43 @@ LAZYBK_API lbk_tensor (lbk_logsumexp)(lbk_ctx *ctx, lbk_tensor t, int axis, bool
     return lbk_logsumexp_at(NULL, 0, ctx, t, axis, keepdim);
 }
 
-static lbk_tensor lbk__activation(lbk_ctx *ctx, lbk_op op, lbk_tensor t, bool approx, const char *file, int line) {
+/* An activation: approx (gelu's tanh) and param (leaky_relu's slope, elu's alpha) as attributes. */
+static lbk_tensor lbk__activation(lbk_ctx *ctx, lbk_op op, lbk_tensor t, bool approx, double param, const char *file, int line) {
     uint32_t a;
     lbk__attrs at;
     LBK__OP1(oc, lbk__opdefs[op].name, op, t, a);
     at = lbk__attrs_zero();
     at.comp.approx = approx;
+    at.comp.eps = param;
     return lbk__build(&oc, op, &a, 1, &at, (lbk_dtype)0, 0, NULL);
 }
 static lbk_tensor lbk__g_gelu_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, bool tanh_approx) {
-    return lbk__activation(ctx, LBK_OP_GELU, t, tanh_approx, file, line);
+    return lbk__activation(ctx, LBK_OP_GELU, t, tanh_approx, 0, file, line);
 }
 LAZYBK_API lbk_tensor lbk_gelu_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, bool tanh_approx) {
     LBK__GUARD(lbk_tensor, ctx, "gelu", lbk__null_tensor(), lbk__g_gelu_at(file, line, ctx, t, tanh_approx));
 }
 LAZYBK_API lbk_tensor (lbk_gelu)(lbk_ctx *ctx, lbk_tensor t, bool tanh_approx) { return lbk_gelu_at(NULL, 0, ctx, t, tanh_approx); }
-static lbk_tensor lbk__g_silu_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t) {
-    return lbk__activation(ctx, LBK_OP_SILU, t, false, file, line);
-}
 LAZYBK_API lbk_tensor lbk_silu_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t) {
-    LBK__GUARD(lbk_tensor, ctx, "silu", lbk__null_tensor(), lbk__g_silu_at(file, line, ctx, t));
+    LBK__GUARD(lbk_tensor, ctx, "silu", lbk__null_tensor(), lbk__activation(ctx, LBK_OP_SILU, t, false, 0, file, line));
 }
 LAZYBK_API lbk_tensor (lbk_silu)(lbk_ctx *ctx, lbk_tensor t) { return lbk_silu_at(NULL, 0, ctx, t); }
+LAZYBK_API lbk_tensor lbk_softplus_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t) {
+    LBK__GUARD(lbk_tensor, ctx, "softplus", lbk__null_tensor(), lbk__activation(ctx, LBK_OP_SOFTPLUS, t, false, 0, file, line));
+}
+LAZYBK_API lbk_tensor (lbk_softplus)(lbk_ctx *ctx, lbk_tensor t) { return lbk_softplus_at(NULL, 0, ctx, t); }
+LAZYBK_API lbk_tensor lbk_leaky_relu_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, double slope) {
+    LBK__GUARD(lbk_tensor, ctx, "leaky_relu", lbk__null_tensor(), lbk__activation(ctx, LBK_OP_LEAKY_RELU, t, false, slope, file, line));
+}
+LAZYBK_API lbk_tensor (lbk_leaky_relu)(lbk_ctx *ctx, lbk_tensor t, double slope) { return lbk_leaky_relu_at(NULL, 0, ctx, t, slope); }
+LAZYBK_API lbk_tensor lbk_hardswish_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t) {
+    LBK__GUARD(lbk_tensor, ctx, "hardswish", lbk__null_tensor(), lbk__activation(ctx, LBK_OP_HARDSWISH, t, false, 0, file, line));
+}
+LAZYBK_API lbk_tensor (lbk_hardswish)(lbk_ctx *ctx, lbk_tensor t) { return lbk_hardswish_at(NULL, 0, ctx, t); }
+LAZYBK_API lbk_tensor lbk_elu_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, double alpha) {
+    LBK__GUARD(lbk_tensor, ctx, "elu", lbk__null_tensor(), lbk__activation(ctx, LBK_OP_ELU, t, false, alpha, file, line));
+}
+LAZYBK_API lbk_tensor (lbk_elu)(lbk_ctx *ctx, lbk_tensor t, double alpha) { return lbk_elu_at(NULL, 0, ctx, t, alpha); }
 
 static lbk_tensor lbk__g_var_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_axes, const int *axes,
                                  int correction, bool keepdim) {
@@ -4976,6 +5016,53 @@ static lbk_result lbk__d_silu(lbk_ctx *ctx, lbk_value *stack) {
     lbk_tensor x;
     LBK__TRY(lbk__pop_tensor(ctx, stack, false, &x));
     return lbk__push_result(ctx, stack, (lbk_mul)(ctx, x, (lbk_sigmoid)(ctx, x)));
+}
+/* log(1 + u) for u >= 0 (or -1 < u), accurate near 0: where 1 + u rounds to 1, u; else
+   log(w) * u / (w - 1), w = 1 + u, whose rounding errors cancel (Goldberg's formula). */
+static lbk_tensor lbk__d_log1p(lbk_ctx *ctx, lbk_tensor u) {
+    lbk_tensor w = (lbk_add)(ctx, u, lbk__c(ctx, u, 1));
+    lbk_tensor q = (lbk_div)(ctx, (lbk_mul)(ctx, (lbk_log)(ctx, w), u), (lbk_sub)(ctx, w, lbk__c(ctx, u, 1)));
+    return (lbk_where)(ctx, (lbk_eq)(ctx, w, lbk__c(ctx, u, 1)), u, q);
+}
+/* exp(x) - 1, accurate near 0: where exp(x) rounds to 1, x; where it is 0, -1; else
+   (u - 1) * x / log(u), u = exp(x) (Kahan's formula). */
+static lbk_tensor lbk__d_expm1(lbk_ctx *ctx, lbk_tensor x) {
+    lbk_tensor u = (lbk_exp)(ctx, x), one = lbk__c(ctx, x, 1);
+    lbk_tensor q = (lbk_div)(ctx, (lbk_mul)(ctx, (lbk_sub)(ctx, u, one), x), (lbk_log)(ctx, u));
+    return (lbk_where)(ctx, (lbk_eq)(ctx, u, one), x, (lbk_where)(ctx, (lbk_eq)(ctx, u, lbk__c(ctx, x, 0)), lbk__c(ctx, x, -1), q));
+}
+static lbk_result lbk__d_softplus(lbk_ctx *ctx, lbk_value *stack) {   /* where(beta x > threshold, x, log1p(exp(beta x)) / beta) */
+    lbk_tensor x, bx;
+    double beta, th;
+    LBK__TRY(lbk__pop_num(ctx, stack, LBK_VALUE_DOUBLE, &th));
+    LBK__TRY(lbk__pop_num(ctx, stack, LBK_VALUE_DOUBLE, &beta));
+    LBK__TRY(lbk__pop_tensor(ctx, stack, false, &x));
+    bx = (lbk_mul)(ctx, x, lbk__c(ctx, x, beta));
+    return lbk__push_result(ctx, stack, (lbk_where)(ctx, (lbk_gt)(ctx, bx, lbk__c(ctx, x, th)), x,
+                                                    (lbk_div)(ctx, lbk__d_log1p(ctx, (lbk_exp)(ctx, bx)), lbk__c(ctx, x, beta))));
+}
+static lbk_result lbk__d_leaky_relu(lbk_ctx *ctx, lbk_value *stack) {
+    lbk_tensor x;
+    double slope;
+    LBK__TRY(lbk__pop_num(ctx, stack, LBK_VALUE_DOUBLE, &slope));
+    LBK__TRY(lbk__pop_tensor(ctx, stack, false, &x));
+    return lbk__push_result(ctx, stack, (lbk_where)(ctx, (lbk_gt)(ctx, x, lbk__c(ctx, x, 0)), x, (lbk_mul)(ctx, x, lbk__c(ctx, x, slope))));
+}
+static lbk_result lbk__d_hardswish(lbk_ctx *ctx, lbk_value *stack) {   /* x * min(max(x + 3, 0), 6) / 6 */
+    lbk_tensor x, r6;
+    LBK__TRY(lbk__pop_tensor(ctx, stack, false, &x));
+    r6 = (lbk_minimum)(ctx, (lbk_maximum)(ctx, (lbk_add)(ctx, x, lbk__c(ctx, x, 3)), lbk__c(ctx, x, 0)), lbk__c(ctx, x, 6));
+    return lbk__push_result(ctx, stack, (lbk_div)(ctx, (lbk_mul)(ctx, x, r6), lbk__c(ctx, x, 6)));
+}
+static lbk_result lbk__d_elu(lbk_ctx *ctx, lbk_value *stack) {   /* where(x > 0, scale x, alpha scale expm1(input_scale x)) */
+    lbk_tensor x, neg;
+    double alpha, scale, iscale;
+    LBK__TRY(lbk__pop_num(ctx, stack, LBK_VALUE_DOUBLE, &iscale));
+    LBK__TRY(lbk__pop_num(ctx, stack, LBK_VALUE_DOUBLE, &scale));
+    LBK__TRY(lbk__pop_num(ctx, stack, LBK_VALUE_DOUBLE, &alpha));
+    LBK__TRY(lbk__pop_tensor(ctx, stack, false, &x));
+    neg = (lbk_mul)(ctx, lbk__d_expm1(ctx, (lbk_mul)(ctx, x, lbk__c(ctx, x, iscale))), lbk__c(ctx, x, alpha * scale));
+    return lbk__push_result(ctx, stack, (lbk_where)(ctx, (lbk_gt)(ctx, x, lbk__c(ctx, x, 0)), (lbk_mul)(ctx, x, lbk__c(ctx, x, scale)), neg));
 }
 /* The number of elements the axes of x span (all axes when n == 0). */
 static int64_t lbk__span(lbk_ctx *ctx, lbk_tensor x, int n, const int *axes) {
@@ -5607,7 +5694,14 @@ static lbk_result lbk__decomp_args(const lbk__node *x, const lbk_tensor *in, lbk
         LBK__PUSH(lbk_value_bool(x->attrs.comp.keepdim != 0));
         break;
     case LBK_OP_GELU: LBK__PUSH(lbk_value_str(x->attrs.comp.approx ? "tanh" : "none")); break;
-    case LBK_OP_SILU: break;   /* the tensor alone */
+    case LBK_OP_SILU: case LBK_OP_HARDSWISH: break;   /* the tensor alone */
+    case LBK_OP_SOFTPLUS: LBK__PUSH(lbk_value_double(1)); LBK__PUSH(lbk_value_double(20)); break;   /* beta, threshold */
+    case LBK_OP_LEAKY_RELU: LBK__PUSH(lbk_value_double(x->attrs.comp.eps)); break;
+    case LBK_OP_ELU:   /* alpha, scale, input_scale */
+        LBK__PUSH(lbk_value_double(x->attrs.comp.eps));
+        LBK__PUSH(lbk_value_double(1));
+        LBK__PUSH(lbk_value_double(1));
+        break;
     case LBK_OP_VAR: {
         int64_t ax[LAZYBK_MAX_DIMS];
         int na = 0;
@@ -10155,21 +10249,38 @@ static bool lbk__chk_random(lbk__chk *c, lbk_op op) {
     return true;
 }
 
-/* softmax, log_softmax (rule softmax), logsumexp, gelu and silu (rule act): rows over
-   every shape, the empty ones included. */
+/* The row op (softmax ... elu) over t; variant picks an axis (odd: -1), keepdim, tanh, a
+   parameter. {0} for another op. */
+static lbk_tensor lbk__chk_row_call(lbk_ctx *ctx, lbk_op op, lbk_tensor t, size_t variant) {
+    int ax = variant & 1 ? -1 : 0;
+    switch (op) {
+    case LBK_OP_SOFTMAX: return (lbk_softmax)(ctx, t, ax);
+    case LBK_OP_LOG_SOFTMAX: return (lbk_log_softmax)(ctx, t, ax);
+    case LBK_OP_LOGSUMEXP: return (lbk_logsumexp)(ctx, t, ax, variant & 1);
+    case LBK_OP_GELU: return (lbk_gelu)(ctx, t, variant & 1);
+    case LBK_OP_SILU: return (lbk_silu)(ctx, t);
+    case LBK_OP_SOFTPLUS: return (lbk_softplus)(ctx, variant & 1 ? (lbk_mul)(ctx, t, (lbk_scalar)(ctx, LBK_F32, 5)) : t);   /* past the threshold too */
+    case LBK_OP_LEAKY_RELU: return (lbk_leaky_relu)(ctx, t, variant & 1 ? 0.2 : 0.01);
+    case LBK_OP_HARDSWISH: return (lbk_hardswish)(ctx, t);
+    case LBK_OP_ELU: return (lbk_elu)(ctx, t, variant & 1 ? 0.5 : 1.0);
+    default: { lbk_tensor none = {0}; return none; }
+    }
+}
+/* softmax, log_softmax (rule softmax), logsumexp, and the activations (rule act): rows
+   over every shape, the empty ones included. */
 static bool lbk__chk_rows(lbk__chk *c, lbk_op op) {
     lbk_tensor t, r, a, b;
     size_t d, s;
-    if (op != LBK_OP_SOFTMAX && op != LBK_OP_LOG_SOFTMAX && op != LBK_OP_LOGSUMEXP && op != LBK_OP_GELU && op != LBK_OP_SILU) return false;
+    switch (op) {
+    case LBK_OP_SOFTMAX: case LBK_OP_LOG_SOFTMAX: case LBK_OP_LOGSUMEXP: case LBK_OP_GELU: case LBK_OP_SILU:
+    case LBK_OP_SOFTPLUS: case LBK_OP_LEAKY_RELU: case LBK_OP_HARDSWISH: case LBK_OP_ELU: break;
+    default: return false;
+    }
     for (d = 0; d < 2; d++)
         for (s = 1; s < LBK__COUNTOF(lbk__chk_shn); s++) {
-            int ax = s & 1 ? -1 : 0;
             if (!lbk__chk_input(c, lbk__chk_fdt[d], lbk__chk_shn[s], lbk__chk_shp[s], -5, 5, &t, &r)) continue;
-            if (op == LBK_OP_SOFTMAX) { a = (lbk_softmax)(c->t, t, ax); b = (lbk_softmax)(c->ref, r, ax); }
-            else if (op == LBK_OP_LOG_SOFTMAX) { a = (lbk_log_softmax)(c->t, t, ax); b = (lbk_log_softmax)(c->ref, r, ax); }
-            else if (op == LBK_OP_LOGSUMEXP) { a = (lbk_logsumexp)(c->t, t, ax, s & 1); b = (lbk_logsumexp)(c->ref, r, ax, s & 1); }
-            else if (op == LBK_OP_GELU) { a = (lbk_gelu)(c->t, t, s & 1); b = (lbk_gelu)(c->ref, r, s & 1); }
-            else { a = (lbk_silu)(c->t, t); b = (lbk_silu)(c->ref, r); }
+            a = lbk__chk_row_call(c->t, op, t, s);
+            b = lbk__chk_row_call(c->ref, op, r, s);
             lbk__chk_compare(c, lbk_op_name(op), a, b);
         }
     return true;

@@ -48,12 +48,15 @@ static int rng_int(uint64_t *s, int n) { return (int)(rng_next(s) % (uint64_t)n)
 
 static const lbk_dtype k_dtypes[] = {LBK_F32, LBK_F32, LBK_F32, LBK_F64, LBK_F64, LBK_I32, LBK_I64, LBK_BOOL, LBK_F16, LBK_BF16, LBK_I8, LBK_U8};
 typedef lbk_tensor (*un_fn)(lbk_ctx *, lbk_tensor);
+static lbk_tensor fd_leaky_relu(lbk_ctx *ctx, lbk_tensor t) { return (lbk_leaky_relu)(ctx, t, 0.125); }
+static lbk_tensor fd_elu(lbk_ctx *ctx, lbk_tensor t) { return (lbk_elu)(ctx, t, 0.5); }
 typedef lbk_tensor (*bin_fn)(lbk_ctx *, lbk_tensor, lbk_tensor);
 static const un_fn k_un[] = {(lbk_neg), (lbk_abs), (lbk_exp), (lbk_log), (lbk_sqrt), (lbk_rsqrt), (lbk_sin), (lbk_cos), (lbk_tanh),
                              (lbk_sigmoid), (lbk_relu), (lbk_erf), (lbk_floor), (lbk_ceil), (lbk_reciprocal), (lbk_logical_not),
-                             (lbk_silu)};
+                             (lbk_silu), (lbk_softplus), fd_leaky_relu, (lbk_hardswish), fd_elu};
 static const char *const k_un_names[] = {"neg", "abs", "exp", "log", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid", "relu",
-                                         "erf", "floor", "ceil", "reciprocal", "logical_not", "silu"};
+                                         "erf", "floor", "ceil", "reciprocal", "logical_not", "silu", "softplus", "leaky_relu",
+                                         "hardswish", "elu"};
 static const bin_fn k_bin[] = {(lbk_add), (lbk_sub), (lbk_mul), (lbk_div), (lbk_pow), (lbk_maximum), (lbk_minimum), (lbk_eq),
                                (lbk_ne), (lbk_lt), (lbk_le), (lbk_gt), (lbk_ge), (lbk_logical_and), (lbk_logical_or)};
 static const char *const k_bin_names[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne", "lt", "le", "gt",
