@@ -577,7 +577,9 @@ LAZYBK_API lbk_tensor lbk_reshape(lbk_ctx *ctx, lbk_tensor t, int n_dims, const 
 LAZYBK_API lbk_tensor lbk_permute(lbk_ctx *ctx, lbk_tensor t, const int *perm);       /* perm has ndim entries */
 LAZYBK_API lbk_tensor lbk_transpose(lbk_ctx *ctx, lbk_tensor t, int axis0, int axis1);
 LAZYBK_API lbk_tensor lbk_expand(lbk_ctx *ctx, lbk_tensor t, int n_dims, const int64_t *dims); /* -1 keeps a dim */
-/* Python slicing: negative start/stop count from the end and are clamped; step > 0. */
+/* Python slicing: negative start/stop count from the end and are clamped; step is nonzero
+   and may be negative (x[::-1] is lbk_slice(ctx, x, axis, INT64_MAX, INT64_MIN, -1): the
+   extremes clamp as Python's omitted bounds do). */
 LAZYBK_API lbk_tensor lbk_slice(lbk_ctx *ctx, lbk_tensor t, int axis, int64_t start, int64_t stop, int64_t step);
 LAZYBK_API lbk_tensor lbk_concat(lbk_ctx *ctx, const lbk_tensor *ts, int n, int axis); /* dtypes promote */
 /* Indexing (numpy.take semantics, PyTorch's bounds): the elements of t at positions index
@@ -607,6 +609,27 @@ LAZYBK_API lbk_tensor lbk_index_add(lbk_ctx *ctx, lbk_tensor t, int axis, lbk_te
    the result takes it over (a KV cache updated in place: lbk_counter "donated"). */
 LAZYBK_API lbk_tensor lbk_slice_dyn(lbk_ctx *ctx, lbk_tensor t, int axis, lbk_tensor start, int64_t length);
 LAZYBK_API lbk_tensor lbk_slice_update(lbk_ctx *ctx, lbk_tensor t, int axis, lbk_tensor start, lbk_tensor src);
+/* Conveniences, as PyTorch's, recorded as the ops above (no rows of their own; debug sites
+   name the call). squeeze drops axis if it is 1 (else t as it is); unsqueeze inserts a
+   1 at axis (-(ndim+1) .. ndim); flatten joins axes start..end (a 0-d tensor becomes
+   [1]); stack joins tensors of one shape along a new axis; split cuts t along axis into
+   n_parts pieces of the given sizes (summing to the dim) or, sizes NULL, equal ones (the
+   dim must divide), out[0..n_parts) ({0} each on failure); flip reverses the listed axes
+   (each once; slices of step -1); repeat tiles t repeats[k]
+   times along dim k (n_dims >= ndim; t's dims align to the right); clamp bounds t to
+   [lo, hi] (a NaN bound is no bound; NaN in t stays NaN; the dtype promotes as maximum
+   with a wrapped f64 scalar does); tril/triu keep the elements of the last two axes on
+   and below (tril) or on and above (triu) the diagonal-th diagonal and zero the rest. */
+LAZYBK_API lbk_tensor lbk_squeeze(lbk_ctx *ctx, lbk_tensor t, int axis);
+LAZYBK_API lbk_tensor lbk_unsqueeze(lbk_ctx *ctx, lbk_tensor t, int axis);
+LAZYBK_API lbk_tensor lbk_flatten(lbk_ctx *ctx, lbk_tensor t, int start_axis, int end_axis);
+LAZYBK_API lbk_tensor lbk_stack(lbk_ctx *ctx, const lbk_tensor *ts, int n, int axis);
+LAZYBK_API lbk_result lbk_split(lbk_ctx *ctx, lbk_tensor t, int axis, int n_parts, const int64_t *sizes, lbk_tensor *out);
+LAZYBK_API lbk_tensor lbk_flip(lbk_ctx *ctx, lbk_tensor t, int n_axes, const int *axes);
+LAZYBK_API lbk_tensor lbk_repeat(lbk_ctx *ctx, lbk_tensor t, int n_dims, const int64_t *repeats);
+LAZYBK_API lbk_tensor lbk_clamp(lbk_ctx *ctx, lbk_tensor t, double lo, double hi);
+LAZYBK_API lbk_tensor lbk_tril(lbk_ctx *ctx, lbk_tensor t, int64_t diagonal);
+LAZYBK_API lbk_tensor lbk_triu(lbk_ctx *ctx, lbk_tensor t, int64_t diagonal);
 /* Composite ops: recorded as single nodes, so a backend can run them whole; for a backend
    that declines one, the executor rewrites it through the decomposition implementation
    (lbk_decomp_*) when it compiles the graph. The result dtype is the table's dtype rule,
@@ -667,6 +690,16 @@ LAZYBK_API lbk_tensor lbk_scatter_add_at(const char *file, int line, lbk_ctx *ct
 LAZYBK_API lbk_tensor lbk_index_add_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, lbk_tensor index, lbk_tensor src);
 LAZYBK_API lbk_tensor lbk_slice_dyn_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, lbk_tensor start, int64_t length);
 LAZYBK_API lbk_tensor lbk_slice_update_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, lbk_tensor start, lbk_tensor src);
+LAZYBK_API lbk_tensor lbk_squeeze_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis);
+LAZYBK_API lbk_tensor lbk_unsqueeze_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis);
+LAZYBK_API lbk_tensor lbk_flatten_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int start_axis, int end_axis);
+LAZYBK_API lbk_tensor lbk_stack_at(const char *file, int line, lbk_ctx *ctx, const lbk_tensor *ts, int n, int axis);
+LAZYBK_API lbk_result lbk_split_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, int n_parts, const int64_t *sizes, lbk_tensor *out);
+LAZYBK_API lbk_tensor lbk_flip_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_axes, const int *axes);
+LAZYBK_API lbk_tensor lbk_repeat_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_dims, const int64_t *repeats);
+LAZYBK_API lbk_tensor lbk_clamp_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, double lo, double hi);
+LAZYBK_API lbk_tensor lbk_tril_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int64_t diagonal);
+LAZYBK_API lbk_tensor lbk_triu_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int64_t diagonal);
 LAZYBK_API lbk_tensor lbk_softmax_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis);
 LAZYBK_API lbk_tensor lbk_log_softmax_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis);
 LAZYBK_API lbk_tensor lbk_logsumexp_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, bool keepdim);
@@ -744,6 +777,16 @@ LAZYBK_API lbk_tensor lbk_linear_at(const char *file, int line, lbk_ctx *ctx, lb
 #define lbk_index_add(...)  lbk_index_add_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_slice_dyn(...)  lbk_slice_dyn_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_slice_update(...) lbk_slice_update_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_squeeze(...)    lbk_squeeze_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_unsqueeze(...)  lbk_unsqueeze_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_flatten(...)    lbk_flatten_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_stack(...)      lbk_stack_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_split(...)      lbk_split_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_flip(...)       lbk_flip_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_repeat(...)     lbk_repeat_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_clamp(...)      lbk_clamp_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_tril(...)       lbk_tril_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_triu(...)       lbk_triu_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_softmax(...)    lbk_softmax_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_log_softmax(...) lbk_log_softmax_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_logsumexp(...)  lbk_logsumexp_at(__FILE__, __LINE__, __VA_ARGS__)
@@ -3638,12 +3681,12 @@ static bool lbk__rule_slice(const lbk__rin *a, lbk__rout *o) {
     char s[256];
     lbk__ty_str(x, s, sizeof s);
     if (x->n_dims == 0) return lbk__rfail(o, LBK_ERR_SHAPE, "cannot slice 0-d tensor %s", s);
-    if (ax < 0 || ax >= x->n_dims || step < 1 || start < 0 || a->want.n_dims != x->n_dims)
+    if (ax < 0 || ax >= x->n_dims || step == 0 || step == INT64_MIN || start < 0 || a->want.n_dims != x->n_dims)
         return lbk__rfail(o, LBK_ERR_ARG, "slice of %s: bad axis, start or step", s);
     for (d = 0; d < x->n_dims; d++)
         if (d != ax && a->want.dims[d] != x->dims[d]) return lbk__rfail(o, LBK_ERR_SHAPE, "slice of %s changes a dim other than its axis", s);
     len = a->want.dims[ax];
-    if (len < 0 || (len > 0 && (start >= x->dims[ax] || (len - 1) > (x->dims[ax] - 1 - start) / step)))
+    if (len < 0 || (len > 0 && (start >= x->dims[ax] || (len - 1) > (step > 0 ? (x->dims[ax] - 1 - start) / step : start / -step))))
         return lbk__rfail(o, LBK_ERR_SHAPE, "slice of %s: %lld elements from %lld by %lld run past the axis", s, (long long)len,
                           (long long)start, (long long)step);
     lbk__rout_set(o, x->dt, x->n_dims, a->want.dims);
@@ -4609,13 +4652,14 @@ static lbk_tensor lbk__g_slice_at(const char *file, int line, lbk_ctx *ctx, lbk_
         return lbk__op_fail(&oc, LBK_ERR_SHAPE, "cannot slice 0-d tensor %s", s);
     }
     if (!lbk__norm_axis(&oc, axis, n->n_dims, &ax, "axis")) return lbk__null_tensor();
-    if (step <= 0) return lbk__op_fail(&oc, LBK_ERR_ARG, "step %lld must be positive", (long long)step);
-    len = n->dims[ax];   /* Python's clamping */
-    if (start < 0) start = start < -len ? 0 : start + len;
-    if (stop < 0) stop = stop < -len ? 0 : stop + len;
-    if (start > len) start = len;
-    if (stop > len) stop = len;
-    cnt = stop > start ? (stop - start - 1) / step + 1 : 0;
+    if (step == 0 || step == INT64_MIN) return lbk__op_fail(&oc, LBK_ERR_ARG, "step %lld must be nonzero and above INT64_MIN", (long long)step);
+    len = n->dims[ax];   /* Python's clamping (CPython's PySlice_AdjustIndices) */
+    if (start < 0) start = start < -len ? (step < 0 ? -1 : 0) : start + len;
+    else if (start >= len) start = step < 0 ? len - 1 : len;
+    if (stop < 0) stop = stop < -len ? (step < 0 ? -1 : 0) : stop + len;
+    else if (stop >= len) stop = step < 0 ? len - 1 : len;
+    if (step > 0) cnt = stop > start ? (stop - start - 1) / step + 1 : 0;
+    else cnt = start > stop ? (start - stop - 1) / -step + 1 : 0;
     memcpy(od, n->dims, sizeof(int64_t) * n->n_dims);
     od[ax] = cnt;
     at = lbk__attrs_zero();
@@ -4732,6 +4776,315 @@ LAZYBK_API lbk_tensor (lbk_embedding)(lbk_ctx *ctx, lbk_tensor weight, lbk_tenso
 LAZYBK_API lbk_tensor (lbk_concat)(lbk_ctx *ctx, const lbk_tensor *ts, int n, int axis) {
     return lbk_concat_at(NULL, 0, ctx, ts, n, axis);
 }
+
+/* ---- conveniences: views and masks recorded as the ops above ----
+   Each checks its arguments itself (its errors name it), then builds nodes whose debug
+   sites carry its name. */
+static void lbk__g_release(lbk_ctx *ctx, lbk_tensor t);   /* in >>public */
+/* A reshape of node a to dims (the caller's name on the node). */
+static lbk_tensor lbk__reshape_to(const lbk__opctx *oc, uint32_t a, int nd, const int64_t *dims) {
+    return lbk__build(oc, LBK_OP_RESHAPE, &a, 1, NULL, (lbk_dtype)0, nd, dims);
+}
+/* dims with a 1 inserted at ax (nd + 1 <= LAZYBK_MAX_DIMS). */
+static void lbk__dims_insert1(const int64_t *dims, int nd, int ax, int64_t *out) {
+    int k, m = 0;
+    for (k = 0; k <= nd; k++) out[k] = k == ax ? 1 : dims[m++];
+}
+static lbk_tensor lbk__g_squeeze_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis) {
+    uint32_t a;
+    int ax, nd, k, m = 0;
+    int64_t d[LAZYBK_MAX_DIMS];
+    LBK__OP1(oc, "squeeze", LBK_OP_RESHAPE, t, a);
+    nd = ctx->nodes[a].n_dims;
+    if (!lbk__norm_axis(&oc, axis, nd, &ax, "axis")) return lbk__null_tensor();
+    for (k = 0; k < nd; k++)
+        if (k != ax || ctx->nodes[a].dims[k] != 1) d[m++] = ctx->nodes[a].dims[k];
+    return lbk__reshape_to(&oc, a, m, d);
+}
+static lbk_tensor lbk__g_unsqueeze_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis) {
+    uint32_t a;
+    int ax, nd;
+    int64_t d[LAZYBK_MAX_DIMS];
+    LBK__OP1(oc, "unsqueeze", LBK_OP_RESHAPE, t, a);
+    nd = ctx->nodes[a].n_dims;
+    if (nd + 1 > LAZYBK_MAX_DIMS) return lbk__op_fail(&oc, LBK_ERR_SHAPE, "a tensor of %d dims cannot gain one (at most %d)", nd, LAZYBK_MAX_DIMS);
+    if (!lbk__norm_axis(&oc, axis, nd + 1, &ax, "axis")) return lbk__null_tensor();
+    lbk__dims_insert1(ctx->nodes[a].dims, nd, ax, d);
+    return lbk__reshape_to(&oc, a, nd + 1, d);
+}
+static lbk_tensor lbk__g_flatten_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int start_axis, int end_axis) {
+    uint32_t a;
+    int s0, e0, nd, k, m = 0;
+    int64_t d[LAZYBK_MAX_DIMS], one = 1;
+    LBK__OP1(oc, "flatten", LBK_OP_RESHAPE, t, a);
+    nd = ctx->nodes[a].n_dims;
+    if (!lbk__norm_axis(&oc, start_axis, nd, &s0, "start_axis") || !lbk__norm_axis(&oc, end_axis, nd, &e0, "end_axis")) return lbk__null_tensor();
+    if (nd == 0) return lbk__reshape_to(&oc, a, 1, &one);
+    if (s0 > e0) return lbk__op_fail(&oc, LBK_ERR_ARG, "start_axis %d comes after end_axis %d", start_axis, end_axis);
+    for (k = 0; k < nd; k++) {
+        if (k <= s0 || k > e0) d[m++] = ctx->nodes[a].dims[k];
+        else d[m - 1] *= ctx->nodes[a].dims[k];   /* a product of dims of a tensor that exists: fits */
+    }
+    return lbk__reshape_to(&oc, a, m, d);
+}
+static lbk_tensor lbk__g_stack_at(const char *file, int line, lbk_ctx *ctx, const lbk_tensor *ts, int n, int axis) {
+    uint32_t *in = NULL;
+    lbk_tensor *u = NULL, r = {0};
+    int i, ax = 0, nd;
+    int64_t d[LAZYBK_MAX_DIMS];
+    lbk__attrs at;
+    LBK__NULL_TENSOR_IF(!ctx);
+    {
+        LBK__OPCTX(oc, "stack", LBK_OP_CONCAT);
+        if (!ts || n <= 0) return lbk__op_fail(&oc, LBK_ERR_ARG, "needs at least one tensor (ts %s, n %d)", ts ? "set" : "NULL", n);
+        in = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (size_t)n);
+        u = (lbk_tensor *)lbk__calloc((size_t)n, sizeof *u);
+        if (!in || !u) { r = lbk__op_fail(&oc, LBK_ERR_OOM, "out of memory"); goto done; }
+        for (i = 0; i < n; i++)
+            if (!lbk__arg(&oc, ts[i], i, &in[i])) goto done;
+        nd = ctx->nodes[in[0]].n_dims;
+        if (nd + 1 > LAZYBK_MAX_DIMS) { r = lbk__op_fail(&oc, LBK_ERR_SHAPE, "tensors of %d dims cannot be stacked (at most %d)", nd, LAZYBK_MAX_DIMS); goto done; }
+        if (!lbk__norm_axis(&oc, axis, nd + 1, &ax, "axis")) goto done;
+        for (i = 1; i < n; i++) {   /* every shape checked before any node is made */
+            const lbk__node *x = &ctx->nodes[in[i]];
+            if (x->n_dims != nd || (nd && memcmp(x->dims, ctx->nodes[in[0]].dims, sizeof(int64_t) * (size_t)nd) != 0)) {
+                char s0[256], s1[256];
+                lbk__shape_of(ctx, in[0], s0, sizeof s0);
+                lbk__shape_of(ctx, in[i], s1, sizeof s1);
+                r = lbk__op_fail(&oc, LBK_ERR_SHAPE, "tensor %d %s does not have tensor 0's shape %s", i, s1, s0);
+                goto done;
+            }
+        }
+        lbk__dims_insert1(ctx->nodes[in[0]].dims, nd, ax, d);
+        for (i = 0; i < n; i++) {
+            u[i] = lbk__reshape_to(&oc, in[i], nd + 1, d);
+            if (!u[i].id || !lbk__arg(&oc, u[i], i, &in[i])) goto done;
+        }
+        at = lbk__attrs_zero();
+        at.slice.axis = ax;
+        r = lbk__build(&oc, LBK_OP_CONCAT, in, (uint32_t)n, &at, (lbk_dtype)0, 0, NULL);
+    done:
+        for (i = 0; u && i < n; i++)
+            if (u[i].id) lbk__g_release(ctx, u[i]);
+        lbk__free(in);
+        lbk__free(u);
+        return r;
+    }
+}
+static lbk_result lbk__g_split(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, int n_parts, const int64_t *sizes,
+                               lbk_tensor *out) {
+    uint32_t a;
+    int ax, nd, k;
+    int64_t dim, at0 = 0, sum = 0, d[LAZYBK_MAX_DIMS];
+    lbk__attrs at;
+    if (!ctx) return LBK_ERR_ARG;
+    {
+        LBK__OPCTX(oc, "split", LBK_OP_SLICE);
+        if (!out || n_parts <= 0) return lbk__op_fail(&oc, LBK_ERR_ARG, "needs n_parts > 0 (%d) and out", n_parts), ctx->recent;
+        for (k = 0; k < n_parts; k++) out[k] = lbk__null_tensor();
+        if (!lbk__arg(&oc, t, 0, &a)) return ctx->recent;
+        nd = ctx->nodes[a].n_dims;
+        if (nd == 0) { char s0[256]; lbk__shape_of(ctx, a, s0, sizeof s0); lbk__op_fail(&oc, LBK_ERR_SHAPE, "cannot split 0-d tensor %s", s0); return ctx->recent; }
+        if (!lbk__norm_axis(&oc, axis, nd, &ax, "axis")) return ctx->recent;
+        dim = ctx->nodes[a].dims[ax];
+        if (!sizes && dim % n_parts != 0) {
+            lbk__op_fail(&oc, LBK_ERR_ARG, "axis %d of size %lld does not split into %d equal parts", ax, (long long)dim, n_parts);
+            return ctx->recent;
+        }
+        for (k = 0; sizes && k < n_parts; k++) {
+            if (sizes[k] < 0 || sizes[k] > dim - sum) {
+                lbk__op_fail(&oc, LBK_ERR_ARG, "sizes[%d] = %lld is negative or runs past axis %d of size %lld", k, (long long)sizes[k], ax, (long long)dim);
+                return ctx->recent;
+            }
+            sum += sizes[k];
+        }
+        if (sizes && sum != dim) {
+            lbk__op_fail(&oc, LBK_ERR_ARG, "sizes add up to %lld, not axis %d's size %lld", (long long)sum, ax, (long long)dim);
+            return ctx->recent;
+        }
+        memcpy(d, ctx->nodes[a].dims, sizeof(int64_t) * (size_t)nd);
+        for (k = 0; k < n_parts; k++) {
+            d[ax] = sizes ? sizes[k] : dim / n_parts;
+            at = lbk__attrs_zero();
+            at.slice.axis = ax;
+            at.slice.start = d[ax] ? at0 : 0;
+            at.slice.step = 1;
+            out[k] = lbk__build(&oc, LBK_OP_SLICE, &a, 1, &at, (lbk_dtype)0, nd, d);
+            if (!out[k].id) {   /* OOM: nothing half-made */
+                while (k-- > 0) { lbk__g_release(ctx, out[k]); out[k] = lbk__null_tensor(); }
+                return ctx->recent != LBK_OK ? ctx->recent : LBK_ERR_OOM;
+            }
+            at0 += d[ax];
+        }
+        return LBK_OK;
+    }
+}
+static lbk_tensor lbk__g_flip_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_axes, const int *axes) {
+    uint32_t a, cur;
+    int nd, k, ax;
+    unsigned seen = 0;
+    int64_t d[LAZYBK_MAX_DIMS];
+    lbk_tensor x, y;
+    LBK__OP1(oc, "flip", LBK_OP_SLICE, t, a);
+    nd = ctx->nodes[a].n_dims;
+    if (n_axes < 0 || n_axes > LAZYBK_MAX_DIMS || (n_axes && !axes))
+        return lbk__op_fail(&oc, LBK_ERR_ARG, "needs n_axes in [0, %d] and axes; got %d", LAZYBK_MAX_DIMS, n_axes);
+    for (k = 0; k < n_axes; k++) {
+        if (!lbk__norm_axis(&oc, axes[k], nd, &ax, "axis")) return lbk__null_tensor();
+        if (seen & (1u << ax)) return lbk__op_fail(&oc, LBK_ERR_ARG, "axis %d appears twice in axes", ax);
+        seen |= 1u << ax;
+    }
+    memcpy(d, ctx->nodes[a].dims, sizeof(int64_t) * (size_t)nd);
+    x = lbk__same(&oc, a);
+    for (ax = 0; x.id && ax < nd; ax++) {
+        lbk__attrs at;
+        if (!(seen & (1u << ax)) || d[ax] <= 1) continue;   /* a dim of 0 or 1 reads the same backwards */
+        if (!lbk__arg(&oc, x, 0, &cur)) break;
+        at = lbk__attrs_zero();
+        at.slice.axis = ax;
+        at.slice.start = d[ax] - 1;
+        at.slice.step = -1;
+        y = lbk__build(&oc, LBK_OP_SLICE, &cur, 1, &at, (lbk_dtype)0, nd, d);
+        lbk__g_release(ctx, x);
+        x = y;
+    }
+    return x;
+}
+/* repeat: per repeated dim k, [.., d, ..] -> [.., 1, d, ..] -> expand [.., r, d, ..] -> [.., r * d, ..]
+   (past LAZYBK_MAX_DIMS - 1 dims, a concat of r copies along k instead). */
+static lbk_tensor lbk__g_repeat_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_dims, const int64_t *repeats) {
+    uint32_t a, cur;
+    int nd, k, j;
+    int64_t d[LAZYBK_MAX_DIMS], w[LAZYBK_MAX_DIMS], total = 1;
+    lbk_tensor x = {0}, y;
+    LBK__OP1(oc, "repeat", LBK_OP_EXPAND, t, a);
+    nd = ctx->nodes[a].n_dims;
+    if (n_dims < nd || n_dims > LAZYBK_MAX_DIMS || (n_dims && !repeats))
+        return lbk__op_fail(&oc, LBK_ERR_ARG, "needs n_dims in [%d, %d] (the tensor's dims at least) and repeats; got %d", nd, LAZYBK_MAX_DIMS, n_dims);
+    for (k = 0; k < n_dims; k++) {
+        d[k] = k < n_dims - nd ? 1 : ctx->nodes[a].dims[k - (n_dims - nd)];
+        if (repeats[k] < 0) return lbk__op_fail(&oc, LBK_ERR_ARG, "repeats[%d] = %lld is negative", k, (long long)repeats[k]);
+        if (d[k] && repeats[k] > INT64_MAX / d[k]) return lbk__op_fail(&oc, LBK_ERR_SHAPE, "dim %d: %lld x %lld overflows", k, (long long)d[k], (long long)repeats[k]);
+        w[k] = d[k] * repeats[k];
+        total = (w[k] == 0 || total == 0) ? 0 : (total > INT64_MAX / w[k] ? -1 : total * w[k]);
+        if (total < 0) return lbk__op_fail(&oc, LBK_ERR_SHAPE, "the result has more than 2^63 elements");
+    }
+    x = lbk__reshape_to(&oc, a, n_dims, d);   /* the leading 1s (or t itself) */
+    for (k = 0; x.id && k < n_dims; k++) {
+        int64_t e[LAZYBK_MAX_DIMS];
+        if (repeats[k] == 1) continue;
+        if (!lbk__arg(&oc, x, 0, &cur)) break;
+        if (n_dims + 1 <= LAZYBK_MAX_DIMS) {
+            lbk_tensor u, v;
+            uint32_t un, vn;
+            lbk__dims_insert1(d, n_dims, k, e);
+            u = lbk__reshape_to(&oc, cur, n_dims + 1, e);
+            e[k] = repeats[k];
+            v = u.id && lbk__arg(&oc, u, 0, &un) ? lbk__build(&oc, LBK_OP_EXPAND, &un, 1, NULL, (lbk_dtype)0, n_dims + 1, e) : lbk__null_tensor();
+            d[k] = w[k];
+            y = v.id && lbk__arg(&oc, v, 0, &vn) ? lbk__reshape_to(&oc, vn, n_dims, d) : lbk__null_tensor();
+            if (u.id) lbk__g_release(ctx, u);
+            if (v.id) lbk__g_release(ctx, v);
+        } else {   /* no room for the extra dim: r copies */
+            uint32_t *in = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (size_t)(repeats[k] ? repeats[k] : 1));
+            lbk__attrs at = lbk__attrs_zero();
+            y = lbk__null_tensor();
+            if (!in) { lbk__op_fail(&oc, LBK_ERR_OOM, "out of memory"); }
+            else if (repeats[k] == 0) {   /* an empty axis: a slice of nothing */
+                d[k] = 0;
+                at.slice.axis = k; at.slice.step = 1;
+                y = lbk__build(&oc, LBK_OP_SLICE, &cur, 1, &at, (lbk_dtype)0, n_dims, d);
+            } else {
+                for (j = 0; j < repeats[k]; j++) in[j] = cur;
+                at.slice.axis = k;
+                d[k] = w[k];
+                y = lbk__build(&oc, LBK_OP_CONCAT, in, (uint32_t)repeats[k], &at, (lbk_dtype)0, 0, NULL);
+            }
+            lbk__free(in);
+        }
+        lbk__g_release(ctx, x);
+        x = y;
+    }
+    return x;
+}
+static lbk_tensor lbk__g_clamp_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, double lo, double hi) {
+    uint32_t a;
+    lbk_tensor r, b;
+    LBK__OP1(oc, "clamp", LBK_OP_MAXIMUM, t, a);
+    r = lbk__same(&oc, a);
+    if (!isnan(lo) && r.id) {
+        b = lbk__g_binary(ctx, LBK_OP_MAXIMUM, r, lbk__g_scalar_at(file, line, ctx, LBK_F64, lo), file, line);
+        lbk__g_release(ctx, r);
+        r = b;
+    }
+    if (!isnan(hi) && r.id) {
+        b = lbk__g_binary(ctx, LBK_OP_MINIMUM, r, lbk__g_scalar_at(file, line, ctx, LBK_F64, hi), file, line);
+        lbk__g_release(ctx, r);
+        r = b;
+    }
+    return r;
+}
+/* tril/triu: where(j - i <= diagonal (tril) or >= diagonal (triu), t, 0) over the last two axes. */
+static lbk_tensor lbk__g_tri_at(const char *file, int line, lbk_ctx *ctx, const char *name, lbk_tensor t, int64_t diagonal, bool upper) {
+    uint32_t a;
+    int nd;
+    int64_t rows, cols, rd[2], cd[2];
+    lbk_tensor i, j, dif, mask, r;
+    LBK__OP1(oc, name, LBK_OP_WHERE, t, a);
+    nd = ctx->nodes[a].n_dims;
+    if (nd < 2) { char s0[256]; lbk__shape_of(ctx, a, s0, sizeof s0); return lbk__op_fail(&oc, LBK_ERR_SHAPE, "needs at least 2 dims, not %s", s0); }
+    rows = ctx->nodes[a].dims[nd - 2]; cols = ctx->nodes[a].dims[nd - 1];
+    rd[0] = rows; rd[1] = 1; cd[0] = 1; cd[1] = cols;
+    i = lbk__g_reshape_at(file, line, ctx, lbk__g_arange_at(file, line, ctx, LBK_I64, 0, (double)rows, 1), 2, rd);
+    j = lbk__g_reshape_at(file, line, ctx, lbk__g_arange_at(file, line, ctx, LBK_I64, 0, (double)cols, 1), 2, cd);
+    dif = lbk__g_binary(ctx, LBK_OP_SUB, j, i, file, line);
+    mask = lbk__g_binary(ctx, upper ? LBK_OP_GE : LBK_OP_LE, dif, lbk__g_scalar_at(file, line, ctx, LBK_I64, (double)diagonal), file, line);
+    r = lbk__g_where_at(file, line, ctx, mask, t, lbk__g_scalar_at(file, line, ctx, (lbk_dtype)ctx->nodes[a].dtype, 0));
+    lbk__g_release(ctx, i); lbk__g_release(ctx, j); lbk__g_release(ctx, dif); lbk__g_release(ctx, mask);
+    return r;
+}
+LAZYBK_API lbk_tensor lbk_squeeze_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis) {
+    LBK__GUARD(lbk_tensor, ctx, "squeeze", lbk__null_tensor(), lbk__g_squeeze_at(file, line, ctx, t, axis));
+}
+LAZYBK_API lbk_tensor (lbk_squeeze)(lbk_ctx *ctx, lbk_tensor t, int axis) { return lbk_squeeze_at(NULL, 0, ctx, t, axis); }
+LAZYBK_API lbk_tensor lbk_unsqueeze_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis) {
+    LBK__GUARD(lbk_tensor, ctx, "unsqueeze", lbk__null_tensor(), lbk__g_unsqueeze_at(file, line, ctx, t, axis));
+}
+LAZYBK_API lbk_tensor (lbk_unsqueeze)(lbk_ctx *ctx, lbk_tensor t, int axis) { return lbk_unsqueeze_at(NULL, 0, ctx, t, axis); }
+LAZYBK_API lbk_tensor lbk_flatten_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int start_axis, int end_axis) {
+    LBK__GUARD(lbk_tensor, ctx, "flatten", lbk__null_tensor(), lbk__g_flatten_at(file, line, ctx, t, start_axis, end_axis));
+}
+LAZYBK_API lbk_tensor (lbk_flatten)(lbk_ctx *ctx, lbk_tensor t, int start_axis, int end_axis) { return lbk_flatten_at(NULL, 0, ctx, t, start_axis, end_axis); }
+LAZYBK_API lbk_tensor lbk_stack_at(const char *file, int line, lbk_ctx *ctx, const lbk_tensor *ts, int n, int axis) {
+    LBK__GUARD(lbk_tensor, ctx, "stack", lbk__null_tensor(), lbk__g_stack_at(file, line, ctx, ts, n, axis));
+}
+LAZYBK_API lbk_tensor (lbk_stack)(lbk_ctx *ctx, const lbk_tensor *ts, int n, int axis) { return lbk_stack_at(NULL, 0, ctx, ts, n, axis); }
+LAZYBK_API lbk_result lbk_split_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, int n_parts, const int64_t *sizes, lbk_tensor *out) {
+    LBK__GUARD(lbk_result, ctx, "split", LBK_ERR_BUSY, lbk__g_split(file, line, ctx, t, axis, n_parts, sizes, out));
+}
+LAZYBK_API lbk_result (lbk_split)(lbk_ctx *ctx, lbk_tensor t, int axis, int n_parts, const int64_t *sizes, lbk_tensor *out) {
+    return lbk_split_at(NULL, 0, ctx, t, axis, n_parts, sizes, out);
+}
+LAZYBK_API lbk_tensor lbk_repeat_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_dims, const int64_t *repeats) {
+    LBK__GUARD(lbk_tensor, ctx, "repeat", lbk__null_tensor(), lbk__g_repeat_at(file, line, ctx, t, n_dims, repeats));
+}
+LAZYBK_API lbk_tensor (lbk_repeat)(lbk_ctx *ctx, lbk_tensor t, int n_dims, const int64_t *repeats) { return lbk_repeat_at(NULL, 0, ctx, t, n_dims, repeats); }
+LAZYBK_API lbk_tensor lbk_flip_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_axes, const int *axes) {
+    LBK__GUARD(lbk_tensor, ctx, "flip", lbk__null_tensor(), lbk__g_flip_at(file, line, ctx, t, n_axes, axes));
+}
+LAZYBK_API lbk_tensor (lbk_flip)(lbk_ctx *ctx, lbk_tensor t, int n_axes, const int *axes) { return lbk_flip_at(NULL, 0, ctx, t, n_axes, axes); }
+LAZYBK_API lbk_tensor lbk_clamp_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, double lo, double hi) {
+    LBK__GUARD(lbk_tensor, ctx, "clamp", lbk__null_tensor(), lbk__g_clamp_at(file, line, ctx, t, lo, hi));
+}
+LAZYBK_API lbk_tensor (lbk_clamp)(lbk_ctx *ctx, lbk_tensor t, double lo, double hi) { return lbk_clamp_at(NULL, 0, ctx, t, lo, hi); }
+LAZYBK_API lbk_tensor lbk_tril_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int64_t diagonal) {
+    LBK__GUARD(lbk_tensor, ctx, "tril", lbk__null_tensor(), lbk__g_tri_at(file, line, ctx, "tril", t, diagonal, false));
+}
+LAZYBK_API lbk_tensor (lbk_tril)(lbk_ctx *ctx, lbk_tensor t, int64_t diagonal) { return lbk_tril_at(NULL, 0, ctx, t, diagonal); }
+LAZYBK_API lbk_tensor lbk_triu_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int64_t diagonal) {
+    LBK__GUARD(lbk_tensor, ctx, "triu", lbk__null_tensor(), lbk__g_tri_at(file, line, ctx, "triu", t, diagonal, true));
+}
+LAZYBK_API lbk_tensor (lbk_triu)(lbk_ctx *ctx, lbk_tensor t, int64_t diagonal) { return lbk_triu_at(NULL, 0, ctx, t, diagonal); }
 
 /* ---- composite ops ---- */
 static lbk_tensor lbk__softmaxlike(lbk_ctx *ctx, lbk_op op, lbk_tensor t, int axis, bool keepdim, const char *file, int line) {
@@ -10111,6 +10464,7 @@ static bool lbk__chk_move(lbk__chk *c, lbk_op op) {
         if (op == LBK_OP_SLICE) {
             lbk__chk_compare(c, name, (lbk_slice)(c->t, t, 2, 1, 5, 2), (lbk_slice)(c->ref, r, 2, 1, 5, 2));
             lbk__chk_compare(c, name, (lbk_slice)(c->t, t, 0, 2, 9, 1), (lbk_slice)(c->ref, r, 0, 2, 9, 1));   /* empty */
+            lbk__chk_compare(c, name, (lbk_slice)(c->t, t, 2, -1, 0, -2), (lbk_slice)(c->ref, r, 2, -1, 0, -2));   /* backwards */
         }
         if (op == LBK_OP_CONCAT && lbk__chk_input(c, dts[d], 3, lbk__chk_shp[4], -3, 3, &t2, &r2)) {
             tt[0] = t; tt[1] = t2; rr[0] = r; rr[1] = r2;

@@ -262,7 +262,7 @@ static void gen_step(run *r, step *st, uint64_t *s) {
             int64_t len = nd ? sh[ax] : 0;
             st->dims[0] = rng_int(s, (int)len + 2) - 1;
             st->dims[1] = rng_int(s, (int)len + 3) - 1;
-            st->dims[2] = 1 + rng_int(s, 3);
+            st->dims[2] = (1 + rng_int(s, 3)) * (rng_int(s, 3) == 0 ? -1 : 1);   /* backwards too */
         }
         break;
     }
