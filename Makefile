@@ -75,7 +75,7 @@ $(BUILD)/fuzz_diff: tests/fuzz/fuzz_diff.c $(HDR) | deps
 fuzz-diff: $(BUILD)/fuzz_diff
 	./$(BUILD)/fuzz_diff $(FUZZ_DIFF_N) $(FUZZ_DIFF_SEED)
 
-$(BUILD)/fuzz_replay: tests/fuzz/replay.c tests/fuzz/fuzz_api.c tests/fuzz/fuzz_load.c $(HDR) | deps
+$(BUILD)/fuzz_replay: tests/fuzz/replay.c tests/fuzz/fuzz_api.c tests/fuzz/fuzz_load.c tests/fuzz/fuzz_weights.c $(HDR) | deps
 	@mkdir -p $(BUILD)
 	$(CC) -std=c99 $(CFLAGS) $(WARN) $(CPPFLAGS) $< -o $@ $(LIBS)
 
@@ -85,11 +85,13 @@ FUZZ_SECONDS ?= 300
 FUZZ_FLAGS := -std=c99 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -DLBK_FUZZ_MAIN
 fuzz: deps
 	@command -v clang >/dev/null 2>&1 || sh tools/deps.sh clang
-	@mkdir -p $(BUILD)/fuzz/work_api $(BUILD)/fuzz/work_load
+	@mkdir -p $(BUILD)/fuzz/work_api $(BUILD)/fuzz/work_load $(BUILD)/fuzz/work_weights
 	clang $(FUZZ_FLAGS) $(CPPFLAGS) tests/fuzz/fuzz_api.c -o $(BUILD)/fuzz/fuzz_api $(LIBS)
 	clang $(FUZZ_FLAGS) $(CPPFLAGS) tests/fuzz/fuzz_load.c -o $(BUILD)/fuzz/fuzz_load $(LIBS)
+	clang $(FUZZ_FLAGS) $(CPPFLAGS) tests/fuzz/fuzz_weights.c -o $(BUILD)/fuzz/fuzz_weights $(LIBS)
 	./$(BUILD)/fuzz/fuzz_api $(BUILD)/fuzz/work_api tests/fuzz/corpus_api -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1
 	./$(BUILD)/fuzz/fuzz_load $(BUILD)/fuzz/work_load tests/fuzz/corpus_load -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1
+	./$(BUILD)/fuzz/fuzz_weights $(BUILD)/fuzz/work_weights tests/fuzz/corpus_weights -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1
 
 $(BUILD)/alloc_sweep: tests/alloc_sweep.c $(HDR) | deps
 	@mkdir -p $(BUILD)

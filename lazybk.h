@@ -163,6 +163,7 @@
      public    contexts, reads, scopes, getters, debugging texts, metrics
      module    modules, tracing, replay, preprocess, lowering, save and load
      interop   .npy files, DLPack
+     weights   safetensors and GGUF files: a strict JSON reader, mapped tensors, the writer
      check     lbk_backend_check
      backend-cpu  the cpu backends: reference interpreter and fast path
      backend-cuda the cuda backend (LAZYBK_CUDA): loading, code generation, NVRTC, cuBLAS
@@ -249,21 +250,23 @@ LAZYBK_API const char *lbk_version(void);
               storage, with lazybk's rules: float->int truncates toward zero and saturates,
               nan->0; int->int wraps; ->bool is != 0), or the prefix of hand-written scalar
               converters lbk__<conv>_{ldf,ldi,stf,sti} for a storage that is not the value
-     npy      its .npy descr, or NULL */
+     npy      its .npy descr, or NULL
+     st       its safetensors dtype name, or NULL
+     gguf     its GGUF (ggml) tensor type number, or -1 */
 #define LBK_DTYPE_TABLE(X) \
-/*  id     name    storage   bytes  kind     rank  conv     npy */ \
-  X(F32,   "f32",  float,    4,     FLOAT,   5,    NATIVE,  "<f4") \
-  X(F64,   "f64",  double,   8,     FLOAT,   6,    NATIVE,  "<f8") \
-  X(I32,   "i32",  int32_t,  4,     SIGNED,  2,    NATIVE,  "<i4") \
-  X(I64,   "i64",  int64_t,  8,     SIGNED,  3,    NATIVE,  "<i8") \
-  X(BOOL,  "bool", uint8_t,  1,     BOOL,    0,    NATIVE,  "|b1") \
-  X(F16,   "f16",  uint16_t, 2,     FLOAT,   4,    f16,     "<f2") \
-  X(BF16,  "bf16", uint16_t, 2,     FLOAT,   4,    bf16,    NULL)   \
-  X(I8,    "i8",   int8_t,   1,     SIGNED,  1,    NATIVE,  "|i1") \
-  X(U8,    "u8",   uint8_t,  1,     UNSIGNED,1,    NATIVE,  "|u1")
+/*  id     name    storage   bytes  kind     rank  conv     npy     st      gguf */ \
+  X(F32,   "f32",  float,    4,     FLOAT,   5,    NATIVE,  "<f4",  "F32",  0)  \
+  X(F64,   "f64",  double,   8,     FLOAT,   6,    NATIVE,  "<f8",  "F64",  28) \
+  X(I32,   "i32",  int32_t,  4,     SIGNED,  2,    NATIVE,  "<i4",  "I32",  26) \
+  X(I64,   "i64",  int64_t,  8,     SIGNED,  3,    NATIVE,  "<i8",  "I64",  27) \
+  X(BOOL,  "bool", uint8_t,  1,     BOOL,    0,    NATIVE,  "|b1",  "BOOL", -1) \
+  X(F16,   "f16",  uint16_t, 2,     FLOAT,   4,    f16,     "<f2",  "F16",  1)  \
+  X(BF16,  "bf16", uint16_t, 2,     FLOAT,   4,    bf16,    NULL,   "BF16", 30) \
+  X(I8,    "i8",   int8_t,   1,     SIGNED,  1,    NATIVE,  "|i1",  "I8",   24) \
+  X(U8,    "u8",   uint8_t,  1,     UNSIGNED,1,    NATIVE,  "|u1",  "U8",   -1)
 typedef enum lbk_dtype {
     LBK_DTYPE_INVALID = 0,
-#define LBK__DT_ENUM(id, name, storage, bytes, kind, rank, conv, npy) LBK_##id,
+#define LBK__DT_ENUM(id, name, storage, bytes, kind, rank, conv, npy, safet, gguf) LBK_##id,
     LBK_DTYPE_TABLE(LBK__DT_ENUM)
 #undef LBK__DT_ENUM
     LBK_DTYPE_COUNT
@@ -287,6 +290,8 @@ typedef struct lbk_dtype_info {
     void (*from_f32)(void *dst, const float *src, int64_t n);
     void (*to_i64)(int64_t *dst, const void *src, int64_t stride, int64_t n);
     void (*from_i64)(void *dst, const int64_t *src, int64_t n);
+    const char    *safetensors; /* safetensors dtype name ("F32"), or NULL */
+    int            gguf_type;   /* GGUF tensor type number, or -1 */
 } lbk_dtype_info;
 LAZYBK_API const lbk_dtype_info *lbk_dtype_info_of(lbk_dtype dt);   /* NULL if invalid */
 LAZYBK_API const char *lbk_dtype_name(lbk_dtype dt);   /* "f32"...; "invalid" out of range */
@@ -498,7 +503,9 @@ LAZYBK_API int64_t    lbk_live_tensors(lbk_ctx *ctx);                  /* handle
   X(HARDSWISH,   hardswish,   COMPOSITE, OWN,    1, 1,   act,       FLOAT,   none,    LBK_OPF_COMPOSITE, \
     "hardswish(Tensor self) -> Tensor") \
   X(ELU,         elu,         COMPOSITE, OWN,    1, 1,   act,       FLOAT,   alpha,   LBK_OPF_COMPOSITE, \
-    "elu(Tensor self, float alpha, float scale, float input_scale) -> Tensor")
+    "elu(Tensor self, float alpha, float scale, float input_scale) -> Tensor") \
+  X(SDPA, scaled_dot_product_attention, COMPOSITE, OWN, 3, 4, sdpa, FLOAT, sdpa,    LBK_OPF_COMPOSITE, \
+    "scaled_dot_product_attention(Tensor query, Tensor key, Tensor value, Tensor? attn_mask, float dropout_p, bool is_causal, float? scale) -> Tensor")
 
 /* What kind of op a row is: backends may claim ops by kind (every elementwise UNARY op
    maps one value to one value of the node's dtype, and so on). */
@@ -657,6 +664,15 @@ LAZYBK_API lbk_tensor lbk_layer_norm(lbk_ctx *ctx, lbk_tensor x, int n_norm_dims
 LAZYBK_API lbk_tensor lbk_rms_norm(lbk_ctx *ctx, lbk_tensor x, int n_norm_dims, lbk_tensor weight, double eps);
 /* x @ w^T + b: x [..., in], w [out, in], b [out] or {0}. */
 LAZYBK_API lbk_tensor lbk_linear(lbk_ctx *ctx, lbk_tensor x, lbk_tensor w, lbk_tensor b);
+/* torch.nn.functional.scaled_dot_product_attention (inference: no dropout):
+   softmax(q k^T scale + mask) v with q [..., Hq, L, E], k [..., Hk, S, E], v [..., Hk, S, Ev]
+   of one float dtype -> [..., Hq, L, Ev]. Hq a multiple of Hk: each k/v head serves Hq/Hk
+   query heads in a row (grouped-query, PyTorch's enable_gqa). mask ({0}: none) is bool (true
+   attends) or q's dtype (added), broadcastable to [..., Hq, L, S]; is_causal keeps key j for
+   query i where j <= i (PyTorch's top-left alignment; not with a mask); scale 0 means
+   1/sqrt(E). A row that attends to nothing is NaN, as in PyTorch's math path. */
+LAZYBK_API lbk_tensor lbk_scaled_dot_product_attention(lbk_ctx *ctx, lbk_tensor q, lbk_tensor k, lbk_tensor v, lbk_tensor mask, bool is_causal,
+                                                       double scale);
 
 /* The _at forms take the caller's source location (the macros above pass __FILE__ and
    __LINE__). file may be any string, a literal or a buffer reused or freed after the
@@ -713,6 +729,8 @@ LAZYBK_API lbk_tensor lbk_var_at(const char *file, int line, lbk_ctx *ctx, lbk_t
 LAZYBK_API lbk_tensor lbk_layer_norm_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, int n_norm_dims, lbk_tensor weight, lbk_tensor bias, double eps);
 LAZYBK_API lbk_tensor lbk_rms_norm_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, int n_norm_dims, lbk_tensor weight, double eps);
 LAZYBK_API lbk_tensor lbk_linear_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, lbk_tensor w, lbk_tensor b);
+LAZYBK_API lbk_tensor lbk_scaled_dot_product_attention_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor q, lbk_tensor k, lbk_tensor v,
+                                                          lbk_tensor mask, bool is_causal, double scale);
 
 #ifndef LAZYBK_NO_LOCATION_MACROS
 #define lbk_from_host(...)  lbk_from_host_at(__FILE__, __LINE__, __VA_ARGS__)
@@ -723,6 +741,7 @@ LAZYBK_API lbk_tensor lbk_linear_at(const char *file, int line, lbk_ctx *ctx, lb
 #define lbk_rand(...)       lbk_rand_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_randn(...)      lbk_randn_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_load_npy(...)   lbk_load_npy_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_weights_get(...) lbk_weights_get_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_from_dlpack(...) lbk_from_dlpack_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_from_dlpack_versioned(...) lbk_from_dlpack_versioned_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_neg(...)        lbk_neg_at(__FILE__, __LINE__, __VA_ARGS__)
@@ -800,6 +819,7 @@ LAZYBK_API lbk_tensor lbk_linear_at(const char *file, int line, lbk_ctx *ctx, lb
 #define lbk_layer_norm(...) lbk_layer_norm_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_rms_norm(...)   lbk_rms_norm_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_linear(...)     lbk_linear_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_scaled_dot_product_attention(...) lbk_scaled_dot_product_attention_at(__FILE__, __LINE__, __VA_ARGS__)
 #endif
 
 /* ---- debugging and metrics ------------------------------------------------------- */
@@ -983,6 +1003,53 @@ LAZYBK_API lbk_tensor (lbk_load_npy)(lbk_ctx *ctx, const char *path);
 LAZYBK_API lbk_tensor lbk_load_npy_at(const char *file, int line, lbk_ctx *ctx, const char *path);
 /* Syncs t and writes it as a .npy file (format 1.0). */
 LAZYBK_API lbk_result lbk_save_npy(lbk_ctx *ctx, lbk_tensor t, const char *path);
+
+/* ---- files: safetensors and GGUF weights ------------------------------------------ */
+/* lbk_weights_open maps a safetensors file (an 8-byte little-endian header length, a JSON
+   header, the data) or a GGUF file (version 2 or 3, little-endian), told apart by the
+   magic "GGUF", and checks all of it before it returns: the JSON strictly (RFC 8259, UTF-8,
+   at most 64 levels deep), every name (once each), dtype, shape and byte range against the
+   file (safetensors: the ranges tile the data exactly, as the reference reader requires;
+   GGUF: aligned, inside the data, not overlapping). Nothing is copied: lbk_weights_get
+   makes a tensor of the file's dtype and shape over the mapped bytes on a backend with
+   data_wrap_host (cpu) when they are aligned to the element size, else a copy. GGUF dims
+   are listed fastest first; lazybk's shape is the reverse (a GGUF [768, 50257] embedding
+   is a lazybk [50257, 768]).
+   Failure: NULL, the error on ctx (lbk_ctx_error says why): LBK_ERR_IO (cannot open or
+   map), LBK_ERR_FORMAT naming what is wrong and where (a truncated or hostile file),
+   LBK_ERR_UNSUPPORTED (GGUF v1 or big-endian; a big-endian host), LBK_ERR_OOM. A tensor of
+   a type lazybk has no dtype for (safetensors U16, F8_*, ...; GGUF quantized blocks, until
+   the quantized dtypes come) is listed, and lbk_weights_get refuses it with
+   LBK_ERR_UNSUPPORTED naming the type.
+   lbk_weights_open_memory copies the bytes first (the caller's buffer is not kept).
+   w belongs to ctx: its calls run as calls on ctx (thread rules as ctx's). Close it before
+   destroying ctx; tensors made from it stay valid after lbk_weights_close (they hold the
+   mapping). */
+typedef struct lbk_weights lbk_weights;
+LAZYBK_API lbk_weights *lbk_weights_open(lbk_ctx *ctx, const char *path);
+LAZYBK_API lbk_weights *lbk_weights_open_memory(lbk_ctx *ctx, const void *data, size_t size);
+LAZYBK_API int          lbk_weights_count(const lbk_weights *w);          /* -1 for NULL */
+/* The i-th name in file order (safetensors: by data offset; GGUF: as listed); NULL out of
+   range. Valid until lbk_weights_close. */
+LAZYBK_API const char  *lbk_weights_name(const lbk_weights *w, int i);
+/* Tensor i without making it: dtype (LBK_DTYPE_INVALID for a type lazybk does not read),
+   dims (out_dims holds LAZYBK_MAX_DIMS), the file's type name ("F32", "BF16", "Q4_K").
+   Any out may be NULL. LBK_ERR_ARG for a NULL w or i out of range. */
+LAZYBK_API lbk_result   lbk_weights_info(const lbk_weights *w, int i, lbk_dtype *out_dtype, int *out_n_dims, int64_t *out_dims,
+                                         const char **out_type);
+/* A tensor: {0} and LBK_ERR_NOT_FOUND on w's context if name is absent. */
+LAZYBK_API lbk_tensor   (lbk_weights_get)(lbk_weights *w, const char *name);
+LAZYBK_API lbk_tensor   lbk_weights_get_at(const char *file, int line, lbk_weights *w, const char *name);
+/* safetensors: a key of __metadata__; GGUF: a key's value as text (strings as they are,
+   numbers in decimal, bools true/false; an array gives NULL). NULL if absent. */
+LAZYBK_API const char  *lbk_weights_meta(const lbk_weights *w, const char *key);
+LAZYBK_API void         lbk_weights_close(lbk_weights *w);                /* NULL is fine */
+/* Syncs ts (one sync) and writes them as a safetensors file laid out as the reference
+   writer lays it out (tensors by dtype, widest first, then by name; compact JSON padded
+   with spaces to 8 bytes), byte for byte the file safetensors' save_file writes for the
+   same tensors without metadata. Names are UTF-8, distinct, not "__metadata__". Written
+   to "<path>.lbk-tmp" and renamed over path, so a failure leaves path as it was. */
+LAZYBK_API lbk_result   lbk_save_safetensors(lbk_ctx *ctx, const char *path, int n, const char *const *names, const lbk_tensor *ts);
 
 /* ---- DLPack: include dlpack.h before lazybk.h (or define LAZYBK_DLPACK) ------------- */
 #if defined(LAZYBK_DLPACK) && !defined(DLPACK_VERSION) && !defined(DLPACK_MAJOR_VERSION)
@@ -1842,7 +1909,7 @@ static void lbk__bf16_sti(void *p, int64_t i, int64_t v) { lbk__bf16_stf(p, i, l
 #define LBK__DT_CONV_PICK_NATIVE(id, T, b, kind, conv) LBK__DT_CONV_NATIVE(id, T, b, kind)
 #define LBK__DT_CONV_PICK_f16(id, T, b, kind, conv) LBK__DT_CONV_OWN(id, f16)
 #define LBK__DT_CONV_PICK_bf16(id, T, b, kind, conv) LBK__DT_CONV_OWN(id, bf16)
-#define LBK__DT_CONV_ROW(id, name, storage, bytes, kind, rank, conv, npy) LBK__DT_CONV_PICK_##conv(id, storage, bytes, kind, conv)
+#define LBK__DT_CONV_ROW(id, name, storage, bytes, kind, rank, conv, npy, safet, gguf) LBK__DT_CONV_PICK_##conv(id, storage, bytes, kind, conv)
 /* (a row whose conv is not NATIVE defines LBK__DT_CONV_PICK_<conv>(...) as LBK__DT_CONV_OWN(id, <conv>)) */
 LBK_DTYPE_TABLE(LBK__DT_CONV_ROW)
 #undef LBK__DT_CONV_ROW
@@ -1852,7 +1919,7 @@ LBK_DTYPE_TABLE(LBK__DT_CONV_ROW)
 #define LBK__TOF32_SIGNED(id, s, i) ((float)lbk__ldi_##id(s, i))
 #define LBK__TOF32_UNSIGNED(id, s, i) ((float)lbk__ldi_##id(s, i))
 #define LBK__TOF32_BOOL(id, s, i) ((float)lbk__ldi_##id(s, i))
-#define LBK__DT_ROWS(id, name, storage, bytes, kind, rank, conv, npy)                                                   \
+#define LBK__DT_ROWS(id, name, storage, bytes, kind, rank, conv, npy, safet, gguf)                                                   \
     static void lbk__to_f64_##id(double *d, const void *s, int64_t st, int64_t n) {                                    \
         int64_t i; for (i = 0; i < n; i++) d[i] = lbk__ldf_##id(s, i * st); }                                         \
     static void lbk__from_f64_##id(void *d, const double *s, int64_t n) {                                              \
@@ -1868,16 +1935,16 @@ LBK_DTYPE_TABLE(LBK__DT_CONV_ROW)
 LBK_DTYPE_TABLE(LBK__DT_ROWS)
 #undef LBK__DT_ROWS
 
-#define LBK__DT_INFO(id, name, storage, bytes, kind, rank, conv, npy)                                                 \
+#define LBK__DT_INFO(id, name, storage, bytes, kind, rank, conv, npy, safet, gguf)                                                 \
     {name, bytes, LBK_DTYPE_KIND_##kind, rank, npy, lbk__to_f64_##id, lbk__from_f64_##id, lbk__to_f32_##id,           \
-     lbk__from_f32_##id, lbk__to_i64_##id, lbk__from_i64_##id},
+     lbk__from_f32_##id, lbk__to_i64_##id, lbk__from_i64_##id, safet, gguf},
 static const lbk_dtype_info lbk__dtypes[] = {
-    {"invalid", 0, LBK_DTYPE_KIND_INVALID, -1, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    {"invalid", 0, LBK_DTYPE_KIND_INVALID, -1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, -1},
     LBK_DTYPE_TABLE(LBK__DT_INFO)
 };
 #undef LBK__DT_INFO
 LBK__STATIC_ASSERT(sizeof lbk__dtypes / sizeof lbk__dtypes[0] == (size_t)LBK_DTYPE_COUNT, dtype_table_matches_lbk_dtype);
-#define LBK__DT_SIZE_CHECK(id, name, storage, bytes, kind, rank, conv, npy) \
+#define LBK__DT_SIZE_CHECK(id, name, storage, bytes, kind, rank, conv, npy, safet, gguf) \
     LBK__STATIC_ASSERT(sizeof(storage) == (bytes), dtype_##id##_storage_has_its_size);
 LBK_DTYPE_TABLE(LBK__DT_SIZE_CHECK)
 #undef LBK__DT_SIZE_CHECK
@@ -1910,22 +1977,22 @@ LAZYBK_API lbk_dtype lbk_dtype_promote(lbk_dtype a, lbk_dtype b) {
     return best ? (lbk_dtype)best : a;
 }
 
-#define LBK__DT_LOAD_CASE(id, name, storage, bytes, kind, rank, conv, npy) case LBK_##id: return lbk__ldf_##id(p, i);
+#define LBK__DT_LOAD_CASE(id, name, storage, bytes, kind, rank, conv, npy, safet, gguf) case LBK_##id: return lbk__ldf_##id(p, i);
 LAZYBK_API double lbk_load_f64(lbk_dtype dt, const void *p, int64_t i) {
     switch (dt) { LBK_DTYPE_TABLE(LBK__DT_LOAD_CASE) default: return 0; }
 }
 #undef LBK__DT_LOAD_CASE
-#define LBK__DT_LOAD_CASE(id, name, storage, bytes, kind, rank, conv, npy) case LBK_##id: return lbk__ldi_##id(p, i);
+#define LBK__DT_LOAD_CASE(id, name, storage, bytes, kind, rank, conv, npy, safet, gguf) case LBK_##id: return lbk__ldi_##id(p, i);
 LAZYBK_API int64_t lbk_load_i64(lbk_dtype dt, const void *p, int64_t i) {
     switch (dt) { LBK_DTYPE_TABLE(LBK__DT_LOAD_CASE) default: return 0; }
 }
 #undef LBK__DT_LOAD_CASE
-#define LBK__DT_STORE_CASE(id, name, storage, bytes, kind, rank, conv, npy) case LBK_##id: lbk__stf_##id(p, i, v); break;
+#define LBK__DT_STORE_CASE(id, name, storage, bytes, kind, rank, conv, npy, safet, gguf) case LBK_##id: lbk__stf_##id(p, i, v); break;
 LAZYBK_API void lbk_store_f64(lbk_dtype dt, void *p, int64_t i, double v) {
     switch (dt) { LBK_DTYPE_TABLE(LBK__DT_STORE_CASE) default: break; }
 }
 #undef LBK__DT_STORE_CASE
-#define LBK__DT_STORE_CASE(id, name, storage, bytes, kind, rank, conv, npy) case LBK_##id: lbk__sti_##id(p, i, v); break;
+#define LBK__DT_STORE_CASE(id, name, storage, bytes, kind, rank, conv, npy, safet, gguf) case LBK_##id: lbk__sti_##id(p, i, v); break;
 LAZYBK_API void lbk_store_i64(lbk_dtype dt, void *p, int64_t i, int64_t v) {
     switch (dt) { LBK_DTYPE_TABLE(LBK__DT_STORE_CASE) default: break; }
 }
@@ -1956,9 +2023,13 @@ static void lbk__convert(void *dst, lbk_dtype ddt, const void *src, lbk_dtype sd
 }
 
 /* Shape helpers. lbk__numel is for shapes that passed lbk__dims_why (every tensor's). */
+/* The element count of a checked shape. A zero dim anywhere makes it 0 before any product
+   is taken: dims before it may multiply past int64 ([2^62, 2^62, 0] is a valid empty shape). */
 static int64_t lbk__numel(int n_dims, const int64_t *dims) {
     int64_t n = 1;
     int i;
+    for (i = 0; i < n_dims; i++)
+        if (dims[i] == 0) return 0;
     for (i = 0; i < n_dims; i++) n *= dims[i];
     return n;
 }
@@ -3884,6 +3955,48 @@ static bool lbk__rule_var(const lbk__rin *a, lbk__rout *o) {
     o->n_dims = lbk__reduced_dims(x->n_dims, x->dims, a->at->comp.mask, a->at->comp.keepdim != 0, o->dims);
     return true;
 }
+/* scaled_dot_product_attention: q [..., Hq, L, E], k [..., Hk, S, E], v [..., Hk, S, Ev]
+   (one dtype, a float; the dims before the heads equal; Hq a multiple of Hk: grouped-query),
+   then the mask if has_mask: bool (true attends) or q's dtype (added), broadcastable to
+   [..., Hq, L, S]. The result is [..., Hq, L, Ev]. */
+static bool lbk__rule_sdpa(const lbk__rin *a, lbk__rout *o) {
+    const lbk__ty *q = &a->in[0], *k = &a->in[1], *v = &a->in[2];
+    int nd = q->n_dims, d;
+    char sq[256], sk[256], sv[256], sm[256];
+    lbk__ty_str(q, sq, sizeof sq);
+    lbk__ty_str(k, sk, sizeof sk);
+    lbk__ty_str(v, sv, sizeof sv);
+    if (a->n_in != 3u + (a->at->comp.has_w != 0)) return lbk__rfail(o, LBK_ERR_ARG, "inputs do not match has_mask");
+    if (!lbk__is_float(q->dt) || k->dt != q->dt || v->dt != q->dt)
+        return lbk__rfail(o, LBK_ERR_DTYPE, "query, key and value must share one float dtype, not %s, %s, %s", sq, sk, sv);
+    if (nd < 2 || k->n_dims != nd || v->n_dims != nd)
+        return lbk__rfail(o, LBK_ERR_SHAPE, "query %s, key %s and value %s must have one rank, at least 2", sq, sk, sv);
+    for (d = 0; d < nd - 3; d++)
+        if (k->dims[d] != q->dims[d] || v->dims[d] != q->dims[d])
+            return lbk__rfail(o, LBK_ERR_SHAPE, "query %s, key %s and value %s differ in batch dim %d", sq, sk, sv, d);
+    if (nd >= 3 && (v->dims[nd - 3] != k->dims[nd - 3] || (k->dims[nd - 3] == 0 ? q->dims[nd - 3] != 0 : q->dims[nd - 3] % k->dims[nd - 3] != 0)))
+        return lbk__rfail(o, LBK_ERR_SHAPE, "the heads of query %s must be a multiple of key %s's, and key's and value %s's equal", sq, sk, sv);
+    if (k->dims[nd - 1] != q->dims[nd - 1] || v->dims[nd - 2] != k->dims[nd - 2])
+        return lbk__rfail(o, LBK_ERR_SHAPE, "query %s, key %s and value %s: needs [..., L, E], [..., S, E], [..., S, Ev]", sq, sk, sv);
+    if (!isfinite(a->at->comp.eps) || a->at->comp.eps < 0) return lbk__rfail(o, LBK_ERR_ARG, "scale %g must be finite and >= 0 (0: 1/sqrt(E))", a->at->comp.eps);
+    if (a->n_in == 4) {
+        const lbk__ty *m = &a->in[3];
+        int off = nd - m->n_dims;
+        lbk__ty_str(m, sm, sizeof sm);
+        if (a->at->comp.approx) return lbk__rfail(o, LBK_ERR_ARG, "takes a mask or is_causal, not both (mask %s)", sm);
+        if (m->dt != LBK_BOOL && m->dt != q->dt) return lbk__rfail(o, LBK_ERR_DTYPE, "the mask %s must be bool or %s", sm, lbk_dtype_name(q->dt));
+        if (off < 0) return lbk__rfail(o, LBK_ERR_SHAPE, "the mask %s has more dims than the scores", sm);
+        for (d = 0; d < m->n_dims; d++) {
+            int64_t want = d + off == nd - 1 ? k->dims[nd - 2] : q->dims[d + off];
+            if (m->dims[d] != 1 && m->dims[d] != want)
+                return lbk__rfail(o, LBK_ERR_SHAPE, "the mask %s does not broadcast to the scores of query %s and key %s", sm, sq, sk);
+        }
+    }
+    o->cast0 = o->cast = (lbk_dtype)0;   /* as they are: a bool mask stays bool */
+    lbk__rout_set(o, q->dt, nd, q->dims);
+    o->dims[nd - 1] = v->dims[nd - 1];
+    return lbk__rule_size(o);
+}
 /* layer_norm, rms_norm: inputs x, then the weight if has_w, then the bias if has_b. */
 static bool lbk__rule_norm(const lbk__rin *a, lbk__rout *o) {
     const lbk__ty *x = &a->in[0];
@@ -3955,6 +4068,8 @@ static const lbk__afield lbk__af_norm[] = {LBK__AFLD("n_norm", I32, comp.n_norm)
                                           LBK__AFLD("has_weight", BOOL, comp.has_w), LBK__AFLD("has_bias", BOOL, comp.has_b), {NULL, 0, 0}};
 static const lbk__afield lbk__af_slope[] = {LBK__AFLD("negative_slope", F64, comp.eps), {NULL, 0, 0}};
 static const lbk__afield lbk__af_alpha[] = {LBK__AFLD("alpha", F64, comp.eps), {NULL, 0, 0}};
+static const lbk__afield lbk__af_sdpa[] = {LBK__AFLD("is_causal", BOOL, comp.approx), LBK__AFLD("scale", F64, comp.eps),
+                                          LBK__AFLD("has_mask", BOOL, comp.has_w), {NULL, 0, 0}};
 static const lbk__afield lbk__af_linear[] = {LBK__AFLD("has_weight", BOOL, comp.has_w), LBK__AFLD("has_bias", BOOL, comp.has_b), {NULL, 0, 0}};
 #undef LBK__AFLD
 
@@ -4822,8 +4937,13 @@ static lbk_tensor lbk__g_flatten_at(const char *file, int line, lbk_ctx *ctx, lb
     if (nd == 0) return lbk__reshape_to(&oc, a, 1, &one);
     if (s0 > e0) return lbk__op_fail(&oc, LBK_ERR_ARG, "start_axis %d comes after end_axis %d", start_axis, end_axis);
     for (k = 0; k < nd; k++) {
-        if (k <= s0 || k > e0) d[m++] = ctx->nodes[a].dims[k];
-        else d[m - 1] *= ctx->nodes[a].dims[k];   /* a product of dims of a tensor that exists: fits */
+        int64_t x = ctx->nodes[a].dims[k];
+        if (k <= s0 || k > e0) d[m++] = x;
+        else if (x && d[m - 1] > INT64_MAX / x) {   /* an empty tensor's other dims may multiply past int64 */
+            char sh[256];
+            lbk__shape_of(ctx, a, sh, sizeof sh);
+            return lbk__op_fail(&oc, LBK_ERR_SHAPE, "joining axes %d..%d of %s makes a dim past 2^63", s0, e0, sh);
+        } else d[m - 1] *= x;
     }
     return lbk__reshape_to(&oc, a, m, d);
 }
@@ -5245,6 +5365,30 @@ LAZYBK_API lbk_tensor lbk_linear_at(const char *file, int line, lbk_ctx *ctx, lb
     LBK__GUARD(lbk_tensor, ctx, "linear", lbk__null_tensor(), lbk__g_linear_at(file, line, ctx, x, w, b));
 }
 LAZYBK_API lbk_tensor (lbk_linear)(lbk_ctx *ctx, lbk_tensor x, lbk_tensor w, lbk_tensor b) { return lbk_linear_at(NULL, 0, ctx, x, w, b); }
+static lbk_tensor lbk__g_sdpa_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor q, lbk_tensor k, lbk_tensor v, lbk_tensor mask,
+                                 bool is_causal, double scale) {
+    uint32_t in[4];
+    lbk__attrs at;
+    LBK__NULL_TENSOR_IF(!ctx);
+    {
+        LBK__OPCTX(oc, "scaled_dot_product_attention", LBK_OP_SDPA);
+        if (!lbk__arg(&oc, q, 0, &in[0]) || !lbk__arg(&oc, k, 1, &in[1]) || !lbk__arg(&oc, v, 2, &in[2])) return lbk__null_tensor();
+        if (mask.id && !lbk__arg(&oc, mask, 3, &in[3])) return lbk__null_tensor();
+        at = lbk__attrs_zero();
+        at.comp.approx = is_causal;
+        at.comp.eps = scale;
+        at.comp.has_w = mask.id != 0;
+        return lbk__build(&oc, LBK_OP_SDPA, in, mask.id ? 4u : 3u, &at, (lbk_dtype)0, 0, NULL);
+    }
+}
+LAZYBK_API lbk_tensor lbk_scaled_dot_product_attention_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor q, lbk_tensor k, lbk_tensor v,
+                                                          lbk_tensor mask, bool is_causal, double scale) {
+    LBK__GUARD(lbk_tensor, ctx, "scaled_dot_product_attention", lbk__null_tensor(), lbk__g_sdpa_at(file, line, ctx, q, k, v, mask, is_causal, scale));
+}
+LAZYBK_API lbk_tensor (lbk_scaled_dot_product_attention)(lbk_ctx *ctx, lbk_tensor q, lbk_tensor k, lbk_tensor v, lbk_tensor mask, bool is_causal,
+                                                         double scale) {
+    return lbk_scaled_dot_product_attention_at(NULL, 0, ctx, q, k, v, mask, is_causal, scale);
+}
 
 // >>decomp -----------------------------------------------------------------------------
 /* The decomposition interface, its built-in implementation (a registry of functions keyed
@@ -5310,16 +5454,17 @@ static lbk_tensor lbk__d_rowmax(lbk_ctx *ctx, lbk_tensor x, int ax) {
     for (k = 0; k < nd; k++) dims[k] = k == a ? 1 : lbk_dim(ctx, x, k);
     return (lbk_full)(ctx, lbk__float_of(lbk_type(ctx, x)), nd, dims, -INFINITY);
 }
+/* softmax in primitives (a decomposition's result must not need another decomposition). */
+static lbk_tensor lbk__d_softmax_of(lbk_ctx *ctx, lbk_tensor x, int ax) {
+    lbk_tensor e = (lbk_exp)(ctx, (lbk_sub)(ctx, x, lbk__d_rowmax(ctx, x, ax)));
+    return (lbk_div)(ctx, e, (lbk_sum)(ctx, e, 1, &ax, true));
+}
 static lbk_result lbk__d_softmax(lbk_ctx *ctx, lbk_value *stack) {
-    lbk_tensor x, m, e;
+    lbk_tensor x;
     double dim;
-    int ax;
     LBK__TRY(lbk__pop_num(ctx, stack, LBK_VALUE_INT, &dim));
     LBK__TRY(lbk__pop_tensor(ctx, stack, false, &x));
-    ax = (int)dim;
-    m = lbk__d_rowmax(ctx, x, ax);
-    e = (lbk_exp)(ctx, (lbk_sub)(ctx, x, m));
-    return lbk__push_result(ctx, stack, (lbk_div)(ctx, e, (lbk_sum)(ctx, e, 1, &ax, true)));
+    return lbk__push_result(ctx, stack, lbk__d_softmax_of(ctx, x, (int)dim));
 }
 static lbk_result lbk__d_log_softmax(lbk_ctx *ctx, lbk_value *stack) {
     lbk_tensor x, z;
@@ -5492,6 +5637,52 @@ static lbk_result lbk__d_linear(lbk_ctx *ctx, lbk_value *stack) {
     y = (lbk_matmul)(ctx, x, (lbk_transpose)(ctx, w, 0, 1));
     if (b.id) y = (lbk_add)(ctx, y, b);
     return lbk__push_result(ctx, stack, y);
+}
+/* k [..., Hk, S, E] with each head repeated g times in place: [..., Hk * g, S, E]. */
+static lbk_tensor lbk__d_repeat_heads(lbk_ctx *ctx, lbk_tensor k, int64_t g) {
+    int nd = lbk_ndim(ctx, k), d;
+    int64_t e[LAZYBK_MAX_DIMS], r[LAZYBK_MAX_DIMS];
+    if (g == 1) return k;
+    for (d = 0; d < nd; d++) r[d] = lbk_dim(ctx, k, d);
+    for (d = 0; d <= nd; d++) e[d] = d < nd - 2 ? r[d] : d == nd - 2 ? g : r[d - 1];
+    r[nd - 3] *= g;
+    return (lbk_reshape)(ctx, (lbk_expand)(ctx, (lbk_unsqueeze)(ctx, k, nd - 2), nd + 1, e), nd, r);
+}
+/* PyTorch's math path: softmax(q k^T scale + mask) v; is_causal keeps j <= i (top left);
+   a bool mask keeps where it is true (the rest -inf), a float mask is added. */
+static lbk_result lbk__d_scaled_dot_product_attention(lbk_ctx *ctx, lbk_value *stack) {
+    lbk_tensor q, k, v, m, s, ninf;
+    double drop, causal, scale = 0;
+    int nd;
+    lbk_value *sv = lbk_list_pop(stack);
+    if (sv && sv->kind != LBK_VALUE_NONE && sv->kind != LBK_VALUE_DOUBLE && sv->kind != LBK_VALUE_INT) return lbk__pop_fail(ctx, "float?", sv);
+    if (sv && sv->kind != LBK_VALUE_NONE) scale = lbk_value_as_double(sv);
+    lbk_value_free(sv);
+    LBK__TRY(lbk__pop_num(ctx, stack, LBK_VALUE_BOOL, &causal));
+    LBK__TRY(lbk__pop_num(ctx, stack, LBK_VALUE_DOUBLE, &drop));
+    LBK__TRY(lbk__pop_tensor(ctx, stack, true, &m));
+    LBK__TRY(lbk__pop_tensor(ctx, stack, false, &v));
+    LBK__TRY(lbk__pop_tensor(ctx, stack, false, &k));
+    LBK__TRY(lbk__pop_tensor(ctx, stack, false, &q));
+    if (drop != 0) return lbk__ctx_fail(ctx, LBK_ERR_UNSUPPORTED, "scaled_dot_product_attention", -1, "dropout_p %g: only 0 (inference)", drop);
+    nd = lbk_ndim(ctx, q);
+    if (nd < 2) return lbk__ctx_fail(ctx, LBK_ERR_SHAPE, "scaled_dot_product_attention", -1, "query has %d dims (at least 2)", nd);
+    if (scale == 0) scale = 1.0 / sqrt((double)lbk_dim(ctx, q, nd - 1));
+    if (nd >= 3 && lbk_dim(ctx, k, nd - 3) > 0 && lbk_dim(ctx, q, nd - 3) != lbk_dim(ctx, k, nd - 3)) {   /* grouped-query */
+        int64_t g = lbk_dim(ctx, q, nd - 3) / lbk_dim(ctx, k, nd - 3);
+        k = lbk__d_repeat_heads(ctx, k, g);
+        v = lbk__d_repeat_heads(ctx, v, g);
+    }
+    s = (lbk_mul)(ctx, (lbk_matmul)(ctx, q, (lbk_transpose)(ctx, k, -2, -1)), lbk__c(ctx, q, scale));
+    ninf = lbk__c(ctx, q, -INFINITY);
+    if (causal != 0) {
+        int64_t rd[2], cd[2];
+        rd[0] = lbk_dim(ctx, q, nd - 2); rd[1] = 1; cd[0] = 1; cd[1] = lbk_dim(ctx, k, nd - 2);
+        m = (lbk_le)(ctx, (lbk_reshape)(ctx, (lbk_arange)(ctx, LBK_I64, 0, (double)cd[1], 1), 2, cd),
+                     (lbk_reshape)(ctx, (lbk_arange)(ctx, LBK_I64, 0, (double)rd[0], 1), 2, rd));
+    }
+    if (m.id) s = lbk_type(ctx, m) == LBK_BOOL ? (lbk_where)(ctx, m, s, ninf) : (lbk_add)(ctx, s, m);
+    return lbk__push_result(ctx, stack, (lbk_matmul)(ctx, lbk__d_softmax_of(ctx, s, -1), v));
 }
 /* ---- the registry behind the built-in implementation ---- */
 typedef struct lbk__decomp_kv { char *key; lbk_decomp_fn value; } lbk__decomp_kv;
@@ -6076,6 +6267,14 @@ static lbk_result lbk__decomp_args(const lbk__node *x, const lbk_tensor *in, lbk
     case LBK_OP_LINEAR:
         LBK__PUSH(lbk_value_tensor(in[1]));
         LBK__PUSH(x->attrs.comp.has_b ? lbk_value_tensor(in[2]) : lbk_value_none());
+        break;
+    case LBK_OP_SDPA:   /* key, value, attn_mask, dropout_p, is_causal, scale */
+        LBK__PUSH(lbk_value_tensor(in[1]));
+        LBK__PUSH(lbk_value_tensor(in[2]));
+        LBK__PUSH(x->attrs.comp.has_w ? lbk_value_tensor(in[3]) : lbk_value_none());
+        LBK__PUSH(lbk_value_double(0));
+        LBK__PUSH(lbk_value_bool(x->attrs.comp.approx != 0));
+        LBK__PUSH(x->attrs.comp.eps != 0 ? lbk_value_double(x->attrs.comp.eps) : lbk_value_none());
         break;
     default: r = LBK_ERR_UNSUPPORTED; break;   /* a composite this function has no arguments for */
     }
@@ -10197,6 +10396,925 @@ static void lbk__dl_detach_all(lbk_ctx *ctx) {
 static void lbk__dl_detach_all(lbk_ctx *ctx) { (void)ctx; }
 #endif /* LBK__HAVE_DLPACK */
 
+// >>weights ----------------------------------------------------------------------------
+/* Weights files: safetensors and GGUF, mapped (lbk__blob_file) and checked whole at open,
+   so that lbk_weights_get only wraps bytes already known to lie inside the file. */
+
+/* ---- a strict JSON reader (RFC 8259) for the safetensors header ----
+   Values become nodes in one array (children linked by index); strings are decoded into
+   one arena no larger than the text (a decoded string and its NUL never outgrow the
+   quoted original). Depth is bounded; every failure says what and at which byte. */
+enum { LBK__J_OBJ = 1, LBK__J_ARR, LBK__J_STR, LBK__J_NUM, LBK__J_TRUE, LBK__J_FALSE, LBK__J_NULL };
+#define LBK__JSON_MAX_DEPTH 64
+#define LBK__JSON_MAX_NODES (1 << 22)   /* a real header has a few per tensor; a hostile one gets no more memory */
+typedef struct lbk__jnode {
+    int kind;
+    int32_t first, next, count;   /* children of an object or array; the next sibling; -1 none */
+    const char *key;              /* a member of an object: its decoded key (NUL-terminated) */
+    size_t key_len;
+    const char *s;                /* a string: decoded (NUL-terminated); a number: its text */
+    size_t len;
+} lbk__jnode;
+typedef struct lbk__json {
+    const char *base, *p, *end;
+    lbk__jnode *nodes;
+    int32_t n, cap;
+    char *arena;
+    size_t used;
+    char err[160];
+} lbk__json;
+
+static bool lbk__jfail(lbk__json *j, const char *what) {
+    if (!j->err[0]) snprintf(j->err, sizeof j->err, "bad JSON at byte %zu of the header: %s", (size_t)(j->p - j->base), what);
+    return false;
+}
+static void lbk__jws(lbk__json *j) {
+    while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r')) j->p++;
+}
+static int32_t lbk__jnew(lbk__json *j, int kind) {
+    lbk__jnode *x;
+    if (j->n == j->cap) {
+        int32_t cap = j->cap ? j->cap * 2 : 64;
+        lbk__jnode *nn;
+        if (j->cap >= LBK__JSON_MAX_NODES) { lbk__jfail(j, "more than 4194304 values"); return -1; }
+        nn = (lbk__jnode *)lbk__realloc_or_null(j->nodes, sizeof *nn * (size_t)cap);
+        if (!nn) { snprintf(j->err, sizeof j->err, "out of memory"); return -1; }
+        j->nodes = nn;
+        j->cap = cap;
+    }
+    x = &j->nodes[j->n];
+    memset(x, 0, sizeof *x);
+    x->kind = kind;
+    x->first = x->next = -1;
+    return j->n++;
+}
+static int lbk__jhex(char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+static bool lbk__jhex4(lbk__json *j, unsigned *out) {
+    int k, h;
+    *out = 0;
+    if (j->end - j->p < 4) return lbk__jfail(j, "a \\u escape needs four hex digits");
+    for (k = 0; k < 4; k++) {
+        if ((h = lbk__jhex(j->p[k])) < 0) return lbk__jfail(j, "a \\u escape needs four hex digits");
+        *out = *out << 4 | (unsigned)h;
+    }
+    j->p += 4;
+    return true;
+}
+/* A string at j->p (its opening quote) decoded into the arena. */
+static bool lbk__jstring(lbk__json *j, const char **out, size_t *out_len) {
+    char *o = j->arena + j->used, *start = o;
+    j->p++;
+    for (;;) {
+        unsigned char c;
+        if (j->p >= j->end) return lbk__jfail(j, "a string is not closed");
+        c = (unsigned char)*j->p;
+        if (c == '"') { j->p++; break; }
+        if (c < 0x20) return lbk__jfail(j, "a control character inside a string");
+        if (c != '\\') { *o++ = (char)c; j->p++; continue; }
+        if (++j->p >= j->end) return lbk__jfail(j, "a string ends inside an escape");
+        switch (*j->p++) {
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '/': *o++ = '/'; break;
+        case 'b': *o++ = '\b'; break;
+        case 'f': *o++ = '\f'; break;
+        case 'n': *o++ = '\n'; break;
+        case 'r': *o++ = '\r'; break;
+        case 't': *o++ = '\t'; break;
+        case 'u': {
+            unsigned u, lo;
+            if (!lbk__jhex4(j, &u)) return false;
+            if (u >= 0xDC00 && u <= 0xDFFF) return lbk__jfail(j, "a lone low surrogate in a \\u escape");
+            if (u >= 0xD800 && u <= 0xDBFF) {
+                if (j->end - j->p < 2 || j->p[0] != '\\' || j->p[1] != 'u') return lbk__jfail(j, "a lone high surrogate in a \\u escape");
+                j->p += 2;
+                if (!lbk__jhex4(j, &lo)) return false;
+                if (lo < 0xDC00 || lo > 0xDFFF) return lbk__jfail(j, "a high surrogate not followed by a low one");
+                u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
+            }
+            /* UTF-8: at most 4 bytes from at least 6 (one escape) or 12 (a pair) of text */
+            if (u < 0x80) *o++ = (char)u;
+            else if (u < 0x800) { *o++ = (char)(0xC0 | u >> 6); *o++ = (char)(0x80 | (u & 63)); }
+            else if (u < 0x10000) { *o++ = (char)(0xE0 | u >> 12); *o++ = (char)(0x80 | (u >> 6 & 63)); *o++ = (char)(0x80 | (u & 63)); }
+            else { *o++ = (char)(0xF0 | u >> 18); *o++ = (char)(0x80 | (u >> 12 & 63)); *o++ = (char)(0x80 | (u >> 6 & 63)); *o++ = (char)(0x80 | (u & 63)); }
+            break;
+        }
+        default: j->p--; return lbk__jfail(j, "an unknown escape");
+        }
+    }
+    *o++ = '\0';
+    *out = start;
+    *out_len = (size_t)(o - start) - 1;
+    j->used += (size_t)(o - start);
+    return true;
+}
+static bool lbk__jnumber(lbk__json *j) {
+    const char *q = j->p;
+    if (q < j->end && *q == '-') q++;
+    if (q >= j->end || *q < '0' || *q > '9') return lbk__jfail(j, "a malformed number");
+    if (*q == '0') q++;
+    else while (q < j->end && *q >= '0' && *q <= '9') q++;
+    if (q < j->end && *q == '.') {
+        if (++q >= j->end || *q < '0' || *q > '9') return lbk__jfail(j, "a malformed number");
+        while (q < j->end && *q >= '0' && *q <= '9') q++;
+    }
+    if (q < j->end && (*q == 'e' || *q == 'E')) {
+        q++;
+        if (q < j->end && (*q == '+' || *q == '-')) q++;
+        if (q >= j->end || *q < '0' || *q > '9') return lbk__jfail(j, "a malformed number");
+        while (q < j->end && *q >= '0' && *q <= '9') q++;
+    }
+    j->p = q;
+    return true;
+}
+static int32_t lbk__jvalue(lbk__json *j, int depth) {
+    int32_t id, last = -1, kid;
+    lbk__jws(j);
+    if (j->p >= j->end) { lbk__jfail(j, "a value is missing"); return -1; }
+    if (depth > LBK__JSON_MAX_DEPTH) { lbk__jfail(j, "nested deeper than 64 levels"); return -1; }
+    switch (*j->p) {
+    case '{': case '[': {
+        bool obj = *j->p == '{';
+        char close = obj ? '}' : ']';
+        if ((id = lbk__jnew(j, obj ? LBK__J_OBJ : LBK__J_ARR)) < 0) return -1;
+        j->p++;
+        lbk__jws(j);
+        if (j->p < j->end && *j->p == close) { j->p++; return id; }
+        for (;;) {
+            const char *key = NULL;
+            size_t key_len = 0;
+            if (obj) {
+                lbk__jws(j);
+                if (j->p >= j->end || *j->p != '"') { lbk__jfail(j, "an object member needs a string key"); return -1; }
+                if (!lbk__jstring(j, &key, &key_len)) return -1;
+                lbk__jws(j);
+                if (j->p >= j->end || *j->p != ':') { lbk__jfail(j, "a ':' is missing after a key"); return -1; }
+                j->p++;
+            }
+            if ((kid = lbk__jvalue(j, depth + 1)) < 0) return -1;
+            j->nodes[kid].key = key;
+            j->nodes[kid].key_len = key_len;
+            if (last < 0) j->nodes[id].first = kid; else j->nodes[last].next = kid;
+            last = kid;
+            j->nodes[id].count++;
+            lbk__jws(j);
+            if (j->p < j->end && *j->p == ',') { j->p++; continue; }
+            if (j->p < j->end && *j->p == close) { j->p++; return id; }
+            lbk__jfail(j, obj ? "a ',' or '}' is missing" : "a ',' or ']' is missing");
+            return -1;
+        }
+    }
+    case '"':
+        if ((id = lbk__jnew(j, LBK__J_STR)) < 0) return -1;
+        {
+            const char *s;
+            size_t n;
+            if (!lbk__jstring(j, &s, &n)) return -1;
+            j->nodes[id].s = s;
+            j->nodes[id].len = n;
+        }
+        return id;
+    case 't': case 'f': case 'n': {
+        static const char *const lits[3] = {"true", "false", "null"};
+        int k = *j->p == 't' ? 0 : *j->p == 'f' ? 1 : 2;
+        size_t n = strlen(lits[k]);
+        if ((size_t)(j->end - j->p) < n || memcmp(j->p, lits[k], n) != 0) { lbk__jfail(j, "an unknown word"); return -1; }
+        if ((id = lbk__jnew(j, LBK__J_TRUE + k)) < 0) return -1;
+        j->p += n;
+        return id;
+    }
+    default: {
+        const char *q = j->p;
+        if (!lbk__jnumber(j)) return -1;
+        if ((id = lbk__jnew(j, LBK__J_NUM)) < 0) return -1;
+        j->nodes[id].s = q;
+        j->nodes[id].len = (size_t)(j->p - q);
+        return id;
+    }
+    }
+}
+/* Strict UTF-8 (no overlong forms, no surrogates, at most U+10FFFF); the first bad byte's
+   offset in *at. */
+static bool lbk__utf8_ok(const unsigned char *s, size_t n, size_t *at) {
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i], need, cp, k;
+        if (c < 0x80) { i++; continue; }
+        if (c >= 0xC2 && c <= 0xDF) { need = 1; cp = c & 31; }
+        else if (c >= 0xE0 && c <= 0xEF) { need = 2; cp = c & 15; }
+        else if (c >= 0xF0 && c <= 0xF4) { need = 3; cp = c & 7; }
+        else { *at = i; return false; }
+        if (n - i <= need) { *at = i; return false; }
+        for (k = 1; k <= need; k++) {
+            if ((s[i + k] & 0xC0) != 0x80) { *at = i; return false; }
+            cp = cp << 6 | (s[i + k] & 63);
+        }
+        if ((need == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (need == 3 && (cp < 0x10000 || cp > 0x10FFFF))) { *at = i; return false; }
+        i += need + 1;
+    }
+    return true;
+}
+/* A JSON number that is an integer in [0, INT64_MAX]. */
+static bool lbk__jint(const lbk__jnode *x, int64_t *out) {
+    size_t k;
+    uint64_t v = 0;
+    if (x->kind != LBK__J_NUM || x->len == 0) return false;
+    for (k = 0; k < x->len; k++) {
+        unsigned d = (unsigned)(x->s[k] - '0');
+        if (d > 9 || v > ((uint64_t)INT64_MAX - d) / 10) return false;
+        v = v * 10 + d;
+    }
+    *out = (int64_t)v;
+    return true;
+}
+
+/* ---- the weights object ---- */
+typedef struct lbk__wentry {
+    const char *name;          /* in the arena or the JSON arena (NUL-terminated) */
+    lbk_dtype dt;              /* LBK_DTYPE_INVALID: a type lazybk does not read (type names it) */
+    char type[24];             /* the file's name for the type ("F32", "Q4_K") */
+    int n_dims;                /* as the file says (may exceed LAZYBK_MAX_DIMS: then get refuses) */
+    int64_t dims[LAZYBK_MAX_DIMS];
+    uint64_t off, bytes;       /* in the data area */
+    bool sized;                /* bytes known (the type's size is known) */
+} lbk__wentry;
+struct lbk_weights {
+    lbk_ctx *ctx;
+    lbk__blob *blob;
+    const unsigned char *data; /* the data area */
+    uint64_t data_size;
+    int n;
+    lbk__wentry *e;            /* file order (safetensors: by offset; GGUF: as listed) */
+    int *by_name;              /* indices of e sorted by name */
+    int n_meta;
+    char **meta;               /* key, value pairs (heap strings) */
+    lbk__json json;            /* safetensors: the parsed header (names live in its arena) */
+    char *strings;             /* GGUF: names and texts */
+    char path[256];            /* for messages */
+};
+static lbk__wentry *lbk__wt_sort_e;
+static lbk__mutex lbk__wt_sort_lock = LBK__MUTEX_INIT;
+static int lbk__wt_cmp_name(const void *a, const void *b) {
+    return strcmp(lbk__wt_sort_e[*(const int *)a].name, lbk__wt_sort_e[*(const int *)b].name);
+}
+static int lbk__wt_cmp_off(const void *a, const void *b) {
+    const lbk__wentry *x = &lbk__wt_sort_e[*(const int *)a], *y = &lbk__wt_sort_e[*(const int *)b];
+    if (x->off != y->off) return x->off < y->off ? -1 : 1;
+    return x->bytes < y->bytes ? -1 : x->bytes > y->bytes;
+}
+/* idx[0..n) sorted by cmp over e (qsort has no context argument: one sort at a time). */
+static void lbk__wt_sort(lbk__wentry *e, int *idx, int n, int (*cmp)(const void *, const void *)) {
+    int i;
+    for (i = 0; i < n; i++) idx[i] = i;
+    lbk__lock(&lbk__wt_sort_lock);
+    lbk__wt_sort_e = e;
+    qsort(idx, (size_t)n, sizeof *idx, cmp);
+    lbk__wt_sort_e = NULL;
+    lbk__unlock(&lbk__wt_sort_lock);
+}
+static void lbk__weights_free(lbk_weights *w) {
+    int i;
+    if (!w) return;
+    for (i = 0; i < 2 * w->n_meta; i++) lbk__free(w->meta[i]);
+    lbk__free(w->meta);
+    lbk__free(w->e);
+    lbk__free(w->by_name);
+    lbk__free(w->json.nodes);
+    lbk__free(w->json.arena);
+    lbk__free(w->strings);
+    lbk__blob_unref(w->blob);
+    lbk__free(w);
+}
+static char *lbk__strndup(const char *s, size_t n) {
+    char *d = (char *)lbk__malloc(n + 1);
+    if (d) { memcpy(d, s, n); d[n] = '\0'; }
+    return d;
+}
+static bool lbk__wt_add_meta(lbk_weights *w, const char *k, size_t kn, const char *v, size_t vn) {
+    char **m = (char **)lbk__realloc_or_null(w->meta, sizeof *m * (size_t)(2 * w->n_meta + 2));
+    if (!m) return false;
+    w->meta = m;
+    if (!(m[2 * w->n_meta] = lbk__strndup(k, kn))) return false;
+    if (!(m[2 * w->n_meta + 1] = lbk__strndup(v, vn))) { lbk__free(m[2 * w->n_meta]); return false; }
+    w->n_meta++;
+    return true;
+}
+/* Sorted names: duplicates refused. */
+static bool lbk__wt_index(lbk_weights *w, char *why, size_t why_n) {
+    int i;
+    if (!(w->by_name = (int *)lbk__malloc(sizeof(int) * (size_t)(w->n + 1)))) { snprintf(why, why_n, "out of memory"); return false; }
+    lbk__wt_sort(w->e, w->by_name, w->n, lbk__wt_cmp_name);
+    for (i = 1; i < w->n; i++)
+        if (strcmp(w->e[w->by_name[i]].name, w->e[w->by_name[i - 1]].name) == 0) {
+            snprintf(why, why_n, "the tensor name '%.100s' appears twice", w->e[w->by_name[i]].name);
+            return false;
+        }
+    return true;
+}
+/* numel of dims, or -1 past INT64_MAX. */
+static int64_t lbk__wt_numel(int n_dims, const uint64_t *dims) {
+    int64_t n = 1;
+    int d;
+    for (d = 0; d < n_dims; d++) {
+        if (dims[d] > (uint64_t)INT64_MAX) return -1;
+        if (dims[d] == 0) n = 0;
+        else if (n > INT64_MAX / (int64_t)dims[d]) { int k; for (k = d; k < n_dims; k++) if (dims[k] == 0) return 0; return -1; }
+        else n *= (int64_t)dims[d];
+    }
+    return n;
+}
+
+/* safetensors: 8 bytes of header length (little-endian), the JSON header, the data. The
+   tensors' ranges must tile the data exactly, as the reference reader requires. */
+#define LBK__ST_MAX_HEADER 100000000u
+static bool lbk__st_parse(lbk_weights *w, const unsigned char *b, size_t size, char *why, size_t why_n) {
+    lbk__json *j = &w->json;
+    uint64_t hn, end = 0;
+    int32_t top, m;
+    size_t bad;
+    int i, *order = NULL;
+    bool seen_meta = false;
+    if (size < 8) { snprintf(why, why_n, "%zu bytes: too short for a safetensors header length", size); return false; }
+    hn = lbk__le64(b);
+    if (hn > LBK__ST_MAX_HEADER) { snprintf(why, why_n, "the header length %llu is over the format's limit of 100000000", (unsigned long long)hn); return false; }
+    if (hn > size - 8) { snprintf(why, why_n, "the header of %llu bytes runs past the end of the file (%zu bytes)", (unsigned long long)hn, size); return false; }
+    if (!lbk__utf8_ok(b + 8, (size_t)hn, &bad)) { snprintf(why, why_n, "the header is not UTF-8 (byte %zu)", bad); return false; }
+    j->base = j->p = (const char *)b + 8;
+    j->end = j->p + hn;
+    if (!(j->arena = (char *)lbk__malloc((size_t)hn + 1))) { snprintf(why, why_n, "out of memory"); return false; }
+    lbk__jws(j);
+    if (j->p >= j->end || *j->p != '{') { snprintf(why, why_n, "the header is not a JSON object"); return false; }
+    if ((top = lbk__jvalue(j, 0)) < 0) { snprintf(why, why_n, "%s", j->err); return false; }
+    lbk__jws(j);
+    if (j->p != j->end) { lbk__jfail(j, "text after the header's object"); snprintf(why, why_n, "%s", j->err); return false; }
+    w->data = b + 8 + hn;
+    w->data_size = size - 8 - hn;
+    if (!(w->e = (lbk__wentry *)lbk__calloc((size_t)j->nodes[top].count + 1, sizeof *w->e))) { snprintf(why, why_n, "out of memory"); return false; }
+    for (m = j->nodes[top].first; m >= 0; m = j->nodes[m].next) {
+        const lbk__jnode *x = &j->nodes[m];
+        lbk__wentry *e;
+        int32_t f, dt_node = -1, sh_node = -1, of_node = -1;
+        uint64_t dims[64];
+        int64_t numel, v, range[2];
+        int k, nd = 0;
+        if (strlen(x->key) != x->key_len) { snprintf(why, why_n, "a key holds a NUL character"); return false; }
+        if (strcmp(x->key, "__metadata__") == 0) {
+            int32_t q;
+            if (x->kind != LBK__J_OBJ) { snprintf(why, why_n, "__metadata__ is not an object"); return false; }
+            if (seen_meta) { snprintf(why, why_n, "__metadata__ appears twice"); return false; }
+            seen_meta = true;
+            for (q = x->first; q >= 0; q = j->nodes[q].next) {
+                const lbk__jnode *mv = &j->nodes[q];
+                if (mv->kind != LBK__J_STR) { snprintf(why, why_n, "__metadata__ value '%.100s' is not a string", mv->key); return false; }
+                if (strlen(mv->key) != mv->key_len || strlen(mv->s) != mv->len) { snprintf(why, why_n, "__metadata__ '%.100s' holds a NUL character", mv->key); return false; }
+                if (lbk_weights_meta(w, mv->key)) { snprintf(why, why_n, "__metadata__ repeats the key '%.100s'", mv->key); return false; }
+                if (!lbk__wt_add_meta(w, mv->key, mv->key_len, mv->s, mv->len)) { snprintf(why, why_n, "out of memory"); return false; }
+            }
+            continue;
+        }
+        if (x->kind != LBK__J_OBJ) { snprintf(why, why_n, "tensor '%.100s' is not an object", x->key); return false; }
+        for (f = x->first; f >= 0; f = j->nodes[f].next) {
+            int32_t *slot = strcmp(j->nodes[f].key, "dtype") == 0 ? &dt_node : strcmp(j->nodes[f].key, "shape") == 0 ? &sh_node
+                          : strcmp(j->nodes[f].key, "data_offsets") == 0 ? &of_node : NULL;
+            if (!slot) continue;   /* other fields are ignored, as the reference reader does */
+            if (*slot >= 0) { snprintf(why, why_n, "tensor '%.100s' repeats the field '%s'", x->key, j->nodes[f].key); return false; }
+            *slot = f;
+        }
+        if (dt_node < 0 || sh_node < 0 || of_node < 0)
+            { snprintf(why, why_n, "tensor '%.100s' lacks the field '%s'", x->key, dt_node < 0 ? "dtype" : sh_node < 0 ? "shape" : "data_offsets"); return false; }
+        if (j->nodes[dt_node].kind != LBK__J_STR || j->nodes[dt_node].len >= sizeof e->type || j->nodes[dt_node].len == 0)
+            { snprintf(why, why_n, "tensor '%.100s': dtype is not a type name", x->key); return false; }
+        if (j->nodes[sh_node].kind != LBK__J_ARR || j->nodes[sh_node].count > 64)
+            { snprintf(why, why_n, "tensor '%.100s': shape is not an array of at most 64 sizes", x->key); return false; }
+        for (f = j->nodes[sh_node].first; f >= 0; f = j->nodes[f].next) {
+            if (!lbk__jint(&j->nodes[f], &v)) { snprintf(why, why_n, "tensor '%.100s': a size in shape is not an integer in [0, 2^63)", x->key); return false; }
+            dims[nd++] = (uint64_t)v;
+        }
+        if (j->nodes[of_node].kind != LBK__J_ARR || j->nodes[of_node].count != 2 || !lbk__jint(&j->nodes[j->nodes[of_node].first], &range[0]) ||
+            !lbk__jint(&j->nodes[j->nodes[j->nodes[of_node].first].next], &range[1]))
+            { snprintf(why, why_n, "tensor '%.100s': data_offsets is not two integers in [0, 2^63)", x->key); return false; }
+        e = &w->e[w->n++];
+        e->name = x->key;
+        memcpy(e->type, j->nodes[dt_node].s, j->nodes[dt_node].len + 1);
+        e->dt = LBK_DTYPE_INVALID;
+        for (k = 1; k < LBK_DTYPE_COUNT; k++)
+            if (strcmp(lbk__dtypes[k].safetensors, e->type) == 0) e->dt = (lbk_dtype)k;
+        e->n_dims = nd;
+        for (k = 0; k < nd && k < LAZYBK_MAX_DIMS; k++) e->dims[k] = (int64_t)dims[k];
+        if ((numel = lbk__wt_numel(nd, dims)) < 0) { snprintf(why, why_n, "tensor '%.100s': its shape has more than 2^63 elements", x->key); return false; }
+        if (range[1] < range[0]) { snprintf(why, why_n, "tensor '%.100s': data_offsets [%lld, %lld] run backwards", x->key, (long long)range[0], (long long)range[1]); return false; }
+        e->off = (uint64_t)range[0];
+        e->bytes = (uint64_t)(range[1] - range[0]);
+        {   /* the byte size the type says; the format's other types by their names */
+            static const char *const other[] = {"I16", "U16", "F8_E5M2", "F8_E4M3", "F8_E8M0", "U32", "U64", "C64"};
+            static const unsigned other_size[] = {2, 2, 1, 1, 1, 4, 8, 8};
+            unsigned esz = e->dt ? (unsigned)lbk_dtype_size(e->dt) : 0;
+            for (k = 0; !esz && k < (int)LBK__COUNTOF(other); k++)
+                if (strcmp(other[k], e->type) == 0) esz = other_size[k];
+            e->sized = esz != 0;
+            if (esz && (numel > INT64_MAX / (int64_t)esz || (uint64_t)numel * esz != e->bytes))
+                { snprintf(why, why_n, "tensor '%.100s': %s of %lld elements is not the %llu bytes of its data_offsets", x->key, e->type, (long long)numel, (unsigned long long)e->bytes); return false; }
+        }
+    }
+    if (!(order = (int *)lbk__malloc(sizeof(int) * (size_t)(w->n + 1)))) { snprintf(why, why_n, "out of memory"); return false; }
+    lbk__wt_sort(w->e, order, w->n, lbk__wt_cmp_off);
+    for (i = 0; i < w->n; i++) {
+        const lbk__wentry *e = &w->e[order[i]];
+        if (e->off != end) {
+            snprintf(why, why_n, "tensor '%.100s' starts at byte %llu of the data, not at %llu where the one before it ends (%s)", e->name,
+                     (unsigned long long)e->off, (unsigned long long)end, e->off < end ? "ranges overlap" : "a gap");
+            lbk__free(order);
+            return false;
+        }
+        end = e->off + e->bytes;   /* no overflow: both below 2^63 */
+    }
+    if (end != w->data_size) {
+        snprintf(why, why_n, "the tensors' data ends at byte %llu but the file has %llu bytes of data", (unsigned long long)end, (unsigned long long)w->data_size);
+        lbk__free(order);
+        return false;
+    }
+    {   /* file order: by offset */
+        lbk__wentry *s = (lbk__wentry *)lbk__malloc(sizeof *s * (size_t)(w->n + 1));
+        if (!s) { lbk__free(order); snprintf(why, why_n, "out of memory"); return false; }
+        for (i = 0; i < w->n; i++) s[i] = w->e[order[i]];
+        lbk__free(w->e);
+        w->e = s;
+    }
+    lbk__free(order);
+    return true;
+}
+
+/* GGUF v2/v3 (little-endian): magic, version, tensor count, key/value count; the key/values;
+   the tensor infos (name, dims fastest first, type, offset); padding to the alignment; the
+   data. Every read is bounded by the file. */
+typedef struct lbk__gg { const unsigned char *p, *end, *base; char *why; size_t why_n; } lbk__gg;
+static bool lbk__ggfail(lbk__gg *g, const char *what) {
+    snprintf(g->why, g->why_n, "%s (at byte %zu)", what, (size_t)(g->p - g->base));
+    return false;
+}
+static bool lbk__gg_take(lbk__gg *g, size_t n, const unsigned char **out) {
+    if ((size_t)(g->end - g->p) < n) return lbk__ggfail(g, "the file ends early");
+    *out = g->p;
+    g->p += n;
+    return true;
+}
+static bool lbk__gg_u32(lbk__gg *g, uint32_t *v) {
+    const unsigned char *q;
+    if (!lbk__gg_take(g, 4, &q)) return false;
+    *v = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24;
+    return true;
+}
+static bool lbk__gg_u64(lbk__gg *g, uint64_t *v) {
+    const unsigned char *q;
+    if (!lbk__gg_take(g, 8, &q)) return false;
+    *v = lbk__le64(q);
+    return true;
+}
+static bool lbk__gg_str(lbk__gg *g, const char **s, uint64_t *n) {
+    const unsigned char *q;
+    if (!lbk__gg_u64(g, n)) return false;
+    if (*n > (uint64_t)(g->end - g->p)) { g->p -= 8; return lbk__ggfail(g, "a string's length runs past the end of the file"); }
+    if (!lbk__gg_take(g, (size_t)*n, &q)) return false;
+    *s = (const char *)q;
+    return true;
+}
+enum { LBK__GG_U8, LBK__GG_I8, LBK__GG_U16, LBK__GG_I16, LBK__GG_U32, LBK__GG_I32, LBK__GG_F32, LBK__GG_BOOL, LBK__GG_STR,
+       LBK__GG_ARR, LBK__GG_U64, LBK__GG_I64, LBK__GG_F64, LBK__GG_NTYPES };
+static const unsigned char lbk__gg_vsize[LBK__GG_NTYPES] = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8};
+/* A value of type t: as text in out (scalars and strings; an array leaves out empty), or
+   skipped (out NULL). Arrays nest at most 8 deep. */
+static bool lbk__gg_value(lbk__gg *g, uint32_t t, int depth, lbk__str *out) {
+    const unsigned char *q;
+    if (t >= LBK__GG_NTYPES) return lbk__ggfail(g, "an unknown value type");
+    if (t == LBK__GG_STR) {
+        const char *s;
+        uint64_t n;
+        if (!lbk__gg_str(g, &s, &n)) return false;
+        if (out) {
+            if (memchr(s, 0, (size_t)n)) return lbk__ggfail(g, "a string value holds a NUL byte");
+            lbk__str_append(out, "%.*s", (int)(n > INT_MAX ? INT_MAX : n), s);
+            if (n > INT_MAX) out->oom = true;
+        }
+        return true;
+    }
+    if (t == LBK__GG_ARR) {
+        uint32_t et;
+        uint64_t n, i;
+        if (depth >= 8) return lbk__ggfail(g, "arrays nested deeper than 8");
+        if (!lbk__gg_u32(g, &et) || !lbk__gg_u64(g, &n)) return false;
+        if (et >= LBK__GG_NTYPES) return lbk__ggfail(g, "an array of an unknown value type");
+        /* every element takes at least a byte (a string 8, an array 12): a count the rest of the file cannot hold is refused before looping */
+        if (n > (uint64_t)(g->end - g->p) / (et == LBK__GG_STR ? 8u : et == LBK__GG_ARR ? 12u : lbk__gg_vsize[et]))
+            return lbk__ggfail(g, "an array's count is more than the rest of the file can hold");
+        if (lbk__gg_vsize[et]) return lbk__gg_take(g, (size_t)(n * lbk__gg_vsize[et]), &q);
+        for (i = 0; i < n; i++)
+            if (!lbk__gg_value(g, et, depth + 1, NULL)) return false;
+        return true;
+    }
+    if (!lbk__gg_take(g, lbk__gg_vsize[t], &q)) return false;
+    if (out) {
+        uint64_t u = 0;
+        int k;
+        for (k = lbk__gg_vsize[t] - 1; k >= 0; k--) u = u << 8 | q[k];
+        switch (t) {
+        case LBK__GG_U8: case LBK__GG_U16: case LBK__GG_U32: case LBK__GG_U64: lbk__str_append(out, "%llu", (unsigned long long)u); break;
+        case LBK__GG_I8: lbk__str_append(out, "%d", (int)(int8_t)u); break;
+        case LBK__GG_I16: lbk__str_append(out, "%d", (int)(int16_t)u); break;
+        case LBK__GG_I32: lbk__str_append(out, "%ld", (long)(int32_t)u); break;
+        case LBK__GG_I64: lbk__str_append(out, "%lld", (long long)(int64_t)u); break;
+        case LBK__GG_BOOL:
+            if (u > 1) return lbk__ggfail(g, "a bool value is neither 0 nor 1");
+            lbk__str_append(out, "%s", u ? "true" : "false");
+            break;
+        case LBK__GG_F32: { uint32_t b32 = (uint32_t)u; float f; memcpy(&f, &b32, 4); lbk__str_append(out, "%.9g", (double)f); break; }
+        default: { double f; memcpy(&f, &u, 8); lbk__str_append(out, "%.17g", f); break; }
+        }
+    }
+    return true;
+}
+/* ggml tensor types: elements per block and bytes per block (0: unknown to lazybk). */
+typedef struct lbk__ggtype { const char *name; unsigned block, bytes; } lbk__ggtype;
+static const lbk__ggtype lbk__ggtypes[] = {
+    {"F32", 1, 4}, {"F16", 1, 2}, {"Q4_0", 32, 18}, {"Q4_1", 32, 20}, {NULL, 0, 0}, {NULL, 0, 0}, {"Q5_0", 32, 22},
+    {"Q5_1", 32, 24}, {"Q8_0", 32, 34}, {"Q8_1", 32, 36}, {"Q2_K", 256, 84}, {"Q3_K", 256, 110}, {"Q4_K", 256, 144},
+    {"Q5_K", 256, 176}, {"Q6_K", 256, 210}, {"Q8_K", 256, 292}, {NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0},
+    {NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}, {"I8", 1, 1}, {"I16", 1, 2}, {"I32", 1, 4}, {"I64", 1, 8},
+    {"F64", 1, 8}, {NULL, 0, 0}, {"BF16", 1, 2}};
+static bool lbk__gguf_parse(lbk_weights *w, const unsigned char *b, size_t size, char *why, size_t why_n) {
+    lbk__gg g;
+    uint32_t version, align = 32;
+    uint64_t n_t, n_kv, i, data_at, end = 0;
+    int *order = NULL, k;
+    lbk__str text = {NULL, 0, 0, false};
+    const unsigned char *q;
+    g.p = g.base = b; g.end = b + size; g.why = why; g.why_n = why_n;
+    if (!lbk__gg_take(&g, 4, &q) || !lbk__gg_u32(&g, &version)) return false;
+    if (version == 0x03000000u || version == 0x02000000u) { snprintf(why, why_n, "a big-endian GGUF file (lazybk reads little-endian ones)"); return false; }
+    if (version == 1) { snprintf(why, why_n, "GGUF version 1 (lazybk reads versions 2 and 3)"); return false; }
+    if (version != 2 && version != 3) { snprintf(why, why_n, "GGUF version %lu (lazybk reads versions 2 and 3)", (unsigned long)version); return false; }
+    if (!lbk__gg_u64(&g, &n_t) || !lbk__gg_u64(&g, &n_kv)) return false;
+    /* a key/value takes at least 13 bytes and a tensor info 24: counts the file cannot hold are refused before any allocation */
+    if (n_kv > (uint64_t)(g.end - g.p) / 13) { g.p -= 8; return lbk__ggfail(&g, "the key/value count is more than the file can hold"); }
+    if (n_t > (uint64_t)(g.end - g.p) / 24 || n_t > INT_MAX - 1) { g.p -= 16; return lbk__ggfail(&g, "the tensor count is more than the file can hold"); }
+    for (i = 0; i < n_kv; i++) {
+        const char *key;
+        uint64_t kn;
+        uint32_t t;
+        if (!lbk__gg_str(&g, &key, &kn) || !lbk__gg_u32(&g, &t)) goto fail;
+        if (kn == 0 || memchr(key, 0, (size_t)kn)) { lbk__ggfail(&g, "a key is empty or holds a NUL byte"); goto fail; }
+        text.len = 0;
+        if (text.p) text.p[0] = '\0';
+        if (!lbk__gg_value(&g, t, 0, &text)) goto fail;
+        if (text.oom) { snprintf(why, why_n, "out of memory"); goto fail; }
+        {
+            char *kz = lbk__strndup(key, (size_t)kn);
+            bool dup = false;
+            if (!kz) { snprintf(why, why_n, "out of memory"); goto fail; }
+            for (k = 0; !dup && k < w->n_meta; k++) dup = strcmp(w->meta[2 * k], kz) == 0;
+            if (dup) { snprintf(why, why_n, "the key '%.100s' appears twice", kz); lbk__free(kz); goto fail; }
+            if (kn == 17 && memcmp(key, "general.alignment", 17) == 0) {
+                unsigned long long a = strtoull(text.p ? text.p : "0", NULL, 10);
+                if (t != LBK__GG_U32 || a == 0 || (a & (a - 1)) != 0) { snprintf(why, why_n, "general.alignment is not a power of two stored as u32"); lbk__free(kz); goto fail; }
+                align = (uint32_t)a;
+            }
+            /* arrays are stepped over: their key is kept with an empty text */
+            if (!lbk__wt_add_meta(w, kz, (size_t)kn, t == LBK__GG_ARR ? "" : (text.p ? text.p : ""), t == LBK__GG_ARR ? 0 : text.len)) {
+                lbk__free(kz); snprintf(why, why_n, "out of memory"); goto fail;
+            }
+            lbk__free(kz);
+            if (t == LBK__GG_ARR) { lbk__free(w->meta[2 * w->n_meta - 1]); w->meta[2 * w->n_meta - 1] = NULL; }
+        }
+    }
+    if (!(w->e = (lbk__wentry *)lbk__calloc((size_t)n_t + 1, sizeof *w->e)) || !(w->strings = (char *)lbk__malloc((size_t)(g.end - g.p) + 1))) {
+        snprintf(why, why_n, "out of memory"); goto fail;
+    }
+    {
+        char *sp = w->strings;
+        for (i = 0; i < n_t; i++) {
+            lbk__wentry *e = &w->e[w->n];
+            const char *name;
+            uint64_t nn, dims[LAZYBK_MAX_DIMS], off;
+            uint32_t nd, t;
+            int64_t numel;
+            int d;
+            if (!lbk__gg_str(&g, &name, &nn) || !lbk__gg_u32(&g, &nd)) goto fail;
+            if (memchr(name, 0, (size_t)nn)) { lbk__ggfail(&g, "a tensor name holds a NUL byte"); goto fail; }
+            if (nd > LAZYBK_MAX_DIMS) { g.p -= 4; lbk__ggfail(&g, "a tensor has more than 8 dims"); goto fail; }
+            for (d = 0; d < (int)nd; d++)
+                if (!lbk__gg_u64(&g, &dims[d])) goto fail;
+            if (!lbk__gg_u32(&g, &t) || !lbk__gg_u64(&g, &off)) goto fail;
+            memcpy(sp, name, (size_t)nn);   /* names fit: the arena is as large as what follows the key/values */
+            sp[nn] = '\0';
+            e->name = sp;
+            sp += nn + 1;
+            e->n_dims = (int)nd;
+            for (d = 0; d < (int)nd; d++) e->dims[d] = (int64_t)dims[nd - 1 - d];   /* ne[0] is fastest: last in lazybk's order */
+            if ((numel = lbk__wt_numel((int)nd, dims)) < 0) { snprintf(why, why_n, "tensor '%.100s': its shape has more than 2^63 elements", e->name); goto fail; }
+            e->off = off;
+            e->dt = LBK_DTYPE_INVALID;
+            for (k = 1; k < LBK_DTYPE_COUNT; k++)
+                if (lbk__dtypes[k].gguf_type == (int)t && t < LBK__COUNTOF(lbk__ggtypes)) e->dt = (lbk_dtype)k;
+            if (t < LBK__COUNTOF(lbk__ggtypes) && lbk__ggtypes[t].name) {
+                const lbk__ggtype *ty = &lbk__ggtypes[t];
+                snprintf(e->type, sizeof e->type, "%s", ty->name);
+                if (nd > 0 && dims[0] % ty->block != 0) { snprintf(why, why_n, "tensor '%.100s': %s needs rows of a multiple of %u elements, not %llu", e->name, ty->name, ty->block, (unsigned long long)dims[0]); goto fail; }
+                if ((uint64_t)numel / ty->block > (uint64_t)INT64_MAX / ty->bytes) { snprintf(why, why_n, "tensor '%.100s': its size overflows", e->name); goto fail; }
+                e->bytes = (uint64_t)numel / ty->block * ty->bytes;
+                e->sized = true;
+            } else {
+                snprintf(e->type, sizeof e->type, "GGUF type %lu", (unsigned long)t);
+            }
+            w->n++;
+        }
+    }
+    data_at = (uint64_t)(g.p - b);
+    data_at += (align - data_at % align) % align;
+    if (data_at > size) { snprintf(why, why_n, "the data area (at byte %llu, aligned to %lu) lies past the end of the file", (unsigned long long)data_at, (unsigned long)align); goto fail; }
+    w->data = b + data_at;
+    w->data_size = size - data_at;
+    if (!(order = (int *)lbk__malloc(sizeof(int) * (size_t)(w->n + 1)))) { snprintf(why, why_n, "out of memory"); goto fail; }
+    lbk__wt_sort(w->e, order, w->n, lbk__wt_cmp_off);
+    for (k = 0; k < w->n; k++) {
+        const lbk__wentry *e = &w->e[order[k]];
+        if (e->off % align != 0) { snprintf(why, why_n, "tensor '%.100s' is at offset %llu, not a multiple of the alignment %lu", e->name, (unsigned long long)e->off, (unsigned long)align); goto fail; }
+        if (e->off > w->data_size || (e->sized && e->bytes > w->data_size - e->off))
+            { snprintf(why, why_n, "tensor '%.100s' (%llu bytes at offset %llu) runs past the end of the data (%llu bytes)", e->name, (unsigned long long)e->bytes, (unsigned long long)e->off, (unsigned long long)w->data_size); goto fail; }
+        if (e->off < end) { snprintf(why, why_n, "tensor '%.100s' at offset %llu overlaps the tensor before it (which ends at %llu)", e->name, (unsigned long long)e->off, (unsigned long long)end); goto fail; }
+        if (e->sized) end = e->off + e->bytes;
+    }
+    lbk__free(order);
+    lbk__str_free(&text);
+    return true;
+fail:
+    lbk__free(order);
+    lbk__str_free(&text);
+    return false;
+}
+
+static lbk_weights *lbk__weights_from_blob(lbk_ctx *ctx, lbk__blob *b, const char *path, const char *W) {
+    char why[512];
+    lbk_weights *w;
+    const unsigned char *d = (const unsigned char *)b->base;
+    bool ok;
+    why[0] = '\0';
+    if (!lbk__host_little()) { lbk__ctx_fail(ctx, LBK_ERR_UNSUPPORTED, W, -1, "'%s': this host is big-endian (weights files are little-endian)", path); return NULL; }
+    if (!(w = (lbk_weights *)lbk__calloc(1, sizeof *w))) { lbk__ctx_fail(ctx, LBK_ERR_OOM, W, -1, "out of memory"); return NULL; }
+    w->ctx = ctx;
+    w->blob = b;
+    lbk__blob_ref(b);
+    snprintf(w->path, sizeof w->path, "%s", path);
+    if (b->size >= 4 && memcmp(d, "GGUF", 4) == 0) ok = lbk__gguf_parse(w, d, b->size, why, sizeof why);
+    else ok = lbk__st_parse(w, d, b->size, why, sizeof why);
+    if (ok) ok = lbk__wt_index(w, why, sizeof why);
+    if (!ok) {
+        bool oom = strcmp(why, "out of memory") == 0;
+        bool ver = strstr(why, "GGUF version") != NULL || strstr(why, "big-endian") != NULL;
+        lbk__ctx_fail(ctx, oom ? LBK_ERR_OOM : ver ? LBK_ERR_UNSUPPORTED : LBK_ERR_FORMAT, W, -1, "'%s': %s", path, why);
+        lbk__weights_free(w);
+        return NULL;
+    }
+    return w;
+}
+static lbk_weights *lbk__g_weights_open(lbk_ctx *ctx, const char *path) {
+    const char *W = "lbk_weights_open", *why = "";
+    lbk__blob *b = NULL;
+    lbk_weights *w;
+    lbk_result r;
+    if (!path) { lbk__ctx_fail(ctx, LBK_ERR_ARG, W, -1, "NULL path"); return NULL; }
+    if ((r = lbk__blob_file(path, &b, &why)) != LBK_OK) {
+        lbk__ctx_fail(ctx, r, W, -1, r == LBK_ERR_OOM ? "out of memory reading '%s'%s" : "cannot open '%s': %s", path, r == LBK_ERR_OOM ? "" : why);
+        return NULL;
+    }
+    w = lbk__weights_from_blob(ctx, b, path, W);
+    lbk__blob_unref(b);
+    return w;
+}
+static lbk_weights *lbk__g_weights_open_memory(lbk_ctx *ctx, const void *data, size_t size) {
+    const char *W = "lbk_weights_open_memory";
+    lbk__blob *b;
+    lbk_weights *w;
+    if (!data && size) { lbk__ctx_fail(ctx, LBK_ERR_ARG, W, -1, "NULL data"); return NULL; }
+    if (!(b = (lbk__blob *)lbk__calloc(1, sizeof *b)) || !(b->base = lbk__malloc(size + 1))) {
+        lbk__free(b);
+        lbk__ctx_fail(ctx, LBK_ERR_OOM, W, -1, "out of memory copying %zu bytes", size);
+        return NULL;
+    }
+    b->refs = 1;
+    b->size = size;
+    if (size) memcpy(b->base, data, size);
+    w = lbk__weights_from_blob(ctx, b, "memory", W);
+    lbk__blob_unref(b);
+    return w;
+}
+LAZYBK_API lbk_weights *lbk_weights_open(lbk_ctx *ctx, const char *path) {
+    if (!ctx) { lbk__set_last(LBK_ERR_ARG, "lbk_weights_open: NULL context"); return NULL; }
+    LBK__GUARD(lbk_weights *, ctx, "weights_open", NULL, lbk__g_weights_open(ctx, path));
+}
+LAZYBK_API lbk_weights *lbk_weights_open_memory(lbk_ctx *ctx, const void *data, size_t size) {
+    if (!ctx) { lbk__set_last(LBK_ERR_ARG, "lbk_weights_open_memory: NULL context"); return NULL; }
+    LBK__GUARD(lbk_weights *, ctx, "weights_open_memory", NULL, lbk__g_weights_open_memory(ctx, data, size));
+}
+LAZYBK_API int lbk_weights_count(const lbk_weights *w) { return w ? w->n : -1; }
+LAZYBK_API const char *lbk_weights_name(const lbk_weights *w, int i) { return w && i >= 0 && i < w->n ? w->e[i].name : NULL; }
+LAZYBK_API lbk_result lbk_weights_info(const lbk_weights *w, int i, lbk_dtype *out_dtype, int *out_n_dims, int64_t *out_dims,
+                                       const char **out_type) {
+    const lbk__wentry *e;
+    int d;
+    if (!w || i < 0 || i >= w->n) return lbk__set_last(LBK_ERR_ARG, "lbk_weights_info: %s", !w ? "NULL weights" : "index out of range");
+    e = &w->e[i];
+    if (out_dtype) *out_dtype = e->dt;
+    if (out_n_dims) *out_n_dims = e->n_dims;
+    if (out_dims)
+        for (d = 0; d < e->n_dims && d < LAZYBK_MAX_DIMS; d++) out_dims[d] = e->dims[d];
+    if (out_type) *out_type = e->type;
+    return LBK_OK;
+}
+static int lbk__wt_find(const lbk_weights *w, const char *name) {
+    int lo = 0, hi = w->n - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2, c = strcmp(w->e[w->by_name[mid]].name, name);
+        if (c == 0) return w->by_name[mid];
+        if (c < 0) lo = mid + 1; else hi = mid - 1;
+    }
+    return -1;
+}
+LAZYBK_API const char *lbk_weights_meta(const lbk_weights *w, const char *key) {
+    int k;
+    if (!w || !key) return NULL;
+    for (k = 0; k < w->n_meta; k++)
+        if (w->meta[2 * k] && strcmp(w->meta[2 * k], key) == 0) return w->meta[2 * k + 1];
+    return NULL;
+}
+static lbk_tensor lbk__g_weights_get(const char *file, int line, lbk_weights *w, const char *name) {
+    lbk_ctx *ctx = w->ctx;
+    const lbk__wentry *e;
+    const unsigned char *p;
+    size_t esz;
+    int i;
+    LBK__OPCTX(oc, "weights_get", LBK_OP_PARAM);
+    if (!name) return lbk__op_fail(&oc, LBK_ERR_ARG, "NULL name");
+    if ((i = lbk__wt_find(w, name)) < 0) return lbk__op_fail(&oc, LBK_ERR_NOT_FOUND, "no tensor named '%.200s' in '%s'", name, w->path);
+    e = &w->e[i];
+    if (!e->dt) return lbk__op_fail(&oc, LBK_ERR_UNSUPPORTED, "tensor '%.200s' in '%s' is %s, a type lazybk does not read", name, w->path, e->type);
+    if (e->n_dims > LAZYBK_MAX_DIMS) return lbk__op_fail(&oc, LBK_ERR_UNSUPPORTED, "tensor '%.200s' has %d dims (at most %d)", name, e->n_dims, LAZYBK_MAX_DIMS);
+    if (!lbk__check_dims(&oc, e->dt, e->n_dims, e->dims)) return lbk__null_tensor();
+    p = w->data + e->off;
+    esz = lbk_dtype_size(e->dt);
+    if (e->bytes > 0 && ((uintptr_t)p % esz) == 0 && ctx->iface->data_wrap_host) {   /* zero-copy over the mapping */
+        lbk_data *d = NULL;
+        lbk__blob_ref(w->blob);
+        lbk__clear_backend_error();
+        if (ctx->iface->data_wrap_host(ctx->self, ctx->device, e->dt, e->n_dims, e->dims, (void *)(uintptr_t)p, lbk__blob_unref, w->blob, &d) == LBK_OK && d)
+            return lbk__data_tensor(&oc, e->dt, e->n_dims, e->dims, d, true);
+        lbk__blob_unref(w->blob);   /* declined: a failed wrap does not release */
+    }
+    return lbk__g_from_host_at(file, line, ctx, e->dt, e->n_dims, e->dims, p);
+}
+LAZYBK_API lbk_tensor lbk_weights_get_at(const char *file, int line, lbk_weights *w, const char *name) {
+    if (!w) { lbk__set_last(LBK_ERR_ARG, "lbk_weights_get: NULL weights"); return lbk__null_tensor(); }
+    LBK__GUARD(lbk_tensor, w->ctx, "weights_get", lbk__null_tensor(), lbk__g_weights_get(file, line, w, name));
+}
+LAZYBK_API lbk_tensor (lbk_weights_get)(lbk_weights *w, const char *name) { return lbk_weights_get_at(NULL, 0, w, name); }
+LAZYBK_API void lbk_weights_close(lbk_weights *w) { lbk__weights_free(w); }
+
+/* ---- lbk_save_safetensors: the layout of the reference writer ----
+   Tensors sorted by the format's dtype order, largest first, then by name (bytes); the
+   header is compact JSON with the fields dtype, shape, data_offsets, padded with spaces to
+   a multiple of 8; the data follows in that order. Written to a temporary file beside path
+   and renamed over it, so a failure leaves what was there. */
+static int lbk__st_order(lbk_dtype dt) {
+    static const char *const order[] = {"BOOL", "U8", "I8", "F8_E5M2", "F8_E4M3", "I16", "U16", "F16", "BF16", "I32", "U32", "F32", "F64", "I64", "U64"};
+    int k;
+    for (k = 0; k < (int)LBK__COUNTOF(order); k++)
+        if (strcmp(order[k], lbk__dtypes[dt].safetensors) == 0) return k;
+    return -1;
+}
+static const lbk_ctx *lbk__st_sort_ctx;
+static const char *const *lbk__st_sort_names;
+static const uint32_t *lbk__st_sort_ids;
+static int lbk__st_cmp(const void *a, const void *b) {
+    int i = *(const int *)a, k = *(const int *)b;
+    int oi = lbk__st_order((lbk_dtype)lbk__st_sort_ctx->nodes[lbk__st_sort_ids[i]].dtype);
+    int ok = lbk__st_order((lbk_dtype)lbk__st_sort_ctx->nodes[lbk__st_sort_ids[k]].dtype);
+    if (oi != ok) return ok - oi;
+    return strcmp(lbk__st_sort_names[i], lbk__st_sort_names[k]);
+}
+static int lbk__st_cmp_name(const void *a, const void *b) {
+    return strcmp(lbk__st_sort_names[*(const int *)a], lbk__st_sort_names[*(const int *)b]);
+}
+/* s as a JSON string the way the reference writer escapes it. */
+static void lbk__json_quote(lbk__str *h, const char *s) {
+    lbk__str_append(h, "\"");
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        switch (c) {
+        case '"': lbk__str_append(h, "\\\""); break;
+        case '\\': lbk__str_append(h, "\\\\"); break;
+        case '\b': lbk__str_append(h, "\\b"); break;
+        case '\f': lbk__str_append(h, "\\f"); break;
+        case '\n': lbk__str_append(h, "\\n"); break;
+        case '\r': lbk__str_append(h, "\\r"); break;
+        case '\t': lbk__str_append(h, "\\t"); break;
+        default:
+            if (c < 0x20) lbk__str_append(h, "\\u%04x", c);
+            else lbk__str_append(h, "%c", (char)c);
+        }
+    }
+    lbk__str_append(h, "\"");
+}
+static lbk_result lbk__g_save_safetensors(lbk_ctx *ctx, const char *path, int n, const char *const *names, const lbk_tensor *ts) {
+    const char *W = "lbk_save_safetensors", *why;
+    uint32_t *ids = NULL;
+    int *order = NULL, i, d;
+    lbk__str h = {NULL, 0, 0, false}, tmp = {NULL, 0, 0, false};
+    uint64_t off = 0, hn;
+    size_t big = 0;
+    unsigned char *buf = NULL, pre[8];
+    FILE *f = NULL;
+    lbk_result r = LBK_OK;
+    if (!path) return lbk__ctx_fail(ctx, LBK_ERR_ARG, W, -1, "NULL path");
+    if (n < 0 || (n > 0 && (!names || !ts))) return lbk__ctx_fail(ctx, LBK_ERR_ARG, W, -1, "needs n >= 0 (%d) and, for n > 0, names and tensors", n);
+    if (!lbk__host_little()) return lbk__ctx_fail(ctx, LBK_ERR_UNSUPPORTED, W, -1, "this host is big-endian");
+    if (!(ids = (uint32_t *)lbk__malloc(sizeof *ids * (size_t)(n + 1))) || !(order = (int *)lbk__malloc(sizeof *order * (size_t)(n + 1)))) {
+        r = lbk__ctx_fail(ctx, LBK_ERR_OOM, W, -1, "out of memory");
+        goto done;
+    }
+    for (i = 0; i < n; i++) {
+        size_t at;
+        if (!names[i]) { r = lbk__ctx_fail(ctx, LBK_ERR_ARG, W, -1, "names[%d] is NULL", i); goto done; }
+        if (!lbk__utf8_ok((const unsigned char *)names[i], strlen(names[i]), &at)) { r = lbk__ctx_fail(ctx, LBK_ERR_ARG, W, -1, "names[%d] is not UTF-8 (byte %zu)", i, at); goto done; }
+        if (strcmp(names[i], "__metadata__") == 0) { r = lbk__ctx_fail(ctx, LBK_ERR_ARG, W, -1, "names[%d] is __metadata__, the format's reserved key", i); goto done; }
+        if ((r = lbk__resolve(ctx, ts[i], &ids[i], &why)) != LBK_OK) { r = lbk__ctx_fail(ctx, r, W, -1, "tensor %d ('%.100s'): %s", i, names[i], why); goto done; }
+    }
+    for (i = 0; i < n; i++) order[i] = i;
+    lbk__lock(&lbk__wt_sort_lock);
+    lbk__st_sort_ctx = ctx; lbk__st_sort_names = names; lbk__st_sort_ids = ids;
+    qsort(order, (size_t)n, sizeof *order, lbk__st_cmp);
+    lbk__unlock(&lbk__wt_sort_lock);
+    if (n > 1) {   /* names once each: sorted by name alone */
+        int *byname = (int *)lbk__malloc(sizeof(int) * (size_t)n);
+        if (!byname) { r = lbk__ctx_fail(ctx, LBK_ERR_OOM, W, -1, "out of memory"); goto done; }
+        for (i = 0; i < n; i++) byname[i] = i;
+        lbk__lock(&lbk__wt_sort_lock);
+        lbk__st_sort_names = names;
+        qsort(byname, (size_t)n, sizeof *byname, lbk__st_cmp_name);
+        lbk__unlock(&lbk__wt_sort_lock);
+        for (i = 1; i < n; i++)
+            if (strcmp(names[byname[i]], names[byname[i - 1]]) == 0) break;
+        if (i < n) r = lbk__ctx_fail(ctx, LBK_ERR_ARG, W, -1, "the name '%.100s' is given twice", names[byname[i]]);
+        lbk__free(byname);
+        if (r != LBK_OK) goto done;
+    }
+    if (n > 0 && (r = lbk_sync(ctx, ts, n)) != LBK_OK) goto done;   /* one sync for all; the error is on the context */
+    lbk__str_append(&h, "{");
+    for (i = 0; i < n; i++) {
+        const lbk__node *x = &ctx->nodes[ids[order[i]]];
+        uint64_t bytes = (uint64_t)lbk__numel(x->n_dims, x->dims) * lbk_dtype_size((lbk_dtype)x->dtype);
+        if (i) lbk__str_append(&h, ",");
+        lbk__json_quote(&h, names[order[i]]);
+        lbk__str_append(&h, ":{\"dtype\":\"%s\",\"shape\":[", lbk__dtypes[x->dtype].safetensors);
+        for (d = 0; d < x->n_dims; d++) lbk__str_append(&h, "%s%lld", d ? "," : "", (long long)x->dims[d]);
+        lbk__str_append(&h, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off, (unsigned long long)(off + bytes));
+        off += bytes;
+        if (bytes > big) big = (size_t)bytes;
+    }
+    lbk__str_append(&h, "}");
+    while (h.len % 8) lbk__str_append(&h, " ");
+    lbk__str_append(&tmp, "%s.lbk-tmp", path);
+    if (h.oom || tmp.oom || !(buf = (unsigned char *)lbk__malloc(big + 1))) { r = lbk__ctx_fail(ctx, LBK_ERR_OOM, W, -1, "out of memory"); goto done; }
+    hn = h.len;
+    for (d = 0; d < 8; d++) pre[d] = (unsigned char)(hn >> (8 * d));
+    if (!(f = fopen(tmp.p, "wb"))) { r = lbk__ctx_fail(ctx, LBK_ERR_IO, W, -1, "cannot open '%s' for writing: %s", tmp.p, strerror(errno)); goto done; }
+    if (fwrite(pre, 1, 8, f) != 8 || fwrite(h.p, 1, h.len, f) != h.len) r = LBK_ERR_IO;
+    for (i = 0; r == LBK_OK && i < n; i++) {
+        const lbk__node *x = &ctx->nodes[ids[order[i]]];
+        size_t bytes = (size_t)lbk__numel(x->n_dims, x->dims) * lbk_dtype_size((lbk_dtype)x->dtype);
+        if (!bytes) continue;
+        if ((r = lbk_read(ctx, ts[order[i]], buf, bytes)) != LBK_OK) break;
+        if (fwrite(buf, 1, bytes, f) != bytes) r = LBK_ERR_IO;
+    }
+    if (fclose(f) != 0 && r == LBK_OK) r = LBK_ERR_IO;
+    f = NULL;
+    if (r == LBK_OK && rename(tmp.p, path) != 0) r = LBK_ERR_IO;
+    if (r != LBK_OK) {
+        remove(tmp.p);
+        if (r == LBK_ERR_IO) r = lbk__ctx_fail(ctx, LBK_ERR_IO, W, -1, "writing '%s' failed: %s", path, strerror(errno));
+    }
+done:
+    lbk__free(buf);
+    lbk__free(ids);
+    lbk__free(order);
+    lbk__str_free(&h);
+    lbk__str_free(&tmp);
+    return r;
+}
+LAZYBK_API lbk_result lbk_save_safetensors(lbk_ctx *ctx, const char *path, int n, const char *const *names, const lbk_tensor *ts) {
+    if (!ctx) return lbk__set_last(LBK_ERR_ARG, "lbk_save_safetensors: NULL context");
+    LBK__GUARD(lbk_result, ctx, "save_safetensors", LBK_ERR_BUSY, lbk__g_save_safetensors(ctx, path, n, names, ts));
+}
+
 // >>check ------------------------------------------------------------------------------
 /* lbk_backend_check: the backend against the cpu reference, op by op. Written with the
    public API only (lbk_graph_of and the vtable's supports_op tell which nodes the backend
@@ -10668,6 +11786,31 @@ static bool lbk__chk_norm(lbk__chk *c, lbk_op op) {
     return true;
 }
 #define lbk__chk_linear lbk__chk_norm
+
+/* scaled_dot_product_attention: grouped-query heads, L != S, plain, causal, a bool and an
+   additive mask, an explicit scale. */
+static bool lbk__chk_sdpa(lbk__chk *c, lbk_op op) {
+    static const int64_t qd[4] = {2, 4, 3, 5}, kd[4] = {2, 2, 6, 5}, vd[4] = {2, 2, 6, 3}, bm[2] = {3, 6}, am[4] = {2, 1, 3, 6};
+    lbk_tensor q, rq, k, rk, v, rv, m, rm, none = {0};
+    size_t d;
+    if (op != LBK_OP_SDPA) return false;
+    for (d = 0; d < 2; d++) {
+        lbk_dtype dt = lbk__chk_fdt[d];
+        if (!lbk__chk_input(c, dt, 4, qd, -2, 2, &q, &rq) || !lbk__chk_input(c, dt, 4, kd, -2, 2, &k, &rk) || !lbk__chk_input(c, dt, 4, vd, -2, 2, &v, &rv))
+            continue;
+        lbk__chk_compare(c, "scaled_dot_product_attention", (lbk_scaled_dot_product_attention)(c->t, q, k, v, none, false, 0),
+                         (lbk_scaled_dot_product_attention)(c->ref, rq, rk, rv, none, false, 0));
+        lbk__chk_compare(c, "scaled_dot_product_attention", (lbk_scaled_dot_product_attention)(c->t, q, k, v, none, true, 0.3),
+                         (lbk_scaled_dot_product_attention)(c->ref, rq, rk, rv, none, true, 0.3));
+        if (lbk__chk_input(c, LBK_BOOL, 2, bm, 0, 2, &m, &rm))
+            lbk__chk_compare(c, "scaled_dot_product_attention", (lbk_scaled_dot_product_attention)(c->t, q, k, v, m, false, 0),
+                             (lbk_scaled_dot_product_attention)(c->ref, rq, rk, rv, rm, false, 0));
+        if (lbk__chk_input(c, dt, 4, am, -3, 1, &m, &rm))
+            lbk__chk_compare(c, "scaled_dot_product_attention", (lbk_scaled_dot_product_attention)(c->t, q, k, v, m, false, 0),
+                             (lbk_scaled_dot_product_attention)(c->ref, rq, rk, rv, rm, false, 0));
+    }
+    return true;
+}
 
 typedef bool (*lbk__chk_fn)(lbk__chk *c, lbk_op op);
 #define LBK__CHK_ROW(id, name, kind, api, nmin, nmax, rule, dt, attrs, flags, schema) lbk__chk_##rule,

@@ -57,6 +57,10 @@ static void test_squeeze_unsqueeze_flatten(void **state) {
         int64_t z[3] = {2, 0, 3};
         expect_dims(ctx, lbk_flatten(ctx, lbk_full(ctx, LBK_I32, 3, z, 1), 0, 1), 2, (int64_t[]){0, 3});
         expect_fail(ctx, lbk_flatten(ctx, t, 2, 1), LBK_ERR_ARG, "lbk_flatten: start_axis 2 comes after end_axis 1");
+        int64_t big[3] = {INT64_C(1) << 62, INT64_C(1) << 62, 0};   /* empty, but its first two dims multiply past int64 */
+        lbk_tensor e = lbk_full(ctx, LBK_F32, 3, big, 1);
+        expect_fail(ctx, lbk_flatten(ctx, e, 0, 1), LBK_ERR_SHAPE, "makes a dim past 2^63");
+        expect_dims(ctx, lbk_flatten(ctx, e, 1, 2), 2, (int64_t[]){INT64_C(1) << 62, 0});
         assert_ctx_ok(ctx);
         lbk_ctx_destroy(ctx);
     }

@@ -182,7 +182,8 @@ static lbk_tensor exec_step(run *r, const step *st) {
         case 3: return (lbk_layer_norm)(ctx, a, st->axes[0], st->keep ? b : none, st->keep ? c : none, 1e-5);
         case 4: return (lbk_rms_norm)(ctx, a, st->axes[0], st->keep ? b : none, 1e-6);
         case 5: return (lbk_gelu)(ctx, a, st->keep);
-        default: return (lbk_linear)(ctx, a, b, st->keep ? c : none);
+        case 6: return (lbk_linear)(ctx, a, b, st->keep ? c : none);
+        default: return (lbk_scaled_dot_product_attention)(ctx, a, a, a, none, st->keep, 0);   /* rank >= 2 floats; else refused alike */
         }
     case K_INDEX: return (lbk_index_select)(ctx, a, st->axes[0], b);   /* b's values decide: in range, or an error at the sync */
     case K_INDEXED: return exec_indexed(ctx, st, a);
@@ -246,7 +247,7 @@ static void gen_step(run *r, step *st, uint64_t *s) {
     case K_UNARY: st->sub = rng_int(s, COUNT(k_un)); break;
     case K_BINARY: st->sub = rng_int(s, COUNT(k_bin)); break;
     case K_REDUCE: case K_COMPOSITE: case K_ARGMAX: case K_SLICE: case K_CONCAT: case K_PERMUTE: case K_INDEX: case K_INDEXED: {
-        st->sub = st->kind == K_REDUCE ? rng_int(s, 7) : st->kind == K_COMPOSITE ? rng_int(s, 7) : st->kind == K_CONCAT ? 1 + rng_int(s, 3)
+        st->sub = st->kind == K_REDUCE ? rng_int(s, 7) : st->kind == K_COMPOSITE ? rng_int(s, 8) : st->kind == K_CONCAT ? 1 + rng_int(s, 3)
                 : st->kind == K_INDEXED ? rng_int(s, 5) : 0;
         st->n_axes = nd ? rng_int(s, nd + 1) : 0;
         for (k = 0; k < 4; k++) st->axes[k] = nd ? rng_int(s, nd) - (rng_int(s, 3) == 0 ? nd : 0) : 0;

@@ -1,5 +1,5 @@
-/* Replays the fuzz corpora (tests/fuzz/corpus_api, tests/fuzz/corpus_load) through the two
-   fuzz targets, built with the ordinary compiler: part of `make test` (and of `make
+/* Replays the fuzz corpora (tests/fuzz/corpus_api, tests/fuzz/corpus_load,
+   tests/fuzz/corpus_weights) through the three fuzz targets, built with the ordinary compiler: part of `make test` (and of `make
    sanitize` and `make valgrind` through the same file). Prints "fuzz-replay: N inputs". */
 #include <dirent.h>
 #include <stdio.h>
@@ -10,6 +10,7 @@
 #include "lazybk.h"
 #include "fuzz_api.c"
 #include "fuzz_load.c"
+#include "fuzz_weights.c"
 
 static int replay(const char *dir, int (*fn)(const uint8_t *, size_t)) {
     DIR *d = opendir(dir);
@@ -38,8 +39,10 @@ static int replay(const char *dir, int (*fn)(const uint8_t *, size_t)) {
 
 int main(void) {
     int a = replay("tests/fuzz/corpus_api", lbk_fuzz_api), b = replay("tests/fuzz/corpus_load", lbk_fuzz_load);
+    int c = replay("tests/fuzz/corpus_weights", lbk_fuzz_weights);
     lbk_fuzz_api(NULL, 0);
     lbk_fuzz_load(NULL, 0);
-    printf("fuzz-replay: %d api programs, %d module files, no crash\n", a, b);
+    lbk_fuzz_weights(NULL, 0);
+    printf("fuzz-replay: %d api programs, %d module files, %d weights files, no crash\n", a, b, c);
     return 0;
 }
