@@ -1510,12 +1510,12 @@ static void *lbk__calloc(size_t n, size_t sz) {
 static void lbk__free(void *p) { if (p) LAZYBK_FREE(p); }
 /* realloc that leaves p alone (and returns NULL) on failure */
 static void *lbk__realloc_or_null(void *p, size_t sz) { return LAZYBK_REALLOC(p, sz ? sz : 1); }
-static char *lbk__strdup(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *d = (char *)lbk__malloc(n);
-    if (d) memcpy(d, s, n);
+static char *lbk__strndup(const char *s, size_t n) {   /* n bytes of s and a NUL */
+    char *d = (char *)lbk__malloc(n + 1);
+    if (d) { memcpy(d, s, n); d[n] = '\0'; }
     return d;
 }
+static char *lbk__strdup(const char *s) { return lbk__strndup(s, strlen(s)); }
 
 /* Grows *p (elements of esz) to hold at least need; false on overflow or OOM (the old
    block is kept intact). */
@@ -5144,23 +5144,30 @@ static lbk_tensor lbk__g_clamp_at(const char *file, int line, lbk_ctx *ctx, lbk_
     }
     return r;
 }
-/* tril/triu: where(j - i <= diagonal (tril) or >= diagonal (triu), t, 0) over the last two axes. */
-static lbk_tensor lbk__g_tri_at(const char *file, int line, lbk_ctx *ctx, const char *name, lbk_tensor t, int64_t diagonal, bool upper) {
-    uint32_t a;
-    int nd;
-    int64_t rows, cols, rd[2], cd[2];
-    lbk_tensor i, j, dif, mask, r;
-    LBK__OP1(oc, name, LBK_OP_WHERE, t, a);
-    nd = ctx->nodes[a].n_dims;
-    if (nd < 2) { char s0[256]; lbk__shape_of(ctx, a, s0, sizeof s0); return lbk__op_fail(&oc, LBK_ERR_SHAPE, "needs at least 2 dims, not %s", s0); }
-    rows = ctx->nodes[a].dims[nd - 2]; cols = ctx->nodes[a].dims[nd - 1];
+/* The bool [rows, cols] mask of j - i <= diagonal (lower: tril, a causal mask) or
+   >= diagonal (upper: triu), column j, row i. */
+static lbk_tensor lbk__tri_mask(const char *file, int line, lbk_ctx *ctx, int64_t rows, int64_t cols, int64_t diagonal, bool upper) {
+    int64_t rd[2], cd[2];
+    lbk_tensor i, j, dif, mask;
     rd[0] = rows; rd[1] = 1; cd[0] = 1; cd[1] = cols;
     i = lbk__g_reshape_at(file, line, ctx, lbk__g_arange_at(file, line, ctx, LBK_I64, 0, (double)rows, 1), 2, rd);
     j = lbk__g_reshape_at(file, line, ctx, lbk__g_arange_at(file, line, ctx, LBK_I64, 0, (double)cols, 1), 2, cd);
     dif = lbk__g_binary(ctx, LBK_OP_SUB, j, i, file, line);
     mask = lbk__g_binary(ctx, upper ? LBK_OP_GE : LBK_OP_LE, dif, lbk__g_scalar_at(file, line, ctx, LBK_I64, (double)diagonal), file, line);
+    lbk__g_release(ctx, i); lbk__g_release(ctx, j); lbk__g_release(ctx, dif);
+    return mask;
+}
+/* tril/triu: where(the mask, t, 0) over the last two axes. */
+static lbk_tensor lbk__g_tri_at(const char *file, int line, lbk_ctx *ctx, const char *name, lbk_tensor t, int64_t diagonal, bool upper) {
+    uint32_t a;
+    int nd;
+    lbk_tensor mask, r;
+    LBK__OP1(oc, name, LBK_OP_WHERE, t, a);
+    nd = ctx->nodes[a].n_dims;
+    if (nd < 2) { char s0[256]; lbk__shape_of(ctx, a, s0, sizeof s0); return lbk__op_fail(&oc, LBK_ERR_SHAPE, "needs at least 2 dims, not %s", s0); }
+    mask = lbk__tri_mask(file, line, ctx, ctx->nodes[a].dims[nd - 2], ctx->nodes[a].dims[nd - 1], diagonal, upper);
     r = lbk__g_where_at(file, line, ctx, mask, t, lbk__g_scalar_at(file, line, ctx, (lbk_dtype)ctx->nodes[a].dtype, 0));
-    lbk__g_release(ctx, i); lbk__g_release(ctx, j); lbk__g_release(ctx, dif); lbk__g_release(ctx, mask);
+    lbk__g_release(ctx, mask);
     return r;
 }
 LAZYBK_API lbk_tensor lbk_squeeze_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis) {
@@ -5675,12 +5682,7 @@ static lbk_result lbk__d_scaled_dot_product_attention(lbk_ctx *ctx, lbk_value *s
     }
     s = (lbk_mul)(ctx, (lbk_matmul)(ctx, q, (lbk_transpose)(ctx, k, -2, -1)), lbk__c(ctx, q, scale));
     ninf = lbk__c(ctx, q, -INFINITY);
-    if (causal != 0) {
-        int64_t rd[2], cd[2];
-        rd[0] = lbk_dim(ctx, q, nd - 2); rd[1] = 1; cd[0] = 1; cd[1] = lbk_dim(ctx, k, nd - 2);
-        m = (lbk_le)(ctx, (lbk_reshape)(ctx, (lbk_arange)(ctx, LBK_I64, 0, (double)cd[1], 1), 2, cd),
-                     (lbk_reshape)(ctx, (lbk_arange)(ctx, LBK_I64, 0, (double)rd[0], 1), 2, rd));
-    }
+    if (causal != 0) m = lbk__tri_mask(NULL, 0, ctx, lbk_dim(ctx, q, nd - 2), lbk_dim(ctx, k, nd - 2), 0, false);
     if (m.id) s = lbk_type(ctx, m) == LBK_BOOL ? (lbk_where)(ctx, m, s, ninf) : (lbk_add)(ctx, s, m);
     return lbk__push_result(ctx, stack, (lbk_matmul)(ctx, lbk__d_softmax_of(ctx, s, -1), v));
 }
@@ -10418,10 +10420,12 @@ typedef struct lbk__jnode {
 typedef struct lbk__json {
     const char *base, *p, *end;
     lbk__jnode *nodes;
-    int32_t n, cap;
+    int32_t n;
+    size_t cap;
     char *arena;
     size_t used;
     char err[160];
+    bool oom;
 } lbk__json;
 
 static bool lbk__jfail(lbk__json *j, const char *what) {
@@ -10433,15 +10437,8 @@ static void lbk__jws(lbk__json *j) {
 }
 static int32_t lbk__jnew(lbk__json *j, int kind) {
     lbk__jnode *x;
-    if (j->n == j->cap) {
-        int32_t cap = j->cap ? j->cap * 2 : 64;
-        lbk__jnode *nn;
-        if (j->cap >= LBK__JSON_MAX_NODES) { lbk__jfail(j, "more than 4194304 values"); return -1; }
-        nn = (lbk__jnode *)lbk__realloc_or_null(j->nodes, sizeof *nn * (size_t)cap);
-        if (!nn) { snprintf(j->err, sizeof j->err, "out of memory"); return -1; }
-        j->nodes = nn;
-        j->cap = cap;
-    }
+    if (j->n >= LBK__JSON_MAX_NODES) { lbk__jfail(j, "more than 4194304 values"); return -1; }
+    if (!LBK__GROW(j->nodes, j->cap, (size_t)j->n + 1)) { snprintf(j->err, sizeof j->err, "out of memory"); j->oom = true; return -1; }
     x = &j->nodes[j->n];
     memset(x, 0, sizeof *x);
     x->kind = kind;
@@ -10647,32 +10644,31 @@ struct lbk_weights {
     uint64_t data_size;
     int n;
     lbk__wentry *e;            /* file order (safetensors: by offset; GGUF: as listed) */
-    int *by_name;              /* indices of e sorted by name */
+    const lbk__wentry **by_name; /* e sorted by name */
     int n_meta;
-    char **meta;               /* key, value pairs (heap strings) */
+    size_t meta_cap;
+    char **meta;               /* key, value pairs (heap strings; an array's value NULL) */
+    lbk_result fail;           /* while opening: what a failure is (0: LBK_ERR_FORMAT) */
     lbk__json json;            /* safetensors: the parsed header (names live in its arena) */
     char *strings;             /* GGUF: names and texts */
     char path[256];            /* for messages */
 };
-static lbk__wentry *lbk__wt_sort_e;
-static lbk__mutex lbk__wt_sort_lock = LBK__MUTEX_INIT;
 static int lbk__wt_cmp_name(const void *a, const void *b) {
-    return strcmp(lbk__wt_sort_e[*(const int *)a].name, lbk__wt_sort_e[*(const int *)b].name);
+    return strcmp((*(const lbk__wentry *const *)a)->name, (*(const lbk__wentry *const *)b)->name);
 }
 static int lbk__wt_cmp_off(const void *a, const void *b) {
-    const lbk__wentry *x = &lbk__wt_sort_e[*(const int *)a], *y = &lbk__wt_sort_e[*(const int *)b];
+    const lbk__wentry *x = *(const lbk__wentry *const *)a, *y = *(const lbk__wentry *const *)b;
     if (x->off != y->off) return x->off < y->off ? -1 : 1;
     return x->bytes < y->bytes ? -1 : x->bytes > y->bytes;
 }
-/* idx[0..n) sorted by cmp over e (qsort has no context argument: one sort at a time). */
-static void lbk__wt_sort(lbk__wentry *e, int *idx, int n, int (*cmp)(const void *, const void *)) {
+/* Pointers to e[0..n) sorted by cmp (free with lbk__free); NULL on OOM. */
+static const lbk__wentry **lbk__wt_sorted(const lbk__wentry *e, int n, int (*cmp)(const void *, const void *)) {
+    const lbk__wentry **s = (const lbk__wentry **)lbk__malloc(sizeof *s * (size_t)(n + 1));
     int i;
-    for (i = 0; i < n; i++) idx[i] = i;
-    lbk__lock(&lbk__wt_sort_lock);
-    lbk__wt_sort_e = e;
-    qsort(idx, (size_t)n, sizeof *idx, cmp);
-    lbk__wt_sort_e = NULL;
-    lbk__unlock(&lbk__wt_sort_lock);
+    if (!s) return NULL;
+    for (i = 0; i < n; i++) s[i] = &e[i];
+    qsort((void *)s, (size_t)n, sizeof *s, cmp);
+    return s;
 }
 static void lbk__weights_free(lbk_weights *w) {
     int i;
@@ -10680,52 +10676,41 @@ static void lbk__weights_free(lbk_weights *w) {
     for (i = 0; i < 2 * w->n_meta; i++) lbk__free(w->meta[i]);
     lbk__free(w->meta);
     lbk__free(w->e);
-    lbk__free(w->by_name);
+    lbk__free((void *)w->by_name);
     lbk__free(w->json.nodes);
     lbk__free(w->json.arena);
     lbk__free(w->strings);
     lbk__blob_unref(w->blob);
     lbk__free(w);
 }
-static char *lbk__strndup(const char *s, size_t n) {
-    char *d = (char *)lbk__malloc(n + 1);
-    if (d) { memcpy(d, s, n); d[n] = '\0'; }
-    return d;
+/* Records why opening failed as an out-of-memory (the message and w->fail); false. */
+static bool lbk__wt_oom(lbk_weights *w, char *why, size_t why_n) {
+    w->fail = LBK_ERR_OOM;
+    snprintf(why, why_n, "out of memory");
+    return false;
 }
+/* A key and its value (v NULL: an array's, no text). */
 static bool lbk__wt_add_meta(lbk_weights *w, const char *k, size_t kn, const char *v, size_t vn) {
-    char **m = (char **)lbk__realloc_or_null(w->meta, sizeof *m * (size_t)(2 * w->n_meta + 2));
-    if (!m) return false;
-    w->meta = m;
-    if (!(m[2 * w->n_meta] = lbk__strndup(k, kn))) return false;
-    if (!(m[2 * w->n_meta + 1] = lbk__strndup(v, vn))) { lbk__free(m[2 * w->n_meta]); return false; }
+    char **m;
+    if (!LBK__GROW(w->meta, w->meta_cap, 2 * (size_t)w->n_meta + 2)) return false;
+    m = w->meta + 2 * w->n_meta;
+    if (!(m[0] = lbk__strndup(k, kn))) return false;
+    m[1] = NULL;
+    if (v && !(m[1] = lbk__strndup(v, vn))) { lbk__free(m[0]); return false; }
     w->n_meta++;
     return true;
 }
 /* Sorted names: duplicates refused. */
 static bool lbk__wt_index(lbk_weights *w, char *why, size_t why_n) {
     int i;
-    if (!(w->by_name = (int *)lbk__malloc(sizeof(int) * (size_t)(w->n + 1)))) { snprintf(why, why_n, "out of memory"); return false; }
-    lbk__wt_sort(w->e, w->by_name, w->n, lbk__wt_cmp_name);
+    if (!(w->by_name = lbk__wt_sorted(w->e, w->n, lbk__wt_cmp_name))) return lbk__wt_oom(w, why, why_n);
     for (i = 1; i < w->n; i++)
-        if (strcmp(w->e[w->by_name[i]].name, w->e[w->by_name[i - 1]].name) == 0) {
-            snprintf(why, why_n, "the tensor name '%.100s' appears twice", w->e[w->by_name[i]].name);
+        if (strcmp(w->by_name[i]->name, w->by_name[i - 1]->name) == 0) {
+            snprintf(why, why_n, "the tensor name '%.100s' appears twice", w->by_name[i]->name);
             return false;
         }
     return true;
 }
-/* numel of dims, or -1 past INT64_MAX. */
-static int64_t lbk__wt_numel(int n_dims, const uint64_t *dims) {
-    int64_t n = 1;
-    int d;
-    for (d = 0; d < n_dims; d++) {
-        if (dims[d] > (uint64_t)INT64_MAX) return -1;
-        if (dims[d] == 0) n = 0;
-        else if (n > INT64_MAX / (int64_t)dims[d]) { int k; for (k = d; k < n_dims; k++) if (dims[k] == 0) return 0; return -1; }
-        else n *= (int64_t)dims[d];
-    }
-    return n;
-}
-
 /* safetensors: 8 bytes of header length (little-endian), the JSON header, the data. The
    tensors' ranges must tile the data exactly, as the reference reader requires. */
 #define LBK__ST_MAX_HEADER 100000000u
@@ -10734,7 +10719,8 @@ static bool lbk__st_parse(lbk_weights *w, const unsigned char *b, size_t size, c
     uint64_t hn, end = 0;
     int32_t top, m;
     size_t bad;
-    int i, *order = NULL;
+    int i;
+    const lbk__wentry **order;
     bool seen_meta = false;
     if (size < 8) { snprintf(why, why_n, "%zu bytes: too short for a safetensors header length", size); return false; }
     hn = lbk__le64(b);
@@ -10743,21 +10729,24 @@ static bool lbk__st_parse(lbk_weights *w, const unsigned char *b, size_t size, c
     if (!lbk__utf8_ok(b + 8, (size_t)hn, &bad)) { snprintf(why, why_n, "the header is not UTF-8 (byte %zu)", bad); return false; }
     j->base = j->p = (const char *)b + 8;
     j->end = j->p + hn;
-    if (!(j->arena = (char *)lbk__malloc((size_t)hn + 1))) { snprintf(why, why_n, "out of memory"); return false; }
+    if (!(j->arena = (char *)lbk__malloc((size_t)hn + 1))) return lbk__wt_oom(w, why, why_n);
     lbk__jws(j);
     if (j->p >= j->end || *j->p != '{') { snprintf(why, why_n, "the header is not a JSON object"); return false; }
-    if ((top = lbk__jvalue(j, 0)) < 0) { snprintf(why, why_n, "%s", j->err); return false; }
+    if ((top = lbk__jvalue(j, 0)) < 0) {
+        if (j->oom) w->fail = LBK_ERR_OOM;
+        snprintf(why, why_n, "%s", j->err);
+        return false;
+    }
     lbk__jws(j);
     if (j->p != j->end) { lbk__jfail(j, "text after the header's object"); snprintf(why, why_n, "%s", j->err); return false; }
     w->data = b + 8 + hn;
     w->data_size = size - 8 - hn;
-    if (!(w->e = (lbk__wentry *)lbk__calloc((size_t)j->nodes[top].count + 1, sizeof *w->e))) { snprintf(why, why_n, "out of memory"); return false; }
+    if (!(w->e = (lbk__wentry *)lbk__calloc((size_t)j->nodes[top].count + 1, sizeof *w->e))) return lbk__wt_oom(w, why, why_n);
     for (m = j->nodes[top].first; m >= 0; m = j->nodes[m].next) {
         const lbk__jnode *x = &j->nodes[m];
         lbk__wentry *e;
         int32_t f, dt_node = -1, sh_node = -1, of_node = -1;
-        uint64_t dims[64];
-        int64_t numel, v, range[2];
+        int64_t dims[64], numel, v, range[2];
         int k, nd = 0;
         if (strlen(x->key) != x->key_len) { snprintf(why, why_n, "a key holds a NUL character"); return false; }
         if (strcmp(x->key, "__metadata__") == 0) {
@@ -10770,7 +10759,7 @@ static bool lbk__st_parse(lbk_weights *w, const unsigned char *b, size_t size, c
                 if (mv->kind != LBK__J_STR) { snprintf(why, why_n, "__metadata__ value '%.100s' is not a string", mv->key); return false; }
                 if (strlen(mv->key) != mv->key_len || strlen(mv->s) != mv->len) { snprintf(why, why_n, "__metadata__ '%.100s' holds a NUL character", mv->key); return false; }
                 if (lbk_weights_meta(w, mv->key)) { snprintf(why, why_n, "__metadata__ repeats the key '%.100s'", mv->key); return false; }
-                if (!lbk__wt_add_meta(w, mv->key, mv->key_len, mv->s, mv->len)) { snprintf(why, why_n, "out of memory"); return false; }
+                if (!lbk__wt_add_meta(w, mv->key, mv->key_len, mv->s, mv->len)) return lbk__wt_oom(w, why, why_n);
             }
             continue;
         }
@@ -10790,7 +10779,7 @@ static bool lbk__st_parse(lbk_weights *w, const unsigned char *b, size_t size, c
             { snprintf(why, why_n, "tensor '%.100s': shape is not an array of at most 64 sizes", x->key); return false; }
         for (f = j->nodes[sh_node].first; f >= 0; f = j->nodes[f].next) {
             if (!lbk__jint(&j->nodes[f], &v)) { snprintf(why, why_n, "tensor '%.100s': a size in shape is not an integer in [0, 2^63)", x->key); return false; }
-            dims[nd++] = (uint64_t)v;
+            dims[nd++] = v;
         }
         if (j->nodes[of_node].kind != LBK__J_ARR || j->nodes[of_node].count != 2 || !lbk__jint(&j->nodes[j->nodes[of_node].first], &range[0]) ||
             !lbk__jint(&j->nodes[j->nodes[j->nodes[of_node].first].next], &range[1]))
@@ -10802,8 +10791,8 @@ static bool lbk__st_parse(lbk_weights *w, const unsigned char *b, size_t size, c
         for (k = 1; k < LBK_DTYPE_COUNT; k++)
             if (strcmp(lbk__dtypes[k].safetensors, e->type) == 0) e->dt = (lbk_dtype)k;
         e->n_dims = nd;
-        for (k = 0; k < nd && k < LAZYBK_MAX_DIMS; k++) e->dims[k] = (int64_t)dims[k];
-        if ((numel = lbk__wt_numel(nd, dims)) < 0) { snprintf(why, why_n, "tensor '%.100s': its shape has more than 2^63 elements", x->key); return false; }
+        for (k = 0; k < nd && k < LAZYBK_MAX_DIMS; k++) e->dims[k] = dims[k];
+        if ((numel = lbk_shape_numel(nd, dims)) < 0) { snprintf(why, why_n, "tensor '%.100s': its shape has more than 2^63 elements", x->key); return false; }
         if (range[1] < range[0]) { snprintf(why, why_n, "tensor '%.100s': data_offsets [%lld, %lld] run backwards", x->key, (long long)range[0], (long long)range[1]); return false; }
         e->off = (uint64_t)range[0];
         e->bytes = (uint64_t)(range[1] - range[0]);
@@ -10818,31 +10807,30 @@ static bool lbk__st_parse(lbk_weights *w, const unsigned char *b, size_t size, c
                 { snprintf(why, why_n, "tensor '%.100s': %s of %lld elements is not the %llu bytes of its data_offsets", x->key, e->type, (long long)numel, (unsigned long long)e->bytes); return false; }
         }
     }
-    if (!(order = (int *)lbk__malloc(sizeof(int) * (size_t)(w->n + 1)))) { snprintf(why, why_n, "out of memory"); return false; }
-    lbk__wt_sort(w->e, order, w->n, lbk__wt_cmp_off);
+    if (!(order = lbk__wt_sorted(w->e, w->n, lbk__wt_cmp_off))) return lbk__wt_oom(w, why, why_n);
     for (i = 0; i < w->n; i++) {
-        const lbk__wentry *e = &w->e[order[i]];
+        const lbk__wentry *e = order[i];
         if (e->off != end) {
             snprintf(why, why_n, "tensor '%.100s' starts at byte %llu of the data, not at %llu where the one before it ends (%s)", e->name,
                      (unsigned long long)e->off, (unsigned long long)end, e->off < end ? "ranges overlap" : "a gap");
-            lbk__free(order);
+            lbk__free((void *)order);
             return false;
         }
         end = e->off + e->bytes;   /* no overflow: both below 2^63 */
     }
     if (end != w->data_size) {
         snprintf(why, why_n, "the tensors' data ends at byte %llu but the file has %llu bytes of data", (unsigned long long)end, (unsigned long long)w->data_size);
-        lbk__free(order);
+        lbk__free((void *)order);
         return false;
     }
     {   /* file order: by offset */
         lbk__wentry *s = (lbk__wentry *)lbk__malloc(sizeof *s * (size_t)(w->n + 1));
-        if (!s) { lbk__free(order); snprintf(why, why_n, "out of memory"); return false; }
-        for (i = 0; i < w->n; i++) s[i] = w->e[order[i]];
+        if (!s) { lbk__free((void *)order); return lbk__wt_oom(w, why, why_n); }
+        for (i = 0; i < w->n; i++) s[i] = *order[i];
         lbk__free(w->e);
         w->e = s;
     }
-    lbk__free(order);
+    lbk__free((void *)order);
     return true;
 }
 
@@ -10946,14 +10934,18 @@ static bool lbk__gguf_parse(lbk_weights *w, const unsigned char *b, size_t size,
     lbk__gg g;
     uint32_t version, align = 32;
     uint64_t n_t, n_kv, i, data_at, end = 0;
-    int *order = NULL, k;
+    const lbk__wentry **order = NULL;
+    int k;
     lbk__str text = {NULL, 0, 0, false};
     const unsigned char *q;
     g.p = g.base = b; g.end = b + size; g.why = why; g.why_n = why_n;
     if (!lbk__gg_take(&g, 4, &q) || !lbk__gg_u32(&g, &version)) return false;
-    if (version == 0x03000000u || version == 0x02000000u) { snprintf(why, why_n, "a big-endian GGUF file (lazybk reads little-endian ones)"); return false; }
-    if (version == 1) { snprintf(why, why_n, "GGUF version 1 (lazybk reads versions 2 and 3)"); return false; }
-    if (version != 2 && version != 3) { snprintf(why, why_n, "GGUF version %lu (lazybk reads versions 2 and 3)", (unsigned long)version); return false; }
+    if (version != 2 && version != 3) {   /* a well-formed file lazybk does not read */
+        w->fail = LBK_ERR_UNSUPPORTED;
+        if (version == 0x03000000u || version == 0x02000000u) snprintf(why, why_n, "a big-endian GGUF file (lazybk reads little-endian ones)");
+        else snprintf(why, why_n, "GGUF version %lu (lazybk reads versions 2 and 3)", (unsigned long)version);
+        return false;
+    }
     if (!lbk__gg_u64(&g, &n_t) || !lbk__gg_u64(&g, &n_kv)) return false;
     /* a key/value takes at least 13 bytes and a tensor info 24: counts the file cannot hold are refused before any allocation */
     if (n_kv > (uint64_t)(g.end - g.p) / 13) { g.p -= 8; return lbk__ggfail(&g, "the key/value count is more than the file can hold"); }
@@ -10967,28 +10959,23 @@ static bool lbk__gguf_parse(lbk_weights *w, const unsigned char *b, size_t size,
         text.len = 0;
         if (text.p) text.p[0] = '\0';
         if (!lbk__gg_value(&g, t, 0, &text)) goto fail;
-        if (text.oom) { snprintf(why, why_n, "out of memory"); goto fail; }
-        {
-            char *kz = lbk__strndup(key, (size_t)kn);
-            bool dup = false;
-            if (!kz) { snprintf(why, why_n, "out of memory"); goto fail; }
-            for (k = 0; !dup && k < w->n_meta; k++) dup = strcmp(w->meta[2 * k], kz) == 0;
-            if (dup) { snprintf(why, why_n, "the key '%.100s' appears twice", kz); lbk__free(kz); goto fail; }
-            if (kn == 17 && memcmp(key, "general.alignment", 17) == 0) {
-                unsigned long long a = strtoull(text.p ? text.p : "0", NULL, 10);
-                if (t != LBK__GG_U32 || a == 0 || (a & (a - 1)) != 0) { snprintf(why, why_n, "general.alignment is not a power of two stored as u32"); lbk__free(kz); goto fail; }
-                align = (uint32_t)a;
+        if (text.oom) { lbk__wt_oom(w, why, why_n); goto fail; }
+        for (k = 0; k < w->n_meta; k++)
+            if (strlen(w->meta[2 * k]) == kn && memcmp(w->meta[2 * k], key, (size_t)kn) == 0) {
+                snprintf(why, why_n, "the key '%.*s' appears twice", (int)(kn < 100 ? kn : 100), key);
+                goto fail;
             }
-            /* arrays are stepped over: their key is kept with an empty text */
-            if (!lbk__wt_add_meta(w, kz, (size_t)kn, t == LBK__GG_ARR ? "" : (text.p ? text.p : ""), t == LBK__GG_ARR ? 0 : text.len)) {
-                lbk__free(kz); snprintf(why, why_n, "out of memory"); goto fail;
-            }
-            lbk__free(kz);
-            if (t == LBK__GG_ARR) { lbk__free(w->meta[2 * w->n_meta - 1]); w->meta[2 * w->n_meta - 1] = NULL; }
+        if (kn == 17 && memcmp(key, "general.alignment", 17) == 0) {
+            unsigned long long a = strtoull(text.p ? text.p : "0", NULL, 10);
+            if (t != LBK__GG_U32 || a == 0 || (a & (a - 1)) != 0) { snprintf(why, why_n, "general.alignment is not a power of two stored as u32"); goto fail; }
+            align = (uint32_t)a;
         }
+        /* arrays are stepped over: their key is kept, with no text */
+        if (!lbk__wt_add_meta(w, key, (size_t)kn, t == LBK__GG_ARR ? NULL : (text.p ? text.p : ""), text.len)) { lbk__wt_oom(w, why, why_n); goto fail; }
     }
     if (!(w->e = (lbk__wentry *)lbk__calloc((size_t)n_t + 1, sizeof *w->e)) || !(w->strings = (char *)lbk__malloc((size_t)(g.end - g.p) + 1))) {
-        snprintf(why, why_n, "out of memory"); goto fail;
+        lbk__wt_oom(w, why, why_n);
+        goto fail;
     }
     {
         char *sp = w->strings;
@@ -11010,12 +10997,16 @@ static bool lbk__gguf_parse(lbk_weights *w, const unsigned char *b, size_t size,
             e->name = sp;
             sp += nn + 1;
             e->n_dims = (int)nd;
-            for (d = 0; d < (int)nd; d++) e->dims[d] = (int64_t)dims[nd - 1 - d];   /* ne[0] is fastest: last in lazybk's order */
-            if ((numel = lbk__wt_numel((int)nd, dims)) < 0) { snprintf(why, why_n, "tensor '%.100s': its shape has more than 2^63 elements", e->name); goto fail; }
+            numel = 0;
+            for (d = 0; d < (int)nd; d++) {
+                if (dims[d] > (uint64_t)INT64_MAX) numel = -1;
+                e->dims[nd - 1 - d] = (int64_t)dims[d];   /* ne[0] is fastest: last in lazybk's order */
+            }
+            if (numel < 0 || (numel = lbk_shape_numel((int)nd, e->dims)) < 0) { snprintf(why, why_n, "tensor '%.100s': its shape has more than 2^63 elements", e->name); goto fail; }
             e->off = off;
             e->dt = LBK_DTYPE_INVALID;
             for (k = 1; k < LBK_DTYPE_COUNT; k++)
-                if (lbk__dtypes[k].gguf_type == (int)t && t < LBK__COUNTOF(lbk__ggtypes)) e->dt = (lbk_dtype)k;
+                if (lbk__dtypes[k].gguf_type == (int)t) e->dt = (lbk_dtype)k;
             if (t < LBK__COUNTOF(lbk__ggtypes) && lbk__ggtypes[t].name) {
                 const lbk__ggtype *ty = &lbk__ggtypes[t];
                 snprintf(e->type, sizeof e->type, "%s", ty->name);
@@ -11034,21 +11025,20 @@ static bool lbk__gguf_parse(lbk_weights *w, const unsigned char *b, size_t size,
     if (data_at > size) { snprintf(why, why_n, "the data area (at byte %llu, aligned to %lu) lies past the end of the file", (unsigned long long)data_at, (unsigned long)align); goto fail; }
     w->data = b + data_at;
     w->data_size = size - data_at;
-    if (!(order = (int *)lbk__malloc(sizeof(int) * (size_t)(w->n + 1)))) { snprintf(why, why_n, "out of memory"); goto fail; }
-    lbk__wt_sort(w->e, order, w->n, lbk__wt_cmp_off);
+    if (!(order = lbk__wt_sorted(w->e, w->n, lbk__wt_cmp_off))) { lbk__wt_oom(w, why, why_n); goto fail; }
     for (k = 0; k < w->n; k++) {
-        const lbk__wentry *e = &w->e[order[k]];
+        const lbk__wentry *e = order[k];
         if (e->off % align != 0) { snprintf(why, why_n, "tensor '%.100s' is at offset %llu, not a multiple of the alignment %lu", e->name, (unsigned long long)e->off, (unsigned long)align); goto fail; }
         if (e->off > w->data_size || (e->sized && e->bytes > w->data_size - e->off))
             { snprintf(why, why_n, "tensor '%.100s' (%llu bytes at offset %llu) runs past the end of the data (%llu bytes)", e->name, (unsigned long long)e->bytes, (unsigned long long)e->off, (unsigned long long)w->data_size); goto fail; }
         if (e->off < end) { snprintf(why, why_n, "tensor '%.100s' at offset %llu overlaps the tensor before it (which ends at %llu)", e->name, (unsigned long long)e->off, (unsigned long long)end); goto fail; }
         if (e->sized) end = e->off + e->bytes;
     }
-    lbk__free(order);
+    lbk__free((void *)order);
     lbk__str_free(&text);
     return true;
 fail:
-    lbk__free(order);
+    lbk__free((void *)order);
     lbk__str_free(&text);
     return false;
 }
@@ -11069,9 +11059,7 @@ static lbk_weights *lbk__weights_from_blob(lbk_ctx *ctx, lbk__blob *b, const cha
     else ok = lbk__st_parse(w, d, b->size, why, sizeof why);
     if (ok) ok = lbk__wt_index(w, why, sizeof why);
     if (!ok) {
-        bool oom = strcmp(why, "out of memory") == 0;
-        bool ver = strstr(why, "GGUF version") != NULL || strstr(why, "big-endian") != NULL;
-        lbk__ctx_fail(ctx, oom ? LBK_ERR_OOM : ver ? LBK_ERR_UNSUPPORTED : LBK_ERR_FORMAT, W, -1, "'%s': %s", path, why);
+        lbk__ctx_fail(ctx, w->fail ? w->fail : LBK_ERR_FORMAT, W, -1, "'%s': %s", path, why);
         lbk__weights_free(w);
         return NULL;
     }
@@ -11134,8 +11122,8 @@ LAZYBK_API lbk_result lbk_weights_info(const lbk_weights *w, int i, lbk_dtype *o
 static int lbk__wt_find(const lbk_weights *w, const char *name) {
     int lo = 0, hi = w->n - 1;
     while (lo <= hi) {
-        int mid = lo + (hi - lo) / 2, c = strcmp(w->e[w->by_name[mid]].name, name);
-        if (c == 0) return w->by_name[mid];
+        int mid = lo + (hi - lo) / 2, c = strcmp(w->by_name[mid]->name, name);
+        if (c == 0) return (int)(w->by_name[mid] - w->e);
         if (c < 0) lo = mid + 1; else hi = mid - 1;
     }
     return -1;
@@ -11191,18 +11179,13 @@ static int lbk__st_order(lbk_dtype dt) {
         if (strcmp(order[k], lbk__dtypes[dt].safetensors) == 0) return k;
     return -1;
 }
-static const lbk_ctx *lbk__st_sort_ctx;
-static const char *const *lbk__st_sort_names;
-static const uint32_t *lbk__st_sort_ids;
-static int lbk__st_cmp(const void *a, const void *b) {
-    int i = *(const int *)a, k = *(const int *)b;
-    int oi = lbk__st_order((lbk_dtype)lbk__st_sort_ctx->nodes[lbk__st_sort_ids[i]].dtype);
-    int ok = lbk__st_order((lbk_dtype)lbk__st_sort_ctx->nodes[lbk__st_sort_ids[k]].dtype);
-    if (oi != ok) return ok - oi;
-    return strcmp(lbk__st_sort_names[i], lbk__st_sort_names[k]);
-}
+typedef struct lbk__st_item { const char *name; int rank, i; uint32_t id; } lbk__st_item;   /* a tensor to write */
 static int lbk__st_cmp_name(const void *a, const void *b) {
-    return strcmp(lbk__st_sort_names[*(const int *)a], lbk__st_sort_names[*(const int *)b]);
+    return strcmp(((const lbk__st_item *)a)->name, ((const lbk__st_item *)b)->name);
+}
+static int lbk__st_cmp(const void *a, const void *b) {   /* the file's order: widest dtype first, then by name */
+    const lbk__st_item *x = (const lbk__st_item *)a, *y = (const lbk__st_item *)b;
+    return x->rank != y->rank ? y->rank - x->rank : strcmp(x->name, y->name);
 }
 /* s as a JSON string the way the reference writer escapes it. */
 static void lbk__json_quote(lbk__str *h, const char *s) {
@@ -11226,8 +11209,8 @@ static void lbk__json_quote(lbk__str *h, const char *s) {
 }
 static lbk_result lbk__g_save_safetensors(lbk_ctx *ctx, const char *path, int n, const char *const *names, const lbk_tensor *ts) {
     const char *W = "lbk_save_safetensors", *why;
-    uint32_t *ids = NULL;
-    int *order = NULL, i, d;
+    lbk__st_item *it;
+    int i, d;
     lbk__str h = {NULL, 0, 0, false}, tmp = {NULL, 0, 0, false};
     uint64_t off = 0, hn;
     size_t big = 0;
@@ -11237,43 +11220,28 @@ static lbk_result lbk__g_save_safetensors(lbk_ctx *ctx, const char *path, int n,
     if (!path) return lbk__ctx_fail(ctx, LBK_ERR_ARG, W, -1, "NULL path");
     if (n < 0 || (n > 0 && (!names || !ts))) return lbk__ctx_fail(ctx, LBK_ERR_ARG, W, -1, "needs n >= 0 (%d) and, for n > 0, names and tensors", n);
     if (!lbk__host_little()) return lbk__ctx_fail(ctx, LBK_ERR_UNSUPPORTED, W, -1, "this host is big-endian");
-    if (!(ids = (uint32_t *)lbk__malloc(sizeof *ids * (size_t)(n + 1))) || !(order = (int *)lbk__malloc(sizeof *order * (size_t)(n + 1)))) {
-        r = lbk__ctx_fail(ctx, LBK_ERR_OOM, W, -1, "out of memory");
-        goto done;
-    }
+    if (!(it = (lbk__st_item *)lbk__malloc(sizeof *it * (size_t)(n + 1)))) return lbk__ctx_fail(ctx, LBK_ERR_OOM, W, -1, "out of memory");
     for (i = 0; i < n; i++) {
         size_t at;
         if (!names[i]) { r = lbk__ctx_fail(ctx, LBK_ERR_ARG, W, -1, "names[%d] is NULL", i); goto done; }
         if (!lbk__utf8_ok((const unsigned char *)names[i], strlen(names[i]), &at)) { r = lbk__ctx_fail(ctx, LBK_ERR_ARG, W, -1, "names[%d] is not UTF-8 (byte %zu)", i, at); goto done; }
         if (strcmp(names[i], "__metadata__") == 0) { r = lbk__ctx_fail(ctx, LBK_ERR_ARG, W, -1, "names[%d] is __metadata__, the format's reserved key", i); goto done; }
-        if ((r = lbk__resolve(ctx, ts[i], &ids[i], &why)) != LBK_OK) { r = lbk__ctx_fail(ctx, r, W, -1, "tensor %d ('%.100s'): %s", i, names[i], why); goto done; }
+        if ((r = lbk__resolve(ctx, ts[i], &it[i].id, &why)) != LBK_OK) { r = lbk__ctx_fail(ctx, r, W, -1, "tensor %d ('%.100s'): %s", i, names[i], why); goto done; }
+        it[i].name = names[i];
+        it[i].i = i;
+        it[i].rank = lbk__st_order((lbk_dtype)ctx->nodes[it[i].id].dtype);
     }
-    for (i = 0; i < n; i++) order[i] = i;
-    lbk__lock(&lbk__wt_sort_lock);
-    lbk__st_sort_ctx = ctx; lbk__st_sort_names = names; lbk__st_sort_ids = ids;
-    qsort(order, (size_t)n, sizeof *order, lbk__st_cmp);
-    lbk__unlock(&lbk__wt_sort_lock);
-    if (n > 1) {   /* names once each: sorted by name alone */
-        int *byname = (int *)lbk__malloc(sizeof(int) * (size_t)n);
-        if (!byname) { r = lbk__ctx_fail(ctx, LBK_ERR_OOM, W, -1, "out of memory"); goto done; }
-        for (i = 0; i < n; i++) byname[i] = i;
-        lbk__lock(&lbk__wt_sort_lock);
-        lbk__st_sort_names = names;
-        qsort(byname, (size_t)n, sizeof *byname, lbk__st_cmp_name);
-        lbk__unlock(&lbk__wt_sort_lock);
-        for (i = 1; i < n; i++)
-            if (strcmp(names[byname[i]], names[byname[i - 1]]) == 0) break;
-        if (i < n) r = lbk__ctx_fail(ctx, LBK_ERR_ARG, W, -1, "the name '%.100s' is given twice", names[byname[i]]);
-        lbk__free(byname);
-        if (r != LBK_OK) goto done;
-    }
+    qsort(it, (size_t)n, sizeof *it, lbk__st_cmp_name);   /* names once each */
+    for (i = 1; i < n; i++)
+        if (strcmp(it[i].name, it[i - 1].name) == 0) { r = lbk__ctx_fail(ctx, LBK_ERR_ARG, W, -1, "the name '%.100s' is given twice", it[i].name); goto done; }
+    qsort(it, (size_t)n, sizeof *it, lbk__st_cmp);
     if (n > 0 && (r = lbk_sync(ctx, ts, n)) != LBK_OK) goto done;   /* one sync for all; the error is on the context */
     lbk__str_append(&h, "{");
     for (i = 0; i < n; i++) {
-        const lbk__node *x = &ctx->nodes[ids[order[i]]];
+        const lbk__node *x = &ctx->nodes[it[i].id];
         uint64_t bytes = (uint64_t)lbk__numel(x->n_dims, x->dims) * lbk_dtype_size((lbk_dtype)x->dtype);
         if (i) lbk__str_append(&h, ",");
-        lbk__json_quote(&h, names[order[i]]);
+        lbk__json_quote(&h, it[i].name);
         lbk__str_append(&h, ":{\"dtype\":\"%s\",\"shape\":[", lbk__dtypes[x->dtype].safetensors);
         for (d = 0; d < x->n_dims; d++) lbk__str_append(&h, "%s%lld", d ? "," : "", (long long)x->dims[d]);
         lbk__str_append(&h, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off, (unsigned long long)(off + bytes));
@@ -11289,10 +11257,10 @@ static lbk_result lbk__g_save_safetensors(lbk_ctx *ctx, const char *path, int n,
     if (!(f = fopen(tmp.p, "wb"))) { r = lbk__ctx_fail(ctx, LBK_ERR_IO, W, -1, "cannot open '%s' for writing: %s", tmp.p, strerror(errno)); goto done; }
     if (fwrite(pre, 1, 8, f) != 8 || fwrite(h.p, 1, h.len, f) != h.len) r = LBK_ERR_IO;
     for (i = 0; r == LBK_OK && i < n; i++) {
-        const lbk__node *x = &ctx->nodes[ids[order[i]]];
+        const lbk__node *x = &ctx->nodes[it[i].id];
         size_t bytes = (size_t)lbk__numel(x->n_dims, x->dims) * lbk_dtype_size((lbk_dtype)x->dtype);
         if (!bytes) continue;
-        if ((r = lbk_read(ctx, ts[order[i]], buf, bytes)) != LBK_OK) break;
+        if ((r = lbk_read(ctx, ts[it[i].i], buf, bytes)) != LBK_OK) break;
         if (fwrite(buf, 1, bytes, f) != bytes) r = LBK_ERR_IO;
     }
     if (fclose(f) != 0 && r == LBK_OK) r = LBK_ERR_IO;
@@ -11304,8 +11272,7 @@ static lbk_result lbk__g_save_safetensors(lbk_ctx *ctx, const char *path, int n,
     }
 done:
     lbk__free(buf);
-    lbk__free(ids);
-    lbk__free(order);
+    lbk__free(it);
     lbk__str_free(&h);
     lbk__str_free(&tmp);
     return r;
