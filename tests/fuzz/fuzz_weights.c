@@ -51,11 +51,8 @@ int lbk_fuzz_weights(const uint8_t *data, size_t size) {
     for (i = 0; w && i < lbk_weights_count(w); i++) {
         lbk_tensor t = lbk_weights_get(w, lbk_weights_name(w, i));
         if (t.id) {
-            int64_t numel = 1, bytes;
-            int d;
+            int64_t bytes = lbk_numel(ctx, t) * (int64_t)lbk_dtype_size(lbk_type(ctx, t));   /* counts under 2^63 elements and bytes: checked at open */
             void *buf;
-            for (d = 0; d < lbk_ndim(ctx, t); d++) numel *= lbk_dim(ctx, t, d);
-            bytes = numel * (int64_t)lbk_dtype_size(lbk_type(ctx, t));
             if (bytes < (1 << 20) && (buf = malloc((size_t)bytes + 1)) != NULL) {
                 if (lbk_read(ctx, t, buf, (size_t)bytes) != LBK_OK) abort();   /* checked at open: a read cannot fail */
                 free(buf);
