@@ -505,7 +505,22 @@ LAZYBK_API int64_t    lbk_live_tensors(lbk_ctx *ctx);                  /* handle
   X(ELU,         elu,         COMPOSITE, OWN,    1, 1,   act,       FLOAT,   alpha,   LBK_OPF_COMPOSITE, \
     "elu(Tensor self, float alpha, float scale, float input_scale) -> Tensor") \
   X(SDPA, scaled_dot_product_attention, COMPOSITE, OWN, 3, 4, sdpa, FLOAT, sdpa,    LBK_OPF_COMPOSITE, \
-    "scaled_dot_product_attention(Tensor query, Tensor key, Tensor value, Tensor? attn_mask, float dropout_p, bool is_causal, float? scale) -> Tensor")
+    "scaled_dot_product_attention(Tensor query, Tensor key, Tensor value, Tensor? attn_mask, float dropout_p, bool is_causal, float? scale) -> Tensor") \
+  X(CONV2D,      conv2d,      WINDOW,    OWN,    2, 3,   conv,      FLOAT,   conv,    0,                   NULL) \
+  X(CONV_TRANSPOSE2D, conv_transpose2d, WINDOW, OWN, 2, 3, conv,    FLOAT,   convt,   0,                   NULL) \
+  X(MAX_POOL2D,  max_pool2d,  WINDOW,    OWN,    1, 1,   pool,      NOBOOL,  pool,    0,                   NULL) \
+  X(AVG_POOL2D,  avg_pool2d,  WINDOW,    OWN,    1, 1,   pool,      FLOAT,   pool,    0,                   NULL) \
+  X(INTERPOLATE_NEAREST2D, interpolate_nearest2d, WINDOW, OWN, 1, 1, interp, KEEP, none,  0,                   NULL) \
+  X(CUMSUM,      cumsum,      SCAN,      OWN,    1, 1,   scan,      SUM,     axis,    0,                   NULL) \
+  X(ARGSORT,     argsort,     SCAN,      OWN,    1, 1,   scan,      KEEP,    sort,    0,                   NULL) \
+  X(BATCH_NORM,  batch_norm,  COMPOSITE, OWN,    3, 5,   bn,        FLOAT,   bn,      LBK_OPF_COMPOSITE, \
+    "batch_norm(Tensor input, Tensor? weight, Tensor? bias, Tensor? running_mean, Tensor? running_var, bool training, float momentum, float eps, bool cudnn_enabled) -> Tensor") \
+  X(GROUP_NORM,  group_norm,  COMPOSITE, OWN,    1, 3,   gn,        FLOAT,   gn,      LBK_OPF_COMPOSITE, \
+    "group_norm(Tensor input, int num_groups, Tensor? weight, Tensor? bias, float eps, bool cudnn_enabled) -> Tensor") \
+  X(ROPE,        rope,        COMPOSITE, OWN,    2, 2,   rope,      FLOAT,   rope,    LBK_OPF_COMPOSITE, \
+    "rope(Tensor self, Tensor positions, int rot_dims, float base, bool interleaved) -> Tensor") \
+  X(CROSS_ENTROPY, cross_entropy, COMPOSITE, OWN, 2, 2,  ce,        FLOAT,   ce,      LBK_OPF_COMPOSITE, \
+    "cross_entropy_loss(Tensor self, Tensor target, Tensor? weight, int reduction, SymInt ignore_index, float label_smoothing) -> Tensor")
 
 /* What kind of op a row is: backends may claim ops by kind (every elementwise UNARY op
    maps one value to one value of the node's dtype, and so on). */
@@ -526,6 +541,8 @@ typedef enum lbk_op_kind {
     LBK_OPKIND_COMPOSITE,  /* has a schema and a decomposition */
     LBK_OPKIND_INDEX,      /* data movement by an integer index or start tensor (input 1), read at run time:
                               index_select, gather, scatter_add, index_add, slice_dyn, slice_update */
+    LBK_OPKIND_WINDOW,     /* over NCHW planes: conv2d, conv_transpose2d, max/avg pool, nearest resize (lbk_node_window) */
+    LBK_OPKIND_SCAN,       /* along one axis, each result from the whole axis: cumsum, argsort */
     LBK_OPKIND_COUNT
 } lbk_op_kind;
 enum { LBK_OPF_FUSIBLE = 1, LBK_OPF_COMPOSITE = 2, LBK_OPF_RANDOM = 4, LBK_OPF_ATTRS = 8 };
@@ -674,6 +691,57 @@ LAZYBK_API lbk_tensor lbk_linear(lbk_ctx *ctx, lbk_tensor x, lbk_tensor w, lbk_t
 LAZYBK_API lbk_tensor lbk_scaled_dot_product_attention(lbk_ctx *ctx, lbk_tensor q, lbk_tensor k, lbk_tensor v, lbk_tensor mask, bool is_causal,
                                                        double scale);
 
+/* Convolution, pooling and resizing over NCHW tensors, as torch.nn.functional's (the same
+   output sizes: floor((in + 2 padding - dilation (k - 1) - 1) / stride) + 1). stride, padding,
+   dilation and output_padding are [h, w] and may be NULL: 1, 0, 1, 0; every value fits int32.
+   conv2d: x [N, C, H, W], w [O, C/groups, kh, kw], b [O] or {0}; groups divides C and O
+   (groups == C: depthwise); float dtypes (they promote; cast integer images first). conv1d
+   is conv2d over [N, C, 1, L] with w [O, C/groups, k]. conv_transpose2d: w [C, O/groups, kh,
+   kw], output [N, O, (H - 1) stride - 2 padding + kh + output_padding, ...], output_padding <
+   stride. max_pool2d (padding never wins, NaN propagates; not bool) and avg_pool2d (the
+   padding counts: count_include_pad; floats) take x [N, C, H, W] or [C, H, W]; stride NULL is
+   the kernel; padding at most half the kernel. interpolate_nearest2d: PyTorch's "nearest"
+   (source index floor(dst * in / out) computed in float), any dtype. */
+LAZYBK_API lbk_tensor lbk_conv1d(lbk_ctx *ctx, lbk_tensor x, lbk_tensor w, lbk_tensor b, int64_t stride, int64_t padding, int64_t dilation, int64_t groups);
+LAZYBK_API lbk_tensor lbk_conv2d(lbk_ctx *ctx, lbk_tensor x, lbk_tensor w, lbk_tensor b, const int64_t *stride, const int64_t *padding,
+                                 const int64_t *dilation, int64_t groups);
+LAZYBK_API lbk_tensor lbk_conv_transpose2d(lbk_ctx *ctx, lbk_tensor x, lbk_tensor w, lbk_tensor b, const int64_t *stride, const int64_t *padding,
+                                           const int64_t *output_padding, int64_t groups);
+LAZYBK_API lbk_tensor lbk_max_pool2d(lbk_ctx *ctx, lbk_tensor x, const int64_t *kernel, const int64_t *stride, const int64_t *padding);
+LAZYBK_API lbk_tensor lbk_avg_pool2d(lbk_ctx *ctx, lbk_tensor x, const int64_t *kernel, const int64_t *stride, const int64_t *padding);
+LAZYBK_API lbk_tensor lbk_interpolate_nearest2d(lbk_ctx *ctx, lbk_tensor x, int64_t out_h, int64_t out_w);
+/* Scans and sorting along axis. cumsum: running sums (integers and bool sum in i64, floats
+   accumulate in double, as PyTorch). argsort: the stable order (i64 positions; NaN sorts
+   above +inf, -0 equals 0; descending keeps equal elements in their order). sort: the
+   sorted values and that order; topk: the first k of it (largest: descending), k in
+   [0, dim]. multinomial: n_samples draws without replacement from each row of probs ([C]
+   or [R, C] float weights >= 0, need not sum to 1; Gumbel top-k over lbk_rand, so seeded
+   by lbk_ctx_seed); a weight <= 0 or NaN is never drawn while others remain; i64 result
+   [..., n_samples]. one_hot: ids [...] -> [..., n_classes] of dt; an id outside
+   [0, n_classes) fails the sync like index_select's. pad: torch.nn.functional.pad, constant
+   mode: pads[2i] and pads[2i + 1] are the counts before and after the i-th last axis
+   (negative: cropped); a slice and a concat per padded axis. */
+LAZYBK_API lbk_tensor lbk_cumsum(lbk_ctx *ctx, lbk_tensor t, int axis);
+LAZYBK_API lbk_tensor lbk_argsort(lbk_ctx *ctx, lbk_tensor t, int axis, bool descending);
+LAZYBK_API lbk_result lbk_sort(lbk_ctx *ctx, lbk_tensor t, int axis, bool descending, lbk_tensor *out_values, lbk_tensor *out_indices);
+LAZYBK_API lbk_result lbk_topk(lbk_ctx *ctx, lbk_tensor t, int64_t k, int axis, bool largest, lbk_tensor *out_values, lbk_tensor *out_indices);
+LAZYBK_API lbk_tensor lbk_multinomial(lbk_ctx *ctx, lbk_tensor probs, int64_t n_samples);
+LAZYBK_API lbk_tensor lbk_one_hot(lbk_ctx *ctx, lbk_tensor ids, int64_t n_classes, lbk_dtype dt);
+LAZYBK_API lbk_tensor lbk_pad(lbk_ctx *ctx, lbk_tensor t, int n_pads, const int64_t *pads, double value);
+/* Composites with PyTorch's schemas. batch_norm (inference): (x - mean) / sqrt(var + eps)
+   * weight + bias per channel of x [N, C, ...] (mean, var, weight, bias [C]; weight and bias
+   may be {0}). group_norm: x [N, C, ...] normalised per sample over each of num_groups
+   channel groups (biased variance), then weight and bias [C] or {0}. rope: rotary position
+   embedding of the first rot_dims (even, 2..D) of x [..., T, D] at integer positions [T]:
+   angle = pos * base^(-2i / rot_dims); pairs (2i, 2i + 1) when interleaved (GPT-J), else
+   (i, i + rot_dims / 2) (GPT-NeoX, Llama); the rest of D passes through. cross_entropy:
+   logits [N, C] (or [C]), integer target [N] (or 0-d); the mean over the rows whose target
+   is not ignore_index (NaN when none) of -log_softmax[target], smoothed: (1 - s) of it plus
+   s times the mean over classes; a target outside [0, C) fails the sync (a gather). */
+LAZYBK_API lbk_tensor lbk_batch_norm(lbk_ctx *ctx, lbk_tensor x, lbk_tensor mean, lbk_tensor var, lbk_tensor weight, lbk_tensor bias, double eps);
+LAZYBK_API lbk_tensor lbk_group_norm(lbk_ctx *ctx, lbk_tensor x, int64_t groups, lbk_tensor weight, lbk_tensor bias, double eps);
+LAZYBK_API lbk_tensor lbk_rope(lbk_ctx *ctx, lbk_tensor x, lbk_tensor positions, int64_t rot_dims, double base, bool interleaved);
+LAZYBK_API lbk_tensor lbk_cross_entropy(lbk_ctx *ctx, lbk_tensor logits, lbk_tensor target, int64_t ignore_index, double label_smoothing);
 /* The _at forms take the caller's source location (the macros above pass __FILE__ and
    __LINE__). file may be any string, a literal or a buffer reused or freed after the
    call: its text is copied and matched by content, so one (op, file text, line) is one
@@ -731,6 +799,32 @@ LAZYBK_API lbk_tensor lbk_rms_norm_at(const char *file, int line, lbk_ctx *ctx, 
 LAZYBK_API lbk_tensor lbk_linear_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, lbk_tensor w, lbk_tensor b);
 LAZYBK_API lbk_tensor lbk_scaled_dot_product_attention_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor q, lbk_tensor k, lbk_tensor v,
                                                           lbk_tensor mask, bool is_causal, double scale);
+LAZYBK_API lbk_tensor lbk_conv1d_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, lbk_tensor w, lbk_tensor b, int64_t stride, int64_t padding,
+                                    int64_t dilation, int64_t groups);
+LAZYBK_API lbk_tensor lbk_conv2d_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, lbk_tensor w, lbk_tensor b, const int64_t *stride,
+                                    const int64_t *padding, const int64_t *dilation, int64_t groups);
+LAZYBK_API lbk_tensor lbk_conv_transpose2d_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, lbk_tensor w, lbk_tensor b, const int64_t *stride,
+                                              const int64_t *padding, const int64_t *output_padding, int64_t groups);
+LAZYBK_API lbk_tensor lbk_max_pool2d_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, const int64_t *kernel, const int64_t *stride,
+                                        const int64_t *padding);
+LAZYBK_API lbk_tensor lbk_avg_pool2d_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, const int64_t *kernel, const int64_t *stride,
+                                        const int64_t *padding);
+LAZYBK_API lbk_tensor lbk_interpolate_nearest2d_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, int64_t out_h, int64_t out_w);
+LAZYBK_API lbk_tensor lbk_cumsum_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis);
+LAZYBK_API lbk_tensor lbk_argsort_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, bool descending);
+LAZYBK_API lbk_result lbk_sort_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, bool descending, lbk_tensor *out_values,
+                                  lbk_tensor *out_indices);
+LAZYBK_API lbk_result lbk_topk_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int64_t k, int axis, bool largest, lbk_tensor *out_values,
+                                  lbk_tensor *out_indices);
+LAZYBK_API lbk_tensor lbk_multinomial_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor probs, int64_t n_samples);
+LAZYBK_API lbk_tensor lbk_one_hot_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor ids, int64_t n_classes, lbk_dtype dt);
+LAZYBK_API lbk_tensor lbk_pad_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_pads, const int64_t *pads, double value);
+LAZYBK_API lbk_tensor lbk_batch_norm_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, lbk_tensor mean, lbk_tensor var, lbk_tensor weight,
+                                        lbk_tensor bias, double eps);
+LAZYBK_API lbk_tensor lbk_group_norm_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, int64_t groups, lbk_tensor weight, lbk_tensor bias, double eps);
+LAZYBK_API lbk_tensor lbk_rope_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, lbk_tensor positions, int64_t rot_dims, double base, bool interleaved);
+LAZYBK_API lbk_tensor lbk_cross_entropy_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor logits, lbk_tensor target, int64_t ignore_index,
+                                           double label_smoothing);
 
 #ifndef LAZYBK_NO_LOCATION_MACROS
 #define lbk_from_host(...)  lbk_from_host_at(__FILE__, __LINE__, __VA_ARGS__)
@@ -820,6 +914,23 @@ LAZYBK_API lbk_tensor lbk_scaled_dot_product_attention_at(const char *file, int 
 #define lbk_rms_norm(...)   lbk_rms_norm_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_linear(...)     lbk_linear_at(__FILE__, __LINE__, __VA_ARGS__)
 #define lbk_scaled_dot_product_attention(...) lbk_scaled_dot_product_attention_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_conv1d(...)     lbk_conv1d_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_conv2d(...)     lbk_conv2d_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_conv_transpose2d(...) lbk_conv_transpose2d_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_max_pool2d(...) lbk_max_pool2d_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_avg_pool2d(...) lbk_avg_pool2d_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_interpolate_nearest2d(...) lbk_interpolate_nearest2d_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_cumsum(...)     lbk_cumsum_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_argsort(...)    lbk_argsort_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_sort(...)       lbk_sort_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_topk(...)       lbk_topk_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_multinomial(...) lbk_multinomial_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_one_hot(...)    lbk_one_hot_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_pad(...)        lbk_pad_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_batch_norm(...) lbk_batch_norm_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_group_norm(...) lbk_group_norm_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_rope(...)       lbk_rope_at(__FILE__, __LINE__, __VA_ARGS__)
+#define lbk_cross_entropy(...) lbk_cross_entropy_at(__FILE__, __LINE__, __VA_ARGS__)
 #endif
 
 /* ---- debugging and metrics ------------------------------------------------------- */
@@ -893,6 +1004,12 @@ LAZYBK_API int      lbk_node_correction(const lbk_graph *g, uint32_t i);
 LAZYBK_API bool     lbk_node_gelu_tanh(const lbk_graph *g, uint32_t i);
 LAZYBK_API bool     lbk_node_norm(const lbk_graph *g, uint32_t i, int *out_n_norm_dims, double *out_eps,
                                   bool *out_has_weight, bool *out_has_bias);
+/* conv2d, conv_transpose2d, max_pool2d, avg_pool2d: stride, padding and ext ([h, w] each;
+   ext is the dilation, the output padding or the pool's kernel) and groups (1 for pools);
+   argsort: lbk_node_axis and lbk_node_descending; cumsum: lbk_node_axis. */
+LAZYBK_API bool     lbk_node_window(const lbk_graph *g, uint32_t i, int64_t *out_stride, int64_t *out_padding, int64_t *out_ext,
+                                    int64_t *out_groups);
+LAZYBK_API bool     lbk_node_descending(const lbk_graph *g, uint32_t i);
 
 /* ---- values (IValue) ------------------------------------------------------------- */
 /* A dynamic value: none, bool, int, double, string, tensor, list, dict (string keys,
@@ -1962,6 +2079,9 @@ LAZYBK_API lbk_dtype lbk_dtype_from_name(const char *name) {
 }
 static bool lbk__is_float(lbk_dtype dt) { return lbk__dtype_ok(dt) && lbk__dtypes[dt].kind == LBK_DTYPE_KIND_FLOAT; }
 LAZYBK_API bool lbk_dtype_is_float(lbk_dtype dt) { return lbk__is_float(dt); }
+static bool lbk__is_int(lbk_dtype dt) {
+    return lbk__dtype_ok(dt) && (lbk__dtypes[dt].kind == LBK_DTYPE_KIND_SIGNED || lbk__dtypes[dt].kind == LBK_DTYPE_KIND_UNSIGNED);
+}
 /* The kind a wrapped scalar promotes by: bool 0, integer 1, float 2. */
 static int lbk__kind(lbk_dtype dt) {
     lbk_dtype_kind k = lbk__dtype_ok(dt) ? lbk__dtypes[dt].kind : LBK_DTYPE_KIND_INVALID;
@@ -2857,6 +2977,9 @@ typedef union lbk__attrs {
     struct { union { double f; int64_t i; } v; } sc;               /* scalar parameter's value */
     struct { double eps; uint32_t mask; int32_t axis, correction, n_norm;
              uint8_t keepdim, approx, has_w, has_b; } comp;           /* composite ops */
+    struct { int32_t stride[2], pad[2], ext[2], groups; } win;      /* conv2d (ext: dilation), conv_transpose2d
+                                                                        (ext: output_padding), pools (ext: kernel) */
+    struct { double smoothing; int64_t ignore; } ce;                /* cross_entropy */
     uint64_t words[(LAZYBK_MAX_DIMS + 7) / 8 + 3];
 } lbk__attrs;
 
@@ -3997,6 +4120,206 @@ static bool lbk__rule_sdpa(const lbk__rin *a, lbk__rout *o) {
     o->dims[nd - 1] = v->dims[nd - 1];
     return lbk__rule_size(o);
 }
+/* The window attributes of conv2d, conv_transpose2d and the pools: stride >= 1, padding
+   >= 0; ext is the dilation (>= 1), the output padding (>= 0, < stride) or the pool's kernel
+   (>= 1, padding at most half of it); groups >= 1 (convolutions). */
+static bool lbk__rule_win_attrs(const lbk__rin *a, lbk__rout *o) {
+    const lbk__attrs *at = a->at;
+    int d;
+    bool conv = a->op == LBK_OP_CONV2D, tr = a->op == LBK_OP_CONV_TRANSPOSE2D;
+    for (d = 0; d < 2; d++) {
+        int32_t s = at->win.stride[d], p = at->win.pad[d], e = at->win.ext[d];
+        if (s < 1) return lbk__rfail(o, LBK_ERR_ARG, "stride[%d] = %d must be >= 1", d, (int)s);
+        if (p < 0) return lbk__rfail(o, LBK_ERR_ARG, "padding[%d] = %d must be >= 0", d, (int)p);
+        if (conv && e < 1) return lbk__rfail(o, LBK_ERR_ARG, "dilation[%d] = %d must be >= 1", d, (int)e);
+        if (tr && (e < 0 || e >= s)) return lbk__rfail(o, LBK_ERR_ARG, "output_padding[%d] = %d must be in [0, stride %d)", d, (int)e, (int)s);
+        if (!conv && !tr && (e < 1 || p > e / 2))
+            return lbk__rfail(o, LBK_ERR_ARG, "kernel[%d] = %d must be >= 1 and padding[%d] = %d at most half of it", d, (int)e, d, (int)p);
+    }
+    if ((conv || tr) && at->win.groups < 1) return lbk__rfail(o, LBK_ERR_ARG, "groups %d must be >= 1", (int)at->win.groups);
+    return true;
+}
+/* The output size of a window along one dim: floor((in + 2 pad - span) / stride) + 1 where
+   span is the (dilated) kernel's extent; -1 when the padded input is shorter than it. */
+static int64_t lbk__win_out(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dil) {
+    int64_t span;
+    if (k < 1 || k - 1 > (INT64_MAX / 4) / dil) return -1;
+    span = dil * (k - 1) + 1;
+    if (in + 2 * pad < span) return -1;
+    return (in + 2 * pad - span) / stride + 1;
+}
+/* conv2d: x [N, C, H, W], w [O, C/groups, kh, kw]; conv_transpose2d: w [C, O/groups, kh, kw];
+   then the bias [O] when there are three inputs. Float dtypes (promoted); integer images
+   are cast by the caller. */
+static bool lbk__rule_conv(const lbk__rin *a, lbk__rout *o) {
+    const lbk__ty *x = &a->in[0], *w = &a->in[1];
+    bool tr = a->op == LBK_OP_CONV_TRANSPOSE2D;
+    int64_t g = a->at->win.groups, cin, cout;
+    int d;
+    char sx[256], sw[256], sb[256];
+    lbk_dtype dt = lbk__promote_ty(x, w);
+    lbk__ty_str(x, sx, sizeof sx);
+    lbk__ty_str(w, sw, sizeof sw);
+    if (a->n_in == 3) dt = lbk_dtype_promote(dt, a->in[2].dt);
+    if (!lbk__is_float(dt)) return lbk__rfail(o, LBK_ERR_DTYPE, "needs float tensors, got %s and %s (cast integer images with lbk_cast)", sx, sw);
+    if (x->n_dims != 4 || w->n_dims != 4) return lbk__rfail(o, LBK_ERR_SHAPE, "needs x [N, C, H, W] and a 4-d weight, got %s and %s", sx, sw);
+    if (!lbk__rule_win_attrs(a, o)) return false;
+    cin = x->dims[1];
+    if (!tr) {
+        cout = w->dims[0];
+        if (cin % g || cout % g || w->dims[1] * g != cin)
+            return lbk__rfail(o, LBK_ERR_SHAPE, "weight %s must be [O, C/groups, kh, kw] with C = %lld and O divisible by groups %lld (x %s)", sw,
+                              (long long)cin, (long long)g, sx);
+    } else {
+        if (w->dims[0] != cin || cin % g || w->dims[1] > INT64_MAX / g)
+            return lbk__rfail(o, LBK_ERR_SHAPE, "weight %s must be [C = %lld, O/groups, kh, kw] with C divisible by groups %lld (x %s)", sw,
+                              (long long)cin, (long long)g, sx);
+        cout = w->dims[1] * g;
+    }
+    if (a->n_in == 3 && !(a->in[2].n_dims == 1 && a->in[2].dims[0] == cout)) {
+        lbk__ty_str(&a->in[2], sb, sizeof sb);
+        return lbk__rfail(o, LBK_ERR_SHAPE, "bias %s must be [%lld]", sb, (long long)cout);
+    }
+    lbk__rout_set(o, dt, 4, x->dims);
+    o->dims[1] = cout;
+    for (d = 0; d < 2; d++) {
+        int64_t in = x->dims[2 + d], k = w->dims[2 + d], s = a->at->win.stride[d], p = a->at->win.pad[d], e = a->at->win.ext[d];
+        if (k < 1) return lbk__rfail(o, LBK_ERR_SHAPE, "weight %s has an empty kernel", sw);
+        if (!tr) {
+            o->dims[2 + d] = lbk__win_out(in, k, s, p, e);
+            if (o->dims[2 + d] < 0)
+                return lbk__rfail(o, LBK_ERR_SHAPE, "the kernel of weight %s (dilation %lld) is larger than x %s padded by %lld along dim %d", sw,
+                                  (long long)e, sx, (long long)p, 2 + d);
+        } else {   /* (in - 1) stride - 2 pad + k + output_padding */
+            if (in > (INT64_MAX / 4) / s || k > INT64_MAX / 4) return lbk__rfail(o, LBK_ERR_SHAPE, "the result of x %s and weight %s is too large", sx, sw);
+            o->dims[2 + d] = (in - 1) * s - 2 * p + k + e;
+            if (in == 0 || o->dims[2 + d] < 1)
+                return lbk__rfail(o, LBK_ERR_SHAPE, "x %s, weight %s, stride %lld, padding %lld give no output along dim %d", sx, sw, (long long)s,
+                                  (long long)p, 2 + d);
+        }
+    }
+    o->cast0 = o->cast = dt;
+    return lbk__rule_size(o);
+}
+/* max_pool2d, avg_pool2d: x [N, C, H, W] or [C, H, W]; max keeps the dtype (not bool), avg
+   a float one. */
+static bool lbk__rule_pool(const lbk__rin *a, lbk__rout *o) {
+    const lbk__ty *x = &a->in[0];
+    int nd = x->n_dims, d;
+    char sx[256];
+    lbk__ty_str(x, sx, sizeof sx);
+    if (nd != 3 && nd != 4) return lbk__rfail(o, LBK_ERR_SHAPE, "needs x [N, C, H, W] or [C, H, W], got %s", sx);
+    if (x->dt == LBK_BOOL || (a->op == LBK_OP_AVG_POOL2D && !lbk__is_float(x->dt)))
+        return lbk__rfail(o, LBK_ERR_DTYPE, "is not defined for %s", sx);
+    if (!lbk__rule_win_attrs(a, o)) return false;
+    lbk__rout_set(o, x->dt, nd, x->dims);
+    for (d = 0; d < 2; d++) {
+        o->dims[nd - 2 + d] = lbk__win_out(x->dims[nd - 2 + d], a->at->win.ext[d], a->at->win.stride[d], a->at->win.pad[d], 1);
+        if (o->dims[nd - 2 + d] < 0)
+            return lbk__rfail(o, LBK_ERR_SHAPE, "kernel %dx%d is larger than x %s padded by %d along dim %d", (int)a->at->win.ext[0],
+                              (int)a->at->win.ext[1], sx, (int)a->at->win.pad[d], nd - 2 + d);
+    }
+    return true;
+}
+/* interpolate_nearest2d: x [N, C, H, W] or [C, H, W] to the asked [.., out_h, out_w], both
+   sizes at least 1 (as PyTorch). */
+static bool lbk__rule_interp(const lbk__rin *a, lbk__rout *o) {
+    const lbk__ty *x = &a->in[0];
+    int nd = x->n_dims;
+    char sx[256], sw[256];
+    lbk__ty_str(x, sx, sizeof sx);
+    lbk__shape_str(sw, sizeof sw, x->dt, a->want.n_dims, a->want.dims);
+    if (nd != 3 && nd != 4) return lbk__rfail(o, LBK_ERR_SHAPE, "needs x [N, C, H, W] or [C, H, W], got %s", sx);
+    if (a->want.n_dims != nd || memcmp(a->want.dims, x->dims, sizeof(int64_t) * (size_t)(nd - 2)) != 0)
+        return lbk__rfail(o, LBK_ERR_SHAPE, "cannot resize %s to %s: only the last two dims change", sx, sw);
+    if (x->dims[nd - 2] < 1 || x->dims[nd - 1] < 1 || a->want.dims[nd - 2] < 1 || a->want.dims[nd - 1] < 1)
+        return lbk__rfail(o, LBK_ERR_SHAPE, "cannot resize %s to %s: sizes must be at least 1", sx, sw);
+    lbk__rout_set(o, x->dt, nd, a->want.dims);
+    return lbk__rule_size(o);
+}
+/* cumsum (integers and bool summed in i64), argsort (i64 positions) along comp.axis. */
+static bool lbk__rule_scan(const lbk__rin *a, lbk__rout *o) {
+    lbk_dtype dt = a->in[0].dt;
+    if (!lbk__rule_axis_ok(a, o)) return false;
+    if (a->op == LBK_OP_CUMSUM) o->cast0 = dt = lbk__is_float(dt) ? dt : LBK_I64;
+    else { o->cast0 = (lbk_dtype)0; dt = LBK_I64; }
+    lbk__rout_set(o, dt, a->in[0].n_dims, a->in[0].dims);
+    return true;
+}
+/* The per-channel inputs of batch_norm and group_norm: each [C] of x [N, C, ...]; names[k]
+   says what input 1 + k is. The result dtype is x's float dtype promoted with theirs. */
+static bool lbk__rule_channels(const lbk__rin *a, lbk__rout *o, const char *const *names) {
+    const lbk__ty *x = &a->in[0];
+    lbk_dtype dt = lbk__float_of(x->dt);
+    uint32_t k;
+    char sx[256], sw[256];
+    lbk__ty_str(x, sx, sizeof sx);
+    if (x->n_dims < 2) return lbk__rfail(o, LBK_ERR_SHAPE, "needs x [N, C, ...], got %s", sx);
+    if (!(a->at->comp.eps >= 0) || !isfinite(a->at->comp.eps)) return lbk__rfail(o, LBK_ERR_ARG, "eps %g must be finite and >= 0", a->at->comp.eps);
+    for (k = 1; k < a->n_in; k++) {
+        const lbk__ty *w = &a->in[k];
+        lbk__ty_str(w, sw, sizeof sw);
+        if (w->n_dims != 1 || w->dims[0] != x->dims[1])
+            return lbk__rfail(o, LBK_ERR_SHAPE, "%s %s must be [%lld] for x %s", names[k - 1], sw, (long long)x->dims[1], sx);
+        if (w->dt == LBK_BOOL) return lbk__rfail(o, LBK_ERR_DTYPE, "%s %s must not be bool", names[k - 1], sw);
+        dt = lbk_dtype_promote(dt, w->dt);
+    }
+    o->cast0 = o->cast = dt;
+    lbk__rout_set(o, dt, x->n_dims, x->dims);
+    return true;
+}
+/* batch_norm: x, running mean, running var, then the weight if has_w, then the bias if has_b. */
+static bool lbk__rule_bn(const lbk__rin *a, lbk__rout *o) {
+    const char *names[4] = {"running_mean", "running_var", "weight", "bias"};
+    if (a->n_in != 3u + (a->at->comp.has_w != 0) + (a->at->comp.has_b != 0)) return lbk__rfail(o, LBK_ERR_ARG, "inputs do not match has_weight/has_bias");
+    if (!a->at->comp.has_w) names[2] = "bias";
+    return lbk__rule_channels(a, o, names);
+}
+/* group_norm: x, then the weight if has_w, then the bias if has_b; num_groups divides C. */
+static bool lbk__rule_gn(const lbk__rin *a, lbk__rout *o) {
+    const char *names[2] = {"weight", "bias"};
+    int32_t g = a->at->comp.n_norm;
+    if (a->n_in != 1u + (a->at->comp.has_w != 0) + (a->at->comp.has_b != 0)) return lbk__rfail(o, LBK_ERR_ARG, "inputs do not match has_weight/has_bias");
+    if (!a->at->comp.has_w) names[0] = "bias";
+    if (!lbk__rule_channels(a, o, names)) return false;
+    if (g < 1 || a->in[0].dims[1] % g) return lbk__rfail(o, LBK_ERR_SHAPE, "num_groups %d must be >= 1 and divide the %lld channels", (int)g, (long long)a->in[0].dims[1]);
+    return true;
+}
+/* rope: x [..., T, D] (float; integers in f32), positions: integer [T]; rot_dims even in
+   [2, D]; base finite > 0. */
+static bool lbk__rule_rope(const lbk__rin *a, lbk__rout *o) {
+    const lbk__ty *x = &a->in[0], *p = &a->in[1];
+    int nd = x->n_dims, rot = a->at->comp.n_norm;
+    char sx[256], sp[256];
+    lbk__ty_str(x, sx, sizeof sx);
+    lbk__ty_str(p, sp, sizeof sp);
+    if (nd < 2 || nd >= LAZYBK_MAX_DIMS) return lbk__rfail(o, LBK_ERR_SHAPE, "needs x [..., T, D] of 2 to %d dims, got %s", LAZYBK_MAX_DIMS - 1, sx);
+    if (!lbk__is_int(p->dt) || p->n_dims != 1 || p->dims[0] != x->dims[nd - 2])
+        return lbk__rfail(o, LBK_ERR_SHAPE, "positions %s must be integer [T = %lld] for x %s", sp, (long long)x->dims[nd - 2], sx);
+    if (rot < 2 || rot % 2 || rot > x->dims[nd - 1]) return lbk__rfail(o, LBK_ERR_ARG, "rot_dims %d must be even and in [2, D] for x %s", rot, sx);
+    if (!(a->at->comp.eps > 0) || !isfinite(a->at->comp.eps)) return lbk__rfail(o, LBK_ERR_ARG, "base %g must be finite and > 0", a->at->comp.eps);
+    o->cast0 = lbk__float_of(x->dt);
+    o->keep1 = true;
+    lbk__rout_set(o, o->cast0, nd, x->dims);
+    return true;
+}
+/* cross_entropy: logits [N, C] with integer targets [N], or [C] with a 0-d target; a 0-d
+   float result (the mean over the rows whose target is not ignore_index). */
+static bool lbk__rule_ce(const lbk__rin *a, lbk__rout *o) {
+    const lbk__ty *x = &a->in[0], *t = &a->in[1];
+    char sx[256], st[256];
+    lbk__ty_str(x, sx, sizeof sx);
+    lbk__ty_str(t, st, sizeof st);
+    if (!(x->n_dims == 2 && t->n_dims == 1 && t->dims[0] == x->dims[0]) && !(x->n_dims == 1 && t->n_dims == 0))
+        return lbk__rfail(o, LBK_ERR_SHAPE, "needs logits [N, C] and target [N] (or [C] and a 0-d target), got %s and %s", sx, st);
+    if (!lbk__is_int(t->dt)) return lbk__rfail(o, LBK_ERR_DTYPE, "target %s must be an integer tensor of class indices", st);
+    if (x->dt == LBK_BOOL) return lbk__rfail(o, LBK_ERR_DTYPE, "logits %s must not be bool", sx);
+    if (!(a->at->ce.smoothing >= 0 && a->at->ce.smoothing <= 1)) return lbk__rfail(o, LBK_ERR_ARG, "label_smoothing %g must be in [0, 1]", a->at->ce.smoothing);
+    o->cast0 = lbk__float_of(x->dt);
+    o->keep1 = true;
+    lbk__rout_set(o, o->cast0, 0, NULL);
+    return true;
+}
 /* layer_norm, rms_norm: inputs x, then the weight if has_w, then the bias if has_b. */
 static bool lbk__rule_norm(const lbk__rin *a, lbk__rout *o) {
     const lbk__ty *x = &a->in[0];
@@ -4071,6 +4394,18 @@ static const lbk__afield lbk__af_alpha[] = {LBK__AFLD("alpha", F64, comp.eps), {
 static const lbk__afield lbk__af_sdpa[] = {LBK__AFLD("is_causal", BOOL, comp.approx), LBK__AFLD("scale", F64, comp.eps),
                                           LBK__AFLD("has_mask", BOOL, comp.has_w), {NULL, 0, 0}};
 static const lbk__afield lbk__af_linear[] = {LBK__AFLD("has_weight", BOOL, comp.has_w), LBK__AFLD("has_bias", BOOL, comp.has_b), {NULL, 0, 0}};
+#define LBK__AFWIN(xname) LBK__AFLD("stride_h", I32, win.stride[0]), LBK__AFLD("stride_w", I32, win.stride[1]), LBK__AFLD("padding_h", I32, win.pad[0]), \
+    LBK__AFLD("padding_w", I32, win.pad[1]), LBK__AFLD(xname "_h", I32, win.ext[0]), LBK__AFLD(xname "_w", I32, win.ext[1])
+static const lbk__afield lbk__af_conv[] = {LBK__AFWIN("dilation"), LBK__AFLD("groups", I32, win.groups), {NULL, 0, 0}};
+static const lbk__afield lbk__af_convt[] = {LBK__AFWIN("output_padding"), LBK__AFLD("groups", I32, win.groups), {NULL, 0, 0}};
+static const lbk__afield lbk__af_pool[] = {LBK__AFWIN("kernel"), {NULL, 0, 0}};
+#undef LBK__AFWIN
+static const lbk__afield lbk__af_sort[] = {LBK__AFLD("axis", I32, comp.axis), LBK__AFLD("descending", BOOL, comp.approx), {NULL, 0, 0}};
+static const lbk__afield lbk__af_bn[] = {LBK__AFLD("eps", F64, comp.eps), LBK__AFLD("has_weight", BOOL, comp.has_w), LBK__AFLD("has_bias", BOOL, comp.has_b), {NULL, 0, 0}};
+static const lbk__afield lbk__af_gn[] = {LBK__AFLD("num_groups", I32, comp.n_norm), LBK__AFLD("eps", F64, comp.eps), LBK__AFLD("has_weight", BOOL, comp.has_w),
+                                        LBK__AFLD("has_bias", BOOL, comp.has_b), {NULL, 0, 0}};
+static const lbk__afield lbk__af_rope[] = {LBK__AFLD("rot_dims", I32, comp.n_norm), LBK__AFLD("base", F64, comp.eps), LBK__AFLD("interleaved", BOOL, comp.approx), {NULL, 0, 0}};
+static const lbk__afield lbk__af_ce[] = {LBK__AFLD("ignore_index", I64, ce.ignore), LBK__AFLD("label_smoothing", F64, ce.smoothing), {NULL, 0, 0}};
 #undef LBK__AFLD
 
 /* A composite's built-in decomposition is lbk__d_<name> (in >>decomp): a composite row
@@ -4088,6 +4423,8 @@ static const lbk__afield lbk__af_linear[] = {LBK__AFLD("has_weight", BOOL, comp.
 #define LBK__IFCOMP_CREATION(yes, no) no
 #define LBK__IFCOMP_RANDOM(yes, no) no
 #define LBK__IFCOMP_INDEX(yes, no) no
+#define LBK__IFCOMP_WINDOW(yes, no) no
+#define LBK__IFCOMP_SCAN(yes, no) no
 #define LBK__IFCOMP_COMPOSITE(yes, no) yes
 #define LBK__DPROTO(id, name, kind, api, nmin, nmax, rule, dt, attrs, flags, schema) \
     LBK__IFCOMP_##kind(static lbk_result lbk__d_##name(lbk_ctx *ctx, lbk_value *stack);, )
@@ -4896,6 +5233,8 @@ LAZYBK_API lbk_tensor (lbk_concat)(lbk_ctx *ctx, const lbk_tensor *ts, int n, in
    Each checks its arguments itself (its errors name it), then builds nodes whose debug
    sites carry its name. */
 static void lbk__g_release(lbk_ctx *ctx, lbk_tensor t);   /* in >>public */
+static lbk_scope lbk__g_scope_begin(lbk_ctx *ctx);
+static void lbk__g_scope_end(lbk_ctx *ctx, lbk_scope s, const lbk_tensor *keep, int n_keep);
 /* A reshape of node a to dims (the caller's name on the node). */
 static lbk_tensor lbk__reshape_to(const lbk__opctx *oc, uint32_t a, int nd, const int64_t *dims) {
     return lbk__build(oc, LBK_OP_RESHAPE, &a, 1, NULL, (lbk_dtype)0, nd, dims);
@@ -5397,6 +5736,379 @@ LAZYBK_API lbk_tensor (lbk_scaled_dot_product_attention)(lbk_ctx *ctx, lbk_tenso
     return lbk_scaled_dot_product_attention_at(NULL, 0, ctx, q, k, v, mask, is_causal, scale);
 }
 
+/* ---- convolution, pooling, resizing ---- */
+/* Two window values (v, or dflt when v is NULL) into int32 attribute fields. */
+static bool lbk__win_put(const lbk__opctx *oc, int32_t *dst, const int64_t *v, const int64_t *dflt, const char *what) {
+    int k;
+    for (k = 0; k < 2; k++) {
+        int64_t x = v ? v[k] : dflt[k];
+        if (x < INT32_MIN || x > INT32_MAX) { lbk__op_fail(oc, LBK_ERR_ARG, "%s[%d] = %lld does not fit int32", what, k, (long long)x); return false; }
+        dst[k] = (int32_t)x;
+    }
+    return true;
+}
+static const int64_t lbk__win_zero[2] = {0, 0}, lbk__win_one[2] = {1, 1};
+/* conv2d and conv_transpose2d (ext: dilation or output_padding); name is the caller's. */
+static lbk_tensor lbk__g_conv(const char *file, int line, lbk_ctx *ctx, const char *name, lbk_op op, lbk_tensor x, lbk_tensor w, lbk_tensor b,
+                              const int64_t *stride, const int64_t *padding, const int64_t *ext, int64_t groups) {
+    uint32_t in[3];
+    lbk__attrs at;
+    LBK__NULL_TENSOR_IF(!ctx);
+    {
+        LBK__OPCTX(oc, name, op);
+        if (!lbk__arg(&oc, x, 0, &in[0]) || !lbk__arg(&oc, w, 1, &in[1]) || (b.id && !lbk__arg(&oc, b, 2, &in[2]))) return lbk__null_tensor();
+        at = lbk__attrs_zero();
+        if (!lbk__win_put(&oc, at.win.stride, stride, lbk__win_one, "stride") || !lbk__win_put(&oc, at.win.pad, padding, lbk__win_zero, "padding") ||
+            !lbk__win_put(&oc, at.win.ext, ext, op == LBK_OP_CONV2D ? lbk__win_one : lbk__win_zero, op == LBK_OP_CONV2D ? "dilation" : "output_padding"))
+            return lbk__null_tensor();
+        if (groups < 1 || groups > INT32_MAX) return lbk__op_fail(&oc, LBK_ERR_ARG, "groups %lld must be in [1, 2^31)", (long long)groups);
+        at.win.groups = (int32_t)groups;
+        return lbk__build(&oc, op, in, b.id ? 3u : 2u, &at, (lbk_dtype)0, 0, NULL);
+    }
+}
+/* conv1d: x [N, C, L] and w [O, C/groups, k] as conv2d over [N, C, 1, L] and [O, C/groups, 1, k]. */
+static lbk_tensor lbk__g_conv1d(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, lbk_tensor w, lbk_tensor b, int64_t stride,
+                                int64_t padding, int64_t dilation, int64_t groups) {
+    uint32_t a, c;
+    int64_t s[2], p[2], d[2], dims[4];
+    lbk_tensor x4, w4, y4, y = lbk__null_tensor();
+    LBK__OP1(oc, "conv1d", LBK_OP_CONV2D, x, a);
+    if (!lbk__arg(&oc, w, 1, &c)) return lbk__null_tensor();
+    if (ctx->nodes[a].n_dims != 3 || ctx->nodes[c].n_dims != 3) {
+        char sx[256], sw[256];
+        lbk__shape_of(ctx, a, sx, sizeof sx);
+        lbk__shape_of(ctx, c, sw, sizeof sw);
+        return lbk__op_fail(&oc, LBK_ERR_SHAPE, "needs x [N, C, L] and weight [O, C/groups, k], got %s and %s", sx, sw);
+    }
+    s[0] = 1; s[1] = stride; p[0] = 0; p[1] = padding; d[0] = 1; d[1] = dilation;
+    lbk__dims_insert1(ctx->nodes[a].dims, 3, 2, dims);
+    x4 = lbk__reshape_to(&oc, a, 4, dims);
+    lbk__dims_insert1(ctx->nodes[c].dims, 3, 2, dims);
+    w4 = x4.id ? lbk__reshape_to(&oc, c, 4, dims) : lbk__null_tensor();
+    y4 = w4.id ? lbk__g_conv(file, line, ctx, "conv1d", LBK_OP_CONV2D, x4, w4, b, s, p, d, groups) : lbk__null_tensor();
+    if (y4.id && lbk__arg(&oc, y4, 0, &a)) {
+        dims[0] = ctx->nodes[a].dims[0]; dims[1] = ctx->nodes[a].dims[1]; dims[2] = ctx->nodes[a].dims[3];
+        y = lbk__reshape_to(&oc, a, 3, dims);
+    }
+    lbk__g_release(ctx, x4); lbk__g_release(ctx, w4); lbk__g_release(ctx, y4);
+    return y;
+}
+/* max_pool2d, avg_pool2d: stride NULL is the kernel (as PyTorch). */
+static lbk_tensor lbk__g_pool(const char *file, int line, lbk_ctx *ctx, const char *name, lbk_op op, lbk_tensor x, const int64_t *kernel,
+                              const int64_t *stride, const int64_t *padding) {
+    uint32_t a;
+    lbk__attrs at;
+    LBK__OP1(oc, name, op, x, a);
+    if (!kernel) return lbk__op_fail(&oc, LBK_ERR_ARG, "kernel is NULL");
+    at = lbk__attrs_zero();
+    if (!lbk__win_put(&oc, at.win.ext, kernel, kernel, "kernel") || !lbk__win_put(&oc, at.win.stride, stride, kernel, "stride") ||
+        !lbk__win_put(&oc, at.win.pad, padding, lbk__win_zero, "padding"))
+        return lbk__null_tensor();
+    return lbk__build(&oc, op, &a, 1, &at, (lbk_dtype)0, 0, NULL);
+}
+static lbk_tensor lbk__g_interp(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, int64_t out_h, int64_t out_w) {
+    uint32_t a;
+    int nd;
+    int64_t dims[LAZYBK_MAX_DIMS];
+    LBK__OP1(oc, "interpolate_nearest2d", LBK_OP_INTERPOLATE_NEAREST2D, x, a);
+    nd = ctx->nodes[a].n_dims;
+    if (nd < 2) return lbk__op_fail(&oc, LBK_ERR_SHAPE, "needs x [N, C, H, W] or [C, H, W], got %d dims", nd);
+    memcpy(dims, ctx->nodes[a].dims, sizeof(int64_t) * (size_t)nd);
+    dims[nd - 2] = out_h;
+    dims[nd - 1] = out_w;
+    return lbk__build(&oc, LBK_OP_INTERPOLATE_NEAREST2D, &a, 1, NULL, (lbk_dtype)0, nd, dims);
+}
+
+/* ---- scans and sorting ---- */
+static lbk_tensor lbk__g_scan(const char *file, int line, lbk_ctx *ctx, const char *name, lbk_op op, lbk_tensor t, int axis, bool descending) {
+    uint32_t a;
+    int ax;
+    lbk__attrs at;
+    LBK__OP1(oc, name, op, t, a);
+    if (!lbk__norm_axis(&oc, axis, ctx->nodes[a].n_dims, &ax, "axis")) return lbk__null_tensor();
+    at = lbk__attrs_zero();
+    at.comp.axis = ax;
+    at.comp.approx = descending;
+    return lbk__build(&oc, op, &a, 1, &at, (lbk_dtype)0, 0, NULL);
+}
+/* sort and topk: the (first k of the) stable order along axis, and the values gathered by it. */
+static lbk_result lbk__g_sorted(const char *file, int line, lbk_ctx *ctx, const char *name, lbk_tensor t, int64_t k, int axis, bool descending,
+                                lbk_tensor *values, lbk_tensor *indices) {
+    uint32_t a;
+    int ax, nd;
+    lbk_tensor ord, top, v = lbk__null_tensor();
+    if (values) *values = lbk__null_tensor();
+    if (indices) *indices = lbk__null_tensor();
+    if (!ctx) return LBK_ERR_ARG;
+    {
+        LBK__OPCTX(oc, name, LBK_OP_ARGSORT);
+        if (!lbk__arg(&oc, t, 0, &a)) return ctx->recent;
+        if (!values || !indices) { lbk__op_fail(&oc, LBK_ERR_ARG, "values and indices must not be NULL"); return ctx->recent; }
+        nd = ctx->nodes[a].n_dims;
+        if (!lbk__norm_axis(&oc, axis, nd, &ax, "axis")) return ctx->recent;
+        if (k >= 0 && (k > (nd ? ctx->nodes[a].dims[ax] : 1))) {
+            char s[256];
+            lbk__shape_of(ctx, a, s, sizeof s);
+            lbk__op_fail(&oc, LBK_ERR_ARG, "k %lld is larger than dim %d of %s", (long long)k, ax, s);
+            return ctx->recent;
+        }
+        if (k < -1) { lbk__op_fail(&oc, LBK_ERR_ARG, "k %lld is negative", (long long)k); return ctx->recent; }
+        ord = lbk__g_scan(file, line, ctx, name, LBK_OP_ARGSORT, t, ax, descending);
+        top = ord;
+        if (ord.id && k >= 0 && nd) {
+            top = lbk__g_slice_at(file, line, ctx, ord, ax, 0, k, 1);
+            lbk__g_release(ctx, ord);
+        }
+        if (top.id) v = nd ? lbk__g_indexed_at(file, line, ctx, name, LBK_OP_GATHER, t, ax, top, NULL, 0) : lbk__same(&oc, a);
+        if (!v.id) { lbk__g_release(ctx, top); return ctx->recent != LBK_OK ? ctx->recent : LBK_ERR_ARG; }
+        *values = v;
+        *indices = top;
+        return LBK_OK;
+    }
+}
+/* Sampling without replacement by the Gumbel top-k: the n largest log(p) + Gumbel noise. */
+static lbk_tensor lbk__g_multinomial(const char *file, int line, lbk_ctx *ctx, lbk_tensor probs, int64_t n_samples) {
+    uint32_t a;
+    int nd;
+    lbk_tensor u, g, key, vals, idx = lbk__null_tensor(), ninf;
+    lbk_scope sc;
+    lbk_dtype dt;
+    LBK__OP1(oc, "multinomial", LBK_OP_ARGSORT, probs, a);
+    nd = ctx->nodes[a].n_dims;
+    dt = (lbk_dtype)ctx->nodes[a].dtype;
+    if ((nd != 1 && nd != 2) || !lbk__is_float(dt)) {
+        char s[256];
+        lbk__shape_of(ctx, a, s, sizeof s);
+        return lbk__op_fail(&oc, LBK_ERR_SHAPE, "needs float probs [C] or [R, C], got %s", s);
+    }
+    if (n_samples < 0 || n_samples > ctx->nodes[a].dims[nd - 1])
+        return lbk__op_fail(&oc, LBK_ERR_ARG, "n_samples %lld must be in [0, %lld] (draws without replacement)", (long long)n_samples,
+                            (long long)ctx->nodes[a].dims[nd - 1]);
+    sc = lbk__g_scope_begin(ctx);
+    u = lbk_rand_at(file, line, ctx, lbk_dtype_size(dt) < 4 ? LBK_F32 : dt, nd, ctx->nodes[a].dims);
+    g = lbk_neg_at(file, line, ctx, lbk_log_at(file, line, ctx, lbk_neg_at(file, line, ctx, lbk_log_at(file, line, ctx, u))));
+    key = lbk_add_at(file, line, ctx, lbk_log_at(file, line, ctx, probs), g);
+    ninf = lbk_scalar_at(file, line, ctx, LBK_F64, -INFINITY);
+    key = lbk_where_at(file, line, ctx, lbk_ne_at(file, line, ctx, key, key), ninf, key);   /* a negative or NaN weight: never drawn */
+    if (lbk__g_sorted(file, line, ctx, "multinomial", key, n_samples, -1, true, &vals, &idx) != LBK_OK) idx = lbk__null_tensor();
+    lbk__g_scope_end(ctx, sc, &idx, 1);
+    return idx;
+}
+/* one_hot: ids are checked at run time by an index_select of arange(n_classes) (which
+   gives them back), then compared with arange(n_classes). */
+static lbk_tensor lbk__g_one_hot(const char *file, int line, lbk_ctx *ctx, lbk_tensor ids, int64_t n_classes, lbk_dtype dt) {
+    uint32_t a;
+    lbk_tensor ar, chk, r;
+    lbk_scope sc;
+    LBK__OP1(oc, "one_hot", LBK_OP_INDEX_SELECT, ids, a);
+    if (!lbk__is_int((lbk_dtype)ctx->nodes[a].dtype)) return lbk__op_fail(&oc, LBK_ERR_DTYPE, "ids must be an integer tensor");
+    if (n_classes < 1) return lbk__op_fail(&oc, LBK_ERR_ARG, "n_classes %lld must be >= 1", (long long)n_classes);
+    if (ctx->nodes[a].n_dims >= LAZYBK_MAX_DIMS) return lbk__op_fail(&oc, LBK_ERR_SHAPE, "ids have %d dims; the result would have too many", (int)ctx->nodes[a].n_dims);
+    if (!lbk__check_dtype(&oc, dt)) return lbk__null_tensor();
+    sc = lbk__g_scope_begin(ctx);
+    ar = lbk__g_arange_at(file, line, ctx, LBK_I64, 0, (double)n_classes, 1);
+    chk = lbk__g_indexed_at(file, line, ctx, "one_hot", LBK_OP_INDEX_SELECT, ar, 0, ids, NULL, 0);
+    r = lbk__g_cast_at(file, line, ctx, lbk__g_binary(ctx, LBK_OP_EQ, lbk__g_unsqueeze_at(file, line, ctx, chk, -1), ar, file, line), dt);
+    lbk__g_scope_end(ctx, sc, &r, 1);
+    return r;
+}
+/* pad (constant): per axis from the last, a crop (negative) by slice, then the value on
+   either side by concat. */
+static lbk_tensor lbk__g_pad(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_pads, const int64_t *pads, double value) {
+    uint32_t a;
+    int nd, i;
+    lbk_tensor x, parts[3];
+    lbk_scope sc;
+    LBK__OP1(oc, "pad", LBK_OP_CONCAT, t, a);
+    nd = ctx->nodes[a].n_dims;
+    if (n_pads < 0 || n_pads % 2 || n_pads > 2 * nd || (n_pads && !pads))
+        return lbk__op_fail(&oc, LBK_ERR_ARG, "needs an even number of pads, at most 2 per dim (%d dims), got %d", nd, n_pads);
+    for (i = 0; i < n_pads / 2; i++) {
+        int64_t d = ctx->nodes[a].dims[nd - 1 - i], lo = pads[2 * i], hi = pads[2 * i + 1];
+        if (lo > INT64_MAX / 4 || hi > INT64_MAX / 4 || lo < -d || hi < -d || d + lo + hi < 0)
+            return lbk__op_fail(&oc, LBK_ERR_ARG, "pads %lld, %lld of dim %d (size %lld) leave a negative size", (long long)lo, (long long)hi, nd - 1 - i, (long long)d);
+    }
+    sc = lbk__g_scope_begin(ctx);
+    x = lbk__same(&oc, a);
+    for (i = 0; i < n_pads / 2 && x.id; i++) {
+        int ax = nd - 1 - i, n = 0;
+        int64_t lo = pads[2 * i], hi = pads[2 * i + 1], dims[LAZYBK_MAX_DIMS], d = ctx->nodes[a].dims[ax];
+        uint32_t cur;
+        if (lo < 0 || hi < 0) x = lbk__g_slice_at(file, line, ctx, x, ax, lo < 0 ? -lo : 0, hi < 0 ? d + hi : d, 1);
+        if (!x.id || (lo <= 0 && hi <= 0) || !lbk__arg(&oc, x, 0, &cur)) continue;
+        memcpy(dims, ctx->nodes[cur].dims, sizeof(int64_t) * (size_t)nd);
+        if (lo > 0) { dims[ax] = lo; parts[n++] = lbk__g_full_at(file, line, ctx, (lbk_dtype)ctx->nodes[a].dtype, nd, dims, value); }
+        parts[n++] = x;
+        if (hi > 0) { dims[ax] = hi; parts[n++] = lbk__g_full_at(file, line, ctx, (lbk_dtype)ctx->nodes[a].dtype, nd, dims, value); }
+        x = lbk__g_concat_at(file, line, ctx, parts, n, ax);
+    }
+    lbk__g_scope_end(ctx, sc, &x, 1);
+    return x;
+}
+
+/* ---- composites: batch_norm, group_norm, rope, cross_entropy ---- */
+/* x, then up to four optional per-channel inputs (a {0} is left out; has_w, has_b say which). */
+static lbk_tensor lbk__g_chan_norm(const char *file, int line, lbk_ctx *ctx, const char *name, lbk_op op, lbk_tensor x, const lbk_tensor *more,
+                                   int n_more, lbk__attrs *at) {
+    uint32_t in[5], n = 1;
+    int k;
+    LBK__NULL_TENSOR_IF(!ctx);
+    {
+        LBK__OPCTX(oc, name, op);
+        if (!lbk__arg(&oc, x, 0, &in[0])) return lbk__null_tensor();
+        for (k = 0; k < n_more; k++)
+            if (more[k].id) {
+                if (!lbk__arg(&oc, more[k], n, &in[n])) return lbk__null_tensor();
+                n++;
+            }
+        return lbk__build(&oc, op, in, n, at, (lbk_dtype)0, 0, NULL);
+    }
+}
+static lbk_tensor lbk__g_batch_norm(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, lbk_tensor mean, lbk_tensor var, lbk_tensor weight,
+                                    lbk_tensor bias, double eps) {
+    lbk_tensor more[4];
+    lbk__attrs at = lbk__attrs_zero();
+    if (ctx && (!mean.id || !var.id)) { LBK__OPCTX(oc, "batch_norm", LBK_OP_BATCH_NORM); return lbk__op_fail(&oc, LBK_ERR_ARG, "needs the running mean and var"); }
+    more[0] = mean; more[1] = var; more[2] = weight; more[3] = bias;
+    at.comp.eps = eps;
+    at.comp.has_w = weight.id != 0;
+    at.comp.has_b = bias.id != 0;
+    return lbk__g_chan_norm(file, line, ctx, "batch_norm", LBK_OP_BATCH_NORM, x, more, 4, &at);
+}
+static lbk_tensor lbk__g_group_norm(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, int64_t groups, lbk_tensor weight, lbk_tensor bias, double eps) {
+    lbk_tensor more[2];
+    lbk__attrs at = lbk__attrs_zero();
+    if (ctx && (groups < 1 || groups > INT32_MAX)) { LBK__OPCTX(oc, "group_norm", LBK_OP_GROUP_NORM); return lbk__op_fail(&oc, LBK_ERR_ARG, "num_groups %lld must be in [1, 2^31)", (long long)groups); }
+    more[0] = weight; more[1] = bias;
+    at.comp.n_norm = (int32_t)groups;
+    at.comp.eps = eps;
+    at.comp.has_w = weight.id != 0;
+    at.comp.has_b = bias.id != 0;
+    return lbk__g_chan_norm(file, line, ctx, "group_norm", LBK_OP_GROUP_NORM, x, more, 2, &at);
+}
+static lbk_tensor lbk__g_rope(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, lbk_tensor positions, int64_t rot_dims, double base, bool interleaved) {
+    lbk__attrs at = lbk__attrs_zero();
+    if (ctx && (rot_dims < 0 || rot_dims > INT32_MAX)) { LBK__OPCTX(oc, "rope", LBK_OP_ROPE); return lbk__op_fail(&oc, LBK_ERR_ARG, "rot_dims %lld is out of range", (long long)rot_dims); }
+    at.comp.n_norm = (int32_t)rot_dims;
+    at.comp.eps = base;
+    at.comp.approx = interleaved;
+    return lbk__g_chan_norm(file, line, ctx, "rope", LBK_OP_ROPE, x, &positions, 1, &at);
+}
+static lbk_tensor lbk__g_cross_entropy(const char *file, int line, lbk_ctx *ctx, lbk_tensor logits, lbk_tensor target, int64_t ignore_index, double smoothing) {
+    lbk__attrs at = lbk__attrs_zero();
+    if (ctx && !target.id) { LBK__OPCTX(oc, "cross_entropy", LBK_OP_CROSS_ENTROPY); return lbk__op_fail(&oc, LBK_ERR_ARG, "needs a target"); }
+    at.ce.ignore = ignore_index;
+    at.ce.smoothing = smoothing;
+    return lbk__g_chan_norm(file, line, ctx, "cross_entropy", LBK_OP_CROSS_ENTROPY, logits, &target, 1, &at);
+}
+
+/* ---- the public entry points of the ops above ---- */
+LAZYBK_API lbk_tensor lbk_conv1d_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, lbk_tensor w, lbk_tensor b, int64_t stride, int64_t padding,
+                                    int64_t dilation, int64_t groups) {
+    LBK__GUARD(lbk_tensor, ctx, "conv1d", lbk__null_tensor(), lbk__g_conv1d(file, line, ctx, x, w, b, stride, padding, dilation, groups));
+}
+LAZYBK_API lbk_tensor (lbk_conv1d)(lbk_ctx *ctx, lbk_tensor x, lbk_tensor w, lbk_tensor b, int64_t stride, int64_t padding, int64_t dilation, int64_t groups) {
+    return lbk_conv1d_at(NULL, 0, ctx, x, w, b, stride, padding, dilation, groups);
+}
+LAZYBK_API lbk_tensor lbk_conv2d_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, lbk_tensor w, lbk_tensor b, const int64_t *stride,
+                                    const int64_t *padding, const int64_t *dilation, int64_t groups) {
+    LBK__GUARD(lbk_tensor, ctx, "conv2d", lbk__null_tensor(), lbk__g_conv(file, line, ctx, "conv2d", LBK_OP_CONV2D, x, w, b, stride, padding, dilation, groups));
+}
+LAZYBK_API lbk_tensor (lbk_conv2d)(lbk_ctx *ctx, lbk_tensor x, lbk_tensor w, lbk_tensor b, const int64_t *stride, const int64_t *padding,
+                                   const int64_t *dilation, int64_t groups) {
+    return lbk_conv2d_at(NULL, 0, ctx, x, w, b, stride, padding, dilation, groups);
+}
+LAZYBK_API lbk_tensor lbk_conv_transpose2d_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, lbk_tensor w, lbk_tensor b, const int64_t *stride,
+                                              const int64_t *padding, const int64_t *output_padding, int64_t groups) {
+    LBK__GUARD(lbk_tensor, ctx, "conv_transpose2d", lbk__null_tensor(),
+               lbk__g_conv(file, line, ctx, "conv_transpose2d", LBK_OP_CONV_TRANSPOSE2D, x, w, b, stride, padding, output_padding, groups));
+}
+LAZYBK_API lbk_tensor (lbk_conv_transpose2d)(lbk_ctx *ctx, lbk_tensor x, lbk_tensor w, lbk_tensor b, const int64_t *stride, const int64_t *padding,
+                                             const int64_t *output_padding, int64_t groups) {
+    return lbk_conv_transpose2d_at(NULL, 0, ctx, x, w, b, stride, padding, output_padding, groups);
+}
+LAZYBK_API lbk_tensor lbk_max_pool2d_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, const int64_t *kernel, const int64_t *stride,
+                                        const int64_t *padding) {
+    LBK__GUARD(lbk_tensor, ctx, "max_pool2d", lbk__null_tensor(), lbk__g_pool(file, line, ctx, "max_pool2d", LBK_OP_MAX_POOL2D, x, kernel, stride, padding));
+}
+LAZYBK_API lbk_tensor (lbk_max_pool2d)(lbk_ctx *ctx, lbk_tensor x, const int64_t *kernel, const int64_t *stride, const int64_t *padding) {
+    return lbk_max_pool2d_at(NULL, 0, ctx, x, kernel, stride, padding);
+}
+LAZYBK_API lbk_tensor lbk_avg_pool2d_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, const int64_t *kernel, const int64_t *stride,
+                                        const int64_t *padding) {
+    LBK__GUARD(lbk_tensor, ctx, "avg_pool2d", lbk__null_tensor(), lbk__g_pool(file, line, ctx, "avg_pool2d", LBK_OP_AVG_POOL2D, x, kernel, stride, padding));
+}
+LAZYBK_API lbk_tensor (lbk_avg_pool2d)(lbk_ctx *ctx, lbk_tensor x, const int64_t *kernel, const int64_t *stride, const int64_t *padding) {
+    return lbk_avg_pool2d_at(NULL, 0, ctx, x, kernel, stride, padding);
+}
+LAZYBK_API lbk_tensor lbk_interpolate_nearest2d_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, int64_t out_h, int64_t out_w) {
+    LBK__GUARD(lbk_tensor, ctx, "interpolate_nearest2d", lbk__null_tensor(), lbk__g_interp(file, line, ctx, x, out_h, out_w));
+}
+LAZYBK_API lbk_tensor (lbk_interpolate_nearest2d)(lbk_ctx *ctx, lbk_tensor x, int64_t out_h, int64_t out_w) {
+    return lbk_interpolate_nearest2d_at(NULL, 0, ctx, x, out_h, out_w);
+}
+LAZYBK_API lbk_tensor lbk_cumsum_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis) {
+    LBK__GUARD(lbk_tensor, ctx, "cumsum", lbk__null_tensor(), lbk__g_scan(file, line, ctx, "cumsum", LBK_OP_CUMSUM, t, axis, false));
+}
+LAZYBK_API lbk_tensor (lbk_cumsum)(lbk_ctx *ctx, lbk_tensor t, int axis) { return lbk_cumsum_at(NULL, 0, ctx, t, axis); }
+LAZYBK_API lbk_tensor lbk_argsort_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, bool descending) {
+    LBK__GUARD(lbk_tensor, ctx, "argsort", lbk__null_tensor(), lbk__g_scan(file, line, ctx, "argsort", LBK_OP_ARGSORT, t, axis, descending));
+}
+LAZYBK_API lbk_tensor (lbk_argsort)(lbk_ctx *ctx, lbk_tensor t, int axis, bool descending) { return lbk_argsort_at(NULL, 0, ctx, t, axis, descending); }
+LAZYBK_API lbk_result lbk_sort_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int axis, bool descending, lbk_tensor *out_values,
+                                  lbk_tensor *out_indices) {
+    LBK__GUARD(lbk_result, ctx, "sort", LBK_ERR_BUSY, lbk__g_sorted(file, line, ctx, "sort", t, -1, axis, descending, out_values, out_indices));
+}
+LAZYBK_API lbk_result (lbk_sort)(lbk_ctx *ctx, lbk_tensor t, int axis, bool descending, lbk_tensor *out_values, lbk_tensor *out_indices) {
+    return lbk_sort_at(NULL, 0, ctx, t, axis, descending, out_values, out_indices);
+}
+LAZYBK_API lbk_result lbk_topk_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int64_t k, int axis, bool largest, lbk_tensor *out_values,
+                                  lbk_tensor *out_indices) {
+    if (k < 0) k = -2;   /* refused as negative (-1 means "all" inside) */
+    LBK__GUARD(lbk_result, ctx, "topk", LBK_ERR_BUSY, lbk__g_sorted(file, line, ctx, "topk", t, k, axis, largest, out_values, out_indices));
+}
+LAZYBK_API lbk_result (lbk_topk)(lbk_ctx *ctx, lbk_tensor t, int64_t k, int axis, bool largest, lbk_tensor *out_values, lbk_tensor *out_indices) {
+    return lbk_topk_at(NULL, 0, ctx, t, k, axis, largest, out_values, out_indices);
+}
+LAZYBK_API lbk_tensor lbk_multinomial_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor probs, int64_t n_samples) {
+    LBK__GUARD(lbk_tensor, ctx, "multinomial", lbk__null_tensor(), lbk__g_multinomial(file, line, ctx, probs, n_samples));
+}
+LAZYBK_API lbk_tensor (lbk_multinomial)(lbk_ctx *ctx, lbk_tensor probs, int64_t n_samples) { return lbk_multinomial_at(NULL, 0, ctx, probs, n_samples); }
+LAZYBK_API lbk_tensor lbk_one_hot_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor ids, int64_t n_classes, lbk_dtype dt) {
+    LBK__GUARD(lbk_tensor, ctx, "one_hot", lbk__null_tensor(), lbk__g_one_hot(file, line, ctx, ids, n_classes, dt));
+}
+LAZYBK_API lbk_tensor (lbk_one_hot)(lbk_ctx *ctx, lbk_tensor ids, int64_t n_classes, lbk_dtype dt) { return lbk_one_hot_at(NULL, 0, ctx, ids, n_classes, dt); }
+LAZYBK_API lbk_tensor lbk_pad_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor t, int n_pads, const int64_t *pads, double value) {
+    LBK__GUARD(lbk_tensor, ctx, "pad", lbk__null_tensor(), lbk__g_pad(file, line, ctx, t, n_pads, pads, value));
+}
+LAZYBK_API lbk_tensor (lbk_pad)(lbk_ctx *ctx, lbk_tensor t, int n_pads, const int64_t *pads, double value) { return lbk_pad_at(NULL, 0, ctx, t, n_pads, pads, value); }
+LAZYBK_API lbk_tensor lbk_batch_norm_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, lbk_tensor mean, lbk_tensor var, lbk_tensor weight,
+                                        lbk_tensor bias, double eps) {
+    LBK__GUARD(lbk_tensor, ctx, "batch_norm", lbk__null_tensor(), lbk__g_batch_norm(file, line, ctx, x, mean, var, weight, bias, eps));
+}
+LAZYBK_API lbk_tensor (lbk_batch_norm)(lbk_ctx *ctx, lbk_tensor x, lbk_tensor mean, lbk_tensor var, lbk_tensor weight, lbk_tensor bias, double eps) {
+    return lbk_batch_norm_at(NULL, 0, ctx, x, mean, var, weight, bias, eps);
+}
+LAZYBK_API lbk_tensor lbk_group_norm_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, int64_t groups, lbk_tensor weight, lbk_tensor bias, double eps) {
+    LBK__GUARD(lbk_tensor, ctx, "group_norm", lbk__null_tensor(), lbk__g_group_norm(file, line, ctx, x, groups, weight, bias, eps));
+}
+LAZYBK_API lbk_tensor (lbk_group_norm)(lbk_ctx *ctx, lbk_tensor x, int64_t groups, lbk_tensor weight, lbk_tensor bias, double eps) {
+    return lbk_group_norm_at(NULL, 0, ctx, x, groups, weight, bias, eps);
+}
+LAZYBK_API lbk_tensor lbk_rope_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, lbk_tensor positions, int64_t rot_dims, double base, bool interleaved) {
+    LBK__GUARD(lbk_tensor, ctx, "rope", lbk__null_tensor(), lbk__g_rope(file, line, ctx, x, positions, rot_dims, base, interleaved));
+}
+LAZYBK_API lbk_tensor (lbk_rope)(lbk_ctx *ctx, lbk_tensor x, lbk_tensor positions, int64_t rot_dims, double base, bool interleaved) {
+    return lbk_rope_at(NULL, 0, ctx, x, positions, rot_dims, base, interleaved);
+}
+LAZYBK_API lbk_tensor lbk_cross_entropy_at(const char *file, int line, lbk_ctx *ctx, lbk_tensor logits, lbk_tensor target, int64_t ignore_index,
+                                           double label_smoothing) {
+    LBK__GUARD(lbk_tensor, ctx, "cross_entropy", lbk__null_tensor(), lbk__g_cross_entropy(file, line, ctx, logits, target, ignore_index, label_smoothing));
+}
+LAZYBK_API lbk_tensor (lbk_cross_entropy)(lbk_ctx *ctx, lbk_tensor logits, lbk_tensor target, int64_t ignore_index, double label_smoothing) {
+    return lbk_cross_entropy_at(NULL, 0, ctx, logits, target, ignore_index, label_smoothing);
+}
+
 // >>decomp -----------------------------------------------------------------------------
 /* The decomposition interface, its built-in implementation (a registry of functions keyed
    by schema), and the built-in decompositions themselves, written with the public ops. */
@@ -5686,6 +6398,148 @@ static lbk_result lbk__d_scaled_dot_product_attention(lbk_ctx *ctx, lbk_value *s
     if (m.id) s = lbk_type(ctx, m) == LBK_BOOL ? (lbk_where)(ctx, m, s, ninf) : (lbk_add)(ctx, s, m);
     return lbk__push_result(ctx, stack, (lbk_matmul)(ctx, lbk__d_softmax_of(ctx, s, -1), v));
 }
+/* A per-channel [C] tensor shaped to broadcast over x [N, C, ...] of nd dims: [C, 1, ...]. */
+static lbk_tensor lbk__d_chan(lbk_ctx *ctx, lbk_tensor c, int nd) {
+    int64_t dims[LAZYBK_MAX_DIMS];
+    int k;
+    dims[0] = lbk_dim(ctx, c, 0);
+    for (k = 1; k < nd - 1; k++) dims[k] = 1;
+    return (lbk_reshape)(ctx, c, nd - 1, dims);
+}
+/* Inference batch norm: (x - mean) / sqrt(var + eps) * weight + bias, per channel. */
+static lbk_result lbk__d_batch_norm(lbk_ctx *ctx, lbk_value *stack) {
+    lbk_tensor x, w, b, m, v, y;
+    double training, momentum, eps, cudnn;
+    int nd;
+    LBK__TRY(lbk__pop_num(ctx, stack, LBK_VALUE_BOOL, &cudnn));
+    LBK__TRY(lbk__pop_num(ctx, stack, LBK_VALUE_DOUBLE, &eps));
+    LBK__TRY(lbk__pop_num(ctx, stack, LBK_VALUE_DOUBLE, &momentum));
+    LBK__TRY(lbk__pop_num(ctx, stack, LBK_VALUE_BOOL, &training));
+    LBK__TRY(lbk__pop_tensor(ctx, stack, true, &v));
+    LBK__TRY(lbk__pop_tensor(ctx, stack, true, &m));
+    LBK__TRY(lbk__pop_tensor(ctx, stack, true, &b));
+    LBK__TRY(lbk__pop_tensor(ctx, stack, true, &w));
+    LBK__TRY(lbk__pop_tensor(ctx, stack, false, &x));
+    (void)momentum; (void)cudnn;
+    if (training != 0 || !m.id || !v.id)
+        return lbk__ctx_fail(ctx, LBK_ERR_UNSUPPORTED, "batch_norm", -1, "only inference (training false, running stats given) is decomposed");
+    nd = lbk_ndim(ctx, x);
+    y = (lbk_mul)(ctx, (lbk_sub)(ctx, x, lbk__d_chan(ctx, m, nd)),
+                  lbk__d_chan(ctx, (lbk_rsqrt)(ctx, (lbk_add)(ctx, v, lbk__c(ctx, v, eps))), nd));
+    if (w.id) y = (lbk_mul)(ctx, y, lbk__d_chan(ctx, w, nd));
+    if (b.id) y = (lbk_add)(ctx, y, lbk__d_chan(ctx, b, nd));
+    return lbk__push_result(ctx, stack, y);
+}
+/* Group norm: x [N, C, ...] as [N, G, C/G * ...], normalised over the last dim (biased
+   variance), shaped back, then the per-channel affine. */
+static lbk_result lbk__d_group_norm(lbk_ctx *ctx, lbk_value *stack) {
+    lbk_tensor x, w, b, g, d, var, y;
+    double groups, eps, cudnn;
+    int nd, k, ax = -1;
+    int64_t dims[LAZYBK_MAX_DIMS], gd[3];
+    LBK__TRY(lbk__pop_num(ctx, stack, LBK_VALUE_BOOL, &cudnn));
+    LBK__TRY(lbk__pop_num(ctx, stack, LBK_VALUE_DOUBLE, &eps));
+    LBK__TRY(lbk__pop_tensor(ctx, stack, true, &b));
+    LBK__TRY(lbk__pop_tensor(ctx, stack, true, &w));
+    LBK__TRY(lbk__pop_num(ctx, stack, LBK_VALUE_INT, &groups));
+    LBK__TRY(lbk__pop_tensor(ctx, stack, false, &x));
+    (void)cudnn;
+    nd = lbk_ndim(ctx, x);
+    if (nd < 2 || !(groups >= 1) || lbk_dim(ctx, x, 1) % (int64_t)groups)
+        return lbk__ctx_fail(ctx, LBK_ERR_SHAPE, "group_norm", -1, "num_groups %g does not divide the channels", groups);
+    for (k = 0; k < nd; k++) dims[k] = lbk_dim(ctx, x, k);
+    gd[0] = dims[0]; gd[1] = (int64_t)groups; gd[2] = -1;
+    if (lbk_numel(ctx, x) == 0) gd[2] = 0;   /* -1 cannot be inferred from nothing */
+    g = (lbk_reshape)(ctx, x, 3, gd);
+    d = (lbk_sub)(ctx, g, (lbk_mean)(ctx, g, 1, &ax, true));
+    var = (lbk_mean)(ctx, (lbk_mul)(ctx, d, d), 1, &ax, true);
+    y = (lbk_reshape)(ctx, (lbk_mul)(ctx, d, (lbk_rsqrt)(ctx, (lbk_add)(ctx, var, lbk__c(ctx, var, eps)))), nd, dims);
+    if (w.id) y = (lbk_mul)(ctx, y, lbk__d_chan(ctx, w, nd));
+    if (b.id) y = (lbk_add)(ctx, y, lbk__d_chan(ctx, b, nd));
+    return lbk__push_result(ctx, stack, y);
+}
+/* Rotary embedding: angle[t, i] = pos[t] * base^(-2i / rot) for i < rot / 2; pairs (x_a, x_b)
+   become (x_a cos - x_b sin, x_b cos + x_a sin). Pairs are (2i, 2i + 1) interleaved, or
+   (i, i + rot / 2) half-split; dims past rot pass through. */
+static lbk_result lbk__d_rope(lbk_ctx *ctx, lbk_value *stack) {
+    lbk_tensor x, pos, ang, cs, sn, xa, xb, ya, yb, y, parts[2];
+    double rot_d, base, inter;
+    int nd, k;
+    int64_t half, D, dims[LAZYBK_MAX_DIMS], pd[2], ad[LAZYBK_MAX_DIMS];
+    LBK__TRY(lbk__pop_num(ctx, stack, LBK_VALUE_BOOL, &inter));
+    LBK__TRY(lbk__pop_num(ctx, stack, LBK_VALUE_DOUBLE, &base));
+    LBK__TRY(lbk__pop_num(ctx, stack, LBK_VALUE_INT, &rot_d));
+    LBK__TRY(lbk__pop_tensor(ctx, stack, false, &pos));
+    LBK__TRY(lbk__pop_tensor(ctx, stack, false, &x));
+    nd = lbk_ndim(ctx, x);
+    if (nd < 2 || nd >= LAZYBK_MAX_DIMS) return lbk__ctx_fail(ctx, LBK_ERR_SHAPE, "rope", -1, "x has %d dims", nd);
+    for (k = 0; k < nd; k++) dims[k] = lbk_dim(ctx, x, k);
+    D = dims[nd - 1];
+    half = (int64_t)rot_d / 2;
+    if (half < 1 || 2 * half > D) return lbk__ctx_fail(ctx, LBK_ERR_ARG, "rope", -1, "rot_dims %g outside [2, %lld]", rot_d, (long long)D);
+    /* angles [T, half]: positions as a column times base^(-2i / rot) */
+    pd[0] = dims[nd - 2]; pd[1] = 1;
+    ang = (lbk_mul)(ctx, (lbk_reshape)(ctx, (lbk_cast)(ctx, pos, LBK_F64), 2, pd),
+                    (lbk_pow)(ctx, (lbk_scalar)(ctx, LBK_F64, base),
+                              (lbk_mul)(ctx, (lbk_arange)(ctx, LBK_F64, 0, (double)half, 1), (lbk_scalar)(ctx, LBK_F64, -2.0 / (double)(2 * half)))));
+    ang = (lbk_cast)(ctx, ang, lbk_type(ctx, x));
+    cs = (lbk_cos)(ctx, ang);
+    sn = (lbk_sin)(ctx, ang);
+    if (inter != 0) {   /* [..., T, half, 2]: the pair is the last dim */
+        memcpy(ad, dims, sizeof(int64_t) * (size_t)nd);
+        ad[nd - 1] = half; ad[nd] = 2;
+        y = (lbk_reshape)(ctx, (lbk_slice)(ctx, x, nd - 1, 0, 2 * half, 1), nd + 1, ad);
+        xa = (lbk_squeeze)(ctx, (lbk_slice)(ctx, y, nd, 0, 1, 1), nd);
+        xb = (lbk_squeeze)(ctx, (lbk_slice)(ctx, y, nd, 1, 2, 1), nd);
+    } else {
+        xa = (lbk_slice)(ctx, x, nd - 1, 0, half, 1);
+        xb = (lbk_slice)(ctx, x, nd - 1, half, 2 * half, 1);
+    }
+    ya = (lbk_sub)(ctx, (lbk_mul)(ctx, xa, cs), (lbk_mul)(ctx, xb, sn));
+    yb = (lbk_add)(ctx, (lbk_mul)(ctx, xb, cs), (lbk_mul)(ctx, xa, sn));
+    if (inter != 0) {
+        parts[0] = ya; parts[1] = yb;
+        memcpy(ad, dims, sizeof(int64_t) * (size_t)nd);
+        ad[nd - 1] = 2 * half;
+        y = (lbk_reshape)(ctx, (lbk_stack)(ctx, parts, 2, nd), nd, ad);
+    } else {
+        parts[0] = ya; parts[1] = yb;
+        y = (lbk_concat)(ctx, parts, 2, nd - 1);
+    }
+    if (2 * half < D) {
+        parts[0] = y;
+        parts[1] = (lbk_slice)(ctx, x, nd - 1, 2 * half, D, 1);
+        y = (lbk_concat)(ctx, parts, 2, nd - 1);
+    }
+    return lbk__push_result(ctx, stack, y);
+}
+/* Cross entropy, mean reduction: per row -log_softmax[target] ((1 - s) of it plus s times
+   the mean of -log_softmax over the classes, label smoothing s), averaged over the rows
+   whose target is not ignore_index (NaN when there are none). The targets are gathered,
+   so one outside [0, C) fails at run time. */
+static lbk_result lbk__d_cross_entropy(lbk_ctx *ctx, lbk_value *stack) {
+    lbk_tensor x, t, w, lsm, valid, ti, nll, loss, zero;
+    double red, ignore, smooth;
+    int last = -1;
+    LBK__TRY(lbk__pop_num(ctx, stack, LBK_VALUE_DOUBLE, &smooth));
+    LBK__TRY(lbk__pop_num(ctx, stack, LBK_VALUE_INT, &ignore));
+    LBK__TRY(lbk__pop_num(ctx, stack, LBK_VALUE_INT, &red));
+    LBK__TRY(lbk__pop_tensor(ctx, stack, true, &w));
+    LBK__TRY(lbk__pop_tensor(ctx, stack, false, &t));
+    LBK__TRY(lbk__pop_tensor(ctx, stack, false, &x));
+    if (w.id || red != 1) return lbk__ctx_fail(ctx, LBK_ERR_UNSUPPORTED, "cross_entropy", -1, "only the mean reduction (1) without class weights");
+    if (lbk_ndim(ctx, x) == 1) { x = (lbk_unsqueeze)(ctx, x, 0); t = (lbk_unsqueeze)(ctx, t, 0); }
+    lsm = (lbk_log_softmax)(ctx, x, -1);
+    valid = (lbk_ne)(ctx, t, (lbk_scalar)(ctx, LBK_I64, ignore));
+    zero = (lbk_scalar)(ctx, LBK_I64, 0);
+    ti = (lbk_where)(ctx, valid, t, zero);
+    nll = (lbk_neg)(ctx, (lbk_squeeze)(ctx, (lbk_gather)(ctx, lsm, 1, (lbk_unsqueeze)(ctx, ti, 1)), 1));
+    if (smooth != 0)
+        nll = (lbk_add)(ctx, (lbk_mul)(ctx, nll, lbk__c(ctx, nll, 1 - smooth)),
+                        (lbk_mul)(ctx, (lbk_neg)(ctx, (lbk_mean)(ctx, lsm, 1, &last, false)), lbk__c(ctx, nll, smooth)));
+    loss = (lbk_sum)(ctx, (lbk_where)(ctx, valid, nll, lbk__c(ctx, nll, 0)), 0, NULL, false);
+    return lbk__push_result(ctx, stack, (lbk_div)(ctx, loss, (lbk_sum)(ctx, (lbk_cast)(ctx, valid, lbk_type(ctx, loss)), 0, NULL, false)));
+}
 /* ---- the registry behind the built-in implementation ---- */
 typedef struct lbk__decomp_kv { char *key; lbk_decomp_fn value; } lbk__decomp_kv;
 static lbk__mutex lbk__decomp_lock = LBK__MUTEX_INIT;
@@ -5915,6 +6769,22 @@ LAZYBK_API bool lbk_node_arange(const lbk_graph *g, uint32_t i, double *out_star
     return true;
 }
 
+LAZYBK_API bool lbk_node_window(const lbk_graph *g, uint32_t i, int64_t *out_stride, int64_t *out_padding, int64_t *out_ext, int64_t *out_groups) {
+    static const char *const names[2][2] = {{"stride_h", "stride_w"}, {"padding_h", "padding_w"}};
+    const char *ext = lbk__gfield(g, i, "dilation_h") ? "dilation" : lbk__gfield(g, i, "kernel_h") ? "kernel" : "output_padding";
+    char buf[32];
+    int k;
+    if (!lbk__gfield(g, i, "stride_h")) return false;
+    for (k = 0; k < 2; k++) {
+        if (out_stride) out_stride[k] = lbk__gint(g, i, names[0][k], 1);
+        if (out_padding) out_padding[k] = lbk__gint(g, i, names[1][k], 0);
+        snprintf(buf, sizeof buf, "%s_%c", ext, k ? 'w' : 'h');
+        if (out_ext) out_ext[k] = lbk__gint(g, i, buf, 0);
+    }
+    if (out_groups) *out_groups = lbk__gint(g, i, "groups", 1);
+    return true;
+}
+LAZYBK_API bool lbk_node_descending(const lbk_graph *g, uint32_t i) { return lbk__gint(g, i, "descending", 0) != 0; }
 // >>exec -------------------------------------------------------------------------------
 /* Sync: collect the pending graph, hash it, find or compile its computation, execute,
    bind the results. The cached path only hashes, looks up and executes. */
@@ -6278,6 +7148,40 @@ static lbk_result lbk__decomp_args(const lbk__node *x, const lbk_tensor *in, lbk
         LBK__PUSH(lbk_value_bool(x->attrs.comp.approx != 0));
         LBK__PUSH(x->attrs.comp.eps != 0 ? lbk_value_double(x->attrs.comp.eps) : lbk_value_none());
         break;
+    case LBK_OP_BATCH_NORM: {   /* weight, bias, running_mean, running_var, training, momentum, eps, cudnn_enabled */
+        int w = x->attrs.comp.has_w ? 1 : 0;
+        LBK__PUSH(w ? lbk_value_tensor(in[3]) : lbk_value_none());
+        LBK__PUSH(x->attrs.comp.has_b ? lbk_value_tensor(in[3 + w]) : lbk_value_none());
+        LBK__PUSH(lbk_value_tensor(in[1]));
+        LBK__PUSH(lbk_value_tensor(in[2]));
+        LBK__PUSH(lbk_value_bool(false));
+        LBK__PUSH(lbk_value_double(0.1));
+        LBK__PUSH(lbk_value_double(x->attrs.comp.eps));
+        LBK__PUSH(lbk_value_bool(false));
+        break;
+    }
+    case LBK_OP_GROUP_NORM: {   /* num_groups, weight, bias, eps, cudnn_enabled */
+        int w = x->attrs.comp.has_w ? 1 : 0;
+        LBK__PUSH(lbk_value_int(x->attrs.comp.n_norm));
+        LBK__PUSH(w ? lbk_value_tensor(in[1]) : lbk_value_none());
+        LBK__PUSH(x->attrs.comp.has_b ? lbk_value_tensor(in[1 + w]) : lbk_value_none());
+        LBK__PUSH(lbk_value_double(x->attrs.comp.eps));
+        LBK__PUSH(lbk_value_bool(false));
+        break;
+    }
+    case LBK_OP_ROPE:   /* positions, rot_dims, base, interleaved */
+        LBK__PUSH(lbk_value_tensor(in[1]));
+        LBK__PUSH(lbk_value_int(x->attrs.comp.n_norm));
+        LBK__PUSH(lbk_value_double(x->attrs.comp.eps));
+        LBK__PUSH(lbk_value_bool(x->attrs.comp.approx != 0));
+        break;
+    case LBK_OP_CROSS_ENTROPY:   /* target, weight, reduction (1: mean), ignore_index, label_smoothing */
+        LBK__PUSH(lbk_value_tensor(in[1]));
+        LBK__PUSH(lbk_value_none());
+        LBK__PUSH(lbk_value_int(1));
+        LBK__PUSH(lbk_value_int(x->attrs.ce.ignore));
+        LBK__PUSH(lbk_value_double(x->attrs.ce.smoothing));
+        break;
     default: r = LBK_ERR_UNSUPPORTED; break;   /* a composite this function has no arguments for */
     }
 #undef LBK__PUSH
@@ -6292,7 +7196,7 @@ static lbk_result lbk__decompose(lbk_ctx *ctx, uint32_t x, const uint32_t *in, u
     const char *schema = lbk_op_schema((lbk_op)xn.op);
     void *self = NULL;
     const lbk_decomp_i *impl = lbk_decomp_get_impl(&self);
-    lbk_tensor h[4];
+    lbk_tensor h[5];   /* composites have at most 5 inputs (batch_norm) */
     lbk_value *stack, *res;
     lbk_result r;
     uint32_t k, id = 0;
@@ -6301,7 +7205,7 @@ static lbk_result lbk__decompose(lbk_ctx *ctx, uint32_t x, const uint32_t *in, u
     if (!impl || !impl->has || !impl->run || !impl->has(self, schema))
         return lbk__ctx_fail(ctx, LBK_ERR_UNSUPPORTED, where, xn.debug, "backend '%s' does not run %s and there is no decomposition for '%s'",
                              ctx->be->name, lbk_op_name((lbk_op)xn.op), schema);
-    for (k = 0; k < xn.n_in && k < 4; k++) {
+    for (k = 0; k < xn.n_in && k < 5; k++) {
         uint32_t src = in[k];
         lbk_dtype dt = (lbk_dtype)ctx->nodes[src].dtype;
         if (lbk__is_float(dt) && lbk_dtype_size(dt) < 4) {   /* f16, bf16: computed in f32, rounded once at the end */
@@ -6592,7 +7496,7 @@ static lbk_result lbk__make_plan(lbk_ctx *ctx, const uint32_t *roots, size_t n_r
     lbk__plan *p = (lbk__plan *)lbk__calloc(1, sizeof *p);
     size_t n = ctx->n_order, k;
     uint8_t *sup = NULL;
-    uint32_t *ord = NULL, *new_roots = NULL;
+    uint32_t *ord = NULL, *new_roots = NULL, *next_ord = NULL, *next_roots = NULL;   /* next_*: later rounds of decomposition */
     bool all, composite_declined = false;
     lbk_result r = LBK_OK;
     lbk_scope sc;
@@ -6639,27 +7543,48 @@ static lbk_result lbk__make_plan(lbk_ctx *ctx, const uint32_t *roots, size_t n_r
     }
     sc = lbk_scope_begin(ctx);
     if (composite_declined) {
-        r = lbk__rewrite(ctx, ord, n, sup, roots, n_roots, new_roots, where);
-        if (r == LBK_OK) {
-            bool ok;
+        /* Decompositions may record composites of their own (cross_entropy's log_softmax):
+           rewritten again, round by round, until the backend runs or declines to a fixed
+           point (a bounded number of rounds: a decomposition that makes itself again). */
+        const uint32_t *cur_roots = roots, *cur_ord = ord;
+        size_t cur_n = n;
+        int round;
+        for (round = 0; r == LBK_OK; round++) {
+            bool ok, again = false;
+            uint8_t *sup2;
+            r = lbk__rewrite(ctx, cur_ord, cur_n, sup, cur_roots, n_roots, new_roots, where);
+            if (r != LBK_OK) break;
             (void)lbk__collect(ctx, new_roots, n_roots, &ok);
-            if (!ok) r = lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
-        }
-        if (r == LBK_OK) r = lbk__plan_params(ctx, p, where);
-        if (r == LBK_OK) {
-            uint8_t *sup2 = (uint8_t *)lbk__realloc_or_null(sup, ctx->n_order + 1);
+            sup2 = ok ? (uint8_t *)lbk__realloc_or_null(sup, ctx->n_order + 1) : NULL;
             if (sup2) sup = sup2;
             if (!sup2 || !lbk__build_view(ctx, ctx->order, ctx->n_order, 0, new_roots, n_roots)) {
                 r = lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
-            } else {
-                lbk__query_support(ctx, sup, &all);
-                for (k = 0; k < ctx->n_order && r == LBK_OK; k++)
-                    if (!sup[k] && lbk__is_composite(ctx->nodes[ctx->order[k]].op))
+                break;
+            }
+            lbk__query_support(ctx, sup, &all);
+            for (k = 0; k < ctx->n_order && r == LBK_OK; k++)
+                if (!sup[k] && lbk__is_composite(ctx->nodes[ctx->order[k]].op)) {
+                    again = true;
+                    if (round == 7)
                         r = lbk__ctx_fail(ctx, LBK_ERR_UNSUPPORTED, where, ctx->nodes[ctx->order[k]].debug,
-                                          "backend '%s' declines %s even after decomposition", ctx->be->name,
+                                          "backend '%s' declines %s even after 8 rounds of decomposition", ctx->be->name,
                                           lbk_op_name((lbk_op)ctx->nodes[ctx->order[k]].op));
+                }
+            if (!again || r != LBK_OK) break;
+            {   /* the next round rewrites this one's graph */
+                uint32_t *o2 = (uint32_t *)lbk__realloc_or_null(next_ord, sizeof(uint32_t) * (ctx->n_order + 1));
+                if (!o2) { r = lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory"); break; }
+                next_ord = o2;
+                memcpy(next_ord, ctx->order, sizeof(uint32_t) * ctx->n_order);
+                cur_ord = next_ord;
+                cur_n = ctx->n_order;
+                if (!next_roots) next_roots = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (n_roots + 1));
+                if (!next_roots) { r = lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory"); break; }
+                memcpy(next_roots, new_roots, sizeof(uint32_t) * n_roots);
+                cur_roots = next_roots;
             }
         }
+        if (r == LBK_OK) r = lbk__plan_params(ctx, p, where);
     } else {
         memcpy(new_roots, roots, sizeof(uint32_t) * n_roots);
     }
@@ -6669,7 +7594,7 @@ static lbk_result lbk__make_plan(lbk_ctx *ctx, const uint32_t *roots, size_t n_r
     for (k = 0; k < n; k++) ctx->nodes[ord[k]].plan_val = 0;
     for (k = 0; k < ctx->n_order; k++) ctx->nodes[ctx->order[k]].plan_val = 0;
     lbk_scope_end(ctx, sc, NULL, 0);   /* the rewritten nodes go: the plan holds what it needs */
-    lbk__free(sup); lbk__free(ord); lbk__free(new_roots);
+    lbk__free(sup); lbk__free(ord); lbk__free(new_roots); lbk__free(next_ord); lbk__free(next_roots);
     if (r != LBK_OK) { lbk__plan_free(ctx, p); return r; }
     lbk__plan_account(ctx, p, roots, n_roots);
     *out = p;
@@ -11779,6 +12704,139 @@ static bool lbk__chk_sdpa(lbk__chk *c, lbk_op op) {
     return true;
 }
 
+/* conv2d (grouped, strided, padded, dilated, 1x1, depthwise, with and without a bias) and
+   conv_transpose2d (strided, padded, output padding, grouped); f32 and f64. */
+static bool lbk__chk_conv(lbk__chk *c, lbk_op op) {
+    static const int64_t xd[4] = {2, 4, 7, 6}, w3[4] = {6, 2, 3, 3}, w1[4] = {5, 4, 1, 1}, wdw[4] = {4, 1, 3, 2}, wt[4] = {4, 3, 3, 2},
+                         bd6[1] = {6}, bd6t[1] = {6}, s21[2] = {2, 1}, p11[2] = {1, 1}, p10[2] = {1, 0}, d12[2] = {1, 2}, op10[2] = {1, 0};
+    lbk_tensor x, rx, w, rw, b, rb, none = {0};
+    size_t d;
+    if (op != LBK_OP_CONV2D && op != LBK_OP_CONV_TRANSPOSE2D) return false;
+    for (d = 0; d < 2; d++) {
+        lbk_dtype dt = lbk__chk_fdt[d];
+        if (!lbk__chk_input(c, dt, 4, xd, -2, 2, &x, &rx)) continue;
+        if (op == LBK_OP_CONV2D) {
+            if (lbk__chk_input(c, dt, 4, w3, -1, 1, &w, &rw) && lbk__chk_input(c, dt, 1, bd6, -1, 1, &b, &rb)) {
+                lbk__chk_compare(c, "conv2d", (lbk_conv2d)(c->t, x, w, b, s21, p11, d12, 2), (lbk_conv2d)(c->ref, rx, rw, rb, s21, p11, d12, 2));
+                lbk__chk_compare(c, "conv2d", (lbk_conv2d)(c->t, x, w, none, NULL, NULL, NULL, 2), (lbk_conv2d)(c->ref, rx, rw, none, NULL, NULL, NULL, 2));
+            }
+            if (lbk__chk_input(c, dt, 4, w1, -1, 1, &w, &rw))
+                lbk__chk_compare(c, "conv2d", (lbk_conv2d)(c->t, x, w, none, NULL, NULL, NULL, 1), (lbk_conv2d)(c->ref, rx, rw, none, NULL, NULL, NULL, 1));
+            if (lbk__chk_input(c, dt, 4, wdw, -1, 1, &w, &rw))
+                lbk__chk_compare(c, "conv2d", (lbk_conv2d)(c->t, x, w, none, NULL, p10, NULL, 4), (lbk_conv2d)(c->ref, rx, rw, none, NULL, p10, NULL, 4));
+        } else if (lbk__chk_input(c, dt, 4, wt, -1, 1, &w, &rw) && lbk__chk_input(c, dt, 1, bd6t, -1, 1, &b, &rb)) {
+            lbk__chk_compare(c, "conv_transpose2d", (lbk_conv_transpose2d)(c->t, x, w, b, s21, p10, op10, 2),
+                             (lbk_conv_transpose2d)(c->ref, rx, rw, rb, s21, p10, op10, 2));
+            lbk__chk_compare(c, "conv_transpose2d", (lbk_conv_transpose2d)(c->t, x, w, none, NULL, NULL, NULL, 2),
+                             (lbk_conv_transpose2d)(c->ref, rx, rw, none, NULL, NULL, NULL, 2));
+        }
+    }
+    return true;
+}
+/* max/avg pool (overlapping, strided, padded, 3-d and 4-d) and nearest resizing (up, down,
+   by two). */
+static bool lbk__chk_pool(lbk__chk *c, lbk_op op) {
+    static const lbk_dtype dts[] = {LBK_F32, LBK_F64, LBK_I64, LBK_F16};
+    static const int64_t xd[4] = {2, 3, 7, 6}, k3[2] = {3, 3}, k22[2] = {2, 2}, s21[2] = {2, 1}, p11[2] = {1, 1};
+    lbk_tensor x, rx;
+    size_t d;
+    if (op != LBK_OP_MAX_POOL2D && op != LBK_OP_AVG_POOL2D) return false;
+    for (d = 0; d < LBK__COUNTOF(dts); d++) {
+        if (!lbk__chk_input(c, dts[d], 4, xd, -5, 5, &x, &rx)) continue;
+        if (op == LBK_OP_MAX_POOL2D) {
+            lbk__chk_compare(c, "max_pool2d", (lbk_max_pool2d)(c->t, x, k3, s21, p11), (lbk_max_pool2d)(c->ref, rx, k3, s21, p11));
+            lbk__chk_compare(c, "max_pool2d", (lbk_max_pool2d)(c->t, x, k22, NULL, NULL), (lbk_max_pool2d)(c->ref, rx, k22, NULL, NULL));
+        } else {
+            lbk__chk_compare(c, "avg_pool2d", (lbk_avg_pool2d)(c->t, x, k3, s21, p11), (lbk_avg_pool2d)(c->ref, rx, k3, s21, p11));
+            lbk__chk_compare(c, "avg_pool2d", (lbk_avg_pool2d)(c->t, x, k22, NULL, NULL), (lbk_avg_pool2d)(c->ref, rx, k22, NULL, NULL));
+        }
+    }
+    return true;
+}
+static bool lbk__chk_interp(lbk__chk *c, lbk_op op) {
+    static const lbk_dtype dts[] = {LBK_F32, LBK_I64, LBK_BF16};
+    static const int64_t xd[3] = {3, 5, 4};
+    lbk_tensor x, rx;
+    size_t d;
+    if (op != LBK_OP_INTERPOLATE_NEAREST2D) return false;
+    for (d = 0; d < LBK__COUNTOF(dts); d++) {
+        if (!lbk__chk_input(c, dts[d], 3, xd, -5, 5, &x, &rx)) continue;
+        lbk__chk_compare(c, "interpolate_nearest2d", (lbk_interpolate_nearest2d)(c->t, x, 7, 9), (lbk_interpolate_nearest2d)(c->ref, rx, 7, 9));
+        lbk__chk_compare(c, "interpolate_nearest2d", (lbk_interpolate_nearest2d)(c->t, x, 2, 3), (lbk_interpolate_nearest2d)(c->ref, rx, 2, 3));
+        lbk__chk_compare(c, "interpolate_nearest2d", (lbk_interpolate_nearest2d)(c->t, x, 10, 8), (lbk_interpolate_nearest2d)(c->ref, rx, 10, 8));
+    }
+    return true;
+}
+/* cumsum and argsort over each axis of a 3-d tensor (ties among the integer draws), and
+   of an empty one. */
+static bool lbk__chk_scan(lbk__chk *c, lbk_op op) {
+    static const lbk_dtype dts[] = {LBK_F32, LBK_F64, LBK_I32, LBK_BOOL, LBK_F16};
+    lbk_tensor x, rx;
+    size_t d;
+    int ax;
+    if (op != LBK_OP_CUMSUM && op != LBK_OP_ARGSORT) return false;
+    for (d = 0; d < LBK__COUNTOF(dts); d++) {
+        if (!lbk__chk_input(c, dts[d], 3, lbk__chk_shp[4], -4, 4, &x, &rx)) continue;
+        for (ax = -1; ax < 3; ax++) {
+            if (op == LBK_OP_CUMSUM) lbk__chk_compare(c, "cumsum", (lbk_cumsum)(c->t, x, ax), (lbk_cumsum)(c->ref, rx, ax));
+            else lbk__chk_compare(c, "argsort", (lbk_argsort)(c->t, x, ax, ax == 1), (lbk_argsort)(c->ref, rx, ax, ax == 1));
+        }
+        if (lbk__chk_input(c, dts[d], 3, lbk__chk_shp[3], -4, 4, &x, &rx)) {
+            if (op == LBK_OP_CUMSUM) lbk__chk_compare(c, "cumsum", (lbk_cumsum)(c->t, x, 1), (lbk_cumsum)(c->ref, rx, 1));
+            else lbk__chk_compare(c, "argsort", (lbk_argsort)(c->t, x, 2, false), (lbk_argsort)(c->ref, rx, 2, false));
+        }
+    }
+    return true;
+}
+/* batch_norm and group_norm with and without the affine inputs, 3-d and 4-d x. */
+static bool lbk__chk_chan(lbk__chk *c, lbk_op op) {
+    static const int64_t xd[4] = {2, 4, 3, 5}, cd[1] = {4};
+    lbk_tensor x, rx, m, rm, v, rv, w, rw, b, rb, none = {0};
+    size_t d;
+    if (op != LBK_OP_BATCH_NORM && op != LBK_OP_GROUP_NORM) return false;
+    for (d = 0; d < 2; d++) {
+        lbk_dtype dt = lbk__chk_fdt[d];
+        if (!lbk__chk_input(c, dt, 4, xd, -3, 3, &x, &rx) || !lbk__chk_input(c, dt, 1, cd, -1, 1, &m, &rm) ||
+            !lbk__chk_input(c, dt, 1, cd, 0.5, 2, &v, &rv) || !lbk__chk_input(c, dt, 1, cd, -2, 2, &w, &rw) || !lbk__chk_input(c, dt, 1, cd, -2, 2, &b, &rb))
+            continue;
+        if (op == LBK_OP_BATCH_NORM) {
+            lbk__chk_compare(c, "batch_norm", (lbk_batch_norm)(c->t, x, m, v, w, b, 1e-5), (lbk_batch_norm)(c->ref, rx, rm, rv, rw, rb, 1e-5));
+            lbk__chk_compare(c, "batch_norm", (lbk_batch_norm)(c->t, x, m, v, none, b, 0.1), (lbk_batch_norm)(c->ref, rx, rm, rv, none, rb, 0.1));
+        } else {
+            lbk__chk_compare(c, "group_norm", (lbk_group_norm)(c->t, x, 2, w, b, 1e-5), (lbk_group_norm)(c->ref, rx, 2, rw, rb, 1e-5));
+            lbk__chk_compare(c, "group_norm", (lbk_group_norm)(c->t, x, 4, none, none, 1e-3), (lbk_group_norm)(c->ref, rx, 4, none, none, 1e-3));
+        }
+    }
+    return true;
+}
+#define lbk__chk_bn lbk__chk_chan
+#define lbk__chk_gn lbk__chk_chan
+/* rope: both layouts, a partial rotation; cross_entropy: plain, smoothed, an ignored row. */
+static bool lbk__chk_rope(lbk__chk *c, lbk_op op) {
+    static const int64_t xd[3] = {2, 5, 6}, pd[1] = {5};
+    lbk_tensor x, rx, p, rp;
+    size_t d;
+    if (op != LBK_OP_ROPE) return false;
+    for (d = 0; d < 2; d++) {
+        if (!lbk__chk_input(c, lbk__chk_fdt[d], 3, xd, -2, 2, &x, &rx) || !lbk__chk_input(c, LBK_I64, 1, pd, 0, 40, &p, &rp)) continue;
+        lbk__chk_compare(c, "rope", (lbk_rope)(c->t, x, p, 6, 10000, false), (lbk_rope)(c->ref, rx, rp, 6, 10000, false));
+        lbk__chk_compare(c, "rope", (lbk_rope)(c->t, x, p, 4, 500, true), (lbk_rope)(c->ref, rx, rp, 4, 500, true));
+    }
+    return true;
+}
+static bool lbk__chk_ce(lbk__chk *c, lbk_op op) {
+    static const int64_t xd[2] = {6, 5}, td[1] = {6};
+    lbk_tensor x, rx, t, rt;
+    size_t d;
+    if (op != LBK_OP_CROSS_ENTROPY) return false;
+    for (d = 0; d < 2; d++) {
+        if (!lbk__chk_input(c, lbk__chk_fdt[d], 2, xd, -3, 3, &x, &rx) || !lbk__chk_input(c, LBK_I64, 1, td, 0, 5, &t, &rt)) continue;
+        lbk__chk_compare(c, "cross_entropy", (lbk_cross_entropy)(c->t, x, t, -100, 0), (lbk_cross_entropy)(c->ref, rx, rt, -100, 0));
+        lbk__chk_compare(c, "cross_entropy", (lbk_cross_entropy)(c->t, x, t, 2, 0.1), (lbk_cross_entropy)(c->ref, rx, rt, 2, 0.1));
+    }
+    return true;
+}
+
 typedef bool (*lbk__chk_fn)(lbk__chk *c, lbk_op op);
 #define LBK__CHK_ROW(id, name, kind, api, nmin, nmax, rule, dt, attrs, flags, schema) lbk__chk_##rule,
 static const lbk__chk_fn lbk__chk_cases[] = {NULL, LBK_OP_TABLE(LBK__CHK_ROW)};
@@ -12053,6 +13111,8 @@ typedef struct lbk__cpu_inst {   /* kept small: a compile writes one per node */
     int32_t group;                /* fused elementwise group (fast path), -1: none */
     bool group_out;               /* its value leaves the group: it gets a buffer */
     int32_t donate;               /* an output written into this parameter's donated buffer (slice_update), or -1 */
+    int32_t win[7];               /* window ops: stride, padding, ext ([h, w] each), groups */
+    bool desc;                    /* argsort: descending */
 } lbk__cpu_inst;
 
 /* A fused elementwise group (fast path): consecutive float nodes of one shape and dtype,
@@ -13024,6 +14084,12 @@ static lbk_result lbk__cpu_compile_one(lbk__cpu *cpu, const lbk_graph *g, lbk__c
         (void)lbk_node_slice(g, i, &x->axis, &x->u.sl.start, &x->u.sl.step);
         (void)lbk_node_arange(g, i, &x->u.ar.start, &x->u.ar.step);
         (void)lbk_node_norm(g, i, &x->n_norm, &x->eps, &x->has_w, &x->has_b);
+        x->desc = lbk_node_descending(g, i);
+        {
+            int64_t ws[2], wp[2], we[2], wg;
+            if (lbk_node_window(g, i, ws, wp, we, &wg))
+                for (k = 0; k < 2; k++) { x->win[k] = (int32_t)ws[k]; x->win[2 + k] = (int32_t)wp[k]; x->win[4 + k] = (int32_t)we[k]; x->win[6] = (int32_t)wg; }
+        }
     }
     for (k = 0; k < p->n_outputs; k++) p->inst[lbk_graph_output(g, k)].out = (int)k;
     for (i = 0; i < n; i++) {   /* an output slice_update over a donated parameter read by nothing else: in place */
@@ -14068,6 +15134,299 @@ static lbk_result lbk__cpu_indexed(const lbk__cpu_prog *p, const lbk__cpu_inst *
     return LBK_OK;
 }
 
+/* ---- window ops: conv2d, conv_transpose2d, the pools, nearest resizing ---- */
+/* OpenMP inside kernels written as macros: the region's thread count and condition are the
+   locals lbk__nt and lbk__par. */
+static int lbk__omp_threads(int threads) {
+#ifdef _OPENMP
+    return threads > 0 ? threads : omp_get_max_threads();
+#else
+    return threads > 0 ? threads : 1;
+#endif
+}
+#ifdef _OPENMP
+#  define LBK__OMP_PARALLEL _Pragma("omp parallel num_threads(lbk__nt) if (lbk__par)")
+#  define LBK__OMP_FOR _Pragma("omp for schedule(dynamic, 1)")
+#  define LBK__OMP_FLAG(f) _Pragma("omp atomic write") f = true
+#else
+#  define LBK__OMP_PARALLEL
+#  define LBK__OMP_FOR
+#  define LBK__OMP_FLAG(f) f = true
+#endif
+/* The geometry of a window node: x [N, C, H, W] (pools and resizing: N C planes), the result
+   [N, O, OH, OW], kernel kh x kw (the weight's, or the pool's), groups G. */
+typedef struct lbk__win { int64_t N, C, H, W, O, OH, OW, kh, kw, G; int64_t s[2], p[2], e[2]; } lbk__win;
+static void lbk__cpu_win(const lbk__cpu_prog *p, const lbk__cpu_inst *x, lbk__win *w) {
+    const lbk__cpu_inst *in = &p->inst[p->ins[x->first_in]];
+    int nd = in->n_dims, d;
+    w->N = nd == 4 ? in->dims[0] : 1;
+    w->C = in->dims[nd - 3]; w->H = in->dims[nd - 2]; w->W = in->dims[nd - 1];
+    w->O = x->dims[nd - 3]; w->OH = x->dims[nd - 2]; w->OW = x->dims[nd - 1];
+    w->G = x->win[6] > 0 ? x->win[6] : 1;
+    for (d = 0; d < 2; d++) { w->s[d] = x->win[d]; w->p[d] = x->win[2 + d]; w->e[d] = x->win[4 + d]; }
+    if (x->op == LBK_OP_CONV2D || x->op == LBK_OP_CONV_TRANSPOSE2D) {
+        const lbk__cpu_inst *wt = &p->inst[p->ins[x->first_in + 1]];
+        w->kh = wt->dims[2]; w->kw = wt->dims[3];
+    } else {
+        w->kh = w->e[0]; w->kw = w->e[1];
+    }
+}
+/* conv2d and conv_transpose2d, one output element at a time in double (the reference path,
+   and the fast path's dtypes without a kernel of their own). The transpose reads x where
+   oy = iy * stride - pad + ky: each output gathers its inputs, nothing is scattered. */
+static void lbk__cpu_conv_ref(const lbk__cpu_prog *p, const lbk__cpu_inst *x, void *o) {
+    const lbk__cpu_inst *ix = &p->inst[p->ins[x->first_in]], *iw = &p->inst[p->ins[x->first_in + 1]];
+    const void *X = p->vals[p->ins[x->first_in]], *Wt = p->vals[p->ins[x->first_in + 1]];
+    const void *B = x->n_in > 2 ? p->vals[p->ins[x->first_in + 2]] : NULL;
+    lbk_dtype bdt = x->n_in > 2 ? p->inst[p->ins[x->first_in + 2]].dt : x->dt;
+    bool tr = x->op == LBK_OP_CONV_TRANSPOSE2D;
+    lbk__win w;
+    int64_t n, oc, oy, ox, c, ky, kx, Cg, Og, at = 0;
+    lbk__cpu_win(p, x, &w);
+    Cg = w.C / w.G; Og = w.O / w.G;
+    for (n = 0; n < w.N; n++)
+        for (oc = 0; oc < w.O; oc++) {
+            int64_t g = oc / Og, og = oc % Og;
+            for (oy = 0; oy < w.OH; oy++)
+                for (ox = 0; ox < w.OW; ox++, at++) {
+                    double acc = B ? lbk__ld(B, bdt, oc) : 0;
+                    for (c = 0; c < Cg; c++) {
+                        int64_t xc = ((n * w.C + g * Cg + c) * w.H) * w.W;
+                        int64_t wc = tr ? ((g * Cg + c) * Og + og) * w.kh * w.kw : (oc * Cg + c) * w.kh * w.kw;
+                        for (ky = 0; ky < w.kh; ky++) {
+                            int64_t iy = tr ? oy + w.p[0] - ky : oy * w.s[0] - w.p[0] + ky * w.e[0];
+                            if (tr) { if (iy < 0 || iy % w.s[0]) continue; iy /= w.s[0]; }
+                            if (iy < 0 || iy >= w.H) continue;
+                            for (kx = 0; kx < w.kw; kx++) {
+                                int64_t jx = tr ? ox + w.p[1] - kx : ox * w.s[1] - w.p[1] + kx * w.e[1];
+                                if (tr) { if (jx < 0 || jx % w.s[1]) continue; jx /= w.s[1]; }
+                                if (jx < 0 || jx >= w.W) continue;
+                                acc += lbk__ld(X, ix->dt, xc + iy * w.W + jx) * lbk__ld(Wt, iw->dt, wc + ky * w.kw + kx);
+                            }
+                        }
+                    }
+                    lbk__st(o, x->dt, at, acc, 0);
+                }
+        }
+}
+/* The fast conv2d of f32 and f64: per image and group, out[Og, P] = W_g[Og, K] @ cols[K, P]
+   with K = C/G kh kw and P = OH OW. cols are built a tile of output positions at a time
+   (at most ~256 KiB), never for the whole image; a 1x1 kernel with stride 1 and no padding
+   reads x itself as cols. Tiles are split across threads. */
+#define LBK__CONV_FAST(T, SFX)                                                                                   \
+    static lbk_result lbk__conv_fast_##SFX(const lbk__win *w, const T *X, const T *Wt, const T *B, T *out, int64_t debug) { \
+        int64_t Cg = w->C / w->G, Og = w->O / w->G, K = Cg * w->kh * w->kw, P = w->OH * w->OW, PT, n_t, tasks, t; \
+        bool direct = w->kh == 1 && w->kw == 1 && w->s[0] == 1 && w->s[1] == 1 && w->p[0] == 0 && w->p[1] == 0;   \
+        bool failed = false;                                                                                     \
+        int threads = lbk_exec_threads(), lbk__nt = lbk__omp_threads(threads);                                   \
+        bool lbk__par;                                                                                           \
+        PT = direct ? P : LBK__MAX((int64_t)LBK__NR, (int64_t)(65536 / (K > 0 ? K : 1)) / LBK__NR * LBK__NR);    \
+        if (PT > P) PT = P;                                                                                      \
+        n_t = PT > 0 ? (P + PT - 1) / PT : 0;                                                                    \
+        tasks = w->N * w->G * n_t;                                                                               \
+        lbk__par = threads != 1 && tasks > 1 && (double)tasks * (double)(K * Og * PT) >= (double)(1 << 21);     \
+        (void)lbk__nt; (void)lbk__par;                                                                           \
+        LBK__OMP_PARALLEL                                                                                        \
+        {                                                                                                        \
+            T *col = direct ? NULL : (T *)lbk__malloc(sizeof(T) * (size_t)(K * PT + 1));                         \
+            T *tmp = (T *)lbk__malloc(sizeof(T) * (size_t)(Og * PT + 1));                                        \
+            T *aps = (T *)lbk__malloc(sizeof(T) * LBK__MC * LBK__KC + 64);                                       \
+            T *bps = (T *)lbk__malloc(sizeof(T) * LBK__KC * (LBK__NC + LBK__NR) + 64);                           \
+            if ((!direct && !col) || !tmp || !aps || !bps) {                                                     \
+                LBK__OMP_FLAG(failed);                                                                           \
+            } else {                                                                                             \
+                LBK__OMP_FOR                                                                                     \
+                for (t = 0; t < tasks; t++) {                                                                    \
+                    int64_t n = t / (w->G * n_t), g = t / n_t % w->G, p0 = t % n_t * PT, pt = LBK__MIN(PT, P - p0), k, j, r; \
+                    const T *xg = X + (n * w->C + g * Cg) * w->H * w->W;                                         \
+                    const T *src = xg;                                                                           \
+                    if (!direct) {   /* cols[k, j]: k = (c, ky, kx), j an output position of the tile */        \
+                        for (k = 0; k < K; k++) {                                                                \
+                            int64_t c = k / (w->kh * w->kw), ky = k / w->kw % w->kh, kx = k % w->kw;             \
+                            const T *xc = xg + c * w->H * w->W;                                                  \
+                            T *cr = col + k * pt;                                                                \
+                            for (j = 0; j < pt; j++) {                                                           \
+                                int64_t oy = (p0 + j) / w->OW, ox = (p0 + j) % w->OW;                            \
+                                int64_t iy = oy * w->s[0] - w->p[0] + ky * w->e[0], ix = ox * w->s[1] - w->p[1] + kx * w->e[1]; \
+                                cr[j] = (iy >= 0 && iy < w->H && ix >= 0 && ix < w->W) ? xc[iy * w->W + ix] : (T)0; \
+                            }                                                                                    \
+                        }                                                                                        \
+                        src = col;                                                                               \
+                    }                                                                                            \
+                    lbk__gemm_##SFX(Og, pt, K, Wt + g * Og * K, src, false, direct ? out + (n * w->O + g * Og) * P : tmp, aps, bps, NULL); \
+                    for (r = 0; r < Og; r++) {                                                                   \
+                        T *dst = out + (n * w->O + g * Og + r) * P + p0, bv = B ? B[g * Og + r] : (T)0;          \
+                        if (!direct) memcpy(dst, tmp + r * pt, sizeof(T) * (size_t)pt);                          \
+                        if (B) for (j = 0; j < pt; j++) dst[j] += bv;                                            \
+                    }                                                                                            \
+                }                                                                                                \
+            }                                                                                                    \
+            lbk__free(col); lbk__free(tmp); lbk__free(aps); lbk__free(bps);                                      \
+        }                                                                                                        \
+        return failed ? lbk_backend_error(LBK_ERR_OOM, debug, "out of memory") : LBK_OK;                         \
+    }
+LBK__CONV_FAST(float, f32)
+LBK__CONV_FAST(double, f64)
+#undef LBK__CONV_FAST
+static lbk_result lbk__cpu_conv(const lbk__cpu_prog *p, const lbk__cpu_inst *x, void *o) {
+    lbk__win w;
+    const lbk__cpu_inst *ix = &p->inst[p->ins[x->first_in]], *iw = &p->inst[p->ins[x->first_in + 1]];
+    const void *B = x->n_in > 2 ? p->vals[p->ins[x->first_in + 2]] : NULL;
+    if (x->numel == 0) return LBK_OK;
+    if (!p->fast || x->op != LBK_OP_CONV2D || !lbk__cpu_native(x->dt) || ix->dt != x->dt || iw->dt != x->dt ||
+        (x->n_in > 2 && p->inst[p->ins[x->first_in + 2]].dt != x->dt)) {
+        lbk__cpu_conv_ref(p, x, o);
+        return LBK_OK;
+    }
+    lbk__cpu_win(p, x, &w);
+    if (x->dt == LBK_F32)
+        return lbk__conv_fast_f32(&w, (const float *)p->vals[p->ins[x->first_in]], (const float *)p->vals[p->ins[x->first_in + 1]], (const float *)B,
+                                  (float *)o, x->debug);
+    return lbk__conv_fast_f64(&w, (const double *)p->vals[p->ins[x->first_in]], (const double *)p->vals[p->ins[x->first_in + 1]], (const double *)B,
+                              (double *)o, x->debug);
+}
+/* PyTorch's nearest source index: dst scaled by in / out in float, floored, clamped. */
+static int64_t lbk__nearest(int64_t dst, int64_t in, int64_t out) {
+    int64_t s;
+    if (out == in) return dst;
+    if (out == 2 * in) return dst >> 1;
+    s = (int64_t)floorf((float)dst * ((float)in / (float)out));
+    return s < in ? s : in - 1;
+}
+/* max_pool2d (padding never wins; NaN propagates), avg_pool2d (the padding counted),
+   interpolate_nearest2d, plane by plane. f32 and f64 are read as they are, the rest through
+   the dtype table (integers exactly, as int64). */
+#define LBK__POOL_KERNEL(SFX, T, LD, ST)                                                                        \
+    static void lbk__pool_##SFX(lbk_op op, const lbk__win *w, const void *in, void *out, lbk_dtype dt, int64_t planes) { \
+        int64_t pl, oy, ox, ky, kx, at = 0;                                                                      \
+        double area = (double)w->kh * (double)w->kw;                                                             \
+        (void)dt;                                                                                                \
+        for (pl = 0; pl < planes; pl++) {                                                                        \
+            int64_t base = pl * w->H * w->W;                                                                     \
+            for (oy = 0; oy < w->OH; oy++)                                                                       \
+                for (ox = 0; ox < w->OW; ox++, at++) {                                                           \
+                    int64_t y0 = oy * w->s[0] - w->p[0], x0 = ox * w->s[1] - w->p[1];                            \
+                    T m = 0, v;                                                                                  \
+                    double sum = 0;                                                                              \
+                    bool any = false;                                                                            \
+                    if (op == LBK_OP_INTERPOLATE_NEAREST2D) {                                                    \
+                        ST(out, at, LD(in, base + lbk__nearest(oy, w->H, w->OH) * w->W + lbk__nearest(ox, w->W, w->OW))); \
+                        continue;                                                                                \
+                    }                                                                                            \
+                    for (ky = 0; ky < w->kh; ky++) {                                                             \
+                        if (y0 + ky < 0 || y0 + ky >= w->H) continue;                                            \
+                        for (kx = 0; kx < w->kw; kx++) {                                                         \
+                            if (x0 + kx < 0 || x0 + kx >= w->W) continue;                                        \
+                            v = LD(in, base + (y0 + ky) * w->W + x0 + kx);                                       \
+                            if (op == LBK_OP_AVG_POOL2D) sum += (double)v;                                       \
+                            else if (!any || (m == m && (v > m || v != v))) m = v;                                   \
+                            any = true;                                                                          \
+                        }                                                                                        \
+                    }                                                                                            \
+                    if (op == LBK_OP_AVG_POOL2D) ST(out, at, (T)(sum / area));                                   \
+                    else ST(out, at, m);                                                                         \
+                }                                                                                                \
+        }                                                                                                        \
+    }
+#define LBK__LD_F32(p, i) (((const float *)(p))[i])
+#define LBK__ST_F32(p, i, v) (((float *)(p))[i] = (v))
+#define LBK__LD_F64(p, i) (((const double *)(p))[i])
+#define LBK__ST_F64(p, i, v) (((double *)(p))[i] = (v))
+#define LBK__LD_ANYF(p, i) lbk__ld(p, dt, i)
+#define LBK__ST_ANYF(p, i, v) lbk_store_f64(dt, p, i, v)
+#define LBK__LD_ANYI(p, i) lbk__ldi(p, dt, i)
+#define LBK__ST_ANYI(p, i, v) lbk_store_i64(dt, p, i, v)
+LBK__POOL_KERNEL(f32, float, LBK__LD_F32, LBK__ST_F32)
+LBK__POOL_KERNEL(f64, double, LBK__LD_F64, LBK__ST_F64)
+LBK__POOL_KERNEL(anyf, double, LBK__LD_ANYF, LBK__ST_ANYF)
+LBK__POOL_KERNEL(anyi, int64_t, LBK__LD_ANYI, LBK__ST_ANYI)
+#undef LBK__POOL_KERNEL
+static void lbk__cpu_pool(const lbk__cpu_prog *p, const lbk__cpu_inst *x, void *o) {
+    lbk__win w;
+    const void *in = p->vals[p->ins[x->first_in]];
+    int64_t planes;
+    if (x->numel == 0) return;
+    lbk__cpu_win(p, x, &w);
+    planes = x->numel / (w.OH * w.OW);
+    if (x->dt == LBK_F32) lbk__pool_f32(x->op, &w, in, o, x->dt, planes);
+    else if (x->dt == LBK_F64) lbk__pool_f64(x->op, &w, in, o, x->dt, planes);
+    else if (lbk__is_float(x->dt)) lbk__pool_anyf(x->op, &w, in, o, x->dt, planes);
+    else lbk__pool_anyi(x->op, &w, in, o, x->dt, planes);
+}
+
+/* ---- scans: cumsum (floats in double, integers in int64, as PyTorch) and argsort ---- */
+static void lbk__cpu_cumsum(const lbk__cpu_prog *p, const lbk__cpu_inst *x, void *o) {
+    const lbk__cpu_inst *in = &p->inst[p->ins[x->first_in]];
+    const void *a = p->vals[p->ins[x->first_in]];
+    int64_t L = x->n_dims ? x->dims[x->axis] : 1, inner = 1, outer, o1, i1, k;
+    int d;
+    bool fl = lbk__is_float(x->dt);
+    if (x->numel == 0) return;
+    for (d = x->axis + 1; d < x->n_dims; d++) inner *= x->dims[d];
+    outer = x->numel / (L * inner);
+    for (o1 = 0; o1 < outer; o1++)
+        for (i1 = 0; i1 < inner; i1++) {
+            double s = 0;
+            uint64_t si = 0;
+            for (k = 0; k < L; k++) {
+                int64_t at = (o1 * L + k) * inner + i1;
+                if (fl) { s += lbk__ld(a, in->dt, at); lbk_store_f64(x->dt, o, at, s); }
+                else { si += (uint64_t)lbk__ldi(a, in->dt, at); lbk_store_i64(x->dt, o, at, (int64_t)si); }
+            }
+        }
+}
+/* The stable order of one row: keys (double, or int64 for integer dtypes), NaN above
+   everything; equal keys keep their positions' order either way. */
+typedef struct lbk__sortkey { double f; int64_t i; } lbk__sortkey;
+static bool lbk__key_before(const lbk__sortkey *a, const lbk__sortkey *b, bool fl, bool desc) {   /* a strictly first */
+    if (fl) {
+        bool an = a->f != a->f, bn = b->f != b->f;
+        if (an || bn) return desc ? an && !bn : bn && !an;
+        return desc ? a->f > b->f : a->f < b->f;
+    }
+    return desc ? a->i > b->i : a->i < b->i;
+}
+static void lbk__cpu_argsort(const lbk__cpu_prog *p, const lbk__cpu_inst *x, void *o, lbk__sortkey *keys, int64_t *idx, int64_t *tmp) {
+    const lbk__cpu_inst *in = &p->inst[p->ins[x->first_in]];
+    const void *a = p->vals[p->ins[x->first_in]];
+    int64_t L = x->n_dims ? x->dims[x->axis] : 1, inner = 1, outer, o1, i1, k, wd, lo;
+    int d;
+    bool fl = lbk__is_float(in->dt), desc = x->desc;
+    for (d = x->axis + 1; d < x->n_dims; d++) inner *= x->dims[d];
+    outer = x->numel / (L * inner);
+    for (o1 = 0; o1 < outer; o1++)
+        for (i1 = 0; i1 < inner; i1++) {
+            int64_t *src = idx, *dst = tmp, *sw;
+            for (k = 0; k < L; k++) {
+                int64_t at = (o1 * L + k) * inner + i1;
+                if (fl) keys[k].f = lbk__ld(a, in->dt, at); else keys[k].i = lbk__ldi(a, in->dt, at);
+                idx[k] = k;
+            }
+            for (wd = 1; wd < L; wd *= 2) {   /* bottom-up merge sort: stable */
+                for (lo = 0; lo < L; lo += 2 * wd) {
+                    int64_t m = LBK__MIN(lo + wd, L), hi = LBK__MIN(lo + 2 * wd, L), i = lo, j = m, t = lo;
+                    while (i < m && j < hi) dst[t++] = lbk__key_before(&keys[src[j]], &keys[src[i]], fl, desc) ? src[j++] : src[i++];
+                    while (i < m) dst[t++] = src[i++];
+                    while (j < hi) dst[t++] = src[j++];
+                }
+                sw = src; src = dst; dst = sw;
+            }
+            for (k = 0; k < L; k++) ((int64_t *)o)[(o1 * L + k) * inner + i1] = src[k];
+        }
+}
+static lbk_result lbk__cpu_sort(const lbk__cpu_prog *p, const lbk__cpu_inst *x, void *o) {
+    int64_t L = x->n_dims ? x->dims[x->axis] : 1;
+    lbk__sortkey *keys;
+    int64_t *idx;
+    if (x->numel == 0) return LBK_OK;
+    keys = (lbk__sortkey *)lbk__malloc(sizeof *keys * (size_t)L);
+    idx = (int64_t *)lbk__malloc(sizeof *idx * 2 * (size_t)L);
+    if (!keys || !idx) { lbk__free(keys); lbk__free(idx); return lbk_backend_error(LBK_ERR_OOM, x->debug, "out of memory for a row of %lld", (long long)L); }
+    lbk__cpu_argsort(p, x, o, keys, idx, idx + L);
+    lbk__free(keys);
+    lbk__free(idx);
+    return LBK_OK;
+}
 static lbk_result lbk__cpu_run_node(const lbk__cpu_prog *p, uint32_t i, void *o) {
     const lbk__cpu_inst *x = &p->inst[i];
     const lbk__cpu_inst *in0 = x->n_in ? &p->inst[p->ins[x->first_in]] : NULL;
@@ -14140,6 +15499,10 @@ static lbk_result lbk__cpu_run_node(const lbk__cpu_prog *p, uint32_t i, void *o)
     }
     case LBK_OP_GATHER: case LBK_OP_SCATTER_ADD: case LBK_OP_INDEX_ADD: case LBK_OP_SLICE_DYN: case LBK_OP_SLICE_UPDATE:
         return lbk__cpu_indexed(p, x, o);
+    case LBK_OP_CONV2D: case LBK_OP_CONV_TRANSPOSE2D: return lbk__cpu_conv(p, x, o);
+    case LBK_OP_MAX_POOL2D: case LBK_OP_AVG_POOL2D: case LBK_OP_INTERPOLATE_NEAREST2D: lbk__cpu_pool(p, x, o); return LBK_OK;
+    case LBK_OP_CUMSUM: lbk__cpu_cumsum(p, x, o); return LBK_OK;
+    case LBK_OP_ARGSORT: return lbk__cpu_sort(p, x, o);
     case LBK_OP_ARANGE: {
         double st = x->u.ar.start, sp = x->u.ar.step;
         bool exact = st == floor(st) && sp == floor(sp) && fabs(st) < 9e15 && fabs(sp) < 9e15;

@@ -3,7 +3,7 @@
 #include "common.h"
 #include <stdio.h>
 
-extern const test_group registry_tests, ir_tests, ops_tests, exec_tests, errors_tests, decomp_tests, value_tests, check_tests, fast_tests, vmath_tests, module_tests, interop_tests, catalogue_tests, tables_tests, review_tests, dtypes_tests, index_tests, scatter_tests, nn_tests, views_tests, weights_tests, attention_tests;
+extern const test_group registry_tests, ir_tests, ops_tests, exec_tests, errors_tests, decomp_tests, value_tests, check_tests, fast_tests, vmath_tests, module_tests, interop_tests, catalogue_tests, tables_tests, review_tests, dtypes_tests, index_tests, scatter_tests, nn_tests, views_tests, weights_tests, attention_tests, conv_tests;
 
 mock_backend g_mock;
 
@@ -85,7 +85,7 @@ lbk_backend_i mock_iface(const char *name) {
 }
 
 int main(int argc, char **argv) {
-    const test_group *groups[] = {&registry_tests, &ir_tests, &ops_tests, &exec_tests, &errors_tests, &value_tests, &decomp_tests, &check_tests, &fast_tests, &vmath_tests, &module_tests, &interop_tests, &catalogue_tests, &tables_tests, &review_tests, &dtypes_tests, &index_tests, &scatter_tests, &nn_tests, &views_tests, &weights_tests, &attention_tests};
+    const test_group *groups[] = {&registry_tests, &ir_tests, &ops_tests, &exec_tests, &errors_tests, &value_tests, &decomp_tests, &check_tests, &fast_tests, &vmath_tests, &module_tests, &interop_tests, &catalogue_tests, &tables_tests, &review_tests, &dtypes_tests, &index_tests, &scatter_tests, &nn_tests, &views_tests, &weights_tests, &attention_tests, &conv_tests};
     size_t total = 0;
     int failed = 0;
     const char *only = argc > 1 ? argv[1] : NULL;
