@@ -1010,6 +1010,8 @@ LAZYBK_API bool     lbk_node_norm(const lbk_graph *g, uint32_t i, int *out_n_nor
 LAZYBK_API bool     lbk_node_window(const lbk_graph *g, uint32_t i, int64_t *out_stride, int64_t *out_padding, int64_t *out_ext,
                                     int64_t *out_groups);
 LAZYBK_API bool     lbk_node_descending(const lbk_graph *g, uint32_t i);
+/* scaled_dot_product_attention: is_causal, scale (0: 1/sqrt(E)), whether input 3 is a mask. */
+LAZYBK_API bool     lbk_node_sdpa(const lbk_graph *g, uint32_t i, bool *out_is_causal, double *out_scale, bool *out_has_mask);
 
 /* ---- values (IValue) ------------------------------------------------------------- */
 /* A dynamic value: none, bool, int, double, string, tensor, list, dict (string keys,
@@ -6785,6 +6787,14 @@ LAZYBK_API bool lbk_node_window(const lbk_graph *g, uint32_t i, int64_t *out_str
     return true;
 }
 LAZYBK_API bool lbk_node_descending(const lbk_graph *g, uint32_t i) { return lbk__gint(g, i, "descending", 0) != 0; }
+LAZYBK_API bool lbk_node_sdpa(const lbk_graph *g, uint32_t i, bool *out_is_causal, double *out_scale, bool *out_has_mask) {
+    const void *sc = lbk__gfield(g, i, "scale");
+    if (!sc || !lbk__gfield(g, i, "has_mask")) return false;
+    if (out_is_causal) *out_is_causal = lbk__gint(g, i, "is_causal", 0) != 0;
+    if (out_scale) memcpy(out_scale, sc, sizeof(double));
+    if (out_has_mask) *out_has_mask = lbk__gint(g, i, "has_mask", 0) != 0;
+    return true;
+}
 // >>exec -------------------------------------------------------------------------------
 /* Sync: collect the pending graph, hash it, find or compile its computation, execute,
    bind the results. The cached path only hashes, looks up and executes. */
@@ -13204,6 +13214,24 @@ static void lbk__cpu_plan_text(lbk__cpu_prog *p) {
 
 /* ---- the fast path: fused elementwise groups ---- */
 static void lbk__cpu_bstrides(const struct lbk__cpu_inst *out, const struct lbk__cpu_inst *in, int64_t *st);
+/* OpenMP inside kernels written as macros: the region's thread count and condition are the
+   locals lbk__nt and lbk__par. */
+static int lbk__omp_threads(int threads) {
+#ifdef _OPENMP
+    return threads > 0 ? threads : omp_get_max_threads();
+#else
+    return threads > 0 ? threads : 1;
+#endif
+}
+#ifdef _OPENMP
+#  define LBK__OMP_PARALLEL _Pragma("omp parallel num_threads(lbk__nt) if (lbk__par)")
+#  define LBK__OMP_FOR _Pragma("omp for schedule(dynamic, 1)")
+#  define LBK__OMP_FLAG(f) _Pragma("omp atomic write") f = true
+#else
+#  define LBK__OMP_PARALLEL
+#  define LBK__OMP_FOR
+#  define LBK__OMP_FLAG(f) f = true
+#endif
 #if defined(__cplusplus)
 #  define LBK__RESTRICT __restrict
 #elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 199901L
@@ -14085,6 +14113,11 @@ static lbk_result lbk__cpu_compile_one(lbk__cpu *cpu, const lbk_graph *g, lbk__c
         (void)lbk_node_arange(g, i, &x->u.ar.start, &x->u.ar.step);
         (void)lbk_node_norm(g, i, &x->n_norm, &x->eps, &x->has_w, &x->has_b);
         x->desc = lbk_node_descending(g, i);
+        if (nd.op == LBK_OP_SDPA) {
+            bool causal = false;
+            (void)lbk_node_sdpa(g, i, &causal, &x->eps, &x->has_w);
+            x->desc = causal;   /* is_causal; eps: the scale (0: 1/sqrt(E)); has_w: a mask */
+        }
         {
             int64_t ws[2], wp[2], we[2], wg;
             if (lbk_node_window(g, i, ws, wp, we, &wg))
@@ -14888,14 +14921,128 @@ LBK__ROW_KERNEL(float, f32, lbk__vexpf, logf, sqrtf, (float)HUGE_VAL)
 LBK__ROW_KERNEL(double, f64, exp, log, sqrt, HUGE_VAL)
 #undef LBK__ROW_KERNEL
 
+/* ---- the fast path: scaled_dot_product_attention in one pass ---- */
+/* Each query row meets the keys one at a time with an online softmax (running max m, sum
+   l, and the weighted sum of values rescaled when m grows): no [L, S] scores in memory.
+   Rows of (batch, head) blocks are split across threads. A row that attends to nothing is
+   NaN (0 / 0), as the math path. Causal: key j for query i where j <= i (top left). */
+#define LBK__SDPA_KERNEL(T, SFX, EXP)                                                                            \
+    static void lbk__sdpa_##SFX(const lbk__sdpa_geo *s, const T *q, const T *k, const T *v, const void *mask, T *out) { \
+        int64_t rows = s->outer * s->L, r;                                                                       \
+        int lbk__nt = lbk__omp_threads(s->threads);                                                              \
+        bool lbk__par = s->threads != 1 && rows > 1 && (double)rows * (double)s->S * (double)(s->E + s->Ev) >= (double)(1 << 18); \
+        (void)lbk__nt; (void)lbk__par;                                                                           \
+        LBK__OMP_PARALLEL                                                                                        \
+        {                                                                                                        \
+            T *acc = (T *)lbk__malloc(sizeof(T) * (size_t)(s->Ev + 1));                                          \
+            LBK__OMP_FOR                                                                                         \
+            for (r = 0; r < rows; r++) {                                                                         \
+                int64_t ob = r / s->L, i = r % s->L, b = ob / s->Hq, h = ob % s->Hq, hk = h / s->group, j, e;    \
+                int64_t mbase = s->mbase ? s->mbase[ob] + i * s->mst[0] : 0;                                     \
+                const T *qi = q + r * s->E, *kb = k + (b * s->Hk + hk) * s->S * s->E, *vb = v + (b * s->Hk + hk) * s->S * s->Ev; \
+                T *o = out + r * s->Ev, m = (T)-HUGE_VAL, l = 0;                                                 \
+                int64_t jend = s->causal ? LBK__MIN(s->S, i + 1) : s->S;                                         \
+                if (!acc) continue;                                                                              \
+                for (e = 0; e < s->Ev; e++) acc[e] = 0;                                                          \
+                for (j = 0; j < jend; j++) {                                                                     \
+                    const T *kj = kb + j * s->E, *vj = vb + j * s->Ev;                                           \
+                    T d = 0, p;                                                                                  \
+                    for (e = 0; e < s->E; e++) d += qi[e] * kj[e];                                               \
+                    d *= (T)s->scale;                                                                            \
+                    if (mask) {                                                                                  \
+                        int64_t mo = mbase + j * s->mst[1];                                                      \
+                        if (s->mask_bool) { if (!((const uint8_t *)mask)[mo]) continue; }                       \
+                        else d += ((const T *)mask)[mo];                                                         \
+                    }                                                                                            \
+                    if (d != d) { m = d; l = d; break; }   /* NaN poisons the row */                             \
+                    if (d == (T)-HUGE_VAL) continue;                                                             \
+                    if (d > m) {                                                                                 \
+                        T c = EXP(m - d);                                                                        \
+                        l *= c;                                                                                  \
+                        for (e = 0; e < s->Ev; e++) acc[e] *= c;                                                 \
+                        m = d;                                                                                   \
+                    }                                                                                            \
+                    p = EXP(d - m);                                                                              \
+                    l += p;                                                                                      \
+                    for (e = 0; e < s->Ev; e++) acc[e] += p * vj[e];                                             \
+                }                                                                                                \
+                for (e = 0; e < s->Ev; e++) o[e] = acc[e] / l;                                                   \
+            }                                                                                                    \
+            if (!acc) { LBK__OMP_FLAG(s->failed[0]); }                                                           \
+            lbk__free(acc);                                                                                      \
+        }                                                                                                        \
+    }
+typedef struct lbk__sdpa_geo {
+    int64_t outer, L, S, E, Ev, Hq, Hk, group, mst[2];
+    const int64_t *mbase;   /* per (batch, head): the mask's offset, or NULL */
+    double scale;
+    bool causal, mask_bool, *failed;
+    int threads;
+} lbk__sdpa_geo;
+LBK__SDPA_KERNEL(float, f32, expf)
+LBK__SDPA_KERNEL(double, f64, exp)
+#undef LBK__SDPA_KERNEL
+static lbk_result lbk__cpu_sdpa(const lbk__cpu_prog *p, const lbk__cpu_inst *x, void *o) {
+    const lbk__cpu_inst *iq = &p->inst[p->ins[x->first_in]], *ik = &p->inst[p->ins[x->first_in + 1]];
+    const lbk__cpu_inst *im = x->n_in > 3 ? &p->inst[p->ins[x->first_in + 3]] : NULL;
+    const void *mask = im ? p->vals[p->ins[x->first_in + 3]] : NULL;
+    int nd = iq->n_dims, d;
+    int64_t mst[LAZYBK_MAX_DIMS], *mbase = NULL, ob;
+    bool failed = false;
+    lbk__sdpa_geo s;
+    if (x->numel == 0) return LBK_OK;
+    s.L = iq->dims[nd - 2]; s.E = iq->dims[nd - 1]; s.S = ik->dims[nd - 2]; s.Ev = x->dims[nd - 1];
+    s.Hq = nd >= 3 ? iq->dims[nd - 3] : 1; s.Hk = nd >= 3 ? ik->dims[nd - 3] : 1;
+    s.group = s.Hk ? s.Hq / s.Hk : 1;
+    s.outer = x->numel / (s.L * s.Ev);
+    s.scale = x->eps != 0 ? x->eps : 1.0 / sqrt((double)s.E);
+    s.causal = x->desc;
+    s.mask_bool = im && im->dt == LBK_BOOL;
+    s.failed = &failed;
+    s.threads = lbk_exec_threads();
+    s.mst[0] = s.mst[1] = 0;
+    if (im) {   /* the mask's strides over the scores [..., Hq, L, S], and its offset per (batch, head) */
+        lbk__cpu_inst sc = *x;
+        int64_t sd[LAZYBK_MAX_DIMS], c[LAZYBK_MAX_DIMS], off = 0;
+        memcpy(sd, x->dims, sizeof(int64_t) * (size_t)nd);
+        sd[nd - 1] = s.S;
+        sc.dims = sd;
+        lbk__cpu_bstrides(&sc, im, mst);
+        s.mst[0] = mst[nd - 2]; s.mst[1] = mst[nd - 1];
+        mbase = (int64_t *)lbk__malloc(sizeof(int64_t) * (size_t)(s.outer + 1));
+        if (!mbase) return lbk_backend_error(LBK_ERR_OOM, x->debug, "out of memory");
+        memset(c, 0, sizeof c);
+        for (ob = 0; ob < s.outer; ob++) {
+            mbase[ob] = off;
+            for (d = nd - 3; d >= 0; d--) {
+                off += mst[d];
+                if (++c[d] < sd[d]) break;
+                off -= mst[d] * sd[d];
+                c[d] = 0;
+            }
+        }
+    }
+    s.mbase = mbase;
+    if (x->dt == LBK_F32)
+        lbk__sdpa_f32(&s, (const float *)p->vals[p->ins[x->first_in]], (const float *)p->vals[p->ins[x->first_in + 1]],
+                      (const float *)p->vals[p->ins[x->first_in + 2]], mask, (float *)o);
+    else
+        lbk__sdpa_f64(&s, (const double *)p->vals[p->ins[x->first_in]], (const double *)p->vals[p->ins[x->first_in + 1]],
+                      (const double *)p->vals[p->ins[x->first_in + 2]], mask, (double *)o);
+    lbk__free(mbase);
+    return failed ? lbk_backend_error(LBK_ERR_OOM, x->debug, "out of memory") : LBK_OK;
+}
+
 /* Whether the fast path runs composite node i whole. */
 static bool lbk__cpu_runs_whole(const lbk_graph *g, uint32_t i) {
     lbk_node n = lbk_graph_node(g, i);
     int k;
     if (!lbk__cpu_native(n.dtype)) return false;
-    for (k = 0; k < n.n_inputs; k++)
-        if (lbk_graph_node(g, n.inputs[k]).dtype != n.dtype) return false;
+    for (k = 0; k < n.n_inputs; k++)   /* one dtype (attention's mask may be bool) */
+        if (lbk_graph_node(g, n.inputs[k]).dtype != n.dtype && !(n.op == LBK_OP_SDPA && k == 3 && lbk_graph_node(g, n.inputs[k]).dtype == LBK_BOOL))
+            return false;
     switch (n.op) {
+    case LBK_OP_SDPA: return true;
     case LBK_OP_SOFTMAX: case LBK_OP_LOG_SOFTMAX: case LBK_OP_LOGSUMEXP: {
         lbk_node in = lbk_graph_node(g, n.inputs[0]);
         return in.n_dims >= 1 && lbk_node_axis(g, i) == in.n_dims - 1;
@@ -15135,24 +15282,6 @@ static lbk_result lbk__cpu_indexed(const lbk__cpu_prog *p, const lbk__cpu_inst *
 }
 
 /* ---- window ops: conv2d, conv_transpose2d, the pools, nearest resizing ---- */
-/* OpenMP inside kernels written as macros: the region's thread count and condition are the
-   locals lbk__nt and lbk__par. */
-static int lbk__omp_threads(int threads) {
-#ifdef _OPENMP
-    return threads > 0 ? threads : omp_get_max_threads();
-#else
-    return threads > 0 ? threads : 1;
-#endif
-}
-#ifdef _OPENMP
-#  define LBK__OMP_PARALLEL _Pragma("omp parallel num_threads(lbk__nt) if (lbk__par)")
-#  define LBK__OMP_FOR _Pragma("omp for schedule(dynamic, 1)")
-#  define LBK__OMP_FLAG(f) _Pragma("omp atomic write") f = true
-#else
-#  define LBK__OMP_PARALLEL
-#  define LBK__OMP_FOR
-#  define LBK__OMP_FLAG(f) f = true
-#endif
 /* The geometry of a window node: x [N, C, H, W] (pools and resizing: N C planes), the result
    [N, O, OH, OW], kernel kh x kw (the weight's, or the pool's), groups G. */
 typedef struct lbk__win { int64_t N, C, H, W, O, OH, OW, kh, kw, G; int64_t s[2], p[2], e[2]; } lbk__win;
@@ -15530,6 +15659,9 @@ static lbk_result lbk__cpu_run_node(const lbk__cpu_prog *p, uint32_t i, void *o)
         }
         return LBK_OK;
     }
+    case LBK_OP_SDPA:
+        if (p->fast) return lbk__cpu_sdpa(p, x, o);
+        return lbk_backend_error(LBK_ERR_UNSUPPORTED, x->debug, "the cpu reference path runs '%s' only decomposed", lbk_op_name(x->op));
     case LBK_OP_SOFTMAX: case LBK_OP_LOG_SOFTMAX: case LBK_OP_LOGSUMEXP: case LBK_OP_LAYER_NORM: case LBK_OP_RMS_NORM:
         if (p->fast) return lbk__cpu_rows(p, x, o);
         return lbk_backend_error(LBK_ERR_UNSUPPORTED, x->debug, "the cpu reference path runs '%s' only decomposed", lbk_op_name(x->op));

@@ -4,6 +4,7 @@
    argument errors named after the call, a module round trip. */
 #include "common.h"
 #include <stdio.h>
+#include <stdlib.h>
 
 static const char *const paths[2] = {"cpu", "cpu-reference"};
 
@@ -15,7 +16,7 @@ static void ref_attention(int B, int Hq, int Hk, int L, int S, int E, int Ev, co
         for (int h = 0; h < Hq; h++) {
             int hk = h / (Hq / Hk);
             for (int i = 0; i < L; i++) {
-                double s[64], mx = -INFINITY, sum = 0;
+                double s[512], mx = -INFINITY, sum = 0;
                 for (int j = 0; j < S; j++) {
                     double d = 0;
                     for (int e = 0; e < E; e++) d += q[((b * Hq + h) * L + i) * E + e] * k[((b * Hk + hk) * S + j) * E + e];
@@ -107,6 +108,45 @@ static void test_sdpa_values(void **state) {
     }
 }
 
+/* The fast path runs attention whole (no decomposition; an online softmax) over a long
+   causal sequence and a long bool-masked one, and agrees with the float64 loop; the
+   reference path decomposes. */
+static void test_sdpa_long(void **state) {
+    (void)state;
+    enum { B = 1, HQ = 4, HK = 1, L = 300, E = 16 };
+    int64_t qd[4] = {B, HQ, L, E}, kd[4] = {B, HK, L, E}, md[2] = {L, L};
+    static double q[B * HQ * L * E], k[B * HK * L * E], v[B * HK * L * E], m[L * L], want[B * HQ * L * E], got[B * HQ * L * E];
+    tfill(q, B * HQ * L * E, -1, 1, 21);
+    tfill(k, B * HK * L * E, -1, 1, 22);
+    tfill(v, B * HK * L * E, -2, 2, 23);
+    for (int i = 0; i < L * L; i++) m[i] = (i * 2654435761u) % 5 != 0 || i % L == 0;
+    for (int p = 0; p < 2; p++) {
+        lbk_ctx *ctx = tctx_on(paths[p]);
+        for (int dt = 0; dt < 2; dt++) {
+            lbk_dtype t = dt ? LBK_F64 : LBK_F32;
+            double tol = dt ? 1e-12 : 3e-6;
+            lbk_tensor tq = tfrom(ctx, t, 4, qd, q), tk = tfrom(ctx, t, 4, kd, k), tv = tfrom(ctx, t, 4, kd, v), none = {0};
+            int64_t before = lbk_counter(ctx, "decompositions");
+            for (int variant = 0; variant < 2; variant++) {
+                lbk_tensor o = lbk_scaled_dot_product_attention(ctx, tq, tk, tv, variant ? tfrom(ctx, LBK_BOOL, 2, md, m) : none, !variant, 0);
+                if (dt == 1) ref_attention(B, HQ, HK, L, L, E, E, q, k, v, m, variant ? 1 : 0, !variant, 0.25, want);
+                else {   /* f32 inputs: the reference reads the rounded values */
+                    static double q32[B * HQ * L * E], k32[B * HK * L * E], v32[B * HK * L * E];
+                    for (int i = 0; i < B * HQ * L * E; i++) q32[i] = (float)q[i];
+                    for (int i = 0; i < B * HK * L * E; i++) { k32[i] = (float)k[i]; v32[i] = (float)v[i]; }
+                    ref_attention(B, HQ, HK, L, L, E, E, q32, k32, v32, m, variant ? 1 : 0, !variant, 0.25, want);
+                }
+                tread(ctx, o, got);
+                tclose(got, want, B * HQ * L * E, tol, variant ? "long masked attention" : "long causal attention");
+            }
+            if (p == 0 && !getenv("LAZYBK_CPU_REFERENCE")) assert_int_equal(lbk_counter(ctx, "decompositions"), before);   /* the fast path ran it whole */
+            else assert_true(lbk_counter(ctx, "decompositions") > before);
+        }
+        assert_ctx_ok(ctx);
+        lbk_ctx_destroy(ctx);
+    }
+}
+
 static void test_sdpa_errors(void **state) {
     (void)state;
     lbk_ctx *ctx = tctx();
@@ -174,6 +214,6 @@ static void test_sdpa_module(void **state) {
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_sdpa_values), cmocka_unit_test(test_sdpa_errors), cmocka_unit_test(test_sdpa_module),
+    cmocka_unit_test(test_sdpa_values), cmocka_unit_test(test_sdpa_long), cmocka_unit_test(test_sdpa_errors), cmocka_unit_test(test_sdpa_module),
 };
 TEST_GROUP(attention_tests, tests);

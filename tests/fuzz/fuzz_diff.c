@@ -19,10 +19,10 @@
 #define MAX_NUMEL 4096          /* what the programs compute stays small */
 
 enum { K_NOP = -1, K_DATA, K_FULL, K_SCALAR, K_ARANGE, K_UNARY, K_BINARY, K_WHERE, K_CAST, K_REDUCE, K_ARGMAX, K_RESHAPE, K_PERMUTE,
-       K_EXPAND, K_SLICE, K_CONCAT, K_MATMUL, K_COMPOSITE, K_HUGE, K_INDEX, K_INDEXED, K_COUNT };
+       K_EXPAND, K_SLICE, K_CONCAT, K_MATMUL, K_COMPOSITE, K_HUGE, K_INDEX, K_INDEXED, K_WINDOW, K_COUNT };
 static const char *const k_names[K_COUNT] = {"data", "full", "scalar", "arange", "unary", "binary", "where", "cast", "reduce",
                                              "argmax", "reshape", "permute", "expand", "slice", "concat", "matmul", "composite",
-                                             "huge", "index_select", "indexed"};
+                                             "huge", "index_select", "indexed", "window"};
 
 /* One step: its kind, operands (earlier steps; a step that made no value stands for the
    nearest earlier one that did) and parameters. A step makes at most one value; K_NOP
@@ -138,6 +138,72 @@ static lbk_tensor exec_indexed(lbk_ctx *ctx, const step *st, lbk_tensor a) {
     }
 }
 
+/* The ops of CNNs and decoders over a (made 4-d NCHW where a window needs it): conv2d and
+   conv_transpose2d with weights from sin(arange), the pools, nearest resizing, cumsum,
+   argsort, sort, topk, batch_norm, group_norm, rope, cross_entropy, one_hot, pad. Their
+   small integer parameters come from the step's seed; many draws are refused alike. */
+enum { W_COUNT = 15 };
+static lbk_tensor exec_window(lbk_ctx *ctx, const step *st, lbk_tensor a, lbk_tensor b) {
+    uint64_t s = st->seed;
+    int nd = a.id ? lbk_ndim(ctx, a) : 0, k;
+    int64_t d[8] = {1, 1, 1, 1, 1, 1, 1, 1}, x4[4], st2[2], pd2[2], ex2[2], n_el = 1;
+    lbk_tensor none = {0}, v, ix;
+    lbk_dtype dt = a.id ? lbk_type(ctx, a) : LBK_F32;
+    for (k = 0; k < nd && k < 8; k++) { d[k] = lbk_dim(ctx, a, k); n_el *= d[k]; }
+    /* a as [N, C, H, W]: its last three dims (ones in front) */
+    for (k = 0; k < 4; k++) x4[k] = k - (4 - nd) >= 0 && nd <= 4 ? d[k - (4 - nd)] : 1;
+    if (nd > 4) { x4[0] = n_el / (d[nd - 1] * d[nd - 2] * (d[nd - 3] ? d[nd - 3] : 1) + (n_el == 0)); x4[1] = d[nd - 3]; x4[2] = d[nd - 2]; x4[3] = d[nd - 1]; }
+    lbk_tensor a4 = (lbk_reshape)(ctx, a, 4, x4);
+    for (k = 0; k < 2; k++) { st2[k] = 1 + rng_int(&s, 2); pd2[k] = rng_int(&s, 2); ex2[k] = 1 + rng_int(&s, 2); }
+    switch (st->sub) {
+    case 0: case 1: {   /* conv2d, conv_transpose2d */
+        int64_t C = x4[1], g = (C > 1 && rng_int(&s, 2)) ? C : 1, og = 1 + rng_int(&s, 3), kd[2] = {1 + rng_int(&s, 3), 1 + rng_int(&s, 3)};
+        int64_t wd[4] = {st->sub ? C : og * g, st->sub ? og : (g ? C / g : 0), kd[0], kd[1]}, wn = wd[0] * wd[1] * wd[2] * wd[3], bd = og * g;
+        lbk_dtype wt = lbk_dtype_is_float(dt) ? dt : LBK_F32;
+        lbk_tensor w = (lbk_reshape)(ctx, (lbk_cast)(ctx, (lbk_sin)(ctx, (lbk_mul)(ctx, (lbk_arange)(ctx, LBK_F64, 0, (double)wn, 1), (lbk_scalar)(ctx, LBK_F64, 0.7))), wt), 4, wd);
+        lbk_tensor bias = st->keep ? (lbk_full)(ctx, wt, 1, &bd, 0.25) : none;
+        if (st->sub == 0) return (lbk_conv2d)(ctx, a4, w, bias, st2, pd2, ex2, g);
+        for (k = 0; k < 2; k++) ex2[k] = rng_int(&s, (int)st2[k]);
+        return (lbk_conv_transpose2d)(ctx, a4, w, bias, st2, pd2, ex2, g);
+    }
+    case 2: case 3: {   /* max_pool2d, avg_pool2d */
+        int64_t kd[2] = {1 + rng_int(&s, 3), 1 + rng_int(&s, 3)};
+        for (k = 0; k < 2; k++) if (pd2[k] > kd[k] / 2) pd2[k] = 0;
+        return st->sub == 2 ? (lbk_max_pool2d)(ctx, a4, kd, st->keep ? st2 : NULL, pd2) : (lbk_avg_pool2d)(ctx, a4, kd, st->keep ? st2 : NULL, pd2);
+    }
+    case 4: return (lbk_interpolate_nearest2d)(ctx, a4, 1 + rng_int(&s, 7), 1 + rng_int(&s, 7));
+    case 5: return (lbk_cumsum)(ctx, a, st->axes[0]);
+    case 6: return (lbk_argsort)(ctx, a, st->axes[0], st->keep);
+    case 7: case 8: {
+        int64_t kk = nd ? rng_int(&s, (int)d[((st->axes[0] % nd) + nd) % nd] + 1) : 1;
+        if ((st->sub == 7 ? (lbk_sort)(ctx, a, st->axes[0], st->keep, &v, &ix) : (lbk_topk)(ctx, a, kk, st->axes[0], st->keep, &v, &ix)) != LBK_OK) return none;
+        return v;
+    }
+    case 9: {   /* batch_norm over channel dim 1 */
+        int64_t C = nd >= 2 ? d[1] : 1;
+        return (lbk_batch_norm)(ctx, a, (lbk_full)(ctx, LBK_F32, 1, &C, 0.5), (lbk_full)(ctx, LBK_F32, 1, &C, 2), st->keep ? (lbk_full)(ctx, LBK_F32, 1, &C, -1.5) : none,
+                                none, 1e-5);
+    }
+    case 10: return (lbk_group_norm)(ctx, a, 1 + rng_int(&s, 2), none, none, 1e-5);
+    case 11: {   /* rope over the last two dims, positions 0.. */
+        int64_t T = nd >= 2 ? d[nd - 2] : 1, D = nd ? d[nd - 1] : 1;
+        return (lbk_rope)(ctx, a, (lbk_arange)(ctx, LBK_I64, 3, 3 + (double)T, 1), D >= 2 ? 2 * (1 + rng_int(&s, (int)(D / 2))) : 2, 100, st->keep);
+    }
+    case 12: {   /* cross_entropy of a [N, C] against b's values taken mod C (sometimes out) */
+        int64_t N = nd == 2 ? d[0] : 1, C = nd == 2 ? d[1] : 1;
+        lbk_tensor t = b.id && lbk_numel(ctx, b) >= N && N > 0 ? (lbk_reshape)(ctx, (lbk_slice)(ctx, (lbk_reshape)(ctx, (lbk_cast)(ctx, b, LBK_I64), 1, (int64_t[]){-1}), 0, 0, N, 1), 1, &N)
+                                                           : (lbk_full)(ctx, LBK_I64, 1, &N, 0);
+        if (!st->keep && C > 0) t = (lbk_where)(ctx, (lbk_lt)(ctx, t, (lbk_scalar)(ctx, LBK_I64, 0)), (lbk_scalar)(ctx, LBK_I64, -100), (lbk_where)(ctx, (lbk_ge)(ctx, t, (lbk_scalar)(ctx, LBK_I64, (double)C)), (lbk_scalar)(ctx, LBK_I64, 0), t));
+        return (lbk_cross_entropy)(ctx, a, t, -100, st->keep ? 0.1 : 0);
+    }
+    case 13: return (lbk_one_hot)(ctx, (lbk_cast)(ctx, a, LBK_I64), 1 + rng_int(&s, 4), st->keep ? LBK_F32 : LBK_I32);
+    default: {
+        int64_t pads[4] = {rng_int(&s, 4) - 1, rng_int(&s, 4) - 1, rng_int(&s, 3), rng_int(&s, 3) - 1};
+        return (lbk_pad)(ctx, a, nd >= 2 ? 4 : 2 * (nd >= 1), pads, st->x);
+    }
+    }
+}
+
 static lbk_tensor exec_step(run *r, const step *st) {
     lbk_ctx *ctx = r->ctx;
     lbk_tensor a = pick(r, st->a), b = pick(r, st->b), c = pick(r, st->c), none = {0};
@@ -187,6 +253,7 @@ static lbk_tensor exec_step(run *r, const step *st) {
         }
     case K_INDEX: return (lbk_index_select)(ctx, a, st->axes[0], b);   /* b's values decide: in range, or an error at the sync */
     case K_INDEXED: return exec_indexed(ctx, st, a);
+    case K_WINDOW: return exec_window(ctx, st, a, b);
     case K_HUGE:   /* past 2^63 elements or size_t bytes: refused at trace time, everywhere alike */
         return st->sub ? (lbk_expand)(ctx, a, st->nd, st->dims) : (lbk_full)(ctx, st->dt, st->nd, st->dims, 1);
     }
@@ -246,9 +313,9 @@ static void gen_step(run *r, step *st, uint64_t *s) {
     switch (st->kind) {
     case K_UNARY: st->sub = rng_int(s, COUNT(k_un)); break;
     case K_BINARY: st->sub = rng_int(s, COUNT(k_bin)); break;
-    case K_REDUCE: case K_COMPOSITE: case K_ARGMAX: case K_SLICE: case K_CONCAT: case K_PERMUTE: case K_INDEX: case K_INDEXED: {
+    case K_REDUCE: case K_COMPOSITE: case K_ARGMAX: case K_SLICE: case K_CONCAT: case K_PERMUTE: case K_INDEX: case K_INDEXED: case K_WINDOW: {
         st->sub = st->kind == K_REDUCE ? rng_int(s, 7) : st->kind == K_COMPOSITE ? rng_int(s, 8) : st->kind == K_CONCAT ? 1 + rng_int(s, 3)
-                : st->kind == K_INDEXED ? rng_int(s, 5) : 0;
+                : st->kind == K_INDEXED ? rng_int(s, 5) : st->kind == K_WINDOW ? rng_int(s, W_COUNT) : 0;
         st->n_axes = nd ? rng_int(s, nd + 1) : 0;
         for (k = 0; k < 4; k++) st->axes[k] = nd ? rng_int(s, nd) - (rng_int(s, 3) == 0 ? nd : 0) : 0;
         if (st->kind == K_REDUCE && st->n_axes == 2 && st->axes[0] == st->axes[1]) st->n_axes = 1;
@@ -357,6 +424,7 @@ static void mark_fragile(const run *r0, const program *p) {
             disc = st->sub == 3 || st->sub == 5 || st->sub == 6 || st->sub == 7 || (st->sub >= 12 && st->sub <= 15);
             break;
         case K_ARGMAX: case K_WHERE: disc = true; break;   /* ties, conditions */
+        case K_WINDOW: disc = (st->sub >= 6 && st->sub <= 8) || st->sub == 2 || st->sub == 12 || st->sub == 13; break;   /* orders, maxima, ids (rounded) */
         default: break;
         }
         g_fragile[i] = any_fragile || (disc && any_approx);
@@ -426,7 +494,7 @@ static bool check_program(const program *p, char *why, size_t cap) {
     for (k = 0; k < p->n; k++) {
         double t = runs[0].v[k].id ? dtype_tol(lbk_type(runs[0].ctx, runs[0].v[k])) : 0;
         if (t > g_program_tol) g_program_tol = t;
-        if (p->s[k].kind == K_COMPOSITE && g_program_tol < 2e-4) g_program_tol = 2e-4;
+        if ((p->s[k].kind == K_COMPOSITE || p->s[k].kind == K_WINDOW) && g_program_tol < 2e-4) g_program_tol = 2e-4;
     }
     for (k = 0; k < p->n; k++) { g_steps++; g_steps_ok += runs[0].res[k] == LBK_OK; }
     for (k = 0; k < p->n; k++) g_elements += runs[0].v[k].id ? lbk_numel(runs[0].ctx, runs[0].v[k]) : 0;
