@@ -716,7 +716,7 @@ LAZYBK_API lbk_tensor lbk_interpolate_nearest2d(lbk_ctx *ctx, lbk_tensor x, int6
    sorted values and that order; topk: the first k of it (largest: descending), k in
    [0, dim]. multinomial: n_samples draws without replacement from each row of probs ([C]
    or [R, C] float weights >= 0, need not sum to 1; Gumbel top-k over lbk_rand, so seeded
-   by lbk_ctx_seed); a weight <= 0 or NaN is never drawn while others remain; i64 result
+   by lbk_set_seed); a weight <= 0 or NaN is never drawn while others remain; i64 result
    [..., n_samples]. one_hot: ids [...] -> [..., n_classes] of dt; an id outside
    [0, n_classes) fails the sync like index_select's. pad: torch.nn.functional.pad, constant
    mode: pads[2i] and pads[2i + 1] are the counts before and after the i-th last axis
@@ -6975,6 +6975,7 @@ typedef struct lbk__seg {
 typedef struct lbk__val { lbk_dtype dtype; uint8_t fallback; int n_dims; int64_t dims[LAZYBK_MAX_DIMS]; } lbk__val;
 struct lbk__plan {
     bool simple;
+    bool donates;              /* one segment after decomposition, compiled with its donated parameters */
     uint32_t n_params, n_consts, n_values, n_segs, n_roots, n_fallback_nodes, n_decomposed;
     lbk_data **consts;
     lbk__val *vals;
@@ -7507,6 +7508,8 @@ static lbk_result lbk__make_plan(lbk_ctx *ctx, const uint32_t *roots, size_t n_r
     size_t n = ctx->n_order, k;
     uint8_t *sup = NULL;
     uint32_t *ord = NULL, *new_roots = NULL, *next_ord = NULL, *next_roots = NULL;   /* next_*: later rounds of decomposition */
+    uint32_t *donors = NULL;   /* parameters donated in the graph as traced */
+    size_t n_donors = 0;
     bool all, composite_declined = false;
     lbk_result r = LBK_OK;
     lbk_scope sc;
@@ -7553,6 +7556,16 @@ static lbk_result lbk__make_plan(lbk_ctx *ctx, const uint32_t *roots, size_t n_r
     }
     sc = lbk_scope_begin(ctx);
     if (composite_declined) {
+        /* the parameters whose data dies with this sync keep that through the rewrite (its
+           collect sees the rewritten nodes beside the originals, which still hold them) */
+        for (k = 0; k < n; k++)
+            if (ctx->nodes[ord[k]].flags & LBK__NF_DONATE) {
+                if (!donors) donors = (uint32_t *)lbk__malloc(sizeof(uint32_t) * (n + 1));
+                if (!donors) break;   /* out of memory: no donation, which is always correct */
+                donors[n_donors++] = ord[k];
+            }
+    }
+    if (composite_declined) {
         /* Decompositions may record composites of their own (cross_entropy's log_softmax):
            rewritten again, round by round, until the backend runs or declines to a fixed
            point (a bounded number of rounds: a decomposition that makes itself again). */
@@ -7595,16 +7608,22 @@ static lbk_result lbk__make_plan(lbk_ctx *ctx, const uint32_t *roots, size_t n_r
             }
         }
         if (r == LBK_OK) r = lbk__plan_params(ctx, p, where);
+        for (k = 0; k < n_donors && r == LBK_OK && all; k++) {
+            ctx->nodes[donors[k]].flags |= LBK__NF_DONATE;
+            p->donates = true;
+        }
     } else {
         memcpy(new_roots, roots, sizeof(uint32_t) * n_roots);
     }
     if (r == LBK_OK && !all) r = lbk__plan_fallback(ctx, p, where);
+    ctx->view_donate = p->donates;   /* one segment: it may write into its donated parameters */
     if (r == LBK_OK) r = lbk__plan_segments(ctx, p, sup, new_roots, n_roots, where);
+    ctx->view_donate = false;
     p->n_decomposed = composite_declined;
     for (k = 0; k < n; k++) ctx->nodes[ord[k]].plan_val = 0;
     for (k = 0; k < ctx->n_order; k++) ctx->nodes[ctx->order[k]].plan_val = 0;
     lbk_scope_end(ctx, sc, NULL, 0);   /* the rewritten nodes go: the plan holds what it needs */
-    lbk__free(sup); lbk__free(ord); lbk__free(new_roots); lbk__free(next_ord); lbk__free(next_roots);
+    lbk__free(sup); lbk__free(ord); lbk__free(new_roots); lbk__free(next_ord); lbk__free(next_roots); lbk__free(donors);
     if (r != LBK_OK) { lbk__plan_free(ctx, p); return r; }
     lbk__plan_account(ctx, p, roots, n_roots);
     *out = p;
@@ -7779,8 +7798,10 @@ static lbk_result lbk__execute(lbk_ctx *ctx, const lbk__bk *b, lbk_computation *
 /* Runs a plan that is not simple: segments in order, values moved between the backend
    and the fallback as the segments need them. The roots' data (on the backend, owned by
    the caller) go to out. */
-static lbk_result lbk__run_plan(lbk_ctx *ctx, const lbk__plan *p, lbk_data **params, lbk_data **out, const char *where) {
+static lbk_result lbk__run_plan(lbk_ctx *ctx, const lbk__plan *p, lbk_data **params, uint8_t *param_donate, lbk_data **out,
+                                const char *where) {
     uint32_t nv = p->n_values, k, j, n_borrowed = p->n_params + p->n_consts;
+    uint8_t *donate = NULL;   /* a donating plan's one segment: its arguments' donation bits */
     lbk_data **val = (lbk_data **)lbk__calloc((size_t)nv * 2 + 1, sizeof(lbk_data *)), **other;
     lbk_data **args = NULL, **outs = NULL;
     uint32_t max_args = 1, max_outs = 1;
@@ -7795,7 +7816,10 @@ static lbk_result lbk__run_plan(lbk_ctx *ctx, const lbk__plan *p, lbk_data **par
     }
     args = (lbk_data **)lbk__malloc(sizeof(lbk_data *) * max_args);
     outs = (lbk_data **)lbk__malloc(sizeof(lbk_data *) * max_outs);
-    if (!args || !outs) r = lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
+    if (p->donates && p->n_segs == 1) donate = (uint8_t *)lbk__calloc(max_args, 1);
+    if (!args || !outs || (p->donates && p->n_segs == 1 && !donate)) r = lbk__ctx_fail(ctx, LBK_ERR_OOM, where, -1, "out of memory");
+    for (j = 0; donate && j < p->segs[0].n_args; j++)
+        donate[j] = p->segs[0].args[j] < p->n_params ? (uint8_t)(param_donate[p->segs[0].args[j]] & 2) : 0;
     for (k = 0; k < p->n_segs && r == LBK_OK; k++) {
         const lbk__seg *sg = &p->segs[k];
         lbk__bk b = lbk__seg_backend(ctx, p, sg->fallback != 0);
@@ -7805,8 +7829,10 @@ static lbk_result lbk__run_plan(lbk_ctx *ctx, const lbk__plan *p, lbk_data **par
             if (!other[v]) r = lbk__transfer(ctx, p, v, val[v], sg->fallback != 0, p->vals[v].fallback != 0, &other[v], where);
             args[j] = other[v];
         }
-        if (r == LBK_OK) r = lbk__execute(ctx, &b, sg->comp, args, NULL, sg->n_args, outs, sg->n_outs, where);
+        if (r == LBK_OK) r = lbk__execute(ctx, &b, sg->comp, args, donate, sg->n_args, outs, sg->n_outs, where);
         for (j = 0; j < sg->n_outs && r == LBK_OK; j++) val[sg->outs[j]] = outs[j];
+        for (j = 0; donate && r == LBK_OK && j < sg->n_args; j++)   /* an output took a donated buffer: the caller lets it go */
+            if (donate[j] & 4) param_donate[sg->args[j]] |= 4;
     }
     /* the roots, on the backend and owned: a value the plan does not own is copied */
     for (k = 0; k < p->n_roots && r == LBK_OK; k++) {
@@ -7839,7 +7865,7 @@ static lbk_result lbk__run_plan(lbk_ctx *ctx, const lbk__plan *p, lbk_data **par
             b.iface->data_free(b.self, other[k]);
         }
     ctx->counters[LBK__C_fallback_nodes] += r == LBK_OK ? p->n_fallback_nodes : 0;
-    lbk__free(val); lbk__free(args); lbk__free(outs);
+    lbk__free(val); lbk__free(args); lbk__free(outs); lbk__free(donate);
     return r;
 }
 
@@ -7958,7 +7984,7 @@ static lbk_result lbk__sync_nodes(lbk_ctx *ctx, const uint32_t *nodes, size_t n,
             ctx->arg_tmp[i] = 1;
         } else {
             ctx->args[i] = x->data;
-            if (plan->simple && (x->flags & LBK__NF_DONATE)) ctx->arg_tmp[i] = 2;
+            if ((plan->simple || plan->donates) && (x->flags & LBK__NF_DONATE)) ctx->arg_tmp[i] = 2;
             if (ctx->iface->data_of_node) {
                 lbk_node pn;
                 memset(&pn, 0, sizeof pn);
@@ -7981,7 +8007,7 @@ static lbk_result lbk__sync_nodes(lbk_ctx *ctx, const uint32_t *nodes, size_t n,
             r = lbk__execute(ctx, &b, plan->segs[0].comp, ctx->args, ctx->arg_tmp, n_params, ctx->outs, (uint32_t)n_roots, where);
             ctx->dmap = NULL;
         } else {
-            r = lbk__run_plan(ctx, plan, ctx->args, ctx->outs, where);
+            r = lbk__run_plan(ctx, plan, ctx->args, ctx->arg_tmp, ctx->outs, where);
         }
     }
     while (i-- > 0)
