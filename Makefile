@@ -233,11 +233,18 @@ check-install: deps
 
 # Benchmarks are built the way users build: plain -O2, no -march (plus -fopenmp), and run
 # at 1 and 2 threads.
-bench: deps bench-deps $(BENCHES)
+bench: deps bench-deps $(BENCHES) $(BUILD)/bench/libbench_models.so
 	sh benchmarks/report.sh
 
 bench-deps:
 	@sh tools/deps.sh libopenblas-dev libeigen3-dev gnuplot-nox
+
+# The example models (examples/08-10) and two single ops as a library that
+# benchmarks/bench_torch.py times against PyTorch eager (run by report.sh when python3-torch is there).
+MODEL_BENCH := benchmarks/models/bench_gpt2.c benchmarks/models/bench_llama.c benchmarks/models/bench_cnn.c
+$(BUILD)/bench/libbench_models.so: $(MODEL_BENCH) examples/08_gpt2.c examples/09_llama.c examples/10_cnn.c benchmarks/bench_util.h $(HDR) | bench-deps
+	@mkdir -p $(BUILD)/bench
+	$(CC) -std=c99 -O2 -fopenmp -fPIC -shared $(WARN) $(CPPFLAGS) $(MODEL_BENCH) -o $@ $(LIBS)
 
 $(BUILD)/bench/bench_eigen: benchmarks/bench_eigen.cpp $(HDR) | bench-deps
 	@mkdir -p $(BUILD)/bench

@@ -3432,7 +3432,7 @@ static int lbk__enter(lbk_ctx *ctx, const char *call) {
     return 0;
 }
 static void lbk__leave(lbk_ctx *ctx, int held) {
-    if (held == 1) lbk__owner_put(&ctx->owner);
+    if (held == 1 && ctx) lbk__owner_put(&ctx->owner);   /* ctx is never NULL here; said so for gcc 12's -Wstringop-overflow */
 }
 #define LBK__GUARD(T, c, call_name, fail, call)              \
     do {                                                     \
@@ -13414,6 +13414,7 @@ static bool lbk__cpu_plan_groups(lbk__cpu_prog *p) {
    Elsewhere, or with LAZYBK_NO_SIMD, one portable version. */
 #if !defined(LAZYBK_NO_SIMD) && defined(__x86_64__) && defined(__ELF__) && (defined(__GNUC__) || defined(__clang__)) && \
     !defined(__SANITIZE_THREAD__)
+#  define LBK__X86_CLONES 1
 #  define LBK__TILE_FN __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) LBK__NOTRAP
 #else
 #  define LBK__TILE_FN LBK__NOINLINE LBK__NOTRAP   /* not inlined: the kernels keep their restrict pointers */
@@ -14657,6 +14658,54 @@ LBK__GEMM_MICRO(float, f32)
 LBK__GEMM_MICRO(double, f64)
 #undef LBK__GEMM_MICRO
 #endif
+/* The f32 micro-kernel in x86 intrinsics, picked by CPUID once per matmul: generic 64-byte
+   vectors compile well for AVX-512 but an AVX2 clone of them went through the stack at a
+   tenth of the machine's speed, and ISO C modes (-std=c99) never contract a * b + c into an
+   FMA. AVX2: two ymm per row (12 accumulators); AVX-512: one zmm per row. */
+typedef void (*lbk__mk_f32_fn)(int64_t kc, const float *LBK__RESTRICT ap, const float *LBK__RESTRICT bp, float *LBK__RESTRICT acc);
+typedef void (*lbk__mk_f64_fn)(int64_t kc, const double *LBK__RESTRICT ap, const double *LBK__RESTRICT bp, double *LBK__RESTRICT acc);
+#ifdef LBK__X86_CLONES
+#  include <immintrin.h>
+#  define LBK__MK_ROW2(i)                                                                                        \
+    { __m256 a_ = _mm256_broadcast_ss(ap + k * LBK__MR + (i));                                                   \
+      c##i##a = _mm256_fmadd_ps(a_, b0, c##i##a); c##i##b = _mm256_fmadd_ps(a_, b1, c##i##b); }
+static __attribute__((target("avx2,fma"))) void lbk__mk_f32_avx2(int64_t kc, const float *LBK__RESTRICT ap, const float *LBK__RESTRICT bp,
+                                                                 float *LBK__RESTRICT acc) {
+    __m256 c0a = _mm256_setzero_ps(), c0b = c0a, c1a = c0a, c1b = c0a, c2a = c0a, c2b = c0a, c3a = c0a, c3b = c0a, c4a = c0a, c4b = c0a,
+           c5a = c0a, c5b = c0a;
+    int64_t k;
+    for (k = 0; k < kc; k++) {
+        __m256 b0 = _mm256_loadu_ps(bp + k * LBK__NR), b1 = _mm256_loadu_ps(bp + k * LBK__NR + 8);
+        LBK__MK_ROW2(0) LBK__MK_ROW2(1) LBK__MK_ROW2(2) LBK__MK_ROW2(3) LBK__MK_ROW2(4) LBK__MK_ROW2(5)
+    }
+    _mm256_storeu_ps(acc + 0, c0a); _mm256_storeu_ps(acc + 8, c0b); _mm256_storeu_ps(acc + 16, c1a); _mm256_storeu_ps(acc + 24, c1b);
+    _mm256_storeu_ps(acc + 32, c2a); _mm256_storeu_ps(acc + 40, c2b); _mm256_storeu_ps(acc + 48, c3a); _mm256_storeu_ps(acc + 56, c3b);
+    _mm256_storeu_ps(acc + 64, c4a); _mm256_storeu_ps(acc + 72, c4b); _mm256_storeu_ps(acc + 80, c5a); _mm256_storeu_ps(acc + 88, c5b);
+}
+#  undef LBK__MK_ROW2
+#  define LBK__MK_ROW1(i) c##i = _mm512_fmadd_ps(_mm512_set1_ps(ap[k * LBK__MR + (i)]), b, c##i);
+static __attribute__((target("avx512f"))) void lbk__mk_f32_avx512(int64_t kc, const float *LBK__RESTRICT ap, const float *LBK__RESTRICT bp,
+                                                                  float *LBK__RESTRICT acc) {
+    __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+    int64_t k;
+    for (k = 0; k < kc; k++) {
+        __m512 b = _mm512_loadu_ps(bp + k * LBK__NR);
+        LBK__MK_ROW1(0) LBK__MK_ROW1(1) LBK__MK_ROW1(2) LBK__MK_ROW1(3) LBK__MK_ROW1(4) LBK__MK_ROW1(5)
+    }
+    _mm512_storeu_ps(acc + 0, c0); _mm512_storeu_ps(acc + 16, c1); _mm512_storeu_ps(acc + 32, c2);
+    _mm512_storeu_ps(acc + 48, c3); _mm512_storeu_ps(acc + 64, c4); _mm512_storeu_ps(acc + 80, c5);
+}
+#  undef LBK__MK_ROW1
+static lbk__mk_f32_fn lbk__mk_pick_f32(void) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return lbk__mk_f32_avx512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return lbk__mk_f32_avx2;
+    return lbk__mk_f32;
+}
+#else
+static lbk__mk_f32_fn lbk__mk_pick_f32(void) { return lbk__mk_f32; }
+#endif
+static lbk__mk_f64_fn lbk__mk_pick_f64(void) { return lbk__mk_f64; }
 /* A matmul's epilogue: its group run on rows [base + r0, base + r0 + n) of the product as
    soon as they are final (in the last KC block of the last NC panel), while in cache. */
 typedef struct lbk__cpu_epi {
@@ -14669,14 +14718,69 @@ typedef struct lbk__cpu_epi {
 static void lbk__cpu_epi_rows(const lbk__cpu_epi *e, int64_t r0, int64_t n) {
     lbk__cpu_group_rows(e->p, e->gr, e->w, e->base + r0, e->base + r0 + n, e->scratch);
 }
+/* B of a convolution read straight from its input while packing (an implicit GEMM): row k
+   is (c, ky, kx) of the kernel, column p (from p_base) an output position; zero where the
+   window leaves the image. */
+typedef struct lbk__conv_src { const void *x; int64_t H, W, OW, kh, kw, p_base, s[2], p[2], e[2]; } lbk__conv_src;
 #define LBK__GEMM_KERNEL(T, SFX)                                                                                 \
-    /* One batch; aps/bps: packing buffers (MC x KC and KC x NC). */                                            \
-    /* bt: B is stored transposed, [N, K]; epi: the epilogue or NULL */                                          \
-    static void lbk__gemm_##SFX(int64_t M, int64_t N, int64_t K, const T *A, const T *B, bool bt, T *C, T *aps, T *bps, \
-                                const lbk__cpu_epi *epi) {                                                      \
+    static void lbk__conv_pack_##SFX(const lbk__conv_src *cs, int64_t pc, int64_t kc, int64_t p0, int64_t nr, T *dst) { \
+        const T *x = (const T *)cs->x;                                                                           \
+        int64_t k, khw = cs->kh * cs->kw, oy0 = (cs->p_base + p0) / cs->OW, ox0 = (cs->p_base + p0) % cs->OW;   \
+        for (k = 0; k < kc; k++) {                                                                               \
+            int64_t kk = pc + k, ky = kk / cs->kw % cs->kh, kx = kk % cs->kw, oy = oy0, ox = ox0, j = 0, q;      \
+            const T *xc = x + kk / khw * cs->H * cs->W;                                                          \
+            T *d = dst + k * LBK__NR;                                                                            \
+            while (j < nr) {   /* a run of positions in one output row */                                        \
+                int64_t run = LBK__MIN(nr - j, cs->OW - ox), iy = oy * cs->s[0] - cs->p[0] + ky * cs->e[0];      \
+                int64_t ix0 = ox * cs->s[1] - cs->p[1] + kx * cs->e[1];                                          \
+                if (iy < 0 || iy >= cs->H) {                                                                     \
+                    for (q = 0; q < run; q++) d[j + q] = 0;                                                      \
+                } else if (cs->s[1] == 1 && ix0 >= 0 && ix0 + run <= cs->W) {                                    \
+                    const T *src = xc + iy * cs->W + ix0;                                                        \
+                    for (q = 0; q < run; q++) d[j + q] = src[q];                                                 \
+                } else {                                                                                         \
+                    for (q = 0; q < run; q++) {                                                                  \
+                        int64_t ix = ix0 + q * cs->s[1];                                                         \
+                        d[j + q] = ix >= 0 && ix < cs->W ? xc[iy * cs->W + ix] : (T)0;                           \
+                    }                                                                                            \
+                }                                                                                                \
+                j += run;                                                                                        \
+                ox += run;                                                                                       \
+                if (ox == cs->OW) { ox = 0; oy++; }                                                              \
+            }                                                                                                    \
+            for (; j < LBK__NR; j++) d[j] = 0;                                                                   \
+        }                                                                                                        \
+    }                                                                                                            \
+    /* Rows r0 .. r0 + mc of A [., K], columns pc .. pc + kc, as panels of MR rows (zero-padded). */           \
+    static void lbk__pack_a_##SFX(const T *A, int64_t K, int64_t r0, int64_t mc, int64_t pc, int64_t kc, T *dst) { \
+        int64_t ir, i, k;                                                                                        \
+        for (ir = 0; ir < mc; ir += LBK__MR) {                                                                   \
+            int64_t mr = LBK__MIN(LBK__MR, mc - ir);                                                             \
+            T *d = dst + ir * kc;                                                                                \
+            for (k = 0; k < kc; k++) {                                                                           \
+                for (i = 0; i < mr; i++) d[k * LBK__MR + i] = A[(r0 + ir + i) * K + pc + k];                     \
+                for (; i < LBK__MR; i++) d[k * LBK__MR + i] = 0;                                                 \
+            }                                                                                                    \
+        }                                                                                                        \
+    }                                                                                                            \
+    /* All of A [M, K] packed once, for gemm's apk: KC blocks of all its MR-row panels */                       \
+    /* ((M rounded up to MR) x K elements). */                                                                   \
+    static void lbk__pack_a_all_##SFX(const T *A, int64_t M, int64_t K, T *dst) {                                \
+        int64_t pc, ic, mpad = (M + LBK__MR - 1) / LBK__MR * LBK__MR;                                            \
+        for (pc = 0; pc < K; pc += LBK__KC)                                                                      \
+            for (ic = 0; ic < M; ic += LBK__MC)                                                                  \
+                lbk__pack_a_##SFX(A, K, ic, LBK__MIN(LBK__MC, M - ic), pc, LBK__MIN(LBK__KC, K - pc), dst + pc * mpad + ic * LBK__MIN(LBK__KC, K - pc)); \
+    }                                                                                                            \
+    /* One batch; aps/bps: packing buffers (MC x KC and KC x NC). bt: B is stored */                            \
+    /* transposed, [N, K]; ldb, ldc: the row strides of B and C; epi: the epilogue or NULL; */                   \
+    /* cs: B is a convolution's input (B unused) or NULL; apk: A packed by pack_a_all, or NULL */                \
+    static void lbk__gemm_##SFX(int64_t M, int64_t N, int64_t K, const T *A, const T *B, bool bt, int64_t ldb, T *C, int64_t ldc, \
+                                T *aps, T *bps, const lbk__cpu_epi *epi, const lbk__conv_src *cs, const T *apk) { \
         int64_t jc, pc, ic, jr, ir, i, j, k;                                                                     \
         T acc[LBK__MR * LBK__NR];                                                                                \
-        for (i = 0; i < M * N; i++) C[i] = 0;                                                                    \
+        lbk__mk_##SFX##_fn mk = lbk__mk_pick_##SFX();                                                            \
+        for (i = 0; i < M; i++)                                                                                  \
+            for (j = 0; j < N; j++) C[i * ldc + j] = 0;                                                          \
         for (jc = 0; jc < N; jc += LBK__NC) {                                                                    \
             int64_t nc = LBK__MIN(LBK__NC, N - jc);                                                              \
             for (pc = 0; pc < K; pc += LBK__KC) {                                                                \
@@ -14684,28 +14788,23 @@ static void lbk__cpu_epi_rows(const lbk__cpu_epi *e, int64_t r0, int64_t n) {
                 for (jr = 0; jr < nc; jr += LBK__NR) {   /* pack B[pc:pc+kc, jc+jr : +NR] */                    \
                     T *dst = bps + jr * kc;                                                                      \
                     int64_t nr = LBK__MIN(LBK__NR, nc - jr);                                                     \
+                    if (cs) { lbk__conv_pack_##SFX(cs, pc, kc, jc + jr, nr, dst); continue; }                    \
                     for (k = 0; k < kc; k++) {                                                                   \
-                        if (bt) { for (j = 0; j < nr; j++) dst[k * LBK__NR + j] = B[(jc + jr + j) * K + pc + k]; }  \
-                        else { const T *src = B + (pc + k) * N + jc + jr; for (j = 0; j < nr; j++) dst[k * LBK__NR + j] = src[j]; } \
+                        if (bt) { for (j = 0; j < nr; j++) dst[k * LBK__NR + j] = B[(jc + jr + j) * ldb + pc + k]; }  \
+                        else { const T *src = B + (pc + k) * ldb + jc + jr; for (j = 0; j < nr; j++) dst[k * LBK__NR + j] = src[j]; } \
                         for (j = nr; j < LBK__NR; j++) dst[k * LBK__NR + j] = 0;                                 \
                     }                                                                                            \
                 }                                                                                                \
                 for (ic = 0; ic < M; ic += LBK__MC) {                                                            \
                     int64_t mc = LBK__MIN(LBK__MC, M - ic);                                                      \
-                    for (ir = 0; ir < mc; ir += LBK__MR) {   /* pack A[ic+ir : +MR, pc:pc+kc] */                \
-                        T *dst = aps + ir * kc;                                                                  \
-                        int64_t mr = LBK__MIN(LBK__MR, mc - ir);                                                 \
-                        for (k = 0; k < kc; k++) {                                                               \
-                            for (i = 0; i < mr; i++) dst[k * LBK__MR + i] = A[(ic + ir + i) * K + pc + k];       \
-                            for (; i < LBK__MR; i++) dst[k * LBK__MR + i] = 0;                                   \
-                        }                                                                                        \
-                    }                                                                                            \
+                    const T *ap = apk ? apk + pc * ((M + LBK__MR - 1) / LBK__MR * LBK__MR) + ic * kc : aps;      \
+                    if (!apk) lbk__pack_a_##SFX(A, K, ic, mc, pc, kc, aps);                                      \
                     for (jr = 0; jr < nc; jr += LBK__NR)                                                         \
                         for (ir = 0; ir < mc; ir += LBK__MR) {                                                   \
                             int64_t mr = LBK__MIN(LBK__MR, mc - ir), nr = LBK__MIN(LBK__NR, nc - jr);            \
-                            lbk__mk_##SFX(kc, aps + ir * kc, bps + jr * kc, acc);                                \
+                            mk(kc, ap + ir * kc, bps + jr * kc, acc);                                            \
                             for (i = 0; i < mr; i++) {                                                           \
-                                T *crow = C + (ic + ir + i) * N + jc + jr;                                       \
+                                T *crow = C + (ic + ir + i) * ldc + jc + jr;                                     \
                                 for (j = 0; j < nr; j++) crow[j] += acc[i * LBK__NR + j];                        \
                             }                                                                                    \
                         }                                                                                        \
@@ -14812,10 +14911,10 @@ static lbk_result lbk__cpu_matmul_fast(const lbk__cpu_prog *p, const lbk__cpu_in
                 e.base = bj * M;
                 if (x->dt == LBK_F32)
                     lbk__gemm_f32(M, N, K, (const float *)(const void *)A + aoffs[bj], (const float *)(const void *)B + boffs[bj], bt,
-                                  (float *)o + bj * M * N, (float *)aps, (float *)bps, ep);
+                                  bt ? K : N, (float *)o + bj * M * N, N, (float *)aps, (float *)bps, ep, NULL, NULL);
                 else
                     lbk__gemm_f64(M, N, K, (const double *)(const void *)A + aoffs[bj], (const double *)(const void *)B + boffs[bj], bt,
-                                  (double *)o + bj * M * N, (double *)aps, (double *)bps, ep);
+                                  bt ? K : N, (double *)o + bj * M * N, N, (double *)aps, (double *)bps, ep, NULL, NULL);
             }
         } else {   /* fewer batches than threads: each batch's rows split across threads */
             int64_t r0 = M * me / all, r1 = M * (me + 1) / all;
@@ -14823,12 +14922,12 @@ static lbk_result lbk__cpu_matmul_fast(const lbk__cpu_prog *p, const lbk__cpu_in
                 e.base = bj * M + r0;
                 if (x->dt == LBK_F32)
                     lbk__gemm_f32(r1 - r0, N, K, (const float *)(const void *)A + aoffs[bj] + r0 * K,
-                                  (const float *)(const void *)B + boffs[bj], bt, (float *)o + bj * M * N + r0 * N, (float *)aps,
-                                  (float *)bps, ep);
+                                  (const float *)(const void *)B + boffs[bj], bt, bt ? K : N, (float *)o + bj * M * N + r0 * N, N,
+                                  (float *)aps, (float *)bps, ep, NULL, NULL);
                 else
                     lbk__gemm_f64(r1 - r0, N, K, (const double *)(const void *)A + aoffs[bj] + r0 * K,
-                                  (const double *)(const void *)B + boffs[bj], bt, (double *)o + bj * M * N + r0 * N, (double *)aps,
-                                  (double *)bps, ep);
+                                  (const double *)(const void *)B + boffs[bj], bt, bt ? K : N, (double *)o + bj * M * N + r0 * N, N,
+                                  (double *)aps, (double *)bps, ep, NULL, NULL);
             }
         }
         if (es != seq_scratch) lbk__free(es);
@@ -15364,60 +15463,52 @@ static void lbk__cpu_conv_ref(const lbk__cpu_prog *p, const lbk__cpu_inst *x, vo
                 }
         }
 }
-/* The fast conv2d of f32 and f64: per image and group, out[Og, P] = W_g[Og, K] @ cols[K, P]
-   with K = C/G kh kw and P = OH OW. cols are built a tile of output positions at a time
-   (at most ~256 KiB), never for the whole image; a 1x1 kernel with stride 1 and no padding
-   reads x itself as cols. Tiles are split across threads. */
+/* The fast conv2d of f32 and f64, an implicit GEMM: per image and group, out[Og, P] =
+   W_g[Og, K] @ cols[K, P] with K = C/G kh kw and P = OH OW, where the GEMM packs its panels
+   of cols straight from x (lbk__conv_pack_*: no im2col buffer); a 1x1 kernel with stride 1
+   and no padding reads x itself as B. The output positions go in chunks whose packed panel
+   stays in L2 (a weight of few rows reuses each panel little), split across threads. */
 #define LBK__CONV_FAST(T, SFX)                                                                                   \
     static lbk_result lbk__conv_fast_##SFX(const lbk__win *w, const T *X, const T *Wt, const T *B, T *out, int64_t debug) { \
-        int64_t Cg = w->C / w->G, Og = w->O / w->G, K = Cg * w->kh * w->kw, P = w->OH * w->OW, PT, n_t, tasks, t; \
+        int64_t Cg = w->C / w->G, Og = w->O / w->G, K = Cg * w->kh * w->kw, P = w->OH * w->OW, chunk, n_c, tasks, t; \
+        int64_t mpad = (Og + LBK__MR - 1) / LBK__MR * LBK__MR;                                                    \
+        T *wpk = (T *)lbk__malloc(sizeof(T) * (size_t)(w->G * mpad * K + 1));   /* the weight, packed once */    \
         bool direct = w->kh == 1 && w->kw == 1 && w->s[0] == 1 && w->s[1] == 1 && w->p[0] == 0 && w->p[1] == 0;   \
         bool failed = false;                                                                                     \
         int threads = lbk_exec_threads(), lbk__nt = lbk__omp_threads(threads);                                   \
         bool lbk__par;                                                                                           \
-        PT = direct ? P : LBK__MAX((int64_t)LBK__NR, (int64_t)(65536 / (K > 0 ? K : 1)) / LBK__NR * LBK__NR);    \
-        if (PT > P) PT = P;                                                                                      \
-        n_t = PT > 0 ? (P + PT - 1) / PT : 0;                                                                    \
-        tasks = w->N * w->G * n_t;                                                                               \
-        lbk__par = threads != 1 && tasks > 1 && (double)tasks * (double)(K * Og * PT) >= (double)(1 << 21);     \
+        chunk = LBK__MAX(LBK__NR, 32768 / LBK__MIN(K, LBK__KC) / LBK__NR * LBK__NR);   /* a KC x chunk panel ~ 128 KiB */ \
+        n_c = (P + chunk - 1) / chunk;                                                                           \
+        tasks = w->N * w->G * n_c;                                                                               \
+        if (!wpk) return lbk_backend_error(LBK_ERR_OOM, debug, "out of memory for the packed weight");          \
+        for (t = 0; t < w->G; t++) lbk__pack_a_all_##SFX(Wt + t * Og * K, Og, K, wpk + t * mpad * K);           \
+        lbk__par = threads != 1 && tasks > 1 && (double)P * (double)K * (double)Og * (double)(w->N * w->G) >= (double)(1 << 20); \
         (void)lbk__nt; (void)lbk__par;                                                                           \
         LBK__OMP_PARALLEL                                                                                        \
         {                                                                                                        \
-            T *col = direct ? NULL : (T *)lbk__malloc(sizeof(T) * (size_t)(K * PT + 1));                         \
-            T *tmp = (T *)lbk__malloc(sizeof(T) * (size_t)(Og * PT + 1));                                        \
             T *aps = (T *)lbk__malloc(sizeof(T) * LBK__MC * LBK__KC + 64);                                       \
             T *bps = (T *)lbk__malloc(sizeof(T) * LBK__KC * (LBK__NC + LBK__NR) + 64);                           \
-            if ((!direct && !col) || !tmp || !aps || !bps) {                                                     \
+            if (!aps || !bps) {                                                                                  \
                 LBK__OMP_FLAG(failed);                                                                           \
             } else {                                                                                             \
                 LBK__OMP_FOR                                                                                     \
                 for (t = 0; t < tasks; t++) {                                                                    \
-                    int64_t n = t / (w->G * n_t), g = t / n_t % w->G, p0 = t % n_t * PT, pt = LBK__MIN(PT, P - p0), k, j, r; \
+                    int64_t n = t / (w->G * n_c), g = t / n_c % w->G, p0 = t % n_c * chunk, pt = LBK__MIN(chunk, P - p0), r, j; \
                     const T *xg = X + (n * w->C + g * Cg) * w->H * w->W;                                         \
-                    const T *src = xg;                                                                           \
-                    if (!direct) {   /* cols[k, j]: k = (c, ky, kx), j an output position of the tile */        \
-                        for (k = 0; k < K; k++) {                                                                \
-                            int64_t c = k / (w->kh * w->kw), ky = k / w->kw % w->kh, kx = k % w->kw;             \
-                            const T *xc = xg + c * w->H * w->W;                                                  \
-                            T *cr = col + k * pt;                                                                \
-                            for (j = 0; j < pt; j++) {                                                           \
-                                int64_t oy = (p0 + j) / w->OW, ox = (p0 + j) % w->OW;                            \
-                                int64_t iy = oy * w->s[0] - w->p[0] + ky * w->e[0], ix = ox * w->s[1] - w->p[1] + kx * w->e[1]; \
-                                cr[j] = (iy >= 0 && iy < w->H && ix >= 0 && ix < w->W) ? xc[iy * w->W + ix] : (T)0; \
-                            }                                                                                    \
-                        }                                                                                        \
-                        src = col;                                                                               \
-                    }                                                                                            \
-                    lbk__gemm_##SFX(Og, pt, K, Wt + g * Og * K, src, false, direct ? out + (n * w->O + g * Og) * P : tmp, aps, bps, NULL); \
-                    for (r = 0; r < Og; r++) {                                                                   \
-                        T *dst = out + (n * w->O + g * Og + r) * P + p0, bv = B ? B[g * Og + r] : (T)0;          \
-                        if (!direct) memcpy(dst, tmp + r * pt, sizeof(T) * (size_t)pt);                          \
-                        if (B) for (j = 0; j < pt; j++) dst[j] += bv;                                            \
-                    }                                                                                            \
+                    T *og = out + (n * w->O + g * Og) * P + p0;                                                  \
+                    lbk__conv_src cs;                                                                            \
+                    cs.x = xg; cs.H = w->H; cs.W = w->W; cs.OW = w->OW; cs.kh = w->kh; cs.kw = w->kw; cs.p_base = p0; \
+                    for (j = 0; j < 2; j++) { cs.s[j] = w->s[j]; cs.p[j] = w->p[j]; cs.e[j] = w->e[j]; }           \
+                    lbk__gemm_##SFX(Og, pt, K, Wt + g * Og * K, direct ? xg + p0 : NULL, false, P, og, P, aps, bps, NULL, direct ? NULL : &cs, \
+                                    wpk + g * mpad * K);                                                         \
+                    if (B)                                                                                       \
+                        for (r = 0; r < Og; r++)                                                                 \
+                            for (j = 0; j < pt; j++) og[r * P + j] += B[g * Og + r];                             \
                 }                                                                                                \
             }                                                                                                    \
-            lbk__free(col); lbk__free(tmp); lbk__free(aps); lbk__free(bps);                                      \
+            lbk__free(aps); lbk__free(bps);                                                                      \
         }                                                                                                        \
+        lbk__free(wpk);                                                                                          \
         return failed ? lbk_backend_error(LBK_ERR_OOM, debug, "out of memory") : LBK_OK;                         \
     }
 LBK__CONV_FAST(float, f32)

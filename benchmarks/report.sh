@@ -11,6 +11,12 @@ for b in bench_core bench_cpu bench_matmul bench_matmul_blas bench_eigen; do
     OMP_NUM_THREADS=1 ./$B/$b | tee -a $B/results.txt
 done
 OMP_NUM_THREADS=2 ./$B/bench_cpu | sed "s/^\(P[0-9]*\) /\1 (2 threads) /" | tee -a $B/results.txt
+# against PyTorch eager (Debian's python3-torch lives in /usr/bin/python3's dist-packages)
+if /usr/bin/python3 -c "import torch" >/dev/null 2>&1; then
+    /usr/bin/python3 benchmarks/bench_torch.py | tee -a $B/results.txt
+else
+    echo "bench_torch: skipped: python3-torch is not installed (apt-get install python3-torch)" | tee -a $B/results.txt
+fi
 {
     echo "case,ratio"
     grep -E '^ *P[0-9]' $B/results.txt | while IFS= read -r line; do
@@ -18,6 +24,7 @@ OMP_NUM_THREADS=2 ./$B/bench_cpu | sed "s/^\(P[0-9]*\) /\1 (2 threads) /" | tee 
         case "$line" in
             *LAZYBK_BLAS*) name="$name (LAZYBK_BLAS)" ;;
             *Eigen*) name="$name vs Eigen" ;;
+            *PyTorch*) name="$name vs PyTorch" ;;
             *"own blocked"*) name="$name (own kernel)" ;;
         esac
         ratio=$(printf '%s' "$line" | grep -oE 'ratio [0-9.]+' | head -1 | cut -d' ' -f2)

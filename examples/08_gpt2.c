@@ -184,12 +184,14 @@ int main(int argc, char **argv) {
     int64_t ids[1024], n_ids = 0, n_new = 16;
     model m;
     lbk_weights *ref = NULL;
+    lbk_ctx *ctx = lbk_ctx_create(NULL);
+    if (!ctx) return 1;
     memset(&m, 0, sizeof m);
-    m.ctx = lbk_ctx_create(NULL);
-    if (!m.ctx || load(&m, path)) return 1;
+    m.ctx = ctx;
+    if (load(&m, path)) return 1;
     if (check) {
         ref = lbk_weights_open(m.ctx, "examples/data/gpt2_tiny_ref.safetensors");
-        if (!ref) { fprintf(stderr, "08_gpt2: %s\n", lbk_ctx_error(m.ctx)); return 1; }
+        if (!ref) { fprintf(stderr, "08_gpt2: %s\n", lbk_ctx_error(ctx)); return 1; }
         lbk_tensor p = lbk_weights_get(ref, "prompt");
         n_ids = lbk_numel(m.ctx, p);
         lbk_read(m.ctx, p, ids, sizeof(int64_t) * (size_t)n_ids);
@@ -259,9 +261,9 @@ int main(int argc, char **argv) {
         printf("  top-40 sample of the next token: %lld\n", (long long)sample_topk(&m, logits, m.V < 40 ? m.V : 40));
     }
     lbk_weights_close(m.w);
-    if (lbk_ctx_result(m.ctx) != LBK_OK) { fprintf(stderr, "08_gpt2: %s\n", lbk_ctx_error(m.ctx)); bad = 1; }
+    if (lbk_ctx_result(ctx) != LBK_OK) { fprintf(stderr, "08_gpt2: %s\n", lbk_ctx_error(ctx)); bad = 1; }
     free(m.ly);
-    lbk_ctx_destroy(m.ctx);
+    lbk_ctx_destroy(ctx);
     printf("08_gpt2: %s\n", bad ? "FAILED" : "ok");
     return bad;
 }

@@ -48,6 +48,24 @@ def greedy_margin(logits):
     return float(top[0] - top[1])
 
 
+def load_safetensors(path):
+    """The tensors of a safetensors file (as this script writes them), and its metadata."""
+    import numpy as np
+    with open(path, "rb") as f:
+        raw = f.read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    meta = header.pop("__metadata__", {})
+    np_dt = {"F32": np.float32, "F16": np.float16, "BF16": np.int16, "I64": np.int64, "U8": np.uint8}
+    out = {}
+    for name, e in header.items():
+        a, b = e["data_offsets"]
+        arr = np.frombuffer(raw[8 + n + a:8 + n + b], dtype=np_dt[e["dtype"]]).reshape(e["shape"]).copy()
+        t = torch.from_numpy(arr)
+        out[name] = t.view(torch.bfloat16) if e["dtype"] == "BF16" else t
+    return out, meta
+
+
 def attention(q, k, v, causal_offset):
     """q [H, T, hd], k/v [H, S, hd]; query t sees keys <= t + causal_offset."""
     s = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])
@@ -78,7 +96,7 @@ def gpt2_forward(w, cfg, ids):
 
 def make_gpt2():
     g = torch.Generator().manual_seed(1)
-    cfg = dict(vocab=64, n_ctx=32, d=32, n_head=4, n_layer=2)
+    cfg = dict(vocab=64, n_ctx=96, d=32, n_head=4, n_layer=2)
     V, P, D = cfg["vocab"], cfg["n_ctx"], cfg["d"]
 
     def r(*shape, s=0.2):
