@@ -14720,8 +14720,10 @@ static void lbk__cpu_epi_rows(const lbk__cpu_epi *e, int64_t r0, int64_t n) {
 }
 /* B of a convolution read straight from its input while packing (an implicit GEMM): row k
    is (c, ky, kx) of the kernel, column p (from p_base) an output position; zero where the
-   window leaves the image. */
-typedef struct lbk__conv_src { const void *x; int64_t H, W, OW, kh, kw, p_base, s[2], p[2], e[2]; } lbk__conv_src;
+   window leaves the image. flat: x is already padded (planes of H x W, the padding
+   included) and p counts positions of rows W wide, so row k is x from c H W + ky e0 W +
+   kx e1 on, contiguous (stride 1). */
+typedef struct lbk__conv_src { const void *x; int64_t H, W, OW, kh, kw, p_base, s[2], p[2], e[2]; bool flat; } lbk__conv_src;
 #define LBK__GEMM_KERNEL(T, SFX)                                                                                 \
     static void lbk__conv_pack_##SFX(const lbk__conv_src *cs, int64_t pc, int64_t kc, int64_t p0, int64_t nr, T *dst) { \
         const T *x = (const T *)cs->x;                                                                           \
@@ -14730,6 +14732,13 @@ typedef struct lbk__conv_src { const void *x; int64_t H, W, OW, kh, kw, p_base, 
             int64_t kk = pc + k, ky = kk / cs->kw % cs->kh, kx = kk % cs->kw, oy = oy0, ox = ox0, j = 0, q;      \
             const T *xc = x + kk / khw * cs->H * cs->W;                                                          \
             T *d = dst + k * LBK__NR;                                                                            \
+            if (cs->flat) {                                                                                      \
+                const T *src = xc + ky * cs->e[0] * cs->W + kx * cs->e[1] + cs->p_base + p0;                     \
+                if (nr == LBK__NR) { memcpy(d, src, sizeof(T) * LBK__NR); continue; }   /* a constant size: vector moves */ \
+                memcpy(d, src, sizeof(T) * (size_t)nr);                                                          \
+                for (q = nr; q < LBK__NR; q++) d[q] = 0;                                                         \
+                continue;                                                                                        \
+            }                                                                                                    \
             while (j < nr) {   /* a run of positions in one output row */                                        \
                 int64_t run = LBK__MIN(nr - j, cs->OW - ox), iy = oy * cs->s[0] - cs->p[0] + ky * cs->e[0];      \
                 int64_t ix0 = ox * cs->s[1] - cs->p[1] + kx * cs->e[1];                                          \
@@ -14804,8 +14813,10 @@ typedef struct lbk__conv_src { const void *x; int64_t H, W, OW, kh, kw, p_base, 
                             int64_t mr = LBK__MIN(LBK__MR, mc - ir), nr = LBK__MIN(LBK__NR, nc - jr);            \
                             mk(kc, ap + ir * kc, bps + jr * kc, acc);                                            \
                             for (i = 0; i < mr; i++) {                                                           \
-                                T *crow = C + (ic + ir + i) * ldc + jc + jr;                                     \
-                                for (j = 0; j < nr; j++) crow[j] += acc[i * LBK__NR + j];                        \
+                                T *LBK__RESTRICT crow = C + (ic + ir + i) * ldc + jc + jr;                       \
+                                const T *LBK__RESTRICT arow = acc + i * LBK__NR;                                 \
+                                if (nr == LBK__NR) { for (j = 0; j < LBK__NR; j++) crow[j] += arow[j]; }         \
+                                else { for (j = 0; j < nr; j++) crow[j] += arow[j]; }                            \
                             }                                                                                    \
                         }                                                                                        \
                     if (epi && pc + kc >= K && jc + nc >= N) lbk__cpu_epi_rows(epi, ic, mc);                     \
@@ -15066,21 +15077,26 @@ LBK__ROW_KERNEL(double, f64, exp, log, sqrt, HUGE_VAL)
                 int64_t mbase = s->mbase ? s->mbase[ob] + i * s->mst[0] : 0;                                     \
                 const T *qi = q + r * s->E, *kb = k + (b * s->Hk + hk) * s->S * s->E, *vb = v + (b * s->Hk + hk) * s->S * s->Ev; \
                 T *o = out + r * s->Ev, m = (T)-HUGE_VAL, l = 0;                                                 \
-                int64_t jend = s->causal ? LBK__MIN(s->S, i + 1) : s->S;                                         \
+                bool vbad = s->vbad && s->vbad[b * s->Hk + hk];   /* v not all finite: masked keys add 0 v too */ \
+                int64_t jend = s->causal && !vbad ? LBK__MIN(s->S, i + 1) : s->S;                                \
                 if (!acc) continue;                                                                              \
                 for (e = 0; e < s->Ev; e++) acc[e] = 0;                                                          \
                 for (j = 0; j < jend; j++) {                                                                     \
                     const T *kj = kb + j * s->E, *vj = vb + j * s->Ev;                                           \
                     T d = 0, p;                                                                                  \
-                    for (e = 0; e < s->E; e++) d += qi[e] * kj[e];                                               \
+                    bool skip = s->causal && j > i;                                                              \
+                    for (e = 0; !skip && e < s->E; e++) d += qi[e] * kj[e];                                      \
                     d *= (T)s->scale;                                                                            \
-                    if (mask) {                                                                                  \
+                    if (mask && !skip) {                                                                         \
                         int64_t mo = mbase + j * s->mst[1];                                                      \
-                        if (s->mask_bool) { if (!((const uint8_t *)mask)[mo]) continue; }                       \
+                        if (s->mask_bool) skip = !((const uint8_t *)mask)[mo];                                   \
                         else d += ((const T *)mask)[mo];                                                         \
                     }                                                                                            \
-                    if (d != d) { m = d; l = d; break; }   /* NaN poisons the row */                             \
-                    if (d == (T)-HUGE_VAL) continue;                                                             \
+                    if (!skip && d != d) { m = d; l = d; break; }   /* NaN poisons the row */                    \
+                    if (skip || d == (T)-HUGE_VAL) {   /* weight 0; the math path still multiplies v by it */    \
+                        if (vbad) for (e = 0; e < s->Ev; e++) acc[e] += (T)0 * vj[e];                            \
+                        continue;                                                                                \
+                    }                                                                                            \
                     if (d > m) {                                                                                 \
                         T c = EXP(m - d);                                                                        \
                         l *= c;                                                                                  \
@@ -15100,6 +15116,7 @@ LBK__ROW_KERNEL(double, f64, exp, log, sqrt, HUGE_VAL)
 typedef struct lbk__sdpa_geo {
     int64_t outer, L, S, E, Ev, Hq, Hk, group, mst[2];
     const int64_t *mbase;   /* per (batch, head): the mask's offset, or NULL */
+    const bool *vbad;       /* per (batch, key head): v holds a NaN or an infinity (NULL: none does) */
     double scale;
     bool causal, mask_bool, *failed;
     int threads;
@@ -15113,7 +15130,7 @@ static lbk_result lbk__cpu_sdpa(const lbk__cpu_prog *p, const lbk__cpu_inst *x, 
     const void *mask = im ? p->vals[p->ins[x->first_in + 3]] : NULL;
     int nd = iq->n_dims, d;
     int64_t mst[LAZYBK_MAX_DIMS], *mbase = NULL, ob;
-    bool failed = false;
+    bool failed = false, *vbad = NULL;
     lbk__sdpa_geo s;
     if (x->numel == 0) return LBK_OK;
     s.L = iq->dims[nd - 2]; s.E = iq->dims[nd - 1]; s.S = ik->dims[nd - 2]; s.Ev = x->dims[nd - 1];
@@ -15148,6 +15165,20 @@ static lbk_result lbk__cpu_sdpa(const lbk__cpu_prog *p, const lbk__cpu_inst *x, 
         }
     }
     s.mbase = mbase;
+    {   /* v's blocks with a value that is not finite (0 * inf and 0 * NaN are NaN in the math path) */
+        const lbk__cpu_inst *iv = &p->inst[p->ins[x->first_in + 2]];
+        const void *vv = p->vals[p->ins[x->first_in + 2]];
+        int64_t nb = iv->numel / (s.S * s.Ev > 0 ? s.S * s.Ev : 1), blk, e;
+        bool any = false;
+        vbad = (bool *)lbk__calloc((size_t)nb + 1, sizeof(bool));
+        if (!vbad) { lbk__free(mbase); return lbk_backend_error(LBK_ERR_OOM, x->debug, "out of memory"); }
+        for (blk = 0; blk < nb; blk++)
+            for (e = 0; e < s.S * s.Ev && !vbad[blk]; e++) {
+                double v = x->dt == LBK_F32 ? (double)((const float *)vv)[blk * s.S * s.Ev + e] : ((const double *)vv)[blk * s.S * s.Ev + e];
+                if (!isfinite(v)) vbad[blk] = any = true;
+            }
+        s.vbad = any ? vbad : NULL;
+    }
     if (x->dt == LBK_F32)
         lbk__sdpa_f32(&s, (const float *)p->vals[p->ins[x->first_in]], (const float *)p->vals[p->ins[x->first_in + 1]],
                       (const float *)p->vals[p->ins[x->first_in + 2]], mask, (float *)o);
@@ -15155,6 +15186,7 @@ static lbk_result lbk__cpu_sdpa(const lbk__cpu_prog *p, const lbk__cpu_inst *x, 
         lbk__sdpa_f64(&s, (const double *)p->vals[p->ins[x->first_in]], (const double *)p->vals[p->ins[x->first_in + 1]],
                       (const double *)p->vals[p->ins[x->first_in + 2]], mask, (double *)o);
     lbk__free(mbase);
+    lbk__free(vbad);
     return failed ? lbk_backend_error(LBK_ERR_OOM, x->debug, "out of memory") : LBK_OK;
 }
 
@@ -15471,16 +15503,27 @@ static void lbk__cpu_conv_ref(const lbk__cpu_prog *p, const lbk__cpu_inst *x, vo
 #define LBK__CONV_FAST(T, SFX)                                                                                   \
     static lbk_result lbk__conv_fast_##SFX(const lbk__win *w, const T *X, const T *Wt, const T *B, T *out, int64_t debug) { \
         int64_t Cg = w->C / w->G, Og = w->O / w->G, K = Cg * w->kh * w->kw, P = w->OH * w->OW, chunk, n_c, tasks, t; \
-        int64_t mpad = (Og + LBK__MR - 1) / LBK__MR * LBK__MR;                                                    \
+        int64_t mpad = (Og + LBK__MR - 1) / LBK__MR * LBK__MR, Hp = w->H + 2 * w->p[0], Wp = w->W + 2 * w->p[1], PB;  \
         T *wpk = (T *)lbk__malloc(sizeof(T) * (size_t)(w->G * mpad * K + 1));   /* the weight, packed once */    \
         bool direct = w->kh == 1 && w->kw == 1 && w->s[0] == 1 && w->s[1] == 1 && w->p[0] == 0 && w->p[1] == 0;   \
+        bool flat = !direct && w->s[0] == 1 && w->s[1] == 1;   /* x padded once; B's rows are runs of it */      \
+        T *xp = NULL;                                                                                            \
         bool failed = false;                                                                                     \
         int threads = lbk_exec_threads(), lbk__nt = lbk__omp_threads(threads);                                   \
         bool lbk__par;                                                                                           \
-        chunk = LBK__MAX(LBK__NR, 32768 / LBK__MIN(K, LBK__KC) / LBK__NR * LBK__NR);   /* a KC x chunk panel ~ 128 KiB */ \
-        n_c = (P + chunk - 1) / chunk;                                                                           \
+        PB = flat ? w->OH * Wp : P;   /* B's columns: output positions (flat: rows Wp wide, the tail dropped) */ \
+        chunk = LBK__MAX(LBK__NR, 32768 / LBK__MAX(1, LBK__MIN(K, LBK__KC)) / LBK__NR * LBK__NR);   /* a KC x chunk panel ~ 128 KiB */ \
+        n_c = (PB + chunk - 1) / chunk;                                                                          \
         tasks = w->N * w->G * n_c;                                                                               \
-        if (!wpk) return lbk_backend_error(LBK_ERR_OOM, debug, "out of memory for the packed weight");          \
+        if (flat) {   /* the padded input, with slack for the widest tap past the last plane */                 \
+            int64_t pl, y;                                                                                       \
+            xp = (T *)lbk__calloc((size_t)(w->N * w->C * Hp * Wp + (w->kw - 1) * w->e[1] + 1), sizeof(T));      \
+            if (xp)                                                                                              \
+                for (pl = 0; pl < w->N * w->C; pl++)                                                             \
+                    for (y = 0; y < w->H; y++)                                                                   \
+                        memcpy(xp + (pl * Hp + y + w->p[0]) * Wp + w->p[1], X + (pl * w->H + y) * w->W, sizeof(T) * (size_t)w->W); \
+        }                                                                                                        \
+        if (!wpk || (flat && !xp)) { lbk__free(wpk); lbk__free(xp); return lbk_backend_error(LBK_ERR_OOM, debug, "out of memory"); } \
         for (t = 0; t < w->G; t++) lbk__pack_a_all_##SFX(Wt + t * Og * K, Og, K, wpk + t * mpad * K);           \
         lbk__par = threads != 1 && tasks > 1 && (double)P * (double)K * (double)Og * (double)(w->N * w->G) >= (double)(1 << 20); \
         (void)lbk__nt; (void)lbk__par;                                                                           \
@@ -15488,27 +15531,42 @@ static void lbk__cpu_conv_ref(const lbk__cpu_prog *p, const lbk__cpu_inst *x, vo
         {                                                                                                        \
             T *aps = (T *)lbk__malloc(sizeof(T) * LBK__MC * LBK__KC + 64);                                       \
             T *bps = (T *)lbk__malloc(sizeof(T) * LBK__KC * (LBK__NC + LBK__NR) + 64);                           \
-            if (!aps || !bps) {                                                                                  \
+            T *tmp = flat ? (T *)lbk__malloc(sizeof(T) * (size_t)(Og * chunk + 1)) : NULL;                       \
+            if (!aps || !bps || (flat && !tmp)) {                                                                \
                 LBK__OMP_FLAG(failed);                                                                           \
             } else {                                                                                             \
                 LBK__OMP_FOR                                                                                     \
                 for (t = 0; t < tasks; t++) {                                                                    \
-                    int64_t n = t / (w->G * n_c), g = t / n_c % w->G, p0 = t % n_c * chunk, pt = LBK__MIN(chunk, P - p0), r, j; \
+                    int64_t n = t / (w->G * n_c), g = t / n_c % w->G, p0 = t % n_c * chunk, pt = LBK__MIN(chunk, PB - p0), r, j; \
                     const T *xg = X + (n * w->C + g * Cg) * w->H * w->W;                                         \
-                    T *og = out + (n * w->O + g * Og) * P + p0;                                                  \
+                    T *og = out + (n * w->O + g * Og) * P + (flat ? 0 : p0);                                     \
                     lbk__conv_src cs;                                                                            \
-                    cs.x = xg; cs.H = w->H; cs.W = w->W; cs.OW = w->OW; cs.kh = w->kh; cs.kw = w->kw; cs.p_base = p0; \
+                    cs.x = flat ? (const void *)(xp + (n * w->C + g * Cg) * Hp * Wp) : (const void *)xg;         \
+                    cs.H = flat ? Hp : w->H; cs.W = flat ? Wp : w->W; cs.OW = w->OW; cs.kh = w->kh; cs.kw = w->kw; cs.p_base = p0; \
+                    cs.flat = flat;                                                                              \
                     for (j = 0; j < 2; j++) { cs.s[j] = w->s[j]; cs.p[j] = w->p[j]; cs.e[j] = w->e[j]; }           \
-                    lbk__gemm_##SFX(Og, pt, K, Wt + g * Og * K, direct ? xg + p0 : NULL, false, P, og, P, aps, bps, NULL, direct ? NULL : &cs, \
-                                    wpk + g * mpad * K);                                                         \
-                    if (B)                                                                                       \
+                    lbk__gemm_##SFX(Og, pt, K, Wt + g * Og * K, direct ? xg + p0 : NULL, false, P, flat ? tmp : og, flat ? pt : P, aps, bps, \
+                                    NULL, direct ? NULL : &cs, wpk + g * mpad * K);                              \
+                    if (flat)   /* the columns that are output positions (x < OW of rows Wp wide), row by row */ \
+                        for (r = 0; r < Og; r++) {                                                               \
+                            T bv = B ? B[g * Og + r] : (T)0, *LBK__RESTRICT dst = og + r * P;                    \
+                            const T *LBK__RESTRICT src = tmp + r * pt - p0;                                      \
+                            int64_t q = p0, q1 = p0 + pt;                                                        \
+                            while (q < q1) {                                                                     \
+                                int64_t oy = q / Wp, ox = q % Wp, run = LBK__MIN(q1 - q, Wp - ox), m;            \
+                                int64_t valid = ox < w->OW ? LBK__MIN(run, w->OW - ox) : 0;                      \
+                                for (m = 0; m < valid; m++) dst[oy * w->OW + ox + m] = src[q + m] + bv;          \
+                                q += run;                                                                        \
+                            }                                                                                    \
+                        }                                                                                        \
+                    else if (B)                                                                                  \
                         for (r = 0; r < Og; r++)                                                                 \
                             for (j = 0; j < pt; j++) og[r * P + j] += B[g * Og + r];                             \
                 }                                                                                                \
             }                                                                                                    \
-            lbk__free(aps); lbk__free(bps);                                                                      \
+            lbk__free(aps); lbk__free(bps); lbk__free(tmp);                                                      \
         }                                                                                                        \
-        lbk__free(wpk);                                                                                          \
+        lbk__free(wpk); lbk__free(xp);                                                                           \
         return failed ? lbk_backend_error(LBK_ERR_OOM, debug, "out of memory") : LBK_OK;                         \
     }
 LBK__CONV_FAST(float, f32)

@@ -95,6 +95,18 @@ static void test_sdpa_values(void **state) {
             tread(ctx, o3, o2);
             assert_true(o2[0] == 1 && o2[1] == 0);   /* row 0 sees key 0 only */
             assert_true(isnan(o2[2]) && isnan(o2[3]));   /* row 1 sees nothing */
+            /* a NaN in a value row that causal masking hides: the math path's weight 0 times it is
+               NaN, and the fused kernel says the same (found by fuzz-diff) */
+            {
+                double vq[6] = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6}, vv[6] = {1, 2, 3, 4, NAN, 6}, on[6];
+                lbk_tensor t3 = tfrom(ctx, LBK_F32, 2, d2, vq), v3 = tfrom(ctx, LBK_F32, 2, d2, vv);
+                tread(ctx, lbk_scaled_dot_product_attention(ctx, t3, t3, v3, (lbk_tensor){0}, true, 0), on);
+                assert_true(isnan(on[0]) && isnan(on[2]) && isnan(on[4]));   /* every row meets the NaN (weight 0 or not) */
+                assert_true(on[1] == 2);   /* the other column is untouched */
+                vv[4] = 5;
+                tread(ctx, lbk_scaled_dot_product_attention(ctx, t3, t3, tfrom(ctx, LBK_F32, 2, d2, vv), (lbk_tensor){0}, true, 0), on);
+                assert_true(on[0] == 1 && on[1] == 2);   /* row 0 sees key 0 alone */
+            }
             /* empty: L = 0 */
             int64_t e0[4] = {1, 2, 0, 4};
             lbk_tensor eq = lbk_full(ctx, LBK_F32, 4, e0, 1), ek = lbk_full(ctx, LBK_F32, 4, (int64_t[]){1, 2, 3, 4}, 1);
