@@ -13148,6 +13148,8 @@ typedef struct lbk__cpu_inst {   /* kept small: a compile writes one per node */
     bool group_out;               /* its value leaves the group: it gets a buffer */
     int32_t donate;               /* an output written into this parameter's donated buffer (slice_update), or -1 */
     int32_t win[7];               /* window ops: stride, padding, ext ([h, w] each), groups */
+    bool b_t;                     /* matmul: B (input 1, or b_src) is read transposed */
+    uint8_t b_narrow;             /* matmul: B is read as f16 (1) or bf16 (2) and converted while packed (its cast never runs) */
     bool desc;                    /* argsort: descending */
 } lbk__cpu_inst;
 
@@ -13229,9 +13231,11 @@ static void lbk__cpu_plan_text(lbk__cpu_prog *p) {
         if (x->skip)
             lbk__str_append(&p->text, x->op == LBK_OP_EXPAND ? "  [not run: its readers broadcast its input]"
                                                             : "  [not run: read in place by its matmul]");
-        if (x->b_src >= 0)
-            lbk__str_append(&p->text, x->op == LBK_OP_MATMUL ? "  [B read transposed from %%%d]" : "  [input broadcast from %%%d]",
-                            x->b_src);
+        if (x->b_src >= 0 && x->op == LBK_OP_MATMUL)
+            lbk__str_append(&p->text, "  [B read%s from %%%d%s]", x->b_t ? " transposed" : "", x->b_src,
+                            x->b_narrow ? (x->b_narrow == 2 ? " as bf16, converted while packed" : " as f16, converted while packed") : "");
+        else if (x->b_src >= 0)
+            lbk__str_append(&p->text, "  [input broadcast from %%%d]", x->b_src);
         if (x->out >= 0) lbk__str_append(&p->text, " -> output %d", x->out);
         else if (x->slot >= 0) lbk__str_append(&p->text, " -> scratch %d", x->slot);
         lbk__str_append(&p->text, "\n");
@@ -13971,30 +13975,59 @@ static bool lbk__cpu_plan_expands(lbk__cpu_prog *p) {
 /* A float matmul whose B is a transpose of the last two dims, read by nothing else, packs
    B straight from the transpose's input: the transpose is never run (linear's
    decomposition, matmul(x, transpose(w)), gets no copy of w). */
+/* How many instruction inputs read instruction i. */
+static uint32_t lbk__cpu_readers(const lbk__cpu_prog *p, uint32_t i) {
+    uint32_t k, j, r = 0;
+    for (k = 0; k < p->n; k++)
+        for (j = 0; j < p->inst[k].n_in; j++) r += p->ins[p->inst[k].first_in + j] == i;
+    return r;
+}
+/* Whether b is a permute that swaps the last two dims alone (a transpose), read only by one
+   input and not an output or part of a group: a matmul can read its source instead. */
+static bool lbk__cpu_lone_transpose(const lbk__cpu_prog *p, uint32_t bi) {
+    const lbk__cpu_inst *b = &p->inst[bi];
+    int d;
+    if (b->op != LBK_OP_PERMUTE || b->out >= 0 || b->group >= 0 || b->n_dims < 2) return false;
+    for (d = 0; d < b->n_dims - 2; d++)
+        if (b->perm[d] != d) return false;
+    return b->perm[b->n_dims - 2] == b->n_dims - 1 && b->perm[b->n_dims - 1] == b->n_dims - 2 && lbk__cpu_readers(p, bi) == 1;
+}
 static void lbk__cpu_plan_transposes(lbk__cpu_prog *p) {
-    uint32_t i, k, n = p->n;
+    uint32_t i, n = p->n;
     for (i = 0; i < n; i++) {
-        lbk__cpu_inst *x = &p->inst[i], *b, *src;
-        uint32_t bi, readers = 0;
-        int d;
-        bool swap = true;
+        lbk__cpu_inst *x = &p->inst[i], *src;
+        uint32_t bi;
         if (x->op != LBK_OP_MATMUL || !lbk__cpu_native(x->dt)) continue;
         bi = p->ins[x->first_in + 1];
-        b = &p->inst[bi];
-        if (b->op != LBK_OP_PERMUTE || b->out >= 0 || b->group >= 0 || b->n_dims < 2 || b->dt != x->dt) continue;
-        for (d = 0; d < b->n_dims - 2 && swap; d++) swap = b->perm[d] == d;
-        swap = swap && b->perm[b->n_dims - 2] == b->n_dims - 1 && b->perm[b->n_dims - 1] == b->n_dims - 2;
-        if (!swap) continue;
-        for (k = 0; k < n; k++) {   /* the transpose must have no other reader */
-            uint32_t j;
-            for (j = 0; j < p->inst[k].n_in; j++) readers += p->ins[p->inst[k].first_in + j] == bi;
-        }
-        if (readers != 1) continue;
-        src = &p->inst[p->ins[b->first_in]];
-        b->skip = true;
-        x->b_src = (int32_t)p->ins[b->first_in];
+        if (p->inst[bi].dt != x->dt || !lbk__cpu_lone_transpose(p, bi)) continue;
+        src = &p->inst[p->ins[p->inst[bi].first_in]];
+        p->inst[bi].skip = true;
+        x->b_src = (int32_t)p->ins[p->inst[bi].first_in];
+        x->b_t = true;
         if (src->last_use < i) src->last_use = i;   /* the source lives until the matmul */
     }
+#ifndef LAZYBK_BLAS   /* (cblas_sgemm reads f32 only) */
+    for (i = 0; i < n; i++) {   /* an f32 matmul's B cast from f16/bf16 (a weight): read narrow, converted while packed */
+        lbk__cpu_inst *x = &p->inst[i], *c, *src;
+        uint32_t ci, si;
+        if (x->op != LBK_OP_MATMUL || x->dt != LBK_F32 || p->inst[p->ins[x->first_in]].dt != LBK_F32) continue;
+        ci = x->b_src >= 0 ? (uint32_t)x->b_src : p->ins[x->first_in + 1];
+        c = &p->inst[ci];
+        if (c->op != LBK_OP_CAST || c->out >= 0 || c->group >= 0 || c->param >= 0 || c->dt != LBK_F32 || lbk__cpu_readers(p, ci) != 1) continue;
+        si = p->ins[c->first_in];
+        if (p->inst[si].dt != LBK_F16 && p->inst[si].dt != LBK_BF16) continue;
+        c->skip = true;
+        x->b_narrow = p->inst[si].dt == LBK_BF16 ? 2 : 1;
+        if (!x->b_t && lbk__cpu_lone_transpose(p, si)) {   /* cast(transpose(w)): w itself, read transposed */
+            p->inst[si].skip = true;
+            si = p->ins[p->inst[si].first_in];
+            x->b_t = true;
+        }
+        x->b_src = (int32_t)si;
+        src = &p->inst[si];
+        if (src->last_use < i) src->last_use = i;
+    }
+#endif
 }
 
 /* Whether the fast matmul kernel runs instruction x. */
@@ -14780,11 +14813,33 @@ typedef struct lbk__conv_src { const void *x; int64_t H, W, OW, kh, kw, p_base, 
             for (ic = 0; ic < M; ic += LBK__MC)                                                                  \
                 lbk__pack_a_##SFX(A, K, ic, LBK__MIN(LBK__MC, M - ic), pc, LBK__MIN(LBK__KC, K - pc), dst + pc * mpad + ic * LBK__MIN(LBK__KC, K - pc)); \
     }                                                                                                            \
+    /* B's panel from f16 (bf false) or bf16 data, converted to f32 as it is packed (f32 matmuls only): */    \
+    /* rows of B [K, N] or, bt, rows of B stored [N, K] (one converted run each, then spread) */                 \
+    static void lbk__pack_b16_##SFX(const T *B, bool bt, int64_t ldb, int64_t pc, int64_t kc, int64_t c0, int64_t nr, bool bf, T *dst) { \
+        const uint16_t *b16 = (const uint16_t *)(const void *)B;                                                 \
+        float row[LBK__KC > LBK__NR ? LBK__KC : LBK__NR], *fd = (float *)(void *)dst;                            \
+        int64_t k, j;                                                                                            \
+        if (sizeof(T) != sizeof(float)) return;                                                                  \
+        for (k = 0; k < kc; k++)                                                                                 \
+            for (j = bt ? nr : 0; j < LBK__NR; j++) fd[k * LBK__NR + j] = 0;                                     \
+        if (!bt) {                                                                                               \
+            for (k = 0; k < kc; k++) {                                                                           \
+                lbk__tile_cvt16(false, bf, fd + k * LBK__NR, (uint16_t *)(uintptr_t)(b16 + (pc + k) * ldb + c0), nr); \
+                for (j = nr; j < LBK__NR; j++) fd[k * LBK__NR + j] = 0;                                          \
+            }                                                                                                    \
+            return;                                                                                              \
+        }                                                                                                        \
+        for (j = 0; j < nr; j++) {                                                                               \
+            lbk__tile_cvt16(false, bf, row, (uint16_t *)(uintptr_t)(b16 + (c0 + j) * ldb + pc), kc);             \
+            for (k = 0; k < kc; k++) fd[k * LBK__NR + j] = row[k];                                               \
+        }                                                                                                        \
+    }                                                                                                            \
     /* One batch; aps/bps: packing buffers (MC x KC and KC x NC). bt: B is stored */                            \
     /* transposed, [N, K]; ldb, ldc: the row strides of B and C; epi: the epilogue or NULL; */                   \
-    /* cs: B is a convolution's input (B unused) or NULL; apk: A packed by pack_a_all, or NULL */                \
+    /* cs: B is a convolution's input (B unused) or NULL; apk: A packed by pack_a_all, or NULL; */               \
+    /* bn: B holds f16 (1) or bf16 (2) values (T float) */                                                       \
     static void lbk__gemm_##SFX(int64_t M, int64_t N, int64_t K, const T *A, const T *B, bool bt, int64_t ldb, T *C, int64_t ldc, \
-                                T *aps, T *bps, const lbk__cpu_epi *epi, const lbk__conv_src *cs, const T *apk) { \
+                                T *aps, T *bps, const lbk__cpu_epi *epi, const lbk__conv_src *cs, const T *apk, int bn) { \
         int64_t jc, pc, ic, jr, ir, i, j, k;                                                                     \
         T acc[LBK__MR * LBK__NR];                                                                                \
         lbk__mk_##SFX##_fn mk = lbk__mk_pick_##SFX();                                                            \
@@ -14798,6 +14853,7 @@ typedef struct lbk__conv_src { const void *x; int64_t H, W, OW, kh, kw, p_base, 
                     T *dst = bps + jr * kc;                                                                      \
                     int64_t nr = LBK__MIN(LBK__NR, nc - jr);                                                     \
                     if (cs) { lbk__conv_pack_##SFX(cs, pc, kc, jc + jr, nr, dst); continue; }                    \
+                    if (bn) { lbk__pack_b16_##SFX(B, bt, ldb, pc, kc, jc + jr, nr, bn == 2, dst); continue; }    \
                     for (k = 0; k < kc; k++) {                                                                   \
                         if (bt) { for (j = 0; j < nr; j++) dst[k * LBK__NR + j] = B[(jc + jr + j) * ldb + pc + k]; }  \
                         else { const T *src = B + (pc + k) * ldb + jc + jr; for (j = 0; j < nr; j++) dst[k * LBK__NR + j] = src[j]; } \
@@ -14838,9 +14894,10 @@ LBK__GEMM_KERNEL(double, f64)
    epi_gr: a fused group run as its epilogue, or NULL. */
 static lbk_result lbk__cpu_matmul_fast(const lbk__cpu_prog *p, const lbk__cpu_inst *x, void *o, const lbk__cpu_group *epi_gr) {
     const lbk__cpu_inst *ia = &p->inst[p->ins[x->first_in]], *ib = &p->inst[p->ins[x->first_in + 1]];
-    bool bt = x->b_src >= 0;   /* B read transposed from the transpose's source */
+    bool bt = x->b_t;   /* B read transposed from the transpose's source */
+    int bn = x->b_narrow;   /* B read as f16 (1) or bf16 (2): an f32 matmul's converted weight */
     const char *A = (const char *)p->vals[p->ins[x->first_in]];
-    const char *B = (const char *)p->vals[bt ? (uint32_t)x->b_src : p->ins[x->first_in + 1]];
+    const char *B = (const char *)p->vals[x->b_src >= 0 ? (uint32_t)x->b_src : p->ins[x->first_in + 1]];
     int nd = x->n_dims, nb = nd - 2, d;
     int64_t M = x->dims[nd - 2], N = x->dims[nd - 1], K = ia->dims[ia->n_dims - 1];
     int64_t ast[LAZYBK_MAX_DIMS], bst[LAZYBK_MAX_DIMS], batches = 1, bi;
@@ -14921,11 +14978,11 @@ static lbk_result lbk__cpu_matmul_fast(const lbk__cpu_prog *p, const lbk__cpu_in
             for (bj = me; bj < batches; bj += all) {
                 e.base = bj * M;
                 if (x->dt == LBK_F32)
-                    lbk__gemm_f32(M, N, K, (const float *)(const void *)A + aoffs[bj], (const float *)(const void *)B + boffs[bj], bt,
-                                  bt ? K : N, (float *)o + bj * M * N, N, (float *)aps, (float *)bps, ep, NULL, NULL);
+                    lbk__gemm_f32(M, N, K, (const float *)(const void *)A + aoffs[bj], (const float *)(const void *)(B + boffs[bj] * (bn ? 2 : 4)), bt,
+                                  bt ? K : N, (float *)o + bj * M * N, N, (float *)aps, (float *)bps, ep, NULL, NULL, bn);
                 else
                     lbk__gemm_f64(M, N, K, (const double *)(const void *)A + aoffs[bj], (const double *)(const void *)B + boffs[bj], bt,
-                                  bt ? K : N, (double *)o + bj * M * N, N, (double *)aps, (double *)bps, ep, NULL, NULL);
+                                  bt ? K : N, (double *)o + bj * M * N, N, (double *)aps, (double *)bps, ep, NULL, NULL, bn);
             }
         } else {   /* fewer batches than threads: each batch's rows split across threads */
             int64_t r0 = M * me / all, r1 = M * (me + 1) / all;
@@ -14933,12 +14990,12 @@ static lbk_result lbk__cpu_matmul_fast(const lbk__cpu_prog *p, const lbk__cpu_in
                 e.base = bj * M + r0;
                 if (x->dt == LBK_F32)
                     lbk__gemm_f32(r1 - r0, N, K, (const float *)(const void *)A + aoffs[bj] + r0 * K,
-                                  (const float *)(const void *)B + boffs[bj], bt, bt ? K : N, (float *)o + bj * M * N + r0 * N, N,
-                                  (float *)aps, (float *)bps, ep, NULL, NULL);
+                                  (const float *)(const void *)(B + boffs[bj] * (bn ? 2 : 4)), bt, bt ? K : N, (float *)o + bj * M * N + r0 * N, N,
+                                  (float *)aps, (float *)bps, ep, NULL, NULL, bn);
                 else
                     lbk__gemm_f64(r1 - r0, N, K, (const double *)(const void *)A + aoffs[bj] + r0 * K,
                                   (const double *)(const void *)B + boffs[bj], bt, bt ? K : N, (double *)o + bj * M * N + r0 * N, N,
-                                  (double *)aps, (double *)bps, ep, NULL, NULL);
+                                  (double *)aps, (double *)bps, ep, NULL, NULL, bn);
             }
         }
         if (es != seq_scratch) lbk__free(es);
@@ -14949,26 +15006,36 @@ static lbk_result lbk__cpu_matmul_fast(const lbk__cpu_prog *p, const lbk__cpu_in
     return failed ? lbk_backend_error(LBK_ERR_OOM, x->debug, "out of memory") : LBK_OK;
 }
 
-/* A matmul of f16 or bf16 operands on the fast path: both converted to f32 (whole, for
-   now: converting panels while packing is to come), the f32 kernel, the result rounded
-   once to the dtype. */
+/* A matmul of f16 or bf16 operands on the fast path: A converted to f32 whole, B (a
+   weight, usually the big one) converted panel by panel as the f32 kernel packs it (no f32
+   copy of it is made), the result rounded once to the dtype. x @ x, and LAZYBK_BLAS builds,
+   convert both. */
 static lbk_result lbk__cpu_matmul_narrow(const lbk__cpu_prog *cp, const lbk__cpu_inst *x, void *o) {
     lbk__cpu_prog *p = (lbk__cpu_prog *)(uintptr_t)cp;   /* its value table is borrowed for the call */
     uint32_t a = p->ins[x->first_in], b = p->ins[x->first_in + 1];
-    bool bf = x->dt == LBK_BF16;
-    int64_t na = p->inst[a].numel, nb = p->inst[b].numel;
-    float *fa = (float *)lbk__malloc(sizeof(float) * (size_t)(na + nb + x->numel + 1)), *fb, *fc;
+    bool bf = x->dt == LBK_BF16, whole_b = a == b;
+    int64_t na = p->inst[a].numel, nb;
+    float *fa, *fb, *fc;
     void *keep_a = p->vals[a], *keep_b = p->vals[b];
     lbk__cpu_inst xc = *x;
     lbk_result r;
+#ifdef LAZYBK_BLAS
+    whole_b = true;
+#endif
+    nb = whole_b && a != b ? p->inst[b].numel : 0;
+    fa = (float *)lbk__malloc(sizeof(float) * (size_t)(na + nb + x->numel + 1));
     if (!fa) return lbk_backend_error(LBK_ERR_OOM, x->debug, "out of memory");
     fb = fa + na;
     fc = fb + nb;
     lbk__tile_cvt16(false, bf, fa, (uint16_t *)keep_a, na);
-    lbk__tile_cvt16(false, bf, fb, (uint16_t *)keep_b, nb);
     p->vals[a] = fa;
-    p->vals[b] = a == b ? (void *)fa : (void *)fb;
     xc.dt = LBK_F32;
+    if (!whole_b) {
+        xc.b_narrow = bf ? 2 : 1;
+    } else if (a != b) {
+        lbk__tile_cvt16(false, bf, fb, (uint16_t *)keep_b, p->inst[b].numel);
+        p->vals[b] = fb;
+    }
     r = lbk__cpu_matmul_fast(p, &xc, fc, NULL);
     p->vals[a] = keep_a;
     p->vals[b] = keep_b;
@@ -15546,7 +15613,7 @@ static void lbk__cpu_conv_ref(const lbk__cpu_prog *p, const lbk__cpu_inst *x, vo
                     cs.flat = flat;                                                                              \
                     for (j = 0; j < 2; j++) { cs.s[j] = w->s[j]; cs.p[j] = w->p[j]; cs.e[j] = w->e[j]; }           \
                     lbk__gemm_##SFX(Og, pt, K, Wt + g * Og * K, direct ? xg + p0 : NULL, false, P, flat ? tmp : og, flat ? pt : P, aps, bps, \
-                                    NULL, direct ? NULL : &cs, wpk + g * mpad * K);                              \
+                                    NULL, direct ? NULL : &cs, wpk + g * mpad * K, 0);                           \
                     if (flat)   /* the columns that are output positions (x < OW of rows Wp wide), row by row */ \
                         for (r = 0; r < Og; r++) {                                                               \
                             T bv = B ? B[g * Og + r] : (T)0, *LBK__RESTRICT dst = og + r * P;                    \

@@ -264,6 +264,51 @@ static void test_matmul_transposed_b(void **state) {
     lbk_ctx_destroy(c[1]);
 }
 
+/* An f32 matmul with an f16 or bf16 weight, plain, transposed before the cast and cast
+   before the transpose, batched, K past one KC block and N off the panel width; and a
+   matmul of two narrow operands: the weight is read narrow and converted while packed
+   (no f32 copy), against a float64 loop over the rounded values. */
+static void test_matmul_narrow_weight(void **state) {
+    (void)state;
+    enum { BT = 2, M = 7, K = 300, N = 45 };
+    int64_t da[3] = {BT, M, K}, dkn[2] = {K, N}, dnk[2] = {N, K};
+    static double a[BT * M * K], w[K * N], wr[K * N], want[BT * M * N], got[BT * M * N];
+    lbk_ctx *c = tctx_on("cpu");
+    tfill(a, BT * M * K, -1, 1, 91);
+    tfill(w, K * N, -1, 1, 92);
+    for (int f = 0; f < 2; f++) {
+        lbk_dtype wt = f ? LBK_BF16 : LBK_F16;
+        for (int i = 0; i < K * N; i++) { uint16_t h; lbk_store_f64(wt, &h, 0, w[i]); wr[i] = lbk_load_f64(wt, &h, 0); }
+        lbk_tensor ta = tfrom(c, LBK_F32, 3, da, a), wkn = tfrom(c, wt, 2, dkn, w), none = {0};
+        double wnk[N * K];
+        for (int n = 0; n < N; n++) for (int k = 0; k < K; k++) wnk[n * K + k] = w[k * N + n];
+        lbk_tensor tnk = tfrom(c, wt, 2, dnk, wnk);
+        for (int b = 0; b < BT; b++)
+            for (int m = 0; m < M; m++)
+                for (int n = 0; n < N; n++) {
+                    double s = 0;
+                    for (int k = 0; k < K; k++) s += (double)(float)a[(b * M + m) * K + k] * wr[k * N + n];
+                    want[(b * M + m) * N + n] = s;
+                }
+        lbk_tensor ys[3] = {lbk_matmul(c, ta, wkn), lbk_matmul(c, ta, lbk_transpose(c, tnk, 0, 1)), lbk_linear(c, ta, tnk, none)};
+        for (int v = 0; v < 3; v++) {
+            if (!getenv("LAZYBK_CPU_REFERENCE")) {
+                assert_contains(lbk_backend_text(c, &ys[v], 1), "converted while packed");
+                if (v > 0) assert_contains(lbk_backend_text(c, &ys[v], 1), "B read transposed");
+            }
+            tread(c, ys[v], got);
+            tclose(got, want, BT * M * N, 2e-5, "f32 @ narrow weight");
+        }
+        /* both narrow: the result rounded once to the dtype */
+        lbk_tensor yn = lbk_matmul(c, lbk_cast(c, ta, wt), wkn);
+        assert_int_equal(lbk_type(c, yn), wt);
+        tread(c, yn, got);
+        tclose(got, want, BT * M * N, f ? 2e-2 : 4e-3, "narrow @ narrow");
+    }
+    assert_ctx_ok(c);
+    lbk_ctx_destroy(c);
+}
+
 /* Reductions fused as tails of elementwise groups: sum, mean, amax, amin over the last
    axis, the last two, or all axes, with broadcast inputs and nan; sizes off the tiles and
    large enough for threads; checked against a float64 loop. */
@@ -372,5 +417,6 @@ static void test_matmul_epilogue(void **state) {
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_random_graphs), cmocka_unit_test(test_matmul_transposed_b), cmocka_unit_test(test_composites_whole), cmocka_unit_test(test_fused_plan), cmocka_unit_test(test_threads_large),
     cmocka_unit_test(test_matmul_blocked), cmocka_unit_test(test_fused_reduction_tail), cmocka_unit_test(test_matmul_epilogue),
+    cmocka_unit_test(test_matmul_narrow_weight),
 };
 TEST_GROUP(fast_tests, tests);
