@@ -13643,7 +13643,7 @@ static float lbk__f16_to_f32(uint16_t h) {
     union { uint32_t u; float f; } r, sub;
     uint32_t s = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
     sub.f = (float)m * 5.9604644775390625e-8f;   /* m 2^-24, exact */
-    r.u = e == 0 ? sub.u : e == 31 ? (0x7f800000u | (m << 13)) : (((e + 112) << 23) | (m << 13));
+    r.u = e == 0 ? sub.u : e == 31 ? (0x7f800000u | (m << 13) | (m ? 0x400000u : 0)) : (((e + 112) << 23) | (m << 13));   /* NaN: quiet, as F16C */
     r.u |= s;
     return r.f;
 }
@@ -13659,7 +13659,11 @@ static uint16_t lbk__f32_to_f16(float f) {
     d.f += 0.5f;   /* subnormal: the FPU rounds into the low mantissa bits */
     return (uint16_t)(sign | (a >= 0x47800000u ? nan_or_inf : a < 0x38800000u ? d.u - 0x3f000000u : normal));
 }
-static float lbk__bf16_to_f32(uint16_t h) { union { uint32_t u; float f; } r; r.u = (uint32_t)h << 16; return r.f; }
+static float lbk__bf16_to_f32(uint16_t h) {   /* NaN: quiet, as every other conversion here */
+    union { uint32_t u; float f; } r;
+    r.u = (uint32_t)h << 16 | ((h & 0x7fffu) > 0x7f80u ? 0x400000u : 0);
+    return r.f;
+}
 static uint16_t lbk__f32_to_bf16(float f) {
     union { uint32_t u; float f; } v;
     v.f = f;
@@ -13667,8 +13671,67 @@ static uint16_t lbk__f32_to_bf16(float f) {
 }
 /* n (a tile: LBK__TILE or LBK__SMALL_TILE) narrow elements of dt to f32 and back. */
 #define LBK__CVT_LOOPS(N)                                                                                             if (to) { if (bf) for (i = 0; i < N; i++) h[i] = lbk__f32_to_bf16(f[i]); else for (i = 0; i < N; i++) h[i] = lbk__f32_to_f16(f[i]); }     else    { if (bf) for (i = 0; i < N; i++) f[i] = lbk__bf16_to_f32(h[i]); else for (i = 0; i < N; i++) f[i] = lbk__f16_to_f32(h[i]); }
+/* f16 through F16C where the CPU has it (x86-64-v3 and later; picked once by CPUID): the
+   same bits as the portable code, NaNs quieted alike, eight at a time. */
+#ifdef LBK__X86_CLONES
+#  include <immintrin.h>
+static __attribute__((target("avx,f16c"))) void lbk__cvt_f16c(bool to, float *LBK__RESTRICT f, uint16_t *LBK__RESTRICT h, int64_t n) {
+    int64_t i = 0;
+    if (to) {
+        for (; i + 8 <= n; i += 8)
+            _mm_storeu_si128((__m128i *)(void *)(h + i), _mm256_cvtps_ph(_mm256_loadu_ps(f + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        for (; i < n; i++) h[i] = lbk__f32_to_f16(f[i]);
+    } else {
+        for (; i + 8 <= n; i += 8) _mm256_storeu_ps(f + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(h + i))));
+        for (; i < n; i++) f[i] = lbk__f16_to_f32(h[i]);
+    }
+}
+/* bf16 with AVX2 integer lanes: the same rounding (half to even) and NaN quieting as the
+   portable code. */
+static __attribute__((target("avx2"))) void lbk__cvt_bf16_avx2(bool to, float *LBK__RESTRICT f, uint16_t *LBK__RESTRICT h, int64_t n) {
+    int64_t i = 0;
+    if (to) {
+        const __m256i absm = _mm256_set1_epi32(0x7fffffff), inf = _mm256_set1_epi32(0x7f800000), bias = _mm256_set1_epi32(0x7fff),
+                      one = _mm256_set1_epi32(1), q = _mm256_set1_epi32(0x40);
+        for (; i + 8 <= n; i += 8) {
+            __m256i u = _mm256_castps_si256(_mm256_loadu_ps(f + i)), hi = _mm256_srli_epi32(u, 16);
+            __m256i r = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(u, bias), _mm256_and_si256(hi, one)), 16);
+            __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, absm), inf);
+            __m256i v = _mm256_blendv_epi8(r, _mm256_or_si256(hi, q), nan);
+            __m256i pk = _mm256_permute4x64_epi64(_mm256_packus_epi32(v, v), 0xD8);
+            _mm_storeu_si128((__m128i *)(void *)(h + i), _mm256_castsi256_si128(pk));
+        }
+        for (; i < n; i++) h[i] = lbk__f32_to_bf16(f[i]);
+    } else {
+        const __m256i absm = _mm256_set1_epi32(0x7fffffff), inf = _mm256_set1_epi32(0x7f800000), quiet = _mm256_set1_epi32(0x400000);
+        for (; i + 8 <= n; i += 8) {
+            __m256i u = _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(h + i))), 16);
+            __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, absm), inf);
+            _mm256_storeu_si256((__m256i *)(void *)(f + i), _mm256_or_si256(u, _mm256_and_si256(nan, quiet)));
+        }
+        for (; i < n; i++) f[i] = lbk__bf16_to_f32(h[i]);
+    }
+}
+/* 1: the CPU has F16C (and AVX), 2: AVX2 too; 0: neither. Asked once (a benign race: every
+   thread finds the same). */
+static int lbk__x86_level(void) {
+    static volatile int known = -1;
+    if (known < 0) {
+        __builtin_cpu_init();
+        known = !(__builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c")) ? 0 : __builtin_cpu_supports("avx2") ? 2 : 1;
+    }
+    return known;
+}
+#endif
 static LBK__TILE_FN void lbk__tile_cvt16(bool to, bool bf, float *LBK__RESTRICT f, uint16_t *LBK__RESTRICT h, int64_t n) {
     int64_t i;
+#ifdef LBK__X86_CLONES
+    if (n >= 8 && lbk__x86_level() >= (bf ? 2 : 1)) {
+        if (bf) lbk__cvt_bf16_avx2(to, f, h, n);
+        else lbk__cvt_f16c(to, f, h, n);
+        return;
+    }
+#endif
     if (n == LBK__TILE) { LBK__CVT_LOOPS(LBK__TILE) }
     else if (n == LBK__SMALL_TILE) { LBK__CVT_LOOPS(LBK__SMALL_TILE) }
     else { LBK__CVT_LOOPS(n) }

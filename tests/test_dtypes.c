@@ -447,10 +447,68 @@ static void test_narrow_files(void **state) {
     lbk_ctx_destroy(ctx);
 }
 
+/* The fast path's vector converters (F16C and AVX2 where the CPU has them, portable code
+   elsewhere) against the dtype table's, bit for bit: casts to f32 of all 65,536 patterns,
+   and casts from f32 of every value, every midpoint and the floats either side of it,
+   NaNs with payloads, infinities, the largest and the smallest. Lengths off the vector
+   width leave a tail to the scalar code. */
+static void test_narrow_vector_conversions(void **state) {
+    (void)state;
+    for (int p = 0; p < 2; p++) {
+        lbk_ctx *ctx = tctx_on(p ? "cpu-reference" : "cpu");
+        for (int k = 0; k < 2; k++) {
+            const fmt16 *f = &k_fmts[k];
+            static uint16_t pat[65536 + 3], back[8 * 65536 + 64];
+            static float got[65536 + 3], src[8 * 65536 + 64];
+            int64_t n = 65536 + 3, m = 0;
+            int bad = 0;
+            for (uint32_t b = 0; b < 65539; b++) pat[b] = (uint16_t)(b & 0xffffu);
+            assert_int_equal(lbk_read(ctx, lbk_cast(ctx, lbk_from_host(ctx, f->dt, 1, &n, pat), LBK_F32), got, sizeof(float) * (size_t)n), LBK_OK);
+            for (uint32_t b = 0; b < 65539; b++) {
+                uint16_t h = pat[b];
+                float want = (float)lbk_load_f64(f->dt, &h, 0);
+                uint32_t gu, wu;
+                memcpy(&gu, &got[b], 4);
+                memcpy(&wu, &want, 4);
+                if (isnan(want) ? !(isnan(got[b]) && (gu & 0x400000u) && (gu >> 31) == (uint32_t)(h >> 15)) : gu != wu)
+                    if (bad++ < 5) print_message("%s 0x%04x -> f32 0x%08x, want 0x%08x\n", f->name, h, gu, wu);
+            }
+            for (uint32_t b = 0; b < 65536; b++) {   /* values, midpoints and their neighbours */
+                uint16_t h = (uint16_t)b, h1 = (uint16_t)(b + 1);
+                double v = lbk_load_f64(f->dt, &h, 0), v1 = (b & 0x7fffu) < 0x7fffu ? lbk_load_f64(f->dt, &h1, 0) : NAN;
+                src[m++] = (float)v;
+                if (isfinite(v) && isfinite(v1) && (b & 0x7fffu) != 0x7fffu) {
+                    float mid = (float)((v + v1) / 2);
+                    src[m++] = mid;
+                    src[m++] = nextafterf(mid, -INFINITY);
+                    src[m++] = nextafterf(mid, INFINITY);
+                }
+            }
+            {
+                uint32_t specials[] = {0x7f800001u, 0xff812345u, 0x7fc00001u, 0x7f800000u, 0xff800000u, 0x7f7fffffu, 0x00000001u, 0x80000001u, 0x33000000u};
+                for (size_t j = 0; j < sizeof specials / sizeof *specials; j++) memcpy(&src[m++], &specials[j], 4);
+            }
+            assert_int_equal(lbk_read(ctx, lbk_cast(ctx, lbk_from_host(ctx, LBK_F32, 1, &m, src), f->dt), back, sizeof(uint16_t) * (size_t)m), LBK_OK);
+            for (int64_t j = 0; j < m; j++) {
+                uint16_t want = 0;
+                lbk_store_f64(f->dt, &want, 0, (double)src[j]);
+                if (back[j] != want) {
+                    uint32_t su;
+                    memcpy(&su, &src[j], 4);
+                    if (bad++ < 5) print_message("%s: f32 0x%08x -> 0x%04x, want 0x%04x\n", f->name, su, back[j], want);
+                }
+            }
+            assert_int_equal(bad, 0);
+        }
+        assert_ctx_ok(ctx);
+        lbk_ctx_destroy(ctx);
+    }
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_narrow_float_decode_all), cmocka_unit_test(test_narrow_float_encode_all),
     cmocka_unit_test(test_narrow_promotion), cmocka_unit_test(test_narrow_float_ops), cmocka_unit_test(test_narrow_fused_big),
     cmocka_unit_test(test_narrow_int_ops), cmocka_unit_test(test_narrow_exact_ops),
-    cmocka_unit_test(test_narrow_files),
+    cmocka_unit_test(test_narrow_files), cmocka_unit_test(test_narrow_vector_conversions),
 };
 TEST_GROUP(dtypes_tests, tests);
