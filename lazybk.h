@@ -13675,6 +13675,7 @@ static uint16_t lbk__f32_to_bf16(float f) {
    same bits as the portable code, NaNs quieted alike, eight at a time. */
 #ifdef LBK__X86_CLONES
 #  include <immintrin.h>
+#  include <cpuid.h>
 static __attribute__((target("avx,f16c"))) void lbk__cvt_f16c(bool to, float *LBK__RESTRICT f, uint16_t *LBK__RESTRICT h, int64_t n) {
     int64_t i = 0;
     if (to) {
@@ -13717,8 +13718,10 @@ static __attribute__((target("avx2"))) void lbk__cvt_bf16_avx2(bool to, float *L
 static int lbk__x86_level(void) {
     static volatile int known = -1;
     if (known < 0) {
+        unsigned ea = 0, eb = 0, ec = 0, ed = 0;
+        bool f16c = __get_cpuid(1, &ea, &eb, &ec, &ed) && (ec >> 29 & 1u);   /* (clang's __builtin_cpu_supports has no "f16c") */
         __builtin_cpu_init();
-        known = !(__builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c")) ? 0 : __builtin_cpu_supports("avx2") ? 2 : 1;
+        known = !(__builtin_cpu_supports("avx") && f16c) ? 0 : __builtin_cpu_supports("avx2") ? 2 : 1;
     }
     return known;
 }
@@ -15320,6 +15323,45 @@ static lbk_result lbk__cpu_sdpa(const lbk__cpu_prog *p, const lbk__cpu_inst *x, 
     return failed ? lbk_backend_error(LBK_ERR_OOM, x->debug, "out of memory") : LBK_OK;
 }
 
+/* Inference batch norm whole: per (image, channel) one scale and shift over the plane,
+   y = (x - mean) * (1 / sqrt(var + eps)) * weight + bias in the order the decomposition
+   computes it. */
+#define LBK__BN_KERNEL(T, SFX, SQRT)                                                                             \
+    static void lbk__bn_##SFX(int64_t N, int64_t C, int64_t S, const T *x, const T *m, const T *v, const T *w, const T *b, T eps, T *y) { \
+        int64_t n, c, i;                                                                                         \
+        for (n = 0; n < N; n++)                                                                                  \
+            for (c = 0; c < C; c++) {                                                                            \
+                const T *LBK__RESTRICT xs = x + (n * C + c) * S;                                                 \
+                T *LBK__RESTRICT ys = y + (n * C + c) * S;                                                       \
+                T mc = m[c], r = (T)1 / SQRT(v[c] + eps), wc = w ? w[c] : (T)1, bc = b ? b[c] : (T)0;             \
+                if (w && b) for (i = 0; i < S; i++) ys[i] = (xs[i] - mc) * r * wc + bc;                           \
+                else if (w) for (i = 0; i < S; i++) ys[i] = (xs[i] - mc) * r * wc;                                \
+                else if (b) for (i = 0; i < S; i++) ys[i] = (xs[i] - mc) * r + bc;                                \
+                else for (i = 0; i < S; i++) ys[i] = (xs[i] - mc) * r;                                            \
+            }                                                                                                    \
+    }
+LBK__BN_KERNEL(float, f32, sqrtf)
+LBK__BN_KERNEL(double, f64, sqrt)
+#undef LBK__BN_KERNEL
+static lbk_result lbk__cpu_bn(const lbk__cpu_prog *p, const lbk__cpu_inst *x, void *o) {
+    const void *in[5] = {NULL, NULL, NULL, NULL, NULL};
+    uint32_t k;
+    int64_t N = x->dims[0], C = x->dims[1], S;
+    for (k = 0; k < x->n_in && k < 5; k++) in[k] = p->vals[p->ins[x->first_in + k]];
+    if (x->numel == 0) return LBK_OK;
+    S = x->numel / (N * C);
+    {
+        const void *w = x->has_w ? in[3] : NULL, *b = x->has_b ? in[3 + (x->has_w ? 1 : 0)] : NULL;
+        if (x->dt == LBK_F32)
+            lbk__bn_f32(N, C, S, (const float *)in[0], (const float *)in[1], (const float *)in[2], (const float *)w, (const float *)b,
+                        (float)x->eps, (float *)o);
+        else
+            lbk__bn_f64(N, C, S, (const double *)in[0], (const double *)in[1], (const double *)in[2], (const double *)w, (const double *)b,
+                        x->eps, (double *)o);
+    }
+    return LBK_OK;
+}
+
 /* Whether the fast path runs composite node i whole. */
 static bool lbk__cpu_runs_whole(const lbk_graph *g, uint32_t i) {
     lbk_node n = lbk_graph_node(g, i);
@@ -15329,7 +15371,7 @@ static bool lbk__cpu_runs_whole(const lbk_graph *g, uint32_t i) {
         if (lbk_graph_node(g, n.inputs[k]).dtype != n.dtype && !(n.op == LBK_OP_SDPA && k == 3 && lbk_graph_node(g, n.inputs[k]).dtype == LBK_BOOL))
             return false;
     switch (n.op) {
-    case LBK_OP_SDPA: return true;
+    case LBK_OP_SDPA: case LBK_OP_BATCH_NORM: return true;
     case LBK_OP_SOFTMAX: case LBK_OP_LOG_SOFTMAX: case LBK_OP_LOGSUMEXP: {
         lbk_node in = lbk_graph_node(g, n.inputs[0]);
         return in.n_dims >= 1 && lbk_node_axis(g, i) == in.n_dims - 1;
@@ -15966,6 +16008,9 @@ static lbk_result lbk__cpu_run_node(const lbk__cpu_prog *p, uint32_t i, void *o)
     }
     case LBK_OP_SDPA:
         if (p->fast) return lbk__cpu_sdpa(p, x, o);
+        return lbk_backend_error(LBK_ERR_UNSUPPORTED, x->debug, "the cpu reference path runs '%s' only decomposed", lbk_op_name(x->op));
+    case LBK_OP_BATCH_NORM:
+        if (p->fast) return lbk__cpu_bn(p, x, o);
         return lbk_backend_error(LBK_ERR_UNSUPPORTED, x->debug, "the cpu reference path runs '%s' only decomposed", lbk_op_name(x->op));
     case LBK_OP_SOFTMAX: case LBK_OP_LOG_SOFTMAX: case LBK_OP_LOGSUMEXP: case LBK_OP_LAYER_NORM: case LBK_OP_RMS_NORM:
         if (p->fast) return lbk__cpu_rows(p, x, o);
