@@ -1162,6 +1162,20 @@ LAZYBK_API lbk_tensor   lbk_weights_get_at(const char *file, int line, lbk_weigh
 /* safetensors: a key of __metadata__; GGUF: a key's value as text (strings as they are,
    numbers in decimal, bools true/false; an array gives NULL). NULL if absent. */
 LAZYBK_API const char  *lbk_weights_meta(const lbk_weights *w, const char *key);
+/* GGUF array metadata (a tokenizer's tokens, scores, merges, token types): the element
+   count, or -1 if key is absent or not an array; *out_type (may be NULL) the element type
+   ("u8" "i8" "u16" "i16" "u32" "i32" "u64" "i64" "f32" "f64" "bool" "str" "arr"). Element i
+   as text, as lbk_weights_meta gives scalars, into buf (cap bytes, NUL-terminated, cut to
+   fit): its whole length, or -1 for a bad key or index or an array of arrays. As a number
+   (numbers and bools): NaN for strings, arrays or a bad key or index. Strings are read in
+   place from the mapped file: O(1) an element. */
+LAZYBK_API int64_t      lbk_weights_meta_array(const lbk_weights *w, const char *key, const char **out_type);
+/* The metadata keys in file order (safetensors: __metadata__'s; GGUF: every key/value): a
+   count (-1 for NULL) and key i (NULL out of range). */
+LAZYBK_API int          lbk_weights_meta_count(const lbk_weights *w);
+LAZYBK_API const char  *lbk_weights_meta_key(const lbk_weights *w, int i);
+LAZYBK_API int64_t      lbk_weights_meta_item(const lbk_weights *w, const char *key, int64_t i, char *buf, size_t cap);
+LAZYBK_API double       lbk_weights_meta_number(const lbk_weights *w, const char *key, int64_t i);
 LAZYBK_API void         lbk_weights_close(lbk_weights *w);                /* NULL is fine */
 /* Syncs ts (one sync) and writes them as a safetensors file laid out as the reference
    writer lays it out (tensors by dtype, widest first, then by name; compact JSON padded
@@ -11612,8 +11626,14 @@ struct lbk_weights {
     lbk_result fail;           /* while opening: what a failure is (0: LBK_ERR_FORMAT) */
     lbk__json json;            /* safetensors: the parsed header (names live in its arena) */
     char *strings;             /* GGUF: names and texts */
+    struct lbk__wmarr *arrs;   /* GGUF: the array values, over the mapped file */
+    int n_arrs;
+    size_t arrs_cap;
     char path[256];            /* for messages */
 };
+/* A GGUF array value: its key's index in meta, element type, count, first element (in the
+   mapping) and, for strings, each element's offset from it (random access in O(1)). */
+typedef struct lbk__wmarr { int meta; uint32_t et; uint64_t n; const unsigned char *at, *end; uint64_t *offs; } lbk__wmarr;
 static int lbk__wt_cmp_name(const void *a, const void *b) {
     return strcmp((*(const lbk__wentry *const *)a)->name, (*(const lbk__wentry *const *)b)->name);
 }
@@ -11641,6 +11661,8 @@ static void lbk__weights_free(lbk_weights *w) {
     lbk__free(w->json.nodes);
     lbk__free(w->json.arena);
     lbk__free(w->strings);
+    for (i = 0; i < w->n_arrs; i++) lbk__free(w->arrs[i].offs);
+    lbk__free(w->arrs);
     lbk__blob_unref(w->blob);
     lbk__free(w);
 }
@@ -11891,6 +11913,32 @@ static const lbk__ggtype lbk__ggtypes[] = {
     {"Q5_K", 256, 176}, {"Q6_K", 256, 210}, {"Q8_K", 256, 292}, {NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0},
     {NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}, {"I8", 1, 1}, {"I16", 1, 2}, {"I32", 1, 4}, {"I64", 1, 8},
     {"F64", 1, 8}, {NULL, 0, 0}, {"BF16", 1, 2}};
+/* Records the array value at v (validated by lbk__gg_value) for the key about to be added
+   as meta entry w->n_meta: its element type, count, first element, and string offsets. */
+static bool lbk__gg_index_array(lbk_weights *w, const unsigned char *v, const unsigned char *end, char *why, size_t why_n) {
+    lbk__wmarr *a;
+    uint64_t i, off = 0;
+    int k;
+    if (!LBK__GROW(w->arrs, w->arrs_cap, (size_t)w->n_arrs + 1)) return lbk__wt_oom(w, why, why_n);
+    a = &w->arrs[w->n_arrs];
+    memset(a, 0, sizeof *a);
+    for (k = 3; k >= 0; k--) a->et = a->et << 8 | v[k];
+    for (k = 11; k >= 4; k--) a->n = a->n << 8 | v[k];
+    a->at = v + 12;
+    a->end = end;
+    a->meta = w->n_meta;
+    if (a->et == LBK__GG_STR && a->n) {
+        if (a->n > SIZE_MAX / sizeof(uint64_t) || !(a->offs = (uint64_t *)lbk__malloc(sizeof(uint64_t) * (size_t)a->n))) return lbk__wt_oom(w, why, why_n);
+        for (i = 0; i < a->n; i++) {   /* lengths the value parser already checked against the file */
+            uint64_t len = 0;
+            for (k = 7; k >= 0; k--) len = len << 8 | a->at[off + (uint64_t)k];
+            a->offs[i] = off;
+            off += 8 + len;
+        }
+    }
+    w->n_arrs++;
+    return true;
+}
 static bool lbk__gguf_parse(lbk_weights *w, const unsigned char *b, size_t size, char *why, size_t why_n) {
     lbk__gg g;
     uint32_t version, align = 32;
@@ -11919,8 +11967,12 @@ static bool lbk__gguf_parse(lbk_weights *w, const unsigned char *b, size_t size,
         if (kn == 0 || memchr(key, 0, (size_t)kn)) { lbk__ggfail(&g, "a key is empty or holds a NUL byte"); goto fail; }
         text.len = 0;
         if (text.p) text.p[0] = '\0';
-        if (!lbk__gg_value(&g, t, 0, &text)) goto fail;
-        if (text.oom) { lbk__wt_oom(w, why, why_n); goto fail; }
+        {
+            const unsigned char *v0 = g.p;
+            if (!lbk__gg_value(&g, t, 0, &text)) goto fail;
+            if (text.oom) { lbk__wt_oom(w, why, why_n); goto fail; }
+            if (t == LBK__GG_ARR && !lbk__gg_index_array(w, v0, g.end, why, why_n)) goto fail;
+        }
         for (k = 0; k < w->n_meta; k++)
             if (strlen(w->meta[2 * k]) == kn && memcmp(w->meta[2 * k], key, (size_t)kn) == 0) {
                 snprintf(why, why_n, "the key '%.*s' appears twice", (int)(kn < 100 ? kn : 100), key);
@@ -12089,12 +12141,59 @@ static int lbk__wt_find(const lbk_weights *w, const char *name) {
     }
     return -1;
 }
-LAZYBK_API const char *lbk_weights_meta(const lbk_weights *w, const char *key) {
+static int lbk__wt_meta_index(const lbk_weights *w, const char *key) {
     int k;
-    if (!w || !key) return NULL;
+    if (!w || !key) return -1;
     for (k = 0; k < w->n_meta; k++)
-        if (w->meta[2 * k] && strcmp(w->meta[2 * k], key) == 0) return w->meta[2 * k + 1];
+        if (w->meta[2 * k] && strcmp(w->meta[2 * k], key) == 0) return k;
+    return -1;
+}
+LAZYBK_API const char *lbk_weights_meta(const lbk_weights *w, const char *key) {
+    int k = lbk__wt_meta_index(w, key);
+    return k < 0 ? NULL : w->meta[2 * k + 1];
+}
+static const lbk__wmarr *lbk__wt_array(const lbk_weights *w, const char *key) {
+    int k = lbk__wt_meta_index(w, key), j;
+    for (j = 0; k >= 0 && j < w->n_arrs; j++)
+        if (w->arrs[j].meta == k) return &w->arrs[j];
     return NULL;
+}
+LAZYBK_API int lbk_weights_meta_count(const lbk_weights *w) { return w ? w->n_meta : -1; }
+LAZYBK_API const char *lbk_weights_meta_key(const lbk_weights *w, int i) { return w && i >= 0 && i < w->n_meta ? w->meta[2 * i] : NULL; }
+LAZYBK_API int64_t lbk_weights_meta_array(const lbk_weights *w, const char *key, const char **out_type) {
+    static const char *const names[LBK__GG_NTYPES] = {"u8", "i8", "u16", "i16", "u32", "i32", "f32", "bool", "str", "arr", "u64", "i64", "f64"};
+    const lbk__wmarr *a = lbk__wt_array(w, key);
+    if (out_type) *out_type = a ? names[a->et] : NULL;
+    return a ? (int64_t)(a->n > (uint64_t)INT64_MAX ? INT64_MAX : a->n) : -1;
+}
+LAZYBK_API int64_t lbk_weights_meta_item(const lbk_weights *w, const char *key, int64_t i, char *buf, size_t cap) {
+    const lbk__wmarr *a = lbk__wt_array(w, key);
+    lbk__str text = {NULL, 0, 0, false};
+    lbk__gg g;
+    char why[64];
+    int64_t len;
+    if (buf && cap) buf[0] = '\0';
+    if (!a || i < 0 || (uint64_t)i >= a->n || a->et == LBK__GG_ARR) return -1;
+    g.base = a->at;
+    g.p = a->at + (a->et == LBK__GG_STR ? a->offs[i] : (uint64_t)i * lbk__gg_vsize[a->et]);
+    g.end = a->end;   /* the parse checked the element against the file */
+    g.why = why; g.why_n = sizeof why;
+    if (!lbk__gg_value(&g, a->et, 1, &text) || text.oom) { lbk__free(text.p); return -1; }
+    len = (int64_t)text.len;
+    if (buf && cap) {
+        size_t nc = text.len < cap - 1 ? text.len : cap - 1;
+        if (nc) memcpy(buf, text.p, nc);
+        buf[nc] = '\0';
+    }
+    lbk__free(text.p);
+    return len;
+}
+LAZYBK_API double lbk_weights_meta_number(const lbk_weights *w, const char *key, int64_t i) {
+    const lbk__wmarr *a = lbk__wt_array(w, key);
+    char buf[64];
+    if (!a || a->et == LBK__GG_STR || a->et == LBK__GG_ARR || lbk_weights_meta_item(w, key, i, buf, sizeof buf) < 0) return NAN;
+    if (a->et == LBK__GG_BOOL) return strcmp(buf, "true") == 0 ? 1.0 : 0.0;
+    return strtod(buf, NULL);
 }
 static lbk_tensor lbk__g_weights_get(const char *file, int line, lbk_weights *w, const char *name) {
     lbk_ctx *ctx = w->ctx;

@@ -500,10 +500,12 @@ static void test_gguf_read(void **state) {
         b_gstr(&kv, "nested"); b_u32(&kv, G_ARR); b_u32(&kv, G_ARR); b_u64(&kv, 2);
         b_u32(&kv, G_U8); b_u64(&kv, 2); b_u8(&kv, 1); b_u8(&kv, 2);
         b_u32(&kv, G_F64); b_u64(&kv, 1); b_f64(&kv, 9);
+        b_gstr(&kv, "scores"); b_u32(&kv, G_ARR); b_u32(&kv, G_F32); b_u64(&kv, 3); b_f32(&kv, -1.5f); b_f32(&kv, 0); b_f32(&kv, 2.25f);
+        b_gstr(&kv, "flags"); b_u32(&kv, G_ARR); b_u32(&kv, G_BOOL); b_u64(&kv, 2); b_u8(&kv, 0); b_u8(&kv, 1);
         b_gstr(&kv, "u64"); b_u32(&kv, G_U64); b_u64(&kv, UINT64_MAX);
         b_gstr(&kv, "i64"); b_u32(&kv, G_I64); b_u64(&kv, (uint64_t)INT64_MIN);
         b_gstr(&kv, "f64"); b_u32(&kv, G_F64); b_f64(&kv, 0.1);
-        int n_kv = 14;
+        int n_kv = 16;
         if (ver == 3) { b_gstr(&kv, "general.alignment"); b_u32(&kv, G_U32); b_u32(&kv, 64); n_kv++; }
         /* data: tok f32 ne [3, 2] at 0 (24 bytes); h f16 [4] at A; b bf16 [2,1,2] at 2A; i i32 [2] at 3A;
            q Q4_0 [32] at 4A (18 bytes); d f64 [1] at 5A; e i8 [3] at 6A */
@@ -542,6 +544,37 @@ static void test_gguf_read(void **state) {
         assert_string_equal(lbk_weights_meta(w, "yes"), "true");
         assert_null(lbk_weights_meta(w, "tokens"));   /* arrays: no text */
         assert_null(lbk_weights_meta(w, "nested"));
+        {   /* arrays: counts, types, elements (strings in place), numbers, bounds */
+            const char *ty = NULL;
+            char buf[8];
+            assert_int_equal(lbk_weights_meta_array(w, "tokens", &ty), 3);
+            assert_string_equal(ty, "str");
+            assert_int_equal(lbk_weights_meta_item(w, "tokens", 2, buf, sizeof buf), 3);
+            assert_string_equal(buf, "ccc");
+            assert_int_equal(lbk_weights_meta_item(w, "tokens", 1, buf, sizeof buf), 0);
+            assert_string_equal(buf, "");
+            assert_int_equal(lbk_weights_meta_item(w, "tokens", 2, buf, 2), 3);   /* cut to fit, length whole */
+            assert_string_equal(buf, "c");
+            assert_int_equal(lbk_weights_meta_item(w, "tokens", 3, buf, sizeof buf), -1);
+            assert_int_equal(lbk_weights_meta_item(w, "tokens", -1, buf, sizeof buf), -1);
+            assert_true(isnan(lbk_weights_meta_number(w, "tokens", 0)));
+            assert_int_equal(lbk_weights_meta_array(w, "nested", &ty), 2);
+            assert_string_equal(ty, "arr");
+            assert_int_equal(lbk_weights_meta_item(w, "nested", 0, buf, sizeof buf), -1);
+            assert_int_equal(lbk_weights_meta_array(w, "u8", &ty), -1);   /* a scalar */
+            assert_null(ty);
+            assert_int_equal(lbk_weights_meta_array(w, "absent", NULL), -1);
+            assert_int_equal(lbk_weights_meta_array(NULL, "tokens", NULL), -1);
+            assert_int_equal(lbk_weights_meta_array(w, "scores", &ty), 3);
+            assert_string_equal(ty, "f32");
+            assert_true(lbk_weights_meta_number(w, "scores", 0) == -1.5 && lbk_weights_meta_number(w, "scores", 2) == 2.25);
+            assert_true(isnan(lbk_weights_meta_number(w, "scores", 3)));
+            assert_true(lbk_weights_meta_number(w, "flags", 1) == 1 && lbk_weights_meta_number(w, "flags", 0) == 0);
+            assert_int_equal(lbk_weights_meta_count(w), n_kv);
+            assert_string_equal(lbk_weights_meta_key(w, 0), "general.architecture");
+            assert_null(lbk_weights_meta_key(w, n_kv));
+            assert_null(lbk_weights_meta_key(w, -1));
+        }
         assert_string_equal(lbk_weights_meta(w, "u64"), "18446744073709551615");
         assert_string_equal(lbk_weights_meta(w, "i64"), "-9223372036854775808");
         assert_true(strtod(lbk_weights_meta(w, "f64"), NULL) == 0.1);

@@ -3,7 +3,7 @@
    safetensors JSON header after byte 1, which sets the size of a zeroed data area (so the
    fuzzer spends its time in the JSON reader and the header checks, not on the length
    field); 2 mod 3, the rest is a GGUF file after "GGUF" and version 3. A file that opens
-   has every tensor made, synced and read. Nothing may crash, leak or trip a sanitizer.
+   has every tensor made, synced and read, and every metadata key and array element read. Nothing may crash, leak or trip a sanitizer.
    Built with libFuzzer by `make fuzz`, replayed over tests/fuzz/corpus_weights by
    `make test`. */
 #include <stdint.h>
@@ -60,6 +60,15 @@ int lbk_fuzz_weights(const uint8_t *data, size_t size) {
             lbk_release(ctx, t);
         }
         (void)lbk_weights_meta(w, lbk_weights_name(w, i));
+    }
+    for (i = 0; w && i < lbk_weights_meta_count(w); i++) {   /* every key; arrays element by element (a few) */
+        const char *key = lbk_weights_meta_key(w, i), *ty;
+        int64_t cnt = lbk_weights_meta_array(w, key, &ty), j;
+        char buf[16];
+        if (!key) abort();
+        (void)lbk_weights_meta(w, key);
+        for (j = 0; j < cnt && j < 64; j++) { (void)lbk_weights_meta_item(w, key, j, buf, sizeof buf); (void)lbk_weights_meta_number(w, key, j); }
+        if (cnt > 0) (void)lbk_weights_meta_item(w, key, cnt - 1, buf, sizeof buf);
     }
     lbk_weights_close(w);
     lbk_ctx_clear_error(ctx);
