@@ -14970,13 +14970,13 @@ typedef struct lbk__conv_src { const void *x; int64_t H, W, OW, kh, kw, p_base, 
             }                                                                                                    \
         }                                                                                                        \
     }                                                                                                            \
-    /* All of A [M, K] packed once, for gemm's apk: KC blocks of all its MR-row panels */                       \
+    /* All of A [M, K] packed once, for gemm's apk: kcb-deep blocks of all its MR-row panels */                 \
     /* ((M rounded up to MR) x K elements). */                                                                   \
-    static void lbk__pack_a_all_##SFX(const T *A, int64_t M, int64_t K, T *dst) {                                \
+    static void lbk__pack_a_all_##SFX(const T *A, int64_t M, int64_t K, int64_t kcb, T *dst) {                   \
         int64_t pc, ic, mpad = (M + LBK__MR - 1) / LBK__MR * LBK__MR;                                            \
-        for (pc = 0; pc < K; pc += LBK__KC)                                                                      \
+        for (pc = 0; pc < K; pc += kcb)                                                                          \
             for (ic = 0; ic < M; ic += LBK__MC)                                                                  \
-                lbk__pack_a_##SFX(A, K, ic, LBK__MIN(LBK__MC, M - ic), pc, LBK__MIN(LBK__KC, K - pc), dst + pc * mpad + ic * LBK__MIN(LBK__KC, K - pc)); \
+                lbk__pack_a_##SFX(A, K, ic, LBK__MIN(LBK__MC, M - ic), pc, LBK__MIN(kcb, K - pc), dst + pc * mpad + ic * LBK__MIN(kcb, K - pc)); \
     }                                                                                                            \
     /* B's panel from f16 (bf false) or bf16 data, converted to f32 as it is packed (f32 matmuls only): */    \
     /* rows of B [K, N] or, bt, rows of B stored [N, K] (one converted run each, then spread) */                 \
@@ -15002,18 +15002,19 @@ typedef struct lbk__conv_src { const void *x; int64_t H, W, OW, kh, kw, p_base, 
     /* One batch; aps/bps: packing buffers (MC x KC and KC x NC). bt: B is stored */                            \
     /* transposed, [N, K]; ldb, ldc: the row strides of B and C; epi: the epilogue or NULL; */                   \
     /* cs: B is a convolution's input (B unused) or NULL; apk: A packed by pack_a_all, or NULL; */               \
-    /* bn: B holds f16 (1) or bf16 (2) values (T float) */                                                       \
+    /* bn: B holds f16 (1) or bf16 (2) values (T float); kcb: the K block (0: LBK__KC; buffers to match) */     \
     static void lbk__gemm_##SFX(int64_t M, int64_t N, int64_t K, const T *A, const T *B, bool bt, int64_t ldb, T *C, int64_t ldc, \
-                                T *aps, T *bps, const lbk__cpu_epi *epi, const lbk__conv_src *cs, const T *apk, int bn) { \
+                                T *aps, T *bps, const lbk__cpu_epi *epi, const lbk__conv_src *cs, const T *apk, int bn, int64_t kcb) { \
         int64_t jc, pc, ic, jr, ir, i, j, k;                                                                     \
         T acc[LBK__MR * LBK__NR];                                                                                \
         lbk__mk_##SFX##_fn mk = lbk__mk_pick_##SFX();                                                            \
-        for (i = 0; i < M; i++)                                                                                  \
+        if (kcb <= 0) kcb = LBK__KC;                                                                             \
+        for (i = 0; K == 0 && i < M; i++)   /* else the first K block stores */                                  \
             for (j = 0; j < N; j++) C[i * ldc + j] = 0;                                                          \
         for (jc = 0; jc < N; jc += LBK__NC) {                                                                    \
             int64_t nc = LBK__MIN(LBK__NC, N - jc);                                                              \
-            for (pc = 0; pc < K; pc += LBK__KC) {                                                                \
-                int64_t kc = LBK__MIN(LBK__KC, K - pc);                                                          \
+            for (pc = 0; pc < K; pc += kcb) {                                                                    \
+                int64_t kc = LBK__MIN(kcb, K - pc);                                                              \
                 for (jr = 0; jr < nc; jr += LBK__NR) {   /* pack B[pc:pc+kc, jc+jr : +NR] */                    \
                     T *dst = bps + jr * kc;                                                                      \
                     int64_t nr = LBK__MIN(LBK__NR, nc - jr);                                                     \
@@ -15036,7 +15037,8 @@ typedef struct lbk__conv_src { const void *x; int64_t H, W, OW, kh, kw, p_base, 
                             for (i = 0; i < mr; i++) {                                                           \
                                 T *LBK__RESTRICT crow = C + (ic + ir + i) * ldc + jc + jr;                       \
                                 const T *LBK__RESTRICT arow = acc + i * LBK__NR;                                 \
-                                if (nr == LBK__NR) { for (j = 0; j < LBK__NR; j++) crow[j] += arow[j]; }         \
+                                if (pc == 0) { for (j = 0; j < nr; j++) crow[j] = arow[j]; }                     \
+                                else if (nr == LBK__NR) { for (j = 0; j < LBK__NR; j++) crow[j] += arow[j]; }    \
                                 else { for (j = 0; j < nr; j++) crow[j] += arow[j]; }                            \
                             }                                                                                    \
                         }                                                                                        \
@@ -15144,10 +15146,10 @@ static lbk_result lbk__cpu_matmul_fast(const lbk__cpu_prog *p, const lbk__cpu_in
                 e.base = bj * M;
                 if (x->dt == LBK_F32)
                     lbk__gemm_f32(M, N, K, (const float *)(const void *)A + aoffs[bj], (const float *)(const void *)(B + boffs[bj] * (bn ? 2 : 4)), bt,
-                                  bt ? K : N, (float *)o + bj * M * N, N, (float *)aps, (float *)bps, ep, NULL, NULL, bn);
+                                  bt ? K : N, (float *)o + bj * M * N, N, (float *)aps, (float *)bps, ep, NULL, NULL, bn, 0);
                 else
                     lbk__gemm_f64(M, N, K, (const double *)(const void *)A + aoffs[bj], (const double *)(const void *)B + boffs[bj], bt,
-                                  bt ? K : N, (double *)o + bj * M * N, N, (double *)aps, (double *)bps, ep, NULL, NULL, bn);
+                                  bt ? K : N, (double *)o + bj * M * N, N, (double *)aps, (double *)bps, ep, NULL, NULL, bn, 0);
             }
         } else {   /* fewer batches than threads: each batch's rows split across threads */
             int64_t r0 = M * me / all, r1 = M * (me + 1) / all;
@@ -15156,11 +15158,11 @@ static lbk_result lbk__cpu_matmul_fast(const lbk__cpu_prog *p, const lbk__cpu_in
                 if (x->dt == LBK_F32)
                     lbk__gemm_f32(r1 - r0, N, K, (const float *)(const void *)A + aoffs[bj] + r0 * K,
                                   (const float *)(const void *)(B + boffs[bj] * (bn ? 2 : 4)), bt, bt ? K : N, (float *)o + bj * M * N + r0 * N, N,
-                                  (float *)aps, (float *)bps, ep, NULL, NULL, bn);
+                                  (float *)aps, (float *)bps, ep, NULL, NULL, bn, 0);
                 else
                     lbk__gemm_f64(r1 - r0, N, K, (const double *)(const void *)A + aoffs[bj] + r0 * K,
                                   (const double *)(const void *)B + boffs[bj], bt, bt ? K : N, (double *)o + bj * M * N + r0 * N, N,
-                                  (double *)aps, (double *)bps, ep, NULL, NULL, bn);
+                                  (double *)aps, (double *)bps, ep, NULL, NULL, bn, 0);
             }
         }
         if (es != seq_scratch) lbk__free(es);
@@ -15783,7 +15785,8 @@ static void lbk__cpu_conv_ref(const lbk__cpu_prog *p, const lbk__cpu_inst *x, vo
         int threads = lbk_exec_threads(), lbk__nt = lbk__omp_threads(threads);                                   \
         bool lbk__par;                                                                                           \
         PB = flat ? w->OH * Wp : P;   /* B's columns: output positions (flat: rows Wp wide, the tail dropped) */ \
-        chunk = LBK__MAX(LBK__NR, 32768 / LBK__MAX(1, LBK__MIN(K, LBK__KC)) / LBK__NR * LBK__NR);   /* a KC x chunk panel ~ 128 KiB */ \
+        int64_t kcb = K <= 640 ? LBK__MAX(K, 1) : LBK__KC;   /* one K block where it fits: C stored once */   \
+        chunk = LBK__MAX(LBK__NR, 32768 / kcb / LBK__NR * LBK__NR);   /* a kcb x chunk panel ~ 128 KiB */         \
         n_c = (PB + chunk - 1) / chunk;                                                                          \
         tasks = w->N * w->G * n_c;                                                                               \
         if (flat) {   /* the padded input, with slack for the widest tap past the last plane */                 \
@@ -15795,13 +15798,13 @@ static void lbk__cpu_conv_ref(const lbk__cpu_prog *p, const lbk__cpu_inst *x, vo
                         memcpy(xp + (pl * Hp + y + w->p[0]) * Wp + w->p[1], X + (pl * w->H + y) * w->W, sizeof(T) * (size_t)w->W); \
         }                                                                                                        \
         if (!wpk || (flat && !xp)) { lbk__free(wpk); lbk__free(xp); return lbk_backend_error(LBK_ERR_OOM, debug, "out of memory"); } \
-        for (t = 0; t < w->G; t++) lbk__pack_a_all_##SFX(Wt + t * Og * K, Og, K, wpk + t * mpad * K);           \
+        for (t = 0; t < w->G; t++) lbk__pack_a_all_##SFX(Wt + t * Og * K, Og, K, kcb, wpk + t * mpad * K);      \
         lbk__par = threads != 1 && tasks > 1 && (double)P * (double)K * (double)Og * (double)(w->N * w->G) >= (double)(1 << 20); \
         (void)lbk__nt; (void)lbk__par;                                                                           \
         LBK__OMP_PARALLEL                                                                                        \
         {                                                                                                        \
-            T *aps = (T *)lbk__malloc(sizeof(T) * LBK__MC * LBK__KC + 64);                                       \
-            T *bps = (T *)lbk__malloc(sizeof(T) * LBK__KC * (LBK__NC + LBK__NR) + 64);                           \
+            T *aps = (T *)lbk__malloc(sizeof(T) * LBK__MC * LBK__KC + 64);   /* unused: A comes packed */        \
+            T *bps = (T *)lbk__malloc(sizeof(T) * (size_t)(kcb * (chunk + LBK__NR)) + 64);                       \
             T *tmp = flat ? (T *)lbk__malloc(sizeof(T) * (size_t)(Og * chunk + 1)) : NULL;                       \
             if (!aps || !bps || (flat && !tmp)) {                                                                \
                 LBK__OMP_FLAG(failed);                                                                           \
@@ -15817,7 +15820,7 @@ static void lbk__cpu_conv_ref(const lbk__cpu_prog *p, const lbk__cpu_inst *x, vo
                     cs.flat = flat;                                                                              \
                     for (j = 0; j < 2; j++) { cs.s[j] = w->s[j]; cs.p[j] = w->p[j]; cs.e[j] = w->e[j]; }           \
                     lbk__gemm_##SFX(Og, pt, K, Wt + g * Og * K, direct ? xg + p0 : NULL, false, P, flat ? tmp : og, flat ? pt : P, aps, bps, \
-                                    NULL, direct ? NULL : &cs, wpk + g * mpad * K, 0);                           \
+                                    NULL, direct ? NULL : &cs, wpk + g * mpad * K, 0, kcb);                      \
                     if (flat)   /* the columns that are output positions (x < OW of rows Wp wide), row by row */ \
                         for (r = 0; r < Og; r++) {                                                               \
                             T bv = B ? B[g * Og + r] : (T)0, *LBK__RESTRICT dst = og + r * P;                    \

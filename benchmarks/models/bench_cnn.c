@@ -50,20 +50,13 @@ double bench_cnn_forward(int threads, int reps) {
     lbk_ctx_destroy(C);
     return r;
 }
-/* 128 ids from a 50257 x 768 table (GPT-2's token embedding). */
-double bench_embedding(int threads, int reps) {
-    lbk_ctx *c = bench_ctx(threads);
-    int64_t td[2] = {50257, 768}, n = 128, ids[128];
+/* The median ms of reps runs (after one more) of make(c, a) synced, then the context gone. */
+typedef lbk_tensor (*bench_make)(lbk_ctx *c, const lbk_tensor *a);
+static double bench_op(lbk_ctx *c, bench_make make, const lbk_tensor *a, int reps) {
     double t[64], r;
-    uint64_t s = 5;
-    if (!c || reps > 64) return -1;
-    lbk_tensor table = bench_rand(c, 2, td, 1);
-    for (int i = 0; i < 128; i++) { bench_val(&s); ids[i] = (int64_t)(s >> 20) % 50257; }
-    lbk_tensor ix = lbk_from_host(c, LBK_I64, 1, &n, ids);
-    lbk_sync(c, &table, 1);
     for (int k = -1; k < reps; k++) {
         double t0 = now_ms();
-        lbk_tensor y = lbk_embedding(c, table, ix);
+        lbk_tensor y = make(c, a);
         lbk_sync(c, &y, 1);
         lbk_release(c, y);
         if (k >= 0) t[k] = now_ms() - t0;
@@ -72,21 +65,32 @@ double bench_embedding(int threads, int reps) {
     lbk_ctx_destroy(c);
     return r;
 }
+static lbk_tensor make_embedding(lbk_ctx *c, const lbk_tensor *a) { return lbk_embedding(c, a[0], a[1]); }
+static lbk_tensor make_conv(lbk_ctx *c, const lbk_tensor *a) {
+    int64_t pad[2] = {1, 1};
+    return lbk_conv2d(c, a[0], a[1], a[2], NULL, pad, NULL, 1);
+}
+/* 128 ids from a 50257 x 768 table (GPT-2's token embedding). */
+double bench_embedding(int threads, int reps) {
+    lbk_ctx *c = bench_ctx(threads);
+    int64_t td[2] = {50257, 768}, n = 128, ids[128];
+    uint64_t s = 5;
+    lbk_tensor a[2];
+    if (!c || reps > 64) return -1;
+    a[0] = bench_rand(c, 2, td, 1);
+    for (int i = 0; i < 128; i++) { bench_val(&s); ids[i] = (int64_t)(s >> 20) % 50257; }
+    a[1] = lbk_from_host(c, LBK_I64, 1, &n, ids);
+    lbk_sync(c, a, 1);
+    return bench_op(c, make_embedding, a, reps);
+}
 /* conv2d 3x3, 64 -> 64 channels, 56 x 56, padding 1, with a bias (a ResNet stage). */
 double bench_conv2d(int threads, int reps) {
     lbk_ctx *c = bench_ctx(threads);
-    int64_t xd[4] = {1, 64, 56, 56}, wd[4] = {64, 64, 3, 3}, bd = 64, pad[2] = {1, 1};
-    double t[64], r;
+    int64_t xd[4] = {1, 64, 56, 56}, wd[4] = {64, 64, 3, 3}, bd = 64;
+    lbk_tensor a[3];
     if (!c || reps > 64) return -1;
-    lbk_tensor x = bench_rand(c, 4, xd, 2), w = bench_rand(c, 4, wd, 3), b = bench_rand(c, 1, &bd, 4);
-    for (int k = -1; k < reps; k++) {
-        double t0 = now_ms();
-        lbk_tensor y = lbk_conv2d(c, x, w, b, NULL, pad, NULL, 1);
-        lbk_sync(c, &y, 1);
-        lbk_release(c, y);
-        if (k >= 0) t[k] = now_ms() - t0;
-    }
-    r = lbk_ctx_result(c) == LBK_OK ? median(t, reps) : -1;
-    lbk_ctx_destroy(c);
-    return r;
+    a[0] = bench_rand(c, 4, xd, 2);
+    a[1] = bench_rand(c, 4, wd, 3);
+    a[2] = bench_rand(c, 1, &bd, 4);
+    return bench_op(c, make_conv, a, reps);
 }
