@@ -13248,6 +13248,9 @@ typedef struct lbk__cpu_inst {   /* kept small: a compile writes one per node */
     int32_t donate;               /* an output written into this parameter's donated buffer (slice_update), or -1 */
     int32_t win[7];               /* window ops: stride, padding, ext ([h, w] each), groups */
     bool b_t;                     /* matmul: B (input 1, or b_src) is read transposed */
+    int32_t alias;                /* fast path: a reshape or contiguous slice that is a view of this
+                                     instruction's buffer at alias_off bytes (never run, no buffer), or -1 */
+    int64_t alias_off;
     uint8_t b_narrow;             /* matmul: B is read as f16 (1) or bf16 (2) and converted while packed (its cast never runs) */
     bool desc;                    /* argsort: descending */
 } lbk__cpu_inst;
@@ -13327,7 +13330,9 @@ static void lbk__cpu_plan_text(lbk__cpu_prog *p) {
         else if (x->group >= 0 && p->groups[x->group].tail == (int32_t)i)
             lbk__str_append(&p->text, "  [fused group %d: reduced as its tiles are made]", x->group);
         else if (x->group >= 0) lbk__str_append(&p->text, "  [fused group %d%s]", x->group, x->group_out ? "" : ", stays in registers");
-        if (x->skip)
+        if (x->skip && x->alias >= 0)
+            lbk__str_append(&p->text, "  [a view of %%%d at byte %lld: not copied]", x->alias, (long long)x->alias_off);
+        else if (x->skip)
             lbk__str_append(&p->text, x->op == LBK_OP_EXPAND ? "  [not run: its readers broadcast its input]"
                                                             : "  [not run: read in place by its matmul]");
         if (x->b_src >= 0 && x->op == LBK_OP_MATMUL)
@@ -14195,6 +14200,41 @@ static void lbk__cpu_plan_transposes(lbk__cpu_prog *p) {
 #endif
 }
 
+/* Views (fast path): a reshape, or a slice of step 1 whose dims before its axis are all 1
+   (a contiguous run of its input), reads its input's buffer in place instead of copying
+   it, unless it is an output (outputs own their data). The buffer it views (through any
+   chain of views) lives until the view's last reader. */
+static void lbk__cpu_plan_views(lbk__cpu_prog *p) {
+    uint32_t i;
+    int d;
+    for (i = 0; i < p->n; i++) {
+        lbk__cpu_inst *x = &p->inst[i], *src, *root;
+        int64_t off = 0;
+        uint32_t si;
+        if (x->param >= 0 || x->out >= 0 || x->skip || x->group >= 0 || x->n_in < 1) continue;
+        si = p->ins[x->first_in];
+        src = &p->inst[si];
+        if (src->skip && src->alias < 0) continue;   /* a transpose or cast a matmul reads in place: no buffer */
+        if (x->op == LBK_OP_SLICE) {
+            int64_t inner = 1;
+            if (x->u.sl.step != 1) continue;
+            for (d = 0; d < x->axis; d++)
+                if (src->dims[d] != 1) break;
+            if (d < x->axis) continue;
+            for (d = x->axis + 1; d < src->n_dims; d++) inner *= src->dims[d];
+            off = x->numel ? x->u.sl.start * inner * (int64_t)lbk_dtype_size(x->dt) : 0;
+        } else if (x->op != LBK_OP_RESHAPE) {
+            continue;
+        }
+        if (src->group >= 0 && !src->group_out) continue;
+        x->alias = src->alias >= 0 ? src->alias : (int32_t)si;
+        x->alias_off = off + (src->alias >= 0 ? src->alias_off : 0);
+        x->skip = true;
+        root = &p->inst[x->alias];
+        if (root->last_use < x->last_use) root->last_use = x->last_use;
+    }
+}
+
 /* Whether the fast matmul kernel runs instruction x. */
 static bool lbk__cpu_matmul_is_fast(const lbk__cpu_prog *p, const lbk__cpu_inst *x) {
     return x->op == LBK_OP_MATMUL && lbk__cpu_native(x->dt) && p->inst[p->ins[x->first_in]].dt == x->dt;
@@ -14327,6 +14367,7 @@ static lbk_result lbk__cpu_compile_one(lbk__cpu *cpu, const lbk_graph *g, lbk__c
         x->group = -1;
         x->b_src = -1;
         x->donate = -1;
+        x->alias = -1;
         na = lbk_node_axes(g, i, axes);
         for (k = 0; k < (uint32_t)na; k++) x->mask |= 1u << axes[k];
         x->keepdim = lbk_node_keepdim(g, i);
@@ -14373,6 +14414,7 @@ static lbk_result lbk__cpu_compile_one(lbk__cpu *cpu, const lbk_graph *g, lbk__c
     if (p->fast && !lbk__cpu_plan_groups(p)) goto oom;
     if (p->fast) lbk__cpu_plan_transposes(p);
     if (p->fast && !lbk__cpu_plan_fusions(p)) goto oom;
+    if (p->fast) lbk__cpu_plan_views(p);
     /* scratch slots by liveness: a slot is free again after its node's last reader. A
        fused group's members are planned together at its last member: its outputs get
        slots, then the slots its members read are released. */
@@ -14398,6 +14440,7 @@ static lbk_result lbk__cpu_compile_one(lbk__cpu *cpu, const lbk_graph *g, lbk__c
             lbk__cpu_inst *xm = &p->inst[m];
             for (k = 0; k < xm->n_in + (xm->b_src >= 0); k++) {   /* a transposed B's source is read too */
                 lbk__cpu_inst *y = &p->inst[k < xm->n_in ? p->ins[xm->first_in + k] : (uint32_t)xm->b_src];
+                if (y->alias >= 0) y = &p->inst[y->alias];   /* a view: the buffer it reads */
                 if (y->slot >= 0 && y->last_use <= i) {
                     if (!LBK__GROW(free_slots, cap_free, n_free + 1)) goto oom;
                     free_slots[n_free++] = y->slot;
@@ -16147,7 +16190,10 @@ static lbk_result lbk__cpu_execute(void *self, lbk_computation *c, lbk_data *con
             p->vals[i] = ((lbk__cpu_buf *)args[x->param])->ptr;
             continue;
         }
-        if (x->skip) continue;   /* a transpose its matmul reads in place */
+        if (x->skip) {   /* a transpose its matmul reads in place, or a view */
+            if (x->alias >= 0) p->vals[i] = (char *)p->vals[x->alias] + x->alias_off;
+            continue;
+        }
         if (!lbk__cpu_span_runs_at(p, i)) continue;   /* a fused group runs at its last member or tail */
         for (m = lbk__cpu_span_first(p, i); m != UINT32_MAX && r == LBK_OK; m = lbk__cpu_span_next(p, i, m)) {   /* buffers of the values that reach memory */
             lbk__cpu_inst *y = &p->inst[m];

@@ -3,6 +3,7 @@
    values, 0-d, empty and size-1 dims, the widest tensors, dtypes, and their argument errors
    named after the call. */
 #include "common.h"
+#include <stdlib.h>
 #include <stdio.h>
 
 static const char *const paths[2] = {"cpu", "cpu-reference"};
@@ -316,9 +317,50 @@ static void test_negative_steps_flip(void **state) {
     }
 }
 
+/* On the fast path reshapes (squeeze, unsqueeze, flatten) and slices of contiguous runs
+   (split along the first axis whose leading dims are 1) read their input in place: the plan
+   says "a view", no buffer is made for them, and the values are the copies' (chains of
+   views, a view read by a matmul's transpose, a view of a parameter, a view kept past its
+   source's other readers). Outputs stay copies. */
+static void test_views_not_copied(void **state) {
+    (void)state;
+    lbk_ctx *ctx = tctx();
+    int64_t d[3] = {1, 6, 4}, d2[2] = {6, 4};
+    double x[24], w[16], got[64], want[64];
+    tfill(x, 24, -1, 1, 3);
+    tfill(w, 16, -1, 1, 4);
+    lbk_tensor tx = tfrom(ctx, LBK_F32, 3, d, x), tw = tfrom(ctx, LBK_F32, 2, (int64_t[]){4, 4}, w);
+    lbk_tensor e = lbk_exp(ctx, tx);                                  /* a computed buffer */
+    lbk_tensor f = lbk_flatten(ctx, lbk_squeeze(ctx, e, 0), 0, 1);    /* [24]: views of it */
+    lbk_tensor parts[2];
+    assert_int_equal(lbk_split(ctx, lbk_reshape(ctx, f, 2, d2), 0, 2, NULL, parts), LBK_OK);   /* [3,4] each, contiguous */
+    lbk_tensor y = lbk_add(ctx, lbk_matmul(ctx, parts[1], lbk_transpose(ctx, lbk_reshape(ctx, tw, 2, (int64_t[]){4, 4}), 0, 1)),
+                           lbk_sum(ctx, parts[0], 0, NULL, false));
+    lbk_tensor ys[2] = {y, lbk_unsqueeze(ctx, tx, 0)};   /* a view of a parameter that is an output: a copy */
+    if (!getenv("LAZYBK_CPU_REFERENCE")) assert_contains(lbk_backend_text(ctx, ys, 2), "a view of");
+    assert_int_equal(lbk_sync(ctx, ys, 2), LBK_OK);
+    tread(ctx, y, got);
+    {
+        double s = 0;
+        for (int i = 0; i < 12; i++) s += exp((float)x[i]);
+        for (int r = 0; r < 3; r++)
+            for (int c = 0; c < 4; c++) {
+                double acc = 0;
+                for (int k = 0; k < 4; k++) acc += exp((float)x[12 + r * 4 + k]) * (float)w[c * 4 + k];
+                want[r * 4 + c] = acc + s;
+            }
+    }
+    tclose(got, want, 12, 1e-5, "views read in place");
+    tread(ctx, ys[1], got);
+    for (int i = 0; i < 24; i++) want[i] = (float)x[i];
+    tclose(got, want, 24, 0, "an output view of a parameter");
+    assert_ctx_ok(ctx);
+    lbk_ctx_destroy(ctx);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_negative_steps_flip),
     cmocka_unit_test(test_squeeze_unsqueeze_flatten), cmocka_unit_test(test_stack_split), cmocka_unit_test(test_repeat),
-    cmocka_unit_test(test_clamp_tri),
+    cmocka_unit_test(test_clamp_tri), cmocka_unit_test(test_views_not_copied),
 };
 TEST_GROUP(views_tests, tests);
