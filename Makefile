@@ -197,7 +197,7 @@ cuda: deps fakecuda
 	LD_LIBRARY_PATH=$(FAKECUDA) ./$(BUILD)/cuda/test_cuda
 	LD_LIBRARY_PATH=$(FAKECUDA) ./$(BUILD)/cuda/fuzz_diff 40 1
 	LD_LIBRARY_PATH=$(FAKECUDA) LAZYBK_BACKEND=cuda ./$(BUILD)/cuda/tests
-	@set -e; for e in $(BUILD)/cuda/0*; do \
+	@set -e; for e in $(patsubst examples/%.c,$(BUILD)/cuda/%,$(wildcard examples/*.c)); do \
 	    echo "LAZYBK_BACKEND=cuda $$e"; LD_LIBRARY_PATH=$(FAKECUDA) LAZYBK_BACKEND=cuda ./$$e > $$e.out 2>&1 || { cat $$e.out; exit 1; }; \
 	done
 
