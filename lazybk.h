@@ -4159,7 +4159,7 @@ static bool lbk__rule_win_attrs(const lbk__rin *a, lbk__rout *o) {
    span is the (dilated) kernel's extent; -1 when the padded input is shorter than it. */
 static int64_t lbk__win_out(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dil) {
     int64_t span;
-    if (k < 1 || k - 1 > (INT64_MAX / 4) / dil) return -1;
+    if (k < 1 || k - 1 > (INT64_MAX / 4) / dil || in > INT64_MAX / 4) return -1;
     span = dil * (k - 1) + 1;
     if (in + 2 * pad < span) return -1;
     return (in + 2 * pad - span) / stride + 1;
@@ -5941,8 +5941,9 @@ static lbk_tensor lbk__g_pad(const char *file, int line, lbk_ctx *ctx, lbk_tenso
         return lbk__op_fail(&oc, LBK_ERR_ARG, "needs an even number of pads, at most 2 per dim (%d dims), got %d", nd, n_pads);
     for (i = 0; i < n_pads / 2; i++) {
         int64_t d = ctx->nodes[a].dims[nd - 1 - i], lo = pads[2 * i], hi = pads[2 * i + 1];
-        if (lo > INT64_MAX / 4 || hi > INT64_MAX / 4 || lo < -d || hi < -d || d + lo + hi < 0)
-            return lbk__op_fail(&oc, LBK_ERR_ARG, "pads %lld, %lld of dim %d (size %lld) leave a negative size", (long long)lo, (long long)hi, nd - 1 - i, (long long)d);
+        if (lo > INT64_MAX / 4 || hi > INT64_MAX / 4 || d > INT64_MAX / 4 || lo < -d || hi < -d || d + lo + hi < 0)
+            return lbk__op_fail(&oc, LBK_ERR_ARG, "pads %lld, %lld of dim %d (size %lld) are out of range (a negative or too large size)", (long long)lo,
+                                (long long)hi, nd - 1 - i, (long long)d);
     }
     sc = lbk__g_scope_begin(ctx);
     x = lbk__same(&oc, a);
@@ -15410,6 +15411,10 @@ static lbk_result lbk__cpu_sdpa(const lbk__cpu_prog *p, const lbk__cpu_inst *x, 
     bool failed = false, *vbad = NULL;
     lbk__sdpa_geo s;
     if (x->numel == 0) return LBK_OK;
+    if (ik->dims[nd - 2] == 0) {   /* no keys: the weights are empty and the sum over them is 0 (the math path's matmul) */
+        memset(o, 0, x->bytes);
+        return LBK_OK;
+    }
     s.L = iq->dims[nd - 2]; s.E = iq->dims[nd - 1]; s.S = ik->dims[nd - 2]; s.Ev = x->dims[nd - 1];
     s.Hq = nd >= 3 ? iq->dims[nd - 3] : 1; s.Hk = nd >= 3 ? ik->dims[nd - 3] : 1;
     s.group = s.Hk ? s.Hq / s.Hk : 1;

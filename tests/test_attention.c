@@ -107,6 +107,14 @@ static void test_sdpa_values(void **state) {
                 tread(ctx, lbk_scaled_dot_product_attention(ctx, t3, t3, tfrom(ctx, LBK_F32, 2, d2, vv), (lbk_tensor){0}, true, 0), on);
                 assert_true(on[0] == 1 && on[1] == 2);   /* row 0 sees key 0 alone */
             }
+            /* no keys (S = 0): the math path's matmul over nothing is 0 */
+            {
+                lbk_tensor q0 = lbk_full(ctx, LBK_F32, 3, (int64_t[]){2, 3, 4}, 1), k0 = lbk_full(ctx, LBK_F32, 3, (int64_t[]){2, 0, 4}, 1);
+                lbk_tensor v0 = lbk_full(ctx, LBK_F32, 3, (int64_t[]){2, 0, 5}, 1);
+                double z[30];
+                tread(ctx, lbk_scaled_dot_product_attention(ctx, q0, k0, v0, (lbk_tensor){0}, false, 0), z);
+                for (int i = 0; i < 30; i++) assert_true(z[i] == 0);
+            }
             /* empty: L = 0 */
             int64_t e0[4] = {1, 2, 0, 4};
             lbk_tensor eq = lbk_full(ctx, LBK_F32, 4, e0, 1), ek = lbk_full(ctx, LBK_F32, 4, (int64_t[]){1, 2, 3, 4}, 1);

@@ -247,6 +247,22 @@ static void test_window_errors(void **state) {
     y = lbk_conv1d(ctx, x, x, none, 1, 0, 1, 1);
     assert_contains(lbk_ctx_error(ctx), "conv1d");
     lbk_ctx_clear_error(ctx);
+    {   /* huge lazily made tensors (no memory behind them): sizes past int64 are refused at trace time, never overflowed */
+        int64_t big[4] = {1, 1, 1, INT64_MAX / 32}, k2[2] = {2, 2}, pads[2] = {INT64_MAX / 2, 1};
+        lbk_tensor h = lbk_full(ctx, LBK_F32, 4, big, 1);
+        assert_int_not_equal(h.id, 0);
+        assert_int_equal(lbk_conv_transpose2d(ctx, h, lbk_full(ctx, LBK_F32, 4, (int64_t[]){1, 1, 1, 3}, 1), none, (int64_t[]){1, 8}, NULL, NULL, 1).id, 0);
+        assert_int_equal(lbk_ctx_result(ctx), LBK_ERR_SHAPE);
+        lbk_ctx_clear_error(ctx);
+        assert_int_equal(lbk_max_pool2d(ctx, h, k2, NULL, NULL).id, 0);   /* H = 1 < the kernel */
+        assert_int_equal(lbk_ctx_result(ctx), LBK_ERR_SHAPE);
+        lbk_ctx_clear_error(ctx);
+        assert_int_equal(lbk_pad(ctx, h, 2, pads, 0).id, 0);
+        assert_contains(lbk_ctx_error(ctx), "out of range");
+        lbk_ctx_clear_error(ctx);
+        assert_int_equal(lbk_pad(ctx, h, 2, (int64_t[]){INT64_MAX / 5, INT64_MAX / 5}, 0).id, 0);   /* fine alone, too large together */
+        lbk_ctx_clear_error(ctx);
+    }
     (void)y;
     lbk_ctx_destroy(ctx);
 }
