@@ -15894,6 +15894,46 @@ static void lbk__cpu_conv_ref(const lbk__cpu_prog *p, const lbk__cpu_inst *x, vo
 LBK__CONV_FAST(float, f32)
 LBK__CONV_FAST(double, f64)
 #undef LBK__CONV_FAST
+/* Depthwise conv2d (one input channel a group) directly: each output plane starts as its
+   bias and gains, tap by tap, the weight times a shifted row of its input plane (the run of
+   output columns whose input column lies inside the image; contiguous when stride is 1).
+   A GEMM of one row would waste most of its micro-kernel. Planes split across threads. */
+#define LBK__CONV_DW(T, SFX)                                                                                     \
+    static void lbk__conv_dw_##SFX(const lbk__win *w, const T *X, const T *Wt, const T *B, T *out) {            \
+        int64_t Og = w->O / w->G, planes = w->N * w->O, pl;                                                      \
+        int threads = lbk_exec_threads(), lbk__nt = lbk__omp_threads(threads);                                   \
+        bool lbk__par = threads != 1 && planes > 1 && (double)planes * (double)(w->OH * w->OW * w->kh * w->kw) >= (double)(1 << 18); \
+        (void)lbk__nt; (void)lbk__par;                                                                           \
+        LBK__OMP_PARALLEL                                                                                        \
+        {                                                                                                        \
+            LBK__OMP_FOR                                                                                         \
+            for (pl = 0; pl < planes; pl++) {                                                                    \
+                int64_t n = pl / w->O, oc = pl % w->O, c = oc / Og, oy, ky, kx, ox;                              \
+                const T *xp = X + (n * w->C + c) * w->H * w->W, *wk = Wt + oc * w->kh * w->kw;                   \
+                T *op = out + pl * w->OH * w->OW, bv = B ? B[oc] : (T)0;                                         \
+                for (ox = 0; ox < w->OH * w->OW; ox++) op[ox] = bv;                                              \
+                for (oy = 0; oy < w->OH; oy++)                                                                   \
+                    for (ky = 0; ky < w->kh; ky++) {                                                             \
+                        int64_t iy = oy * w->s[0] - w->p[0] + ky * w->e[0];                                      \
+                        T *LBK__RESTRICT orow = op + oy * w->OW;                                                 \
+                        if (iy < 0 || iy >= w->H) continue;                                                      \
+                        for (kx = 0; kx < w->kw; kx++) {                                                         \
+                            int64_t sh = kx * w->e[1] - w->p[1], lo, hi;   /* ix = ox * s + sh */                \
+                            const T *LBK__RESTRICT xr = xp + iy * w->W;                                          \
+                            T wv = wk[ky * w->kw + kx];                                                          \
+                            lo = sh >= 0 ? 0 : (-sh + w->s[1] - 1) / w->s[1];                                    \
+                            hi = w->W - 1 - sh < 0 ? 0 : (w->W - 1 - sh) / w->s[1] + 1;                          \
+                            if (hi > w->OW) hi = w->OW;                                                          \
+                            if (w->s[1] == 1) { for (ox = lo; ox < hi; ox++) orow[ox] += wv * xr[ox + sh]; }    \
+                            else { for (ox = lo; ox < hi; ox++) orow[ox] += wv * xr[ox * w->s[1] + sh]; }        \
+                        }                                                                                        \
+                    }                                                                                            \
+            }                                                                                                    \
+        }                                                                                                        \
+    }
+LBK__CONV_DW(float, f32)
+LBK__CONV_DW(double, f64)
+#undef LBK__CONV_DW
 static lbk_result lbk__cpu_conv(const lbk__cpu_prog *p, const lbk__cpu_inst *x, void *o) {
     lbk__win w;
     const lbk__cpu_inst *ix = &p->inst[p->ins[x->first_in]], *iw = &p->inst[p->ins[x->first_in + 1]];
@@ -15905,6 +15945,14 @@ static lbk_result lbk__cpu_conv(const lbk__cpu_prog *p, const lbk__cpu_inst *x, 
         return LBK_OK;
     }
     lbk__cpu_win(p, x, &w);
+    if (w.C == w.G) {   /* depthwise */
+        if (x->dt == LBK_F32)
+            lbk__conv_dw_f32(&w, (const float *)p->vals[p->ins[x->first_in]], (const float *)p->vals[p->ins[x->first_in + 1]], (const float *)B, (float *)o);
+        else
+            lbk__conv_dw_f64(&w, (const double *)p->vals[p->ins[x->first_in]], (const double *)p->vals[p->ins[x->first_in + 1]], (const double *)B,
+                             (double *)o);
+        return LBK_OK;
+    }
     if (x->dt == LBK_F32)
         return lbk__conv_fast_f32(&w, (const float *)p->vals[p->ins[x->first_in]], (const float *)p->vals[p->ins[x->first_in + 1]], (const float *)B,
                                   (float *)o, x->debug);

@@ -74,7 +74,7 @@ static void test_conv2d(void **state) {
         /* N C H W O kh kw G s p e bias */
         {2, 4, 7, 6, 6, 3, 3, 2, 1, 1, 1, 1}, {1, 3, 9, 8, 4, 3, 2, 1, 2, 0, 1, 0}, {2, 4, 8, 8, 4, 3, 3, 4, 1, 1, 2, 1},
         {1, 6, 5, 5, 3, 1, 1, 1, 1, 0, 1, 1}, {1, 16, 40, 40, 8, 3, 3, 1, 1, 1, 1, 1}, {3, 2, 1, 1, 5, 1, 1, 1, 1, 0, 1, 1},
-        {1, 8, 12, 10, 16, 5, 5, 8, 2, 2, 1, 0}, {0, 3, 4, 4, 2, 3, 3, 1, 1, 1, 1, 1},
+        {1, 8, 12, 10, 16, 5, 5, 8, 2, 2, 1, 0}, {0, 3, 4, 4, 2, 3, 3, 1, 1, 1, 1, 1}, {2, 32, 28, 28, 32, 3, 3, 32, 1, 1, 1, 1},
     };
     for (int p = 0; p < 2; p++) {
         lbk_ctx *ctx = tctx_on(paths[p]);
@@ -88,7 +88,7 @@ static void test_conv2d(void **state) {
             for (int di = 0; di < 3; di++) {
                 double tol = dts[di] == LBK_F64 ? 1e-12 : dts[di] == LBK_F32 ? 1e-5 : 2e-2;
                 int64_t nx = tnumel(4, xd), nw = tnumel(4, wd), no = (int64_t)N * O * OH * OW;
-                double *x = malloc(8 * (size_t)(nx + 1)), *w = malloc(8 * (size_t)(nw + 1)), b[16], *want = malloc(8 * (size_t)(no + 1)), *got = malloc(8 * (size_t)(no + 1));
+                double *x = malloc(8 * (size_t)(nx + 1)), *w = malloc(8 * (size_t)(nw + 1)), b[64], *want = malloc(8 * (size_t)(no + 1)), *got = malloc(8 * (size_t)(no + 1));
                 lbk_tensor tx = mk(ctx, dts[di], 4, xd, x, -2, 2, 11 + ci), tw = mk(ctx, dts[di], 4, wd, w, -1, 1, 21 + ci), tb = mk(ctx, dts[di], 1, bd, b, -1, 1, 31 + ci);
                 lbk_tensor none = {0}, y = lbk_conv2d(ctx, tx, tw, c[11] ? tb : none, st, pd, ed, G);
                 assert_ctx_ok(ctx);
