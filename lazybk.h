@@ -16024,7 +16024,7 @@ static void lbk__cpu_pool(const lbk__cpu_prog *p, const lbk__cpu_inst *x, void *
     planes = x->numel / (w.OH * w.OW);
     if (x->dt == LBK_F32) lbk__pool_f32(x->op, &w, in, o, x->dt, planes);
     else if (x->dt == LBK_F64) lbk__pool_f64(x->op, &w, in, o, x->dt, planes);
-    else if (lbk__is_float(x->dt)) lbk__pool_anyf(x->op, &w, in, o, x->dt, planes);
+    else if (lbk_dtype_is_float(x->dt)) lbk__pool_anyf(x->op, &w, in, o, x->dt, planes);
     else lbk__pool_anyi(x->op, &w, in, o, x->dt, planes);
 }
 
@@ -16034,7 +16034,7 @@ static void lbk__cpu_cumsum(const lbk__cpu_prog *p, const lbk__cpu_inst *x, void
     const void *a = p->vals[p->ins[x->first_in]];
     int64_t L = x->n_dims ? x->dims[x->axis] : 1, inner = 1, outer, o1, i1, k;
     int d;
-    bool fl = lbk__is_float(x->dt);
+    bool fl = lbk_dtype_is_float(x->dt);
     if (x->numel == 0) return;
     for (d = x->axis + 1; d < x->n_dims; d++) inner *= x->dims[d];
     outer = x->numel / (L * inner);
@@ -16065,7 +16065,7 @@ static void lbk__cpu_argsort(const lbk__cpu_prog *p, const lbk__cpu_inst *x, voi
     const void *a = p->vals[p->ins[x->first_in]];
     int64_t L = x->n_dims ? x->dims[x->axis] : 1, inner = 1, outer, o1, i1, k, wd, lo;
     int d;
-    bool fl = lbk__is_float(in->dt), desc = x->desc;
+    bool fl = lbk_dtype_is_float(in->dt), desc = x->desc;
     for (d = x->axis + 1; d < x->n_dims; d++) inner *= x->dims[d];
     outer = x->numel / (L * inner);
     for (o1 = 0; o1 < outer; o1++)
