@@ -4489,6 +4489,11 @@ static bool lbk__infer(const lbk__opctx *oc, lbk_op op, const uint32_t *in, uint
     bool ok;
     memset(o, 0, sizeof *o);
     memset(&zero, 0, sizeof zero);
+    if ((int64_t)n_in < lbk__opdefs[op].n_min || (lbk__opdefs[op].n_max >= 0 && (int64_t)n_in > lbk__opdefs[op].n_max)) {   /* rules index their inputs */
+        lbk__op_fail(oc, LBK_ERR_ARG, "%s takes %d to %d inputs, got %u (a missing tensor?)", lbk__opdefs[op].name, lbk__opdefs[op].n_min,
+                     lbk__opdefs[op].n_max, n_in);
+        return false;
+    }
     if (n_in > 4 && !(ty = (lbk__ty *)lbk__malloc(sizeof(lbk__ty) * n_in))) { lbk__op_fail(oc, LBK_ERR_OOM, "out of memory"); return false; }
     for (k = 0; k < n_in; k++) {
         const lbk__node *x = &ctx->nodes[in[k]];
@@ -6005,7 +6010,10 @@ static lbk_tensor lbk__g_group_norm(const char *file, int line, lbk_ctx *ctx, lb
 }
 static lbk_tensor lbk__g_rope(const char *file, int line, lbk_ctx *ctx, lbk_tensor x, lbk_tensor positions, int64_t rot_dims, double base, bool interleaved) {
     lbk__attrs at = lbk__attrs_zero();
-    if (ctx && (rot_dims < 0 || rot_dims > INT32_MAX)) { LBK__OPCTX(oc, "rope", LBK_OP_ROPE); return lbk__op_fail(&oc, LBK_ERR_ARG, "rot_dims %lld is out of range", (long long)rot_dims); }
+    if (ctx && (rot_dims < 0 || rot_dims > INT32_MAX || !positions.id)) {
+        LBK__OPCTX(oc, "rope", LBK_OP_ROPE);
+        return lbk__op_fail(&oc, LBK_ERR_ARG, positions.id ? "rot_dims %lld is out of range" : "needs positions (rot_dims %lld)", (long long)rot_dims);
+    }
     at.comp.n_norm = (int32_t)rot_dims;
     at.comp.eps = base;
     at.comp.approx = interleaved;

@@ -498,6 +498,9 @@ static void test_norms_rope_ce(void **state) {
         assert_int_equal(lbk_rope(ctx, trx, tpos, 3, 10000, false).id, 0);
         assert_contains(lbk_ctx_error(ctx), "rot_dims 3");
         lbk_ctx_clear_error(ctx);
+        assert_int_equal(lbk_rope(ctx, trx, (lbk_tensor){0}, 8, 10000, false).id, 0);   /* no positions (found by fuzz_api) */
+        assert_contains(lbk_ctx_error(ctx), "needs positions");
+        lbk_ctx_clear_error(ctx);
 
         /* cross_entropy: logits [4, 3], one ignored row */
         int64_t ld[2] = {4, 3}, td[1] = {4}, tg[4] = {2, -100, 0, 1}, bad[4] = {2, 3, 0, 1};

@@ -127,6 +127,34 @@ int lbk_fuzz_api(const uint8_t *data, size_t size) {
             break;
         case 13: out = (c & 1) ? (lbk_rand)(ctx, dt, nd, dims) : (lbk_arange)(ctx, dt, (double)(int8_t)c, (double)dims[0] * 3, (double)dims[1] - 2); break;
         case 14: (void)lbk_ir_text(ctx, t + a, (int)(b % (17 - a))); (void)lbk_backend_text(ctx, t + a, 1); (void)lbk_ir_dot(ctx, t + a, 1); break;
+        case 15: {   /* the ops of CNNs and decoders, parameters from the input (many refused) */
+            int64_t st[2] = {dims[0], dims[1] + 1}, pd[2] = {dims[2] - 1, dims[3] % 2}, ex[2] = {dims[1] + 1, dims[3] + 1};
+            lbk_tensor v = {0}, ix = {0}, none = {0};
+            switch ((c >> 1) % 16) {
+            case 0: out = (lbk_conv2d)(ctx, t[a], t[b], (c & 32) ? t[(a + b) % 16] : none, st, pd, ex, dims[0] + 1); break;
+            case 1: out = (lbk_conv_transpose2d)(ctx, t[a], t[b], none, st, pd, ex, dims[1]); break;
+            case 2: out = (lbk_conv1d)(ctx, t[a], t[b], none, dims[0], dims[1], dims[2], dims[3]); break;
+            case 3: out = (lbk_max_pool2d)(ctx, t[a], ex, (c & 32) ? st : NULL, pd); break;
+            case 4: out = (lbk_avg_pool2d)(ctx, t[a], ex, (c & 32) ? st : NULL, pd); break;
+            case 5: out = (lbk_interpolate_nearest2d)(ctx, t[a], dims[0], dims[1] * 2); break;
+            case 6: out = (lbk_cumsum)(ctx, t[a], (int)dims[0] - 2); break;
+            case 7: out = (lbk_argsort)(ctx, t[a], (int)dims[0] - 2, c & 32); break;
+            case 8:
+                if (((c & 32) ? (lbk_sort)(ctx, t[a], (int)dims[0] - 2, c & 64, &v, &ix) : (lbk_topk)(ctx, t[a], dims[1], (int)dims[0] - 2, c & 64, &v, &ix)) == LBK_OK) {
+                    out = v;
+                    lbk_release(ctx, ix);
+                }
+                break;
+            case 9: out = (lbk_multinomial)(ctx, t[a], dims[0]); break;
+            case 10: out = (lbk_one_hot)(ctx, t[a], dims[0], dt); break;
+            case 11: { int64_t pads[4] = {dims[0] - 2, dims[1] - 1, dims[2], dims[3] - 2}; out = (lbk_pad)(ctx, t[a], nd % 5, pads, (double)(int8_t)c); break; }
+            case 12: out = (lbk_batch_norm)(ctx, t[a], t[b], t[(b + 1) % 16], (c & 32) ? t[(b + 2) % 16] : none, (c & 64) ? t[(b + 3) % 16] : none, 1e-5); break;
+            case 13: out = (lbk_group_norm)(ctx, t[a], dims[0], (c & 32) ? t[b] : none, none, 1e-5); break;
+            case 14: out = (lbk_rope)(ctx, t[a], t[b], dims[0] * 2, 10000, c & 32); break;
+            default: out = (lbk_cross_entropy)(ctx, t[a], t[b], (c & 32) ? -100 : dims[0], (double)dims[1] / 4); break;
+            }
+            break;
+        }
         default: lbk_ctx_clear_error(ctx); break;
         }
         if (out.id && lbk_numel(ctx, out) > 4096) { lbk_release(ctx, out); out.id = 0; }   /* keep tensors small: concat and expand
