@@ -324,7 +324,7 @@ static void test_negative_steps_flip(void **state) {
    source's other readers). Outputs stay copies. */
 static void test_views_not_copied(void **state) {
     (void)state;
-    lbk_ctx *ctx = tctx();
+    lbk_ctx *ctx = tctx_on("cpu");   /* the cpu backend's plan (LAZYBK_BACKEND may name another) */
     int64_t d[3] = {1, 6, 4}, d2[2] = {6, 4};
     double x[24], w[16], got[64], want[64];
     tfill(x, 24, -1, 1, 3);
