@@ -13784,11 +13784,28 @@ static uint16_t lbk__f32_to_bf16(float f) {
 }
 /* n (a tile: LBK__TILE or LBK__SMALL_TILE) narrow elements of dt to f32 and back. */
 #define LBK__CVT_LOOPS(N)                                                                                             if (to) { if (bf) for (i = 0; i < N; i++) h[i] = lbk__f32_to_bf16(f[i]); else for (i = 0; i < N; i++) h[i] = lbk__f32_to_f16(f[i]); }     else    { if (bf) for (i = 0; i < N; i++) f[i] = lbk__bf16_to_f32(h[i]); else for (i = 0; i < N; i++) f[i] = lbk__f16_to_f32(h[i]); }
-/* f16 through F16C where the CPU has it (x86-64-v3 and later; picked once by CPUID): the
-   same bits as the portable code, NaNs quieted alike, eight at a time. */
 #ifdef LBK__X86_CLONES
 #  include <immintrin.h>
 #  include <cpuid.h>
+/* What the x86 kernels written in intrinsics may use (the f16/bf16 converters, the f32
+   GEMM micro-kernels), asked once by CPUID (a benign race: every thread finds the same). */
+enum { LBK__X86_F16C = 1, LBK__X86_AVX2 = 2, LBK__X86_FMA = 4, LBK__X86_AVX512F = 8 };
+static unsigned lbk__x86_features(void) {
+    static volatile int known = -1;
+    if (known < 0) {
+        unsigned ea = 0, eb = 0, ec = 0, ed = 0, f = 0;
+        bool f16c = __get_cpuid(1, &ea, &eb, &ec, &ed) && (ec >> 29 & 1u);   /* (clang's __builtin_cpu_supports has no "f16c") */
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx") && f16c) f |= LBK__X86_F16C;
+        if (__builtin_cpu_supports("avx2")) f |= LBK__X86_AVX2;
+        if (__builtin_cpu_supports("fma")) f |= LBK__X86_FMA;
+        if (__builtin_cpu_supports("avx512f")) f |= LBK__X86_AVX512F;
+        known = (int)f;
+    }
+    return (unsigned)known;
+}
+/* f16 through F16C where the CPU has it (x86-64-v3 and later): the same bits as the
+   portable code, NaNs quieted alike, eight at a time. */
 static __attribute__((target("avx,f16c"))) void lbk__cvt_f16c(bool to, float *LBK__RESTRICT f, uint16_t *LBK__RESTRICT h, int64_t n) {
     int64_t i = 0;
     if (to) {
@@ -13826,23 +13843,11 @@ static __attribute__((target("avx2"))) void lbk__cvt_bf16_avx2(bool to, float *L
         for (; i < n; i++) f[i] = lbk__bf16_to_f32(h[i]);
     }
 }
-/* 1: the CPU has F16C (and AVX), 2: AVX2 too; 0: neither. Asked once (a benign race: every
-   thread finds the same). */
-static int lbk__x86_level(void) {
-    static volatile int known = -1;
-    if (known < 0) {
-        unsigned ea = 0, eb = 0, ec = 0, ed = 0;
-        bool f16c = __get_cpuid(1, &ea, &eb, &ec, &ed) && (ec >> 29 & 1u);   /* (clang's __builtin_cpu_supports has no "f16c") */
-        __builtin_cpu_init();
-        known = !(__builtin_cpu_supports("avx") && f16c) ? 0 : __builtin_cpu_supports("avx2") ? 2 : 1;
-    }
-    return known;
-}
 #endif
 static LBK__TILE_FN void lbk__tile_cvt16(bool to, bool bf, float *LBK__RESTRICT f, uint16_t *LBK__RESTRICT h, int64_t n) {
     int64_t i;
 #ifdef LBK__X86_CLONES
-    if (n >= 8 && lbk__x86_level() >= (bf ? 2 : 1)) {
+    if (n >= 8 && (lbk__x86_features() & LBK__X86_F16C) && (!bf || (lbk__x86_features() & LBK__X86_AVX2))) {
         if (bf) lbk__cvt_bf16_avx2(to, f, h, n);
         else lbk__cvt_f16c(to, f, h, n);
         return;
@@ -14395,19 +14400,20 @@ static lbk_result lbk__cpu_compile_one(lbk__cpu *cpu, const lbk_graph *g, lbk__c
         }
         {
             int64_t ws[2], wp[2], we[2], wg;
-            if (lbk_node_window(g, i, ws, wp, we, &wg))
-                for (k = 0; k < 2; k++) { x->win[k] = (int32_t)ws[k]; x->win[2 + k] = (int32_t)wp[k]; x->win[4 + k] = (int32_t)we[k]; x->win[6] = (int32_t)wg; }
+            if (lbk_node_window(g, i, ws, wp, we, &wg)) {
+                for (k = 0; k < 2; k++) { x->win[k] = (int32_t)ws[k]; x->win[2 + k] = (int32_t)wp[k]; x->win[4 + k] = (int32_t)we[k]; }
+                x->win[6] = (int32_t)wg;
+            }
         }
     }
     for (k = 0; k < p->n_outputs; k++) p->inst[lbk_graph_output(g, k)].out = (int)k;
     for (i = 0; i < n; i++) {   /* an output slice_update over a donated parameter read by nothing else: in place */
         lbk__cpu_inst *x = &p->inst[i];
-        uint32_t t0, reads = 0;
+        uint32_t t0;
         if (x->op != LBK_OP_SLICE_UPDATE || x->out < 0) continue;
         t0 = p->ins[x->first_in];
         if (p->inst[t0].param < 0 || !lbk_graph_param_donated(g, (uint32_t)p->inst[t0].param)) continue;
-        for (k = 0; k < n_ins; k++) reads += p->ins[k] == t0;
-        if (reads == 1) x->donate = p->inst[t0].param;
+        if (lbk__cpu_readers(p, t0) == 1) x->donate = p->inst[t0].param;
     }
     for (i = 0; i < n; i++) {   /* an elementwise op needs its reference kernel: asked on an empty row */
         const lbk__cpu_inst *x = &p->inst[i];
@@ -14911,11 +14917,11 @@ LBK__GEMM_MICRO(double, f64)
 /* The f32 micro-kernel in x86 intrinsics, picked by CPUID once per matmul: generic 64-byte
    vectors compile well for AVX-512 but an AVX2 clone of them went through the stack at a
    tenth of the machine's speed, and ISO C modes (-std=c99) never contract a * b + c into an
-   FMA. AVX2: two ymm per row (12 accumulators); AVX-512: one zmm per row. */
+   FMA. AVX2: two ymm per row (12 accumulators); AVX-512: one zmm per row. The pick reads
+   lbk__x86_features' cached answer. */
 typedef void (*lbk__mk_f32_fn)(int64_t kc, const float *LBK__RESTRICT ap, const float *LBK__RESTRICT bp, float *LBK__RESTRICT acc);
 typedef void (*lbk__mk_f64_fn)(int64_t kc, const double *LBK__RESTRICT ap, const double *LBK__RESTRICT bp, double *LBK__RESTRICT acc);
 #ifdef LBK__X86_CLONES
-#  include <immintrin.h>
 #  define LBK__MK_ROW2(i)                                                                                        \
     { __m256 a_ = _mm256_broadcast_ss(ap + k * LBK__MR + (i));                                                   \
       c##i##a = _mm256_fmadd_ps(a_, b0, c##i##a); c##i##b = _mm256_fmadd_ps(a_, b1, c##i##b); }
@@ -14947,9 +14953,9 @@ static __attribute__((target("avx512f"))) void lbk__mk_f32_avx512(int64_t kc, co
 }
 #  undef LBK__MK_ROW1
 static lbk__mk_f32_fn lbk__mk_pick_f32(void) {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return lbk__mk_f32_avx512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return lbk__mk_f32_avx2;
+    unsigned f = lbk__x86_features();
+    if (f & LBK__X86_AVX512F) return lbk__mk_f32_avx512;
+    if ((f & LBK__X86_AVX2) && (f & LBK__X86_FMA)) return lbk__mk_f32_avx2;
     return lbk__mk_f32;
 }
 #else
@@ -15859,10 +15865,9 @@ static void lbk__cpu_conv_ref(const lbk__cpu_prog *p, const lbk__cpu_inst *x, vo
         (void)lbk__nt; (void)lbk__par;                                                                           \
         LBK__OMP_PARALLEL                                                                                        \
         {                                                                                                        \
-            T *aps = (T *)lbk__malloc(sizeof(T) * LBK__MC * LBK__KC + 64);   /* unused: A comes packed */        \
             T *bps = (T *)lbk__malloc(sizeof(T) * (size_t)(kcb * (chunk + LBK__NR)) + 64);                       \
             T *tmp = flat ? (T *)lbk__malloc(sizeof(T) * (size_t)(Og * chunk + 1)) : NULL;                       \
-            if (!aps || !bps || (flat && !tmp)) {                                                                \
+            if (!bps || (flat && !tmp)) {                                                                        \
                 LBK__OMP_FLAG(failed);                                                                           \
             } else {                                                                                             \
                 LBK__OMP_FOR                                                                                     \
@@ -15875,7 +15880,7 @@ static void lbk__cpu_conv_ref(const lbk__cpu_prog *p, const lbk__cpu_inst *x, vo
                     cs.H = flat ? Hp : w->H; cs.W = flat ? Wp : w->W; cs.OW = w->OW; cs.kh = w->kh; cs.kw = w->kw; cs.p_base = p0; \
                     cs.flat = flat;                                                                              \
                     for (j = 0; j < 2; j++) { cs.s[j] = w->s[j]; cs.p[j] = w->p[j]; cs.e[j] = w->e[j]; }           \
-                    lbk__gemm_##SFX(Og, pt, K, Wt + g * Og * K, direct ? xg + p0 : NULL, false, P, flat ? tmp : og, flat ? pt : P, aps, bps, \
+                    lbk__gemm_##SFX(Og, pt, K, Wt + g * Og * K, direct ? xg + p0 : NULL, false, P, flat ? tmp : og, flat ? pt : P, NULL, bps, \
                                     NULL, direct ? NULL : &cs, wpk + g * mpad * K, 0, kcb);                      \
                     if (flat)   /* the columns that are output positions (x < OW of rows Wp wide), row by row */ \
                         for (r = 0; r < Og; r++) {                                                               \
@@ -15894,7 +15899,7 @@ static void lbk__cpu_conv_ref(const lbk__cpu_prog *p, const lbk__cpu_inst *x, vo
                             for (j = 0; j < pt; j++) og[r * P + j] += B[g * Og + r];                             \
                 }                                                                                                \
             }                                                                                                    \
-            lbk__free(aps); lbk__free(bps); lbk__free(tmp);                                                      \
+            lbk__free(bps); lbk__free(tmp);   /* (A comes packed: no A buffer) */                               \
         }                                                                                                        \
         lbk__free(wpk); lbk__free(xp);                                                                           \
         return failed ? lbk_backend_error(LBK_ERR_OOM, debug, "out of memory") : LBK_OK;                         \
