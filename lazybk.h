@@ -14869,8 +14869,9 @@ static lbk_result lbk__cpu_matmul(const lbk__cpu_prog *p, const lbk__cpu_inst *x
 /* C[M,N] = A[M,K] @ B[K,N], row-major, one batch. B is packed into panels of NR columns,
    A into panels of MR rows (zero-padded at the edges), and a register-blocked MRxNR
    micro-kernel with constant trip counts (so gcc vectorises it at -O2, cloned per CPU like
-   the tile kernels) accumulates over a KC-deep block. Accumulates in the operands' dtype
-   (the reference path accumulates in double). */
+   the tile kernels) accumulates over a KC-deep block, reading B's rows ldb apart (NR in a
+   packed panel; Winograd's transformed input is read in place). Accumulates in the
+   operands' dtype (the reference path accumulates in double). */
 #define LBK__MR 6
 #define LBK__NR 16
 #define LBK__KC 256
@@ -14883,13 +14884,13 @@ typedef float lbk__vf16 __attribute__((vector_size(64)));
 typedef double lbk__vd16 __attribute__((vector_size(128)));
 #define LBK__GEMM_MICRO(T, SFX, V)                                                                               \
     static LBK__TILE_FN void lbk__mk_##SFX(int64_t kc, const T *LBK__RESTRICT ap, const T *LBK__RESTRICT bp,    \
-                                           T *LBK__RESTRICT acc) {                                              \
+                                           int64_t ldb, T *LBK__RESTRICT acc) {                                              \
         V c0, c1, c2, c3, c4, c5, b;                                                                             \
         int64_t k;                                                                                               \
         memset(&c0, 0, sizeof c0); c1 = c0; c2 = c0; c3 = c0; c4 = c0; c5 = c0;                                  \
         for (k = 0; k < kc; k++) {                                                                               \
             const T *a = ap + k * LBK__MR;                                                                       \
-            memcpy(&b, bp + k * LBK__NR, sizeof b);                                                              \
+            memcpy(&b, bp + k * ldb, sizeof b);                                                                    \
             c0 += a[0] * b; c1 += a[1] * b; c2 += a[2] * b;                                                      \
             c3 += a[3] * b; c4 += a[4] * b; c5 += a[5] * b;                                                      \
         }                                                                                                        \
@@ -14902,13 +14903,13 @@ LBK__GEMM_MICRO(double, f64, lbk__vd16)
 #undef LBK__GEMM_MICRO
 #else
 #define LBK__GEMM_MICRO(T, SFX)                                                                                  \
-    static void lbk__mk_##SFX(int64_t kc, const T *LBK__RESTRICT ap, const T *LBK__RESTRICT bp, T *LBK__RESTRICT acc) { \
+    static void lbk__mk_##SFX(int64_t kc, const T *LBK__RESTRICT ap, const T *LBK__RESTRICT bp, int64_t ldb, T *LBK__RESTRICT acc) { \
         int64_t k;                                                                                               \
         int i, j;                                                                                                \
         for (i = 0; i < LBK__MR * LBK__NR; i++) acc[i] = 0;                                                      \
         for (k = 0; k < kc; k++)                                                                                 \
             for (i = 0; i < LBK__MR; i++)                                                                        \
-                for (j = 0; j < LBK__NR; j++) acc[i * LBK__NR + j] += ap[k * LBK__MR + i] * bp[k * LBK__NR + j]; \
+                for (j = 0; j < LBK__NR; j++) acc[i * LBK__NR + j] += ap[k * LBK__MR + i] * bp[k * ldb + j]; \
     }
 LBK__GEMM_MICRO(float, f32)
 LBK__GEMM_MICRO(double, f64)
@@ -14919,19 +14920,19 @@ LBK__GEMM_MICRO(double, f64)
    tenth of the machine's speed, and ISO C modes (-std=c99) never contract a * b + c into an
    FMA. AVX2: two ymm per row (12 accumulators); AVX-512: one zmm per row. The pick reads
    lbk__x86_features' cached answer. */
-typedef void (*lbk__mk_f32_fn)(int64_t kc, const float *LBK__RESTRICT ap, const float *LBK__RESTRICT bp, float *LBK__RESTRICT acc);
-typedef void (*lbk__mk_f64_fn)(int64_t kc, const double *LBK__RESTRICT ap, const double *LBK__RESTRICT bp, double *LBK__RESTRICT acc);
+typedef void (*lbk__mk_f32_fn)(int64_t kc, const float *LBK__RESTRICT ap, const float *LBK__RESTRICT bp, int64_t ldb, float *LBK__RESTRICT acc);
+typedef void (*lbk__mk_f64_fn)(int64_t kc, const double *LBK__RESTRICT ap, const double *LBK__RESTRICT bp, int64_t ldb, double *LBK__RESTRICT acc);
 #ifdef LBK__X86_CLONES
 #  define LBK__MK_ROW2(i)                                                                                        \
     { __m256 a_ = _mm256_broadcast_ss(ap + k * LBK__MR + (i));                                                   \
       c##i##a = _mm256_fmadd_ps(a_, b0, c##i##a); c##i##b = _mm256_fmadd_ps(a_, b1, c##i##b); }
 static __attribute__((target("avx2,fma"))) void lbk__mk_f32_avx2(int64_t kc, const float *LBK__RESTRICT ap, const float *LBK__RESTRICT bp,
-                                                                 float *LBK__RESTRICT acc) {
+                                                                 int64_t ldb, float *LBK__RESTRICT acc) {
     __m256 c0a = _mm256_setzero_ps(), c0b = c0a, c1a = c0a, c1b = c0a, c2a = c0a, c2b = c0a, c3a = c0a, c3b = c0a, c4a = c0a, c4b = c0a,
            c5a = c0a, c5b = c0a;
     int64_t k;
     for (k = 0; k < kc; k++) {
-        __m256 b0 = _mm256_loadu_ps(bp + k * LBK__NR), b1 = _mm256_loadu_ps(bp + k * LBK__NR + 8);
+        __m256 b0 = _mm256_loadu_ps(bp + k * ldb), b1 = _mm256_loadu_ps(bp + k * ldb + 8);
         LBK__MK_ROW2(0) LBK__MK_ROW2(1) LBK__MK_ROW2(2) LBK__MK_ROW2(3) LBK__MK_ROW2(4) LBK__MK_ROW2(5)
     }
     _mm256_storeu_ps(acc + 0, c0a); _mm256_storeu_ps(acc + 8, c0b); _mm256_storeu_ps(acc + 16, c1a); _mm256_storeu_ps(acc + 24, c1b);
@@ -14941,11 +14942,11 @@ static __attribute__((target("avx2,fma"))) void lbk__mk_f32_avx2(int64_t kc, con
 #  undef LBK__MK_ROW2
 #  define LBK__MK_ROW1(i) c##i = _mm512_fmadd_ps(_mm512_set1_ps(ap[k * LBK__MR + (i)]), b, c##i);
 static __attribute__((target("avx512f"))) void lbk__mk_f32_avx512(int64_t kc, const float *LBK__RESTRICT ap, const float *LBK__RESTRICT bp,
-                                                                  float *LBK__RESTRICT acc) {
+                                                                  int64_t ldb, float *LBK__RESTRICT acc) {
     __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
     int64_t k;
     for (k = 0; k < kc; k++) {
-        __m512 b = _mm512_loadu_ps(bp + k * LBK__NR);
+        __m512 b = _mm512_loadu_ps(bp + k * ldb);
         LBK__MK_ROW1(0) LBK__MK_ROW1(1) LBK__MK_ROW1(2) LBK__MK_ROW1(3) LBK__MK_ROW1(4) LBK__MK_ROW1(5)
     }
     _mm512_storeu_ps(acc + 0, c0); _mm512_storeu_ps(acc + 16, c1); _mm512_storeu_ps(acc + 32, c2);
@@ -15091,7 +15092,7 @@ typedef struct lbk__conv_src { const void *x; int64_t H, W, OW, kh, kw, p_base, 
                     for (jr = 0; jr < nc; jr += LBK__NR)                                                         \
                         for (ir = 0; ir < mc; ir += LBK__MR) {                                                   \
                             int64_t mr = LBK__MIN(LBK__MR, mc - ir), nr = LBK__MIN(LBK__NR, nc - jr);            \
-                            mk(kc, ap + ir * kc, bps + jr * kc, acc);                                            \
+                            mk(kc, ap + ir * kc, bps + jr * kc, LBK__NR, acc);                                          \
                             for (i = 0; i < mr; i++) {                                                           \
                                 T *LBK__RESTRICT crow = C + (ic + ir + i) * ldc + jc + jr;                       \
                                 const T *LBK__RESTRICT arow = acc + i * LBK__NR;                                 \
@@ -15947,6 +15948,198 @@ LBK__CONV_FAST(double, f64)
 LBK__CONV_DW(float, f32)
 LBK__CONV_DW(double, f64)
 #undef LBK__CONV_DW
+/* Winograd F(2x2, 3x3) for the fast f32 conv2d of 3x3 kernels at stride 1 and dilation 1
+   with at least 8 channels in and out a group (Lavin and Gray, "Fast Algorithms for
+   Convolutional Neural Networks", 2015): each 2x2 block of outputs (a tile) is
+   A^T [(G g G^T) . (B^T d B)] A over its 4x4 input patch d, so the products are 16 GEMMs
+   [Og, Cg] @ [Cg, tiles], one per point of the 4x4 transform: 16 multiplies a tile and
+   channel pair where direct convolution spends 36. A task takes a chunk of whole tile rows
+   of one image and group (about 4096 / Cg tiles, so its transformed input stays in L2): it
+   pads the input rows it reads (xb), transforms them (V [16][Cg][ld]), and for each block of
+   output channels runs the 16 products with the micro-kernel reading V's rows in place (no
+   packing) into M [16][rows][ld], then transforms M into output rows. The transforms run 8
+   tiles a step (constant trip counts: vectorised at -O2 in each clone), reading and writing
+   up to 7 tiles past a row, hence the slack in ld and in the padded rows. A NaN lands where
+   direct convolution puts it (each output row and column of a tile reads only the input rows
+   and columns its window covers); an infinity would not (inf - inf inside the transforms),
+   nor would magnitudes whose transforms overflow: the caller takes the implicit GEMM then. */
+#define LBK__WINO_V 8
+#define LBK__WINO_OB (4 * LBK__MR)   /* output channels a block of M */
+/* B^T d B for nty rows of tiles of C channels (xb: C planes of 2 nty + 2 padded rows, Wp
+   wide): per row of tiles the column pass (rows r0 - r2, r1 + r2, r2 - r1, r1 - r3 over the
+   whole padded row, into a) and the row pass (even and odd columns of a, four planes of v).
+   Separate restrict pointers and fixed 8-step loops are what gcc vectorises at -O2. */
+static LBK__TILE_FN void lbk__wino_in(const float *LBK__RESTRICT xb, int64_t Wp, int64_t C, int64_t nty, int64_t TW, int64_t ld,
+                                      float *LBK__RESTRICT v, float *LBK__RESTRICT a) {
+    int64_t c, ty, j0, x0, vs = C * ld, plane = (2 * nty + 2) * Wp;
+    int i, l;
+    for (c = 0; c < C; c++)
+        for (ty = 0; ty < nty; ty++) {
+            const float *LBK__RESTRICT r0 = xb + c * plane + 2 * ty * Wp, *LBK__RESTRICT r1 = r0 + Wp;
+            const float *LBK__RESTRICT r2 = r1 + Wp, *LBK__RESTRICT r3 = r2 + Wp;
+            float *LBK__RESTRICT a0 = a, *LBK__RESTRICT a1 = a + Wp, *LBK__RESTRICT a2 = a + 2 * Wp, *LBK__RESTRICT a3 = a + 3 * Wp;
+            for (j0 = 0; j0 < Wp; j0 += LBK__WINO_V)
+                for (l = 0; l < LBK__WINO_V; l++) {
+                    int64_t j = j0 + l;
+                    a0[j] = r0[j] - r2[j]; a1[j] = r1[j] + r2[j]; a2[j] = r2[j] - r1[j]; a3[j] = r1[j] - r3[j];
+                }
+            for (i = 0; i < 4; i++) {
+                const float *LBK__RESTRICT ai = a + i * Wp;
+                float *LBK__RESTRICT d0 = v + 4 * i * vs + c * ld + ty * TW, *LBK__RESTRICT d1 = d0 + vs;
+                float *LBK__RESTRICT d2 = d1 + vs, *LBK__RESTRICT d3 = d2 + vs;
+                for (x0 = 0; x0 < TW; x0 += LBK__WINO_V)
+                    for (l = 0; l < LBK__WINO_V; l++) {
+                        int64_t x = x0 + l;
+                        float e0 = ai[2 * x], o0 = ai[2 * x + 1], e1 = ai[2 * x + 2], o1 = ai[2 * x + 3];
+                        d0[x] = e0 - e1; d1[x] = o0 + e1; d2[x] = e1 - o0; d3[x] = o0 - o1;
+                    }
+            }
+        }
+}
+/* A^T m A for nty rows of tiles of O output channels (m: 16 planes ms apart, rows ld
+   apart), plus the bias, into two rows of tmp (2 TWr wide each), then the rows and columns
+   that are outputs into out (output row oy0 on). */
+static LBK__TILE_FN void lbk__wino_out(const float *LBK__RESTRICT m, int64_t ms, int64_t O, int64_t ld, int64_t nty, int64_t TW, int64_t TWr,
+                                       const float *bias, float *LBK__RESTRICT out, int64_t oy0, int64_t OH, int64_t OW, float *LBK__RESTRICT tmp) {
+    int64_t o, ty, x0;
+    int l;
+    for (o = 0; o < O; o++) {
+        float bv = bias ? bias[o] : 0.0f;
+        for (ty = 0; ty < nty; ty++) {
+            const float *LBK__RESTRICT s = m + o * ld + ty * TW;
+            float *LBK__RESTRICT t0 = tmp, *LBK__RESTRICT t1 = tmp + 2 * TWr;
+            int64_t oy = oy0 + 2 * ty;
+            for (x0 = 0; x0 < TW; x0 += LBK__WINO_V)
+                for (l = 0; l < LBK__WINO_V; l++) {
+                    int64_t x = x0 + l;
+                    float m4 = s[4 * ms + x], m5 = s[5 * ms + x], m6 = s[6 * ms + x], m7 = s[7 * ms + x];
+                    float m8 = s[8 * ms + x], m9 = s[9 * ms + x], m10 = s[10 * ms + x], m11 = s[11 * ms + x];
+                    float u00 = s[x] + m4 + m8, u01 = s[ms + x] + m5 + m9, u02 = s[2 * ms + x] + m6 + m10, u03 = s[3 * ms + x] + m7 + m11;
+                    float u10 = m4 - m8 - s[12 * ms + x], u11 = m5 - m9 - s[13 * ms + x], u12 = m6 - m10 - s[14 * ms + x];
+                    float u13 = m7 - m11 - s[15 * ms + x];
+                    t0[2 * x] = u00 + u01 + u02 + bv; t0[2 * x + 1] = u01 - u02 - u03 + bv;
+                    t1[2 * x] = u10 + u11 + u12 + bv; t1[2 * x + 1] = u11 - u12 - u13 + bv;
+                }
+            memcpy(out + (o * OH + oy) * OW, t0, sizeof(float) * (size_t)OW);
+            if (oy + 1 < OH) memcpy(out + (o * OH + oy + 1) * OW, t1, sizeof(float) * (size_t)OW);
+        }
+    }
+}
+/* The largest magnitude of n floats (NaN ignored: it propagates through the transforms as
+   through direct convolution). */
+static LBK__TILE_FN float lbk__wino_maxabs(const float *LBK__RESTRICT x, int64_t n) {
+    float mv[LBK__WINO_V] = {0}, r = 0;
+    int64_t i;
+    int l;
+    for (i = 0; i + LBK__WINO_V <= n; i += LBK__WINO_V)
+        for (l = 0; l < LBK__WINO_V; l++) { float a = fabsf(x[i + l]); mv[l] = a > mv[l] ? a : mv[l]; }
+    for (; i < n; i++) { float a = fabsf(x[i]); r = a > r ? a : r; }
+    for (l = 0; l < LBK__WINO_V; l++) r = mv[l] > r ? mv[l] : r;
+    return r;
+}
+/* Whether a conv2d takes the Winograd path: 3x3, stride 1, dilation 1, enough channels for
+   the transforms to pay, and |x| |w| small enough that no transform overflows (an infinity
+   in either makes the bound infinite: the implicit GEMM then). */
+static bool lbk__wino_fits(const lbk__win *w, const float *X, const float *Wt) {
+    int64_t Cg = w->C / w->G, Og = w->O / w->G;
+    double bound;
+    if (w->kh != 3 || w->kw != 3 || w->s[0] != 1 || w->s[1] != 1 || w->e[0] != 1 || w->e[1] != 1 || Cg < 8 || Og < 8) return false;
+    bound = (double)lbk__wino_maxabs(X, w->N * w->C * w->H * w->W) * (double)lbk__wino_maxabs(Wt, w->O * Cg * 9) * (double)(Cg * 9) * 4096.0;
+    return bound < (double)FLT_MAX;
+}
+/* One task: tile rows ty0 .. ty0 + nty of image n, group g (buffers: xb, v, m, tmp). */
+static void lbk__wino_task(const lbk__win *w, const float *X, const float *upk, const float *B, float *out, int64_t n, int64_t g,
+                           int64_t ty0, int64_t nty, int64_t TW, int64_t TWr, int64_t Wp, int64_t ld, int64_t kcb, float *xb, float *v, float *m,
+                           float *tmp) {
+    int64_t Cg = w->C / w->G, Og = w->O / w->G, mpad = (Og + LBK__MR - 1) / LBK__MR * LBK__MR, rows = 2 * nty + 2, c, r, xi, ob0;
+    lbk__mk_f32_fn mk = lbk__mk_pick_f32();
+    float acc[LBK__MR * LBK__NR];
+    for (c = 0; c < Cg; c++)   /* the padded input rows 2 ty0 .. 2 (ty0 + nty) + 1 */
+        for (r = 0; r < rows; r++) {
+            float *d = xb + (c * rows + r) * Wp;
+            int64_t iy = 2 * ty0 + r - w->p[0];
+            if (iy < 0 || iy >= w->H) { memset(d, 0, sizeof(float) * (size_t)Wp); continue; }
+            memset(d, 0, sizeof(float) * (size_t)w->p[1]);
+            memcpy(d + w->p[1], X + ((n * w->C + g * Cg + c) * w->H + iy) * w->W, sizeof(float) * (size_t)w->W);
+            memset(d + w->p[1] + w->W, 0, sizeof(float) * (size_t)(Wp - w->p[1] - w->W));
+        }
+    lbk__wino_in(xb, Wp, Cg, nty, TW, ld, v, tmp + 4 * TWr);
+    for (ob0 = 0; ob0 < Og; ob0 += LBK__WINO_OB) {
+        int64_t ob = LBK__MIN(LBK__WINO_OB, Og - ob0), N = nty * TW, pc, jp, ir, i;
+        for (xi = 0; xi < 16; xi++)
+            for (pc = 0; pc < Cg; pc += kcb) {
+                int64_t kc = LBK__MIN(kcb, Cg - pc);
+                const float *ab = upk + (g * 16 + xi) * mpad * Cg + pc * mpad, *vb = v + (xi * Cg + pc) * ld;
+                for (jp = 0; jp < N; jp += LBK__NR)
+                    for (ir = ob0; ir < ob0 + ob; ir += LBK__MR) {
+                        mk(kc, ab + ir * kc, vb + jp, ld, acc);
+                        for (i = 0; i < LBK__MIN(LBK__MR, ob0 + ob - ir); i++) {
+                            float *LBK__RESTRICT dst = m + (xi * LBK__WINO_OB + ir - ob0 + i) * ld + jp;
+                            const float *LBK__RESTRICT src = acc + i * LBK__NR;
+                            int j;
+                            if (pc == 0) memcpy(dst, src, sizeof(float) * LBK__NR);
+                            else for (j = 0; j < LBK__NR; j++) dst[j] += src[j];
+                        }
+                    }
+            }
+        lbk__wino_out(m, LBK__WINO_OB * ld, ob, ld, nty, TW, TWr, B ? B + g * Og + ob0 : NULL, out + (n * w->O + g * Og + ob0) * w->OH * w->OW,
+                      2 * ty0, w->OH, w->OW, tmp);
+    }
+}
+static lbk_result lbk__conv_wino_f32(const lbk__win *w, const float *X, const float *Wt, const float *B, float *out, int64_t debug) {
+    int64_t Cg = w->C / w->G, Og = w->O / w->G, TH = (w->OH + 1) / 2, TW = (w->OW + 1) / 2;
+    int64_t TWr = (TW + LBK__WINO_V - 1) / LBK__WINO_V * LBK__WINO_V, Wp = 2 * TWr + 2 * LBK__WINO_V;
+    int64_t R = LBK__MAX(1, LBK__MIN(TH, (4096 / Cg + TW / 2) / TW)), n_c = (TH + R - 1) / R, tasks = w->N * w->G * n_c;
+    int64_t ld = (R * TW + LBK__WINO_V + LBK__NR - 1) / LBK__NR * LBK__NR, mpad = (Og + LBK__MR - 1) / LBK__MR * LBK__MR;
+    int64_t kcb = Cg <= 640 ? Cg : LBK__KC, t;
+    float *upk = (float *)lbk__calloc((size_t)(w->G * 16 * mpad * Cg), sizeof(float));   /* rows past Og stay zero */
+    bool failed = false;
+    int threads = lbk_exec_threads(), lbk__nt = lbk__omp_threads(threads);
+    bool lbk__par;
+    if (ld / LBK__NR % 2 == 0) ld += LBK__NR;   /* V's rows an odd number of lines apart: no cache set conflicts */
+    if (!upk) return lbk_backend_error(LBK_ERR_OOM, debug, "out of memory");
+    for (t = 0; t < w->G; t++) {   /* U = G g G^T for each (o, c), stored as the GEMM's packed A (pack_a_all's layout) */
+        int64_t o, c, xi;
+        for (o = 0; o < Og; o++)
+            for (c = 0; c < Cg; c++) {
+                const float *g = Wt + ((t * Og + o) * Cg + c) * 9;
+                int64_t pc = c / kcb * kcb, kc = LBK__MIN(kcb, Cg - pc), at = pc * mpad + o / LBK__MR * LBK__MR * kc + (c - pc) * LBK__MR + o % LBK__MR;
+                float gg[4][3], r[4][4];
+                int i;
+                for (i = 0; i < 3; i++) {
+                    gg[0][i] = g[i]; gg[1][i] = 0.5f * (g[i] + g[3 + i] + g[6 + i]);
+                    gg[2][i] = 0.5f * (g[i] - g[3 + i] + g[6 + i]); gg[3][i] = g[6 + i];
+                }
+                for (i = 0; i < 4; i++) {
+                    r[i][0] = gg[i][0]; r[i][1] = 0.5f * (gg[i][0] + gg[i][1] + gg[i][2]);
+                    r[i][2] = 0.5f * (gg[i][0] - gg[i][1] + gg[i][2]); r[i][3] = gg[i][2];
+                }
+                for (xi = 0; xi < 16; xi++) upk[(t * 16 + xi) * mpad * Cg + at] = r[xi / 4][xi % 4];
+            }
+    }
+    lbk__par = threads != 1 && tasks > 1 && (double)(TH * TW) * (double)Cg * (double)Og * (double)(w->N * w->G) >= (double)(1 << 16);
+    (void)lbk__nt; (void)lbk__par;
+    LBK__OMP_PARALLEL
+    {   /* zeroed once: the slack past each row of tiles is read (and its results dropped) */
+        float *xb = (float *)lbk__malloc(sizeof(float) * (size_t)(Cg * (2 * R + 2) * Wp));
+        float *v = (float *)lbk__calloc((size_t)(16 * Cg * ld), sizeof(float)), *m = (float *)lbk__calloc((size_t)(16 * LBK__WINO_OB * ld), sizeof(float));
+        float *tmp = (float *)lbk__malloc(sizeof(float) * (size_t)(4 * TWr + 4 * Wp));
+        if (!xb || !v || !m || !tmp) {
+            LBK__OMP_FLAG(failed);
+        } else {
+            LBK__OMP_FOR
+            for (t = 0; t < tasks; t++) {
+                int64_t n = t / (w->G * n_c), g = t / n_c % w->G, ty0 = t % n_c * R;
+                lbk__wino_task(w, X, upk, B, out, n, g, ty0, LBK__MIN(TH, ty0 + R) - ty0, TW, TWr, Wp, ld, kcb, xb, v, m, tmp);
+            }
+        }
+        lbk__free(xb); lbk__free(v); lbk__free(m); lbk__free(tmp);
+    }
+    lbk__free(upk);
+    return failed ? lbk_backend_error(LBK_ERR_OOM, debug, "out of memory") : LBK_OK;
+}
+#undef LBK__WINO_OB
+#undef LBK__WINO_V
 static lbk_result lbk__cpu_conv(const lbk__cpu_prog *p, const lbk__cpu_inst *x, void *o) {
     lbk__win w;
     const lbk__cpu_inst *ix = &p->inst[p->ins[x->first_in]], *iw = &p->inst[p->ins[x->first_in + 1]];
@@ -15966,6 +16159,9 @@ static lbk_result lbk__cpu_conv(const lbk__cpu_prog *p, const lbk__cpu_inst *x, 
                              (double *)o);
         return LBK_OK;
     }
+    if (x->dt == LBK_F32 && lbk__wino_fits(&w, (const float *)p->vals[p->ins[x->first_in]], (const float *)p->vals[p->ins[x->first_in + 1]]))
+        return lbk__conv_wino_f32(&w, (const float *)p->vals[p->ins[x->first_in]], (const float *)p->vals[p->ins[x->first_in + 1]], (const float *)B,
+                                  (float *)o, x->debug);
     if (x->dt == LBK_F32)
         return lbk__conv_fast_f32(&w, (const float *)p->vals[p->ins[x->first_in]], (const float *)p->vals[p->ins[x->first_in + 1]], (const float *)B,
                                   (float *)o, x->debug);

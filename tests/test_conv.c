@@ -108,6 +108,108 @@ static void test_conv2d(void **state) {
     }
 }
 
+/* The fast path's Winograd F(2x2, 3x3) (3x3, stride 1, at least 8 channels in and out a
+   group): odd and even sizes, 1x1 images, paddings 0..2 per side, groups, output channels
+   past one block (24), input channels past one K block (640), several chunks of tile rows;
+   f32 within 1e-5 of sum |x w| of the float64 loop. Then what the transforms must not
+   change: a NaN input reaches exactly the outputs whose windows cover it; an infinity in x
+   or w and magnitudes near the top of f32 give direct convolution's answer (inf, not the
+   NaN of inf - inf); 1 and 2 threads agree bit for bit. */
+static void test_conv2d_winograd(void **state) {
+    (void)state;
+    static const int cases[][9] = {
+        /* N C H W O G ph pw bias */
+        {2, 16, 1, 1, 8, 1, 1, 1, 1}, {1, 8, 2, 3, 8, 1, 1, 1, 0}, {1, 16, 5, 7, 24, 1, 0, 0, 1}, {2, 16, 17, 9, 26, 2, 2, 1, 1},
+        {1, 12, 30, 31, 30, 1, 1, 2, 1}, {1, 700, 4, 5, 8, 1, 1, 1, 1}, {1, 32, 40, 44, 40, 1, 1, 1, 1}, {3, 8, 3, 3, 9, 1, 2, 2, 0},
+    };
+    for (int p = 0; p < 2; p++) {
+        lbk_ctx *ctx = tctx_on(paths[p]);
+        for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+            const int *c = cases[ci];
+            int N = c[0], C = c[1], H = c[2], W = c[3], O = c[4], G = c[5], s[2] = {1, 1}, pp[2] = {c[6], c[7]}, e[2] = {1, 1};
+            int OH = H + 2 * pp[0] - 2, OW = W + 2 * pp[1] - 2;
+            int64_t xd[4] = {N, C, H, W}, wd[4] = {O, C / G, 3, 3}, bd[1] = {O}, st[2] = {1, 1}, pd[2] = {pp[0], pp[1]}, ed[2] = {1, 1};
+            int64_t nx = tnumel(4, xd), nw = tnumel(4, wd), no = (int64_t)N * O * OH * OW;
+            double *x = malloc(8 * (size_t)nx), *w = malloc(8 * (size_t)nw), b[64], *want = malloc(8 * (size_t)no), *got = malloc(8 * (size_t)no);
+            double *ax = malloc(8 * (size_t)nx), *aw = malloc(8 * (size_t)nw), ab[64], *mag = malloc(8 * (size_t)no);
+            lbk_tensor tx = mk(ctx, LBK_F32, 4, xd, x, -2, 2, 41 + ci), tw = mk(ctx, LBK_F32, 4, wd, w, -1, 1, 51 + ci), tb = mk(ctx, LBK_F32, 1, bd, b, -1, 1, 61 + ci);
+            lbk_tensor none = {0}, y = lbk_conv2d(ctx, tx, tw, c[8] ? tb : none, st, pd, ed, G);
+            for (int64_t i = 0; i < nx; i++) ax[i] = fabs(x[i]);
+            for (int64_t i = 0; i < nw; i++) aw[i] = fabs(w[i]);
+            for (int i = 0; i < O; i++) ab[i] = fabs(b[i]);
+            ref_conv(false, N, C, H, W, O, 3, 3, G, s, pp, e, OH, OW, x, w, c[8] ? b : NULL, want);
+            ref_conv(false, N, C, H, W, O, 3, 3, G, s, pp, e, OH, OW, ax, aw, c[8] ? ab : NULL, mag);
+            tread(ctx, y, got);
+            assert_ctx_ok(ctx);
+            for (int64_t i = 0; i < no; i++)
+                if (!(fabs(got[i] - want[i]) <= 1e-5 * (mag[i] + 1e-30)))
+                    fail_msg("winograd case %zu on %s: element %lld: got %.9g, expected %.9g (sum |x w| %.3g)", ci, paths[p], (long long)i, got[i], want[i], mag[i]);
+            free(x); free(w); free(want); free(got); free(ax); free(aw); free(mag);
+        }
+        /* special values: 16 channels 9 x 10, padding 1, against the float64 loop (tclose: NaN where it has NaN, inf equal) */
+        for (int sp = 0; sp < 4; sp++) {
+            int N = 1, C = 16, H = 9, W = 10, O = 8, s[2] = {1, 1}, pp[2] = {1, 1}, e[2] = {1, 1}, OH = 9, OW = 10;
+            int64_t xd[4] = {N, C, H, W}, wd[4] = {O, C, 3, 3}, st[2] = {1, 1}, pd[2] = {1, 1}, ed[2] = {1, 1}, nx = N * C * H * W, nw = O * C * 9, no = N * O * OH * OW;
+            double *x = malloc(8 * (size_t)nx), *w = malloc(8 * (size_t)nw), *want = malloc(8 * (size_t)no), *got = malloc(8 * (size_t)no);
+            tfill(x, nx, -2, 2, 71 + sp);
+            tfill(w, nw, -1, 1, 81 + sp);
+            for (int64_t i = 0; i < nx; i++) x[i] = (float)x[i];
+            for (int64_t i = 0; i < nw; i++) w[i] = (float)w[i];
+            if (sp == 0) x[(3 * H + 4) * W + 5] = NAN;
+            if (sp == 1) { x[(2 * H + 4) * W + 5] = INFINITY; x[(7 * H + 0) * W + 9] = -INFINITY; }
+            if (sp == 2) w[(5 * C + 3) * 9 + 4] = INFINITY;
+            if (sp == 3) {   /* |x w| 9 C near 1.4e37: finite in f32, past the transforms' bound */
+                for (int64_t i = 0; i < nx; i++) x[i] = (float)(x[i] * 5e17);
+                for (int64_t i = 0; i < nw; i++) w[i] = (float)(w[i] * 1e19);
+            }
+            lbk_tensor tx = tfrom(ctx, LBK_F32, 4, xd, x), tw = tfrom(ctx, LBK_F32, 4, wd, w), none = {0};
+            lbk_tensor y = lbk_conv2d(ctx, tx, tw, none, st, pd, ed, 1);
+            ref_conv(false, N, C, H, W, O, 3, 3, 1, s, pp, e, OH, OW, x, w, NULL, want);
+            tread(ctx, y, got);
+            int nan_ref = 0, inf_ref = 0;
+            for (int64_t i = 0; i < no; i++) { nan_ref += isnan(want[i]) != 0; inf_ref += isinf(want[i]) != 0; }
+            assert_true(sp != 0 || nan_ref == 9 * O);   /* the 3 x 3 outputs around it, every channel */
+            assert_true(sp != 1 || inf_ref > 0);
+            char what[64];
+            snprintf(what, sizeof what, "winograd special %d on %s", sp, paths[p]);
+            if (sp == 3) {   /* finite, within 1e-5 of sum |x w| (f32 sums cancel) */
+                double *ax = malloc(8 * (size_t)nx), *aw = malloc(8 * (size_t)nw), *mag = malloc(8 * (size_t)no);
+                for (int64_t i = 0; i < nx; i++) ax[i] = fabs(x[i]);
+                for (int64_t i = 0; i < nw; i++) aw[i] = fabs(w[i]);
+                ref_conv(false, N, C, H, W, O, 3, 3, 1, s, pp, e, OH, OW, ax, aw, NULL, mag);
+                for (int64_t i = 0; i < no; i++) assert_true(isfinite(got[i]) && fabs(got[i] - want[i]) <= 1e-5 * mag[i]);
+                free(ax); free(aw); free(mag);
+            } else {
+                tclose(got, want, no, 1e-5, what);
+            }
+            free(x); free(w); free(want); free(got);
+        }
+        assert_ctx_ok(ctx);
+        lbk_ctx_destroy(ctx);
+    }
+    /* 1 and 2 threads: the same bits */
+    {
+        int64_t xd[4] = {2, 32, 40, 44}, wd[4] = {40, 32, 3, 3}, st[2] = {1, 1}, pd[2] = {1, 1}, ed[2] = {1, 1}, no = 2 * 40 * 40 * 44;
+        double *x = malloc(8 * (size_t)tnumel(4, xd)), *w = malloc(8 * (size_t)tnumel(4, wd));
+        float *r[2];
+        tfill(x, tnumel(4, xd), -1, 1, 91);
+        tfill(w, tnumel(4, wd), -1, 1, 92);
+        for (int th = 0; th < 2; th++) {
+            lbk_ctx_desc d = {0};
+            d.backend = "cpu";
+            d.n_threads = th + 1;
+            lbk_ctx *ctx = lbk_ctx_create(&d);
+            assert_non_null(ctx);
+            lbk_tensor none = {0}, y = lbk_conv2d(ctx, tfrom(ctx, LBK_F32, 4, xd, x), tfrom(ctx, LBK_F32, 4, wd, w), none, st, pd, ed, 1);
+            r[th] = malloc(4 * (size_t)no);
+            assert_int_equal(lbk_read(ctx, y, r[th], 4 * (size_t)no), LBK_OK);
+            lbk_ctx_destroy(ctx);
+        }
+        assert_memory_equal(r[0], r[1], 4 * (size_t)no);
+        free(r[0]); free(r[1]); free(x); free(w);
+    }
+}
+
 /* conv1d as conv2d over one row; conv_transpose2d against the scatter-form loop. */
 static void test_conv1d_transpose(void **state) {
     (void)state;
@@ -569,7 +671,7 @@ static void test_cnn_module(void **state) {
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_conv2d),     cmocka_unit_test(test_conv1d_transpose), cmocka_unit_test(test_pool_resize),
+    cmocka_unit_test(test_conv2d),     cmocka_unit_test(test_conv2d_winograd), cmocka_unit_test(test_conv1d_transpose), cmocka_unit_test(test_pool_resize),
     cmocka_unit_test(test_window_errors), cmocka_unit_test(test_scan_sort),  cmocka_unit_test(test_sampling_onehot_pad),
     cmocka_unit_test(test_norms_rope_ce), cmocka_unit_test(test_cnn_module),
 };
