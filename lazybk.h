@@ -13260,6 +13260,8 @@ typedef struct lbk__cpu_inst {   /* kept small: a compile writes one per node */
     int32_t alias;                /* fast path: a reshape or contiguous slice that is a view of this
                                      instruction's buffer at alias_off bytes (never run, no buffer), or -1 */
     int64_t alias_off;
+    const int64_t *vst;           /* fast path: a strided view (permute, slice) of alias's buffer: its
+                                     dims' strides in elements (into prog->vstrides), or NULL */
     uint8_t b_narrow;             /* matmul: B is read as f16 (1) or bf16 (2) and converted while packed (its cast never runs) */
     bool desc;                    /* argsort: descending */
 } lbk__cpu_inst;
@@ -13304,6 +13306,7 @@ typedef struct lbk__cpu_prog {
     char *gscratch;               /* the sequential group path's registers and strides, kept */
     size_t gscratch_bytes;
     void **vals;                  /* per node, during execution */
+    int64_t *vstrides;            /* the strided views' strides, LAZYBK_MAX_DIMS a node */
     lbk__str text;
 } lbk__cpu_prog;
 
@@ -13315,6 +13318,7 @@ static void lbk__cpu_prog_free(void *self, lbk_computation *c) {
         if (p->slot_buf && p->slot_buf[s]) lbk__cpu_buf_free((lbk__cpu *)self, p->slot_buf[s]);
     lbk__free(p->groups); lbk__free(p->gops); lbk__free(p->gext); lbk__free(p->gscratch);
     lbk__free(p->inst); lbk__free(p->ins); lbk__free(p->dims); lbk__free(p->slot_bytes); lbk__free(p->slot_buf); lbk__free(p->vals);
+    lbk__free(p->vstrides);
     lbk__str_free(&p->text);
     lbk__free(p);
 }
@@ -13340,7 +13344,7 @@ static void lbk__cpu_plan_text(lbk__cpu_prog *p) {
             lbk__str_append(&p->text, "  [fused group %d: reduced as its tiles are made]", x->group);
         else if (x->group >= 0) lbk__str_append(&p->text, "  [fused group %d%s]", x->group, x->group_out ? "" : ", stays in registers");
         if (x->skip && x->alias >= 0)
-            lbk__str_append(&p->text, "  [a view of %%%d at byte %lld: not copied]", x->alias, (long long)x->alias_off);
+            lbk__str_append(&p->text, "  [a %sview of %%%d at byte %lld: not copied]", x->vst ? "strided " : "", x->alias, (long long)x->alias_off);
         else if (x->skip)
             lbk__str_append(&p->text, x->op == LBK_OP_EXPAND ? "  [not run: its readers broadcast its input]"
                                                             : "  [not run: read in place by its matmul]");
@@ -13357,6 +13361,7 @@ static void lbk__cpu_plan_text(lbk__cpu_prog *p) {
 
 /* ---- the fast path: fused elementwise groups ---- */
 static void lbk__cpu_bstrides(const struct lbk__cpu_inst *out, const struct lbk__cpu_inst *in, int64_t *st);
+static void lbk__cpu_strides(int n_dims, const int64_t *dims, int64_t *st);
 /* OpenMP inside kernels written as macros: the region's thread count and condition are the
    locals lbk__nt and lbk__par. */
 static int lbk__omp_threads(int threads) {
@@ -13901,6 +13906,26 @@ typedef struct lbk__cpu_gwalk {
     int64_t (*strides)[LAZYBK_MAX_DIMS];
 } lbk__cpu_gwalk;
 
+/* len elements of dtype dt from base, element at + k * step, into a tile of T computed
+   values (f32 for f16/bf16), zero-padded: a strided view's tile. */
+static void lbk__cpu_gather_tile(lbk_dtype dt, const char *base, int64_t at, int64_t step, int64_t len, int64_t T, char *stage) {
+    int64_t k;
+    if (dt == LBK_F32) {
+        const float *s = (const float *)(const void *)base + at;
+        float *d = (float *)(void *)stage;
+        for (k = 0; k < len; k++) d[k] = s[k * step];
+        for (; k < T; k++) d[k] = 0;
+    } else if (dt == LBK_F64) {
+        const double *s = (const double *)(const void *)base + at;
+        double *d = (double *)(void *)stage;
+        for (k = 0; k < len; k++) d[k] = s[k * step];
+        for (; k < T; k++) d[k] = 0;
+    } else {   /* f16, bf16: computed in f32 */
+        float *d = (float *)(void *)stage;
+        for (k = 0; k < len; k++) d[k] = (float)lbk_load_f64(dt, base, at + k * step);
+        for (; k < T; k++) d[k] = 0;
+    }
+}
 /* Runs tiles [t_lo, t_hi) of row r of fused group gr: outside inputs with a zero inner
    stride are staged first (once for the span), then per tile every op runs over registers
    (regs, xb: this thread's scratch; loc: where each register's tile is). With acc, the
@@ -13921,7 +13946,7 @@ static void lbk__cpu_group_span(const lbk__cpu_prog *p, const lbk__cpu_group *gr
         const lbk__cpu_inst *y = &p->inst[p->gext[gr->first_ext + e]];
         int64_t inner = flat ? (y->numel == 1 ? 0 : 1) : (nd ? w->strides[e][nd - 1] : 0);
         if (inner == 0) {
-            const char *src = (const char *)p->vals[p->gext[gr->first_ext + e]] + (size_t)off[e] * sesz;
+            const char *src = (const char *)p->vals[p->gext[gr->first_ext + e]] + (ptrdiff_t)off[e] * (ptrdiff_t)sesz;
             char *stage = xb + (size_t)e * esz * (size_t)T;
             int64_t k;
             if (narrow) { float v = (float)lbk_load_f64(sdt, src, 0); for (k = 0; k < T; k++) ((float *)(void *)stage)[k] = v; }
@@ -13942,7 +13967,12 @@ static void lbk__cpu_group_span(const lbk__cpu_prog *p, const lbk__cpu_group *gr
                     int64_t inner = flat ? (y->numel == 1 ? 0 : 1) : (nd ? w->strides[ei][nd - 1] : 0);
                     char *stage = xb + (size_t)ei * esz * (size_t)T;
                     if (inner == 0) { ap[j] = stage; continue; }
-                    ap[j] = (const char *)p->vals[p->gext[gr->first_ext + (uint32_t)ei]] + (size_t)(off[ei] + t0) * sesz;
+                    if (inner != 1) {   /* a strided view: gathered (and converted) into the stage */
+                        lbk__cpu_gather_tile(sdt, (const char *)p->vals[p->gext[gr->first_ext + (uint32_t)ei]], off[ei] + t0 * inner, inner, len, T, stage);
+                        ap[j] = stage;
+                        continue;
+                    }
+                    ap[j] = (const char *)p->vals[p->gext[gr->first_ext + (uint32_t)ei]] + (ptrdiff_t)(off[ei] + t0) * (ptrdiff_t)sesz;
                     if (narrow) {   /* converted into the stage, a whole tile (a short one padded with zeros) */
                         lbk__tile_cvt16(false, bf, (float *)(void *)stage, (uint16_t *)(uintptr_t)ap[j], len);
                         if (len < T) memset(stage + (size_t)len * esz, 0, (size_t)(T - len) * esz);
@@ -14051,6 +14081,14 @@ static lbk_result lbk__cpu_group_walk(const lbk__cpu_prog *p, const lbk__cpu_gro
     for (e = 0; e < gr->n_ext; e++) {
         const lbk__cpu_inst *y = &p->inst[p->gext[gr->first_ext + e]];
         lbk__cpu_bstrides(shape, y, w->strides[e]);
+        if (y->vst) {   /* a strided view: its own strides, broadcast */
+            int d;
+            for (d = 0; d < nd; d++) {
+                int j = d - (nd - y->n_dims);
+                if (j >= 0 && y->dims[j] != 1) w->strides[e][d] = y->vst[j];
+            }
+            if (y->numel > 1) w->flat = false;
+        }
         if (!(y->numel == 1 || y->numel == shape->numel)) w->flat = false;   /* a valid broadcast of equal size is the same layout */
     }
     if (w->flat || nd == 0) { w->flat = true; w->L = shape->numel; w->rows = 1; w->nd = 1; w->per_out = 1; }
@@ -14249,6 +14287,93 @@ static void lbk__cpu_plan_views(lbk__cpu_prog *p) {
     }
 }
 
+/* Strided views (fast path): a permute or a slice (any step, negative too) read only by
+   fused elementwise groups, as an outside input, and by other such views, is never run: the
+   groups read the buffer under it through its strides (lbk__cpu_group_walk), a tile at a
+   time gathered into their staging. Chains compose (a slice of a permute of a reshape
+   view). A view with any other reader (a matmul, a reduction, a reshape, an output) is
+   copied as before, and so is a transpose (its last dim far apart in the buffer while an
+   earlier one runs contiguous there): gathered a tile at a time each element would cost a
+   line and, for wide rows, a page, where lbk__cpu_copy moves it in blocks. Such a refusal
+   can unmake its source's eligibility, so the marking repeats until none is refused. The
+   buffer under a view lives until the view's last reader. */
+static bool lbk__cpu_plan_strided(lbk__cpu_prog *p) {
+    uint32_t i, k, n = p->n, g;
+    uint32_t *reads = (uint32_t *)lbk__calloc(4 * (size_t)n + 1, sizeof(uint32_t)), *served = reads + n, *mark = served + n, *banned = mark + n;
+    int64_t *lay_off = (int64_t *)lbk__malloc(sizeof(int64_t) * ((size_t)n + 1));
+    int32_t *lay_root = (int32_t *)lbk__malloc(sizeof(int32_t) * ((size_t)n + 1));
+    bool any, refused;
+    p->vstrides = (int64_t *)lbk__malloc(sizeof(int64_t) * LAZYBK_MAX_DIMS * ((size_t)n + 1));
+    if (!reads || !lay_off || !lay_root || !p->vstrides) { lbk__free(reads); lbk__free(lay_off); lbk__free(lay_root); return false; }
+    for (i = 0; i < n; i++) {   /* who reads each value: every instruction that runs or views, and in-place B sources */
+        const lbk__cpu_inst *x = &p->inst[i];
+        if (x->b_src >= 0) reads[x->b_src]++;
+        if (x->skip && x->alias < 0) continue;
+        for (k = 0; k < x->n_in; k++) reads[p->ins[x->first_in + k]]++;
+    }
+    do {
+        any = refused = false;
+        memset(served, 0, sizeof(uint32_t) * 2 * (size_t)n);   /* served and mark */
+        for (g = 0; g < p->n_groups; g++) {   /* the reads a group serves through its walk */
+            const lbk__cpu_group *gr = &p->groups[g];
+            uint32_t o;
+            int j;
+            for (o = gr->first_op; o < gr->first_op + gr->n_ops; o++)
+                for (j = 0; j < p->gops[o].n_in; j++)
+                    if (p->gops[o].kind[j] == 1) served[p->gext[gr->first_ext + (uint32_t)p->gops[o].idx[j]]]++;
+        }
+        for (i = n; i-- > 0;) {   /* readers first: a view read by a marked view is served too */
+            lbk__cpu_inst *x = &p->inst[i], *src;
+            bool aliased = x->op == LBK_OP_SLICE && x->skip && x->alias >= 0;   /* a contiguous slice already a view: strided if its source is */
+            if ((x->op != LBK_OP_PERMUTE && x->op != LBK_OP_SLICE) || x->param >= 0 || x->out >= 0 || (x->skip && !aliased) || x->group >= 0 ||
+                x->numel == 0 || banned[i] || reads[i] == 0 || reads[i] != served[i])
+                continue;
+            src = &p->inst[p->ins[x->first_in]];
+            if (src->skip && src->alias < 0) continue;   /* read in place by a matmul: no buffer */
+            mark[i] = 1;
+            served[p->ins[x->first_in]]++;
+        }
+        for (i = 0; i < n; i++) {   /* sources first: each marked view's buffer, offset and strides */
+            lbk__cpu_inst *x = &p->inst[i], *src;
+            int64_t *st = p->vstrides + (size_t)i * LAZYBK_MAX_DIMS, sst[LAZYBK_MAX_DIMS], off, esz = (int64_t)lbk_dtype_size(x->dt);
+            uint32_t si;
+            int d;
+            bool contig = false;
+            if (!mark[i]) continue;
+            si = p->ins[x->first_in];
+            src = &p->inst[si];
+            if (x->skip && mark[si] != 2) { mark[i] = 0; continue; }   /* a contiguous view of a buffer: as it was */
+            if (mark[si] == 2) { memcpy(sst, p->vstrides + (size_t)si * LAZYBK_MAX_DIMS, sizeof sst); off = lay_off[si]; lay_root[i] = lay_root[si]; }
+            else { lbk__cpu_strides(src->n_dims, src->dims, sst); off = src->alias >= 0 ? src->alias_off / esz : 0; lay_root[i] = src->alias >= 0 ? src->alias : (int32_t)si; }
+            if (x->op == LBK_OP_PERMUTE) {
+                for (d = 0; d < x->n_dims; d++) st[d] = sst[x->perm[d]];
+            } else {
+                for (d = 0; d < x->n_dims; d++) st[d] = sst[d];
+                off += x->u.sl.start * sst[x->axis];
+                st[x->axis] *= x->u.sl.step;
+            }
+            lay_off[i] = off;
+            for (d = 0; d + 1 < x->n_dims; d++) contig |= (st[d] == 1 || st[d] == -1) && x->dims[d] > 1;
+            if (x->n_dims >= 2 && contig && (st[x->n_dims - 1] > 8 || st[x->n_dims - 1] < -8)) { banned[i] = 1; refused = true; }
+            mark[i] = 2;
+            any = true;
+        }
+    } while (refused);
+    for (i = 0; i < n && any; i++) {
+        lbk__cpu_inst *x = &p->inst[i], *root;
+        if (mark[i] != 2) continue;
+        x->alias = lay_root[i];
+        x->alias_off = lay_off[i] * (int64_t)lbk_dtype_size(x->dt);
+        x->vst = p->vstrides + (size_t)i * LAZYBK_MAX_DIMS;
+        x->skip = true;
+        root = &p->inst[x->alias];
+        if (root->last_use < x->last_use) root->last_use = x->last_use;
+    }
+    if (!any) { lbk__free(p->vstrides); p->vstrides = NULL; }
+    lbk__free(reads); lbk__free(lay_off); lbk__free(lay_root);
+    return true;
+}
+
 /* Whether the fast matmul kernel runs instruction x. */
 static bool lbk__cpu_matmul_is_fast(const lbk__cpu_prog *p, const lbk__cpu_inst *x) {
     return x->op == LBK_OP_MATMUL && lbk__cpu_native(x->dt) && p->inst[p->ins[x->first_in]].dt == x->dt;
@@ -14430,6 +14555,7 @@ static lbk_result lbk__cpu_compile_one(lbk__cpu *cpu, const lbk_graph *g, lbk__c
     if (p->fast) lbk__cpu_plan_transposes(p);
     if (p->fast && !lbk__cpu_plan_fusions(p)) goto oom;
     if (p->fast) lbk__cpu_plan_views(p);
+    if (p->fast && !lbk__cpu_plan_strided(p)) goto oom;
     /* scratch slots by liveness: a slot is free again after its node's last reader. A
        fused group's members are planned together at its last member: its outputs get
        slots, then the slots its members read are released. */
@@ -14531,28 +14657,42 @@ static void lbk__cpu_bstrides(const lbk__cpu_inst *out, const lbk__cpu_inst *in,
     }
 }
 
-/* dst[idx . dst_st] = src[idx . src_st] over dims; element size esz. */
+/* dst[idx . dst_st] = src[idx . src_st] over dims; element size esz. A transpose (the last
+   dim strided in the source, an earlier dim contiguous there) goes in 32 x 32 blocks of
+   those two dims, so each block's source lines and pages are read once. */
+#define LBK__COPY_RUN(T)                                                                                         \
+    for (b = b0; b < b1; b++)                                                                                    \
+        for (i = i0; i < i1; i++) ((T *)(void *)dst)[dof + b * dk + i * ds] = ((const T *)(const void *)src)[so + b * sk + i * ss];
 static void lbk__cpu_copy(char *dst, const char *src, size_t esz, int nd, const int64_t *dims, const int64_t *dst_st,
                           const int64_t *src_st) {
-    int64_t idx[LAZYBK_MAX_DIMS], L, rows, r, i, so = 0, dof = 0, ss, ds;
-    int d;
+    int64_t idx[LAZYBK_MAX_DIMS], L, rows, r, i, so = 0, dof = 0, ss, ds, D = 1, sk = 0, dk = 0, b, b0, b1, i0, i1;
+    int d, kt = -1;
     if (lbk_shape_numel(nd, dims) == 0) return;
     L = nd ? dims[nd - 1] : 1;
     ss = nd ? src_st[nd - 1] : 0;
     ds = nd ? dst_st[nd - 1] : 0;
-    rows = lbk_shape_numel(nd, dims) / L;
+    if ((ss > 8 || ss < -8) && L >= 8 && (esz == 1 || esz == 2 || esz == 4 || esz == 8))
+        for (d = nd - 2; d >= 0 && kt < 0; d--)
+            if ((src_st[d] == 1 || src_st[d] == -1) && dims[d] >= 8) kt = d;
+    if (kt >= 0) { D = dims[kt]; sk = src_st[kt]; dk = dst_st[kt]; }
+    rows = lbk_shape_numel(nd, dims) / L / D;
     memset(idx, 0, sizeof idx);
     for (r = 0; r < rows; r++) {
-        switch (esz) {   /* every dtype size (the table's sizes: 1, 2, 4, 8; others by bytes) */
-        case 1: for (i = 0; i < L; i++) dst[(dof + i * ds)] = src[(so + i * ss)]; break;
-        case 2: for (i = 0; i < L; i++) ((uint16_t *)dst)[dof + i * ds] = ((const uint16_t *)src)[so + i * ss]; break;
-        case 4: for (i = 0; i < L; i++) ((uint32_t *)dst)[dof + i * ds] = ((const uint32_t *)src)[so + i * ss]; break;
-        case 8: for (i = 0; i < L; i++) ((uint64_t *)dst)[dof + i * ds] = ((const uint64_t *)src)[so + i * ss]; break;
-        default:
-            for (i = 0; i < L; i++) memcpy(dst + (size_t)(dof + i * ds) * esz, src + (size_t)(so + i * ss) * esz, esz);
-            break;
-        }
+        for (b0 = 0; b0 < D; b0 += 32)
+            for (i0 = 0; i0 < L; i0 += (kt >= 0 ? 32 : L)) {
+                b1 = LBK__MIN(D, b0 + 32); i1 = kt >= 0 ? LBK__MIN(L, i0 + 32) : L;
+                switch (esz) {   /* every dtype size (the table's sizes: 1, 2, 4, 8; others by bytes) */
+                case 1: LBK__COPY_RUN(uint8_t) break;
+                case 2: LBK__COPY_RUN(uint16_t) break;
+                case 4: LBK__COPY_RUN(uint32_t) break;
+                case 8: LBK__COPY_RUN(uint64_t) break;
+                default:
+                    for (i = i0; i < i1; i++) memcpy(dst + (size_t)(dof + i * ds) * esz, src + (size_t)(so + i * ss) * esz, esz);
+                    break;
+                }
+            }
         for (d = nd - 2; d >= 0; d--) {
+            if (d == kt) continue;
             so += src_st[d]; dof += dst_st[d];
             if (++idx[d] < dims[d]) break;
             so -= src_st[d] * dims[d]; dof -= dst_st[d] * dims[d];
@@ -14560,6 +14700,7 @@ static void lbk__cpu_copy(char *dst, const char *src, size_t esz, int nd, const 
         }
     }
 }
+#undef LBK__COPY_RUN
 
 static uint64_t lbk__ipow(int64_t b, int64_t e) {
     uint64_t r = 1, x = (uint64_t)b;

@@ -358,9 +358,134 @@ static void test_views_not_copied(void **state) {
     lbk_ctx_destroy(ctx);
 }
 
+/* Permutes and slices of any step (flip, split along inner axes) read only by fused
+   elementwise ops are strided views on the fast path: the plan says "a strided view", and
+   the values equal hand loops (exact: adds and multiplies of values that round the same) in
+   f32, f64 and f16, broadcast against a larger shape, in chains (a slice of a permute of a
+   reshape view), under a reduction tail, as a matmul's epilogue input, across threads. A
+   view that something else reads (a matmul, an output) is copied, and is right too. */
+static void test_strided_views(void **state) {
+    (void)state;
+    lbk_dtype dts[3] = {LBK_F32, LBK_F64, LBK_F16};
+    for (int di = 0; di < 3; di++) {
+        lbk_dtype dt = dts[di];
+        lbk_ctx *ctx = tctx_on(getenv("LAZYBK_CPU_REFERENCE") ? "cpu-reference" : "cpu");
+        bool fast = !getenv("LAZYBK_CPU_REFERENCE");
+        int64_t d[3] = {3, 5, 4};
+        double x[60], z[60], got[240], want[240];
+        for (int i = 0; i < 60; i++) { x[i] = (i * 7 % 60) - 29.5; z[i] = (i % 13) * 0.25; }   /* exact in f16 */
+        lbk_tensor tx = tfrom(ctx, dt, 3, d, x), tz = tfrom(ctx, dt, 3, d, z);
+        lbk_tensor e = lbk_add(ctx, tx, tz);   /* a computed buffer under the views */
+        /* 1: permute (2, 0, 1) times 2, plus a flip of z along axis 1 permuted the same way */
+        lbk_tensor pe = lbk_permute(ctx, e, (int[]){2, 0, 1});
+        lbk_tensor fz = lbk_permute(ctx, lbk_flip(ctx, tz, 1, (int[]){1}), (int[]){2, 0, 1});
+        lbk_tensor y1 = lbk_add(ctx, lbk_mul(ctx, pe, lbk_scalar(ctx, dt, 2)), fz);   /* [4, 3, 5] */
+        /* 2: every other column of the last axis, backwards, broadcast over a new leading axis of 2 */
+        lbk_tensor s2 = lbk_slice(ctx, e, 2, 3, -5, -2);                           /* [3, 5, 2]: columns 3, 1 */
+        lbk_tensor y2 = lbk_mul(ctx, s2, lbk_full(ctx, dt, 4, (int64_t[]){2, 3, 5, 2}, 0.5));
+        /* 3: a chain: slice rows 1..3 of a permute of a reshape view, then a reduction over its last axis */
+        lbk_tensor r3 = lbk_reshape(ctx, e, 2, (int64_t[]){15, 4});
+        lbk_tensor c3 = lbk_slice(ctx, lbk_permute(ctx, r3, (int[]){1, 0}), 0, 1, 3, 1);   /* [2, 15] */
+        lbk_tensor y3 = lbk_sum(ctx, lbk_mul(ctx, c3, c3), 1, (int[]){1}, false);        /* [2] */
+        /* 4: the epilogue of a matmul reads a transposed view: relu(m @ n + permute(q)) */
+        lbk_tensor m = lbk_reshape(ctx, tx, 2, (int64_t[]){12, 5}), nn = lbk_reshape(ctx, tz, 2, (int64_t[]){5, 12});
+        lbk_tensor q = lbk_reshape(ctx, e, 2, (int64_t[]){5, 12});
+        lbk_tensor y4 = lbk_relu(ctx, lbk_add(ctx, lbk_matmul(ctx, m, lbk_slice(ctx, nn, 1, 0, 5, 1)), lbk_permute(ctx, q, (int[]){1, 0})));
+        /* 5: a permute read by a matmul and by an add: copied, still right */
+        lbk_tensor p5 = lbk_permute(ctx, lbk_reshape(ctx, e, 2, (int64_t[]){12, 5}), (int[]){1, 0});   /* [5, 12] */
+        lbk_tensor y5 = lbk_add(ctx, lbk_sum(ctx, lbk_matmul(ctx, p5, m), 1, (int[]){0}, false), lbk_sum(ctx, lbk_add(ctx, p5, p5), 1, (int[]){1}, false));
+        lbk_tensor outs[5] = {y1, y2, y3, y4, y5};
+        const char *text = lbk_backend_text(ctx, outs, 5);
+        assert_non_null(text);
+        if (lbk_ctx_result(ctx) != LBK_OK) fail_msg("%s", lbk_ctx_error(ctx));
+        if (fast) assert_contains(text, "a strided view of");
+        assert_int_equal(lbk_sync(ctx, outs, 5), LBK_OK);
+        double ev[60];
+        for (int i = 0; i < 60; i++) ev[i] = x[i] + z[i];   /* exact in every dtype here: halves and quarters */
+        /* y1[c, a, b] = 2 e[a, b, c] + z[a, 4 - b, c] */
+        tread(ctx, y1, got);
+        for (int c = 0; c < 4; c++)
+            for (int a = 0; a < 3; a++)
+                for (int b = 0; b < 5; b++) want[(c * 3 + a) * 5 + b] = 2 * ev[(a * 5 + b) * 4 + c] + z[(a * 5 + 4 - b) * 4 + c];
+        tclose(got, want, 60, 0, "permute and flip views");
+        tread(ctx, y2, got);
+        for (int k = 0; k < 2; k++)
+            for (int a = 0; a < 3; a++)
+                for (int b = 0; b < 5; b++)
+                    for (int j = 0; j < 2; j++) want[((k * 3 + a) * 5 + b) * 2 + j] = 0.5 * ev[(a * 5 + b) * 4 + 3 - 2 * j];
+        tclose(got, want, 60, 0, "a backward strided slice, broadcast");
+        tread(ctx, y3, got);
+        for (int r = 0; r < 2; r++) {
+            double s = 0;
+            for (int k = 0; k < 15; k++) { double v = ev[k * 4 + 1 + r]; s += v * v; }
+            want[r] = s;
+        }
+        tclose(got, want, 2, dt == LBK_F16 ? 2e-3 : 1e-6, "a chain of views under a reduction");
+        tread(ctx, y4, got);
+        for (int i = 0; i < 12; i++)
+            for (int j = 0; j < 5; j++) {
+                double acc = 0;
+                for (int k = 0; k < 5; k++) acc += x[i * 5 + k] * z[k * 12 + j];
+                acc += ev[j * 12 + i];
+                want[i * 5 + j] = acc > 0 ? acc : 0;
+            }
+        tclose(got, want, 60, dt == LBK_F16 ? 2e-3 : 1e-6, "a transposed view in a matmul's epilogue");
+        tread(ctx, y5, got);
+        for (int j = 0; j < 5; j++) {   /* sum over k of 2 p5[j, k] = 2 e12[k, j] */
+            double t = 0;
+            for (int k = 0; k < 12; k++) t += 2 * ev[k * 5 + j];
+            want[j] = t;
+        }
+        for (int c = 0; c < 5; c++) {   /* sum over rows of (p5 @ m): sum_k (sum_i e12[k, i]) m[k, c] */
+            double s = 0;
+            for (int k = 0; k < 12; k++) {
+                double col = 0;
+                for (int i = 0; i < 5; i++) col += ev[k * 5 + i];
+                s += col * x[k * 5 + c];
+            }
+            want[c] += s;
+        }
+        tclose(got, want, 5, dt == LBK_F16 ? 5e-3 : 1e-6, "a view read by a matmul and an add");
+        assert_ctx_ok(ctx);
+        lbk_ctx_destroy(ctx);
+    }
+    /* large transposes (copied in blocks: dims of 64, 130 and 33, not multiples of the block)
+       of f32, of a flipped f32 (a source stride of -1), of u8 and f16, over 1 and 2 threads:
+       the hand loop's values exactly, the same bits at both thread counts */
+    {
+        int64_t d[3] = {64, 130, 33}, n = 64 * 130 * 33;
+        lbk_dtype tdt[4] = {LBK_F32, LBK_F32, LBK_U8, LBK_F16};
+        double *x = malloc(8 * (size_t)n), *r1 = malloc(8 * (size_t)n), *r2 = malloc(8 * (size_t)n);
+        for (int64_t i = 0; i < n; i++) x[i] = (double)(i % 251);   /* exact in every dtype here */
+        for (int c = 0; c < 4; c++) {
+            for (int th = 1; th <= 2; th++) {
+                lbk_ctx_desc cd = {0};
+                cd.backend = getenv("LAZYBK_CPU_REFERENCE") ? "cpu-reference" : "cpu";
+                cd.n_threads = th;
+                lbk_ctx *ctx = lbk_ctx_create(&cd);
+                lbk_tensor t = tfrom(ctx, tdt[c], 3, d, x);
+                if (c == 1) t = lbk_flip(ctx, t, 1, (int[]){2});
+                lbk_tensor y = lbk_permute(ctx, t, (int[]){2, 0, 1});
+                if (c != 2) y = lbk_add(ctx, y, lbk_scalar(ctx, tdt[c], 1));
+                tread(ctx, y, th == 1 ? r1 : r2);
+                assert_ctx_ok(ctx);
+                lbk_ctx_destroy(ctx);
+            }
+            for (int k = 0; k < 33; k++)
+                for (int a = 0; a < 64; a++)
+                    for (int b = 0; b < 130; b++) {
+                        double want = x[(a * 130 + b) * 33 + (c == 1 ? 32 - k : k)] + (c != 2);
+                        if (r1[(k * 64 + a) * 130 + b] != want) fail_msg("transpose case %d at %d %d %d: %g, expected %g", c, k, a, b, r1[(k * 64 + a) * 130 + b], want);
+                    }
+            assert_memory_equal(r1, r2, 8 * (size_t)n);
+        }
+        free(x); free(r1); free(r2);
+    }
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_negative_steps_flip),
     cmocka_unit_test(test_squeeze_unsqueeze_flatten), cmocka_unit_test(test_stack_split), cmocka_unit_test(test_repeat),
-    cmocka_unit_test(test_clamp_tri), cmocka_unit_test(test_views_not_copied),
+    cmocka_unit_test(test_clamp_tri), cmocka_unit_test(test_views_not_copied), cmocka_unit_test(test_strided_views),
 };
 TEST_GROUP(views_tests, tests);
