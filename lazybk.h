@@ -16089,6 +16089,78 @@ LBK__CONV_FAST(double, f64)
 LBK__CONV_DW(float, f32)
 LBK__CONV_DW(double, f64)
 #undef LBK__CONV_DW
+/* conv_transpose2d on the fast path (f32, f64): per image, group and block of output
+   channels, cols [Ob kh kw, positions] = W_g^T @ x_g (a GEMM over the group's input
+   channels; W_g^T transposed once) for a chunk of input positions at a time, then each
+   column added into the outputs its kernel taps reach (col2im: oy = iy stride - pad + ky).
+   A task owns its block's output planes, so tasks run in parallel without sharing a write. */
+#define LBK__CONVT_FAST(T, SFX)                                                                                  \
+    static lbk_result lbk__convt_fast_##SFX(const lbk__win *w, const T *X, const T *Wt, const T *B, T *out, int64_t debug) { \
+        int64_t Cg = w->C / w->G, Og = w->O / w->G, khw = w->kh * w->kw, HW = w->H * w->W, P = w->OH * w->OW;   \
+        int64_t ob = LBK__MAX(1, LBK__MIN(Og, 256 / khw)), n_ob = (Og + ob - 1) / ob, tasks = w->N * w->G * n_ob, t, g, c, m; \
+        int64_t pc = LBK__MAX(LBK__NR, LBK__MIN(HW, (int64_t)(1 << 16) / (ob * khw)) / LBK__NR * LBK__NR);        \
+        T *wt = (T *)lbk__malloc(sizeof(T) * (size_t)(w->G * Og * khw * Cg + 1));   /* [G][Og kh kw][Cg] */      \
+        bool failed = false;                                                                                     \
+        int threads = lbk_exec_threads(), lbk__nt = lbk__omp_threads(threads);                                   \
+        bool lbk__par;                                                                                           \
+        if (!wt) return lbk_backend_error(LBK_ERR_OOM, debug, "out of memory");                                  \
+        for (g = 0; g < w->G; g++)                                                                               \
+            for (c = 0; c < Cg; c++)                                                                             \
+                for (m = 0; m < Og * khw; m++) wt[(g * Og * khw + m) * Cg + c] = Wt[(g * Cg + c) * Og * khw + m]; \
+        lbk__par = threads != 1 && tasks > 1 && (double)HW * (double)Cg * (double)(Og * khw) * (double)(w->N * w->G) >= (double)(1 << 20); \
+        (void)lbk__nt; (void)lbk__par;                                                                           \
+        LBK__OMP_PARALLEL                                                                                        \
+        {                                                                                                        \
+            T *aps = (T *)lbk__malloc(sizeof(T) * LBK__MC * LBK__KC + 64);                                       \
+            T *bps = (T *)lbk__malloc(sizeof(T) * (size_t)(LBK__KC * (LBK__NC + LBK__NR)) + 64);                 \
+            T *cols = (T *)lbk__malloc(sizeof(T) * (size_t)(ob * khw * pc + 1));                                 \
+            if (!aps || !bps || !cols) {                                                                         \
+                LBK__OMP_FLAG(failed);                                                                           \
+            } else {                                                                                             \
+                LBK__OMP_FOR                                                                                     \
+                for (t = 0; t < tasks; t++) {                                                                    \
+                    int64_t n = t / (w->G * n_ob), gg = t / n_ob % w->G, og0 = t % n_ob * ob, obn = LBK__MIN(ob, Og - og0), r, q, p0; \
+                    T *o0 = out + (n * w->O + gg * Og + og0) * P;                                                \
+                    for (r = 0; r < obn; r++) {                                                                  \
+                        T bv = B ? B[gg * Og + og0 + r] : (T)0;                                                  \
+                        for (q = 0; q < P; q++) o0[r * P + q] = bv;                                              \
+                    }                                                                                            \
+                    for (p0 = 0; p0 < HW; p0 += pc) {                                                            \
+                        int64_t pn = LBK__MIN(pc, HW - p0), ky, kx;                                              \
+                        lbk__gemm_##SFX(obn * khw, pn, Cg, wt + (gg * Og + og0) * khw * Cg, X + (n * w->C + gg * Cg) * HW + p0, false, HW, \
+                                        cols, pn, aps, bps, NULL, NULL, NULL, 0, 0);                             \
+                        for (r = 0; r < obn; r++)                                                                \
+                            for (ky = 0; ky < w->kh; ky++)                                                       \
+                                for (kx = 0; kx < w->kw; kx++) {                                                 \
+                                    const T *cr = cols + ((r * w->kh + ky) * w->kw + kx) * pn;                   \
+                                    int64_t lo = kx >= w->p[1] ? 0 : (w->p[1] - kx + w->s[1] - 1) / w->s[1];     \
+                                    int64_t hi = w->OW - 1 + w->p[1] - kx < 0 ? 0 : (w->OW - 1 + w->p[1] - kx) / w->s[1] + 1; \
+                                    int64_t iy;                                                                  \
+                                    if (hi > w->W) hi = w->W;                                                    \
+                                    for (iy = p0 / w->W; iy * w->W < p0 + pn; iy++) {                            \
+                                        int64_t oy = iy * w->s[0] - w->p[0] + ky, a = LBK__MAX(lo, p0 - iy * w->W); \
+                                        int64_t b = LBK__MIN(hi, p0 + pn - iy * w->W), ix;                       \
+                                        int64_t sh = kx - w->p[1], cb = iy * w->W - p0;   /* ox = ix s + sh; column ix at cb + ix */ \
+                                        T *LBK__RESTRICT orow;                                                   \
+                                        const T *LBK__RESTRICT crow;                                             \
+                                        if (oy < 0 || oy >= w->OH || a >= b) continue;                           \
+                                        orow = o0 + r * P + oy * w->OW + a * w->s[1] + sh;                       \
+                                        crow = cr + cb + a;                                                      \
+                                        if (w->s[1] == 1) { for (ix = 0; ix < b - a; ix++) orow[ix] += crow[ix]; } \
+                                        else { for (ix = 0; ix < b - a; ix++) orow[ix * w->s[1]] += crow[ix]; }  \
+                                    }                                                                            \
+                                }                                                                                \
+                    }                                                                                            \
+                }                                                                                                \
+            }                                                                                                    \
+            lbk__free(aps); lbk__free(bps); lbk__free(cols);                                                     \
+        }                                                                                                        \
+        lbk__free(wt);                                                                                           \
+        return failed ? lbk_backend_error(LBK_ERR_OOM, debug, "out of memory") : LBK_OK;                         \
+    }
+LBK__CONVT_FAST(float, f32)
+LBK__CONVT_FAST(double, f64)
+#undef LBK__CONVT_FAST
 /* Winograd F(2x2, 3x3) for the fast f32 conv2d of 3x3 kernels at stride 1 and dilation 1
    with at least 8 channels in and out a group (Lavin and Gray, "Fast Algorithms for
    Convolutional Neural Networks", 2015): each 2x2 block of outputs (a tile) is
@@ -16286,12 +16358,18 @@ static lbk_result lbk__cpu_conv(const lbk__cpu_prog *p, const lbk__cpu_inst *x, 
     const lbk__cpu_inst *ix = &p->inst[p->ins[x->first_in]], *iw = &p->inst[p->ins[x->first_in + 1]];
     const void *B = x->n_in > 2 ? p->vals[p->ins[x->first_in + 2]] : NULL;
     if (x->numel == 0) return LBK_OK;
-    if (!p->fast || x->op != LBK_OP_CONV2D || !lbk__cpu_native(x->dt) || ix->dt != x->dt || iw->dt != x->dt ||
-        (x->n_in > 2 && p->inst[p->ins[x->first_in + 2]].dt != x->dt)) {
+    if (!p->fast || !lbk__cpu_native(x->dt) || ix->dt != x->dt || iw->dt != x->dt || (x->n_in > 2 && p->inst[p->ins[x->first_in + 2]].dt != x->dt)) {
         lbk__cpu_conv_ref(p, x, o);
         return LBK_OK;
     }
     lbk__cpu_win(p, x, &w);
+    if (x->op == LBK_OP_CONV_TRANSPOSE2D) {
+        if (x->dt == LBK_F32)
+            return lbk__convt_fast_f32(&w, (const float *)p->vals[p->ins[x->first_in]], (const float *)p->vals[p->ins[x->first_in + 1]],
+                                       (const float *)B, (float *)o, x->debug);
+        return lbk__convt_fast_f64(&w, (const double *)p->vals[p->ins[x->first_in]], (const double *)p->vals[p->ins[x->first_in + 1]],
+                                   (const double *)B, (double *)o, x->debug);
+    }
     if (w.C == w.G) {   /* depthwise */
         if (x->dt == LBK_F32)
             lbk__conv_dw_f32(&w, (const float *)p->vals[p->ins[x->first_in]], (const float *)p->vals[p->ins[x->first_in + 1]], (const float *)B, (float *)o);

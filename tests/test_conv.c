@@ -251,6 +251,72 @@ static void test_conv1d_transpose(void **state) {
     }
 }
 
+/* conv_transpose2d's fast kernel (a GEMM per block of output channels, then col2im):
+   strides, paddings and output paddings on both axes, groups, kernels larger than the
+   stride, blocks of output channels and chunks of input positions past one, f32 and f64,
+   no bias, an empty batch, NaN and inf (where the float64 loop has them),
+   1 and 2 threads bit for bit. */
+static void test_conv_transpose_fast(void **state) {
+    (void)state;
+    static const int cases[][14] = {
+        /* N C H W O kh kw G sh sw ph pw oph opw */
+        {2, 6, 9, 7, 4, 3, 3, 2, 2, 3, 1, 2, 1, 2}, {1, 8, 33, 40, 40, 3, 3, 1, 1, 1, 1, 1, 0, 0}, {1, 3, 5, 6, 2, 5, 4, 1, 3, 2, 2, 0, 2, 1},
+        {2, 16, 12, 11, 8, 4, 4, 4, 2, 2, 1, 1, 1, 1}, {0, 2, 4, 3, 3, 3, 3, 1, 2, 1, 0, 0, 1, 0}, {1, 4, 70, 70, 3, 2, 2, 1, 2, 2, 0, 0, 0, 0},
+    };
+    for (int p = 0; p < 2; p++) {
+        lbk_ctx *ctx = tctx_on(paths[p]);
+        for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++)
+            for (int di = 0; di < 2; di++) {
+                const int *c = cases[ci];
+                lbk_dtype dt = di ? LBK_F64 : LBK_F32;
+                int N = c[0], C = c[1], H = c[2], W = c[3], O = c[4], kh = c[5], kw = c[6], G = c[7], s[2] = {c[8], c[9]}, pp[2] = {c[10], c[11]};
+                int op[2] = {c[12], c[13]}, OH = (H - 1) * s[0] - 2 * pp[0] + kh + op[0], OW = (W - 1) * s[1] - 2 * pp[1] + kw + op[1];
+                int64_t xd[4] = {N, C, H, W}, wd[4] = {C, O / G, kh, kw}, bd[1] = {O}, st[2] = {s[0], s[1]}, pd[2] = {pp[0], pp[1]}, od[2] = {op[0], op[1]};
+                int64_t nx = tnumel(4, xd), nw = tnumel(4, wd), no = (int64_t)N * O * OH * OW;
+                double *x = malloc(8 * (size_t)(nx + 1)), *w = malloc(8 * (size_t)nw), b[64], *want = malloc(8 * (size_t)no), *got = malloc(8 * (size_t)no);
+                bool bias = ci % 2 == 0;
+                tfill(x, nx, -2, 2, 100 + ci);
+                tfill(w, nw, -1, 1, 200 + ci);
+                tfill(b, O, -1, 1, 300 + ci);
+                if (ci == 3) { x[5] = NAN; x[nx - 7] = INFINITY; }
+                for (int64_t i = 0; i < nx; i++) x[i] = di ? x[i] : (float)x[i];
+                for (int64_t i = 0; i < nw; i++) w[i] = di ? w[i] : (float)w[i];
+                for (int i = 0; i < O; i++) b[i] = di ? b[i] : (float)b[i];
+                lbk_tensor none = {0}, y = lbk_conv_transpose2d(ctx, tfrom(ctx, dt, 4, xd, x), tfrom(ctx, dt, 4, wd, w), bias ? tfrom(ctx, dt, 1, bd, b) : none,
+                                                                  st, pd, od, G);
+                assert_ctx_ok(ctx);
+                ref_conv(true, N, C, H, W, O, kh, kw, G, s, pp, (int[]){1, 1}, OH, OW, x, w, bias ? b : NULL, want);
+                tread(ctx, y, got);
+                char what[80];
+                snprintf(what, sizeof what, "conv_transpose2d case %zu %s on %s", ci, lbk_dtype_name(dt), paths[p]);
+                tclose(got, want, no, di ? 1e-12 : 1e-5, what);
+                free(x); free(w); free(want); free(got);
+            }
+        assert_ctx_ok(ctx);
+        lbk_ctx_destroy(ctx);
+    }
+    {   /* 1 and 2 threads: the same bits */
+        int64_t xd[4] = {2, 16, 30, 30}, wd[4] = {16, 24, 3, 3}, st[2] = {2, 2}, pd[2] = {1, 1}, od[2] = {1, 1}, no = 2 * 24 * 60 * 60;
+        double *x = malloc(8 * (size_t)tnumel(4, xd)), *w = malloc(8 * (size_t)tnumel(4, wd));
+        float *r[2];
+        tfill(x, tnumel(4, xd), -1, 1, 93);
+        tfill(w, tnumel(4, wd), -1, 1, 94);
+        for (int th = 0; th < 2; th++) {
+            lbk_ctx_desc d = {0};
+            d.backend = "cpu";
+            d.n_threads = th + 1;
+            lbk_ctx *ctx = lbk_ctx_create(&d);
+            assert_non_null(ctx);
+            lbk_tensor none = {0}, y = lbk_conv_transpose2d(ctx, tfrom(ctx, LBK_F32, 4, xd, x), tfrom(ctx, LBK_F32, 4, wd, w), none, st, pd, od, 1);
+            r[th] = malloc(4 * (size_t)no);
+            assert_int_equal(lbk_read(ctx, y, r[th], 4 * (size_t)no), LBK_OK);
+            lbk_ctx_destroy(ctx);
+        }
+        assert_memory_equal(r[0], r[1], 4 * (size_t)no);
+        free(r[0]); free(r[1]); free(x); free(w);
+    }
+}
+
 /* max/avg pool (NaN in a window, padding, 3-d input, i64 and f16) and nearest resizing
    against PyTorch's index rule. */
 static void test_pool_resize(void **state) {
@@ -671,7 +737,8 @@ static void test_cnn_module(void **state) {
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_conv2d),     cmocka_unit_test(test_conv2d_winograd), cmocka_unit_test(test_conv1d_transpose), cmocka_unit_test(test_pool_resize),
+    cmocka_unit_test(test_conv2d),     cmocka_unit_test(test_conv2d_winograd), cmocka_unit_test(test_conv1d_transpose),
+    cmocka_unit_test(test_conv_transpose_fast), cmocka_unit_test(test_pool_resize),
     cmocka_unit_test(test_window_errors), cmocka_unit_test(test_scan_sort),  cmocka_unit_test(test_sampling_onehot_pad),
     cmocka_unit_test(test_norms_rope_ce), cmocka_unit_test(test_cnn_module),
 };
