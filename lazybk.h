@@ -16396,15 +16396,19 @@ static int64_t lbk__nearest(int64_t dst, int64_t in, int64_t out) {
     return s < in ? s : in - 1;
 }
 /* max_pool2d (padding never wins; NaN propagates), avg_pool2d (the padding counted),
-   interpolate_nearest2d, plane by plane. f32 and f64 are read as they are, the rest through
+   interpolate_nearest2d, plane by plane (planes split across threads). f32 and f64 are read as they are, the rest through
    the dtype table (integers exactly, as int64). */
 #define LBK__POOL_KERNEL(SFX, T, LD, ST)                                                                        \
     static void lbk__pool_##SFX(lbk_op op, const lbk__win *w, const void *in, void *out, lbk_dtype dt, int64_t planes) { \
-        int64_t pl, oy, ox, ky, kx, at = 0;                                                                      \
+        int64_t pl;                                                                                              \
         double area = (double)w->kh * (double)w->kw;                                                             \
-        (void)dt;                                                                                                \
+        int threads = lbk_exec_threads(), lbk__nt = lbk__omp_threads(threads);                                   \
+        bool lbk__par = threads != 1 && planes > 1 && (double)planes * (double)(w->OH * w->OW) * area >= (double)(1 << 18); \
+        (void)dt; (void)lbk__nt; (void)lbk__par;                                                                 \
+        LBK__OMP_PARALLEL                                                                                        \
+        LBK__OMP_FOR                                                                                             \
         for (pl = 0; pl < planes; pl++) {                                                                        \
-            int64_t base = pl * w->H * w->W;                                                                     \
+            int64_t base = pl * w->H * w->W, at = pl * w->OH * w->OW, oy, ox, ky, kx;                            \
             for (oy = 0; oy < w->OH; oy++)                                                                       \
                 for (ox = 0; ox < w->OW; ox++, at++) {                                                           \
                     int64_t y0 = oy * w->s[0] - w->p[0], x0 = ox * w->s[1] - w->p[1];                            \

@@ -317,6 +317,48 @@ static void test_conv_transpose_fast(void **state) {
     }
 }
 
+/* Pools and resizing split planes across threads: a ResNet stem's sizes at 1 and 2 threads
+   against the float64 loop, bit for bit between the thread counts. */
+static void test_pool_threads(void **state) {
+    (void)state;
+    int64_t xd[4] = {2, 64, 56, 56}, nx = 2 * 64 * 56 * 56, k[2] = {3, 3}, s[2] = {2, 2}, pd[2] = {1, 1}, no = 2 * 64 * 28 * 28;
+    double *x = malloc(8 * (size_t)nx), *want = malloc(8 * (size_t)no * 4), *got = malloc(8 * (size_t)no * 4);
+    float *r[2][3];
+    tfill(x, nx, -3, 3, 77);
+    for (int64_t i = 0; i < nx; i++) x[i] = (float)x[i];
+    x[1000] = NAN;
+    for (int th = 0; th < 2; th++) {
+        lbk_ctx_desc d = {0};
+        d.backend = "cpu";
+        d.n_threads = th + 1;
+        lbk_ctx *ctx = lbk_ctx_create(&d);
+        lbk_tensor t = tfrom(ctx, LBK_F32, 4, xd, x);
+        lbk_tensor ys[3] = {lbk_max_pool2d(ctx, t, k, s, pd), lbk_avg_pool2d(ctx, t, k, s, pd), lbk_interpolate_nearest2d(ctx, t, 112, 100)};
+        int64_t ns[3] = {no, no, 2 * 64 * 112 * 100};
+        for (int j = 0; j < 3; j++) {
+            r[th][j] = malloc(4 * (size_t)ns[j]);
+            assert_int_equal(lbk_read(ctx, ys[j], r[th][j], 4 * (size_t)ns[j]), LBK_OK);
+            if (th) { assert_memory_equal(r[0][j], r[1][j], 4 * (size_t)ns[j]); free(r[0][j]); free(r[1][j]); }
+        }
+        if (th == 0) {
+            for (int mode = 0; mode < 2; mode++) {
+                ref_pool(mode, 128, 56, 56, 3, 3, 2, 2, 1, 1, 28, 28, x, want);
+                for (int64_t i = 0; i < no; i++) got[i] = r[0][mode][i];
+                tclose(got, want, no, 1e-6, mode ? "avg_pool2d threads" : "max_pool2d threads");
+            }
+            for (int64_t pl = 0; pl < 128; pl++)   /* nearest: floor(dst * in / out) in float */
+                for (int oy = 0; oy < 112; oy++)
+                    for (int ox = 0; ox < 100; ox++) {
+                        int sy = (int)floorf((float)oy * (56.0f / 112.0f)), sx = (int)floorf((float)ox * (56.0f / 100.0f));
+                        double v = x[(pl * 56 + (sy < 56 ? sy : 55)) * 56 + (sx < 56 ? sx : 55)], g = r[0][2][(pl * 112 + oy) * 100 + ox];
+                        if (!(g == v || (isnan(g) && isnan(v)))) fail_msg("nearest at %lld %d %d", (long long)pl, oy, ox);
+                    }
+        }
+        lbk_ctx_destroy(ctx);
+    }
+    free(x); free(want); free(got);
+}
+
 /* max/avg pool (NaN in a window, padding, 3-d input, i64 and f16) and nearest resizing
    against PyTorch's index rule. */
 static void test_pool_resize(void **state) {
@@ -738,7 +780,7 @@ static void test_cnn_module(void **state) {
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_conv2d),     cmocka_unit_test(test_conv2d_winograd), cmocka_unit_test(test_conv1d_transpose),
-    cmocka_unit_test(test_conv_transpose_fast), cmocka_unit_test(test_pool_resize),
+    cmocka_unit_test(test_conv_transpose_fast), cmocka_unit_test(test_pool_threads), cmocka_unit_test(test_pool_resize),
     cmocka_unit_test(test_window_errors), cmocka_unit_test(test_scan_sort),  cmocka_unit_test(test_sampling_onehot_pad),
     cmocka_unit_test(test_norms_rope_ce), cmocka_unit_test(test_cnn_module),
 };
