@@ -28,7 +28,8 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 import make_model_fixtures as mf  # noqa: E402
 
 LIB = ctypes.CDLL(os.path.join(ROOT, "build", "bench", "libbench_models.so"))
-for fn in ("bench_gpt2_forward", "bench_gpt2_decode", "bench_llama_forward", "bench_cnn_forward", "bench_embedding", "bench_conv2d"):
+for fn in ("bench_gpt2_forward", "bench_gpt2_decode", "bench_llama_forward", "bench_cnn_forward", "bench_embedding", "bench_conv2d",
+           "bench_embedding_memcpy"):
     getattr(LIB, fn).restype = ctypes.c_double
 REPS, ROUNDS, T = 15, 5, 32
 
@@ -121,6 +122,13 @@ def main():
                 ml, mt = statistics.median(a), statistics.median(b)
                 label = name if threads == 1 else name.replace(" ", " (2 threads) ", 1)
                 print("%-50s lazybk %9.3f ms | PyTorch eager %9.3f ms  ratio %.2f" % (label, ml, mt, ml / mt))
+                if name.startswith("P11"):   # the physical limit: memcpy of the same rows, alternated with lazybk
+                    a, c = [], []
+                    for _ in range(ROUNDS):
+                        a.append(lbk(threads))
+                        c.append(LIB.bench_embedding_memcpy(REPS))
+                    ml, mc = statistics.median(a), statistics.median(c)
+                    print("%-50s lazybk %9.3f ms | memcpy of the rows %7.3f ms  ratio %.2f" % ("P11 physical limit" if threads == 1 else "P11 (2 threads) physical limit", ml, mc, ml / mc))
 
 
 if __name__ == "__main__":
