@@ -26,7 +26,9 @@ demo: deps $(BUILD)/examples/01_quickstart
 	./$(BUILD)/examples/01_quickstart
 
 # The suite runs twice: on the reference path (every op against float64), then on the
-# default fast path (the same checks, plus fast-against-reference on random graphs).
+# default fast path (the same checks, plus fast-against-reference on random graphs). The
+# groups that run the per-CPU kernels run again with each lower level forced (LAZYBK_ISA).
+ISA_GROUPS := fast_tests,vmath_tests,conv_tests,dtypes_tests,views_tests,attention_tests
 test: deps $(BUILD)/tests $(BUILD)/alloc_sweep $(BUILD)/test_dlpack_v1 $(BUILD)/fuzz_replay $(BUILD)/test_threads $(BUILD)/test_big \
       $(BUILD)/fuzz_diff
 	./$(BUILD)/fuzz_diff 3000 1
@@ -36,6 +38,8 @@ test: deps $(BUILD)/tests $(BUILD)/alloc_sweep $(BUILD)/test_dlpack_v1 $(BUILD)/
 	./$(BUILD)/test_threads
 	./$(BUILD)/test_big
 	BUILD=$(BUILD) CC=$(CC) sh tests/new_op/run.sh
+	LAZYBK_ISA=v1 ./$(BUILD)/tests $(ISA_GROUPS)
+	LAZYBK_ISA=v3 ./$(BUILD)/tests $(ISA_GROUPS)
 	LAZYBK_CPU_REFERENCE=1 ./$(BUILD)/tests
 	./$(BUILD)/tests
 

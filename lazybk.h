@@ -13530,16 +13530,68 @@ static bool lbk__cpu_plan_groups(lbk__cpu_prog *p) {
 #else
 #  define LBK__VMATH static inline
 #endif
-/* Users build with plain -O2: the tile kernels are compiled three times (AVX-512, AVX2+FMA
-   and baseline x86-64) and the loader picks the one the CPU has (an ifunc resolver that
-   reads CPUID, so valgrind, which reports no AVX-512, gets the AVX2 or baseline one).
-   Elsewhere, or with LAZYBK_NO_SIMD, one portable version. */
-#if !defined(LAZYBK_NO_SIMD) && defined(__x86_64__) && defined(__ELF__) && (defined(__GNUC__) || defined(__clang__)) && \
-    !defined(__SANITIZE_THREAD__)
+/* Users build with plain -O2: the kernels are compiled three times, for x86-64-v4
+   (AVX-512), x86-64-v3 (AVX2, FMA, F16C, BMI2) and baseline x86-64, each with a target
+   attribute (LBK__FOR_ISA(M, ...) expands M once per level: M(suffix, attributes, ...)),
+   and a call goes to the level the CPU has (LBK__CALL_ISA), asked once by CPUID: the same
+   under gcc and clang (whose target_clones resolver picked the baseline on every CPU in
+   clang 14), in ISO modes and under valgrind (whose CPUID reports no AVX-512). Elsewhere,
+   or with LAZYBK_NO_SIMD, one portable version. Not inlined: the kernels keep their
+   restrict pointers. */
+#if !defined(LAZYBK_NO_SIMD) && defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(__SANITIZE_THREAD__)
 #  define LBK__X86_CLONES 1
-#  define LBK__TILE_FN __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) LBK__NOTRAP
+#  include <immintrin.h>
+#  include <cpuid.h>
+/* What the CPU and the OS give (CPUID and XGETBV), asked once (a benign race: every thread
+   finds the same): the levels the kernels are built for, and the features the intrinsics
+   kernels use (the f16/bf16 converters, the f32 GEMM micro-kernels). */
+enum { LBK__X86_F16C = 1, LBK__X86_AVX2 = 2, LBK__X86_FMA = 4, LBK__X86_AVX512F = 8, LBK__X86_V3 = 16, LBK__X86_V4 = 32 };
+static unsigned lbk__x86_features(void) {
+    static volatile int known = -1;
+    if (known < 0) {
+        unsigned a = 0, b = 0, c = 0, d = 0, c1, b7 = 0, c8 = 0, f = 0, xcr0 = 0, xhi = 0;
+        bool ymm, zmm;
+        if (!__get_cpuid(1, &a, &b, &c, &d)) c = 0;
+        c1 = c;
+        if (c1 >> 27 & 1u) __asm__ volatile("xgetbv" : "=a"(xcr0), "=d"(xhi) : "c"(0));   /* OSXSAVE: the OS saves the registers */
+        (void)xhi;
+        ymm = (c1 >> 27 & 1u) && (xcr0 & 6u) == 6u && (c1 >> 28 & 1u);   /* AVX state enabled and AVX */
+        zmm = ymm && (xcr0 & 0xe0u) == 0xe0u;
+        if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) b7 = b;
+        if (__get_cpuid(0x80000001u, &a, &b, &c, &d)) c8 = c;
+        if (ymm && (c1 >> 29 & 1u)) f |= LBK__X86_F16C;
+        if (ymm && (b7 >> 5 & 1u)) f |= LBK__X86_AVX2;
+        if (ymm && (c1 >> 12 & 1u)) f |= LBK__X86_FMA;
+        if (zmm && (b7 >> 16 & 1u)) f |= LBK__X86_AVX512F;
+        if ((f & (LBK__X86_F16C | LBK__X86_AVX2 | LBK__X86_FMA)) == (LBK__X86_F16C | LBK__X86_AVX2 | LBK__X86_FMA) && (b7 >> 3 & 1u) &&
+            (b7 >> 8 & 1u) && (c1 >> 22 & 1u) && (c8 >> 5 & 1u))   /* + BMI1, BMI2, MOVBE, LZCNT: x86-64-v3 */
+            f |= LBK__X86_V3;
+        if ((f & LBK__X86_V3) && (f & LBK__X86_AVX512F) && (b7 >> 17 & 1u) && (b7 >> 28 & 1u) && (b7 >> 30 & 1u) && (b7 >> 31 & 1u))
+            f |= LBK__X86_V4;   /* + AVX512 DQ, CD, BW, VL */
+        {   /* LAZYBK_ISA=v1 or v3: no higher level than that (tests force each version; comparisons) */
+            const char *cap = getenv("LAZYBK_ISA");
+            if (cap && strcmp(cap, "v1") == 0) f = 0;
+            if (cap && strcmp(cap, "v3") == 0) f &= ~(unsigned)(LBK__X86_AVX512F | LBK__X86_V4);
+        }
+        known = (int)f;
+    }
+    return (unsigned)known;
+}
+static int lbk__isa(void) {
+    unsigned f = lbk__x86_features();
+    return f & LBK__X86_V4 ? 4 : f & LBK__X86_V3 ? 3 : 1;
+}
+#  define LBK__ISA_v4 static __attribute__((target("arch=x86-64-v4"))) LBK__NOINLINE LBK__NOTRAP
+#  define LBK__ISA_v3 static __attribute__((target("arch=x86-64-v3"))) LBK__NOINLINE LBK__NOTRAP
+#  define LBK__ISA_v1 static LBK__NOINLINE LBK__NOTRAP
+#  define LBK__FOR_ISA(M, ...) M(_v4, LBK__ISA_v4, __VA_ARGS__) M(_v3, LBK__ISA_v3, __VA_ARGS__) M(_v1, LBK__ISA_v1, __VA_ARGS__)
+#  define LBK__CALL_ISA(F, ARGS) (lbk__isa() == 4 ? F##_v4 ARGS : lbk__isa() == 3 ? F##_v3 ARGS : F##_v1 ARGS)
+#  define LBK__PICK_ISA(F) (lbk__isa() == 4 ? F##_v4 : lbk__isa() == 3 ? F##_v3 : F##_v1)
 #else
-#  define LBK__TILE_FN LBK__NOINLINE LBK__NOTRAP   /* not inlined: the kernels keep their restrict pointers */
+#  define LBK__ISA_v1 static LBK__NOINLINE LBK__NOTRAP
+#  define LBK__FOR_ISA(M, ...) M(_v1, LBK__ISA_v1, __VA_ARGS__)
+#  define LBK__CALL_ISA(F, ARGS) (F##_v1 ARGS)
+#  define LBK__PICK_ISA(F) (F##_v1)
 #endif
 
 /* A nan test that gcc if-converts even with -ftrapping-math (x == x it does not). */
@@ -13661,9 +13713,9 @@ LBK__VMATH float lbk__verff(float x) {
 
 /* One op over a whole tile (LBK__TILE elements: a constant trip count the compiler
    vectorises at -O2). o never aliases a or b. */
-#define LBK__TILE_OPS(T, SFX, LBK__TILE, EXPF, LOGF, SQRTF, SINF, COSF, TANHF, ERFF, FLOORF, CEILF, POWF, SIGMOIDF, ONE, ZERO, \
+#define LBK__TILE_OPS(VS, ISA, T, SFX, LBK__TILE, EXPF, LOGF, SQRTF, SINF, COSF, TANHF, ERFF, FLOORF, CEILF, POWF, SIGMOIDF, ONE, ZERO, \
                       TRIGOK, SINF_LIBM, COSF_LIBM)                                                                 \
-    static LBK__TILE_FN int lbk__tile_##SFX(lbk_op op, T *LBK__RESTRICT o, const T *LBK__RESTRICT a,   \
+    ISA int lbk__tile_##SFX##VS(lbk_op op, T *LBK__RESTRICT o, const T *LBK__RESTRICT a,               \
                                                               const T *LBK__RESTRICT b) {                         \
         int i;                                                                                                      \
         switch (op) {                                                                                               \
@@ -13709,15 +13761,24 @@ static LBK__NOTRAP double lbk__sigmoid64(double x) { return 1.0 / (1.0 + exp(-x)
 #define LBK__SMALL_TILE 16
 #define LBK__RB 16
 LBK__VMATH int lbk__trig_always(const double *a, int n) { (void)a; (void)n; return 1; }
-LBK__TILE_OPS(float, f32, LBK__TILE, lbk__vexpf, lbk__vlogf, sqrtf, lbk__vsinf, lbk__vcosf, lbk__vtanhf, lbk__verff, floorf, ceilf, powf,
+LBK__FOR_ISA(LBK__TILE_OPS, float, f32, LBK__TILE, lbk__vexpf, lbk__vlogf, sqrtf, lbk__vsinf, lbk__vcosf, lbk__vtanhf, lbk__verff, floorf, ceilf, powf,
               lbk__vsigmoidf, 1.0f, 0.0f, lbk__tile_trig_ok, sinf, cosf)
-LBK__TILE_OPS(double, f64, LBK__TILE, exp, log, sqrt, sin, cos, tanh, erf, floor, ceil, pow, lbk__sigmoid64, 1.0, 0.0,
+LBK__FOR_ISA(LBK__TILE_OPS, double, f64, LBK__TILE, exp, log, sqrt, sin, cos, tanh, erf, floor, ceil, pow, lbk__sigmoid64, 1.0, 0.0,
               lbk__trig_always, sin, cos)
-LBK__TILE_OPS(float, f32_16, 16, lbk__vexpf, lbk__vlogf, sqrtf, lbk__vsinf, lbk__vcosf, lbk__vtanhf, lbk__verff, floorf, ceilf, powf,
+LBK__FOR_ISA(LBK__TILE_OPS, float, f32_16, 16, lbk__vexpf, lbk__vlogf, sqrtf, lbk__vsinf, lbk__vcosf, lbk__vtanhf, lbk__verff, floorf, ceilf, powf,
               lbk__vsigmoidf, 1.0f, 0.0f, lbk__tile_trig_ok, sinf, cosf)
-LBK__TILE_OPS(double, f64_16, 16, exp, log, sqrt, sin, cos, tanh, erf, floor, ceil, pow, lbk__sigmoid64, 1.0, 0.0,
+LBK__FOR_ISA(LBK__TILE_OPS, double, f64_16, 16, exp, log, sqrt, sin, cos, tanh, erf, floor, ceil, pow, lbk__sigmoid64, 1.0, 0.0,
               lbk__trig_always, sin, cos)
 #undef LBK__TILE_OPS
+#define LBK__TILE_CALL(T, SFX)                                                                                   \
+    static int lbk__tile_##SFX(lbk_op op, T *LBK__RESTRICT o, const T *LBK__RESTRICT a, const T *LBK__RESTRICT b) { \
+        return LBK__CALL_ISA(lbk__tile_##SFX, (op, o, a, b));                                                    \
+    }
+LBK__TILE_CALL(float, f32)
+LBK__TILE_CALL(double, f64)
+LBK__TILE_CALL(float, f32_16)
+LBK__TILE_CALL(double, f64_16)
+#undef LBK__TILE_CALL
 /* Whether the tile kernels run op: tried once per op and compile, on a tile of zeros
    (known[op]: -1 not tried yet, else the answer). */
 static bool lbk__cpu_tile_knows(lbk_op op, int8_t *known) {
@@ -13731,8 +13792,8 @@ static bool lbk__cpu_tile_knows(lbk_op op, int8_t *known) {
 
 /* A fused group's reduction tail: the len values of a tile folded into LBK__RB lanes
    (sums in double; amax/amin keep a nan once seen). */
-#define LBK__RED_TILE(T, SFX)                                                                                    \
-    static LBK__TILE_FN void lbk__redtile_##SFX(lbk_op op, const T *LBK__RESTRICT x, int64_t len,             \
+#define LBK__RED_TILE(VS, ISA, T, SFX)                                                                                  \
+    ISA void lbk__redtile_##SFX##VS(lbk_op op, const T *LBK__RESTRICT x, int64_t len,                         \
                                                 double *LBK__RESTRICT acc) {                                 \
         int64_t i, nb = len / LBK__RB * LBK__RB;                                                             \
         int j;                                                                                               \
@@ -13750,9 +13811,15 @@ static bool lbk__cpu_tile_knows(lbk_op op, int8_t *known) {
             for (i = nb; i < len; i++) { double v = x[i]; acc[i - nb] = (v != v || v < acc[i - nb]) ? v : acc[i - nb]; } \
         }                                                                                                    \
     }
-LBK__RED_TILE(float, f32)
-LBK__RED_TILE(double, f64)
+LBK__FOR_ISA(LBK__RED_TILE, float, f32)
+LBK__FOR_ISA(LBK__RED_TILE, double, f64)
 #undef LBK__RED_TILE
+static void lbk__redtile_f32(lbk_op op, const float *LBK__RESTRICT x, int64_t len, double *LBK__RESTRICT acc) {
+    LBK__CALL_ISA(lbk__redtile_f32, (op, x, len, acc));
+}
+static void lbk__redtile_f64(lbk_op op, const double *LBK__RESTRICT x, int64_t len, double *LBK__RESTRICT acc) {
+    LBK__CALL_ISA(lbk__redtile_f64, (op, x, len, acc));
+}
 
 /* f16 and bf16 to and from f32 without branches (selects the clones vectorise): exact one
    way, to nearest even the other (under the default rounding mode), overflow to inf,
@@ -13790,25 +13857,6 @@ static uint16_t lbk__f32_to_bf16(float f) {
 /* n (a tile: LBK__TILE or LBK__SMALL_TILE) narrow elements of dt to f32 and back. */
 #define LBK__CVT_LOOPS(N)                                                                                             if (to) { if (bf) for (i = 0; i < N; i++) h[i] = lbk__f32_to_bf16(f[i]); else for (i = 0; i < N; i++) h[i] = lbk__f32_to_f16(f[i]); }     else    { if (bf) for (i = 0; i < N; i++) f[i] = lbk__bf16_to_f32(h[i]); else for (i = 0; i < N; i++) f[i] = lbk__f16_to_f32(h[i]); }
 #ifdef LBK__X86_CLONES
-#  include <immintrin.h>
-#  include <cpuid.h>
-/* What the x86 kernels written in intrinsics may use (the f16/bf16 converters, the f32
-   GEMM micro-kernels), asked once by CPUID (a benign race: every thread finds the same). */
-enum { LBK__X86_F16C = 1, LBK__X86_AVX2 = 2, LBK__X86_FMA = 4, LBK__X86_AVX512F = 8 };
-static unsigned lbk__x86_features(void) {
-    static volatile int known = -1;
-    if (known < 0) {
-        unsigned ea = 0, eb = 0, ec = 0, ed = 0, f = 0;
-        bool f16c = __get_cpuid(1, &ea, &eb, &ec, &ed) && (ec >> 29 & 1u);   /* (clang's __builtin_cpu_supports has no "f16c") */
-        __builtin_cpu_init();
-        if (__builtin_cpu_supports("avx") && f16c) f |= LBK__X86_F16C;
-        if (__builtin_cpu_supports("avx2")) f |= LBK__X86_AVX2;
-        if (__builtin_cpu_supports("fma")) f |= LBK__X86_FMA;
-        if (__builtin_cpu_supports("avx512f")) f |= LBK__X86_AVX512F;
-        known = (int)f;
-    }
-    return (unsigned)known;
-}
 /* f16 through F16C where the CPU has it (x86-64-v3 and later): the same bits as the
    portable code, NaNs quieted alike, eight at a time. */
 static __attribute__((target("avx,f16c"))) void lbk__cvt_f16c(bool to, float *LBK__RESTRICT f, uint16_t *LBK__RESTRICT h, int64_t n) {
@@ -13849,7 +13897,7 @@ static __attribute__((target("avx2"))) void lbk__cvt_bf16_avx2(bool to, float *L
     }
 }
 #endif
-static LBK__TILE_FN void lbk__tile_cvt16(bool to, bool bf, float *LBK__RESTRICT f, uint16_t *LBK__RESTRICT h, int64_t n) {
+static void lbk__tile_cvt16(bool to, bool bf, float *LBK__RESTRICT f, uint16_t *LBK__RESTRICT h, int64_t n) {
     int64_t i;
 #ifdef LBK__X86_CLONES
     if (n >= 8 && (lbk__x86_features() & LBK__X86_F16C) && (!bf || (lbk__x86_features() & LBK__X86_AVX2))) {
@@ -15023,8 +15071,8 @@ static lbk_result lbk__cpu_matmul(const lbk__cpu_prog *p, const lbk__cpu_inst *x
    registers in every clone (one zmm each with AVX-512, two ymm with AVX2). */
 typedef float lbk__vf16 __attribute__((vector_size(64)));
 typedef double lbk__vd16 __attribute__((vector_size(128)));
-#define LBK__GEMM_MICRO(T, SFX, V)                                                                               \
-    static LBK__TILE_FN void lbk__mk_##SFX(int64_t kc, const T *LBK__RESTRICT ap, const T *LBK__RESTRICT bp,    \
+#define LBK__GEMM_MICRO(VS, ISA, T, SFX, V)                                                                             \
+    ISA void lbk__mk_##SFX##VS(int64_t kc, const T *LBK__RESTRICT ap, const T *LBK__RESTRICT bp,                \
                                            int64_t ldb, T *LBK__RESTRICT acc) {                                              \
         V c0, c1, c2, c3, c4, c5, b;                                                                             \
         int64_t k;                                                                                               \
@@ -15039,12 +15087,12 @@ typedef double lbk__vd16 __attribute__((vector_size(128)));
         memcpy(acc + 2 * LBK__NR, &c2, sizeof c2); memcpy(acc + 3 * LBK__NR, &c3, sizeof c3);                     \
         memcpy(acc + 4 * LBK__NR, &c4, sizeof c4); memcpy(acc + 5 * LBK__NR, &c5, sizeof c5);                     \
     }
-LBK__GEMM_MICRO(float, f32, lbk__vf16)
-LBK__GEMM_MICRO(double, f64, lbk__vd16)
+LBK__FOR_ISA(LBK__GEMM_MICRO, float, f32, lbk__vf16)
+LBK__FOR_ISA(LBK__GEMM_MICRO, double, f64, lbk__vd16)
 #undef LBK__GEMM_MICRO
 #else
 #define LBK__GEMM_MICRO(T, SFX)                                                                                  \
-    static void lbk__mk_##SFX(int64_t kc, const T *LBK__RESTRICT ap, const T *LBK__RESTRICT bp, int64_t ldb, T *LBK__RESTRICT acc) { \
+    static void lbk__mk_##SFX##_v1(int64_t kc, const T *LBK__RESTRICT ap, const T *LBK__RESTRICT bp, int64_t ldb, T *LBK__RESTRICT acc) { \
         int64_t k;                                                                                               \
         int i, j;                                                                                                \
         for (i = 0; i < LBK__MR * LBK__NR; i++) acc[i] = 0;                                                      \
@@ -15098,12 +15146,12 @@ static lbk__mk_f32_fn lbk__mk_pick_f32(void) {
     unsigned f = lbk__x86_features();
     if (f & LBK__X86_AVX512F) return lbk__mk_f32_avx512;
     if ((f & LBK__X86_AVX2) && (f & LBK__X86_FMA)) return lbk__mk_f32_avx2;
-    return lbk__mk_f32;
+    return LBK__PICK_ISA(lbk__mk_f32);
 }
 #else
-static lbk__mk_f32_fn lbk__mk_pick_f32(void) { return lbk__mk_f32; }
+static lbk__mk_f32_fn lbk__mk_pick_f32(void) { return LBK__PICK_ISA(lbk__mk_f32); }
 #endif
-static lbk__mk_f64_fn lbk__mk_pick_f64(void) { return lbk__mk_f64; }
+static lbk__mk_f64_fn lbk__mk_pick_f64(void) { return LBK__PICK_ISA(lbk__mk_f64); }
 /* A matmul's epilogue: its group run on rows [base + r0, base + r0 + n) of the product as
    soon as they are final (in the last KC block of the last NC panel), while in cache. */
 typedef struct lbk__cpu_epi {
@@ -15416,9 +15464,9 @@ static lbk_result lbk__cpu_matmul_narrow(const lbk__cpu_prog *cp, const lbk__cpu
    trailing dims: at most three passes over each row, no full-size temporary. Loops run in
    blocks of LBK__RB lanes (constant trip counts: vectorised at -O2) with a scalar tail;
    sums are kept in LBK__RB partial sums. */
-#define LBK__ROW_KERNEL(T, SFX, EXPF, LOGF, SQRTF, INF)                                                           \
-    static LBK__TILE_FN void lbk__row_##SFX(lbk_op op, const T *LBK__RESTRICT x, T *LBK__RESTRICT y, int64_t L,  \
-                                            const T *LBK__RESTRICT w, const T *LBK__RESTRICT b, T eps) {        \
+#define LBK__ROW_KERNEL(VS, ISA, T, SFX, EXPF, LOGF, SQRTF, INF)                                                         \
+    ISA void lbk__row_##SFX##VS(lbk_op op, const T *LBK__RESTRICT x, T *LBK__RESTRICT y, int64_t L,              \
+                                const T *LBK__RESTRICT w, const T *LBK__RESTRICT b, T eps) {                    \
         int64_t i, nb = L / LBK__RB * LBK__RB;                                                                   \
         int j;                                                                                                   \
         T mx[LBK__RB], m;                                                                                        \
@@ -15487,9 +15535,17 @@ static lbk_result lbk__cpu_matmul_narrow(const lbk__cpu_prog *cp, const lbk__cpu
             }                                                                                                    \
         }                                                                                                        \
     }
-LBK__ROW_KERNEL(float, f32, lbk__vexpf, logf, sqrtf, (float)HUGE_VAL)
-LBK__ROW_KERNEL(double, f64, exp, log, sqrt, HUGE_VAL)
+LBK__FOR_ISA(LBK__ROW_KERNEL, float, f32, lbk__vexpf, logf, sqrtf, (float)HUGE_VAL)
+LBK__FOR_ISA(LBK__ROW_KERNEL, double, f64, exp, log, sqrt, HUGE_VAL)
 #undef LBK__ROW_KERNEL
+static void lbk__row_f32(lbk_op op, const float *LBK__RESTRICT x, float *LBK__RESTRICT y, int64_t L, const float *LBK__RESTRICT w,
+                         const float *LBK__RESTRICT b, float eps) {
+    LBK__CALL_ISA(lbk__row_f32, (op, x, y, L, w, b, eps));
+}
+static void lbk__row_f64(lbk_op op, const double *LBK__RESTRICT x, double *LBK__RESTRICT y, int64_t L, const double *LBK__RESTRICT w,
+                         const double *LBK__RESTRICT b, double eps) {
+    LBK__CALL_ISA(lbk__row_f64, (op, x, y, L, w, b, eps));
+}
 
 /* ---- the fast path: scaled_dot_product_attention in one pass ---- */
 /* Each query row meets the keys one at a time with an online softmax (running max m, sum
@@ -15728,8 +15784,12 @@ static lbk_result lbk__cpu_rows(const lbk__cpu_prog *p, const lbk__cpu_inst *x, 
 /* sum, mean, amax, amin of float tensors reduced over their last k axes (each output is
    one contiguous row) or their first k axes (each output is one column, the rows added
    in order); float sums accumulate in 16 double lanes. Other axis sets use the reference. */
+#define LBK__REDROW_ISA(VS, ISA, T, SFX)                                                                         \
+    ISA void lbk__redrow_##SFX##VS(lbk_op op, const T *LBK__RESTRICT x, int64_t L, T *LBK__RESTRICT out) {      \
+        lbk__redrow_body_##SFX(op, x, L, out);                                                                   \
+    }
 #define LBK__REDUCE_KERNELS(T, SFX)                                                                              \
-    static LBK__TILE_FN void lbk__redrow_##SFX(lbk_op op, const T *LBK__RESTRICT x, int64_t L, T *LBK__RESTRICT out) { \
+    LBK__VMATH void lbk__redrow_body_##SFX(lbk_op op, const T *LBK__RESTRICT x, int64_t L, T *LBK__RESTRICT out) { \
         int64_t i, nb = L / LBK__RB * LBK__RB;                                                                   \
         int j;                                                                                                   \
         if (op == LBK_OP_SUM || op == LBK_OP_MEAN) {                                                             \
@@ -15754,10 +15814,15 @@ static lbk_result lbk__cpu_rows(const lbk__cpu_prog *p, const lbk__cpu_inst *x, 
             if (m == m) for (i = 0; i < L; i++) if (x[i] != x[i]) { m = x[i]; break; }   /* nan wins */          \
             *out = m;                                                                                            \
         }                                                                                                        \
+    }                                                                                                            \
+    LBK__FOR_ISA(LBK__REDROW_ISA, T, SFX)                                                                        \
+    static void lbk__redrow_##SFX(lbk_op op, const T *LBK__RESTRICT x, int64_t L, T *LBK__RESTRICT out) {       \
+        LBK__CALL_ISA(lbk__redrow_##SFX, (op, x, L, out));                                                       \
     }
 LBK__REDUCE_KERNELS(float, f32)
 LBK__REDUCE_KERNELS(double, f64)
 #undef LBK__REDUCE_KERNELS
+#undef LBK__REDROW_ISA
 
 /* Runs a float reduction on the fast path; false if its axes are neither trailing nor
    leading (the caller then uses the reference kernel). */
@@ -16182,7 +16247,7 @@ LBK__CONVT_FAST(double, f64)
    wide): per row of tiles the column pass (rows r0 - r2, r1 + r2, r2 - r1, r1 - r3 over the
    whole padded row, into a) and the row pass (even and odd columns of a, four planes of v).
    Separate restrict pointers and fixed 8-step loops are what gcc vectorises at -O2. */
-static LBK__TILE_FN void lbk__wino_in(const float *LBK__RESTRICT xb, int64_t Wp, int64_t C, int64_t nty, int64_t TW, int64_t ld,
+LBK__VMATH void lbk__wino_in_body(const float *LBK__RESTRICT xb, int64_t Wp, int64_t C, int64_t nty, int64_t TW, int64_t ld,
                                       float *LBK__RESTRICT v, float *LBK__RESTRICT a) {
     int64_t c, ty, j0, x0, vs = C * ld, plane = (2 * nty + 2) * Wp;
     int i, l;
@@ -16212,7 +16277,7 @@ static LBK__TILE_FN void lbk__wino_in(const float *LBK__RESTRICT xb, int64_t Wp,
 /* A^T m A for nty rows of tiles of O output channels (m: 16 planes ms apart, rows ld
    apart), plus the bias, into two rows of tmp (2 TWr wide each), then the rows and columns
    that are outputs into out (output row oy0 on). */
-static LBK__TILE_FN void lbk__wino_out(const float *LBK__RESTRICT m, int64_t ms, int64_t O, int64_t ld, int64_t nty, int64_t TW, int64_t TWr,
+LBK__VMATH void lbk__wino_out_body(const float *LBK__RESTRICT m, int64_t ms, int64_t O, int64_t ld, int64_t nty, int64_t TW, int64_t TWr,
                                        const float *bias, float *LBK__RESTRICT out, int64_t oy0, int64_t OH, int64_t OW, float *LBK__RESTRICT tmp) {
     int64_t o, ty, x0;
     int l;
@@ -16240,7 +16305,7 @@ static LBK__TILE_FN void lbk__wino_out(const float *LBK__RESTRICT m, int64_t ms,
 }
 /* The largest magnitude of n floats (NaN ignored: it propagates through the transforms as
    through direct convolution). */
-static LBK__TILE_FN float lbk__wino_maxabs(const float *LBK__RESTRICT x, int64_t n) {
+LBK__VMATH float lbk__wino_maxabs_body(const float *LBK__RESTRICT x, int64_t n) {
     float mv[LBK__WINO_V] = {0}, r = 0;
     int64_t i;
     int l;
@@ -16250,6 +16315,29 @@ static LBK__TILE_FN float lbk__wino_maxabs(const float *LBK__RESTRICT x, int64_t
     for (l = 0; l < LBK__WINO_V; l++) r = mv[l] > r ? mv[l] : r;
     return r;
 }
+/* The transforms compiled for each CPU level (the bodies above inlined into each). */
+#define LBK__WINO_ISA(VS, ISA, unused)                                                                           \
+    ISA void lbk__wino_in##VS(const float *LBK__RESTRICT xb, int64_t Wp, int64_t C, int64_t nty, int64_t TW, int64_t ld, \
+                              float *LBK__RESTRICT v, float *LBK__RESTRICT a) {                                  \
+        lbk__wino_in_body(xb, Wp, C, nty, TW, ld, v, a);                                                         \
+    }                                                                                                            \
+    ISA void lbk__wino_out##VS(const float *LBK__RESTRICT m, int64_t ms, int64_t O, int64_t ld, int64_t nty, int64_t TW, \
+                               int64_t TWr, const float *bias, float *LBK__RESTRICT out, int64_t oy0, int64_t OH, int64_t OW, \
+                               float *LBK__RESTRICT tmp) {                                                       \
+        lbk__wino_out_body(m, ms, O, ld, nty, TW, TWr, bias, out, oy0, OH, OW, tmp);                             \
+    }                                                                                                            \
+    ISA float lbk__wino_maxabs##VS(const float *LBK__RESTRICT x, int64_t n) { return lbk__wino_maxabs_body(x, n); }
+LBK__FOR_ISA(LBK__WINO_ISA, 0)
+#undef LBK__WINO_ISA
+static void lbk__wino_in(const float *LBK__RESTRICT xb, int64_t Wp, int64_t C, int64_t nty, int64_t TW, int64_t ld, float *LBK__RESTRICT v,
+                         float *LBK__RESTRICT a) {
+    LBK__CALL_ISA(lbk__wino_in, (xb, Wp, C, nty, TW, ld, v, a));
+}
+static void lbk__wino_out(const float *LBK__RESTRICT m, int64_t ms, int64_t O, int64_t ld, int64_t nty, int64_t TW, int64_t TWr,
+                          const float *bias, float *LBK__RESTRICT out, int64_t oy0, int64_t OH, int64_t OW, float *LBK__RESTRICT tmp) {
+    LBK__CALL_ISA(lbk__wino_out, (m, ms, O, ld, nty, TW, TWr, bias, out, oy0, OH, OW, tmp));
+}
+static float lbk__wino_maxabs(const float *LBK__RESTRICT x, int64_t n) { return LBK__CALL_ISA(lbk__wino_maxabs, (x, n)); }
 /* Whether a conv2d takes the Winograd path: 3x3, stride 1, dilation 1, enough channels for
    the transforms to pay, and |x| |w| small enough that no transform overflows (an infinity
    in either makes the bound infinite: the implicit GEMM then). */

@@ -93,7 +93,12 @@ int main(int argc, char **argv) {
     g_mock.available = 1;
     g_mock.fail_handle = -1;
     for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++) {
-        if (only && strcmp(only, groups[i]->name) != 0) continue;
+        if (only) {   /* one group, or several separated by commas */
+            size_t k = strlen(groups[i]->name);
+            const char *at = only;
+            while ((at = strstr(at, groups[i]->name)) != NULL && !((at == only || at[-1] == ',') && (at[k] == '\0' || at[k] == ','))) at++;
+            if (!at) continue;
+        }
         failed += _cmocka_run_group_tests(groups[i]->name, groups[i]->tests, groups[i]->n, NULL, NULL);
         total += groups[i]->n;
     }
