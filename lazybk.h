@@ -13609,13 +13609,12 @@ static int lbk__isa(void) {
    (0.92), sigmoid <= 3 ulp (2.07), sin and cos <= 1.5e-7 absolute for |x| < 8192 (a tile
    holding a larger or non-finite value goes to libm); denormal results within 2 units of
    2^-149; inf, -inf, nan and -0 behave as in libm. erf <= 4 ulp (3.1), at most 2.5e-7 off. */
-LBK__VMATH float lbk__vexpf(float x) {
+/* e^xc for xc in [-103.9721, 88.72284] (not nan: the callers clamp, and tanh's argument
+   needs nothing more). */
+LBK__VMATH float lbk__vexpf_core(float xc) {
     union { float f; int32_t i; } s1, s2;
-    float xc = x > 88.72284f ? 88.72284f : x;
     float n, r, p;
     int32_t ni, n1;
-    xc = xc < -103.9721f ? -103.9721f : xc;
-    xc = LBK__ISNAN(x) ? 0.0f : xc;                   /* nan: keep the int conversion defined */
     n = (xc * 1.44269504f + 12582912.0f) - 12582912.0f;   /* round(x / ln 2) */
     r = xc - n * 0.693359375f;                         /* Cody-Waite: ln 2 in two parts */
     r = r - n * -2.12194440e-4f;
@@ -13630,7 +13629,13 @@ LBK__VMATH float lbk__vexpf(float x) {
     n1 = ni / 2;                                       /* 2^n as two factors: both stay normal */
     s1.i = (n1 + 127) * 8388608;
     s2.i = (ni - n1 + 127) * 8388608;
-    p = p * s1.f * s2.f;
+    return p * s1.f * s2.f;
+}
+LBK__VMATH float lbk__vexpf(float x) {
+    float xc = x > 88.72284f ? 88.72284f : x, p;
+    xc = xc < -103.9721f ? -103.9721f : xc;
+    xc = LBK__ISNAN(x) ? 0.0f : xc;                   /* nan: keep the int conversion defined */
+    p = lbk__vexpf_core(xc);
     p = x > 88.72284f ? (float)HUGE_VAL : p;
     p = x < -103.9721f ? 0.0f : p;
     return LBK__ISNAN(x) ? x : p;
@@ -13639,7 +13644,7 @@ LBK__VMATH float lbk__vtanhf(float x) {
     float ax = x < 0 ? -x : x, z = x * x, small, big, t;
     small = ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z + 1.33314422036e-1f) * z -
              3.33332819422e-1f) * z * x + x;
-    t = lbk__vexpf(2.0f * (ax < 9.1f ? ax : 9.1f));
+    t = lbk__vexpf_core(2.0f * (ax < 9.1f ? ax : 9.1f));   /* (nan: any value, replaced below) */
     big = 1.0f - 2.0f / (t + 1.0f);
     big = x < 0 ? -big : big;
     big = LBK__ISNAN(x) ? x : big;
@@ -13692,7 +13697,10 @@ LBK__VMATH int lbk__tile_trig_ok(const float *a, int n) {
 }
 
 LBK__VMATH float lbk__vsigmoidf(float x) {   /* e^-|x| never overflows: 1/(1+e) or e/(1+e) */
-    float e = lbk__vexpf(x < 0 ? x : -x), s = 1.0f / (1.0f + e);
+    float nx = x < 0 ? x : -x, e, s;
+    nx = nx < -103.9721f ? -103.9721f : nx;          /* below, e^nx is 0 in f32 either way */
+    e = lbk__vexpf_core(LBK__ISNAN(x) ? 0.0f : nx);
+    s = 1.0f / (1.0f + e);
     e = LBK__ISNAN(x) ? x : e * s;
     return x >= 0 ? s : e;
 }
