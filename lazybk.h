@@ -13802,28 +13802,55 @@ static bool lbk__cpu_tile_knows(lbk_op op, int8_t *known) {
 
 /* A fused group's reduction tail: the len values of a tile folded into LBK__RB lanes
    (sums in double; amax/amin keep a nan once seen). */
+/* The sum lanes of a tile: with GNU vectors, four named 4-double accumulators that stay in
+   registers (gcc keeps an array of 16 lanes in memory, each step then waiting on the last
+   one's store); elsewhere the plain loop. */
+#if defined(__GNUC__) || defined(__clang__)
+typedef double lbk__vd4 __attribute__((vector_size(32)));
+#  define LBK__RED_SUM_LANES(T)                                                                                \
+    {                                                                                                            \
+        typedef T lbk__vt4 __attribute__((vector_size(4 * sizeof(T))));                                          \
+        lbk__vd4 s0, s1, s2, s3;                                                                                 \
+        lbk__vt4 t0, t1, t2, t3;                                                                                 \
+        memcpy(&s0, a, sizeof s0); memcpy(&s1, a + 4, sizeof s1); memcpy(&s2, a + 8, sizeof s2); memcpy(&s3, a + 12, sizeof s3); \
+        for (i = 0; i < nb; i += LBK__RB) {                                                                      \
+            memcpy(&t0, x + i, sizeof t0); memcpy(&t1, x + i + 4, sizeof t1);                                   \
+            memcpy(&t2, x + i + 8, sizeof t2); memcpy(&t3, x + i + 12, sizeof t3);                               \
+            s0 += __builtin_convertvector(t0, lbk__vd4); s1 += __builtin_convertvector(t1, lbk__vd4);            \
+            s2 += __builtin_convertvector(t2, lbk__vd4); s3 += __builtin_convertvector(t3, lbk__vd4);            \
+        }                                                                                                        \
+        memcpy(a, &s0, sizeof s0); memcpy(a + 4, &s1, sizeof s1); memcpy(a + 8, &s2, sizeof s2); memcpy(a + 12, &s3, sizeof s3); \
+    }
+#else
+#  define LBK__RED_SUM_LANES(T)                                                                                \
+    for (i = 0; i < nb; i += LBK__RB)                                                                            \
+        for (j = 0; j < LBK__RB; j++) a[j] += (double)x[i + j];
+#endif
 #define LBK__RED_TILE(VS, ISA, T, SFX)                                                                                  \
     ISA void lbk__redtile_##SFX##VS(lbk_op op, const T *LBK__RESTRICT x, int64_t len,                         \
                                                 double *LBK__RESTRICT acc) {                                 \
         int64_t i, nb = len / LBK__RB * LBK__RB;                                                             \
         int j;                                                                                               \
+        double a[LBK__RB];   /* the lanes in registers across the tile (through acc, each step waited */   \
+        for (j = 0; j < LBK__RB; j++) a[j] = acc[j];   /* on the last one's store) */                       \
         if (op == LBK_OP_SUM || op == LBK_OP_MEAN) {                                                         \
-            for (i = 0; i < nb; i += LBK__RB)                                                                \
-                for (j = 0; j < LBK__RB; j++) acc[j] += (double)x[i + j];                                    \
-            for (i = nb; i < len; i++) acc[i - nb] += (double)x[i];                                          \
+            LBK__RED_SUM_LANES(T)                                                                            \
+            for (i = nb; i < len; i++) a[i - nb] += (double)x[i];                                            \
         } else if (op == LBK_OP_AMAX) {                                                                      \
             for (i = 0; i < nb; i += LBK__RB)                                                                \
-                for (j = 0; j < LBK__RB; j++) { double v = x[i + j]; acc[j] = (v != v || v > acc[j]) ? v : acc[j]; } \
-            for (i = nb; i < len; i++) { double v = x[i]; acc[i - nb] = (v != v || v > acc[i - nb]) ? v : acc[i - nb]; } \
+                for (j = 0; j < LBK__RB; j++) { double v = x[i + j]; a[j] = (v != v || v > a[j]) ? v : a[j]; } \
+            for (i = nb; i < len; i++) { double v = x[i]; a[i - nb] = (v != v || v > a[i - nb]) ? v : a[i - nb]; } \
         } else {                                                                                             \
             for (i = 0; i < nb; i += LBK__RB)                                                                \
-                for (j = 0; j < LBK__RB; j++) { double v = x[i + j]; acc[j] = (v != v || v < acc[j]) ? v : acc[j]; } \
-            for (i = nb; i < len; i++) { double v = x[i]; acc[i - nb] = (v != v || v < acc[i - nb]) ? v : acc[i - nb]; } \
+                for (j = 0; j < LBK__RB; j++) { double v = x[i + j]; a[j] = (v != v || v < a[j]) ? v : a[j]; } \
+            for (i = nb; i < len; i++) { double v = x[i]; a[i - nb] = (v != v || v < a[i - nb]) ? v : a[i - nb]; } \
         }                                                                                                    \
+        for (j = 0; j < LBK__RB; j++) acc[j] = a[j];                                                         \
     }
 LBK__FOR_ISA(LBK__RED_TILE, float, f32)
 LBK__FOR_ISA(LBK__RED_TILE, double, f64)
 #undef LBK__RED_TILE
+#undef LBK__RED_SUM_LANES
 static void lbk__redtile_f32(lbk_op op, const float *LBK__RESTRICT x, int64_t len, double *LBK__RESTRICT acc) {
     LBK__CALL_ISA(lbk__redtile_f32, (op, x, len, acc));
 }
@@ -14007,9 +14034,15 @@ static void lbk__cpu_group_span(const lbk__cpu_prog *p, const lbk__cpu_group *gr
             const char *src = (const char *)p->vals[p->gext[gr->first_ext + e]] + (ptrdiff_t)off[e] * (ptrdiff_t)sesz;
             char *stage = xb + (size_t)e * esz * (size_t)T;
             int64_t k;
-            if (narrow) { float v = (float)lbk_load_f64(sdt, src, 0); for (k = 0; k < T; k++) ((float *)(void *)stage)[k] = v; }
-            else if (dt == LBK_F32) { float v = *(const float *)(const void *)src; for (k = 0; k < T; k++) ((float *)(void *)stage)[k] = v; }
-            else { double v = *(const double *)(const void *)src; for (k = 0; k < T; k++) ((double *)(void *)stage)[k] = v; }
+            if (dt == LBK_F32) {   /* (constant trip counts: vector stores) */
+                float v = narrow ? (float)lbk_load_f64(sdt, src, 0) : *(const float *)(const void *)src, *d = (float *)(void *)stage;
+                if (T == LBK__TILE) { for (k = 0; k < LBK__TILE; k++) d[k] = v; }
+                else { for (k = 0; k < T; k++) d[k] = v; }
+            } else {
+                double v = *(const double *)(const void *)src, *d = (double *)(void *)stage;
+                if (T == LBK__TILE) { for (k = 0; k < LBK__TILE; k++) d[k] = v; }
+                else { for (k = 0; k < T; k++) d[k] = v; }
+            }
         }
     }
     for (t0 = t_lo; t0 < t_hi; t0 += T) {
