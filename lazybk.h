@@ -13268,7 +13268,7 @@ typedef struct lbk__cpu_inst {   /* kept small: a compile writes one per node */
 
 /* A fused elementwise group (fast path): consecutive float nodes of one shape and dtype,
    run tile by tile; only the values that leave the group reach memory. */
-#define LBK__TILE 256
+#define LBK__TILE 512
 typedef struct lbk__cpu_gop {
     lbk_op op;
     uint32_t inst;
