@@ -19,9 +19,9 @@
 
 
 /* P3's reference: a careful hand-written 3-pass softmax over rows, with the same vector
-   exp as lazybk, 16 partial sums, restrict pointers, and the same per-CPU clones
-   (AVX-512 / AVX2 / baseline, chosen at run time) as lazybk's kernels. */
-static LBK__TILE_FN void hand_softmax(const float *restrict x, float *restrict y, int rows, int cols) {
+   exp as lazybk, 16 partial sums, restrict pointers, and the same per-CPU versions
+   (x86-64-v4 / v3 / baseline, chosen at run time: lazybk's LBK__FOR_ISA) as its kernels. */
+LBK__VMATH void hand_softmax_body(const float *restrict x, float *restrict y, int rows, int cols) {
     for (int i = 0; i < rows; i++) {
         const float *row = x + (size_t)i * cols;
         float *yr = y + (size_t)i * cols, mx = -INFINITY, sum = 0, pm[16], ps[16];
@@ -37,6 +37,11 @@ static LBK__TILE_FN void hand_softmax(const float *restrict x, float *restrict y
             for (int k = 0; k < 16; k++) yr[j + k] *= inv;
     }
 }
+
+#define HAND_SOFTMAX_ISA(VS, ISA, unused)                                                                        \
+    ISA void hand_softmax##VS(const float *restrict x, float *restrict y, int rows, int cols) { hand_softmax_body(x, y, rows, cols); }
+LBK__FOR_ISA(HAND_SOFTMAX_ISA, 0)
+static void hand_softmax(const float *restrict x, float *restrict y, int rows, int cols) { LBK__CALL_ISA(hand_softmax, (x, y, rows, cols)); }
 
 /* P9's reference: sum((x*0.5-0.25)*x) over each row in one pass, 16 double lanes as lazybk sums. */
 static void hand_sumrows(const float *restrict x, float *restrict y, int rows, int cols) {
