@@ -15349,9 +15349,17 @@ typedef struct lbk__conv_src { const void *x; int64_t H, W, OW, kh, kw, p_base, 
                     int64_t nr = LBK__MIN(LBK__NR, nc - jr);                                                     \
                     if (cs) { lbk__conv_pack_##SFX(cs, pc, kc, jc + jr, nr, dst); continue; }                    \
                     if (bn) { lbk__pack_b16_##SFX(B, bt, ldb, pc, kc, jc + jr, nr, bn == 2, dst); continue; }    \
+                    if (bt) {   /* B's rows are the panel's columns: each read straight through, in blocks of 8 */   \
+                        for (k = 0; k < kc; k++)                                                                 \
+                            for (j = nr; j < LBK__NR; j++) dst[k * LBK__NR + j] = 0;                             \
+                        for (j = 0; j < nr; j++) {                                                               \
+                            const T *LBK__RESTRICT src = B + (jc + jr + j) * ldb + pc;                           \
+                            for (k = 0; k < kc; k++) dst[k * LBK__NR + j] = src[k];                              \
+                        }                                                                                        \
+                        continue;                                                                                \
+                    }                                                                                            \
                     for (k = 0; k < kc; k++) {                                                                   \
-                        if (bt) { for (j = 0; j < nr; j++) dst[k * LBK__NR + j] = B[(jc + jr + j) * ldb + pc + k]; }  \
-                        else if (nr == LBK__NR) { memcpy(dst + k * LBK__NR, B + (pc + k) * ldb + jc + jr, sizeof(T) * LBK__NR); } \
+                        if (nr == LBK__NR) { memcpy(dst + k * LBK__NR, B + (pc + k) * ldb + jc + jr, sizeof(T) * LBK__NR); } \
                         else { const T *src = B + (pc + k) * ldb + jc + jr; for (j = 0; j < nr; j++) dst[k * LBK__NR + j] = src[j]; } \
                         for (j = nr; j < LBK__NR; j++) dst[k * LBK__NR + j] = 0;                                 \
                     }                                                                                            \
