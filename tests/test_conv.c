@@ -108,6 +108,30 @@ static void test_conv2d(void **state) {
     }
 }
 
+/* A conv2d (or, tr, a conv_transpose2d; e: dilation or output padding) of random f32 data
+   at 1 and 2 threads on the fast path: the same bits (no output element follows the split). */
+static void same_bits_threads(bool tr, const int64_t *xd, const int64_t *wd, const int64_t *st, const int64_t *pd, const int64_t *e, int64_t no,
+                              uint64_t seed) {
+    double *x = malloc(8 * (size_t)tnumel(4, xd)), *w = malloc(8 * (size_t)tnumel(4, wd));
+    float *r[2];
+    tfill(x, tnumel(4, xd), -1, 1, seed);
+    tfill(w, tnumel(4, wd), -1, 1, seed + 1);
+    for (int th = 0; th < 2; th++) {
+        lbk_ctx_desc d = {0};
+        d.backend = "cpu";
+        d.n_threads = th + 1;
+        lbk_ctx *ctx = lbk_ctx_create(&d);
+        assert_non_null(ctx);
+        lbk_tensor none = {0}, tx = tfrom(ctx, LBK_F32, 4, xd, x), tw = tfrom(ctx, LBK_F32, 4, wd, w);
+        lbk_tensor y = tr ? lbk_conv_transpose2d(ctx, tx, tw, none, st, pd, e, 1) : lbk_conv2d(ctx, tx, tw, none, st, pd, e, 1);
+        r[th] = malloc(4 * (size_t)no);
+        assert_int_equal(lbk_read(ctx, y, r[th], 4 * (size_t)no), LBK_OK);
+        lbk_ctx_destroy(ctx);
+    }
+    assert_memory_equal(r[0], r[1], 4 * (size_t)no);
+    free(r[0]); free(r[1]); free(x); free(w);
+}
+
 /* The fast path's Winograd F(2x2, 3x3) (3x3, stride 1, at least 8 channels in and out a
    group): odd and even sizes, 1x1 images, paddings 0..2 per side, groups, output channels
    past one block (24), input channels past one K block (640), several chunks of tile rows;
@@ -187,26 +211,9 @@ static void test_conv2d_winograd(void **state) {
         assert_ctx_ok(ctx);
         lbk_ctx_destroy(ctx);
     }
-    /* 1 and 2 threads: the same bits */
-    {
-        int64_t xd[4] = {2, 32, 40, 44}, wd[4] = {40, 32, 3, 3}, st[2] = {1, 1}, pd[2] = {1, 1}, ed[2] = {1, 1}, no = 2 * 40 * 40 * 44;
-        double *x = malloc(8 * (size_t)tnumel(4, xd)), *w = malloc(8 * (size_t)tnumel(4, wd));
-        float *r[2];
-        tfill(x, tnumel(4, xd), -1, 1, 91);
-        tfill(w, tnumel(4, wd), -1, 1, 92);
-        for (int th = 0; th < 2; th++) {
-            lbk_ctx_desc d = {0};
-            d.backend = "cpu";
-            d.n_threads = th + 1;
-            lbk_ctx *ctx = lbk_ctx_create(&d);
-            assert_non_null(ctx);
-            lbk_tensor none = {0}, y = lbk_conv2d(ctx, tfrom(ctx, LBK_F32, 4, xd, x), tfrom(ctx, LBK_F32, 4, wd, w), none, st, pd, ed, 1);
-            r[th] = malloc(4 * (size_t)no);
-            assert_int_equal(lbk_read(ctx, y, r[th], 4 * (size_t)no), LBK_OK);
-            lbk_ctx_destroy(ctx);
-        }
-        assert_memory_equal(r[0], r[1], 4 * (size_t)no);
-        free(r[0]); free(r[1]); free(x); free(w);
+    {   /* 1 and 2 threads: the same bits */
+        int64_t xd[4] = {2, 32, 40, 44}, wd[4] = {40, 32, 3, 3}, st[2] = {1, 1}, pd[2] = {1, 1}, ed[2] = {1, 1};
+        same_bits_threads(false, xd, wd, st, pd, ed, 2 * 40 * 40 * 44, 91);
     }
 }
 
@@ -296,24 +303,8 @@ static void test_conv_transpose_fast(void **state) {
         lbk_ctx_destroy(ctx);
     }
     {   /* 1 and 2 threads: the same bits */
-        int64_t xd[4] = {2, 16, 30, 30}, wd[4] = {16, 24, 3, 3}, st[2] = {2, 2}, pd[2] = {1, 1}, od[2] = {1, 1}, no = 2 * 24 * 60 * 60;
-        double *x = malloc(8 * (size_t)tnumel(4, xd)), *w = malloc(8 * (size_t)tnumel(4, wd));
-        float *r[2];
-        tfill(x, tnumel(4, xd), -1, 1, 93);
-        tfill(w, tnumel(4, wd), -1, 1, 94);
-        for (int th = 0; th < 2; th++) {
-            lbk_ctx_desc d = {0};
-            d.backend = "cpu";
-            d.n_threads = th + 1;
-            lbk_ctx *ctx = lbk_ctx_create(&d);
-            assert_non_null(ctx);
-            lbk_tensor none = {0}, y = lbk_conv_transpose2d(ctx, tfrom(ctx, LBK_F32, 4, xd, x), tfrom(ctx, LBK_F32, 4, wd, w), none, st, pd, od, 1);
-            r[th] = malloc(4 * (size_t)no);
-            assert_int_equal(lbk_read(ctx, y, r[th], 4 * (size_t)no), LBK_OK);
-            lbk_ctx_destroy(ctx);
-        }
-        assert_memory_equal(r[0], r[1], 4 * (size_t)no);
-        free(r[0]); free(r[1]); free(x); free(w);
+        int64_t xd[4] = {2, 16, 30, 30}, wd[4] = {16, 24, 3, 3}, st[2] = {2, 2}, pd[2] = {1, 1}, od[2] = {1, 1};
+        same_bits_threads(true, xd, wd, st, pd, od, 2 * 24 * 60 * 60, 93);
     }
 }
 
