@@ -14393,9 +14393,8 @@ static bool lbk__cpu_plan_strided(lbk__cpu_prog *p) {
     uint32_t *reads = (uint32_t *)lbk__calloc(4 * (size_t)n + 1, sizeof(uint32_t)), *served = reads + n, *mark = served + n, *banned = mark + n;
     int64_t *lay_off = (int64_t *)lbk__malloc(sizeof(int64_t) * ((size_t)n + 1));
     int32_t *lay_root = (int32_t *)lbk__malloc(sizeof(int32_t) * ((size_t)n + 1));
-    bool any, refused;
-    p->vstrides = (int64_t *)lbk__malloc(sizeof(int64_t) * LAZYBK_MAX_DIMS * ((size_t)n + 1));
-    if (!reads || !lay_off || !lay_root || !p->vstrides) { lbk__free(reads); lbk__free(lay_off); lbk__free(lay_root); return false; }
+    bool any, refused, marked;
+    if (!reads || !lay_off || !lay_root) { lbk__free(reads); lbk__free(lay_off); lbk__free(lay_root); return false; }
     for (i = 0; i < n; i++) {   /* who reads each value: every instruction that runs or views, and in-place B sources */
         const lbk__cpu_inst *x = &p->inst[i];
         if (x->b_src >= 0) reads[x->b_src]++;
@@ -14403,7 +14402,7 @@ static bool lbk__cpu_plan_strided(lbk__cpu_prog *p) {
         for (k = 0; k < x->n_in; k++) reads[p->ins[x->first_in + k]]++;
     }
     do {
-        any = refused = false;
+        any = refused = marked = false;
         memset(served, 0, sizeof(uint32_t) * 2 * (size_t)n);   /* served and mark */
         for (g = 0; g < p->n_groups; g++) {   /* the reads a group serves through its walk */
             const lbk__cpu_group *gr = &p->groups[g];
@@ -14422,7 +14421,12 @@ static bool lbk__cpu_plan_strided(lbk__cpu_prog *p) {
             src = &p->inst[p->ins[x->first_in]];
             if (src->skip && src->alias < 0) continue;   /* read in place by a matmul: no buffer */
             mark[i] = 1;
+            marked = true;
             served[p->ins[x->first_in]]++;
+        }
+        if (marked && !p->vstrides) {   /* (made only for a graph with views: a node's dims' worth each) */
+            p->vstrides = (int64_t *)lbk__malloc(sizeof(int64_t) * LAZYBK_MAX_DIMS * ((size_t)n + 1));
+            if (!p->vstrides) { lbk__free(reads); lbk__free(lay_off); lbk__free(lay_root); return false; }
         }
         for (i = 0; i < n; i++) {   /* sources first: each marked view's buffer, offset and strides */
             lbk__cpu_inst *x = &p->inst[i], *src;
