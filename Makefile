@@ -15,7 +15,7 @@ EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c)
 BENCHES  := $(BUILD)/bench/bench_core $(BUILD)/bench/bench_cpu $(BUILD)/bench/bench_matmul $(BUILD)/bench/bench_matmul_blas \
             $(BUILD)/bench/bench_eigen
 
-.PHONY: all deps bench-deps demo test sanitize valgrind tsan check-std examples fakecuda cuda bench-cuda bench install uninstall check-install fuzz fuzz-diff clean
+.PHONY: bench-compilers all deps bench-deps demo test sanitize valgrind tsan check-std examples fakecuda cuda bench-cuda bench install uninstall check-install fuzz fuzz-diff clean
 
 all: $(BUILD)/tests $(EXAMPLES)
 
@@ -239,6 +239,10 @@ check-install: deps
 # at 1 and 2 threads.
 bench: deps bench-deps $(BENCHES) $(BUILD)/bench/libbench_models.so
 	sh benchmarks/report.sh
+
+# The same benchmarks built by gcc and clang in GNU and ISO C modes, side by side.
+bench-compilers: deps bench-deps
+	sh benchmarks/compilers.sh
 
 bench-deps:
 	@sh tools/deps.sh libopenblas-dev libeigen3-dev gnuplot-nox
