@@ -13579,10 +13579,13 @@ static unsigned lbk__x86_features(void) {
     }
     return (unsigned)known;
 }
-static int lbk__isa(void) {
+static int lbk__isa_level;   /* 0 until asked (every thread finds the same) */
+static LBK__NOINLINE int lbk__isa_ask(void) {
     unsigned f = lbk__x86_features();
-    return f & LBK__X86_V4 ? 4 : f & LBK__X86_V3 ? 3 : 1;
+    lbk__isa_level = f & LBK__X86_V4 ? 4 : f & LBK__X86_V3 ? 3 : 1;
+    return lbk__isa_level;
 }
+static inline int lbk__isa(void) { return lbk__isa_level ? lbk__isa_level : lbk__isa_ask(); }   /* a load per call */
 #  define LBK__ISA_v4 static __attribute__((target("arch=x86-64-v4"))) LBK__NOINLINE LBK__NOTRAP
 #  define LBK__ISA_v3 static __attribute__((target("arch=x86-64-v3"))) LBK__NOINLINE LBK__NOTRAP
 #  define LBK__ISA_v1 static LBK__NOINLINE LBK__NOTRAP
