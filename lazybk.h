@@ -13994,6 +13994,29 @@ typedef struct lbk__cpu_gwalk {
     int64_t (*strides)[LAZYBK_MAX_DIMS];
 } lbk__cpu_gwalk;
 
+/* One thread's scratch for a group (tiles of at most LBK__TILE): registers, staging tiles,
+   register locations, input offsets, tail lanes, and per outside input the stride of its
+   last dim and where its span starts (set once a span). */
+typedef struct lbk__cpu_gscr {
+    char *regs, *xb;
+    const char **loc, **ebase;
+    int64_t *off, *inner;
+    double *acc;
+} lbk__cpu_gscr;
+static size_t lbk__cpu_gscratch_bytes(const lbk__cpu_group *gr, size_t esz) {
+    return esz * LBK__TILE * (size_t)(gr->n_regs + gr->n_ext + 1) + 64 + sizeof(char *) * (size_t)(gr->n_regs + gr->n_ext + 2) +
+           2 * sizeof(int64_t) * (size_t)(gr->n_ext + 1) + sizeof(double) * LBK__RB;
+}
+static void lbk__cpu_gscratch_carve(const lbk__cpu_group *gr, size_t esz, int64_t T, char *s, lbk__cpu_gscr *g) {
+    g->regs = (char *)(((uintptr_t)s + 63) & ~(uintptr_t)63);
+    g->xb = g->regs + esz * (size_t)T * (size_t)gr->n_regs;
+    g->acc = (double *)(void *)(g->xb + esz * (size_t)T * (size_t)gr->n_ext);   /* 8-aligned: T*esz is */
+    g->off = (int64_t *)(void *)(g->acc + LBK__RB);
+    g->inner = g->off + gr->n_ext + 1;
+    g->loc = (const char **)(void *)(g->inner + gr->n_ext + 1);
+    g->ebase = g->loc + gr->n_regs + 1;
+}
+
 /* len elements of dtype dt from base, element at + k * step, into a tile of T computed
    values (f32 for f16/bf16), zero-padded: a strided view's tile. */
 static void lbk__cpu_gather_tile(lbk_dtype dt, const char *base, int64_t at, int64_t step, int64_t len, int64_t T, char *stage) {
@@ -14018,9 +14041,12 @@ static void lbk__cpu_gather_tile(lbk_dtype dt, const char *base, int64_t at, int
    stride are staged first (once for the span), then per tile every op runs over registers
    (regs, xb: this thread's scratch; loc: where each register's tile is). With acc, the
    last member's tiles are folded into the tail's lanes. */
-static void lbk__cpu_group_span(const lbk__cpu_prog *p, const lbk__cpu_group *gr, const lbk__cpu_gwalk *w,
-                                const int64_t *off, int64_t r, int64_t t_lo, int64_t t_hi, char *regs, char *xb,
-                                const char **loc, double *acc) {
+static void lbk__cpu_group_span(const lbk__cpu_prog *p, const lbk__cpu_group *gr, const lbk__cpu_gwalk *w, const lbk__cpu_gscr *g,
+                                int64_t r, int64_t t_lo, int64_t t_hi, double *acc) {
+    const int64_t *off = g->off;
+    int64_t *inn = g->inner;
+    char *regs = g->regs, *xb = g->xb;
+    const char **loc = g->loc, **ebase = g->ebase;
     const lbk__cpu_inst *shape = &p->inst[gr->last];
     lbk_dtype sdt = shape->dt, dt = lbk__cpu_gdt(sdt);   /* stored, computed */
     size_t esz = lbk_dtype_size(dt), sesz = lbk_dtype_size(sdt);
@@ -14030,11 +14056,13 @@ static void lbk__cpu_group_span(const lbk__cpu_prog *p, const lbk__cpu_group *gr
     int nd = w->nd;
     int64_t t0, L = w->L, T = lbk__cpu_tile_for(L);   /* the tile size of this span (its scratch is sized for it) */
     uint32_t e, o;
-    for (e = 0; e < gr->n_ext; e++) {
+    for (e = 0; e < gr->n_ext; e++) {   /* each outside input's stride and start, once; a broadcast one staged */
         const lbk__cpu_inst *y = &p->inst[p->gext[gr->first_ext + e]];
         int64_t inner = flat ? (y->numel == 1 ? 0 : 1) : (nd ? w->strides[e][nd - 1] : 0);
+        inn[e] = inner;
+        ebase[e] = (const char *)p->vals[p->gext[gr->first_ext + e]] + (ptrdiff_t)off[e] * (ptrdiff_t)sesz;
         if (inner == 0) {
-            const char *src = (const char *)p->vals[p->gext[gr->first_ext + e]] + (ptrdiff_t)off[e] * (ptrdiff_t)sesz;
+            const char *src = ebase[e];
             char *stage = xb + (size_t)e * esz * (size_t)T;
             int64_t k;
             if (dt == LBK_F32) {   /* (constant trip counts: vector stores) */
@@ -14057,16 +14085,15 @@ static void lbk__cpu_group_span(const lbk__cpu_prog *p, const lbk__cpu_group *gr
                 if (op->kind[j] == 0) { ap[j] = loc[op->idx[j]]; continue; }
                 {
                     int ei = op->idx[j];
-                    const lbk__cpu_inst *y = &p->inst[p->gext[gr->first_ext + (uint32_t)ei]];
-                    int64_t inner = flat ? (y->numel == 1 ? 0 : 1) : (nd ? w->strides[ei][nd - 1] : 0);
+                    int64_t inner = inn[ei];
                     char *stage = xb + (size_t)ei * esz * (size_t)T;
                     if (inner == 0) { ap[j] = stage; continue; }
                     if (inner != 1) {   /* a strided view: gathered (and converted) into the stage */
-                        lbk__cpu_gather_tile(sdt, (const char *)p->vals[p->gext[gr->first_ext + (uint32_t)ei]], off[ei] + t0 * inner, inner, len, T, stage);
+                        lbk__cpu_gather_tile(sdt, ebase[ei], t0 * inner, inner, len, T, stage);
                         ap[j] = stage;
                         continue;
                     }
-                    ap[j] = (const char *)p->vals[p->gext[gr->first_ext + (uint32_t)ei]] + (ptrdiff_t)(off[ei] + t0) * (ptrdiff_t)sesz;
+                    ap[j] = ebase[ei] + (ptrdiff_t)t0 * (ptrdiff_t)sesz;
                     if (narrow) {   /* converted into the stage, a whole tile (a short one padded with zeros) */
                         lbk__tile_cvt16(false, bf, (float *)(void *)stage, (uint16_t *)(uintptr_t)ap[j], len);
                         if (len < T) memset(stage + (size_t)len * esz, 0, (size_t)(T - len) * esz);
@@ -14103,21 +14130,6 @@ static void lbk__cpu_group_span(const lbk__cpu_prog *p, const lbk__cpu_group *gr
     }
 }
 
-/* One thread's scratch for a group (tiles of at most LBK__TILE): registers, staging tiles,
-   register locations, input offsets, tail lanes. */
-static size_t lbk__cpu_gscratch_bytes(const lbk__cpu_group *gr, size_t esz) {
-    return esz * LBK__TILE * (size_t)(gr->n_regs + gr->n_ext + 1) + 64 + sizeof(char *) * (size_t)(gr->n_regs + 1) +
-           sizeof(int64_t) * (size_t)(gr->n_ext + 1) + sizeof(double) * LBK__RB;
-}
-static void lbk__cpu_gscratch_carve(const lbk__cpu_group *gr, size_t esz, int64_t T, char *s, char **regs, char **xb,
-                                    const char ***loc, int64_t **off, double **acc) {
-    *regs = (char *)(((uintptr_t)s + 63) & ~(uintptr_t)63);
-    *xb = *regs + esz * (size_t)T * (size_t)gr->n_regs;
-    *acc = (double *)(void *)(*xb + esz * (size_t)T * (size_t)gr->n_ext);   /* 8-aligned: T*esz is */
-    *off = (int64_t *)(void *)(*acc + LBK__RB);
-    *loc = (const char **)(void *)(*off + gr->n_ext + 1);
-}
-
 /* Writes output k of the tail from its lanes. */
 static void lbk__cpu_tail_store(const lbk__cpu_prog *p, const lbk__cpu_group *gr, const lbk__cpu_gwalk *w, int64_t k, double v) {
     const lbk__cpu_inst *t = &p->inst[gr->tail];
@@ -14132,14 +14144,15 @@ static void lbk__cpu_group_rows(const lbk__cpu_prog *p, const lbk__cpu_group *gr
                                 int64_t r_hi, char *s) {
     const lbk__cpu_inst *shape = &p->inst[gr->last];
     size_t esz = lbk_dtype_size(lbk__cpu_gdt(shape->dt));
-    char *regs, *xb;
-    const char **loc;
+    lbk__cpu_gscr g;
     int64_t *off, idx[LAZYBK_MAX_DIMS], rem = r_lo, r;
     double *acc;
     uint32_t e;
     int d, nd = w->nd;
     lbk_op top = gr->tail >= 0 ? p->inst[gr->tail].op : LBK_OP_SUM;
-    lbk__cpu_gscratch_carve(gr, esz, lbk__cpu_tile_for(w->L), s, &regs, &xb, &loc, &off, &acc);
+    lbk__cpu_gscratch_carve(gr, esz, lbk__cpu_tile_for(w->L), s, &g);
+    off = g.off;
+    acc = g.acc;
     for (e = 0; e < gr->n_ext; e++) off[e] = 0;
     for (d = nd - 2; d >= 0; d--) {   /* the multi-index of row r_lo */
         idx[d] = rem % shape->dims[d];
@@ -14148,7 +14161,7 @@ static void lbk__cpu_group_rows(const lbk__cpu_prog *p, const lbk__cpu_group *gr
     }
     for (r = r_lo; r < r_hi; r++) {
         if (gr->tail >= 0 && r % w->per_out == 0) lbk__red_init(top, acc);
-        lbk__cpu_group_span(p, gr, w, off, r, 0, w->L, regs, xb, loc, gr->tail >= 0 ? acc : NULL);
+        lbk__cpu_group_span(p, gr, w, &g, r, 0, w->L, gr->tail >= 0 ? acc : NULL);
         if (gr->tail >= 0 && (r + 1) % w->per_out == 0) lbk__cpu_tail_store(p, gr, w, r / w->per_out, lbk__red_lanes(top, acc));
         for (d = nd - 2; d >= 0; d--) {
             for (e = 0; e < gr->n_ext; e++) off[e] += w->strides[e][d];
@@ -14226,15 +14239,12 @@ static lbk_result lbk__cpu_group_run(const lbk__cpu_prog *p, const lbk__cpu_grou
             } else if (w.flat) {
                 int64_t tiles = (w.L + LBK__TILE - 1) / LBK__TILE;
                 int64_t lo = tiles * me / all * LBK__TILE, hi = LBK__MIN(w.L, tiles * (me + 1) / all * LBK__TILE);
-                char *regs, *xb;
-                const char **loc;
-                int64_t *off;
-                double *acc;
-                lbk__cpu_gscratch_carve(gr, esz, LBK__TILE, ts, &regs, &xb, &loc, &off, &acc);
-                memset(off, 0, sizeof(int64_t) * (gr->n_ext + 1));
-                lbk__red_init(top, acc);
-                lbk__cpu_group_span(p, gr, &w, off, 0, lo, hi, regs, xb, loc, gr->tail >= 0 ? acc : NULL);
-                part[me] = lbk__red_lanes(top, acc);
+                lbk__cpu_gscr g;
+                lbk__cpu_gscratch_carve(gr, esz, LBK__TILE, ts, &g);
+                memset(g.off, 0, sizeof(int64_t) * (gr->n_ext + 1));
+                lbk__red_init(top, g.acc);
+                lbk__cpu_group_span(p, gr, &w, &g, 0, lo, hi, gr->tail >= 0 ? g.acc : NULL);
+                part[me] = lbk__red_lanes(top, g.acc);
             } else {
                 int64_t outs = w.rows / w.per_out;
                 lbk__cpu_group_rows(p, gr, &w, outs * me / all * w.per_out, outs * (me + 1) / all * w.per_out, ts);
