@@ -13549,8 +13549,9 @@ static bool lbk__cpu_plan_groups(lbk__cpu_prog *p) {
    kernels use (the f16/bf16 converters, the f32 GEMM micro-kernels). */
 enum { LBK__X86_F16C = 1, LBK__X86_AVX2 = 2, LBK__X86_FMA = 4, LBK__X86_AVX512F = 8, LBK__X86_V3 = 16, LBK__X86_V4 = 32 };
 static unsigned lbk__x86_features(void) {
-    static volatile int known = -1;
-    if (known < 0) {
+    static int known = -1;   /* relaxed atomics: every thread that asks finds the same answer */
+    int k = __atomic_load_n(&known, __ATOMIC_RELAXED);
+    if (k < 0) {
         unsigned a = 0, b = 0, c = 0, d = 0, c1, b7 = 0, c8 = 0, f = 0, xcr0 = 0, xhi = 0;
         bool ymm, zmm;
         if (!__get_cpuid(1, &a, &b, &c, &d)) c = 0;
@@ -13575,17 +13576,22 @@ static unsigned lbk__x86_features(void) {
             if (cap && strcmp(cap, "v1") == 0) f = 0;
             if (cap && strcmp(cap, "v3") == 0) f &= ~(unsigned)(LBK__X86_AVX512F | LBK__X86_V4);
         }
-        known = (int)f;
+        k = (int)f;
+        __atomic_store_n(&known, k, __ATOMIC_RELAXED);
     }
-    return (unsigned)known;
+    return (unsigned)k;
 }
-static int lbk__isa_level;   /* 0 until asked (every thread finds the same) */
+static int lbk__isa_level;   /* 0 until asked (every thread finds the same; relaxed atomics) */
 static LBK__NOINLINE int lbk__isa_ask(void) {
     unsigned f = lbk__x86_features();
-    lbk__isa_level = f & LBK__X86_V4 ? 4 : f & LBK__X86_V3 ? 3 : 1;
-    return lbk__isa_level;
+    int l = f & LBK__X86_V4 ? 4 : f & LBK__X86_V3 ? 3 : 1;
+    __atomic_store_n(&lbk__isa_level, l, __ATOMIC_RELAXED);
+    return l;
 }
-static inline int lbk__isa(void) { return lbk__isa_level ? lbk__isa_level : lbk__isa_ask(); }   /* a load per call */
+static inline int lbk__isa(void) {   /* a load per call */
+    int l = __atomic_load_n(&lbk__isa_level, __ATOMIC_RELAXED);
+    return l ? l : lbk__isa_ask();
+}
 #  define LBK__ISA_v4 static __attribute__((target("arch=x86-64-v4"))) LBK__NOINLINE LBK__NOTRAP
 #  define LBK__ISA_v3 static __attribute__((target("arch=x86-64-v3"))) LBK__NOINLINE LBK__NOTRAP
 #  define LBK__ISA_v1 static LBK__NOINLINE LBK__NOTRAP
