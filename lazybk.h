@@ -13821,40 +13821,37 @@ typedef double lbk__vd4 __attribute__((vector_size(32)));
         typedef T lbk__vt4 __attribute__((vector_size(4 * sizeof(T))));                                          \
         lbk__vd4 s0, s1, s2, s3;                                                                                 \
         lbk__vt4 t0, t1, t2, t3;                                                                                 \
-        memcpy(&s0, a, sizeof s0); memcpy(&s1, a + 4, sizeof s1); memcpy(&s2, a + 8, sizeof s2); memcpy(&s3, a + 12, sizeof s3); \
+        memcpy(&s0, acc, sizeof s0); memcpy(&s1, acc + 4, sizeof s1); memcpy(&s2, acc + 8, sizeof s2); memcpy(&s3, acc + 12, sizeof s3); \
         for (i = 0; i < nb; i += LBK__RB) {                                                                      \
             memcpy(&t0, x + i, sizeof t0); memcpy(&t1, x + i + 4, sizeof t1);                                   \
             memcpy(&t2, x + i + 8, sizeof t2); memcpy(&t3, x + i + 12, sizeof t3);                               \
             s0 += __builtin_convertvector(t0, lbk__vd4); s1 += __builtin_convertvector(t1, lbk__vd4);            \
             s2 += __builtin_convertvector(t2, lbk__vd4); s3 += __builtin_convertvector(t3, lbk__vd4);            \
         }                                                                                                        \
-        memcpy(a, &s0, sizeof s0); memcpy(a + 4, &s1, sizeof s1); memcpy(a + 8, &s2, sizeof s2); memcpy(a + 12, &s3, sizeof s3); \
+        memcpy(acc, &s0, sizeof s0); memcpy(acc + 4, &s1, sizeof s1); memcpy(acc + 8, &s2, sizeof s2); memcpy(acc + 12, &s3, sizeof s3); \
     }
 #else
 #  define LBK__RED_SUM_LANES(T)                                                                                \
     for (i = 0; i < nb; i += LBK__RB)                                                                            \
-        for (j = 0; j < LBK__RB; j++) a[j] += (double)x[i + j];
+        for (j = 0; j < LBK__RB; j++) acc[j] += (double)x[i + j];
 #endif
 #define LBK__RED_TILE(VS, ISA, T, SFX)                                                                                  \
     ISA void lbk__redtile_##SFX##VS(lbk_op op, const T *LBK__RESTRICT x, int64_t len,                         \
                                                 double *LBK__RESTRICT acc) {                                 \
         int64_t i, nb = len / LBK__RB * LBK__RB;                                                             \
         int j;                                                                                               \
-        double a[LBK__RB];   /* the lanes in registers across the tile (through acc, each step waited */   \
-        for (j = 0; j < LBK__RB; j++) a[j] = acc[j];   /* on the last one's store) */                       \
         if (op == LBK_OP_SUM || op == LBK_OP_MEAN) {                                                         \
             LBK__RED_SUM_LANES(T)                                                                            \
-            for (i = nb; i < len; i++) a[i - nb] += (double)x[i];                                            \
+            for (i = nb; i < len; i++) acc[i - nb] += (double)x[i];                                          \
         } else if (op == LBK_OP_AMAX) {                                                                      \
             for (i = 0; i < nb; i += LBK__RB)                                                                \
-                for (j = 0; j < LBK__RB; j++) { double v = x[i + j]; a[j] = (v != v || v > a[j]) ? v : a[j]; } \
-            for (i = nb; i < len; i++) { double v = x[i]; a[i - nb] = (v != v || v > a[i - nb]) ? v : a[i - nb]; } \
+                for (j = 0; j < LBK__RB; j++) { double v = x[i + j]; acc[j] = (v != v || v > acc[j]) ? v : acc[j]; } \
+            for (i = nb; i < len; i++) { double v = x[i]; acc[i - nb] = (v != v || v > acc[i - nb]) ? v : acc[i - nb]; } \
         } else {                                                                                             \
             for (i = 0; i < nb; i += LBK__RB)                                                                \
-                for (j = 0; j < LBK__RB; j++) { double v = x[i + j]; a[j] = (v != v || v < a[j]) ? v : a[j]; } \
-            for (i = nb; i < len; i++) { double v = x[i]; a[i - nb] = (v != v || v < a[i - nb]) ? v : a[i - nb]; } \
+                for (j = 0; j < LBK__RB; j++) { double v = x[i + j]; acc[j] = (v != v || v < acc[j]) ? v : acc[j]; } \
+            for (i = nb; i < len; i++) { double v = x[i]; acc[i - nb] = (v != v || v < acc[i - nb]) ? v : acc[i - nb]; } \
         }                                                                                                    \
-        for (j = 0; j < LBK__RB; j++) acc[j] = a[j];                                                         \
     }
 LBK__FOR_ISA(LBK__RED_TILE, float, f32)
 LBK__FOR_ISA(LBK__RED_TILE, double, f64)
@@ -15351,6 +15348,20 @@ typedef struct lbk__conv_src { const void *x; int64_t H, W, OW, kh, kw, p_base, 
             for (k = 0; k < kc; k++) fd[k * LBK__NR + j] = row[k];                                               \
         }                                                                                                        \
     }                                                                                                            \
+    /* A micro-kernel's MR x NR tile (acc) into rows of C ldc apart, mr x nr of it, stored or */              \
+    /* (add) added: whole rows with constant trip counts (vector moves). */                                      \
+    static void lbk__tile_store_##SFX(T *C, int64_t ldc, const T *acc, int64_t mr, int64_t nr, bool add) {     \
+        int64_t i, j;                                                                                            \
+        for (i = 0; i < mr; i++) {                                                                               \
+            T *LBK__RESTRICT crow = C + i * ldc;                                                                 \
+            const T *LBK__RESTRICT arow = acc + i * LBK__NR;                                                     \
+            if (nr == LBK__NR) {                                                                                 \
+                if (!add) { for (j = 0; j < LBK__NR; j++) crow[j] = arow[j]; }                                   \
+                else { for (j = 0; j < LBK__NR; j++) crow[j] += arow[j]; }                                       \
+            } else if (!add) { for (j = 0; j < nr; j++) crow[j] = arow[j]; }                                     \
+            else { for (j = 0; j < nr; j++) crow[j] += arow[j]; }                                                \
+        }                                                                                                        \
+    }                                                                                                            \
     /* One batch; aps/bps: packing buffers (MC x KC and KC x NC). bt: B is stored */                            \
     /* transposed, [N, K]; ldb, ldc: the row strides of B and C; epi: the epilogue or NULL; */                   \
     /* cs: B is a convolution's input (B unused) or NULL; apk: A packed by pack_a_all, or NULL; */               \
@@ -15372,7 +15383,7 @@ typedef struct lbk__conv_src { const void *x; int64_t H, W, OW, kh, kw, p_base, 
                     int64_t nr = LBK__MIN(LBK__NR, nc - jr);                                                     \
                     if (cs) { lbk__conv_pack_##SFX(cs, pc, kc, jc + jr, nr, dst); continue; }                    \
                     if (bn) { lbk__pack_b16_##SFX(B, bt, ldb, pc, kc, jc + jr, nr, bn == 2, dst); continue; }    \
-                    if (bt) {   /* B's rows are the panel's columns: each read straight through, in blocks of 8 */   \
+                    if (bt) {   /* B's rows are the panel's columns: each read straight through */                   \
                         for (k = 0; k < kc; k++)                                                                 \
                             for (j = nr; j < LBK__NR; j++) dst[k * LBK__NR + j] = 0;                             \
                         for (j = 0; j < nr; j++) {                                                               \
@@ -15396,15 +15407,7 @@ typedef struct lbk__conv_src { const void *x; int64_t H, W, OW, kh, kw, p_base, 
                             int64_t mr = LBK__MIN(LBK__MR, mc - ir), nr = LBK__MIN(LBK__NR, nc - jr);            \
                             for (i = 0; i < mr; i++) LBK__PREFETCH_W(C + (ic + ir + i) * ldc + jc + jr);   /* in flight during the kernel */ \
                             mk(kc, ap + ir * kc, bps + jr * kc, LBK__NR, acc);                                          \
-                            for (i = 0; i < mr; i++) {                                                           \
-                                T *LBK__RESTRICT crow = C + (ic + ir + i) * ldc + jc + jr;                       \
-                                const T *LBK__RESTRICT arow = acc + i * LBK__NR;                                 \
-                                if (nr == LBK__NR) {   /* constant trip counts: vector moves */                  \
-                                    if (pc == 0) { for (j = 0; j < LBK__NR; j++) crow[j] = arow[j]; }            \
-                                    else { for (j = 0; j < LBK__NR; j++) crow[j] += arow[j]; }                   \
-                                } else if (pc == 0) { for (j = 0; j < nr; j++) crow[j] = arow[j]; }              \
-                                else { for (j = 0; j < nr; j++) crow[j] += arow[j]; }                            \
-                            }                                                                                    \
+                            lbk__tile_store_##SFX(C + (ic + ir) * ldc + jc + jr, ldc, acc, mr, nr, pc > 0);     \
                         }                                                                                        \
                     if (epi && pc + kc >= K && jc + nc >= N) lbk__cpu_epi_rows(epi, ic, mc);                     \
                 }                                                                                                \
@@ -16482,7 +16485,7 @@ static void lbk__wino_task(const lbk__win *w, const float *X, const float *upk, 
         }
     lbk__wino_in(xb, Wp, Cg, nty, TW, ld, v, tmp + 4 * TWr);
     for (ob0 = 0; ob0 < Og; ob0 += LBK__WINO_OB) {
-        int64_t ob = LBK__MIN(LBK__WINO_OB, Og - ob0), N = nty * TW, pc, jp, ir, i;
+        int64_t ob = LBK__MIN(LBK__WINO_OB, Og - ob0), N = nty * TW, pc, jp, ir;
         for (xi = 0; xi < 16; xi++)
             for (pc = 0; pc < Cg; pc += kcb) {
                 int64_t kc = LBK__MIN(kcb, Cg - pc);
@@ -16490,13 +16493,7 @@ static void lbk__wino_task(const lbk__win *w, const float *X, const float *upk, 
                 for (jp = 0; jp < N; jp += LBK__NR)
                     for (ir = ob0; ir < ob0 + ob; ir += LBK__MR) {
                         mk(kc, ab + ir * kc, vb + jp, ld, acc);
-                        for (i = 0; i < LBK__MIN(LBK__MR, ob0 + ob - ir); i++) {
-                            float *LBK__RESTRICT dst = m + (xi * LBK__WINO_OB + ir - ob0 + i) * ld + jp;
-                            const float *LBK__RESTRICT src = acc + i * LBK__NR;
-                            int j;
-                            if (pc == 0) memcpy(dst, src, sizeof(float) * LBK__NR);
-                            else for (j = 0; j < LBK__NR; j++) dst[j] += src[j];
-                        }
+                        lbk__tile_store_f32(m + (xi * LBK__WINO_OB + ir - ob0) * ld + jp, ld, acc, LBK__MIN(LBK__MR, ob0 + ob - ir), LBK__NR, pc > 0);
                     }
             }
         lbk__wino_out(m, LBK__WINO_OB * ld, ob, ld, nty, TW, TWr, B ? B + g * Og + ob0 : NULL, out + (n * w->O + g * Og + ob0) * w->OH * w->OW,
@@ -16600,8 +16597,8 @@ static int64_t lbk__nearest(int64_t dst, int64_t in, int64_t out) {
     return s < in ? s : in - 1;
 }
 /* max_pool2d (padding never wins; NaN propagates), avg_pool2d (the padding counted),
-   interpolate_nearest2d, plane by plane (planes split across threads). f32 and f64 are read as they are, the rest through
-   the dtype table (integers exactly, as int64). */
+   interpolate_nearest2d, plane by plane, planes split across threads. f32 and f64 are read
+   as they are, the rest through the dtype table (integers exactly, as int64). */
 #define LBK__POOL_KERNEL(SFX, T, LD, ST)                                                                        \
     static void lbk__pool_##SFX(lbk_op op, const lbk__win *w, const void *in, void *out, lbk_dtype dt, int64_t planes) { \
         int64_t pl;                                                                                              \
